@@ -1,0 +1,24 @@
+import { readFileSync } from "node:fs";
+import type { Command } from "commander";
+import { createProgram, runProgram } from "../platform/cli/runtime.ts";
+import { registerConfigCommands } from "./config-commands.ts";
+import { registerUpCommand } from "./up.ts";
+
+/**
+ * Composition root of the `telco` CLI: every domain module contributes its commands here.
+ * Domain modules expose `register…Commands(program)`; this is the only place that knows them all.
+ */
+export function buildProgram(): Command {
+  const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  const program = createProgram(pkg.version);
+  registerConfigCommands(program);
+  registerUpCommand(program);
+  // domain command registrations (one line each) ↓
+  return program;
+}
+
+export async function main(argv: string[] = process.argv): Promise<number> {
+  return runProgram(buildProgram(), argv);
+}

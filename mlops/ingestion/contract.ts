@@ -1,0 +1,45 @@
+import { z } from "zod";
+
+/**
+ * Data contracts: the versioned schema every delivered file is checked against before it
+ * enters bronze. Stored as JSON under data/schemas/<dataset>/<name>.json.
+ */
+export const columnTypeSchema = z.enum(["string", "integer", "number", "boolean", "date", "timestamp"]);
+export type ColumnType = z.infer<typeof columnTypeSchema>;
+
+export const contractColumnSchema = z
+  .object({
+    name: z.string().min(1),
+    type: columnTypeSchema,
+    description: z.string().default(""),
+    /** The column must be present in the file header (a file without it is refused). */
+    required: z.boolean().default(true),
+    /** Empty cells are allowed (otherwise the row is rejected). */
+    nullable: z.boolean().default(false),
+    min: z.number().optional(),
+    max: z.number().optional(),
+    enum: z.array(z.string()).optional(),
+    pattern: z.string().optional(),
+    /** Personal data (LGPD): masked in logs and exports. */
+    pii: z.boolean().default(false),
+  })
+  .strict();
+export type ContractColumn = z.infer<typeof contractColumnSchema>;
+
+export const dataContractSchema = z
+  .object({
+    name: z.string().regex(/^[a-z][a-z0-9_]*$/, "lower_snake_case table name"),
+    version: z.number().int().positive(),
+    dataset: z.string().min(1).describe("synthetic | ibm-telco | a user-chosen name"),
+    source: z.string().min(1).describe("source system: crm, billing, usage, network, support, csv"),
+    format: z.enum(["csv", "jsonl"]),
+    /** Path of the file inside a delivery folder, e.g. "crm/customers.csv". */
+    file: z.string().min(1),
+    description: z.string().default(""),
+    primaryKey: z.array(z.string()).min(1),
+    /** Column carrying the event time (for point-in-time joins), if any. */
+    eventTime: z.string().optional(),
+    columns: z.array(contractColumnSchema).min(1),
+  })
+  .strict();
+export type DataContract = z.infer<typeof dataContractSchema>;

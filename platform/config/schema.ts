@@ -1,0 +1,26 @@
+import { z } from "zod";
+import { dataConfigSchema } from "./sections/data.ts";
+import { gcpConfigSchema } from "./sections/gcp.ts";
+import { ragConfigSchema } from "./sections/rag.ts";
+import { servingConfigSchema } from "./sections/serving.ts";
+import { trainingConfigSchema } from "./sections/training.ts";
+
+/**
+ * The whole configuration. Each section lives in its own file under ./sections so that
+ * the team owning a capability owns its settings. Every field has a default: an empty
+ * file (or none) is a valid local configuration.
+ */
+export const configSchema = z
+  .object({
+    profile: z.enum(["local", "gcp"]).default("local"),
+    workspace: z.string().default(".telco").describe("Folder holding all local state; TELCO_HOME overrides"),
+    gcp: gcpConfigSchema.default(gcpConfigSchema.parse({})),
+    data: dataConfigSchema.default(dataConfigSchema.parse({})),
+    training: trainingConfigSchema.default(trainingConfigSchema.parse({})),
+    rag: ragConfigSchema.default(ragConfigSchema.parse({})),
+    serving: servingConfigSchema.default(servingConfigSchema.parse({})),
+  })
+  .strict();
+
+export type TelcoConfig = z.infer<typeof configSchema>;
+export type Profile = TelcoConfig["profile"];

@@ -1,0 +1,18 @@
+/**
+ * Warehouse port: SQL over the lake's layers. Local adapter: DuckDB file in the workspace;
+ * GCP adapter: BigQuery. Schemas are the lake layers (bronze, silver, gold, …).
+ */
+export type Row = Record<string, unknown>;
+
+export interface Warehouse {
+  readonly kind: "duckdb" | "bigquery";
+  /** Runs a query and returns all rows as plain objects (BigInt columns become numbers when safe). */
+  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  /** Runs one or more statements that return nothing useful. */
+  exec(sql: string): Promise<void>;
+  /** Streams a query's rows in chunks, for tables too large to hold at once. */
+  stream<T extends Row = Row>(sql: string, params?: readonly unknown[]): AsyncIterable<T[]>;
+  /** Names of tables and views, as "schema.table". */
+  tables(): Promise<string[]>;
+  close(): Promise<void>;
+}

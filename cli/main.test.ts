@@ -1,0 +1,71 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { describe, expect, it } from "vitest";
+import { buildProgram } from "./main.ts";
+
+const repo = join(import.meta.dirname, "..");
+
+function telco(args: string[], env: Record<string, string> = {}) {
+  const home = mkdtempSync(join(tmpdir(), "telco-cli-"));
+  return spawnSync(process.execPath, [join(repo, "bin/telco.ts"), ...args], {
+    cwd: home,
+    env: { ...process.env, TELCO_HOME: join(home, ".telco"), ...env },
+    encoding: "utf8",
+  });
+}
+
+function allCommands(cmd: Command, path: string[] = []): { path: string[]; cmd: Command }[] {
+  return cmd.commands.flatMap((sub) => {
+    const p = [...path, sub.name()];
+    return [{ path: p, cmd: sub }, ...allCommands(sub, p)];
+  });
+}
+
+describe("telco CLI", () => {
+  it("gives every command a description", () => {
+    const commands = allCommands(buildProgram());
+    expect(commands.length).toBeGreaterThan(1);
+    for (const { path, cmd } of commands) {
+      expect(cmd.description(), `telco ${path.join(" ")} has no description`).not.toBe("");
+    }
+  });
+
+  it("prints --help for the root and exits 0", () => {
+    const r = telco(["--help"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("Usage: telco");
+    expect(r.stdout).toContain("--json");
+  });
+
+  it("exits 2 with a hint on an unknown command or option", () => {
+    const r = telco(["no-such-command"]);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/unknown command/);
+    const o = telco(["config", "show", "--no-such-flag"]);
+    expect(o.status).toBe(2);
+  });
+
+  it("reports usage errors as JSON with --json", () => {
+    const r = telco(["no-such-command", "--json"]);
+    expect(r.status).toBe(2);
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: "usage" } });
+  });
+
+  it("exits 1 and names the key on invalid configuration", () => {
+    const r = telco(["config", "show"], { TELCO_PROFILE: "azure" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/profile/);
+    expect(r.stderr).toMatch(/TELCO_PROFILE/);
+  });
+
+  it("prints the effective configuration as JSON", () => {
+    const r = telco(["config", "show", "--json"]);
+    expect(r.status).toBe(0);
+    const out = JSON.parse(r.stdout) as { config: { profile: string }; home: string };
+    expect(out.config.profile).toBe("local");
+    expect(out.home).toMatch(/\.telco$/);
+  });
+});

@@ -1,8 +1,10 @@
+import { BigQueryWarehouse } from "./adapters/gcp/bigquery-warehouse.ts";
+import { GcsLake } from "./adapters/gcp/gcs-lake.ts";
 import { DuckDbWarehouse } from "./adapters/local/duckdb-warehouse.ts";
 import { FsLake } from "./adapters/local/fs-lake.ts";
 import { loadConfig } from "./config/load.ts";
 import type { TelcoConfig } from "./config/schema.ts";
-import { TelcoError } from "./errors.ts";
+import { ConfigError } from "./errors.ts";
 import type { Lake } from "./ports/lake.ts";
 import type { Warehouse } from "./ports/warehouse.ts";
 import { type WorkspacePaths, workspacePaths } from "./workspace.ts";
@@ -37,15 +39,25 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
     paths,
     lake() {
       if (!lake) {
-        requireLocal(config, "lake");
-        lake = new FsLake(paths.lake);
+        if (config.profile === "gcp") {
+          const bucket = requireGcp("bucket", config.gcp.bucket);
+          lake = new GcsLake({ bucket, project: config.gcp.project });
+        } else lake = new FsLake(paths.lake);
       }
       return lake;
     },
     warehouse(wopts = {}) {
       if (!warehouse) {
-        requireLocal(config, "warehouse");
-        warehouse = DuckDbWarehouse.open(paths.warehouse, { readOnly: wopts.readOnly });
+        warehouse =
+          config.profile === "gcp"
+            ? Promise.resolve(
+                new BigQueryWarehouse({
+                  project: requireGcp("project", config.gcp.project),
+                  location: config.gcp.region,
+                  datasetPrefix: config.gcp.bigqueryDatasetPrefix,
+                }),
+              )
+            : DuckDbWarehouse.open(paths.warehouse, { readOnly: wopts.readOnly });
       }
       return warehouse;
     },
@@ -56,14 +68,11 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
   };
 }
 
-function requireLocal(config: TelcoConfig, port: string): void {
-  if (config.profile !== "local") {
-    throw new TelcoError(
-      "profile",
-      `the ${port} adapter for profile "${config.profile}" is not wired in this build`,
-      {
-        hint: "Use the local profile (TELCO_PROFILE=local) or see docs/architecture for GCP adapters.",
-      },
-    );
+function requireGcp(key: string, value: string | undefined): string {
+  if (!value) {
+    throw new ConfigError(`gcp.${key} is required when profile is "gcp"`, {
+      hint: `Set gcp.${key} in telco.config.yaml or TELCO_GCP__${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}.`,
+    });
   }
+  return value;
 }

@@ -6,10 +6,13 @@ export const gcpConfigSchema = z
     project: z.string().min(1).optional().describe("GCP project id"),
     region: z.string().default("southamerica-east1"),
     bucket: z.string().optional().describe("Cloud Storage bucket for the lake (gs://BUCKET)"),
-    bigqueryDataset: z
+    bigqueryDatasetPrefix: z
       .string()
-      .default("telco")
-      .describe("BigQuery dataset prefix; layers become DATASET_bronze, …"),
+      .regex(/^[A-Za-z0-9_]*$/)
+      .default("")
+      .describe(
+        "BigQuery dataset prefix: layers become PREFIX_bronze, PREFIX_silver, … (empty: bronze, silver, …)",
+      ),
     artifactRegistry: z.string().optional().describe("REGION-docker.pkg.dev/PROJECT/REPO"),
     serviceAccount: z.string().optional(),
   })

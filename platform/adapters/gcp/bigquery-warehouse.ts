@@ -1,0 +1,103 @@
+import type { Row, Warehouse } from "../../ports/warehouse.ts";
+
+/** The slice of @google-cloud/bigquery's client this adapter uses (lets tests pass a fake). */
+export interface BigQueryLike {
+  query(options: { query: string; params?: unknown[]; location?: string }): Promise<[Row[], ...unknown[]]>;
+  createQueryJob(options: { query: string; params?: unknown[]; location?: string }): Promise<
+    [
+      {
+        getQueryResults(options: {
+          maxResults: number;
+          pageToken?: string;
+          autoPaginate: false;
+        }): Promise<[Row[], { pageToken?: string } | null | undefined, ...unknown[]]>;
+      },
+      ...unknown[],
+    ]
+  >;
+}
+
+/** Warehouse schemas (lake layers) that map to BigQuery datasets. */
+const LAYERS = ["raw", "bronze", "silver", "gold", "meta", "logs"];
+
+/**
+ * Warehouse on BigQuery. The domain's SQL names tables `layer.table` (bronze.crm_customers); here each
+ * layer is a dataset, optionally prefixed (`prefix_bronze`) so dev/staging/prod can share a project.
+ */
+export class BigQueryWarehouse implements Warehouse {
+  readonly kind = "bigquery" as const;
+  private readonly clientPromise: Promise<BigQueryLike>;
+  private readonly location: string;
+  private readonly prefix: string;
+  private readonly project: string | undefined;
+
+  constructor(opts: { project?: string; location: string; datasetPrefix?: string; client?: BigQueryLike }) {
+    this.location = opts.location;
+    this.prefix = opts.datasetPrefix ?? "";
+    this.project = opts.project;
+    this.clientPromise = opts.client ? Promise.resolve(opts.client) : openClient(opts.project);
+  }
+
+  /** Rewrites `layer.table` references to the configured datasets. */
+  qualify(sql: string): string {
+    if (!this.prefix) return sql;
+    const pattern = new RegExp(`(?<![\\w.\`])(${LAYERS.join("|")})\\.(?=[A-Za-z_])`, "g");
+    return sql.replace(pattern, (_m, layer: string) => `${this.prefix}_${layer}.`);
+  }
+
+  async query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]> {
+    const client = await this.clientPromise;
+    const [rows] = await client.query({
+      query: this.qualify(sql),
+      params: params ? [...params] : undefined,
+      location: this.location,
+    });
+    return rows as T[];
+  }
+
+  async exec(sql: string): Promise<void> {
+    await this.query(sql);
+  }
+
+  async *stream<T extends Row = Row>(sql: string, params?: readonly unknown[]): AsyncIterable<T[]> {
+    const client = await this.clientPromise;
+    const [job] = await client.createQueryJob({
+      query: this.qualify(sql),
+      params: params ? [...params] : undefined,
+      location: this.location,
+    });
+    let pageToken: string | undefined;
+    do {
+      const [rows, next] = await job.getQueryResults({ maxResults: 10_000, pageToken, autoPaginate: false });
+      if (rows.length > 0) yield rows as T[];
+      pageToken = next?.pageToken ?? undefined;
+    } while (pageToken);
+  }
+
+  async tables(): Promise<string[]> {
+    const names: string[] = [];
+    for (const layer of LAYERS) {
+      const dataset = this.prefix ? `${this.prefix}_${layer}` : layer;
+      const from = this.project ? `\`${this.project}.${dataset}\`` : `\`${dataset}\``;
+      try {
+        const rows = await (await this.clientPromise).query({
+          query: `select table_name from ${from}.INFORMATION_SCHEMA.TABLES order by table_name`,
+          location: this.location,
+        });
+        for (const r of rows[0]) names.push(`${layer}.${String(r.table_name)}`);
+      } catch (err) {
+        // A layer whose dataset does not exist yet simply has no tables.
+        if (!/not found/i.test(String(err))) throw err;
+      }
+    }
+    return names;
+  }
+
+  async close(): Promise<void> {}
+}
+
+async function openClient(project: string | undefined): Promise<BigQueryLike> {
+  // Loaded on first use so the local profile never pays for the SDK's import time.
+  const { BigQuery } = await import("@google-cloud/bigquery");
+  return new BigQuery(project ? { projectId: project } : {}) as unknown as BigQueryLike;
+}

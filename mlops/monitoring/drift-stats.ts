@@ -74,7 +74,11 @@ export function toProbabilities(counts: Float64Array, smoothing = DEFAULT_SMOOTH
 }
 
 /** Population Stability Index: Σ (q − p) · ln(q / p). Rule of thumb: < 0.1 stable, 0.1–0.25 moderate, > 0.25 major. */
-export function psi(referenceCounts: Float64Array, currentCounts: Float64Array, smoothing = DEFAULT_SMOOTHING): number {
+export function psi(
+  referenceCounts: Float64Array,
+  currentCounts: Float64Array,
+  smoothing = DEFAULT_SMOOTHING,
+): number {
   assertSameLength(referenceCounts, currentCounts);
   const p = toProbabilities(referenceCounts, smoothing);
   const q = toProbabilities(currentCounts, smoothing);
@@ -225,5 +229,6 @@ function logGamma(z: number): number {
 }
 
 function assertSameLength(a: Float64Array, b: Float64Array): void {
-  if (a.length !== b.length) throw new RangeError(`count vectors differ in length (${a.length} vs ${b.length})`);
+  if (a.length !== b.length)
+    throw new RangeError(`count vectors differ in length (${a.length} vs ${b.length})`);
 }

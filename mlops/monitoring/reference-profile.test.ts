@@ -1,0 +1,103 @@
+import { describe, expect, it } from "vitest";
+import { monitoringConfigSchema } from "../../platform/config/sections/monitoring.ts";
+import type { TabularDataset } from "../training/dataset.ts";
+import { buildReferenceProfile, compareToReference } from "./reference-profile.ts";
+
+const config = monitoringConfigSchema.parse({});
+
+function rng(seed: number) {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s + 0.5) / 4294967296;
+  };
+}
+
+/** price ~ U(50, 150) × priceFactor, tenure ~ U(0, 60), plan ∈ {a,b,c} with given shares. */
+function customers(
+  n: number,
+  seed: number,
+  opts: { priceFactor?: number; planShares?: number[]; plans?: string[]; nullTenure?: number } = {},
+): TabularDataset {
+  const r = rng(seed);
+  const price = new Float64Array(n);
+  const tenure = new Float64Array(n);
+  const plan = new Int32Array(n);
+  const shares = opts.planShares ?? [0.5, 0.3, 0.2];
+  for (let i = 0; i < n; i++) {
+    price[i] = (50 + 100 * r()) * (opts.priceFactor ?? 1);
+    tenure[i] = r() < (opts.nullTenure ?? 0) ? Number.NaN : 60 * r();
+    const u = r();
+    plan[i] = u < shares[0] ? 0 : u < shares[0] + shares[1] ? 1 : 2;
+  }
+  return {
+    nRows: n,
+    features: [
+      { name: "monthly_price", kind: "numeric", values: price },
+      { name: "tenure_months", kind: "numeric", values: tenure },
+      { name: "plan", kind: "categorical", codes: plan, categories: opts.plans ?? ["a", "b", "c"] },
+    ],
+  };
+}
+
+describe("compareToReference", () => {
+  const reference = customers(20_000, 1);
+  const profile = buildReferenceProfile(
+    reference,
+    reference.features[0].kind === "numeric" ? reference.features[0].values.map((p) => p / 200) : undefined,
+  );
+
+  it("flags nothing when production looks like training", () => {
+    const report = compareToReference(profile, customers(5_000, 2), undefined, config);
+    expect(report.drift).toBe(false);
+    expect(report.features.map((f) => f.test)).toEqual(["psi", "psi", "js"]);
+    expect(report.quality.ok).toBe(true);
+  });
+
+  it("flags only the feature that moved (price up 20%) and the prediction shift", () => {
+    const current = customers(5_000, 3, { priceFactor: 1.2 });
+    const scores = (current.features[0] as { values: Float64Array }).values.map((p) => p / 200);
+    const report = compareToReference(profile, current, scores, config);
+    const flagged = report.features.filter((f) => f.drift).map((f) => f.name);
+    expect(flagged).toEqual(["monthly_price"]);
+    expect(report.predictionDrift?.drift).toBe(true);
+    expect(report.predictionDrift!.currentMean).toBeGreaterThan(report.predictionDrift!.referenceMean);
+    expect(report.drift).toBe(true);
+  });
+
+  it("flags a changed category mix with Jensen–Shannon on large samples", () => {
+    const report = compareToReference(
+      profile,
+      customers(5_000, 4, { planShares: [0.1, 0.3, 0.6] }),
+      undefined,
+      config,
+    );
+    expect(report.features.find((f) => f.name === "plan")).toMatchObject({ test: "js", drift: true });
+    expect(report.features.find((f) => f.name === "monthly_price")?.drift).toBe(false);
+  });
+
+  it("uses KS and chi-square p-values on small windows", () => {
+    const same = compareToReference(profile, customers(300, 5), undefined, config);
+    expect(same.features.map((f) => f.test)).toEqual(["ks", "ks", "chi2"]);
+    expect(same.drift).toBe(false);
+    const moved = compareToReference(profile, customers(300, 6, { priceFactor: 1.3 }), undefined, config);
+    expect(moved.features.find((f) => f.name === "monthly_price")).toMatchObject({ test: "ks", drift: true });
+  });
+
+  it("reports nulls, out-of-range values and unseen categories as quality issues", () => {
+    const current = customers(2_000, 7, { nullTenure: 0.3, priceFactor: 2, plans: ["a", "b", "z-new"] });
+    const kinds = compareToReference(profile, current, undefined, config).quality.issues.map(
+      (i) => `${i.feature}:${i.kind}`,
+    );
+    expect(kinds).toContain("tenure_months:null_rate");
+    expect(kinds).toContain("monthly_price:out_of_range");
+    expect(kinds).toContain("plan:unseen_category");
+  });
+
+  it("honours per-feature threshold overrides", () => {
+    const current = customers(5_000, 8, { priceFactor: 1.05 });
+    const strict = monitoringConfigSchema.parse({ features: { monthly_price: { psi: 0.01 } } });
+    expect(compareToReference(profile, current, undefined, config).features[0].drift).toBe(false);
+    expect(compareToReference(profile, current, undefined, strict).features[0].drift).toBe(true);
+  });
+});

@@ -1,0 +1,66 @@
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { FsLake } from "../../platform/adapters/local/fs-lake.ts";
+import { PredictionLogWriter, type PredictionRecord, readPredictionLog } from "./prediction-log.ts";
+
+function record(i: number, day = "2026-11-20"): PredictionRecord {
+  return {
+    prediction_id: `p${i}`,
+    ts: `${day}T10:00:00.000Z`,
+    source: "online",
+    model_name: "churn",
+    model_version: "1",
+    customer_id: `AUR-${i}`,
+    features: { monthly_price: 99.99 + i, plan: "FIB300" },
+    probability: 0.1,
+    risk_band: "low",
+    latency_ms: 1.2,
+  };
+}
+
+describe("PredictionLogWriter", () => {
+  it("buffers, flushes immutable day partitions and reads them back", async () => {
+    const lake = new FsLake(mkdtempSync(join(tmpdir(), "telco-plog-")));
+    const log = new PredictionLogWriter(lake, { maxBuffer: 1000, writerId: "w1" });
+    for (let i = 0; i < 10; i++) log.append(record(i, i < 6 ? "2026-11-20" : "2026-11-21"));
+    expect(log.persisted).toBe(0);
+    await log.close();
+    expect(log.persisted).toBe(10);
+    expect(await lake.list("logs/predictions")).toEqual([
+      "logs/predictions/dt=2026-11-20/w1-000000.jsonl.gz",
+      "logs/predictions/dt=2026-11-21/w1-000001.jsonl.gz",
+    ]);
+    const all = await readPredictionLog(lake, { from: "2026-11-01", to: "2026-11-30" });
+    expect(all.map((r) => r.prediction_id)).toEqual([
+      "p0",
+      "p1",
+      "p2",
+      "p3",
+      "p4",
+      "p5",
+      "p6",
+      "p7",
+      "p8",
+      "p9",
+    ]);
+    expect(all[3].features).toEqual({ monthly_price: 102.99, plan: "FIB300" });
+    const one = await readPredictionLog(lake, { from: "2026-11-21", to: "2026-11-21" });
+    expect(one).toHaveLength(4);
+  });
+
+  it("loses nothing when appends race with background flushes", async () => {
+    const lake = new FsLake(mkdtempSync(join(tmpdir(), "telco-plog-")));
+    const log = new PredictionLogWriter(lake, { maxBuffer: 7 });
+    const n = 1003;
+    for (let i = 0; i < n; i++) {
+      log.append(record(i));
+      if (i % 50 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await log.close();
+    const all = await readPredictionLog(lake, { from: "2026-11-20", to: "2026-11-20" });
+    expect(all).toHaveLength(n);
+    expect(new Set(all.map((r) => r.prediction_id)).size).toBe(n);
+  });
+});

@@ -40,6 +40,13 @@ export const dataContractSchema = z
     /** Column carrying the event time (for point-in-time joins), if any. */
     eventTime: z.string().optional(),
     columns: z.array(contractColumnSchema).min(1),
+    /** CSV field separator (default ","). */
+    delimiter: z.string().length(1).optional(),
+    /** For datasets used directly for training (ibm-telco, user CSVs): the label column and its positive value. */
+    training: z
+      .object({ target: z.string().min(1), positive: z.string() })
+      .strict()
+      .optional(),
   })
   .strict();
 export type DataContract = z.infer<typeof dataContractSchema>;

@@ -17,6 +17,11 @@ export interface Lake {
   write(key: string, data: Buffer | string): Promise<void>;
   /** Copies a local file into the lake (used for immutable raw deliveries). */
   putFile(localPath: string, key: string): Promise<void>;
+  /**
+   * Moves a local file (e.g. a staged Parquet file) into the lake; adapters on the same
+   * filesystem rename instead of copying. Optional: callers fall back to putFile + delete.
+   */
+  moveIn?(localPath: string, key: string): Promise<void>;
   /** Removes every key under a prefix. */
   deletePrefix(prefix: string): Promise<void>;
 }

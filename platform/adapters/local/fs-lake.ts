@@ -1,4 +1,4 @@
-import { existsSync } from "node:fs";
+import { constants, existsSync } from "node:fs";
 import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { ValidationError } from "../../errors.ts";
@@ -46,8 +46,22 @@ export class FsLake implements Lake {
     const target = this.uri(key);
     await mkdir(dirname(target), { recursive: true });
     const tmp = `${target}.tmp-${process.pid}-${Date.now()}`;
-    await copyFile(localPath, tmp);
+    // Reflink (copy-on-write clone) where the filesystem supports it, a plain copy elsewhere.
+    await copyFile(localPath, tmp, constants.COPYFILE_FICLONE);
     await rename(tmp, target);
+  }
+
+  async moveIn(localPath: string, key: string): Promise<void> {
+    const target = this.uri(key);
+    await mkdir(dirname(target), { recursive: true });
+    try {
+      await rename(localPath, target);
+    } catch (err) {
+      // Different filesystem (EXDEV): copy atomically, then drop the source.
+      if ((err as NodeJS.ErrnoException).code !== "EXDEV") throw err;
+      await this.putFile(localPath, key);
+      await rm(localPath, { force: true });
+    }
   }
 
   async deletePrefix(prefix: string): Promise<void> {

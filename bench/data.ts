@@ -1,0 +1,160 @@
+/**
+ * Data benchmark (`npm run bench:data [-- --customers N]`): generates a synthetic delivery,
+ * then measures, each in its own child process so peak memory is per phase:
+ *   floor  — DuckDB's own read_csv/read_json → Parquet on the same files (the anchor);
+ *   ingest — `ingestSynthetic` (scan + contract checks + rejects + bronze/silver + versions).
+ * Prints one JSON document: wall times, rows/s, peak RSS (VmHWM of each child, and samples of
+ * process.memoryUsage().rss in the child), and ratios against the goals (ingest ≤ 2× floor,
+ * peak RSS < 2 GB at 1M customers).
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const args = process.argv.slice(2);
+const arg = (name: string, fallback: string): string => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : fallback;
+};
+
+/** Peak resident set of this process (kernel high-water mark), in MB. */
+function peakRssMb(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync("/proc/self/status", "utf8"));
+  return m ? Math.round(Number(m[1]) / 1024) : Math.round(process.memoryUsage().rss / 2 ** 20);
+}
+
+/** Samples process.memoryUsage().rss every 100 ms while `fn` runs. */
+async function sampled<T>(
+  fn: () => Promise<T>,
+): Promise<{ value: T; seconds: number; sampledPeakRssMb: number }> {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 100);
+  const t = performance.now();
+  try {
+    const value = await fn();
+    return { value, seconds: (performance.now() - t) / 1000, sampledPeakRssMb: Math.round(peak / 2 ** 20) };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+async function phaseGenerate(dir: string, customers: number): Promise<unknown> {
+  const { generateOperatorData } = await import("../mlops/simulator/generate.ts");
+  const r = await sampled(() =>
+    generateOperatorData({ customers, seed: 42, months: 12, start: "2025-01", outDir: dir, dirtyRate: 0 }),
+  );
+  return { seconds: r.seconds };
+}
+
+async function phaseFloor(dir: string, out: string): Promise<unknown> {
+  const { DuckDbWarehouse } = await import("../platform/adapters/local/duckdb-warehouse.ts");
+  const { loadDatasetContracts } = await import("../mlops/ingestion/contracts.ts");
+  const contracts = loadDatasetContracts("synthetic");
+  const wh = await DuckDbWarehouse.open(join(out, "floor.duckdb"));
+  const r = await sampled(async () => {
+    let rows = 0;
+    for (const c of contracts) {
+      const src = join(dir, c.file).replaceAll("'", "''");
+      const reader =
+        c.format === "csv" ? `read_csv('${src}')` : `read_json('${src}', format='newline_delimited')`;
+      const target = join(out, `${c.name}.parquet`).replaceAll("'", "''");
+      await wh.exec(`COPY (SELECT * FROM ${reader}) TO '${target}' (FORMAT parquet, COMPRESSION zstd)`);
+      const [n] = await wh.query<{ n: number }>(`SELECT count(*) AS n FROM read_parquet('${target}')`);
+      rows += Number(n.n);
+    }
+    return rows;
+  });
+  await wh.close();
+  return { seconds: r.seconds, rows: r.value, sampledPeakRssMb: r.sampledPeakRssMb, peakRssMb: peakRssMb() };
+}
+
+async function phaseIngest(dir: string, home: string): Promise<unknown> {
+  const { configSchema } = await import("../platform/config/schema.ts");
+  const { contextFromConfig } = await import("../platform/context.ts");
+  const { ingestSynthetic } = await import("../mlops/ingestion/sources.ts");
+  const app = contextFromConfig(configSchema.parse({}), home);
+  const steps: Record<string, number> = {};
+  let last = performance.now();
+  let lastStep = "start";
+  const r = await sampled(() =>
+    ingestSynthetic(app, dir, {
+      onProgress: (s) => {
+        const now = performance.now();
+        steps[lastStep] = Math.round(now - last);
+        last = now;
+        lastStep = s;
+      },
+    }),
+  );
+  steps[lastStep] = Math.round(performance.now() - last);
+  await app.close();
+  return {
+    seconds: r.seconds,
+    rows: r.value.rows,
+    rejects: r.value.rejects,
+    sampledPeakRssMb: r.sampledPeakRssMb,
+    peakRssMb: peakRssMb(),
+    stepMs: steps,
+  };
+}
+
+function runChild(phase: string, extra: string[]): Record<string, number> & Record<string, unknown> {
+  const r = spawnSync(process.execPath, [import.meta.filename, "--phase", phase, ...extra], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`bench phase ${phase} failed (exit ${r.status})`);
+  return JSON.parse(r.stdout.trim().split("\n").pop() as string);
+}
+
+const phase = arg("phase", "");
+if (phase) {
+  const dir = arg("dir", "");
+  const result =
+    phase === "generate"
+      ? await phaseGenerate(dir, Number(arg("customers", "1000000")))
+      : phase === "floor"
+        ? await phaseFloor(dir, arg("out", ""))
+        : await phaseIngest(dir, arg("home", ""));
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+} else {
+  const customers = Number(arg("customers", "1000000"));
+  const root = mkdtempSync(join(tmpdir(), "telco-bench-data-"));
+  const dir = join(root, "delivery");
+  try {
+    const gen = runChild("generate", ["--dir", dir, "--customers", String(customers)]);
+    const floor = runChild("floor", ["--dir", dir, "--out", join(root, "floor")]);
+    const ingest = runChild("ingest", ["--dir", dir, "--home", join(root, "home")]);
+    const bytes = Number(spawnSync("du", ["-sb", dir], { encoding: "utf8" }).stdout.split("\t")[0]);
+    const ratio = Number(ingest.seconds) / Number(floor.seconds);
+    const peak = Math.max(Number(ingest.peakRssMb), Number(floor.peakRssMb));
+    process.stdout.write(
+      `${JSON.stringify(
+        {
+          benchmark: "data",
+          customers,
+          deliveryMb: Math.round(bytes / 2 ** 20),
+          generate: { seconds: gen.seconds },
+          floor: { ...floor, rowsPerSecond: Math.round(Number(floor.rows) / Number(floor.seconds)) },
+          ingest: { ...ingest, rowsPerSecond: Math.round(Number(ingest.rows) / Number(ingest.seconds)) },
+          ratios: {
+            ingestVsFloor: Number(ratio.toFixed(2)),
+            goalIngestVsFloor: 2,
+            peakRssMb: peak,
+            goalPeakRssMb: 2048,
+            meetsTimeGoal: ratio <= 2,
+            meetsMemoryGoal: peak < 2048,
+          },
+        },
+        null,
+        2,
+      )}\n`,
+    );
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,189 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { UsageError, ValidationError } from "../../platform/errors.ts";
+import type { Warehouse } from "../../platform/ports/warehouse.ts";
+import { type ColumnType, type ContractColumn, type DataContract, dataContractSchema } from "./contract.ts";
+import { ident, lit, snake } from "./sql.ts";
+
+/** Contracts shipped with the repository (synthetic operator, IBM Telco). */
+export const SHIPPED_SCHEMAS_DIR = resolve(import.meta.dirname, "../../data/schemas");
+
+/** Parses one contract file; errors name the file and the offending field. */
+export function readContract(path: string): DataContract {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(path, "utf8"));
+  } catch (err) {
+    throw new ValidationError(path, `not a readable JSON contract: ${(err as Error).message}`);
+  }
+  const parsed = dataContractSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ValidationError(`${path}:${issue?.path.join(".") ?? ""}`, issue?.message ?? "invalid contract");
+  }
+  const contract = parsed.data;
+  const names = new Set(contract.columns.map((c) => c.name));
+  for (const key of contract.primaryKey) {
+    if (!names.has(key)) throw new ValidationError(`${path}:primaryKey`, `"${key}" is not a column`);
+  }
+  return contract;
+}
+
+/** Every contract of a dataset folder (data/schemas/<dataset>/*.json), sorted by name. */
+export function loadDatasetContracts(dataset: string, schemasDir = SHIPPED_SCHEMAS_DIR): DataContract[] {
+  const dir = join(schemasDir, dataset);
+  if (!existsSync(dir)) throw new ValidationError(dataset, `no contracts folder ${dir}`);
+  return readdirSync(dir)
+    .filter((f) => f.endsWith(".json"))
+    .sort()
+    .map((f) => readContract(join(dir, f)));
+}
+
+/** Path of a user dataset's frozen contract: <schemasDir>/<name>/<name>.json. */
+export function userContractPath(schemasDir: string, name: string): string {
+  return join(schemasDir, name, `${name}.json`);
+}
+
+/** Validates a user dataset name (used as folder, contract and table name). */
+export function checkDatasetName(name: string): void {
+  if (!/^[A-Za-z][A-Za-z0-9_-]{0,62}$/.test(name)) {
+    throw new UsageError(
+      `--name must start with a letter and use only letters, digits, - and _ (got "${name}")`,
+    );
+  }
+  if (["synthetic", "ibm-telco", "ibm_telco", "meta", "rejects"].includes(name.toLowerCase())) {
+    throw new UsageError(`--name "${name}" is reserved; choose another name`);
+  }
+}
+
+/** Writes a contract atomically (tmp + rename) so a crash never leaves half a JSON file. */
+export function freezeContract(path: string, contract: DataContract): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, `${JSON.stringify(contract, null, 2)}\n`);
+  renameSync(tmp, path);
+}
+
+/**
+ * Infers a contract from a CSV the first time a user dataset is ingested. Types are chosen so
+ * that every non-blank value of the column passes the same TRY_CAST the bronze check uses
+ * (integer → number → boolean → date → timestamp → string), so the file that froze the
+ * contract always validates against it. Non-key columns are nullable (future files may have
+ * gaps); the id and target are not. The target is kept as a string (its positive value is text).
+ */
+export async function inferCsvContract(
+  wh: Warehouse,
+  opts: {
+    path: string;
+    header: string[];
+    delimiter: string;
+    name: string;
+    target: string;
+    id: string;
+    positive: string | undefined;
+    /** Longest record in bytes (from the scan), to size DuckDB's line buffer. */
+    maxRecordBytes: number;
+  },
+): Promise<DataContract> {
+  const { header } = opts;
+  for (const col of [opts.target, opts.id]) {
+    if (!header.includes(col)) {
+      throw new ValidationError(col, `column not found in the file header (${header.join(", ")})`);
+    }
+  }
+  const cols = header.map((_, i) => `c${i}`);
+  const colSpec = cols.map((c) => `${lit(c)}: 'VARCHAR'`).join(", ");
+  const checks = cols.flatMap((c, i) => {
+    const b = `NULLIF(trim(${ident(c)}), '')`;
+    const k = `k${i}`;
+    return [
+      `count(${b}) AS ${k}_n`,
+      `count(${b}) FILTER (TRY_CAST(${b} AS BIGINT) IS NULL OR TRY_CAST(${b} AS DOUBLE) <> TRY_CAST(${b} AS BIGINT)) AS ${k}_int`,
+      `count(${b}) FILTER (TRY_CAST(${b} AS DOUBLE) IS NULL) AS ${k}_num`,
+      `count(${b}) FILTER (TRY_CAST(${b} AS BOOLEAN) IS NULL) AS ${k}_bool`,
+      `count(${b}) FILTER (TRY_CAST(${b} AS DATE) IS NULL) AS ${k}_date`,
+      `count(${b}) FILTER (TRY_CAST(${b} AS TIMESTAMP) IS NULL) AS ${k}_ts`,
+    ];
+  });
+  const targetIdx = header.indexOf(opts.target);
+  const maxLine = Math.max(2 * 1024 * 1024, opts.maxRecordBytes + 1024);
+  const sizes = `max_line_size=${maxLine}, buffer_size=${Math.max(16 * 1024 * 1024, 2 * maxLine)}`;
+  const sql = `SELECT ${checks.join(", ")} FROM read_csv(${lit(opts.path)}, header=true, auto_detect=false, delim=${lit(opts.delimiter)}, quote='"', escape='"', columns={${colSpec}}, null_padding=true, parallel=false, strict_mode=false, ${sizes})`;
+  const [stats] = await wh.query<Record<string, number>>(sql);
+  const targetValues = await wh.query<{ v: string }>(
+    `SELECT DISTINCT trim(${ident(`c${targetIdx}`)}) AS v FROM read_csv(${lit(opts.path)}, header=true, auto_detect=false, delim=${lit(opts.delimiter)}, quote='"', escape='"', columns={${colSpec}}, null_padding=true, parallel=false, strict_mode=false, ${sizes}) WHERE v IS NOT NULL AND v <> '' ORDER BY 1 LIMIT 50`,
+  );
+  const positive =
+    opts.positive ??
+    guessPositive(
+      targetValues.map((r) => r.v),
+      opts.target,
+    );
+  if (!targetValues.some((r) => r.v === positive)) {
+    throw new ValidationError(
+      "--positive",
+      `value "${positive}" never occurs in column ${opts.target} (values: ${targetValues.map((r) => r.v).join(", ")})`,
+    );
+  }
+  const columns: ContractColumn[] = header.map((name, i) => {
+    const k = `k${i}`;
+    const n = Number(stats[`${k}_n`]);
+    const isKey = name === opts.id || name === opts.target;
+    let type: ColumnType = "string";
+    if (name !== opts.target && n > 0) {
+      if (Number(stats[`${k}_int`]) === 0) type = "integer";
+      else if (Number(stats[`${k}_num`]) === 0) type = "number";
+      else if (Number(stats[`${k}_bool`]) === 0) type = "boolean";
+      else if (Number(stats[`${k}_date`]) === 0) type = "date";
+      else if (Number(stats[`${k}_ts`]) === 0) type = "timestamp";
+    }
+    return {
+      name,
+      type,
+      description: `inferred from ${opts.path.split("/").pop()}`,
+      required: true,
+      nullable: !isKey,
+      pii: false,
+    };
+  });
+  return dataContractSchema.parse({
+    name: snake(opts.name),
+    version: 1,
+    dataset: opts.name,
+    source: "csv",
+    format: "csv",
+    file: opts.path.split("/").pop(),
+    description: `User CSV dataset "${opts.name}", contract inferred on first ingest and frozen.`,
+    primaryKey: [opts.id],
+    columns,
+    ...(opts.delimiter === "," ? {} : { delimiter: opts.delimiter }),
+    training: { target: opts.target, positive },
+  });
+}
+
+const POSITIVE_WORDS = ["yes", "true", "1", "y", "sim", "s", "churn", "churned"];
+
+/** Picks the positive label for a two-valued target (Yes/No, true/false, 1/0); otherwise asks for --positive. */
+export function guessPositive(values: string[], target: string): string {
+  if (values.length === 2) {
+    const hit = values.find((v) => POSITIVE_WORDS.includes(v.toLowerCase()));
+    if (hit) return hit;
+  }
+  throw new UsageError(
+    `cannot tell which value of ${target} means churn (values: ${values.slice(0, 10).join(", ")}); pass --positive VALUE`,
+  );
+}
+
+/** Picks the CSV delimiter from the header line: the most frequent of , ; tab |. */
+export function sniffDelimiter(headerLine: string): string {
+  let best = ",";
+  let bestCount = 0;
+  for (const d of [",", ";", "\t", "|"]) {
+    const count = headerLine.split(d).length - 1;
+    if (count > bestCount) {
+      best = d;
+      bestCount = count;
+    }
+  }
+  return best;
+}

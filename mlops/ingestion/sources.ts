@@ -1,0 +1,271 @@
+import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { basename, join, resolve } from "node:path";
+import type { AppContext } from "../../platform/context.ts";
+import { NotFoundError, UsageError, ValidationError } from "../../platform/errors.ts";
+import type { DataContract } from "./contract.ts";
+import {
+  checkDatasetName,
+  freezeContract,
+  inferCsvContract,
+  loadDatasetContracts,
+  readContract,
+  SHIPPED_SCHEMAS_DIR,
+  sniffDelimiter,
+  userContractPath,
+} from "./contracts.ts";
+import {
+  type DerivedTable,
+  type IngestOptions,
+  type IngestPlan,
+  type IngestReport,
+  runIngestion,
+} from "./ingest.ts";
+import { parseCsvRecord, scanFile } from "./scan.ts";
+import { ident, lit, renderSql, snake } from "./sql.ts";
+
+/** Silver = latest row per primary key over all bronze batches, columns renamed by `alias`. */
+export function dedupeSilver(
+  contract: DataContract,
+  alias: (name: string) => string = (n) => n,
+): DerivedTable {
+  const bronze = `bronze.${contract.name}`;
+  return {
+    table: `silver.${contract.name}`,
+    inputs: [bronze],
+    asView: (batches) => batches[bronze] === 1,
+    sql: (rel, batches) =>
+      renderSql("silver", batches[bronze] === 1 ? "conform" : "dedupe", {
+        columns: contract.columns.map((c) => `${ident(c.name)} AS ${ident(alias(c.name))}`).join(", "),
+        bronze: rel[bronze],
+        primary_key: contract.primaryKey.map(ident).join(", "),
+      }),
+  };
+}
+
+function requireFile(path: string, what: string): string {
+  const abs = resolve(path);
+  if (!existsSync(abs) || !statSync(abs).isFile()) {
+    throw new NotFoundError(`${what} ${abs}`, { hint: "Check the path." });
+  }
+  return abs;
+}
+
+/** The IBM Telco Customer Churn CSV: bronze.ibm_telco → silver.ibm_telco → gold.ibm_telco_training. */
+export function ibmTelcoPlan(file: string): IngestPlan {
+  const [contract] = loadDatasetContracts("ibm-telco");
+  const path = requireFile(file, "IBM Telco file");
+  return {
+    dataset: "ibm-telco",
+    files: [{ path, deliveredAs: basename(path), contract }],
+    derived: [
+      {
+        table: "silver.ibm_telco",
+        inputs: ["bronze.ibm_telco"],
+        sql: (rel) => renderSql("silver", "ibm_telco", { bronze: rel["bronze.ibm_telco"] }),
+      },
+      {
+        table: "gold.ibm_telco_training",
+        inputs: ["silver.ibm_telco"],
+        sql: (rel) => renderSql("gold", "ibm_telco_training", { silver: rel["silver.ibm_telco"] }),
+      },
+    ],
+  };
+}
+
+/** Ingests the IBM Telco file. */
+export function ingestIbmTelco(app: AppContext, file: string, opts?: IngestOptions): Promise<IngestReport> {
+  return runIngestion(app, ibmTelcoPlan(file), opts);
+}
+
+/**
+ * The synthetic operator's delivery folder: one file per contract in data/schemas/synthetic
+ * (at the contract's `file` path); silver.<contract name> for each. Gold is the feature store's.
+ */
+export function syntheticPlan(dir: string): IngestPlan {
+  const root = resolve(dir);
+  if (!existsSync(root) || !statSync(root).isDirectory()) {
+    throw new NotFoundError(`delivery folder ${root}`, { hint: "Run `telco data generate` first." });
+  }
+  const contracts = loadDatasetContracts("synthetic");
+  const missing = contracts.filter((c) => !existsSync(join(root, c.file)));
+  if (missing.length > 0) {
+    throw new ValidationError(
+      root,
+      `delivery is missing ${missing.map((c) => c.file).join(", ")} (expected by data/schemas/synthetic)`,
+    );
+  }
+  const manifest = join(root, "manifest.json");
+  return {
+    dataset: "synthetic",
+    files: contracts.map((contract) => ({
+      path: join(root, contract.file),
+      deliveredAs: contract.file,
+      contract,
+    })),
+    derived: contracts.map((c) => dedupeSilver(c)),
+    attachments: existsSync(manifest) ? [{ path: manifest, deliveredAs: "manifest.json" }] : [],
+  };
+}
+
+/** Newest delivery folder under <workspace>/deliveries/synthetic (by modification time). */
+export function newestSyntheticDelivery(home: string): string {
+  const base = join(home, "deliveries", "synthetic");
+  const dirs = existsSync(base)
+    ? readdirSync(base, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => join(base, e.name))
+    : [];
+  if (dirs.length === 0) {
+    throw new NotFoundError(`synthetic delivery under ${base}`, {
+      hint: "Run `telco data generate` first, or pass the delivery folder.",
+    });
+  }
+  const mtime = (d: string) =>
+    statSync(existsSync(join(d, "manifest.json")) ? join(d, "manifest.json") : d).mtimeMs;
+  return dirs.sort((a, b) => mtime(b) - mtime(a) || b.localeCompare(a))[0];
+}
+
+/** Ingests a synthetic delivery (default: the newest one in the workspace). */
+export function ingestSynthetic(app: AppContext, dir?: string, opts?: IngestOptions): Promise<IngestReport> {
+  return runIngestion(app, syntheticPlan(dir ?? newestSyntheticDelivery(app.paths.home)), opts);
+}
+
+export interface CsvIngestOptions extends IngestOptions {
+  name: string;
+  target: string;
+  id?: string;
+  positive?: string;
+}
+
+/** Resolved schemas folder for user contracts (config data.schemasDir, relative to cwd). */
+export function userSchemasDir(app: AppContext): string {
+  return resolve(app.config.data.schemasDir);
+}
+
+/**
+ * A user CSV: the first ingest infers and freezes a contract in <schemasDir>/<name>/<name>.json;
+ * later ingests are checked against that frozen contract. Builds silver.<snake(name)> (conformed
+ * snake_case names, deduplicated on the id) and gold.<snake(name)>_training.
+ */
+export async function csvPlan(
+  app: AppContext,
+  file: string,
+  opts: CsvIngestOptions,
+): Promise<IngestPlan & { frozen: string; inferred: boolean }> {
+  checkDatasetName(opts.name);
+  const path = requireFile(file, "CSV file");
+  const schemasDir = userSchemasDir(app);
+  const contractPath = userContractPath(schemasDir, opts.name);
+  let contract: DataContract;
+  let inferred = false;
+  if (existsSync(contractPath)) {
+    contract = readContract(contractPath);
+    if (contract.training && contract.training.target !== opts.target) {
+      throw new UsageError(
+        `--target ${opts.target} differs from the frozen contract's target ${contract.training.target} (${contractPath})`,
+      );
+    }
+  } else {
+    const clash = ["synthetic", "ibm-telco"]
+      .flatMap((d) => loadDatasetContracts(d, SHIPPED_SCHEMAS_DIR))
+      .find((c) => c.name === snake(opts.name));
+    if (clash)
+      throw new UsageError(
+        `--name ${opts.name} would clash with table ${clash.name} of dataset ${clash.dataset}`,
+      );
+    const head = readHead(path, 64 * 1024);
+    const firstLine = head.replace(/^\uFEFF/, "").split(/\r?\n/)[0] ?? "";
+    const delimiter = sniffDelimiter(firstLine);
+    const header = parseCsvRecord(firstLine, delimiter);
+    const id = opts.id ?? header.find((h) => /^(customer_?id|id)$/i.test(h));
+    if (!id) {
+      throw new UsageError("no id column: pass --id COLUMN (the column identifying each customer)", {
+        details: { header },
+      });
+    }
+    const wh = await app.warehouse();
+    // Run the scan first so an empty/non-UTF-8 file fails with the same message as later ingests.
+    const scan = await scanFile(path, { format: "csv", delimiter });
+    contract = await inferCsvContract(wh, {
+      path,
+      header,
+      delimiter,
+      name: opts.name,
+      target: opts.target,
+      id,
+      positive: opts.positive,
+      maxRecordBytes: scan.maxRecordBytes,
+    });
+    inferred = true;
+  }
+  const training = contract.training;
+  if (!training) throw new ValidationError(contractPath, "the contract has no training.target");
+  const aliases = conformedNames(contract.columns.map((c) => c.name));
+  const table = contract.name;
+  const idCol = contract.primaryKey[0];
+  const features = contract.columns
+    .map((c) => c.name)
+    .filter((n) => n !== idCol && n !== training.target)
+    .map((n) => ident(aliases.get(n) as string));
+  if (features.length === 0)
+    throw new ValidationError(opts.name, "the file has no feature columns besides id and target");
+  const positive = opts.positive ?? training.positive;
+  return {
+    dataset: opts.name,
+    files: [{ path, deliveredAs: basename(path), contract }],
+    derived: [
+      dedupeSilver(contract, (n) => aliases.get(n) as string),
+      {
+        table: `gold.${table}_training`,
+        inputs: [`silver.${table}`],
+        sql: (rel) =>
+          renderSql("gold", "csv_training", {
+            id: ident(aliases.get(idCol) as string),
+            target: ident(aliases.get(training.target) as string),
+            positive: lit(positive),
+            features: features.join(", "),
+            silver: rel[`silver.${table}`],
+          }),
+      },
+    ],
+    frozen: contractPath,
+    inferred,
+  };
+}
+
+/** Ingests a user CSV; the inferred contract is frozen only after the ingest succeeded. */
+export async function ingestCsv(
+  app: AppContext,
+  file: string,
+  opts: CsvIngestOptions,
+): Promise<IngestReport & { contract: string; contractInferred: boolean }> {
+  const plan = await csvPlan(app, file, opts);
+  const report = await runIngestion(app, plan, opts);
+  if (plan.inferred) freezeContract(plan.frozen, plan.files[0].contract);
+  return { ...report, contract: plan.frozen, contractInferred: plan.inferred };
+}
+
+/** snake_case column names, suffixed _2, _3 … where two originals collide. */
+export function conformedNames(names: string[]): Map<string, string> {
+  const used = new Set<string>();
+  const out = new Map<string, string>();
+  for (const n of names) {
+    const base = snake(n);
+    let name = base;
+    for (let k = 2; used.has(name); k++) name = `${base}_${k}`;
+    used.add(name);
+    out.set(n, name);
+  }
+  return out;
+}
+
+function readHead(path: string, bytes: number): string {
+  const fd = openSync(path, "r");
+  try {
+    const buf = Buffer.alloc(bytes);
+    const n = readSync(fd, buf, 0, bytes, 0);
+    return buf.subarray(0, n).toString("utf8");
+  } finally {
+    closeSync(fd);
+  }
+}

@@ -1,0 +1,54 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ValidationError } from "../../platform/errors.ts";
+
+/** SQL helpers shared by the ingestion stages (DuckDB dialect). */
+
+/** Quotes an identifier ("a""b"). */
+export function ident(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Quotes a string literal ('it''s'). */
+export function lit(value: string): string {
+  return `'${value.replaceAll("'", "''")}'`;
+}
+
+/** lower_snake_case for table and column names: "TotalCharges" → total_charges, "my-churn" → my_churn. */
+export function snake(name: string): string {
+  const s = name
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/([A-Z]+)([A-Z][a-z])/g, "$1_$2")
+    .replace(/[^A-Za-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "")
+    .toLowerCase();
+  if (!s) return "col";
+  return /^[0-9]/.test(s) ? `c_${s}` : s;
+}
+
+const SQL_DIR = join(import.meta.dirname, "sql");
+
+/**
+ * Loads a stage's SQL file (sql/<stage>/<name>.sql) and fills `{{key}}` placeholders. Values
+ * are SQL fragments built by the caller from quoted identifiers; an unfilled placeholder is a bug.
+ */
+export function renderSql(stage: "silver" | "gold", name: string, vars: Record<string, string>): string {
+  const text = readFileSync(join(SQL_DIR, stage, `${name}.sql`), "utf8");
+  const out = text.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
+    const v = vars[key];
+    if (v === undefined) throw new ValidationError(`sql/${stage}/${name}.sql`, `no value for {{${key}}}`);
+    return v;
+  });
+  // Comments and the trailing semicolon would break embedding the query in COPY (…) / a subquery.
+  return out
+    .split("\n")
+    .filter((l) => !l.trim().startsWith("--"))
+    .join("\n")
+    .trim()
+    .replace(/;$/, "");
+}
+
+/** The text of a stage SQL file (for hashing transformation code into dataset versions). */
+export function sqlText(stage: "silver" | "gold", name: string): string {
+  return readFileSync(join(SQL_DIR, stage, `${name}.sql`), "utf8");
+}

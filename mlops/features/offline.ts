@@ -1,0 +1,291 @@
+import type { FeaturesConfig } from "../../platform/config/sections/features.ts";
+import { NotFoundError, ValidationError } from "../../platform/errors.ts";
+import type { Warehouse } from "../../platform/ports/warehouse.ts";
+import { contentVersion, latestDatasetVersion, recordDatasetVersion } from "../ingestion/versions.ts";
+import { FEATURE_GROUPS, FEATURES, featureSql, featureVersion, LOOKBACK_DAYS } from "./definitions.ts";
+
+/**
+ * Offline store: builds point-in-time-correct feature tables in the warehouse's gold layer.
+ * Every row has an event timestamp (`cutoff_date`); every feature of that row is computed from
+ * events strictly before it. Tables:
+ *  - gold.churn_training: one row per (customer_id, monthly cutoff) with the label;
+ *  - gold.synthetic_training: the agreed training shape (customer_id, label, cutoff_date, features);
+ *  - gold.customer_features: the latest features, one row per active customer.
+ */
+
+export const TRAINING_TABLE = "gold.churn_training";
+export const TRAINING_VIEW = "gold.synthetic_training";
+export const LATEST_TABLE = "gold.customer_features";
+const SPINE = "feature_spine";
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** Silver tables the feature SQL reads. */
+export const REQUIRED_SOURCES: readonly string[] = [
+  ...new Set(["silver.crm_contracts", ...FEATURE_GROUPS.flatMap((g) => g.sources)]),
+].sort();
+
+/** What the data covers: first month with invoices/usage and the last date with any event. */
+export interface DataRange {
+  firstMonth: string;
+  lastEventDate: string;
+}
+
+export interface TrainingSetSummary {
+  table: string;
+  view: string;
+  asOf: string;
+  featureVersion: string;
+  horizonDays: number;
+  rows: number;
+  positives: number;
+  positiveRate: number;
+  features: number;
+  cutoffs: { cutoffDate: string; rows: number; positives: number }[];
+  /** Content version of gold.synthetic_training recorded in meta.dataset_versions (training cites it). */
+  datasetVersion: string;
+}
+
+/** Fills `{{name}}` placeholders; every placeholder must be given (values are validated literals). */
+export function renderSql(template: string, params: Record<string, string | number>): string {
+  return template.replace(/\{\{(\w+)\}\}/g, (_m, name: string) => {
+    const v = params[name];
+    if (v === undefined) throw new ValidationError("sql", `no value for placeholder {{${name}}}`);
+    return String(v);
+  });
+}
+
+/** Fails with a hint when a silver table the features need is missing. */
+export async function assertSources(wh: Warehouse): Promise<void> {
+  const have = new Set(await wh.tables());
+  const missing = REQUIRED_SOURCES.filter((t) => !have.has(t));
+  if (missing.length > 0) {
+    throw new NotFoundError(`silver tables ${missing.join(", ")}`, {
+      hint: "Run `telco data generate` then `telco data ingest synthetic` first.",
+      details: { missing },
+    });
+  }
+}
+
+/** Reads the span of the ingested data (used for default dates and cutoff bounds). */
+export async function dataRange(wh: Warehouse): Promise<DataRange> {
+  await assertSources(wh);
+  const [row] = await wh.query<{ first_month: unknown; last_event: unknown }>(`
+    select
+      cast(least(
+        (select min(reference_month) from silver.billing_invoices),
+        (select min(month) from silver.usage_monthly)) as varchar) as first_month,
+      cast(greatest(
+        (select max(issue_date) from silver.billing_invoices),
+        (select max(paid_date) from silver.billing_payments),
+        (select max(opened_date) from silver.billing_disputes),
+        (select max(cast(opened_at as date)) from silver.support_tickets),
+        (select max(cast(measured_at as date)) from silver.network_quality),
+        (select max(cast(started_at as date)) from silver.network_outages),
+        (select max(start_date) from silver.crm_contracts),
+        (select max(cancel_date) from silver.crm_contracts)) as varchar) as last_event
+  `);
+  if (!row?.first_month || !row.last_event) {
+    throw new NotFoundError("synthetic data (silver tables are empty)", {
+      hint: "Run `telco data generate` then `telco data ingest synthetic` first.",
+    });
+  }
+  return { firstMonth: String(row.first_month), lastEventDate: String(row.last_event) };
+}
+
+/** Default as-of date: the day after the last event, so every ingested event is known. */
+export function defaultAsOf(range: DataRange): string {
+  return addDays(range.lastEventDate, 1);
+}
+
+/** Validates an ISO date given on the command line or in code. */
+export function parseIsoDate(field: string, value: string): string {
+  const d = new Date(`${value}T00:00:00Z`);
+  if (!ISO_DATE.test(value) || Number.isNaN(d.getTime()) || d.toISOString().slice(0, 10) !== value) {
+    throw new ValidationError(field, `expected a date YYYY-MM-DD, got "${value}"`);
+  }
+  return value;
+}
+
+/**
+ * Monthly cutoffs usable for training as of `asOf`: first days of months from `warmupMonths`
+ * after the first data month, up to the last one whose label window [cutoff, cutoff + horizon)
+ * ends by `asOf` (so every label is fully observed).
+ */
+export function trainingCutoffs(range: DataRange, asOf: string, cfg: FeaturesConfig): string[] {
+  const first = addMonths(`${range.firstMonth.slice(0, 7)}-01`, cfg.warmupMonths);
+  const lastLabelled = addDays(asOf, -cfg.labelHorizonDays);
+  const out: string[] = [];
+  for (let c = first; c <= lastLabelled; c = addMonths(c, 1)) out.push(c);
+  return out;
+}
+
+/** The SELECT that joins every feature group onto the spine table. */
+export function featureSelect(spineColumns: readonly string[]): string {
+  const params = { spine: SPINE, lookback_days: LOOKBACK_DAYS };
+  const ctes = FEATURE_GROUPS.map(
+    (g) => `g_${g.name} as (\n${renderSql(featureSql(g.name), params).trim()}\n)`,
+  );
+  const joins = FEATURE_GROUPS.map(
+    (g) =>
+      `left join g_${g.name} on g_${g.name}.customer_id = s.customer_id and g_${g.name}.cutoff_date = s.cutoff_date`,
+  );
+  const columns = [
+    ...spineColumns.map((c) => `s.${c}`),
+    ...FEATURES.map((f) => `g_${f.group}.${f.name} as ${f.name}`),
+  ];
+  return `with ${ctes.join(",\n")}\nselect ${columns.join(", ")}\nfrom ${SPINE} s\n${joins.join("\n")}`;
+}
+
+/**
+ * Builds gold.churn_training (and the gold.synthetic_training view) for every monthly cutoff
+ * whose label is fully observed by `asOf`. Only events before `asOf` are read.
+ */
+export async function buildTrainingSet(
+  wh: Warehouse,
+  cfg: FeaturesConfig,
+  opts: { asOf?: string } = {},
+): Promise<TrainingSetSummary> {
+  const range = await dataRange(wh);
+  const maxAsOf = defaultAsOf(range);
+  const asOf = opts.asOf ? parseIsoDate("--as-of", opts.asOf) : maxAsOf;
+  if (asOf > maxAsOf) {
+    throw new ValidationError("--as-of", `${asOf} is after the data ends (${range.lastEventDate})`, {
+      hint: `Use a date up to ${maxAsOf}; later labels would count customers as staying only because their cancellation is not in the data yet.`,
+    });
+  }
+  const cutoffs = trainingCutoffs(range, asOf, cfg);
+  if (cutoffs.length === 0) {
+    throw new ValidationError(
+      "--as-of",
+      `no monthly cutoff has a complete ${cfg.labelHorizonDays}-day label window by ${asOf} (data starts ${range.firstMonth}, warm-up ${cfg.warmupMonths} months)`,
+      { hint: "Use a later --as-of, generate more months of data, or lower features.warmupMonths." },
+    );
+  }
+  await wh.exec("create schema if not exists gold; create schema if not exists meta;");
+  await wh.exec(
+    `create or replace temp table ${SPINE} as ${renderSql(featureSql("spine_training"), {
+      first_cutoff: cutoffs[0],
+      last_cutoff: cutoffs[cutoffs.length - 1],
+      horizon_days: cfg.labelHorizonDays,
+    })}`,
+  );
+  await wh.exec(
+    `create or replace table ${TRAINING_TABLE} as ${featureSelect([
+      "customer_id",
+      "cutoff_date",
+      "label",
+      "churn_date",
+      "contract_id",
+    ])}\norder by cutoff_date, customer_id`,
+  );
+  await wh.exec(
+    `create or replace view ${TRAINING_VIEW} as select customer_id, label, cutoff_date, ${FEATURES.map((f) => f.name).join(", ")} from ${TRAINING_TABLE}`,
+  );
+  await wh.exec(`drop table if exists ${SPINE}`);
+  const perCutoff = await wh.query<{ cutoff_date: unknown; rows: number; positives: number }>(
+    `select cast(cutoff_date as varchar) as cutoff_date, count(*) as rows, cast(sum(label) as integer) as positives
+     from ${TRAINING_TABLE} group by cutoff_date order by cutoff_date`,
+  );
+  const rows = perCutoff.reduce((a, r) => a + Number(r.rows), 0);
+  const positives = perCutoff.reduce((a, r) => a + Number(r.positives), 0);
+  const summary: Omit<TrainingSetSummary, "datasetVersion"> = {
+    table: TRAINING_TABLE,
+    view: TRAINING_VIEW,
+    asOf,
+    featureVersion: featureVersion(),
+    horizonDays: cfg.labelHorizonDays,
+    rows,
+    positives,
+    positiveRate: rows === 0 ? 0 : positives / rows,
+    features: FEATURES.length,
+    cutoffs: perCutoff.map((r) => ({
+      cutoffDate: String(r.cutoff_date),
+      rows: Number(r.rows),
+      positives: Number(r.positives),
+    })),
+  };
+  await recordFeatureSet(wh, summary.table, summary.asOf, summary.rows);
+  const training = await recordGoldVersion(wh, TRAINING_TABLE, await sourceVersions(wh));
+  const view = await recordGoldVersion(wh, TRAINING_VIEW, [training]);
+  return { ...summary, datasetVersion: view.slice(view.indexOf("@") + 1) };
+}
+
+/**
+ * Builds gold.customer_features: one row per customer active at `asOf` (default: the day
+ * after the last event), features from events strictly before `asOf`.
+ */
+export async function buildLatestFeatures(
+  wh: Warehouse,
+  opts: { asOf?: string } = {},
+): Promise<{ table: string; asOf: string; rows: number; featureVersion: string }> {
+  const range = await dataRange(wh);
+  const asOf = opts.asOf ? parseIsoDate("--as-of", opts.asOf) : defaultAsOf(range);
+  await wh.exec("create schema if not exists gold; create schema if not exists meta;");
+  await wh.exec(
+    `create or replace temp table ${SPINE} as ${renderSql(featureSql("spine_latest"), { as_of: asOf })}`,
+  );
+  await wh.exec(
+    `create or replace table ${LATEST_TABLE} as select customer_id, cast(cutoff_date as date) as as_of_date, ${FEATURES.map((f) => f.name).join(", ")} from (${featureSelect(["customer_id", "cutoff_date"])}) order by customer_id`,
+  );
+  await wh.exec(`drop table if exists ${SPINE}`);
+  const [{ n }] = await wh.query<{ n: number }>(`select count(*) as n from ${LATEST_TABLE}`);
+  await recordFeatureSet(wh, LATEST_TABLE, asOf, Number(n));
+  await recordGoldVersion(wh, LATEST_TABLE, await sourceVersions(wh));
+  return { table: LATEST_TABLE, asOf, rows: Number(n), featureVersion: featureVersion() };
+}
+
+/** Lineage: which feature version built which gold table as of which date. */
+async function recordFeatureSet(wh: Warehouse, table: string, asOf: string, rows: number): Promise<void> {
+  await wh.exec(
+    `create table if not exists meta.feature_sets (table_name varchar, feature_version varchar, as_of date, rows bigint, built_at timestamp)`,
+  );
+  await wh.query(`insert into meta.feature_sets values (?, ?, cast(? as date), ?, current_timestamp)`, [
+    table,
+    featureVersion(),
+    asOf,
+    rows,
+  ]);
+}
+
+/** "silver.x@version" of every source that has a recorded version (lineage parents). */
+async function sourceVersions(wh: Warehouse): Promise<string[]> {
+  const out: string[] = [];
+  for (const table of REQUIRED_SOURCES) {
+    const v = await latestDatasetVersion(wh, table);
+    if (v) out.push(`${table}@${v.version}`);
+  }
+  return out;
+}
+
+/**
+ * Records a gold table's content version in meta.dataset_versions with its parents, so
+ * `telco data lineage gold.synthetic_training` walks back to the raw files and training runs
+ * cite the exact data. Returns "table@version".
+ */
+async function recordGoldVersion(wh: Warehouse, table: string, parents: string[]): Promise<string> {
+  const v = await contentVersion(wh, table);
+  await recordDatasetVersion(wh, {
+    table,
+    version: v.version,
+    layer: "gold",
+    rowCount: v.rows,
+    contractVersion: null,
+    sourceFiles: [],
+    parents,
+    batchId: null,
+    location: `warehouse:${table}`,
+  });
+  return `${table}@${v.version}`;
+}
+
+function addDays(iso: string, days: number): string {
+  const d = new Date(`${iso}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+function addMonths(iso: string, months: number): string {
+  const d = new Date(`${iso}T00:00:00Z`);
+  d.setUTCMonth(d.getUTCMonth() + months);
+  return d.toISOString().slice(0, 10);
+}

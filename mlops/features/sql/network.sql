@@ -1,0 +1,73 @@
+-- Network experience in the last {{lookback_days}} days before the cutoff.
+-- Outages: same state, whole-state (city empty) or the customer's city, affecting the
+-- customer's product family; computed once per (region, product, cutoff) then joined back.
+-- Minutes count only the part of an outage elapsed before the cutoff.
+with customers as (
+  select
+    s.customer_id,
+    s.cutoff_date,
+    cu.uf,
+    cu.city,
+    case
+      when c.product like 'mobile%' then 'mobile'
+      when c.product in ('fibra', 'tv') then c.product
+      else 'combo'
+    end as family
+  from {{spine}} s
+  join silver.crm_customers cu on cu.customer_id = s.customer_id
+  join silver.crm_contracts c on c.contract_id = s.contract_id
+),
+regions as (
+  select distinct uf, city, family, cutoff_date from customers
+),
+region_outages as (
+  select
+    r.uf,
+    r.city,
+    r.family,
+    r.cutoff_date,
+    count(o.outage_id) as outages,
+    sum(date_diff('minute', o.started_at, least(o.ended_at, cast(r.cutoff_date as timestamp)))) as minutes
+  from regions r
+  join silver.network_outages o
+    on o.uf = r.uf
+   and (o.city is null or o.city = r.city)
+   and o.started_at < r.cutoff_date
+   and o.started_at >= r.cutoff_date - interval {{lookback_days}} day
+   and (
+     o.affected_product = 'all'
+     or o.affected_product = r.family
+     -- combo customers use mobile, fibra and tv
+     or (r.family = 'combo' and o.affected_product in ('mobile', 'fibra', 'tv'))
+   )
+  group by r.uf, r.city, r.family, r.cutoff_date
+),
+tests as (
+  select
+    s.customer_id,
+    s.cutoff_date,
+    avg(q.download_mbps / nullif(q.contracted_mbps, 0)) as speed_ratio,
+    avg(q.latency_ms) as latency,
+    avg(q.packet_loss_pct) as loss
+  from {{spine}} s
+  join silver.network_quality q
+    on q.customer_id = s.customer_id
+   and q.measured_at < s.cutoff_date
+   and q.measured_at >= s.cutoff_date - interval {{lookback_days}} day
+  group by s.customer_id, s.cutoff_date
+)
+select
+  s.customer_id,
+  s.cutoff_date,
+  cast(coalesce(ro.outages, 0) as double) as outages_90d,
+  cast(coalesce(ro.minutes, 0) as double) as outage_minutes_90d,
+  -- greatest() skips nulls, so keep "no contracted speed" empty explicitly
+  cast(case when t.speed_ratio is not null then round(greatest(0, 100 * (1 - t.speed_ratio)), 2) end as double)
+    as speed_shortfall_pct_90d,
+  cast(round(t.latency, 2) as double) as avg_latency_ms_90d,
+  cast(round(t.loss, 3) as double) as avg_packet_loss_pct_90d
+from {{spine}} s
+left join customers cu on cu.customer_id = s.customer_id and cu.cutoff_date = s.cutoff_date
+left join region_outages ro
+  on ro.uf = cu.uf and ro.city = cu.city and ro.family = cu.family and ro.cutoff_date = cu.cutoff_date
+left join tests t on t.customer_id = s.customer_id and t.cutoff_date = s.cutoff_date

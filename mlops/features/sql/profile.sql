@@ -1,0 +1,9 @@
+-- Profile: registration data of the customer. Age is computed at the cutoff.
+select
+  s.customer_id,
+  s.cutoff_date,
+  cast(date_sub('year', cu.birth_date, s.cutoff_date) as double) as age_years,
+  cu.segment,
+  cu.uf
+from {{spine}} s
+left join silver.crm_customers cu on cu.customer_id = s.customer_id

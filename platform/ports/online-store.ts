@@ -1,0 +1,69 @@
+/**
+ * Online feature store port: the latest feature vector of each customer, read by the serving
+ * layer at prediction time. Local adapter: one SQLite file (node:sqlite) in the workspace;
+ * a GCP adapter would sit on Vertex AI Feature Store / Bigtable. Loads replace the whole
+ * store atomically: readers see the previous load or the new one, never a mix.
+ */
+export type FeatureValue = number | string | boolean | null;
+
+/** One customer's feature values, aligned with the load's `featureNames`. */
+export interface OnlineFeatureRow {
+  customerId: string;
+  values: readonly FeatureValue[];
+}
+
+/** What a reader gets back: values keyed by feature name, plus when they were computed. */
+export interface OnlineFeatureRecord {
+  customerId: string;
+  /** Date the features describe (ISO yyyy-mm-dd): every event before it was used. */
+  asOf: string;
+  features: Record<string, FeatureValue>;
+}
+
+/** Describes the load currently being served. */
+export interface OnlineStoreInfo {
+  featureNames: string[];
+  /** Hash of the feature definitions the values were computed with (models record it too). */
+  featureVersion: string;
+  asOf: string;
+  rows: number;
+  /** ISO timestamp of the commit that made this load visible. */
+  loadedAt: string;
+}
+
+/** A load in progress: rows put here stay invisible to readers until `commit()`. */
+export interface OnlineStoreLoad {
+  put(rows: readonly OnlineFeatureRow[]): void | Promise<void>;
+  /** Makes the load visible in one atomic step; returns the number of rows served. */
+  commit(): Promise<number>;
+  /** Discards the load; the previous one keeps being served. */
+  abort(): Promise<void>;
+}
+
+export interface OnlineStore {
+  readonly kind: "sqlite" | "vertex";
+  /** The load being served, or undefined when nothing was ever materialized. */
+  info(): Promise<OnlineStoreInfo | undefined>;
+  get(customerId: string): Promise<OnlineFeatureRecord | undefined>;
+  /** Looks up several customers at once; unknown ids are absent from the map. */
+  getMany(customerIds: readonly string[]): Promise<Map<string, OnlineFeatureRecord>>;
+  /** Starts a full replacement of the store's contents. One load at a time. */
+  beginLoad(meta: { featureNames: readonly string[]; featureVersion: string; asOf: string }): OnlineStoreLoad;
+  close(): Promise<void>;
+}
+
+/** Streams batches into a new load and commits it; aborts (keeping the old load) on any error. */
+export async function replaceOnlineStore(
+  store: OnlineStore,
+  meta: { featureNames: readonly string[]; featureVersion: string; asOf: string },
+  batches: AsyncIterable<readonly OnlineFeatureRow[]> | Iterable<readonly OnlineFeatureRow[]>,
+): Promise<number> {
+  const load = store.beginLoad(meta);
+  try {
+    for await (const batch of batches) await load.put(batch);
+  } catch (err) {
+    await load.abort();
+    throw err;
+  }
+  return load.commit();
+}

@@ -1,0 +1,564 @@
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import type { AppContext } from "../../platform/context.ts";
+import { TelcoError, ValidationError } from "../../platform/errors.ts";
+import type { MetricValue, ModelCard, SegmentMetrics } from "../../platform/ports/registry.ts";
+import { featureVersion } from "../features/definitions.ts";
+import { buildTrainingSet } from "../features/offline.ts";
+import { materialize, openOnlineStore } from "../features/online.ts";
+import { ingestSynthetic, newestSyntheticDelivery } from "../ingestion/sources.ts";
+import { storeReferenceProfile } from "../monitoring/monitor.ts";
+import { promoteIfBetter } from "../registry/policy.ts";
+import { openRegistry } from "../registry/store.ts";
+import { loadModelVersion } from "../serving/models.ts";
+import { loadSyntheticContracts } from "../simulator/contracts.ts";
+import { type TabularDataset, takeRows } from "../training/dataset.ts";
+import { loadChurnModel } from "../training/learners.ts";
+import { loadTrainingData } from "../training/load.ts";
+import {
+  bootstrapAuc,
+  classificationMetrics,
+  expectedCalibrationError,
+  rocAuc,
+} from "../training/metrics.ts";
+import type { ChurnModel } from "../training/model.ts";
+import { stratifiedSplit } from "../training/split.ts";
+import { codeVersion } from "../training/tracking.ts";
+import { trainChurnModel } from "../training/train.ts";
+import {
+  artifact,
+  constant,
+  definePipeline,
+  defineStep,
+  fromParam,
+  fromTask,
+  type Pipeline,
+  param,
+  task,
+} from "./dsl.ts";
+import { registerModelStep } from "./steps/registry.ts";
+
+/**
+ * The churn-training pipeline: locate delivery → ingest → validate → features → train →
+ * evaluate (challenger and champion on the same held-out rows) → register → reference profile
+ * and promotion gate → online store. Data lives in the lake/warehouse; the artifacts passed
+ * between steps are small JSON documents naming tables and their versions, so each step's cache
+ * key changes exactly when the data it reads changes.
+ */
+
+const DATASET = "synthetic";
+const MODEL_NAME = "churn";
+const CHAMPION = "champion";
+
+function readJson<T>(path: string): T {
+  return JSON.parse(readFileSync(path, "utf8")) as T;
+}
+
+function writeJson(path: string, value: unknown): void {
+  writeFileSync(path, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Fingerprint of a delivery folder: its manifest when present, else names, sizes and mtimes. */
+function deliveryFingerprint(dir: string): string {
+  const hash = createHash("sha256");
+  const manifest = join(dir, "manifest.json");
+  if (existsSync(manifest)) return hash.update(readFileSync(manifest)).digest("hex");
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true }).sort((a, b) =>
+    join(a.parentPath, a.name).localeCompare(join(b.parentPath, b.name)),
+  )) {
+    if (!entry.isFile()) continue;
+    const path = join(entry.parentPath, entry.name);
+    const st = statSync(path);
+    hash.update(`${path}\0${st.size}\0${st.mtimeMs}\n`);
+  }
+  return hash.digest("hex");
+}
+
+const locateDelivery = defineStep({
+  name: "locate-delivery",
+  version: "1",
+  description:
+    "find the synthetic delivery to ingest and fingerprint it (never cached: it looks at the files)",
+  inputs: { path: param.string({ default: "" }) },
+  outputs: { delivery: artifact.dataset() },
+  cache: false,
+  async run({ path }, ctx) {
+    const dir = path ? resolve(path) : newestSyntheticDelivery(ctx.app().paths.home);
+    if (!existsSync(dir)) throw new ValidationError("delivery", `${dir} does not exist`);
+    writeJson(ctx.outputs.delivery.path, { path: dir, fingerprint: deliveryFingerprint(dir) });
+    ctx.outputs.delivery.metadata.path = dir;
+    return {};
+  },
+});
+
+interface IngestArtifact {
+  tables: { table: string; version: string; rows: number }[];
+  rows: number;
+  rejects: number;
+  warnings: string[];
+  files: { file: string; table: string; rows: number; rejects: number }[];
+}
+
+const ingest = defineStep({
+  name: "ingest",
+  version: "1",
+  description: "raw → bronze → silver for the delivery (rejects kept with file, line and reason)",
+  inputs: { delivery: artifact.dataset() },
+  outputs: { silver: artifact.dataset(), rows: param.int(), rejects: param.int() },
+  async run({ delivery }, ctx) {
+    const { path } = readJson<{ path: string }>(delivery.path);
+    const report = await ingestSynthetic(ctx.app(), path);
+    const out: IngestArtifact = {
+      tables: report.tables,
+      rows: report.rows,
+      rejects: report.rejects,
+      warnings: report.warnings,
+      files: report.files.map((f) => ({ file: f.file, table: f.table, rows: f.rows, rejects: f.rejects })),
+    };
+    writeJson(ctx.outputs.silver.path, out);
+    ctx.log(`ingested ${report.rows} rows, ${report.rejects} rejects`);
+    return { rows: report.rows, rejects: report.rejects };
+  },
+});
+
+/** One data-quality check of the validate step. */
+export interface QualityCheck {
+  check: string;
+  passed: boolean;
+  detail: string;
+  severity: "error" | "warning";
+}
+
+/**
+ * Data contract and quality checks on the silver layer: every table present and non-empty,
+ * reject rate bounded, no nulls in non-nullable columns, contract ranges and enums hold after
+ * silver transformations, a plausible churn (cancellation) share, and schema drift reported.
+ */
+export async function validateSilver(
+  app: AppContext,
+  ingested: IngestArtifact,
+  limits: { maxRejectRate: number; minRows: number; minChurnShare: number; maxChurnShare: number },
+): Promise<QualityCheck[]> {
+  const wh = await app.warehouse();
+  const checks: QualityCheck[] = [];
+  for (const f of ingested.files) {
+    const total = f.rows + f.rejects;
+    const rate = total === 0 ? 0 : f.rejects / total;
+    checks.push({
+      check: `reject-rate:${f.table}`,
+      passed: rate <= limits.maxRejectRate,
+      detail: `${f.rejects} of ${total} rows rejected (${(rate * 100).toFixed(2)}%, limit ${(limits.maxRejectRate * 100).toFixed(1)}%)`,
+      severity: "error",
+    });
+  }
+  for (const contract of loadSyntheticContracts().values()) {
+    const table = `silver.${contract.name}`;
+    const [{ n }] = await wh.query<{ n: number }>(`select count(*) as n from ${table}`);
+    checks.push({
+      check: `rows:${table}`,
+      passed: Number(n) >= Math.min(limits.minRows, 1),
+      detail: `${n} rows`,
+      severity: "error",
+    });
+    const predicates: string[] = [];
+    for (const c of contract.columns) {
+      const col = `"${c.name}"`;
+      if (!c.nullable) predicates.push(`count(*) filter (where ${col} is null) as "${c.name}:null"`);
+      if (c.min !== undefined)
+        predicates.push(`count(*) filter (where ${col} < ${c.min}) as "${c.name}:below_min"`);
+      if (c.max !== undefined)
+        predicates.push(`count(*) filter (where ${col} > ${c.max}) as "${c.name}:above_max"`);
+      if (c.enum && c.type === "string") {
+        const values = c.enum.map((v) => `'${v.replace(/'/g, "''")}'`).join(", ");
+        predicates.push(
+          `count(*) filter (where ${col} is not null and ${col} not in (${values})) as "${c.name}:enum"`,
+        );
+      }
+    }
+    if (predicates.length === 0) continue;
+    const [counts] = await wh.query<Record<string, number>>(`select ${predicates.join(", ")} from ${table}`);
+    const violations = Object.entries(counts).filter(([, v]) => Number(v) > 0);
+    checks.push({
+      check: `contract:${table}`,
+      passed: violations.length === 0,
+      detail:
+        violations.length === 0
+          ? `${predicates.length} column rules hold`
+          : violations.map(([k, v]) => `${k}=${v}`).join(", "),
+      severity: "error",
+    });
+  }
+  const [{ share }] = await wh.query<{ share: number }>(
+    "select avg(case when status = 'cancelled' then 1.0 else 0.0 end) as share from silver.crm_contracts",
+  );
+  checks.push({
+    check: "label-balance",
+    passed: share >= limits.minChurnShare && share <= limits.maxChurnShare,
+    detail: `${(Number(share) * 100).toFixed(2)}% of contracts cancelled (expected ${limits.minChurnShare * 100}%–${limits.maxChurnShare * 100}%)`,
+    severity: "error",
+  });
+  const drift = ingested.warnings.filter((w) => /column/i.test(w));
+  checks.push({
+    check: "schema-drift",
+    passed: drift.length === 0,
+    detail: drift.length === 0 ? "no unexpected columns" : drift.join("; "),
+    severity: "warning",
+  });
+  return checks;
+}
+
+const validate = defineStep({
+  name: "validate",
+  version: "1",
+  description: "data contract and quality checks on silver; a failing check stops the run with a report",
+  inputs: {
+    silver: artifact.dataset(),
+    max_reject_rate: param.double({ default: 0.05 }),
+    min_churn_share: param.double({ default: 0.001 }),
+    max_churn_share: param.double({ default: 0.6 }),
+  },
+  outputs: { report: artifact.metrics(), checks_failed: param.int() },
+  async run({ silver, max_reject_rate, min_churn_share, max_churn_share }, ctx) {
+    const checks = await validateSilver(ctx.app(), readJson<IngestArtifact>(silver.path), {
+      maxRejectRate: max_reject_rate,
+      minRows: 1,
+      minChurnShare: min_churn_share,
+      maxChurnShare: max_churn_share,
+    });
+    writeJson(ctx.outputs.report.path, { checks });
+    const failed = checks.filter((c) => !c.passed && c.severity === "error");
+    for (const w of checks.filter((c) => !c.passed && c.severity === "warning"))
+      ctx.log(`warning: ${w.check}: ${w.detail}`);
+    if (failed.length > 0) {
+      const reportPath = join(ctx.app().paths.pipelines, "reports", `${ctx.runId}-validate.json`);
+      const { mkdirSync } = await import("node:fs");
+      mkdirSync(join(ctx.app().paths.pipelines, "reports"), { recursive: true });
+      writeJson(reportPath, { checks });
+      throw new TelcoError(
+        "data_quality",
+        `data quality checks failed: ${failed.map((c) => `${c.check} (${c.detail})`).join("; ")}`,
+        {
+          hint: `Full report: ${reportPath}. Fix the delivery or relax the step parameters (--param max_reject_rate=…).`,
+        },
+      );
+    }
+    return { checks_failed: 0 };
+  },
+});
+
+const features = defineStep({
+  name: "features",
+  version: "1",
+  description: "point-in-time training set gold.churn_training (no feature uses data after its cutoff)",
+  inputs: { report: artifact.metrics(), as_of: param.string({ default: "" }) },
+  outputs: { training_set: artifact.dataset(), rows: param.int() },
+  async run({ as_of }, ctx) {
+    const app = ctx.app();
+    const summary = await buildTrainingSet(await app.warehouse(), app.config.features, {
+      asOf: as_of || undefined,
+    });
+    writeJson(ctx.outputs.training_set.path, {
+      view: summary.view,
+      version: summary.datasetVersion,
+      rows: summary.rows,
+      positives: summary.positives,
+      as_of: summary.asOf,
+      feature_version: summary.featureVersion,
+    });
+    ctx.log(`training set: ${summary.rows} rows, ${summary.positives} positives, as of ${summary.asOf}`);
+    return { rows: summary.rows };
+  },
+});
+
+const train = defineStep({
+  name: "train",
+  version: "1",
+  description: "train the churn model (GBDT by default) and record the run",
+  inputs: {
+    training_set: artifact.dataset(),
+    learner: param.string({ default: "gbdt" }),
+    preset: param.string({ default: "" }),
+    seed: param.int({ default: 42 }),
+  },
+  outputs: { model: artifact.model(), run: artifact.metrics(), run_id: param.string() },
+  async run({ learner: model, preset, seed }, ctx) {
+    if (model !== "gbdt" && model !== "logreg")
+      throw new ValidationError("model", `must be gbdt or logreg, got "${model}"`);
+    const summary = await trainChurnModel(ctx.app(), {
+      dataset: DATASET,
+      model,
+      seed,
+      preset: preset || undefined,
+      onStep: (m) => ctx.log(m),
+    });
+    writeFileSync(ctx.outputs.model.path, readFileSync(join(summary.run_dir, "model.json")));
+    writeJson(ctx.outputs.run.path, {
+      run_id: summary.run_id,
+      metrics: summary.metrics,
+      params: summary.params,
+      model,
+    });
+    ctx.log(`run ${summary.run_id}: test AUC ${summary.metrics.auc.toFixed(4)}`);
+    return { run_id: summary.run_id };
+  },
+});
+
+const SEGMENT_DIMENSIONS = ["uf", "product"] as const;
+
+/** Metrics of a model on the evaluation rows: headline metrics with a bootstrap CI on AUC, and per segment. */
+export function evaluateOn(
+  model: ChurnModel,
+  data: TabularDataset,
+  seed: number,
+): Pick<ModelCard, "metrics" | "segmentMetrics"> {
+  const y = data.label as Uint8Array;
+  const p = model.predictProba(data);
+  const m = classificationMetrics(y, p);
+  const ci = bootstrapAuc(y, p, { replicates: 500, seed });
+  const metrics: Record<string, MetricValue> = {
+    auc: { value: m.auc, ci: { lower: ci.lower, upper: ci.upper, level: ci.level } },
+  };
+  for (const key of [
+    "pr_auc",
+    "logloss",
+    "brier",
+    "ks",
+    "ece",
+    "precision_top10",
+    "recall_top10",
+    "base_rate",
+  ] as const) {
+    metrics[key] = { value: m[key] };
+  }
+  const segmentMetrics: Record<string, Record<string, SegmentMetrics>> = {};
+  for (const dim of SEGMENT_DIMENSIONS) {
+    const col = data.features.find((f) => f.name === dim);
+    if (col?.kind !== "categorical") continue;
+    const bySegment: Record<string, SegmentMetrics> = {};
+    col.categories.forEach((value, code) => {
+      const idx: number[] = [];
+      for (let i = 0; i < data.nRows; i++) if (col.codes[i] === code) idx.push(i);
+      const ys = Uint8Array.from(idx, (i) => y[i]);
+      const ps = Float64Array.from(idx, (i) => p[i]);
+      const positives = ys.reduce((s, v) => s + v, 0);
+      if (positives === 0 || positives === ys.length) return;
+      bySegment[value] = {
+        n: idx.length,
+        metrics: { auc: { value: rocAuc(ys, ps) }, ece: { value: expectedCalibrationError(ys, ps) } },
+      };
+    });
+    segmentMetrics[dim] = bySegment;
+  }
+  return { metrics, segmentMetrics };
+}
+
+interface EvaluationRows {
+  rows: TabularDataset;
+  dataset: { name: string; version: string };
+}
+
+/** The held-out rows the training run used (same seed, same grouping by customer) and their identity. */
+async function evaluationRows(
+  app: AppContext,
+  trainingSetVersion: string,
+  seed: number,
+): Promise<EvaluationRows> {
+  const loaded = await loadTrainingData(await app.warehouse(), DATASET);
+  const fraction = app.config.training.testFraction;
+  const split = stratifiedSplit(loaded.data.label as Uint8Array, fraction, seed, loaded.groups);
+  return {
+    rows: takeRows(loaded.data, split.test),
+    dataset: {
+      name: `${DATASET}/test`,
+      version: createHash("sha256")
+        .update(`${trainingSetVersion}:${seed}:${fraction}`)
+        .digest("hex")
+        .slice(0, 16),
+    },
+  };
+}
+
+const evaluate = defineStep({
+  name: "evaluate",
+  version: "1",
+  description:
+    "score the new model on the held-out rows (headline, CI, per-segment) and write its model card",
+  inputs: {
+    model: artifact.model(),
+    run: artifact.metrics(),
+    training_set: artifact.dataset(),
+    seed: param.int({ default: 42 }),
+  },
+  outputs: { card: artifact.metrics(), format: param.string() },
+  async run({ model, run, training_set, seed }, ctx) {
+    const app = ctx.app();
+    const set = readJson<{ version: string }>(training_set.path);
+    const runInfo = readJson<{ params: Record<string, unknown> }>(run.path);
+    const evaluation = await evaluationRows(app, set.version, seed);
+    const challenger = await loadChurnModel(readJson(model.path));
+    const card: ModelCard = {
+      ...evaluateOn(challenger, evaluation.rows, seed),
+      evaluationDataset: evaluation.dataset,
+      trainingDataset: { name: DATASET, version: set.version },
+      features: challenger.features.map((f) => ({ name: f.name, version: featureVersion() })),
+      params: runInfo.params,
+      codeVersion: codeVersion() ?? undefined,
+      intendedUse:
+        "Rank active Aurora Telecom customers by 30-day churn risk to prioritise retention offers; decisions about a customer stay with a person.",
+      limitations:
+        "Trained on simulated operator data; monthly cutoffs; probabilities are calibrated on a validation split and drift with prices, network quality and competition — monitor before trusting them.",
+    };
+    writeJson(ctx.outputs.card.path, card);
+    ctx.log(`test AUC ${card.metrics.auc.value.toFixed(4)} on ${evaluation.rows.nRows} held-out rows`);
+    return { format: challenger.kind === "logreg" ? "telco-logreg" : "telco-gbdt" };
+  },
+});
+
+const referenceProfile = defineStep({
+  name: "reference-profile",
+  version: "1",
+  description: "store the monitoring reference profile (training features and scores) with the version",
+  inputs: { version: param.int() },
+  outputs: { rows: param.int() },
+  async run({ version }, ctx) {
+    const stored = await storeReferenceProfile(ctx.app(), `${MODEL_NAME}@${version}`, { dataset: DATASET });
+    ctx.log(`reference profile: ${stored.rows} rows → ${stored.path}`);
+    return { rows: stored.rows };
+  },
+});
+
+const promotionGate = defineStep({
+  name: "promotion-gate",
+  version: "1",
+  description:
+    "re-score the current champion on the new model's evaluation rows, then promote the new version only if it wins (registry policy)",
+  inputs: {
+    version: param.int(),
+    training_set: artifact.dataset(),
+    seed: param.int({ default: 42 }),
+    profile_rows: param.int(),
+  },
+  outputs: { promoted: param.bool(), champion_version: param.int(), decision: param.struct() },
+  cache: false, // depends on the registry's current champion, not only on inputs
+  async run({ version, training_set, seed }, ctx) {
+    const app = ctx.app();
+    const registry = openRegistry(app);
+    const championVersion = (await registry.aliases(MODEL_NAME))[CHAMPION];
+    let championReevaluation: { version: number; card: ModelCard } | undefined;
+    if (championVersion !== undefined && championVersion !== version) {
+      // Cards of different runs were computed on different rows: score the champion on ours.
+      const set = readJson<{ version: string }>(training_set.path);
+      const evaluation = await evaluationRows(app, set.version, seed);
+      try {
+        const champion = await loadModelVersion(
+          registry,
+          await registry.getVersion(MODEL_NAME, championVersion),
+        );
+        championReevaluation = {
+          version: championVersion,
+          card: {
+            ...evaluateOn(champion.model, evaluation.rows, seed),
+            evaluationDataset: evaluation.dataset,
+          },
+        };
+        ctx.log(
+          `champion v${championVersion} on the same rows: AUC ${championReevaluation.card.metrics.auc.value.toFixed(4)}`,
+        );
+      } catch (err) {
+        ctx.log(
+          `could not re-score champion v${championVersion} (${(err as Error).message}); the gate compares cards`,
+        );
+      }
+    }
+    const decision = await promoteIfBetter(registry, {
+      name: MODEL_NAME,
+      version,
+      alias: CHAMPION,
+      policy: app.config.registry.promotion,
+      ...(championReevaluation ? { championReevaluation } : {}),
+    });
+    ctx.log(decision.applied ? `champion → v${version}` : `champion kept: ${decision.reasons.join("; ")}`);
+    const holder = (await registry.aliases(MODEL_NAME))[CHAMPION] ?? -1;
+    return {
+      promoted: decision.applied,
+      champion_version: holder,
+      decision: decision as unknown as Record<string, unknown>,
+    };
+  },
+});
+
+const onlineStore = defineStep({
+  name: "materialize",
+  version: "1",
+  description: "refresh gold.customer_features and the online store the API reads",
+  // Runs last: materialisation streams from the warehouse, which must not interleave with other steps' queries.
+  inputs: { training_set: artifact.dataset(), champion_version: param.int() },
+  outputs: { rows: param.int() },
+  async run(_inputs, ctx) {
+    const app = ctx.app();
+    const store = openOnlineStore(app);
+    try {
+      const summary = await materialize(await app.warehouse(), store, app.config.features);
+      ctx.log(`online store: ${summary.rows} customers as of ${summary.asOf}`);
+      return { rows: summary.rows };
+    } finally {
+      await store.close();
+    }
+  },
+});
+
+/** The churn-training pipeline definition (name "churn-training"). */
+export function churnTrainingPipeline(): Pipeline {
+  return definePipeline({
+    name: "churn-training",
+    description: "ingest → validate → features → train → evaluate vs champion → register → promotion gate",
+    params: {
+      delivery: param.string({ default: "" }),
+      as_of: param.string({ default: "" }),
+      model: param.string({ default: "gbdt" }),
+      preset: param.string({ default: "" }),
+      seed: param.int({ default: 42 }),
+      max_reject_rate: param.double({ default: 0.05 }),
+    },
+    tasks: {
+      "locate-delivery": task(locateDelivery, { path: fromParam("delivery") }),
+      ingest: task(ingest, { delivery: fromTask("locate-delivery", "delivery") }),
+      validate: task(validate, {
+        silver: fromTask("ingest", "silver"),
+        max_reject_rate: fromParam("max_reject_rate"),
+      }),
+      features: task(features, { report: fromTask("validate", "report"), as_of: fromParam("as_of") }),
+      train: task(train, {
+        training_set: fromTask("features", "training_set"),
+        learner: fromParam("model"),
+        preset: fromParam("preset"),
+        seed: fromParam("seed"),
+      }),
+      evaluate: task(evaluate, {
+        model: fromTask("train", "model"),
+        run: fromTask("train", "run"),
+        training_set: fromTask("features", "training_set"),
+        seed: fromParam("seed"),
+      }),
+      register: task(registerModelStep, {
+        model: fromTask("train", "model"),
+        card: fromTask("evaluate", "card"),
+        model_name: constant(MODEL_NAME),
+        format: fromTask("evaluate", "format"),
+        training_run_id: fromTask("train", "run_id"),
+      }),
+      "reference-profile": task(referenceProfile, { version: fromTask("register", "version") }),
+      "promotion-gate": task(promotionGate, {
+        version: fromTask("register", "version"),
+        training_set: fromTask("features", "training_set"),
+        seed: fromParam("seed"),
+        profile_rows: fromTask("reference-profile", "rows"),
+      }),
+      materialize: task(onlineStore, {
+        training_set: fromTask("features", "training_set"),
+        champion_version: fromTask("promotion-gate", "champion_version"),
+      }),
+    },
+  });
+}

@@ -1,0 +1,168 @@
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { cliHarness } from "../registry/testing/cli-harness.ts";
+import { registerPipeline } from "./catalog.ts";
+import { registerPipelineCommands } from "./cli.ts";
+import { definePipeline, defineStep, task } from "./dsl.ts";
+
+const repo = join(import.meta.dirname, "..", "..");
+
+/** The real binary, once: proves the command is wired into cli/main.ts. */
+function spawnTelco(home: string, args: string[]) {
+  const r = spawnSync(process.execPath, [join(repo, "bin/telco.ts"), ...args, "--json"], {
+    cwd: home,
+    env: { ...process.env, TELCO_HOME: join(home, ".telco") },
+    encoding: "utf8",
+  });
+  return { status: r.status, json: r.stdout.trim() ? JSON.parse(r.stdout) : undefined };
+}
+
+describe("telco pipeline (CLI)", () => {
+  it("runs, caches, lists and shows runs with lineage", async () => {
+    const { home, telco } = cliHarness([registerPipelineCommands]);
+    const first = spawnTelco(home, ["pipeline", "run", "demo", "--param", "rows=200"]);
+    expect(first.status).toBe(0);
+    expect(Object.keys(first.json).sort()).toEqual(["run_id", "status", "steps"]);
+    expect(first.json.status).toBe("succeeded");
+    expect(first.json.steps.map((s: { name: string; status: string }) => [s.name, s.status])).toEqual([
+      ["extract", "succeeded"],
+      ["profile", "succeeded"],
+      ["train", "succeeded"],
+      ["evaluate", "succeeded"],
+    ]);
+    expect(Object.keys(first.json.steps[0]).sort()).toEqual(["duration_ms", "name", "status"]);
+    // In-process runs (vitest transforms the source differently from Node, so the first may miss the cache).
+    await telco(["pipeline", "run", "demo", "--param", "rows=200"]);
+    const second = await telco(["pipeline", "run", "demo", "--param", "rows=200"]);
+    expect(second.json.steps.every((s: { status: string }) => s.status === "cached")).toBe(true);
+
+    const show = (await telco(["pipeline", "show", first.json.run_id])).json;
+    expect(show.params).toEqual({ rows: 200, seed: 7, work_ms: 0 });
+    expect(show.lineage).toContainEqual(
+      expect.objectContaining({
+        task: "evaluate",
+        direction: "input",
+        name: "model",
+        artifact: expect.objectContaining({ type: "Model" }),
+      }),
+    );
+    const list = (await telco(["pipeline", "list"])).json;
+    expect(list).toHaveLength(3);
+    expect(list[0].run_id).toBe(second.json.run_id);
+    expect(list[2].run_id).toBe(first.json.run_id);
+    expect(list[0].cached).toBe(4);
+
+    registerPipeline(
+      definePipeline({
+        name: "always-fails",
+        params: {},
+        tasks: {
+          boom: task(
+            defineStep({
+              name: "boom",
+              version: "1",
+              inputs: {},
+              outputs: {},
+              run: () => Promise.reject(new Error("no data")),
+            }),
+            {},
+          ),
+        },
+      }),
+      { replace: true },
+    );
+    const failed = await telco(["pipeline", "run", "always-fails"]);
+    expect(failed.status).toBe(1);
+    expect(failed.json).toMatchObject({ status: "failed", steps: [{ name: "boom", status: "failed" }] });
+
+    const bad = await telco(["pipeline", "run", "demo", "--param", "rows=lots"]);
+    expect(bad.status).toBe(1);
+    expect(bad.json.error.message).toMatch(/--param rows/);
+  }, 120_000);
+
+  it("compiles, and dry-runs submit and a Vertex schedule", async () => {
+    const { home, telco } = cliHarness([registerPipelineCommands]);
+    const out = join(home, "demo.json");
+    expect(
+      (await telco(["pipeline", "compile", "demo", "--target", "vertex", "--image", "img:1", "-o", out]))
+        .status,
+    ).toBe(0);
+    const spec = JSON.parse(readFileSync(out, "utf8"));
+    expect(spec.schemaVersion).toBe("2.1.0");
+    expect(spec.deploymentSpec.executors["exec-train"].container.image).toBe("img:1");
+
+    const env = {
+      TELCO_GCP__PROJECT: "proj",
+      TELCO_GCP__BUCKET: "bkt",
+      TELCO_GCP__SERVICE_ACCOUNT: "sa@proj.iam.gserviceaccount.com",
+    };
+    const submit = (
+      await telco(
+        [
+          "pipeline",
+          "submit",
+          "demo",
+          "--target",
+          "vertex",
+          "--image",
+          "img:1",
+          "--param",
+          "rows=10",
+          "--dry-run",
+        ],
+        env,
+      )
+    ).json;
+    expect(submit.method).toBe("PipelineService.createPipelineJob");
+    expect(submit.request).toMatchObject({
+      parent: "projects/proj/locations/southamerica-east1",
+      pipelineJob: {
+        displayName: "demo",
+        runtimeConfig: {
+          gcsOutputDirectory: "gs://bkt/pipelines",
+          parameterValues: { rows: 10, seed: 7, work_ms: 0 },
+        },
+        serviceAccount: "sa@proj.iam.gserviceaccount.com",
+        pipelineSpec: { pipelineInfo: { name: "demo" }, schemaVersion: "2.1.0" },
+      },
+    });
+    const sched = (
+      await telco(
+        [
+          "pipeline",
+          "schedule",
+          "demo",
+          "--cron",
+          "0 3 * * 1",
+          "--target",
+          "vertex",
+          "--image",
+          "img:1",
+          "--dry-run",
+        ],
+        env,
+      )
+    ).json;
+    expect(sched.request.schedule).toMatchObject({
+      cron: "0 3 * * 1",
+      createPipelineJobRequest: { parent: "projects/proj/locations/southamerica-east1" },
+    });
+    const onGcp = (
+      await telco(["pipeline", "schedule", "demo", "--cron", "0 3 * * 1", "--image", "img:1", "--dry-run"], {
+        ...env,
+        TELCO_PROFILE: "gcp",
+      })
+    ).json;
+    expect(onGcp.method).toBe("ScheduleService.createSchedule");
+    const local = (await telco(["pipeline", "schedule", "demo", "--cron", "* * * * * *", "--max-runs", "1"]))
+      .json;
+    expect(local.runs).toHaveLength(1);
+    expect(local.runs[0].status).toBe("succeeded");
+    const badCron = await telco(["pipeline", "schedule", "demo", "--cron", "every monday"]);
+    expect(badCron.status).toBe(2);
+    const noImage = await telco(["pipeline", "submit", "demo", "--dry-run"], env);
+    expect(noImage.json.error.message).toMatch(/container image/);
+  }, 120_000);
+});

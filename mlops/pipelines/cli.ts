@@ -1,0 +1,426 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import type { Command } from "commander";
+import pc from "picocolors";
+import { vertexLocation } from "../../platform/adapters/gcp/vertex-common.ts";
+import {
+  buildCreatePipelineJobRequest,
+  buildCreateScheduleRequest,
+  type CreatePipelineJobRequest,
+  createVertexSchedule,
+  submitPipelineJob,
+} from "../../platform/adapters/gcp/vertex-pipelines.ts";
+import { action, type CommandRuntime, commandGroup, intOption } from "../../platform/cli/runtime.ts";
+import type { AppContext } from "../../platform/context.ts";
+import { ConfigError, NotFoundError, UsageError } from "../../platform/errors.ts";
+import type { RunEvent, RunResult, StepStatus } from "../../platform/ports/pipelines.ts";
+import { getPipeline, listPipelines } from "./catalog.ts";
+import { compilePipeline } from "./compile.ts";
+import type { Pipeline } from "./dsl.ts";
+import { PipelineMetadata } from "./metadata.ts";
+import { resolveParams, runPipeline } from "./runner.ts";
+import { nextRun, scheduleLocal } from "./schedule.ts";
+import { runStepEntry } from "./step-entry.ts";
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** `--param k=v` list → object (values stay strings; the runner parses them by declared type). */
+export function parseParamFlags(flags: string[] = []): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const f of flags) {
+    const eq = f.indexOf("=");
+    if (eq <= 0) throw new UsageError(`--param expects NAME=VALUE, got "${f}"`);
+    out[f.slice(0, eq)] = f.slice(eq + 1);
+  }
+  return out;
+}
+
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+const STATUS_COLOR: Record<StepStatus, (s: string) => string> = {
+  pending: pc.dim,
+  running: pc.cyan,
+  succeeded: pc.green,
+  cached: pc.blue,
+  failed: pc.red,
+  skipped: pc.yellow,
+};
+
+/** Live step status: redrawn in place on a TTY, one line per finished step elsewhere. */
+function liveStatus(rt: CommandRuntime, pipeline: Pipeline): (e: RunEvent) => void {
+  if (rt.json) return () => {};
+  const tty = Boolean(process.stderr.isTTY);
+  const state = new Map<string, { status: StepStatus; note: string }>(
+    pipeline.order.map((t) => [t, { status: "pending", note: "" }]),
+  );
+  let drawn = 0;
+  const draw = () => {
+    if (drawn > 0) process.stderr.write(`\x1b[${drawn}A`);
+    for (const [t, s] of state)
+      process.stderr.write(`\x1b[2K  ${STATUS_COLOR[s.status](s.status.padEnd(9))} ${t} ${pc.dim(s.note)}\n`);
+    drawn = state.size;
+  };
+  return (e) => {
+    const note =
+      e.error ??
+      e.message ??
+      (e.duration_ms !== undefined ? `${e.duration_ms} ms` : e.attempt > 1 ? `attempt ${e.attempt}` : "");
+    state.set(e.task, { status: e.status, note });
+    if (tty) draw();
+    else if (e.status !== "running" || e.error) rt.info(`  ${e.status.padEnd(9)} ${e.task} ${note}`);
+  };
+}
+
+function renderRun(r: RunResult): string {
+  const lines = [`run ${r.run_id} (${r.pipeline}): ${r.status} in ${r.duration_ms} ms`];
+  for (const s of r.steps)
+    lines.push(
+      `  ${STATUS_COLOR[s.status](s.status.padEnd(9))} ${s.name.padEnd(16)} ${String(s.duration_ms).padStart(7)} ms${s.attempts > 1 ? ` (${s.attempts} attempts)` : ""}${s.cache_source ? pc.dim(` from ${s.cache_source}`) : ""}${s.error ? ` ${pc.red(s.error)}` : ""}`,
+    );
+  return lines.join("\n");
+}
+
+function vertexImage(app: AppContext, image?: string): string {
+  const img = image ?? app.config.pipelines.vertex.image;
+  if (!img)
+    throw new ConfigError("no container image for Vertex executors", {
+      hint: "Pass --image REGION-docker.pkg.dev/PROJECT/REPO/telco:TAG or set pipelines.vertex.image.",
+    });
+  return img;
+}
+
+function pipelineRoot(app: AppContext): string {
+  const root =
+    app.config.pipelines.vertex.pipelineRoot ??
+    (app.config.gcp.bucket ? `gs://${app.config.gcp.bucket.replace(/^gs:\/\//, "")}/pipelines` : undefined);
+  if (!root)
+    throw new ConfigError("pipelines.vertex.pipelineRoot (or gcp.bucket) is not set", {
+      hint: "Set TELCO_GCP__BUCKET=my-bucket or pipelines.vertex.pipelineRoot: gs://bucket/pipelines.",
+    });
+  return root;
+}
+
+function jobRequest(
+  app: AppContext,
+  pipeline: Pipeline,
+  params: Record<string, string>,
+  image?: string,
+): CreatePipelineJobRequest {
+  return buildCreatePipelineJobRequest({
+    location: vertexLocation(app.config.gcp),
+    pipelineName: pipeline.name,
+    pipelineSpec: compilePipeline(pipeline, {
+      image: vertexImage(app, image),
+      sdkVersion: `telco-${packageVersion()}`,
+    }),
+    parameterValues: resolveParams(pipeline, params),
+    gcsOutputDirectory: pipelineRoot(app),
+    serviceAccount: app.config.gcp.serviceAccount,
+  });
+}
+
+function checkTarget(target: string): void {
+  if (target !== "vertex") throw new UsageError(`--target must be vertex, got "${target}"`);
+}
+
+/** `telco pipeline …`: run, list, show, compile, submit, step, schedule. */
+export function registerPipelineCommands(program: Command): void {
+  const group = commandGroup(
+    program,
+    "pipeline",
+    "typed ML pipelines: local runs with caching, Vertex AI compile/submit",
+  );
+
+  group
+    .command("run")
+    .description("run a pipeline locally (independent steps in parallel, unchanged steps from cache)")
+    .argument("<name>", "pipeline name (see `telco pipeline list --definitions`)")
+    .option("--param <k=v>", "pipeline parameter (repeatable)", collect, [])
+    .option("--no-cache", "execute every step even if a cached result exists")
+    .option("--resume <run>", "resume a failed run: reuse its succeeded steps, re-run the rest")
+    .action(
+      action(async (rt, name: string, opts: { param: string[]; cache: boolean; resume?: string }) => {
+        const app = rt.app();
+        const pipeline = getPipeline(name);
+        const r = await runPipeline(app.paths.pipelines, pipeline, {
+          params: parseParamFlags(opts.param),
+          noCache: !opts.cache,
+          resume: opts.resume,
+          app,
+          maxConcurrency: app.config.pipelines.maxConcurrency,
+          onEvent: liveStatus(rt, pipeline),
+        });
+        const summary = {
+          run_id: r.run_id,
+          status: r.status,
+          steps: r.steps.map((s) => ({ name: s.name, status: s.status, duration_ms: s.duration_ms })),
+        };
+        rt.result(summary, () => renderRun(r));
+        if (r.status === "failed") {
+          rt.info(pc.dim(`resume with: telco pipeline run ${name} --resume ${r.run_id}`));
+          process.exitCode = 1;
+        }
+      }),
+    );
+
+  group
+    .command("list")
+    .description("list recent pipeline runs (or, with --definitions, the registered pipelines)")
+    .option("--definitions", "list registered pipeline definitions instead of runs")
+    .option("--pipeline <name>", "only runs of this pipeline")
+    .option("--limit <n>", "how many runs", intOption("--limit", 1, 10_000), 20)
+    .action(
+      action(async (rt, opts: { definitions?: boolean; pipeline?: string; limit: number }) => {
+        if (opts.definitions) {
+          const defs = listPipelines().map((p) => ({
+            name: p.name,
+            description: p.description ?? "",
+            tasks: p.order,
+            params: Object.fromEntries(
+              Object.entries(p.params).map(([k, s]) => [k, { type: s.type, default: s.default }]),
+            ),
+          }));
+          rt.result(defs, () =>
+            defs.map((d) => `${d.name}  ${d.tasks.join(" → ")}  ${pc.dim(d.description)}`).join("\n"),
+          );
+          return;
+        }
+        const meta = new PipelineMetadata(rt.app().paths.pipelines);
+        try {
+          const runs = meta.listRuns(opts.limit, opts.pipeline).map((r) => {
+            const steps = meta.steps(r.id);
+            return {
+              run_id: r.id,
+              pipeline: r.pipeline,
+              status: r.status,
+              started_at: r.startedAt,
+              finished_at: r.finishedAt,
+              trigger: r.trigger,
+              steps: steps.length,
+              cached: steps.filter((s) => s.status === "cached").length,
+            };
+          });
+          rt.result(runs, () =>
+            runs.length === 0
+              ? "no pipeline runs yet (try `telco pipeline run demo`)"
+              : runs
+                  .map(
+                    (r) =>
+                      `${r.run_id}  ${r.status.padEnd(9)} ${r.started_at}  ${r.cached}/${r.steps} cached${r.trigger?.reason ? `  (${r.trigger.kind}: ${r.trigger.reason})` : ""}`,
+                  )
+                  .join("\n"),
+          );
+        } finally {
+          meta.close();
+        }
+      }),
+    );
+
+  group
+    .command("show")
+    .description("show a run: steps, status, timings, cache hits, artifacts and lineage")
+    .argument("<run>", "run id")
+    .action(
+      action(async (rt, runId: string) => {
+        const meta = new PipelineMetadata(rt.app().paths.pipelines);
+        try {
+          const r = meta.runResult(runId);
+          if (!r) throw new NotFoundError(`pipeline run ${runId}`, { hint: "See `telco pipeline list`." });
+          const lineage = meta.lineage(runId).map((e) => ({
+            task: e.task,
+            direction: e.direction,
+            name: e.name,
+            artifact: {
+              id: e.artifact.id,
+              type: e.artifact.type,
+              uri: e.artifact.uri,
+              hash: e.artifact.hash,
+              bytes: e.artifact.bytes,
+              producer_run: e.artifact.runId,
+            },
+          }));
+          const value = { ...r, cache_hits: r.steps.filter((s) => s.status === "cached").length, lineage };
+          rt.result(value, () =>
+            [
+              renderRun(r),
+              `  params: ${JSON.stringify(r.params)}${r.trigger ? `  trigger: ${r.trigger.kind}${r.trigger.reason ? ` (${r.trigger.reason})` : ""}` : ""}`,
+              "  lineage:",
+              ...lineage.map(
+                (l) =>
+                  `    ${l.task} ${l.direction === "input" ? "←" : "→"} ${l.name} [${l.artifact.type}] ${l.artifact.hash.slice(0, 12)} ${pc.dim(l.artifact.uri)}`,
+              ),
+            ].join("\n"),
+          );
+        } finally {
+          meta.close();
+        }
+      }),
+    );
+
+  group
+    .command("compile")
+    .description("compile a pipeline to a KFP v2 PipelineSpec JSON for Vertex AI Pipelines")
+    .argument("<name>", "pipeline name")
+    .option("--target <target>", "compile target (vertex)", "vertex")
+    .option("--image <image>", "container image with the telco CLI (default pipelines.vertex.image)")
+    .requiredOption("-o, --output <file>", "where to write the PipelineSpec JSON")
+    .action(
+      action(async (rt, name: string, opts: { target: string; image?: string; output: string }) => {
+        checkTarget(opts.target);
+        const spec = compilePipeline(getPipeline(name), {
+          image: vertexImage(rt.app(), opts.image),
+          sdkVersion: `telco-${packageVersion()}`,
+        });
+        writeFileSync(opts.output, `${JSON.stringify(spec, null, 2)}\n`);
+        rt.result(
+          {
+            pipeline: name,
+            output: opts.output,
+            tasks: Object.keys((spec.root as { dag: { tasks: object } }).dag.tasks),
+          },
+          () => `wrote ${opts.output}`,
+        );
+      }),
+    );
+
+  group
+    .command("submit")
+    .description("submit a pipeline run to Vertex AI Pipelines (--dry-run prints the request)")
+    .argument("<name>", "pipeline name")
+    .option("--target <target>", "where to run (vertex)", "vertex")
+    .option("--image <image>", "container image with the telco CLI (default pipelines.vertex.image)")
+    .option("--param <k=v>", "pipeline parameter (repeatable)", collect, [])
+    .option("--dry-run", "print the exact CreatePipelineJob request instead of sending it")
+    .action(
+      action(
+        async (
+          rt,
+          name: string,
+          opts: { target: string; image?: string; param: string[]; dryRun?: boolean },
+        ) => {
+          checkTarget(opts.target);
+          const app = rt.app();
+          const request = jobRequest(app, getPipeline(name), parseParamFlags(opts.param), opts.image);
+          if (opts.dryRun) {
+            rt.result({ dryRun: true, method: "PipelineService.createPipelineJob", request });
+            return;
+          }
+          const job = await submitPipelineJob(vertexLocation(app.config.gcp), request);
+          rt.result({ dryRun: false, job }, () => `submitted ${String(job.name)}`);
+        },
+      ),
+    );
+
+  group
+    .command("step")
+    .description("run one step in a container (the entry point Vertex AI executors call)")
+    .argument("<step>", "PIPELINE/STEP")
+    .option("--param <k=v>", "input parameter value", collect, [])
+    .option("--input-artifact <k=path>", "input artifact path", collect, [])
+    .option("--output-artifact <k=path>", "where to write an output artifact", collect, [])
+    .option("--output-param <k=file>", "file receiving an output parameter value", collect, [])
+    .action(
+      action(
+        async (
+          rt,
+          ref: string,
+          opts: { param: string[]; inputArtifact: string[]; outputArtifact: string[]; outputParam: string[] },
+        ) => {
+          const out = await runStepEntry(ref, {
+            params: opts.param,
+            inputArtifacts: opts.inputArtifact,
+            outputArtifacts: opts.outputArtifact,
+            outputParams: opts.outputParam,
+          });
+          rt.result(out, () => `step ${out.step} done ${JSON.stringify(out.outputs)}`);
+        },
+      ),
+    );
+
+  group
+    .command("schedule")
+    .description("run a pipeline on a cron: locally while this process runs, or as a Vertex AI schedule")
+    .argument("<name>", "pipeline name")
+    .requiredOption("--cron <expr>", 'cron expression, e.g. "0 3 * * 1" (Mondays 03:00)')
+    .option(
+      "--target <target>",
+      "local (this process) or vertex (default: vertex on the gcp profile, else local)",
+    )
+    .option("--timezone <tz>", "IANA time zone for the cron (default: local / UTC on Vertex)")
+    .option("--param <k=v>", "pipeline parameter (repeatable)", collect, [])
+    .option("--image <image>", "container image (vertex)")
+    .option("--max-runs <n>", "stop after n runs (local)", intOption("--max-runs", 1))
+    .option("--dry-run", "vertex: print the CreateSchedule request instead of sending it")
+    .action(
+      action(
+        async (
+          rt,
+          name: string,
+          opts: {
+            cron: string;
+            target?: string;
+            timezone?: string;
+            param: string[];
+            image?: string;
+            maxRuns?: number;
+            dryRun?: boolean;
+          },
+        ) => {
+          const app = rt.app();
+          const pipeline = getPipeline(name);
+          const params = parseParamFlags(opts.param);
+          const next = nextRun(opts.cron, opts.timezone);
+          const target = opts.target ?? (app.config.profile === "gcp" ? "vertex" : "local");
+          if (target === "vertex") {
+            const request = buildCreateScheduleRequest(
+              jobRequest(app, pipeline, params, opts.image),
+              opts.cron,
+              {
+                timeZone: opts.timezone,
+                maxConcurrentRunCount: app.config.pipelines.vertex.maxConcurrentRunCount,
+              },
+            );
+            if (opts.dryRun) {
+              rt.result({ dryRun: true, method: "ScheduleService.createSchedule", request });
+              return;
+            }
+            const schedule = await createVertexSchedule(vertexLocation(app.config.gcp), request);
+            rt.result({ dryRun: false, schedule });
+            return;
+          }
+          if (target !== "local") throw new UsageError(`--target must be local or vertex, got "${target}"`);
+          resolveParams(pipeline, params); // fail now, not at 03:00
+          rt.info(`scheduling ${name} on "${opts.cron}"; next run ${next.toISOString()} (Ctrl-C to stop)`);
+          const runs: Array<{ run_id: string; status: string }> = [];
+          const stop = new AbortController();
+          const onSignal = () => stop.abort();
+          process.once("SIGINT", onSignal);
+          process.once("SIGTERM", onSignal);
+          try {
+            await scheduleLocal(
+              opts.cron,
+              async () => {
+                const r = await runPipeline(app.paths.pipelines, pipeline, {
+                  params,
+                  app,
+                  maxConcurrency: app.config.pipelines.maxConcurrency,
+                  trigger: { kind: "schedule", reason: `cron ${opts.cron}`, at: new Date().toISOString() },
+                });
+                runs.push({ run_id: r.run_id, status: r.status });
+                rt.info(`${new Date().toISOString()} run ${r.run_id}: ${r.status}`);
+              },
+              { maxRuns: opts.maxRuns, timezone: opts.timezone, signal: stop.signal },
+            );
+          } finally {
+            process.off("SIGINT", onSignal);
+            process.off("SIGTERM", onSignal);
+          }
+          rt.result({ pipeline: name, cron: opts.cron, runs }, () => `${runs.length} scheduled run(s) done`);
+        },
+      ),
+    );
+}

@@ -1,0 +1,400 @@
+import { readFileSync } from "node:fs";
+import { basename, join } from "node:path";
+import type { Command } from "commander";
+import { vertexLocation } from "../../platform/adapters/gcp/vertex-common.ts";
+import {
+  executeModelPlan,
+  planAliasMirror,
+  planModelMirror,
+  type VertexModelRequest,
+} from "../../platform/adapters/gcp/vertex-model-registry.ts";
+import { action, commandGroup, intOption } from "../../platform/cli/runtime.ts";
+import type { TelcoConfig } from "../../platform/config/schema.ts";
+import {
+  ConfigError,
+  NotFoundError,
+  TelcoError,
+  UsageError,
+  ValidationError,
+} from "../../platform/errors.ts";
+import {
+  type MetricValue,
+  MODEL_FORMATS,
+  type ModelFormat,
+  type ModelVersion,
+} from "../../platform/ports/registry.ts";
+import { validateOnnx } from "./onnx.ts";
+import { evaluatePromotion, type PromotionDecision, promoteIfBetter, rollbackAlias } from "./policy.ts";
+import { openRegistry } from "./store.ts";
+
+/** Parses `--metrics '{"auc":0.81}'` or `{"auc":{"value":0.81,"ci":{…}}}` into card metrics. */
+export function parseMetricsJson(text: string): Record<string, MetricValue> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    throw new ValidationError("--metrics", "is not valid JSON", {
+      hint: `Example: --metrics '{"auc":0.81,"ece":0.02}'`,
+    });
+  }
+  if (!raw || typeof raw !== "object" || Array.isArray(raw))
+    throw new ValidationError("--metrics", "must be a JSON object");
+  const out: Record<string, MetricValue> = {};
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof v === "number" && Number.isFinite(v)) out[k] = { value: v };
+    else if (v && typeof v === "object" && typeof (v as MetricValue).value === "number")
+      out[k] = v as MetricValue;
+    else throw new ValidationError(`--metrics.${k}`, "must be a number or {value, ci}");
+  }
+  return out;
+}
+
+function renderDecision(d: PromotionDecision): string {
+  const lines = [
+    `${d.model}@${d.alias}: ${d.applied ? `moved to v${d.challenger}` : d.promote ? `would move to v${d.challenger}` : `stays at v${d.champion}`}${d.forced ? " (forced)" : ""}`,
+  ];
+  for (const c of d.checks)
+    lines.push(`  ${c.passed ? "✓" : c.enforced ? "✗" : "·"} ${c.check}: ${c.detail}`);
+  return lines.join("\n");
+}
+
+function renderVersion(v: ModelVersion, aliases: string[]): string {
+  const lines = [
+    `${v.name} v${v.version} [${v.format}]${aliases.length ? ` aliases: ${aliases.join(", ")}` : ""}`,
+    `  created ${v.createdAt} by ${v.createdBy}; artifact ${v.artifact.bytes} bytes sha256 ${v.artifact.sha256.slice(0, 12)}`,
+  ];
+  for (const [k, m] of Object.entries(v.card.metrics))
+    lines.push(
+      `  ${k}: ${m.value.toFixed(4)}${m.ci ? ` [${m.ci.lower.toFixed(4)}, ${m.ci.upper.toFixed(4)}]` : ""}`,
+    );
+  if (v.card.evaluationDataset)
+    lines.push(`  evaluated on ${v.card.evaluationDataset.name}@${v.card.evaluationDataset.version}`);
+  if (v.card.trainingDataset)
+    lines.push(`  trained on ${v.card.trainingDataset.name}@${v.card.trainingDataset.version}`);
+  if (v.card.codeVersion) lines.push(`  code ${v.card.codeVersion}`);
+  if (v.lineage.pipelineRunId || v.lineage.trainingRunId)
+    lines.push(
+      `  lineage: pipeline run ${v.lineage.pipelineRunId ?? "-"}, training run ${v.lineage.trainingRunId ?? "-"}`,
+    );
+  if (v.card.intendedUse) lines.push(`  intended use: ${v.card.intendedUse}`);
+  if (v.card.limitations) lines.push(`  limits: ${v.card.limitations}`);
+  return lines.join("\n");
+}
+
+function parseVersion(value: string): number {
+  return intOption("VERSION", 1)(value.replace(/^v/, ""));
+}
+
+/** `telco models …`: list, show, promote, rollback, compare, register, audit, mirror. */
+export function registerRegistryCommands(program: Command): void {
+  const models = commandGroup(
+    program,
+    "models",
+    "model registry: versions, aliases (champion/challenger), audit",
+  );
+
+  models
+    .command("list")
+    .description("list every registered model version with its aliases and metrics")
+    .action(
+      action(async (rt) => {
+        const rows = await openRegistry(rt.app()).summaries();
+        rt.result(rows, () =>
+          rows.length === 0
+            ? "no models registered yet (train one, or `telco models register --format onnx FILE --name NAME`)"
+            : rows
+                .map(
+                  (r) =>
+                    `${r.name}@${r.version}${r.aliases.length ? ` (${r.aliases.join(", ")})` : ""}  ${Object.entries(
+                      r.metrics,
+                    )
+                      .map(([k, v]) => `${k}=${v.toFixed(4)}`)
+                      .join(" ")}`,
+                )
+                .join("\n"),
+        );
+      }),
+    );
+
+  models
+    .command("show")
+    .description("show one version's model card and lineage (NAME, NAME@VERSION or NAME@ALIAS)")
+    .argument("<ref>", "NAME[@VERSION|@ALIAS]")
+    .action(
+      action(async (rt, ref: string) => {
+        const registry = openRegistry(rt.app());
+        const v = await registry.resolve(ref);
+        const aliases = Object.entries(await registry.aliases(v.name))
+          .filter(([, n]) => n === v.version)
+          .map(([a]) => a);
+        rt.result({ ...v, aliases }, () => renderVersion(v, aliases));
+      }),
+    );
+
+  models
+    .command("promote")
+    .description("move an alias (default champion) to a version if it passes the promotion policy")
+    .argument("<name>", "model name")
+    .argument("<version>", "version number", parseVersion)
+    .option("--alias <alias>", "alias to move", "champion")
+    .option("--force", "bypass the policy (requires --reason)")
+    .option("--reason <text>", "why (written to the audit log)")
+    .option("--dry-run", "evaluate the policy without moving the alias")
+    .action(
+      action(
+        async (
+          rt,
+          name: string,
+          version: number,
+          opts: { alias: string; force?: boolean; reason?: string; dryRun?: boolean },
+        ) => {
+          const app = rt.app();
+          const decision = await promoteIfBetter(openRegistry(app), {
+            name,
+            version,
+            alias: opts.alias,
+            policy: app.config.registry.promotion,
+            force: opts.force,
+            reason: opts.reason,
+            dryRun: opts.dryRun,
+          });
+          if (!decision.promote)
+            throw new TelcoError(
+              "promotion_refused",
+              `v${version} does not replace ${name}@${opts.alias}: ${decision.reasons.join("; ")}`,
+              {
+                hint: "Improve the model, or override with --force --reason TEXT (audited).",
+                details: { decision },
+              },
+            );
+          rt.result(decision, () => renderDecision(decision));
+        },
+      ),
+    );
+
+  models
+    .command("rollback")
+    .description("move an alias back to its previous holder (from the audit log)")
+    .argument("<name>", "model name")
+    .option("--alias <alias>", "alias to roll back", "champion")
+    .option("--reason <text>", "why (written to the audit log)", "manual rollback")
+    .action(
+      action(async (rt, name: string, opts: { alias: string; reason: string }) => {
+        const event = await rollbackAlias(openRegistry(rt.app()), name, opts.alias, opts.reason);
+        rt.result(event, () => `${name}@${opts.alias}: v${event.from} → v${event.to}`);
+      }),
+    );
+
+  models
+    .command("compare")
+    .description("compare two versions' metrics and run the promotion policy between them (V2 as challenger)")
+    .argument("<name>", "model name")
+    .argument("<v1>", "baseline version", parseVersion)
+    .argument("<v2>", "candidate version", parseVersion)
+    .action(
+      action(async (rt, name: string, v1: number, v2: number) => {
+        const app = rt.app();
+        const registry = openRegistry(app);
+        const a = await registry.getVersion(name, v1);
+        const b = await registry.getVersion(name, v2);
+        const metrics = [...new Set([...Object.keys(a.card.metrics), ...Object.keys(b.card.metrics)])]
+          .sort()
+          .map((m) => {
+            const x = a.card.metrics[m]?.value ?? null;
+            const y = b.card.metrics[m]?.value ?? null;
+            return {
+              metric: m,
+              [`v${v1}`]: x,
+              [`v${v2}`]: y,
+              delta: x !== null && y !== null ? y - x : null,
+            };
+          });
+        const policy = evaluatePromotion(a, b, app.config.registry.promotion, "champion");
+        const value = { name, baseline: v1, candidate: v2, metrics, policy };
+        rt.result(value, () =>
+          [
+            `${name}: v${v1} → v${v2}`,
+            ...metrics.map(
+              (m) =>
+                `  ${m.metric.padEnd(16)} ${fmtN(m[`v${v1}`] as number | null)} → ${fmtN(m[`v${v2}`] as number | null)}  (${m.delta === null ? "n/a" : `${m.delta >= 0 ? "+" : ""}${m.delta.toFixed(4)}`})`,
+            ),
+            renderDecision(policy),
+          ].join("\n"),
+        );
+      }),
+    );
+
+  models
+    .command("register")
+    .description("register a model trained elsewhere (ONNX is validated by loading it with onnxruntime)")
+    .argument("<file>", "model file")
+    .requiredOption("--name <name>", "registered model name")
+    .option("--format <format>", `artifact format (${MODEL_FORMATS.join(", ")})`, "onnx")
+    .option("--metrics <json>", "metrics JSON, e.g. '{\"auc\":0.81}'")
+    .option("--card <file>", "model card JSON file (metrics, evaluationDataset, intendedUse, …)")
+    .option("--description <text>", "version description")
+    .action(
+      action(
+        async (
+          rt,
+          file: string,
+          opts: { name: string; format: string; metrics?: string; card?: string; description?: string },
+        ) => {
+          if (!MODEL_FORMATS.includes(opts.format as ModelFormat))
+            throw new UsageError(`--format must be one of ${MODEL_FORMATS.join(", ")}, got "${opts.format}"`);
+          let bytes: Uint8Array;
+          try {
+            bytes = readFileSync(file);
+          } catch {
+            throw new NotFoundError(`file ${file}`);
+          }
+          let signature: unknown;
+          if (opts.format === "onnx") signature = await validateOnnx(bytes, file);
+          else {
+            try {
+              JSON.parse(Buffer.from(bytes).toString("utf8"));
+            } catch {
+              throw new ValidationError(file, `a ${opts.format} artifact must be JSON`);
+            }
+          }
+          let card: Record<string, unknown> = {};
+          if (opts.card) {
+            try {
+              card = JSON.parse(readFileSync(opts.card, "utf8")) as Record<string, unknown>;
+            } catch {
+              throw new ValidationError(opts.card, "is not a readable JSON model card");
+            }
+          }
+          const metrics = {
+            ...((card.metrics as Record<string, MetricValue> | undefined) ?? {}),
+            ...(opts.metrics ? parseMetricsJson(opts.metrics) : {}),
+          };
+          const version = await openRegistry(rt.app()).register({
+            name: opts.name,
+            format: opts.format as ModelFormat,
+            artifact: bytes,
+            card: { ...card, metrics },
+            lineage: { source: `external:${basename(file)}` },
+            description: opts.description,
+          });
+          rt.result(
+            { ...version, signature },
+            () => `registered ${version.name}@${version.version} (${version.format})`,
+          );
+        },
+      ),
+    );
+
+  models
+    .command("audit")
+    .description("print the append-only audit log of alias moves (who, when, why)")
+    .argument("<name>", "model name")
+    .action(
+      action(async (rt, name: string) => {
+        const events = await openRegistry(rt.app()).audit(name);
+        rt.result(events, () =>
+          events.length === 0
+            ? `no alias moves recorded for ${name}`
+            : events
+                .map(
+                  (e) =>
+                    `${e.at}  ${e.by}  ${e.action.padEnd(10)} ${e.alias}: ${e.from ?? "-"} → ${e.to ?? "-"}  ${e.reason}`,
+                )
+                .join("\n"),
+        );
+      }),
+    );
+
+  models
+    .command("mirror")
+    .description(
+      "mirror a version and its aliases to Vertex AI Model Registry (--dry-run prints the requests)",
+    )
+    .argument("<ref>", "NAME[@VERSION|@ALIAS] (default latest)")
+    .option("--target <target>", "where to mirror (vertex)", "vertex")
+    .option("--existing", "the model already exists in Vertex: upload as a new version (parentModel)")
+    .option(
+      "--aliases-only <vertexVersionId>",
+      "only move this version's aliases onto the given Vertex version id",
+    )
+    .option("--serving-image <image>", "serving container image (default registry.vertex.servingImage)")
+    .option("--dry-run", "print the exact requests instead of sending them (no credentials needed)")
+    .action(
+      action(
+        async (
+          rt,
+          ref: string,
+          opts: {
+            target: string;
+            existing?: boolean;
+            aliasesOnly?: string;
+            servingImage?: string;
+            dryRun?: boolean;
+          },
+        ) => {
+          if (opts.target !== "vertex") throw new UsageError(`--target must be vertex, got "${opts.target}"`);
+          const app = rt.app();
+          const registry = openRegistry(app);
+          const v = await registry.resolve(ref);
+          const aliases = Object.entries(await registry.aliases(v.name))
+            .filter(([, n]) => n === v.version)
+            .map(([a]) => a);
+          const location = vertexLocation(app.config.gcp);
+          let plan: VertexModelRequest[];
+          if (opts.aliasesOnly) plan = [planAliasMirror(location, v.name, opts.aliasesOnly, aliases)];
+          else {
+            const prefix =
+              app.config.registry.vertex.artifactPrefix ??
+              (app.config.gcp.bucket
+                ? `gs://${app.config.gcp.bucket.replace(/^gs:\/\//, "")}/models`
+                : undefined);
+            if (!prefix)
+              throw new ConfigError("registry.vertex.artifactPrefix (or gcp.bucket) is not set", {
+                hint: "Set TELCO_GCP__BUCKET=my-bucket or registry.vertex.artifactPrefix: gs://bucket/models.",
+              });
+            plan = planModelMirror({
+              location,
+              artifactPrefix: prefix,
+              servingImage: servingImage(app.config, opts.servingImage),
+              version: v,
+              artifactPath: join(
+                app.paths.registry,
+                "models",
+                v.name,
+                "versions",
+                String(v.version),
+                v.artifact.file,
+              ),
+              aliases,
+              modelExists: Boolean(opts.existing),
+            });
+          }
+          if (opts.dryRun) {
+            rt.result({ dryRun: true, requests: plan });
+            return;
+          }
+          const results = await executeModelPlan(location, plan);
+          rt.result({ dryRun: false, requests: plan, results });
+        },
+      ),
+    );
+}
+
+/** Our serving image (it loads every registry format); Vertex prebuilt images cannot load them. */
+function servingImage(config: TelcoConfig, flag?: string): string {
+  const image =
+    flag ??
+    config.registry.vertex.servingImage ??
+    (config.gcp.artifactRegistry
+      ? `${config.gcp.artifactRegistry.replace(/\/$/, "")}/telco:latest`
+      : undefined);
+  if (!image)
+    throw new ConfigError("no serving image for Vertex AI", {
+      hint: "Pass --serving-image, set registry.vertex.servingImage, or gcp.artifactRegistry (REGION-docker.pkg.dev/PROJECT/REPO).",
+    });
+  return image;
+}
+
+function fmtN(x: number | null): string {
+  return x === null ? "   n/a" : x.toFixed(4);
+}

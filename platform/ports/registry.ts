@@ -1,0 +1,105 @@
+/**
+ * Model registry port: registered models with immutable, numbered versions, named aliases
+ * (champion, challenger, …) instead of stages, and an append-only audit log of alias moves.
+ * Local adapter: mlops/registry/store.ts; Vertex AI mirror: platform/adapters/gcp/vertex-model-registry.ts.
+ */
+
+export type ModelFormat = "telco-gbdt" | "telco-logreg" | "onnx";
+export const MODEL_FORMATS: readonly ModelFormat[] = ["telco-gbdt", "telco-logreg", "onnx"];
+
+/** A metric value with an optional confidence interval (e.g. bootstrap 95%). */
+export interface MetricValue {
+  value: number;
+  ci?: { lower: number; upper: number; level?: number };
+}
+
+/** Metrics of one segment value (e.g. region = "Sul"), with how many evaluation rows it had. */
+export interface SegmentMetrics {
+  n?: number;
+  metrics: Record<string, MetricValue>;
+}
+
+/** Everything a reviewer needs to judge a model version (Google/Mitchell et al. "model card"). */
+export interface ModelCard {
+  metrics: Record<string, MetricValue>;
+  /** dimension (region, plan_type) → segment value → metrics. */
+  segmentMetrics?: Record<string, Record<string, SegmentMetrics>>;
+  evaluationDataset?: { name: string; version: string };
+  trainingDataset?: { name: string; version: string };
+  features?: Array<{ name: string; version?: string }>;
+  params?: Record<string, unknown>;
+  /** git commit of the code that trained the model. */
+  codeVersion?: string;
+  intendedUse?: string;
+  limitations?: string;
+}
+
+export interface ModelLineage {
+  pipelineRunId?: string;
+  trainingRunId?: string;
+  /** Free-form origin, e.g. "external" for `models register`. */
+  source?: string;
+}
+
+/** What a caller hands to `register`. */
+export interface RegisterModelInput {
+  name: string;
+  format: ModelFormat;
+  artifact: Uint8Array;
+  card: ModelCard;
+  lineage?: ModelLineage;
+  description?: string;
+}
+
+/** A published, immutable model version (the artifact itself is read with `readArtifact`). */
+export interface ModelVersion {
+  name: string;
+  version: number;
+  format: ModelFormat;
+  createdAt: string;
+  createdBy: string;
+  artifact: { file: string; bytes: number; sha256: string };
+  card: ModelCard;
+  lineage: ModelLineage;
+  description?: string;
+}
+
+/** One alias move, as written to the audit log. `from`/`to` are versions (null = unset). */
+export interface AliasEvent {
+  at: string;
+  by: string;
+  model: string;
+  alias: string;
+  from: number | null;
+  to: number | null;
+  action: "promote" | "force" | "rollback" | "auto-first" | "remove";
+  reason: string;
+  decision?: unknown;
+}
+
+export interface ModelSummary {
+  name: string;
+  version: number;
+  aliases: string[];
+  metrics: Record<string, number>;
+}
+
+/** The registry operations every adapter provides. */
+export interface ModelRegistry {
+  register(input: RegisterModelInput): Promise<ModelVersion>;
+  listModels(): Promise<string[]>;
+  listVersions(name: string): Promise<ModelVersion[]>;
+  getVersion(name: string, version: number): Promise<ModelVersion>;
+  /** `NAME`, `NAME@3` or `NAME@champion`: latest version when neither is given. */
+  resolve(ref: string): Promise<ModelVersion>;
+  readArtifact(version: ModelVersion): Promise<Uint8Array>;
+  aliases(name: string): Promise<Record<string, number>>;
+  /** Moves an alias (audited); `expected` makes it a compare-and-set against the current holder. */
+  setAlias(
+    name: string,
+    alias: string,
+    version: number,
+    opts: { action: AliasEvent["action"]; reason: string; decision?: unknown; expected?: number | null },
+  ): Promise<AliasEvent>;
+  audit(name: string): Promise<AliasEvent[]>;
+}

@@ -15,6 +15,53 @@ const featureThresholdSchema = z
   })
   .strict();
 
+/** An alert rule: when it fires, which channels hear about it, and whether it starts retraining. */
+const alertRuleSchema = z
+  .object({
+    name: z.string().min(1),
+    /** drift: any feature drifted; prediction_drift: the score distribution moved; quality: any data-quality issue; auc_below: latest labelled AUC < threshold. */
+    when: z.enum(["drift", "prediction_drift", "quality", "auc_below"]),
+    threshold: z.number().optional(),
+    /** Only fire when at least this many features drifted (drift rule). */
+    minFeatures: z.number().int().min(1).default(1),
+    channels: z
+      .array(z.enum(["log", "webhook", "cloud_monitoring"]))
+      .min(1)
+      .default(["log"]),
+    severity: z.enum(["info", "warning", "critical"]).default("warning"),
+    /** Call mlops/pipelines triggerRetraining when the rule fires. */
+    retrain: z.boolean().default(false),
+  })
+  .strict();
+
+const DEFAULT_ALERT_RULES = [
+  {
+    name: "feature-drift",
+    when: "drift" as const,
+    minFeatures: 1,
+    channels: ["log" as const],
+    severity: "warning" as const,
+    retrain: false,
+  },
+  {
+    name: "data-quality",
+    when: "quality" as const,
+    minFeatures: 1,
+    channels: ["log" as const],
+    severity: "warning" as const,
+    retrain: false,
+  },
+  {
+    name: "auc-drop",
+    when: "auc_below" as const,
+    threshold: 0.7,
+    minFeatures: 1,
+    channels: ["log" as const],
+    severity: "critical" as const,
+    retrain: false,
+  },
+];
+
 export const monitoringConfigSchema = z
   .object({
     psiWarn: z.number().positive().default(0.1),
@@ -29,6 +76,22 @@ export const monitoringConfigSchema = z
     outOfRangeTolerance: z.number().min(0).max(1).default(0.01),
     /** Per-feature overrides, e.g. { monthly_price_brl: { psi: 0.15 } }. */
     features: z.record(z.string(), featureThresholdSchema).default({}),
+    /** Default window of `telco monitor run` (e.g. 7d, 4w). */
+    window: z
+      .string()
+      .regex(/^\d+[dw]$/)
+      .default("7d"),
+    alerts: z
+      .object({
+        rules: z.array(alertRuleSchema).default(DEFAULT_ALERT_RULES),
+        /** Webhook channel: JSON POST target (e.g. a Slack/Teams relay). */
+        webhookUrl: z.string().url().optional(),
+        webhookTimeoutMs: z.number().int().min(100).default(5000),
+        /** Cloud Monitoring channel: build the custom-metric write request without sending it. */
+        cloudMonitoringDryRun: z.boolean().default(false),
+      })
+      .strict()
+      .default({ rules: DEFAULT_ALERT_RULES, webhookTimeoutMs: 5000, cloudMonitoringDryRun: false }),
   })
   .strict();
 

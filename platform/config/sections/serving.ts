@@ -1,9 +1,48 @@
 import { z } from "zod";
 
-/** Online serving settings. */
+/** Online serving and batch scoring settings (see docs/mlops/serving.md). */
 export const servingConfigSchema = z
   .object({
+    /** Overridden by env PORT (Cloud Run sets it). */
     port: z.number().int().min(0).max(65535).default(8080),
     host: z.string().default("127.0.0.1"),
+    /** Registered model served by default, at `alias`. */
+    modelName: z.string().min(1).default("churn"),
+    alias: z.string().min(1).default("champion"),
+    /** Alias scored in shadow (logged with shadow: true, never returned); null disables. */
+    shadowAlias: z.string().min(1).nullable().default(null),
+    /** How often the server re-resolves the alias in the registry (hot swap without restart). */
+    pollIntervalMs: z.number().int().min(100).default(5000),
+    /** Largest number of customers (ids or feature rows) in one predict request. */
+    maxBatch: z.number().int().min(1).max(100_000).default(100),
+    /** Largest request body, in bytes (larger → 413). */
+    bodyLimitBytes: z.number().int().min(1024).default(1_048_576),
+    /** Probability cut-offs of the risk bands: < medium → low, < high → medium, else high. */
+    riskBands: z
+      .object({ medium: z.number().gt(0).lt(1).default(0.3), high: z.number().gt(0).lt(1).default(0.6) })
+      .strict()
+      .refine((b) => b.medium < b.high, { message: "riskBands.medium must be below riskBands.high" })
+      .default({ medium: 0.3, high: 0.6 }),
+    /** Number of TreeSHAP reasons returned per prediction. */
+    topReasons: z.number().int().min(0).max(50).default(3),
+    /** API keys accepted as `Authorization: Bearer KEY` (TELCO_API_KEYS adds more). */
+    apiKeys: z.array(z.string().min(16)).default([]),
+    /** Per-API-key rate limit. */
+    rateLimit: z
+      .object({
+        max: z.number().int().min(1).default(60_000),
+        timeWindowMs: z.number().int().min(1000).default(60_000),
+      })
+      .strict()
+      .default({ max: 60_000, timeWindowMs: 60_000 }),
+    /** OpenTelemetry span exporter: none, console (stderr) or memory (tests). */
+    tracing: z.enum(["none", "console", "memory"]).default("none"),
+    /** Prediction log: flush when this many records are buffered, or every flushIntervalMs. */
+    logBufferSize: z.number().int().min(1).default(5000),
+    logFlushIntervalMs: z.number().int().min(100).default(10_000),
+    /** Rows per chunk in batch scoring (bounds memory). */
+    batchChunkRows: z.number().int().min(100).default(50_000),
   })
   .strict();
+
+export type ServingConfig = z.infer<typeof servingConfigSchema>;

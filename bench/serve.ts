@@ -1,0 +1,338 @@
+/**
+ * Serving benchmark (`npm run bench:serve [-- --duration S] [--customers N] [--skip-online] [--skip-batch]`).
+ * Prints one JSON document.
+ *
+ * (a) Online: autocannon against POST /v1/churn/predict (one customer by id, features from the
+ *     SQLite online store, auth, rate limit, metrics, prediction logged) with reasons (TreeSHAP) and
+ *     without (`explain: false`), and against a bare Fastify route returning a constant in the same
+ *     server process (the Node HTTP ceiling here). Each is run at max throughput, then at half of
+ *     that rate to read p99. The servers run in a child process so autocannon does not share their
+ *     event loop. Goals: no reasons ≥ 70% of bare, reasons ≥ 20%, p99 ≤ 10 ms at half max, 0 errors.
+ * (b) Batch: `scoreBatch` over N customers (default 1,000,000) of gold.customer_features (DuckDB →
+ *     GBDT → Parquet partition), in its own child for a clean peak RSS; plus pure predictProba
+ *     rows/s on the same rows against XGBoost predict_proba (same data, same trees/depth).
+ * Model: our GBDT, 300 trees, depth 4 (16 leaves), on the 31 feature-store features.
+ */
+import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import autocannon from "autocannon";
+import Fastify from "fastify";
+import { FEATURES } from "../mlops/features/definitions.ts";
+import { LocalModelRegistry } from "../mlops/registry/store.ts";
+import { scoreBatch } from "../mlops/serving/batch.ts";
+import { buildServer } from "../mlops/serving/server.ts";
+import { datasetFromRows, type FeatureSpec } from "../mlops/training/dataset.ts";
+import { GbdtModel, mulberry32, trainGbdt } from "../mlops/training/gbdt/index.ts";
+import { SqliteOnlineStore } from "../platform/adapters/local/sqlite-online-store.ts";
+import { configSchema } from "../platform/config/schema.ts";
+import { contextFromConfig } from "../platform/context.ts";
+import { type FeatureValue, replaceOnlineStore } from "../platform/ports/online-store.ts";
+
+const PYTHON = "/usr/bin/python3";
+const KEY = "bench-key-0123456789abcdef0123";
+const SPECS: FeatureSpec[] = FEATURES.map((f) => ({
+  name: f.name,
+  kind: f.kind === "numeric" ? "numeric" : "categorical",
+}));
+const VOCAB = (name: string, kind: string) =>
+  kind === "boolean" ? ["true", "false"] : [0, 1, 2, 3, 4].map((i) => `${name}_${i}`);
+const GBDT = { numTrees: 300, maxDepth: 4, numLeaves: 16, learningRate: 0.05, seed: 0 };
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+const flag = (name: string) => process.argv.includes(name);
+const log = (m: string) => process.stderr.write(`[bench:serve] ${m}\n`);
+const r3 = (v: number) => Math.round(v * 1e3) / 1e3;
+
+/** Deterministic customers over every feature-store feature (numeric 0–100, 5-value vocabularies). */
+function customers(n: number, seed: number): Record<string, FeatureValue>[] {
+  const rng = mulberry32(seed);
+  const rows: Record<string, FeatureValue>[] = [];
+  for (let i = 0; i < n; i++) {
+    const r: Record<string, FeatureValue> = { customer_id: `C${String(i + 1).padStart(8, "0")}` };
+    let z = -2;
+    for (const f of FEATURES) {
+      if (f.kind === "numeric") {
+        const v = Math.round(rng() * 10000) / 100;
+        r[f.name] = v;
+        z += (v - 50) * 0.01 * ((f.name.length % 5) - 2);
+      } else {
+        const vocab = VOCAB(f.name, f.kind);
+        const k = Math.floor(rng() * vocab.length);
+        r[f.name] = vocab[k];
+        z += k === 0 ? 0.3 : 0;
+      }
+    }
+    r.label = rng() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
+    rows.push(r);
+  }
+  return rows;
+}
+
+async function setup(home: string): Promise<GbdtModel> {
+  const app = contextFromConfig(configSchema.parse({}), home);
+  const train = datasetFromRows(customers(20_000, 1), SPECS, { label: "label" });
+  const model = await trainGbdt(train, GBDT);
+  const registry = new LocalModelRegistry(app.paths.registry);
+  const v = await registry.register({
+    name: "churn",
+    format: "telco-gbdt",
+    artifact: Buffer.from(JSON.stringify(model.toJSON())),
+    card: { metrics: { auc: { value: 0.7 } } },
+  });
+  await registry.setAlias("churn", "champion", v.version, { action: "auto-first", reason: "bench" });
+  const store = SqliteOnlineStore.open(app.paths.onlineStore);
+  const names = SPECS.map((s) => s.name);
+  const rows = customers(100_000, 2);
+  await replaceOnlineStore(store, { featureNames: names, featureVersion: "bench", asOf: "2026-11-01" }, [
+    rows.map((r) => ({
+      customerId: String(r.customer_id),
+      values: names.map((n) => (n.endsWith("_active") ? r[n] === "true" : (r[n] ?? null))),
+    })),
+  ]);
+  await store.close();
+  await app.close();
+  return model;
+}
+
+/** Child: the bare route and the churn server, each on its own port, until SIGTERM. */
+async function serveChild(home: string): Promise<void> {
+  process.env.TELCO_LOG_LEVEL ??= "warn";
+  const app = contextFromConfig(
+    configSchema.parse({ serving: { rateLimit: { max: 100_000_000, timeWindowMs: 60_000 } } }),
+    home,
+  );
+  const bare = Fastify({ logger: false });
+  bare.post("/bare", async () => ({ ok: true }));
+  const bareAddr = await bare.listen({ port: 0, host: "127.0.0.1" });
+  const server = await buildServer(app, { apiKeys: [KEY] });
+  const addr = await server.listen({ port: 0, host: "127.0.0.1" });
+  process.stdout.write(`${JSON.stringify({ bare: bareAddr, serve: addr })}\n`);
+  process.once("SIGTERM", async () => {
+    await bare.close();
+    await server.close();
+    const lake = app.lake();
+    const parts = await lake.list("logs/predictions");
+    process.stderr.write(`[bench:serve child] drained; prediction log parts: ${parts.length}\n`);
+    await app.close();
+    process.exit(0);
+  });
+}
+
+interface Run {
+  rps: number;
+  p50_ms: number;
+  p99_ms: number;
+  errors: number;
+  requests: number;
+}
+
+async function cannon(url: string, body: string, duration: number, rate?: number): Promise<Run> {
+  const res = await autocannon({
+    url,
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${KEY}` },
+    body,
+    connections: rate ? 10 : 32,
+    duration,
+    ...(rate ? { overallRate: rate } : {}),
+  });
+  return {
+    rps: Math.round(res.requests.average),
+    p50_ms: res.latency.p50,
+    p99_ms: res.latency.p99,
+    errors: res.errors + res.timeouts + res.non2xx,
+    requests: res.requests.total,
+  };
+}
+
+async function online(home: string, duration: number) {
+  const child = spawn(process.execPath, [process.argv[1], "--serve-child", home], {
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  const addrs = await new Promise<{ bare: string; serve: string }>((resolve, reject) => {
+    let buf = "";
+    child.stdout.on("data", (c) => {
+      buf += c;
+      const nl = buf.indexOf("\n");
+      if (nl >= 0) resolve(JSON.parse(buf.slice(0, nl)));
+    });
+    child.once("exit", (code) => reject(new Error(`server child exited ${code}`)));
+  });
+  const predictUrl = `${addrs.serve}/v1/churn/predict`;
+  const body = (explain: boolean) => JSON.stringify({ customer_ids: ["C00004242"], explain });
+  log("warm-up");
+  await cannon(predictUrl, body(true), 2);
+  await cannon(`${addrs.bare}/bare`, body(true), 1);
+  log("max throughput: bare, no reasons, reasons");
+  const bareMax = await cannon(`${addrs.bare}/bare`, body(false), duration);
+  const plainMax = await cannon(predictUrl, body(false), duration);
+  const reasonsMax = await cannon(predictUrl, body(true), duration);
+  log("half-rate latency");
+  const bareHalf = await cannon(`${addrs.bare}/bare`, body(false), duration, Math.floor(bareMax.rps / 2));
+  const plainHalf = await cannon(predictUrl, body(false), duration, Math.floor(plainMax.rps / 2));
+  const reasonsHalf = await cannon(predictUrl, body(true), duration, Math.floor(reasonsMax.rps / 2));
+  child.kill("SIGTERM");
+  await new Promise((r) => child.once("exit", r));
+  const ratioPlain = plainMax.rps / bareMax.rps;
+  const ratioReasons = reasonsMax.rps / bareMax.rps;
+  const errors = [bareMax, plainMax, reasonsMax, plainHalf, reasonsHalf].reduce((s, r) => s + r.errors, 0);
+  return {
+    bare: { max: bareMax, half: bareHalf },
+    predict_no_reasons: { max: plainMax, half: plainHalf },
+    predict_reasons: { max: reasonsMax, half: reasonsHalf },
+    ratios: { no_reasons_vs_bare: r3(ratioPlain), reasons_vs_bare: r3(ratioReasons) },
+    goals: {
+      no_reasons_ge_70pct: ratioPlain >= 0.7,
+      reasons_ge_20pct: ratioReasons >= 0.2,
+      p99_le_10ms_at_half: plainHalf.p99_ms <= 10 && reasonsHalf.p99_ms <= 10,
+      zero_errors: errors === 0,
+    },
+  };
+}
+
+/** Child: builds gold.customer_features with N rows in DuckDB and runs scoreBatch (log off). */
+async function batchChild(home: string, n: number): Promise<void> {
+  const app = contextFromConfig(configSchema.parse({}), home);
+  const wh = await app.warehouse();
+  const cols = FEATURES.map((f, k) => {
+    if (f.kind === "numeric") return `round((hash(i, ${k}) % 10000) / 100.0, 2) as ${f.name}`;
+    if (f.kind === "boolean") return `(hash(i, ${k}) % 2 = 0) as ${f.name}`;
+    return `['${VOCAB(f.name, f.kind).join("','")}'][1 + (hash(i, ${k}) % 5)::int] as ${f.name}`;
+  });
+  await wh.exec("create schema if not exists gold");
+  await wh.exec(
+    `create or replace table gold.customer_features as select 'C' || lpad(i::varchar, 8, '0') as customer_id, date '2026-11-01' as as_of_date, ${cols.join(", ")} from range(${n}) t(i)`,
+  );
+  const rssBefore = process.resourceUsage().maxRSS;
+  const summary = await scoreBatch(app, { reasons: 0, log: false });
+  const rssAfter = process.resourceUsage().maxRSS;
+  // Same rows for the pure-model comparison: the model's float encoding, for XGBoost too.
+  const registry = new LocalModelRegistry(app.paths.registry);
+  const model = GbdtModel.fromJSON(
+    JSON.parse(
+      Buffer.from(await registry.readArtifact(await registry.resolve("churn@champion"))).toString("utf8"),
+    ),
+  );
+  let predictMs = 0;
+  const out = join(home, "rows.f32");
+  writeFileSync(out, "");
+  const chunk = 100_000;
+  for (let from = 0; from < n; from += chunk) {
+    const rows = await wh.query(
+      `select * from gold.customer_features order by customer_id limit ${chunk} offset ${from}`,
+    );
+    const data = datasetFromRows(rows, model.features, {
+      categories: model.categories as Record<string, string[]>,
+    });
+    const t0 = performance.now();
+    model.predictProba(data);
+    predictMs += performance.now() - t0;
+    writeFileSync(out, model.encodeForOnnx(data), { flag: "a" });
+  }
+  const train = datasetFromRows(customers(20_000, 1), SPECS, {
+    label: "label",
+    categories: model.categories as Record<string, string[]>,
+  });
+  writeFileSync(join(home, "train.f32"), model.encodeForOnnx(train));
+  writeFileSync(join(home, "train.y"), train.label as Uint8Array);
+  process.stdout.write(
+    `${JSON.stringify({ summary, peak_rss_mb: Math.round(rssAfter / 1024), rss_before_batch_mb: Math.round(rssBefore / 1024), predict_ms: predictMs, features: model.features.length })}\n`,
+  );
+  await app.close();
+}
+
+function ensureXgboost(): boolean {
+  const probe = () => spawnSync(PYTHON, ["-c", "import xgboost, numpy"], { stdio: "ignore" }).status === 0;
+  if (probe()) return true;
+  log("installing python3-xgboost with apt-get …");
+  try {
+    execFileSync("apt-get", ["install", "-y", "-q", "python3-xgboost"], { stdio: "ignore" });
+  } catch {
+    return false;
+  }
+  return probe();
+}
+
+const XGB = `
+import sys, time, json, numpy as np, xgboost as xgb
+d, n, f = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+Xt = np.fromfile(d + "/train.f32", dtype=np.float32).reshape(-1, f)
+yt = np.fromfile(d + "/train.y", dtype=np.uint8)
+X = np.fromfile(d + "/rows.f32", dtype=np.float32).reshape(n, f)
+m = xgb.XGBClassifier(n_estimators=300, max_depth=4, learning_rate=0.05, tree_method="hist", n_jobs=2, max_bin=255)
+m.fit(Xt, yt)
+t = time.perf_counter(); m.predict_proba(X); dt = time.perf_counter() - t
+print(json.dumps({"predict_s": dt, "rows_per_s": n / dt}))
+`;
+
+async function batch(home: string, n: number) {
+  log(`batch: ${n} customers`);
+  const res = spawnSync(process.execPath, [process.argv[1], "--batch-child", home, String(n)], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  if (res.status !== 0) throw new Error(`batch child failed (${res.status})`);
+  const child = JSON.parse(res.stdout.trim().split("\n").pop() as string);
+  const ours = n / (child.predict_ms / 1000);
+  let xgbResult: { rows_per_s: number; predict_s: number } | { error: string } = {
+    error: "xgboost unavailable",
+  };
+  if (ensureXgboost()) {
+    const py = spawnSync(PYTHON, ["-c", XGB, home, String(n), String(child.features)], { encoding: "utf8" });
+    xgbResult = py.status === 0 ? JSON.parse(py.stdout.trim()) : { error: py.stderr.slice(-300) };
+  }
+  return {
+    customers: n,
+    score_batch: {
+      rows_per_s: child.summary.rowsPerSecond,
+      elapsed_ms: child.summary.elapsedMs,
+      parts: child.summary.parts,
+      peak_rss_mb: child.peak_rss_mb,
+      rss_before_batch_mb: child.rss_before_batch_mb,
+      note: "DuckDB stream → GBDT → Parquet partition, reasons 0, prediction log off",
+    },
+    predict_proba: { rows_per_s: Math.round(ours) },
+    xgboost_predict_proba: xgbResult,
+    ratios:
+      "rows_per_s" in xgbResult
+        ? {
+            predict_vs_xgboost: r3(ours / xgbResult.rows_per_s),
+            score_batch_vs_xgboost: r3(child.summary.rowsPerSecond / xgbResult.rows_per_s),
+          }
+        : {},
+  };
+}
+
+async function main(): Promise<void> {
+  if (flag("--serve-child")) return serveChild(arg("--serve-child") as string);
+  if (flag("--batch-child"))
+    return batchChild(
+      arg("--batch-child") as string,
+      Number(process.argv[process.argv.indexOf("--batch-child") + 2]),
+    );
+  const duration = Number(arg("--duration") ?? 10);
+  const n = Number(arg("--customers") ?? 1_000_000);
+  const home = mkdtempSync(join(tmpdir(), "bench-serve-"));
+  try {
+    log("training the benchmark model and loading 100k customers into the online store");
+    await setup(home);
+    const result: Record<string, unknown> = {
+      bench: "serve",
+      model: { ...GBDT, features: SPECS.length },
+      machine: { cpus: (await import("node:os")).cpus().length, node: process.version },
+    };
+    if (!flag("--skip-online")) result.online = await online(home, duration);
+    if (!flag("--skip-batch")) result.batch = await batch(home, n);
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,74 @@
+import type { Command } from "commander";
+import { action, commandGroup } from "../../platform/cli/runtime.ts";
+import { type MonitorResult, runMonitor, storeReferenceProfile } from "./monitor.ts";
+
+/** `telco monitor run` (drift, quality, performance, alerts) and `telco monitor profile`. */
+export function registerMonitoringCommands(program: Command): void {
+  const monitor = commandGroup(
+    program,
+    "monitor",
+    "model monitoring: drift, data quality, performance, alerts",
+  );
+  monitor
+    .command("run")
+    .description(
+      "compare logged predictions of a window with the model's reference profile; write the HTML report; raise alerts",
+    )
+    .option("--window <window>", "how far back to look, e.g. 7d, 30d, 2w (default monitoring.window)")
+    .option(
+      "--until <date>",
+      "last day of the window, YYYY-MM-DD (default: latest day in the prediction log)",
+    )
+    .option("--model <name>", "registered model name (default serving.modelName)")
+    .option("--report <file>", "where to write the HTML report (default <workspace>/reports/monitoring/)")
+    .option("--dry-run", "evaluate alert rules without delivering alerts or starting retraining")
+    .action(
+      action(
+        async (
+          rt,
+          opts: { window?: string; until?: string; model?: string; report?: string; dryRun?: boolean },
+        ) => {
+          const result = await runMonitor(rt.app(), opts);
+          rt.result(result, () => renderMonitor(result));
+        },
+      ),
+    );
+  monitor
+    .command("profile")
+    .description("build and store the reference profile of a registered model version from its training data")
+    .requiredOption("--model <ref>", "model reference, e.g. churn@champion or churn@3")
+    .option("--dataset <name>", "training dataset (default: the one named in the model card)")
+    .action(
+      action(async (rt, opts: { model: string; dataset?: string }) => {
+        const r = await storeReferenceProfile(rt.app(), opts.model, { dataset: opts.dataset });
+        rt.result(
+          { path: r.path, model: r.version.name, version: r.version.version, rows: r.rows },
+          () =>
+            `reference profile of ${r.version.name}@${r.version.version} (${r.rows} rows) written to ${r.path}`,
+        );
+      }),
+    );
+}
+
+function renderMonitor(r: MonitorResult): string {
+  const lines = [
+    `${r.model}@${r.model_version}: ${r.n_predictions} predictions ${r.window.from} … ${r.window.to} — ${r.drift ? "DRIFT" : "no drift"}`,
+  ];
+  for (const f of [...r.features].sort((a, b) => Number(b.drift) - Number(a.drift)))
+    lines.push(
+      `  ${f.drift ? "✗" : f.warn ? "!" : "✓"} ${f.name.padEnd(28)} ${f.test.padEnd(4)} ${f.score.toPrecision(3).padStart(9)} (threshold ${f.threshold})`,
+    );
+  if (r.prediction_drift)
+    lines.push(
+      `  prediction ${r.prediction_drift.drift ? "drifted" : "stable"}: mean ${r.prediction_drift.referenceMean.toFixed(3)} → ${r.prediction_drift.currentMean.toFixed(3)}`,
+    );
+  lines.push(`  data quality: ${r.quality.ok ? "ok" : `${r.quality.issues.length} issue(s)`}`);
+  if (r.performance.length > 0)
+    lines.push(
+      `  performance (${r.labelled} labelled): ${r.performance.map((p) => `${p.period} AUC ${p.auc?.toFixed(3) ?? "n/a"}`).join(", ")}`,
+    );
+  for (const a of r.alerts) lines.push(`  alert [${a.severity}] ${a.rule}: ${a.message}`);
+  if (r.retraining.triggered) lines.push("  retraining triggered");
+  lines.push(`report: ${r.report_path}`);
+  return lines.join("\n");
+}

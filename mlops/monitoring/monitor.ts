@@ -1,0 +1,314 @@
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import type { AppContext } from "../../platform/context.ts";
+import { NotFoundError, ValidationError } from "../../platform/errors.ts";
+import type { ModelVersion } from "../../platform/ports/registry.ts";
+import { openRegistry } from "../registry/store.ts";
+import { datasetFromRows, type FeatureSpec, type TabularDataset } from "../training/dataset.ts";
+import { loadTrainingData } from "../training/load.ts";
+import { type Alert, type AlertDelivery, dispatchAlerts, evaluateAlertRules } from "./alerts.ts";
+import { type PerformancePeriod, performanceOverTime } from "./performance.ts";
+import { PREDICTION_LOG_PREFIX, type PredictionRecord, readPredictionLog } from "./prediction-log.ts";
+import {
+  buildReferenceProfile,
+  compareToReference,
+  type DriftReport,
+  type ReferenceProfile,
+} from "./reference-profile.ts";
+import { renderMonitoringReport } from "./report-html.ts";
+
+/** File name of a version's reference profile, next to its model.json in the registry. */
+export const REFERENCE_PROFILE_FILE = "reference-profile.json";
+
+/** Where a monitor run leaves its drift summary for the server's /metrics gauges. */
+export function lastMonitorRunPath(paths: { logs: string }): string {
+  return join(paths.logs, "monitor", "last-run.json");
+}
+
+/**
+ * The reference-profile contract: `<registry>/models/<name>/versions/<n>/reference-profile.json`
+ * (a ReferenceProfile built with buildReferenceProfile on the training data and the model's scores).
+ */
+export function referenceProfilePath(registryRoot: string, name: string, version: number): string {
+  return join(registryRoot, "models", name, "versions", String(version), REFERENCE_PROFILE_FILE);
+}
+
+/** Reads a version's reference profile; NotFoundError (with how to create it) when absent. */
+export function loadReferenceProfile(registryRoot: string, name: string, version: number): ReferenceProfile {
+  const path = referenceProfilePath(registryRoot, name, version);
+  if (!existsSync(path))
+    throw new NotFoundError(`reference profile of ${name}@${version}`, {
+      hint: "Build it with `telco monitor profile --model NAME@VERSION` (training data named in the model card).",
+    });
+  const profile = JSON.parse(readFileSync(path, "utf8")) as ReferenceProfile;
+  if (profile.format !== "telco-reference-profile")
+    throw new ValidationError(path, "is not a telco reference profile");
+  return profile;
+}
+
+/** Writes a version's reference profile atomically (the version folder must exist). */
+export function writeReferenceProfile(
+  registryRoot: string,
+  name: string,
+  version: number,
+  profile: ReferenceProfile,
+): string {
+  const path = referenceProfilePath(registryRoot, name, version);
+  if (!existsSync(dirname(path))) throw new NotFoundError(`model ${name} version ${version}`);
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, JSON.stringify(profile));
+  renameSync(tmp, path);
+  return path;
+}
+
+/**
+ * Builds and stores the reference profile of a registered version from its training dataset
+ * (card.trainingDataset.name, or `dataset`): the model's feature columns and its scores on them.
+ */
+export async function storeReferenceProfile(
+  app: AppContext,
+  ref: string,
+  opts: { dataset?: string } = {},
+): Promise<{ path: string; version: ModelVersion; rows: number }> {
+  const registry = openRegistry(app);
+  const version = await registry.resolve(ref);
+  const dataset = opts.dataset ?? version.card.trainingDataset?.name;
+  if (!dataset)
+    throw new ValidationError(
+      "--dataset",
+      `${version.name}@${version.version} does not name its training dataset`,
+    );
+  const { loadModelVersion } = await import("../serving/models.ts");
+  const loaded = await loadModelVersion(registry, version);
+  const wh = await app.warehouse();
+  const training = await loadTrainingData(wh, dataset);
+  const names = new Set(loaded.model.features.map((f) => f.name));
+  const data: TabularDataset = {
+    nRows: training.data.nRows,
+    features: training.data.features.filter((f) => names.has(f.name)),
+  };
+  const scores = loaded.model.predictProba(data);
+  const profile = buildReferenceProfile(data, scores, { bins: app.config.monitoring.bins });
+  const path = writeReferenceProfile(registry.root, version.name, version.version, profile);
+  return { path, version, rows: data.nRows };
+}
+
+export interface MonitorOptions {
+  /** 7d, 2w… (default monitoring.window). */
+  window?: string;
+  /** Last day of the window (default: the latest day in the prediction log). */
+  until?: string;
+  model?: string;
+  /** HTML report path (default <workspace>/reports/monitoring/<model>-<until>.html). */
+  report?: string;
+  /** Skip alert delivery and retraining (evaluate rules only). */
+  dryRun?: boolean;
+  /** Called for alerts whose rule asks for retraining (default mlops/pipelines triggerRetraining). */
+  retrain?: (reason: string) => Promise<unknown>;
+}
+
+export interface MonitorResult {
+  drift: boolean;
+  model: string;
+  model_version: string;
+  window: { from: string; to: string };
+  n_predictions: number;
+  versions: Record<string, number>;
+  features: { name: string; test: string; score: number; threshold: number; drift: boolean; warn: boolean }[];
+  prediction_drift: DriftReport["predictionDrift"];
+  quality: DriftReport["quality"];
+  performance: PerformancePeriod[];
+  labelled: number;
+  report_path: string;
+  alerts: Alert[];
+  deliveries: AlertDelivery[];
+  retraining: { triggered: boolean; reason?: string; error?: string };
+}
+
+function addDays(iso: string, days: number): string {
+  const d = new Date(`${iso}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+/** "7d" → 7, "2w" → 14. */
+export function windowDays(window: string): number {
+  const m = /^(\d+)([dw])$/.exec(window.trim());
+  if (!m || Number(m[1]) < 1)
+    throw new ValidationError("--window", `"${window}" is not a window`, {
+      hint: "Use days or weeks: 7d, 30d, 2w.",
+    });
+  return Number(m[1]) * (m[2] === "w" ? 7 : 1);
+}
+
+async function latestLogDay(app: AppContext): Promise<string | undefined> {
+  let latest: string | undefined;
+  for (const key of await app.lake().list(PREDICTION_LOG_PREFIX)) {
+    const m = /dt=(\d{4}-\d{2}-\d{2})\//.exec(key);
+    if (m && (!latest || m[1] > latest)) latest = m[1];
+  }
+  return latest;
+}
+
+/** Labels for logged predictions: churned = a contract cancelled within the horizon after the prediction day. */
+async function labelPredictions(
+  app: AppContext,
+  records: readonly PredictionRecord[],
+): Promise<{ ts: string; probability: number; label: 0 | 1 }[]> {
+  const wh = await app.warehouse();
+  if (!(await wh.tables()).includes("silver.crm_contracts")) return [];
+  const horizon = app.config.features.labelHorizonDays;
+  const [{ last }] = await wh.query<{ last: unknown }>(
+    "select cast(max(greatest(start_date, coalesce(cancel_date, start_date))) as varchar) as last from silver.crm_contracts",
+  );
+  if (last === null || last === undefined) return [];
+  const lastDay = String(last).slice(0, 10);
+  const cancels = new Map<string, string[]>();
+  for await (const chunk of wh.stream<{ customer_id: string; d: string }>(
+    "select customer_id, cast(cancel_date as varchar) as d from silver.crm_contracts where cancel_date is not null",
+  )) {
+    for (const r of chunk) {
+      const list = cancels.get(String(r.customer_id)) ?? [];
+      list.push(String(r.d).slice(0, 10));
+      cancels.set(String(r.customer_id), list);
+    }
+  }
+  const out: { ts: string; probability: number; label: 0 | 1 }[] = [];
+  for (const r of records) {
+    if (!r.customer_id) continue;
+    const day = r.ts.slice(0, 10);
+    const end = addDays(day, horizon);
+    if (end > lastDay) continue; // outcome not known yet
+    const churned = (cancels.get(r.customer_id) ?? []).some((d) => d >= day && d < end);
+    out.push({ ts: r.ts, probability: r.probability, label: churned ? 1 : 0 });
+  }
+  return out;
+}
+
+/**
+ * One monitoring pass: logged predictions of the window vs the reference profile of the version
+ * that produced most of them (drift, prediction drift, data quality), performance once labels
+ * arrived, the HTML report, the /metrics drift snapshot, and alerts (plus retraining when asked).
+ */
+export async function runMonitor(app: AppContext, opts: MonitorOptions = {}): Promise<MonitorResult> {
+  const cfg = app.config.monitoring;
+  const modelName = opts.model ?? app.config.serving.modelName;
+  const days = windowDays(opts.window ?? cfg.window);
+  const to = opts.until ?? (await latestLogDay(app));
+  if (!to)
+    throw new NotFoundError("prediction log", {
+      hint: "Serve predictions (`telco serve`) or run `telco predict batch` first.",
+    });
+  const from = addDays(to, -(days - 1));
+  const records = (await readPredictionLog(app.lake(), { from, to })).filter(
+    (r) => r.model_name === modelName && !r.shadow,
+  );
+  if (records.length === 0)
+    throw new NotFoundError(`predictions of model ${modelName} between ${from} and ${to}`, {
+      hint: "Widen --window or check --model.",
+    });
+  const versions: Record<string, number> = {};
+  for (const r of records) versions[r.model_version] = (versions[r.model_version] ?? 0) + 1;
+  const dominant = Object.entries(versions).sort((a, b) => b[1] - a[1])[0][0];
+  const current = records.filter((r) => r.model_version === dominant);
+  const registry = openRegistry(app);
+  const profile = loadReferenceProfile(registry.root, modelName, Number(dominant));
+
+  const specs: FeatureSpec[] = profile.features.map((f) => ({ name: f.name, kind: f.kind }));
+  const data = datasetFromRows(
+    current.map((r) => r.features),
+    specs,
+  );
+  const scores = Float64Array.from(current, (r) => r.probability);
+  const report = compareToReference(profile, data, scores, cfg);
+  const labelled = await labelPredictions(app, current);
+  const performance = labelled.length > 0 ? performanceOverTime(labelled, "week") : [];
+
+  const reportPath = resolve(
+    opts.report ?? join(app.paths.home, "reports", "monitoring", `${modelName}-${to}.html`),
+  );
+  mkdirSync(dirname(reportPath), { recursive: true });
+  writeFileSync(
+    reportPath,
+    await renderMonitoringReport({
+      title: `Churn monitoring: ${modelName}@${dominant}, ${from} to ${to}`,
+      generatedAt: new Date().toISOString(),
+      report,
+      profile,
+      current: data,
+      currentScores: scores,
+      performance,
+    }),
+  );
+
+  const features = report.features.map((f) => ({
+    name: f.name,
+    test: f.test,
+    score: f.score,
+    threshold: f.threshold,
+    drift: f.drift,
+    warn: f.warn,
+  }));
+  const snapshot = lastMonitorRunPath(app.paths);
+  mkdirSync(dirname(snapshot), { recursive: true });
+  writeFileSync(
+    snapshot,
+    JSON.stringify({
+      at: new Date().toISOString(),
+      model: modelName,
+      model_version: dominant,
+      drift: report.drift,
+      features,
+      prediction_drift: report.predictionDrift,
+    }),
+  );
+
+  const alerts = evaluateAlertRules(cfg.alerts.rules, {
+    model: `${modelName}@${dominant}`,
+    report,
+    performance,
+  });
+  let deliveries: AlertDelivery[] = [];
+  const retraining: MonitorResult["retraining"] = { triggered: false };
+  if (!opts.dryRun) {
+    deliveries = await dispatchAlerts(alerts, {
+      webhookUrl: cfg.alerts.webhookUrl,
+      webhookTimeoutMs: cfg.alerts.webhookTimeoutMs,
+      gcpProject: app.config.gcp.project,
+      cloudMonitoringDryRun: cfg.alerts.cloudMonitoringDryRun,
+    });
+    const retrainAlerts = alerts.filter((a) => a.retrain);
+    if (retrainAlerts.length > 0) {
+      const reason = retrainAlerts.map((a) => a.message).join("; ");
+      retraining.reason = reason;
+      try {
+        const retrain =
+          opts.retrain ??
+          (async (why: string) =>
+            (await import("../pipelines/trigger.ts")).triggerRetraining(why, { app, kind: "drift" }));
+        await retrain(reason);
+        retraining.triggered = true;
+      } catch (err) {
+        retraining.error = err instanceof Error ? err.message : String(err);
+      }
+    }
+  }
+
+  return {
+    drift: report.drift,
+    model: modelName,
+    model_version: dominant,
+    window: { from, to },
+    n_predictions: current.length,
+    versions,
+    features,
+    prediction_drift: report.predictionDrift,
+    quality: report.quality,
+    performance,
+    labelled: labelled.length,
+    report_path: reportPath,
+    alerts,
+    deliveries,
+    retraining,
+  };
+}

@@ -1,0 +1,101 @@
+import type { Command } from "commander";
+import { action, type CommandRuntime, commandGroup, intOption } from "../../platform/cli/runtime.ts";
+import { setLogLevel } from "../../platform/telemetry/logger.ts";
+import { resolveApiKeys } from "./auth.ts";
+import { type BatchScoreSummary, scoreBatch } from "./batch.ts";
+import { buildServer } from "./server.ts";
+
+/** `telco serve` (online API) and `telco predict batch` (scores every active customer). */
+export function registerServingCommands(program: Command): void {
+  program
+    .command("serve")
+    .description(
+      "start the churn prediction API (POST /v1/churn/predict, /docs, /metrics, /healthz, /readyz)",
+    )
+    .option(
+      "--port <port>",
+      "port to listen on (default: env PORT, else serving.port = 8080)",
+      intOption("--port", 0, 65535),
+    )
+    .option("--host <host>", "interface to bind (default serving.host; 0.0.0.0 in containers)")
+    .action(action(async (rt, opts: { port?: number; host?: string }) => serveUntilStopped(rt, opts)));
+  registerPredictCommands(program);
+}
+
+/**
+ * Starts the API and stays until SIGTERM/SIGINT: Fastify drains in-flight requests, then the
+ * prediction log is flushed (onClose) before the app context is closed. Used by `telco serve`
+ * and at the end of `telco up`.
+ */
+export async function serveUntilStopped(
+  rt: CommandRuntime,
+  opts: { port?: number; host?: string } = {},
+): Promise<void> {
+  const app = rt.app();
+  if (!process.env.TELCO_LOG_LEVEL) setLogLevel("info");
+  const keys = resolveApiKeys({
+    env: process.env,
+    configured: app.config.serving.apiKeys,
+    profile: app.config.profile,
+    secretsDir: app.paths.secrets,
+  });
+  if (keys.generated) rt.info(`generated an API key for the local profile in ${keys.keyFile} (mode 0600)`);
+  else if (keys.keyFile) rt.info(`API key: ${keys.keyFile}`);
+  const envPort = process.env.PORT ? intOption("PORT", 0, 65535)(process.env.PORT) : undefined;
+  const port = opts.port ?? envPort ?? app.config.serving.port;
+  const host = opts.host ?? app.config.serving.host;
+  const server = await buildServer(app, { apiKeys: keys.keys });
+  const address = await server.listen({ port, host });
+  rt.info(`serving churn predictions on ${address} (docs ${address}/docs); Ctrl+C to stop`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      rt.info(`${signal}: draining requests and flushing the prediction log…`);
+      void server.close().then(resolve, resolve);
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  rt.result({ stopped: true, address }, () => "stopped");
+}
+
+export function registerPredictCommands(program: Command): void {
+  const predict = commandGroup(program, "predict", "churn scoring outside the API");
+  predict
+    .command("batch")
+    .description(
+      "score every active customer into gold.churn_scores (one partition per scoring date, re-runs replace it)",
+    )
+    .option("--model <ref>", "alias or version of the served model (default: serving.alias, champion)")
+    .option(
+      "--as-of <date>",
+      "scoring date YYYY-MM-DD: features as of that date (default: gold.customer_features' date)",
+    )
+    .option(
+      "--reasons <n>",
+      "top reasons per customer (default serving.topReasons; 0 is fastest)",
+      intOption("--reasons", 0, 50),
+    )
+    .option("--no-log", "do not write the batch predictions to the prediction log")
+    .action(
+      action(async (rt, opts: { model?: string; asOf?: string; reasons?: number; log: boolean }) => {
+        const progress = rt.progress("scoring customers");
+        const summary = await scoreBatch(rt.app(), {
+          model: opts.model,
+          asOf: opts.asOf,
+          reasons: opts.reasons,
+          log: opts.log,
+          onProgress: (rows, total) => progress.update(rows, total),
+        });
+        progress.done(`${summary.rows} customers scored`);
+        rt.result(summary, () => renderBatch(summary));
+      }),
+    );
+}
+
+function renderBatch(s: BatchScoreSummary): string {
+  return [
+    `${s.table} partition scoring_date=${s.scoringDate}: ${s.rows} customers, model ${s.model}@${s.modelVersion}`,
+    `  bands: high ${s.bands.high}, medium ${s.bands.medium}, low ${s.bands.low}; mean probability ${s.meanProbability.toFixed(4)}`,
+    `  ${s.elapsedMs} ms (${s.rowsPerSecond} rows/s) in ${s.parts} part(s)`,
+  ].join("\n");
+}

@@ -1,0 +1,541 @@
+import { randomUUID } from "node:crypto";
+import rateLimit from "@fastify/rate-limit";
+import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
+import type { Span } from "@opentelemetry/api";
+import Fastify, {
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from "fastify";
+import { type ServingConfig, servingConfigSchema } from "../../platform/config/sections/serving.ts";
+import type { AppContext } from "../../platform/context.ts";
+import { NotFoundError, TelcoError, ValidationError } from "../../platform/errors.ts";
+import type { FeatureValue, OnlineStore } from "../../platform/ports/online-store.ts";
+import type { ModelRegistry } from "../../platform/ports/registry.ts";
+import { logger } from "../../platform/telemetry/logger.ts";
+import { createTracing, type Tracing } from "../../platform/telemetry/tracing.ts";
+import { openOnlineStore } from "../features/online.ts";
+import { lastMonitorRunPath } from "../monitoring/monitor.ts";
+import { PredictionLogWriter, type PredictionRecord } from "../monitoring/prediction-log.ts";
+import { openRegistry } from "../registry/store.ts";
+import { ApiKeyVerifier } from "./auth.ts";
+import { ServingMetrics } from "./metrics.ts";
+import { type LoadedModel, ModelHolder } from "./models.ts";
+import { maskObject, maskPii } from "./pii.ts";
+import { languageOf, type Reason, reasonsFor, riskBand, toDataset, validateFeatureRows } from "./scoring.ts";
+
+/** What a test or the CLI may inject instead of the defaults built from the app context. */
+export interface ServerOptions {
+  config?: Partial<ServingConfig>;
+  /** Accepted API keys (required: the CLI resolves them with resolveApiKeys). */
+  apiKeys: readonly string[];
+  registry?: ModelRegistry;
+  store?: OnlineStore;
+  holder?: ModelHolder;
+  logWriter?: PredictionLogWriter;
+  tracing?: Tracing;
+}
+
+/** Handles tests and the CLI need after building the server. */
+export interface ServingContext {
+  config: ServingConfig;
+  holder: ModelHolder;
+  metrics: ServingMetrics;
+  tracing: Tracing;
+  logWriter: PredictionLogWriter;
+}
+
+const contexts = new WeakMap<FastifyInstance, ServingContext>();
+
+/** The serving context of a server built by buildServer. */
+export function servingContext(server: FastifyInstance): ServingContext {
+  const ctx = contexts.get(server);
+  if (!ctx) throw new TelcoError("serving", "not a server built by buildServer");
+  return ctx;
+}
+
+interface PredictBody {
+  customer_ids?: string[];
+  features?: Record<string, unknown>[];
+  model?: string;
+  explain?: boolean;
+}
+
+/** Machine-readable error body shared by every non-2xx response. */
+function errorBody(code: string, message: string, field?: string) {
+  return { error: field === undefined ? { code, message } : { code, message, field } };
+}
+
+const errorSchema = {
+  type: "object",
+  properties: {
+    error: {
+      type: "object",
+      properties: { code: { type: "string" }, message: { type: "string" }, field: { type: "string" } },
+      required: ["code", "message"],
+    },
+  },
+} as const;
+
+function predictSchemas(cfg: ServingConfig) {
+  const reason = {
+    type: "object",
+    properties: {
+      feature: { type: "string" },
+      label: { type: "string" },
+      value: { type: ["number", "string", "null"] },
+      contribution: { type: "number" },
+      direction: { type: "string", enum: ["raises_risk", "lowers_risk"] },
+      text: { type: "string" },
+    },
+  };
+  return {
+    body: {
+      type: "object",
+      additionalProperties: false,
+      properties: {
+        customer_ids: {
+          type: "array",
+          minItems: 1,
+          maxItems: cfg.maxBatch,
+          items: { type: "string", minLength: 1, maxLength: 64 },
+          description: "Score these customers with their features from the online store.",
+        },
+        features: {
+          type: "array",
+          minItems: 1,
+          maxItems: cfg.maxBatch,
+          items: {
+            type: "object",
+            additionalProperties: { type: ["number", "string", "boolean", "null"] },
+          },
+          description: "Full feature payloads (one object per customer; optional customer_id key).",
+        },
+        model: {
+          type: "string",
+          minLength: 1,
+          maxLength: 128,
+          description: `Alias or version of model "${cfg.modelName}" (default: ${cfg.alias}).`,
+        },
+        explain: { type: "boolean", default: true, description: "Return TreeSHAP reasons." },
+      },
+      oneOf: [{ required: ["customer_ids"] }, { required: ["features"] }],
+    },
+    response: {
+      200: {
+        type: "object",
+        properties: {
+          predictions: {
+            type: "array",
+            items: {
+              type: "object",
+              properties: {
+                customer_id: { type: ["string", "null"] },
+                probability: { type: "number" },
+                risk_band: { type: "string", enum: ["low", "medium", "high"] },
+                reasons: { type: "array", items: reason },
+                reasons_note: { type: "string" },
+                model_name: { type: "string" },
+                model_version: { type: "string" },
+                prediction_id: { type: "string" },
+              },
+            },
+          },
+        },
+      },
+      "4xx": errorSchema,
+      "5xx": errorSchema,
+    },
+  };
+}
+
+/** Field and code of an ajv validation error, in our error format. */
+function validationFailure(err: FastifyError): { code: string; field: string; message: string } {
+  const v = err.validation?.[0];
+  if (!v) return { code: "invalid_request", field: "body", message: err.message };
+  const path = v.instancePath
+    .split("/")
+    .filter(Boolean)
+    .map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`))
+    .join("")
+    .replace(/^\./, "");
+  const params = v.params as { missingProperty?: string; additionalProperty?: string; limit?: number };
+  if (v.keyword === "oneOf")
+    return {
+      code: "invalid_request",
+      field: "body",
+      message: "send exactly one of customer_ids or features",
+    };
+  if (v.keyword === "maxItems")
+    return { code: "too_many_items", field: path, message: `at most ${params.limit} items per request` };
+  if (v.keyword === "additionalProperties" && params.additionalProperty)
+    return {
+      code: "invalid_request",
+      field: path ? `${path}.${params.additionalProperty}` : params.additionalProperty,
+      message: "is not a known field",
+    };
+  return { code: "invalid_request", field: path || "body", message: v.message ?? "is invalid" };
+}
+
+/**
+ * Builds the churn prediction server (not listening: call `listen`, or use `inject` in tests).
+ * Loads the served model before returning; a missing model or online store leaves the server
+ * up but not ready (/readyz 503), so Cloud Run keeps it out of rotation instead of crash-looping.
+ */
+export async function buildServer(app: AppContext, opts: ServerOptions): Promise<FastifyInstance> {
+  const cfg = servingConfigSchema.parse({ ...app.config.serving, ...opts.config });
+  const registry = opts.registry ?? openRegistry(app);
+  const holder =
+    opts.holder ??
+    new ModelHolder(registry, {
+      name: cfg.modelName,
+      alias: cfg.alias,
+      shadowAlias: cfg.shadowAlias,
+      pollIntervalMs: cfg.pollIntervalMs,
+    });
+  const metrics = new ServingMetrics({ driftFile: lastMonitorRunPath(app.paths) });
+  const tracing = opts.tracing ?? createTracing(cfg.tracing);
+  const logWriter =
+    opts.logWriter ??
+    new PredictionLogWriter(app.lake(), {
+      maxBuffer: cfg.logBufferSize,
+      flushIntervalMs: cfg.logFlushIntervalMs,
+    });
+  const verifier = new ApiKeyVerifier(opts.apiKeys);
+  const log = logger();
+  let store = opts.store;
+  let storeError: string | undefined;
+  const onlineStore = (): OnlineStore | undefined => {
+    if (!store) {
+      try {
+        store = openOnlineStore(app, { readOnly: true });
+        storeError = undefined;
+      } catch (err) {
+        storeError = err instanceof Error ? err.message : String(err);
+      }
+    }
+    return store;
+  };
+
+  holder.onModelSwap((m) => metrics.setModel(m.name, m.version, cfg.alias));
+  await holder.start();
+  const first = holder.current();
+  if (first) metrics.setModel(first.name, first.version, cfg.alias);
+
+  const server = Fastify({
+    logger: false,
+    bodyLimit: cfg.bodyLimitBytes,
+    genReqId: () => randomUUID(),
+    ajv: {
+      customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true },
+    },
+    return503OnClosing: true,
+  });
+  contexts.set(server, { config: cfg, holder, metrics, tracing, logWriter });
+
+  // Per-request telemetry: one span, one counter/histogram sample and one masked access-log line.
+  const spans = new WeakMap<FastifyRequest, Span>();
+  const tracingOn = cfg.tracing !== "none" || opts.tracing !== undefined;
+  if (tracingOn) {
+    server.addHook("onRequest", async (req) => {
+      spans.set(
+        req,
+        tracing.tracer.startSpan(`HTTP ${req.method}`, { attributes: { "http.method": req.method } }),
+      );
+    });
+  }
+  server.addHook("onResponse", async (req, reply) => {
+    const route = req.routeOptions.url ?? "unmatched";
+    const status = String(reply.statusCode);
+    const labels = { method: req.method, route, status };
+    metrics.requests.inc(labels);
+    metrics.latency.observe(labels, reply.elapsedTime / 1000);
+    const span = spans.get(req);
+    if (span) {
+      span.updateName(`${req.method} ${route}`);
+      span.setAttribute("http.route", route);
+      span.setAttribute("http.status_code", reply.statusCode);
+      span.end();
+    }
+    if (log.isLevelEnabled("info"))
+      log.info(
+        {
+          reqId: req.id,
+          method: req.method,
+          url: maskPii(req.url),
+          status: reply.statusCode,
+          ms: Math.round(reply.elapsedTime * 100) / 100,
+          key: (req as FastifyRequest & { apiKeyId?: string }).apiKeyId,
+        },
+        "request",
+      );
+  });
+
+  server.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    if (err.validation) {
+      const f = validationFailure(err);
+      return reply.code(400).send(errorBody(f.code, f.message, f.field));
+    }
+    if (err instanceof ValidationError)
+      return reply.code(400).send(errorBody("invalid_request", err.message, err.field));
+    if (err instanceof NotFoundError)
+      return reply
+        .code(404)
+        .send(
+          errorBody(
+            (err.details?.code as string) ?? "not_found",
+            err.message,
+            err.details?.field as string | undefined,
+          ),
+        );
+    if (err instanceof TelcoError && err.code === "not_ready")
+      return reply.code(503).send(errorBody("not_ready", err.message));
+    const status = typeof err.statusCode === "number" ? err.statusCode : 500;
+    if (status >= 400 && status < 500) {
+      const code =
+        status === 413
+          ? "payload_too_large"
+          : status === 429
+            ? "rate_limited"
+            : status === 415
+              ? "unsupported_media_type"
+              : "invalid_request";
+      return reply
+        .code(status)
+        .send(errorBody(code, err.message, status === 413 || status === 400 ? "body" : undefined));
+    }
+    log.error(
+      { reqId: req.id, err: maskObject({ message: err.message, stack: err.stack }) },
+      "request failed",
+    );
+    return reply.code(500).send(errorBody("internal", "internal error; see the server log", undefined));
+  });
+  server.setNotFoundHandler((req, reply) =>
+    reply.code(404).send(errorBody("route_not_found", `no route ${req.method} ${maskPii(req.url)}`)),
+  );
+
+  await server.register(swagger, {
+    openapi: {
+      openapi: "3.0.3",
+      info: {
+        title: "Aurora Telecom churn prediction API",
+        version: "1.0.0",
+        description: "Churn probability, risk band and reasons per customer. See docs/api/README.md.",
+      },
+      components: { securitySchemes: { bearerAuth: { type: "http", scheme: "bearer" } } },
+    },
+  });
+  await server.register(swaggerUi, { routePrefix: "/docs" });
+
+  server.get("/openapi.json", { schema: { hide: true } }, async () => server.swagger());
+
+  server.get(
+    "/healthz",
+    { schema: { description: "Liveness: the process answers.", tags: ["probes"] } },
+    async () => ({ status: "ok" }),
+  );
+
+  server.get(
+    "/readyz",
+    {
+      schema: {
+        description: "Readiness: a model is loaded and the online store is reachable.",
+        tags: ["probes"],
+      },
+    },
+    async (_req, reply) => {
+      const model = holder.current();
+      let storeOk = false;
+      let storeDetail = storeError;
+      try {
+        const s = onlineStore();
+        const info = s ? await s.info() : undefined;
+        storeOk = info !== undefined;
+        if (s && !info) storeDetail = "online store is empty; run `telco features materialize`";
+        else if (s) storeDetail = undefined;
+        else storeDetail = storeError;
+      } catch (err) {
+        storeDetail = err instanceof Error ? err.message : String(err);
+      }
+      const ready = Boolean(model) && storeOk;
+      return reply.code(ready ? 200 : 503).send({
+        status: ready ? "ready" : "not_ready",
+        model: model ? { name: model.name, version: model.version, alias: cfg.alias } : null,
+        model_error: model
+          ? undefined
+          : (holder.lastError ?? `no ${cfg.modelName}@${cfg.alias} registered yet`),
+        online_store: storeOk ? "ok" : storeDetail,
+      });
+    },
+  );
+
+  server.get("/metrics", { schema: { hide: true } }, async (_req, reply) => {
+    reply.header("content-type", metrics.registry.contentType);
+    return metrics.render();
+  });
+
+  // Operator API: bearer auth, then per-key rate limit (keyed by the verified key's id).
+  await server.register(async (api) => {
+    api.addHook("onRequest", async (req, reply) => {
+      const keyId = verifier.verify(req.headers.authorization);
+      if (!keyId) {
+        reply.header("www-authenticate", 'Bearer realm="telco"');
+        return reply
+          .code(401)
+          .send(errorBody("unauthorized", "missing or invalid API key (Authorization: Bearer KEY)"));
+      }
+      (req as FastifyRequest & { apiKeyId?: string }).apiKeyId = keyId;
+    });
+    await api.register(rateLimit, {
+      global: true,
+      hook: "preHandler",
+      max: cfg.rateLimit.max,
+      timeWindow: cfg.rateLimit.timeWindowMs,
+      keyGenerator: (req) => (req as FastifyRequest & { apiKeyId?: string }).apiKeyId ?? req.ip,
+      errorResponseBuilder: (_req, ctx) => ({
+        statusCode: 429,
+        code: "rate_limited",
+        message: `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this API key`,
+      }),
+    });
+
+    api.post<{ Body: PredictBody }>(
+      "/v1/churn/predict",
+      {
+        schema: {
+          description:
+            "Churn probability, risk band and top reasons for customers (by id, features from the online store) or for full feature payloads.",
+          tags: ["churn"],
+          security: [{ bearerAuth: [] }],
+          ...predictSchemas(cfg),
+        },
+      },
+      async (req) => predict(req),
+    );
+  });
+
+  /** Scores one request: model selection, features, probabilities, reasons, logging. */
+  async function predict(req: FastifyRequest<{ Body: PredictBody }>) {
+    const started = performance.now();
+    const body = req.body;
+    const served: LoadedModel | undefined = body.model ? await holder.get(body.model) : holder.current();
+    if (!served) throw new TelcoError("not_ready", `no ${cfg.modelName}@${cfg.alias} model is loaded yet`);
+    const model = served.model;
+    let rows: Record<string, FeatureValue>[];
+    let ids: (string | null)[];
+    if (body.customer_ids) {
+      const s = onlineStore();
+      if (!s) throw new TelcoError("not_ready", `online store unavailable: ${storeError ?? "unknown"}`);
+      ids = body.customer_ids;
+      rows = new Array(ids.length);
+      if (ids.length === 1) {
+        const rec = await s.get(ids[0] as string);
+        if (!rec) throw unknownCustomer(ids[0] as string, 0);
+        rows[0] = rec.features;
+      } else {
+        const found = await s.getMany(body.customer_ids);
+        for (let i = 0; i < ids.length; i++) {
+          const rec = found.get(ids[i] as string);
+          if (!rec) throw unknownCustomer(ids[i] as string, i);
+          rows[i] = rec.features;
+        }
+      }
+    } else {
+      rows = validateFeatureRows(model, body.features ?? []);
+      ids = rows.map((r) => (typeof r.customer_id === "string" ? r.customer_id : null));
+    }
+    const data = toDataset(model, rows);
+    const proba = model.predictProba(data);
+    const explain = body.explain !== false;
+    const lang = languageOf(req.headers["accept-language"]);
+    const version = String(served.version);
+    const latency = performance.now() - started;
+    const ts = new Date().toISOString();
+    const predictions = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const p = proba[i];
+      const band = riskBand(p, cfg.riskBands);
+      const predictionId = randomUUID();
+      let reasons: Reason[] = [];
+      let note: string | undefined;
+      if (explain) {
+        if (model.explain) reasons = reasonsFor(model, data, i, cfg.topReasons, lang);
+        else note = `${model.kind} models carry no explanations; reasons are empty`;
+      }
+      predictions[i] = {
+        customer_id: ids[i],
+        probability: p,
+        risk_band: band,
+        reasons,
+        reasons_note: note,
+        model_name: served.name,
+        model_version: version,
+        prediction_id: predictionId,
+      };
+      metrics.scores.observe({ model_version: version, shadow: "false" }, p);
+      logWriter.append({
+        prediction_id: predictionId,
+        ts,
+        source: "online",
+        model_name: served.name,
+        model_version: version,
+        customer_id: ids[i],
+        features: rows[i] as PredictionRecord["features"],
+        probability: p,
+        risk_band: band,
+        latency_ms: latency,
+      });
+    }
+    if (!body.model) shadowScore(rows, ids, ts);
+    return { predictions };
+  }
+
+  /** Scores the challenger on the same rows and logs it with shadow: true (never returned). */
+  function shadowScore(rows: Record<string, FeatureValue>[], ids: (string | null)[], ts: string): void {
+    const shadow = holder.shadow();
+    if (!shadow) return;
+    try {
+      const started = performance.now();
+      const proba = shadow.model.predictProba(toDataset(shadow.model, rows));
+      const latency = performance.now() - started;
+      const version = String(shadow.version);
+      for (let i = 0; i < rows.length; i++) {
+        metrics.scores.observe({ model_version: version, shadow: "true" }, proba[i]);
+        logWriter.append({
+          prediction_id: randomUUID(),
+          ts,
+          source: "online",
+          model_name: shadow.name,
+          model_version: version,
+          customer_id: ids[i],
+          features: rows[i] as PredictionRecord["features"],
+          probability: proba[i],
+          risk_band: riskBand(proba[i], cfg.riskBands),
+          latency_ms: latency,
+          shadow: true,
+        });
+      }
+    } catch (err) {
+      log.warn({ err: err instanceof Error ? err.message : String(err) }, "shadow scoring failed");
+    }
+  }
+
+  // Drain: Fastify stops accepting and waits for in-flight requests before onClose runs.
+  server.addHook("onClose", async () => {
+    holder.stop();
+    await logWriter.close();
+    await tracing.shutdown();
+    if (store && !opts.store) await store.close();
+  });
+
+  return server;
+}
+
+function unknownCustomer(id: string, index: number): NotFoundError {
+  return new NotFoundError(`customer ${JSON.stringify(id)}`, {
+    hint: "Check the id, or send full features instead.",
+    details: { code: "unknown_customer", field: `customer_ids[${index}]` },
+  });
+}

@@ -1,7 +1,15 @@
-import { mkdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
+import { ingestBuiltinKnowledgeBase } from "../llmops/rag/api.ts";
+import { churnTrainingPipeline } from "../mlops/pipelines/churn-training.ts";
+import { runPipeline } from "../mlops/pipelines/runner.ts";
+import { openRegistry } from "../mlops/registry/store.ts";
+import { serveUntilStopped } from "../mlops/serving/cli.ts";
+import { generateOperatorData, runLabel } from "../mlops/simulator/generate.ts";
 import { action, type CommandRuntime } from "../platform/cli/runtime.ts";
 import type { AppContext } from "../platform/context.ts";
+import { TelcoError } from "../platform/errors.ts";
 
 /** One stage of `telco up`; stages run in order and each says what it produced. */
 export interface UpStep {
@@ -9,7 +17,22 @@ export interface UpStep {
   run(app: AppContext, rt: CommandRuntime): Promise<string>;
 }
 
-const steps: UpStep[] = [
+/** The synthetic delivery `telco up` builds from config defaults (data.generate). */
+export function defaultDeliveryDir(app: AppContext): string {
+  const g = app.config.data.generate;
+  return join(
+    app.paths.home,
+    "deliveries",
+    "synthetic",
+    runLabel({ customers: g.customers, months: g.months, seed: g.seed, dirtyRate: g.dirtyRate }),
+  );
+}
+
+/**
+ * What `telco up` (and so `npm start`) does, in order. Every step is idempotent: a second `up`
+ * reuses the delivery, is served from the pipeline cache and re-indexes only changed documents.
+ */
+export const upSteps: UpStep[] = [
   {
     name: "workspace",
     async run(app) {
@@ -25,32 +48,106 @@ const steps: UpStep[] = [
       return `workspace ready at ${app.paths.home}`;
     },
   },
+  {
+    name: "generate",
+    async run(app, rt) {
+      const out = defaultDeliveryDir(app);
+      if (existsSync(join(out, "manifest.json"))) return `reusing synthetic delivery ${out}`;
+      const g = app.config.data.generate;
+      const progress = rt.progress("generating customers", g.customers);
+      const result = await generateOperatorData(
+        {
+          customers: g.customers,
+          months: g.months,
+          seed: g.seed,
+          start: g.start,
+          dirtyRate: g.dirtyRate,
+          outDir: out,
+        },
+        (done, total) => progress.update(done, total),
+      );
+      progress.done();
+      const rows = result.manifest.files.reduce((s, f) => s + f.rows, 0);
+      return `${g.customers} customers × ${g.months} months (${rows} rows) → ${out}`;
+    },
+  },
+  {
+    name: "churn-training",
+    async run(app, rt) {
+      const result = await runPipeline(app.paths.pipelines, churnTrainingPipeline(), {
+        app,
+        params: { delivery: defaultDeliveryDir(app) },
+        onEvent: (e) => {
+          if (!e.message && (e.status === "succeeded" || e.status === "cached" || e.status === "failed")) {
+            const ms = e.duration_ms === undefined ? "" : ` ${e.duration_ms} ms`;
+            rt.info(`    ${e.status.padEnd(9)} ${e.task}${ms}`);
+          }
+        },
+      });
+      if (result.status !== "succeeded") {
+        const failed = result.steps.find((s) => s.status === "failed");
+        throw new TelcoError(
+          "pipeline_failed",
+          `churn-training failed at ${failed?.name}: ${failed?.error}`,
+          {
+            hint: `Inspect it with \`telco pipeline show ${result.run_id}\`.`,
+          },
+        );
+      }
+      const champion = await openRegistry(app).resolve("churn@champion");
+      const cached = result.steps.filter((s) => s.status === "cached").length;
+      return `run ${result.run_id} (${cached}/${result.steps.length} steps cached); champion churn@${champion.version} AUC ${champion.card.metrics.auc.value.toFixed(3)}`;
+    },
+  },
+  {
+    name: "knowledge-base",
+    async run(app, rt) {
+      const report = await ingestBuiltinKnowledgeBase(app, { warn: (m) => rt.warn(m) });
+      return `index ${report.index} version ${report.index_version}: ${report.documents.total} documents, ${report.chunks.total} chunks (${report.chunks.embedded} embedded now)`;
+    },
+  },
 ];
 
 export function registerUpCommand(program: Command): void {
   program
     .command("up")
-    .description("build the whole platform from nothing on the configured profile and print where to look")
+    .description(
+      "build the whole platform from nothing (data, pipeline, champion, knowledge base), then serve the API",
+    )
+    .option("--no-serve", "stop after building instead of starting the API server")
     .action(
-      action(async (rt) => {
+      action(async (rt, opts: { serve: boolean }) => {
         const app = rt.app();
-        const progress = rt.progress("telco up", steps.length);
         const results: { step: string; summary: string; duration_ms: number }[] = [];
-        for (const step of steps) {
+        rt.info(`telco up: profile ${app.config.profile}, workspace ${app.paths.home}`);
+        for (const step of upSteps) {
+          rt.info(`▸ ${step.name}`);
           const started = performance.now();
           const summary = await step.run(app, rt);
           const duration_ms = Math.round(performance.now() - started);
           results.push({ step: step.name, summary, duration_ms });
-          progress.step(`${step.name}: ${summary} (${duration_ms} ms)`);
+          rt.info(`  ✓ ${summary} (${(duration_ms / 1000).toFixed(1)} s)`);
         }
-        progress.done("platform is up");
-        rt.result({ profile: app.config.profile, home: app.paths.home, steps: results }, () =>
+        const next = [
+          ...(opts.serve
+            ? [
+                `curl -H "Authorization: Bearer $(cat ${app.paths.secrets}/api-key)" -H 'content-type: application/json' -d '{"customer_ids":["AUR-00000001"]}' http://127.0.0.1:${app.config.serving.port}/v1/churn/predict`,
+              ]
+            : []),
+          "telco models show churn@champion     # model card, metrics with confidence intervals",
+          "telco runs list                      # training runs; plots under .telco/runs/<run>/plots",
+          "telco pipeline list                  # pipeline runs, cache hits, lineage",
+          'telco rag query "como pedir a segunda via da fatura?"',
+          'telco sql "select * from gold.customer_features limit 5"',
+        ];
+        rt.result({ profile: app.config.profile, home: app.paths.home, steps: results, next }, () =>
           [
-            `Profile: ${app.config.profile}`,
-            `Workspace: ${app.paths.home}`,
-            ...results.map((r) => `  ${r.step}: ${r.summary}`),
+            "",
+            "The platform is up. Where to look:",
+            ...next.map((n) => (n.startsWith("telco ") ? `  npm run telco -- ${n.slice(6)}` : `  ${n}`)),
           ].join("\n"),
         );
+        if (opts.serve) await serveUntilStopped(rt);
       }),
     );
 }

@@ -111,7 +111,8 @@ export async function runProgram(program: Command, argv: string[]): Promise<numb
   applyExitOverride(program);
   try {
     await program.parseAsync(argv);
-    return 0;
+    // An action may set process.exitCode (e.g. a failed pipeline run that still prints its JSON result).
+    return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {
     return reportError(err, isJson);
   }

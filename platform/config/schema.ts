@@ -1,7 +1,11 @@
 import { z } from "zod";
 import { dataConfigSchema } from "./sections/data.ts";
+import { featuresConfigSchema } from "./sections/features.ts";
 import { gcpConfigSchema } from "./sections/gcp.ts";
+import { monitoringConfigSchema } from "./sections/monitoring.ts";
+import { pipelinesConfigSchema } from "./sections/pipelines.ts";
 import { ragConfigSchema } from "./sections/rag.ts";
+import { registryConfigSchema } from "./sections/registry.ts";
 import { servingConfigSchema } from "./sections/serving.ts";
 import { trainingConfigSchema } from "./sections/training.ts";
 
@@ -17,8 +21,12 @@ export const configSchema = z
     gcp: gcpConfigSchema.default(gcpConfigSchema.parse({})),
     data: dataConfigSchema.default(dataConfigSchema.parse({})),
     training: trainingConfigSchema.default(trainingConfigSchema.parse({})),
+    features: featuresConfigSchema.default(featuresConfigSchema.parse({})),
     rag: ragConfigSchema.default(ragConfigSchema.parse({})),
     serving: servingConfigSchema.default(servingConfigSchema.parse({})),
+    monitoring: monitoringConfigSchema.default(monitoringConfigSchema.parse({})),
+    registry: registryConfigSchema.default(registryConfigSchema.parse({})),
+    pipelines: pipelinesConfigSchema.default(pipelinesConfigSchema.parse({})),
   })
   .strict();
 

@@ -1,0 +1,149 @@
+import { existsSync, readFileSync } from "node:fs";
+import { z } from "zod";
+import { NotFoundError, ValidationError } from "../../platform/errors.ts";
+import type { RagIndex, RetrievalMode, SearchOptions } from "../rag/search.ts";
+
+/** One golden question: which documents a correct retrieval must surface. */
+export const goldenQuestionSchema = z.object({
+  id: z.string().min(1),
+  question: z.string().min(1),
+  lang: z.enum(["pt-BR", "en"]),
+  style: z.enum(["formal", "colloquial", "misspelled"]),
+  relevant_doc_ids: z.array(z.string().min(1)).min(1),
+  relevant_sections: z.array(z.string()).optional(),
+});
+export type GoldenQuestion = z.infer<typeof goldenQuestionSchema>;
+
+/** Reads a JSONL golden set; a bad line is a ValidationError naming the file and line. */
+export function loadGoldenSet(file: string): GoldenQuestion[] {
+  if (!existsSync(file)) throw new NotFoundError(`golden set ${file}`, { hint: "Pass --golden FILE" });
+  const out: GoldenQuestion[] = [];
+  readFileSync(file, "utf8")
+    .split("\n")
+    .forEach((line, i) => {
+      if (!line.trim()) return;
+      let json: unknown;
+      try {
+        json = JSON.parse(line);
+      } catch {
+        throw new ValidationError(`${file}:${i + 1}`, "not valid JSON");
+      }
+      const parsed = goldenQuestionSchema.safeParse(json);
+      if (!parsed.success)
+        throw new ValidationError(
+          `${file}:${i + 1}`,
+          parsed.error.issues.map((x) => `${x.path.join(".") || "(line)"}: ${x.message}`).join("; "),
+        );
+      out.push(parsed.data);
+    });
+  if (out.length === 0) throw new ValidationError(file, "golden set is empty");
+  return out;
+}
+
+/** Retrieval quality of one mode over a golden set (document-level relevance). */
+export interface RetrievalMetrics {
+  recall_at_1: number;
+  recall_at_5: number;
+  /** Share of all relevant docs in the first 5 chunks (stricter than recall@5). */
+  doc_recall_at_5: number;
+  mrr: number;
+  ndcg_at_10: number;
+  questions: number;
+}
+
+/**
+ * Metrics for one ranked list of doc ids (one entry per retrieved chunk, in rank order).
+ * Every listed relevant document answers the question, so recall@k is answer recall: 1 when
+ * any relevant doc is among the first k chunks (a.k.a. hit rate/success@k). `doc_recall_at_5`
+ * is the stricter share of all relevant docs found in the first 5. MRR = 1/rank of the first
+ * relevant chunk; nDCG@10 with binary gains, each relevant doc counted once at its best rank.
+ */
+export function scoreRanking(ranked: string[], relevant: string[]) {
+  const rel = new Set(relevant);
+  const recallAt = (k: number) => (ranked.slice(0, k).some((d) => rel.has(d)) ? 1 : 0);
+  const docRecallAt5 = new Set(ranked.slice(0, 5).filter((d) => rel.has(d))).size / rel.size;
+  const first = ranked.findIndex((d) => rel.has(d));
+  const seen = new Set<string>();
+  let dcg = 0;
+  ranked.slice(0, 10).forEach((d, i) => {
+    if (rel.has(d) && !seen.has(d)) {
+      seen.add(d);
+      dcg += 1 / Math.log2(i + 2);
+    }
+  });
+  let ideal = 0;
+  for (let i = 0; i < Math.min(rel.size, 10); i++) ideal += 1 / Math.log2(i + 2);
+  return {
+    recall_at_1: recallAt(1),
+    recall_at_5: recallAt(5),
+    doc_recall_at_5: docRecallAt5,
+    reciprocal_rank: first < 0 ? 0 : 1 / (first + 1),
+    ndcg_at_10: ideal > 0 ? dcg / ideal : 0,
+  };
+}
+
+/** Per-question outcome, for finding what fails. */
+export interface QuestionOutcome {
+  id: string;
+  mode: RetrievalMode;
+  first_relevant_rank: number | null;
+  top_doc_ids: string[];
+}
+
+/** Runs every golden question through each mode and averages the metrics. */
+export async function evaluateRetrieval(
+  index: RagIndex,
+  golden: GoldenQuestion[],
+  modes: RetrievalMode[] = ["bm25", "dense", "hybrid"],
+  options: Omit<SearchOptions, "mode" | "k"> = {},
+): Promise<{
+  index_version: string;
+  metrics: Record<string, RetrievalMetrics>;
+  outcomes: QuestionOutcome[];
+}> {
+  const metrics: Record<string, RetrievalMetrics> = {};
+  const outcomes: QuestionOutcome[] = [];
+  for (const mode of modes) {
+    const sum = { recall_at_1: 0, recall_at_5: 0, doc_recall_at_5: 0, mrr: 0, ndcg_at_10: 0 };
+    for (const q of golden) {
+      const { results } = await index.search(q.question, { ...options, mode, k: 10 });
+      const ranked = results.map((r) => r.doc_id);
+      const s = scoreRanking(ranked, q.relevant_doc_ids);
+      sum.recall_at_1 += s.recall_at_1;
+      sum.recall_at_5 += s.recall_at_5;
+      sum.doc_recall_at_5 += s.doc_recall_at_5;
+      sum.mrr += s.reciprocal_rank;
+      sum.ndcg_at_10 += s.ndcg_at_10;
+      outcomes.push({
+        id: q.id,
+        mode,
+        first_relevant_rank: s.reciprocal_rank > 0 ? Math.round(1 / s.reciprocal_rank) : null,
+        top_doc_ids: [...new Set(ranked)].slice(0, 5),
+      });
+    }
+    const n = golden.length;
+    const round = (v: number) => Number((v / n).toFixed(4));
+    metrics[mode] = {
+      recall_at_1: round(sum.recall_at_1),
+      recall_at_5: round(sum.recall_at_5),
+      doc_recall_at_5: round(sum.doc_recall_at_5),
+      mrr: round(sum.mrr),
+      ndcg_at_10: round(sum.ndcg_at_10),
+      questions: n,
+    };
+  }
+  return { index_version: index.version, metrics, outcomes };
+}
+
+/** Threshold failures for the hybrid mode (empty = pass). */
+export function checkThresholds(
+  hybrid: RetrievalMetrics,
+  thresholds: { minRecallAt5: number; minMrr: number },
+): string[] {
+  const failures: string[] = [];
+  if (hybrid.recall_at_5 < thresholds.minRecallAt5)
+    failures.push(`hybrid recall@5 ${hybrid.recall_at_5} < rag.eval.minRecallAt5 ${thresholds.minRecallAt5}`);
+  if (hybrid.mrr < thresholds.minMrr)
+    failures.push(`hybrid MRR ${hybrid.mrr} < rag.eval.minMrr ${thresholds.minMrr}`);
+  return failures;
+}

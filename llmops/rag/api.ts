@@ -1,0 +1,75 @@
+import type { AppContext } from "../../platform/context.ts";
+import { builtinKnowledgeBasePaths } from "./builtin.ts";
+import { createEmbeddingProvider } from "./embeddings/factory.ts";
+import { type IngestReport, ingestDocuments } from "./ingest.ts";
+import { openIndex, type RagIndex, type SearchOptions, type SearchResponse } from "./search.ts";
+import { currentVersion, indexDir } from "./store.ts";
+
+export { parseFilter } from "./filters.ts";
+export { type IngestReport, ingestDocuments } from "./ingest.ts";
+export { openIndex, RagIndex, type SearchOptions, type SearchResponse, type SearchResult } from "./search.ts";
+
+/** Ingests files/folders into a workspace index with the configured embedder and chunker. */
+export async function ingestIntoWorkspace(
+  app: AppContext,
+  paths: string[],
+  opts: {
+    index?: string;
+    rebuild?: boolean;
+    onProgress?: Parameters<typeof ingestDocuments>[0]["onProgress"];
+  } = {},
+): Promise<IngestReport> {
+  return ingestDocuments({
+    ragRoot: app.paths.rag,
+    index: opts.index,
+    paths,
+    embedder: createEmbeddingProvider(app.config),
+    chunker: app.config.rag.chunking,
+    rebuild: opts.rebuild,
+    onProgress: opts.onProgress,
+  });
+}
+
+/** Builds (or incrementally refreshes) an index from the built-in knowledge base, PDFs included. */
+export async function ingestBuiltinKnowledgeBase(
+  app: AppContext,
+  opts: { index?: string; rebuild?: boolean; warn?: (m: string) => void } = {},
+): Promise<IngestReport> {
+  const paths = await builtinKnowledgeBasePaths(app.paths.rag, opts.warn);
+  return ingestIntoWorkspace(app, paths, opts);
+}
+
+const opened = new Map<string, RagIndex>();
+
+/** The live version of a workspace index, cached in memory until its version changes. */
+export async function openWorkspaceIndex(app: AppContext, index = "default"): Promise<RagIndex> {
+  const dir = indexDir(app.paths.rag, index);
+  const key = `${dir}@${await currentVersion(dir)}`;
+  let idx = opened.get(key);
+  if (!idx) {
+    idx = await openIndex(app.paths.rag, index, createEmbeddingProvider(app.config));
+    opened.set(key, idx);
+  }
+  return idx;
+}
+
+/** Searches a workspace index with config defaults (rag.retrieval) overridden by `opts`. */
+export async function searchKnowledgeBase(
+  app: AppContext,
+  query: string,
+  opts: SearchOptions & { index?: string } = {},
+): Promise<SearchResponse> {
+  const r = app.config.rag.retrieval;
+  const idx = await openWorkspaceIndex(app, opts.index);
+  return idx.search(query, {
+    k: r.k,
+    mode: r.mode,
+    candidates: r.candidates,
+    rrfK: r.rrfK,
+    denseWeight: r.denseWeight,
+    documentWeight: r.documentWeight,
+    mmrLambda: r.mmrLambda,
+    rerank: r.rerank,
+    ...opts,
+  });
+}

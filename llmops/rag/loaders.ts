@@ -1,0 +1,297 @@
+import { readFile } from "node:fs/promises";
+import { basename, extname } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { DOC_TYPES, type DocMetadata, type LoadedDocument, type Section } from "./types.ts";
+
+/** A file that could not be turned into a document; `reason` is shown to the person. */
+export class LoadError extends Error {
+  readonly source: string;
+  constructor(source: string, reason: string) {
+    super(reason);
+    this.name = "LoadError";
+    this.source = source;
+  }
+}
+
+/** File extensions the loaders understand, mapped to their format. */
+export const SUPPORTED_EXTENSIONS: Record<string, LoadedDocument["format"]> = {
+  ".md": "markdown",
+  ".markdown": "markdown",
+  ".html": "html",
+  ".htm": "html",
+  ".pdf": "pdf",
+  ".txt": "text",
+};
+
+/** Loads one file by extension; throws LoadError with the reason when it cannot be parsed. */
+export async function loadDocument(path: string, bytes?: Buffer): Promise<LoadedDocument> {
+  const format = SUPPORTED_EXTENSIONS[extname(path).toLowerCase()];
+  if (!format) throw new LoadError(path, `unsupported file type "${extname(path) || "(none)"}"`);
+  const data = bytes ?? (await readFile(path));
+  switch (format) {
+    case "markdown":
+      return loadMarkdown(path, decodeUtf8(path, data));
+    case "html":
+      return await loadHtml(path, decodeUtf8(path, data));
+    case "text":
+      return loadText(path, decodeUtf8(path, data));
+    case "pdf":
+      return loadPdf(path, data);
+  }
+}
+
+function decodeUtf8(path: string, data: Buffer): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(data).replace(/^\uFEFF/, "");
+  } catch {
+    throw new LoadError(path, "not valid UTF-8 text (binary or wrongly encoded file)");
+  }
+}
+
+function fileId(path: string): string {
+  return basename(path, extname(path));
+}
+
+/** Validates and completes metadata; unknown `type` or a malformed date is an error naming the field. */
+function completeMetadata(path: string, raw: Record<string, unknown>, fallbackTitle: string): DocMetadata {
+  const str = (v: unknown): string => (v === undefined || v === null ? "" : String(v).trim());
+  const type = str(raw.type).toLowerCase();
+  if (type && !(DOC_TYPES as readonly string[]).includes(type))
+    throw new LoadError(path, `metadata "type" must be one of ${DOC_TYPES.join("|")}, got "${type}"`);
+  // YAML parses an unquoted 2025-01-31 as a Date.
+  const rawDate =
+    raw.effective_date instanceof Date ? raw.effective_date.toISOString() : str(raw.effective_date);
+  const date = rawDate.slice(0, 10);
+  if (date && !/^\d{4}-\d{2}-\d{2}$/.test(date))
+    throw new LoadError(path, `metadata "effective_date" must be YYYY-MM-DD, got "${rawDate}"`);
+  return {
+    doc_id: str(raw.id) || fileId(path),
+    title: str(raw.title) || fallbackTitle || fileId(path),
+    type,
+    product: str(raw.product).toLowerCase(),
+    effective_date: date,
+    language: str(raw.language),
+  };
+}
+
+/** Markdown with optional YAML front matter; sections follow ATX headings (# … ######). */
+export function loadMarkdown(path: string, text: string): LoadedDocument {
+  let body = text;
+  let front: Record<string, unknown> = {};
+  const fm = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?/.exec(text);
+  if (fm) {
+    try {
+      const parsed = parseYaml(fm[1]) as unknown;
+      if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed))
+        front = parsed as Record<string, unknown>;
+      else if (parsed !== null) throw new Error("front matter is not a mapping");
+    } catch (err) {
+      throw new LoadError(path, `invalid YAML front matter: ${(err as Error).message.split("\n")[0]}`);
+    }
+    body = text.slice(fm[0].length);
+  }
+  const headings: { level: number; text: string }[] = [];
+  const sections: Section[] = [];
+  let lines: string[] = [];
+  let inFence = false;
+  const flush = () => {
+    const t = lines.join("\n").trim();
+    if (t) sections.push({ path: headings.map((h) => h.text), text: t });
+    lines = [];
+  };
+  for (const line of body.split(/\r?\n/)) {
+    if (/^\s*(```|~~~)/.test(line)) inFence = !inFence;
+    const h = inFence ? null : /^(#{1,6})\s+(.+?)\s*#*\s*$/.exec(line);
+    if (h) {
+      flush();
+      const level = h[1].length;
+      while (headings.length && headings[headings.length - 1].level >= level) headings.pop();
+      headings.push({ level, text: stripInlineMarkdown(h[2]) });
+    } else {
+      lines.push(stripInlineMarkdown(line));
+    }
+  }
+  flush();
+  const firstHeading = sections.find((s) => s.path.length)?.path[0] ?? "";
+  const metadata = completeMetadata(path, front, firstHeading);
+  dropTitleHeading(sections, metadata.title);
+  if (sections.length === 0) throw new LoadError(path, "document has no text");
+  return { metadata, sections, source: path, format: "markdown" };
+}
+
+/** A top-level heading that repeats the title adds nothing to the section path. */
+function dropTitleHeading(sections: Section[], title: string): void {
+  const norm = (s: string) => s.trim().toLowerCase();
+  for (const s of sections)
+    if (s.path.length > 0 && norm(s.path[0]) === norm(title)) s.path = s.path.slice(1);
+}
+
+function stripInlineMarkdown(line: string): string {
+  return line
+    .replace(/!\[([^\]]*)\]\([^)]*\)/g, "$1")
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
+    .replace(/(\*\*|__|`)/g, "")
+    .replace(/^\s*[-*+]\s+/, "- ")
+    .replace(/^\s*\|?\s*:?-{3,}.*$/, "");
+}
+
+const BLOCK_SELECTOR = "h1,h2,h3,h4,h5,h6,p,li,dt,dd,pre,blockquote,tr,figcaption";
+
+/** HTML: metadata from <meta name=…> and <title>; sections from h1–h6 in document order. */
+export async function loadHtml(path: string, html: string): Promise<LoadedDocument> {
+  if (!/<\s*(html|body|head|p|h[1-6]|div|title)\b/i.test(html))
+    throw new LoadError(path, "no HTML markup found (expected <html>, <body> or block elements)");
+  // Loaded on first use: cheerio costs ~0.5 s of start-up that `telco rag query` never needs.
+  const cheerio = await import("cheerio");
+  const $ = cheerio.load(html);
+  $("script,style,noscript,nav,template").remove();
+  const meta = (name: string) => $(`meta[name="${name}"]`).attr("content");
+  const raw: Record<string, unknown> = {
+    id: meta("doc-id"),
+    title: $("title").first().text(),
+    type: meta("type"),
+    product: meta("product"),
+    effective_date: meta("effective-date"),
+    language: meta("language") ?? $("html").attr("lang"),
+  };
+  const headings: { level: number; text: string }[] = [];
+  const sections: Section[] = [];
+  let paragraphs: string[] = [];
+  const flush = () => {
+    if (paragraphs.length)
+      sections.push({ path: headings.map((h) => h.text), text: paragraphs.join("\n\n") });
+    paragraphs = [];
+  };
+  $("body")
+    .find(BLOCK_SELECTOR)
+    .each((_, el) => {
+      const node = $(el);
+      // Containers (an <li> holding <p>s) are read through their children.
+      if (node.find(BLOCK_SELECTOR).length > 0) return;
+      const text =
+        el.tagName === "tr"
+          ? node
+              .children()
+              .map((_i, c) => $(c).text().trim())
+              .get()
+              .join(" | ")
+          : node.text().replace(/\s+/g, " ").trim();
+      if (!text) return;
+      const level = /^h([1-6])$/.exec(el.tagName);
+      if (level) {
+        flush();
+        const lv = Number(level[1]);
+        while (headings.length && headings[headings.length - 1].level >= lv) headings.pop();
+        headings.push({ level: lv, text });
+      } else paragraphs.push(el.tagName === "li" ? `- ${text}` : text);
+    });
+  flush();
+  const metadata = completeMetadata(path, raw, $("h1").first().text().trim());
+  dropTitleHeading(sections, metadata.title);
+  if (sections.length === 0) throw new LoadError(path, "HTML document has no text content");
+  return { metadata, sections, source: path, format: "html" };
+}
+
+/** Plain text: first non-empty line is the title; blank-line paragraphs form one section. */
+export function loadText(path: string, text: string): LoadedDocument {
+  const body = text.trim();
+  if (!body) throw new LoadError(path, "document has no text");
+  const title = body.split(/\r?\n/, 1)[0].trim().slice(0, 120);
+  const metadata = completeMetadata(path, {}, title);
+  return { metadata, sections: [{ path: [], text: body }], source: path, format: "text" };
+}
+
+// Fallback when a PDF uses one font size: numbered headings ("2.1 Prazos") or short ALL-CAPS lines.
+const PDF_HEADING_RE = /^(?:\d+(?:\.\d+)*\.?\s+\p{Lu}[^.!?]{1,90}|[\p{Lu}\d][\p{Lu}\d\s,/–-]{3,80})$/u;
+
+interface PdfLine {
+  text: string;
+  size: number;
+  y: number;
+  page: number;
+}
+
+/**
+ * PDF via unpdf (pdf.js). Metadata: Title = title; Subject/Keywords hold `key:value` or `key=value`
+ * pairs (doc-id, type, product, effective-date, language) separated by `,`, `;` or new lines.
+ * Sections: lines set in a font clearly larger than the body text are headings (PDFs carry no
+ * heading tags); with a single font size, numbered or ALL-CAPS lines are used instead.
+ */
+export async function loadPdf(path: string, data: Buffer): Promise<LoadedDocument> {
+  if (data.subarray(0, 5).toString("latin1") !== "%PDF-")
+    throw new LoadError(path, "not a PDF file (missing %PDF- header)");
+  const { extractTextItems, getDocumentProxy, getMeta } = await import("unpdf");
+  const lines: PdfLine[] = [];
+  let info: Record<string, unknown> = {};
+  try {
+    const pdf = await getDocumentProxy(new Uint8Array(data), { verbosity: 0 });
+    const meta = await getMeta(pdf);
+    info = (meta.info ?? {}) as Record<string, unknown>;
+    const { items } = await extractTextItems(pdf);
+    items.forEach((pageItems, p) => {
+      let current: PdfLine | null = null;
+      for (const it of pageItems) {
+        if (current && Math.abs(it.y - current.y) > 2 && it.str) {
+          lines.push(current);
+          current = null;
+        }
+        if (it.str) {
+          current ??= { text: "", size: 0, y: it.y, page: p + 1 };
+          current.text += it.str;
+          current.size = Math.max(current.size, it.fontSize);
+        }
+      }
+      if (current) lines.push(current);
+    });
+    await pdf.cleanup();
+  } catch (err) {
+    throw new LoadError(path, `unreadable PDF: ${(err as Error).message}`);
+  }
+  const raw: Record<string, unknown> = { title: info.Title };
+  for (const field of [info.Subject, info.Keywords]) {
+    if (typeof field !== "string") continue;
+    for (const part of field.split(/[;\n]|,(?=\s*[\w-]+\s*[:=])/)) {
+      const kv = /^\s*([\w-]+)\s*[:=]\s*(.+?)\s*$/.exec(part);
+      if (!kv) continue;
+      const key = kv[1].toLowerCase().replace(/-/g, "_");
+      raw[key === "doc_id" ? "id" : key] = kv[2];
+    }
+  }
+  // Body size = the font size carrying the most characters.
+  const chars = new Map<number, number>();
+  for (const l of lines) chars.set(l.size, (chars.get(l.size) ?? 0) + l.text.length);
+  const bodySize = [...chars.entries()].sort((a, b) => b[1] - a[1])[0]?.[0] ?? 0;
+  const sized = [...chars.keys()].some((size) => size > bodySize * 1.15);
+  const title = String(raw.title ?? "").trim();
+  const sections: Section[] = [];
+  let heading: string | null = null;
+  let body: string[] = [];
+  let firstPage = 1;
+  const flush = () => {
+    const t = body.join("\n").trim();
+    if (t) sections.push({ path: [heading ?? `p. ${firstPage}`], text: t });
+    body = [];
+  };
+  let previous: PdfLine | null = null;
+  for (const line of lines) {
+    const text = line.text.trim();
+    const isHeading = sized ? line.size > bodySize * 1.15 && text.length <= 140 : PDF_HEADING_RE.test(text);
+    if (isHeading) {
+      // The first line set large is the document's own title (the Info Title may differ in punctuation).
+      if (text === title || (sized && line === lines[0])) continue;
+      flush();
+      heading = text;
+      firstPage = line.page;
+    } else {
+      // A vertical gap wider than ~1.6 lines (or a new page) ends a paragraph.
+      if (previous && (previous.page !== line.page || previous.y - line.y > line.size * 2.2)) body.push("");
+      if (!heading && body.length === 0) firstPage = line.page;
+      body.push(text);
+    }
+    previous = line;
+  }
+  flush();
+  const metadata = completeMetadata(path, raw, "");
+  if (sections.length === 0) throw new LoadError(path, "PDF has no extractable text (scanned image?)");
+  return { metadata, sections, source: path, format: "pdf" };
+}

@@ -1,0 +1,224 @@
+import { TelcoError } from "../../platform/errors.ts";
+import { type EmbeddingProvider, embeddingFingerprint } from "../../platform/ports/embeddings.ts";
+import { analyze, analyzerLanguage } from "./analyzer.ts";
+import { Bm25Index } from "./bm25.ts";
+import { DenseIndex } from "./dense.ts";
+import { LocalHashEmbedder } from "./embeddings/local.ts";
+import { filterMask, type MetadataFilter } from "./filters.ts";
+import { maximalMarginalRelevance, reciprocalRankFusion } from "./fusion.ts";
+import { expandQuery } from "./query-expansion.ts";
+import { type IndexData, type IndexManifest, indexDir, readIndex, type StoredChunk } from "./store.ts";
+
+export type RetrievalMode = "hybrid" | "bm25" | "dense";
+
+/** Query options; every field has a default from config rag.retrieval. */
+export interface SearchOptions {
+  k?: number;
+  mode?: RetrievalMode;
+  filters?: MetadataFilter[];
+  /** Depth of each retriever before fusion. */
+  candidates?: number;
+  rrfK?: number;
+  /** RRF weight of the dense list relative to BM25 (1 = plain RRF). */
+  denseWeight?: number;
+  /** RRF weight of a document-level BM25 ranking added to each chunk (0 = off). */
+  documentWeight?: number;
+  /** 1 disables MMR. */
+  mmrLambda?: number;
+  rerank?: "none" | "coverage";
+}
+
+/** One hit, in the JSON shape of `telco rag query --json`. */
+export interface SearchResult {
+  doc_id: string;
+  chunk_id: string;
+  title: string;
+  section: string;
+  score: number;
+  text: string;
+  source: string;
+}
+
+export interface SearchResponse {
+  index_version: string;
+  results: SearchResult[];
+}
+
+/** Text that is analysed and embedded for a chunk: title and section give the body its context. */
+export function chunkIndexText(c: Pick<StoredChunk, "title" | "section" | "text">): string {
+  return `${c.title}\n${c.section}\n${c.text}`;
+}
+
+/** An opened index version: BM25 + dense structures over the same rows, plus metadata columns. */
+export class RagIndex {
+  readonly manifest: IndexManifest;
+  readonly chunks: StoredChunk[];
+  readonly bm25: Bm25Index;
+  readonly dense: DenseIndex;
+  /** BM25 over whole documents (row = document), for evidence spread over several sections. */
+  readonly docBm25: Bm25Index;
+  readonly #docOfChunk: Int32Array;
+  readonly #dates: Int32Array;
+  readonly #embedder: EmbeddingProvider;
+
+  constructor(data: IndexData, embedder: EmbeddingProvider) {
+    const expected = embeddingFingerprint(data.manifest.embedding);
+    if (embeddingFingerprint(embedder) !== expected)
+      throw new TelcoError(
+        "rag_embeddings_mismatch",
+        `index ${data.manifest.index}@${data.manifest.version} was embedded with ${expected}, but the configured provider is ${embeddingFingerprint(embedder)}`,
+        {
+          hint: "Configure the same rag.embeddings provider, or re-ingest with the new one (telco rag ingest … --rebuild).",
+        },
+      );
+    this.manifest = data.manifest;
+    this.chunks = data.chunks;
+    this.#embedder = embedder;
+    this.bm25 = new Bm25Index(
+      data.chunks.map((c) => analyze(chunkIndexText(c), analyzerLanguage(c.language, c.text))),
+    );
+    const docRows = new Map<string, number>();
+    const docTerms: string[][] = [];
+    this.#docOfChunk = Int32Array.from(data.chunks, (c) => {
+      let row = docRows.get(c.doc_id);
+      if (row === undefined) {
+        row = docTerms.length;
+        docRows.set(c.doc_id, row);
+        docTerms.push(analyze(c.title, analyzerLanguage(c.language, c.text)));
+      }
+      docTerms[row].push(...analyze(`${c.section}\n${c.text}`, analyzerLanguage(c.language, c.text)));
+      return row;
+    });
+    this.docBm25 = new Bm25Index(docTerms);
+    const prefixDims = "prefixSearchable" in embedder && embedder.prefixSearchable ? 64 : 0;
+    this.dense = new DenseIndex(data.vectors, data.manifest.embedding.dimension, { prefixDims });
+    this.#dates = Int32Array.from(data.chunks, (c) =>
+      c.effective_date ? Number(c.effective_date.replaceAll("-", "")) : 0,
+    );
+  }
+
+  get version(): string {
+    return this.manifest.version;
+  }
+
+  /** Ranked chunks for a question, with the index version that answered it. */
+  async search(query: string, opts: SearchOptions = {}): Promise<SearchResponse> {
+    const k = opts.k ?? 5;
+    const mode = opts.mode ?? "hybrid";
+    const depth = Math.max(opts.candidates ?? 50, k);
+    const mask = filterMask(opts.filters ?? [], {
+      size: this.chunks.length,
+      date: this.#dates,
+      text: (field, row) => this.chunks[row][field],
+    });
+    const expanded = expandQuery(query);
+    const terms = [...analyze(query, expanded.language), ...analyze(expanded.added, "pt")];
+    let ids: number[];
+    let scores: number[];
+    if (mode === "bm25") {
+      const r = this.bm25.search(terms, depth, mask);
+      ids = Array.from(r.ids);
+      scores = Array.from(r.scores);
+    } else {
+      const qv = await this.#embedQuery(expanded.embedText);
+      const dense = this.dense.search(qv, depth, mask);
+      if (mode === "dense") {
+        ids = Array.from(dense.ids);
+        scores = Array.from(dense.scores);
+      } else {
+        const lexical = this.bm25.search(terms, depth, mask);
+        const rrfK = opts.rrfK ?? 60;
+        ({ ids, scores } = reciprocalRankFusion([lexical.ids, dense.ids], rrfK, [1, opts.denseWeight ?? 1]));
+        const docWeight = opts.documentWeight ?? 0;
+        if (docWeight > 0) ({ ids, scores } = this.#addDocumentEvidence(terms, ids, scores, rrfK, docWeight));
+      }
+    }
+    if (opts.rerank === "coverage") ({ ids, scores } = this.#coverageRerank(terms, ids, scores));
+    const lambda = opts.mmrLambda ?? 1;
+    if (lambda < 1 && ids.length > k)
+      ({ ids, scores } = maximalMarginalRelevance(
+        ids,
+        scores,
+        (a, b) => this.dense.similarity(a, b),
+        k,
+        lambda,
+      ));
+    return {
+      index_version: this.version,
+      results: ids.slice(0, k).map((row, i) => {
+        const c = this.chunks[row];
+        return {
+          doc_id: c.doc_id,
+          chunk_id: c.chunk_id,
+          title: c.title,
+          section: c.section,
+          score: Number(scores[i].toFixed(6)),
+          text: c.text,
+          source: c.source,
+        };
+      }),
+    };
+  }
+
+  /** Adds w/(k + rank of the chunk's document in a document-level BM25 ranking) to each candidate. */
+  #addDocumentEvidence(
+    terms: string[],
+    ids: number[],
+    scores: number[],
+    rrfK: number,
+    weight: number,
+  ): { ids: number[]; scores: number[] } {
+    // Documents past rank 200 would add < w/260: not worth ranking them all on large indexes.
+    const docs = this.docBm25.search(terms, Math.min(this.docBm25.size, 200));
+    const rankOfDoc = new Map<number, number>();
+    for (let r = 0; r < docs.ids.length; r++) rankOfDoc.set(docs.ids[r], r + 1);
+    const rescored = ids.map((row, i) => {
+      const rank = rankOfDoc.get(this.#docOfChunk[row]);
+      return { row, score: scores[i] + (rank === undefined ? 0 : weight / (rrfK + rank)) };
+    });
+    rescored.sort((a, b) => b.score - a.score || a.row - b.row);
+    return { ids: rescored.map((r) => r.row), scores: rescored.map((r) => r.score) };
+  }
+
+  /** Query vector; for the local embedder weighted by this index's IDF (unknown words: the max). */
+  async #embedQuery(text: string): Promise<Float32Array> {
+    if (this.#embedder instanceof LocalHashEmbedder) {
+      const maxIdf = Math.log(1 + this.chunks.length);
+      return this.#embedder.embedWeighted(text, (stem) => this.bm25.idf(stem) ?? maxIdf);
+    }
+    const [v] = await this.#embedder.embed([text], "query");
+    return v;
+  }
+
+  /**
+   * Optional second stage: boosts candidates by the share of distinct query terms they contain
+   * (a cheap stand-in for a cross-encoder, which would need downloaded weights).
+   */
+  #coverageRerank(
+    queryTerms: string[],
+    ids: number[],
+    scores: number[],
+  ): { ids: number[]; scores: number[] } {
+    const q = new Set(queryTerms);
+    if (q.size === 0 || ids.length === 0) return { ids, scores };
+    const top = Math.max(...scores) || 1;
+    const rescored = ids.map((row, i) => {
+      const c = this.chunks[row];
+      const terms = new Set(analyze(chunkIndexText(c), analyzerLanguage(c.language, c.text)));
+      let hit = 0;
+      for (const t of q) if (terms.has(t)) hit++;
+      return { row, score: scores[i] / top + 0.5 * (hit / q.size) };
+    });
+    rescored.sort((a, b) => b.score - a.score);
+    return { ids: rescored.map((r) => r.row), scores: rescored.map((r) => r.score) };
+  }
+}
+
+/** Opens the live version of an index under the workspace's rag folder. */
+export async function openIndex(
+  ragRoot: string,
+  index: string,
+  embedder: EmbeddingProvider,
+): Promise<RagIndex> {
+  return new RagIndex(await readIndex(indexDir(ragRoot, index)), embedder);
+}

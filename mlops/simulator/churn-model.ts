@@ -25,7 +25,7 @@ export interface ChurnDriver {
 }
 
 /** Intercept β0 (log-odds), calibrated to ~2% monthly churn at the default parameters. */
-export const CHURN_INTERCEPT = -5.0;
+export const CHURN_INTERCEPT = -6.5;
 /** Standard deviation of the per-customer frailty (unobserved noise). */
 export const FRAILTY_SD = 0.3;
 
@@ -35,7 +35,7 @@ export const CHURN_DRIVERS: readonly ChurnDriver[] = [
     name: "price_increase",
     description:
       "Monthly charge went up in the last 3 months: annual reajuste on the contract anniversary (IPCA, sometimes above), end of a promotional discount, or the price-increase drift.",
-    coefficient: 8.0,
+    coefficient: 9.0,
     value: "max(0, charge[m-1] / charge[m-4] - 1), charge = plan price minus discounts",
     signals: [
       "billing_invoices.amount_brl",
@@ -49,7 +49,7 @@ export const CHURN_DRIVERS: readonly ChurnDriver[] = [
     name: "speed_shortfall",
     description:
       "Delivered network quality below 80% of contracted (Anatel guarantee) over the last 2 months: bad access line, congested city, or network-degradation drift.",
-    coefficient: 8.0,
+    coefficient: 10.0,
     value: "max(0, 0.8 - q) / 0.8 with q = mean delivered/contracted quality over months m-2..m-1",
     signals: [
       "network_quality.download_mbps / network_quality.contracted_mbps",
@@ -62,7 +62,7 @@ export const CHURN_DRIVERS: readonly ChurnDriver[] = [
     name: "regional_outages",
     description:
       "Outage time in the customer's city (or state-wide) affecting the customer's product last month.",
-    coefficient: 0.5,
+    coefficient: 0.35,
     value: "ln(1 + outage hours in month m-1)",
     signals: ["network_outages.duration_min (by uf, city, affected_product)"],
     cancelReason: "qualidade_rede",
@@ -71,7 +71,7 @@ export const CHURN_DRIVERS: readonly ChurnDriver[] = [
     name: "unresolved_support",
     description:
       "Support tickets in the last 3 months that were repeat contacts or still unresolved at the month's start.",
-    coefficient: 0.8,
+    coefficient: 1.0,
     value:
       "min(4, count of tickets opened in m-3..m-1 with repeat_contact or resolved_at null/after the cutoff)",
     signals: [
@@ -85,7 +85,7 @@ export const CHURN_DRIVERS: readonly ChurnDriver[] = [
     name: "fidelity_ending",
     description:
       "Loyalty period ends within a month or ended in the last 3 months (the fine no longer holds the customer back).",
-    coefficient: 1.5,
+    coefficient: 2.0,
     value: "1 if -3 <= months until fidelity_end_date <= 1, else 0",
     signals: ["crm_contracts.fidelity_end_date", "crm_contracts.fidelity_months"],
     cancelReason: "fim_fidelidade",
@@ -93,7 +93,7 @@ export const CHURN_DRIVERS: readonly ChurnDriver[] = [
   {
     name: "fidelity_lock_in",
     description: "More than 2 months of loyalty left: the proportional fine discourages cancelling.",
-    coefficient: -1.2,
+    coefficient: -1.5,
     value: "1 if months until fidelity_end_date > 2, else 0",
     signals: ["crm_contracts.fidelity_end_date", "crm_contracts.fidelity_fine_brl"],
     cancelReason: "outros",
@@ -101,7 +101,7 @@ export const CHURN_DRIVERS: readonly ChurnDriver[] = [
   {
     name: "competitor_offer",
     description: "A competitor promotion was running in the customer's state (UF) last month.",
-    coefficient: 6.0,
+    coefficient: 8.0,
     value: "max discount_pct / 100 of offers active in the customer's UF during month m-1",
     signals: ["market_competitor_offers.discount_pct (by uf, start_date, end_date)"],
     cancelReason: "concorrencia",
@@ -109,7 +109,7 @@ export const CHURN_DRIVERS: readonly ChurnDriver[] = [
   {
     name: "late_payments",
     description: "Invoices paid (or still unpaid) more than 10 days after the due date in the last 3 months.",
-    coefficient: 0.8,
+    coefficient: 1.0,
     value: "min(3, count of invoices due in m-3..m-1 with days late > 10 at the cutoff)",
     signals: ["billing_payments.days_late", "billing_payments.paid_date", "billing_invoices.status"],
     cancelReason: "inadimplencia",
@@ -117,7 +117,7 @@ export const CHURN_DRIVERS: readonly ChurnDriver[] = [
   {
     name: "product",
     description: "Structural churn level of the product family: prepaid churns most, combos least.",
-    coefficient: 1.0,
+    coefficient: 1.5,
     value: "offset by crm_contracts.product (see PRODUCT_CHURN_OFFSET)",
     signals: ["crm_contracts.product", "crm_contracts.plan_id"],
     cancelReason: "outros",

@@ -319,10 +319,22 @@ export async function generateOperatorData(
         const emit = t >= W;
         // at risk this month: active at its first day and past the signup month
         if (emit && t > firstT) atRisk[t - W]++;
-        // 1) churn hazard from what happened up to the end of month t-1
+        // 1) price events at the start of the month (before the churn draw: a customer whose
+        // invoice for this month is already issued has seen the new price)
+        if (monthOfYear[t] === anniversaryMonth && m0 >= firstAnniversary)
+          price = Math.round(price * (1 + reajusteRate));
+        if (t === driftStartT && drift === "price-increase")
+          price = Math.round(price * rng.uniform(1.15, 1.25));
+        const discountCents = promoPct > 0 && m0 < promoEnd ? Math.round((price * promoPct) / 100) : 0;
+        charge[t] = price - discountCents;
+        const priceUp = t > firstT && (charge[t] as number) > (charge[t - 1] as number) * 1.001;
+        // 2) churn hazard from what the customer knows at the month's first day
         if (emit && t > firstT) {
-          const q0 = charge[Math.max(firstT, t - 4)] as number;
-          x[iPrice] = q0 > 0 ? Math.max(0, (charge[t - 1] as number) / q0 - 1) : 0;
+          // price change over 3 months as the latest invoice shows it: this month's invoice is
+          // issued before the month starts for due days up to 10. Prepaid has no invoice to show it.
+          const lastBilled = dueDom <= 10 ? t : t - 1;
+          const q0 = charge[Math.max(firstT, lastBilled - 3)] as number;
+          x[iPrice] = !pinfo.prepaid && q0 > 0 ? Math.max(0, (charge[lastBilled] as number) / q0 - 1) : 0;
           // quality and outages over the last 3 months (what a 90-day window of speed tests and
           // outage records can observe)
           if (hasNet) {
@@ -363,14 +375,6 @@ export async function generateOperatorData(
           }
           opts.onHazard?.(ci, t - W, logit, logit - frailty, churnT === t, contrib);
         }
-        // 2) price events at the start of the month
-        if (monthOfYear[t] === anniversaryMonth && m0 >= firstAnniversary)
-          price = Math.round(price * (1 + reajusteRate));
-        if (t === driftStartT && drift === "price-increase")
-          price = Math.round(price * rng.uniform(1.15, 1.25));
-        const discountCents = promoPct > 0 && m0 < promoEnd ? Math.round((price * promoPct) / 100) : 0;
-        charge[t] = price - discountCents;
-        const priceUp = t > firstT && (charge[t] as number) > (charge[t - 1] as number) * 1.001;
         // 3) latent delivered quality this month
         quality[t] = Math.min(
           1.2,

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { buildProgram } from "./main.ts";
+import { buildProgram, commandName } from "./main.ts";
 
 const repo = join(import.meta.dirname, "..");
 
@@ -25,12 +25,28 @@ function allCommands(cmd: Command, path: string[] = []): { path: string[]; cmd: 
 }
 
 describe("telco CLI", () => {
-  it("gives every command a description", () => {
-    const commands = allCommands(buildProgram());
+  it("gives every command a description", async () => {
+    const commands = allCommands(await buildProgram());
     expect(commands.length).toBeGreaterThan(1);
     for (const { path, cmd } of commands) {
       expect(cmd.description(), `telco ${path.join(" ")} has no description`).not.toBe("");
     }
+  });
+
+  it("loads, for each top-level command, the module that defines it (lazy loading loses nothing)", async () => {
+    const full = await buildProgram();
+    for (const top of full.commands) {
+      const name = top.name();
+      const lazy = await buildProgram(["node", "telco", name, "--help"]);
+      const found = lazy.commands.find((c) => c.name() === name);
+      expect(found, `telco ${name} missing when loaded lazily`).toBeDefined();
+      expect(allCommands(found as Command).length, `subcommands of ${name}`).toBe(allCommands(top).length);
+    }
+  });
+
+  it("finds the command name after global options", () => {
+    expect(commandName(["node", "telco", "--json", "-c", "x.yaml", "sql", "select 1"])).toBe("sql");
+    expect(commandName(["node", "telco", "--help"])).toBeUndefined();
   });
 
   it("prints --help for the root and exits 0", () => {

@@ -1,42 +1,76 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
-import { registerRagCommands } from "../llmops/rag/cli.ts";
-import { registerFeatureCommands } from "../mlops/features/cli.ts";
-import { registerIngestionCommands } from "../mlops/ingestion/cli.ts";
-import { registerMonitoringCommands } from "../mlops/monitoring/cli.ts";
-import { registerPipelineCommands } from "../mlops/pipelines/cli.ts";
-import { registerRegistryCommands } from "../mlops/registry/cli.ts";
-import { registerServingCommands } from "../mlops/serving/cli.ts";
-import { registerSimulatorCommands } from "../mlops/simulator/cli.ts";
-import { registerTrainingCommands } from "../mlops/training/cli.ts";
 import { createProgram, runProgram } from "../platform/cli/runtime.ts";
 import { registerConfigCommands } from "./config-commands.ts";
-import { registerUpCommand } from "./up.ts";
 
 /**
  * Composition root of the `telco` CLI: every domain module contributes its commands here.
  * Domain modules expose `register…Commands(program)`; this is the only place that knows them all.
+ *
+ * Modules are imported lazily by top-level command name: `telco sql …` loads only the ingestion
+ * module instead of DuckDB, Fastify, Vega, ONNX Runtime and the rest, which keeps every command's
+ * start-up short. Root `--help` (or an unknown command) loads everything.
  */
-export function buildProgram(): Command {
+type Registrar = (program: Command) => void;
+
+const MODULES: Record<string, () => Promise<Registrar>> = {
+  up: async () => (await import("./up.ts")).registerUpCommand,
+  simulator: async () => (await import("../mlops/simulator/cli.ts")).registerSimulatorCommands,
+  ingestion: async () => (await import("../mlops/ingestion/cli.ts")).registerIngestionCommands,
+  rag: async () => (await import("../llmops/rag/cli.ts")).registerRagCommands,
+  training: async () => (await import("../mlops/training/cli.ts")).registerTrainingCommands,
+  features: async () => (await import("../mlops/features/cli.ts")).registerFeatureCommands,
+  registry: async () => (await import("../mlops/registry/cli.ts")).registerRegistryCommands,
+  pipelines: async () => (await import("../mlops/pipelines/cli.ts")).registerPipelineCommands,
+  serving: async () => (await import("../mlops/serving/cli.ts")).registerServingCommands,
+  monitoring: async () => (await import("../mlops/monitoring/cli.ts")).registerMonitoringCommands,
+};
+
+/** Which modules define each top-level command (a group such as `data` spans two modules). */
+const COMMAND_MODULES: Record<string, string[]> = {
+  up: ["up"],
+  data: ["simulator", "ingestion"],
+  sql: ["ingestion"],
+  rag: ["rag"],
+  train: ["training"],
+  runs: ["training"],
+  features: ["features"],
+  models: ["registry"],
+  pipeline: ["pipelines"],
+  serve: ["serving"],
+  predict: ["serving"],
+  monitor: ["monitoring"],
+};
+
+/** The top-level command named in argv (first argument that is not an option or its value). */
+export function commandName(argv: readonly string[]): string | undefined {
+  const args = argv.slice(2);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === "-c" || a === "--config") {
+      i++;
+      continue;
+    }
+    if (a.startsWith("-")) continue;
+    return a;
+  }
+  return undefined;
+}
+
+/** Builds the program; with argv, only the modules its command needs are loaded. */
+export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const pkg = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as {
     version: string;
   };
   const program = createProgram(pkg.version);
   registerConfigCommands(program);
-  registerUpCommand(program);
-  // domain command registrations (one line each) ↓
-  registerSimulatorCommands(program);
-  registerIngestionCommands(program);
-  registerRagCommands(program);
-  registerTrainingCommands(program);
-  registerFeatureCommands(program);
-  registerRegistryCommands(program);
-  registerPipelineCommands(program);
-  registerServingCommands(program);
-  registerMonitoringCommands(program);
+  const name = argv ? commandName(argv) : undefined;
+  const needed =
+    name === "config" ? [] : name && COMMAND_MODULES[name] ? COMMAND_MODULES[name] : Object.keys(MODULES);
+  for (const registrar of await Promise.all(needed.map((m) => MODULES[m]()))) registrar(program);
   return program;
 }
 
 export async function main(argv: string[] = process.argv): Promise<number> {
-  return runProgram(buildProgram(), argv);
+  return runProgram(await buildProgram(argv), argv);
 }

@@ -24,7 +24,7 @@ import { buildRegions } from "./regions.ts";
 import { TableWriter, type WrittenFile } from "./writer.ts";
 
 /** Bumped whenever the same seed + params would produce different bytes. */
-export const GENERATOR_VERSION = "1.0.0";
+export const GENERATOR_VERSION = "1.1.0";
 
 /** Months simulated before the window so month-0 churn has history (their rows are not written). */
 const WARMUP_MONTHS = 3;

@@ -91,7 +91,10 @@ export function registerTrainingCommands(program: Command): void {
       "random seed for splits, folds and search (default: config training.seed)",
       intOption("--seed"),
     )
-    .option("--preset <name>", "GBDT parameter preset: default | small-tabular")
+    .option(
+      "--preset <name>",
+      "GBDT parameter preset: auto (small-tabular below 250k rows, else default) | default | small-tabular",
+    )
     .action(
       action(async (rt, flags: TrainFlags) => {
         const app = rt.app();

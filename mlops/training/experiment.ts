@@ -144,7 +144,8 @@ export async function runExperiment(
       ...(opts.model === "logreg" ? { l2: config.logregL2 } : { seed: opts.seed }),
       ...opts.params,
     },
-    opts.preset,
+    opts.preset ?? "auto",
+    data.nRows,
   );
   let tuning: TuneResult | undefined;
   if (opts.tune && opts.tune > 0) {

@@ -156,7 +156,7 @@ export async function trainChurnModel(app: AppContext, opts: TrainOptions): Prom
       seed,
       cv: opts.cv ?? null,
       tune: opts.tune ?? null,
-      preset: opts.preset ?? "default",
+      preset: opts.preset ?? "auto",
       test_fraction: config.testFraction,
       valid_fraction: config.validFraction,
       split: "stratified by label, grouped by customer_id",

@@ -4,6 +4,8 @@ import type { Command } from "commander";
 import { ingestBuiltinKnowledgeBase } from "../llmops/rag/api.ts";
 import { churnTrainingPipeline } from "../mlops/pipelines/churn-training.ts";
 import { runPipeline } from "../mlops/pipelines/runner.ts";
+import { nextRun, scheduleLocal } from "../mlops/pipelines/schedule.ts";
+import { triggerRetraining } from "../mlops/pipelines/trigger.ts";
 import { openRegistry } from "../mlops/registry/store.ts";
 import { serveUntilStopped } from "../mlops/serving/cli.ts";
 import { generateOperatorData, runLabel } from "../mlops/simulator/generate.ts";
@@ -147,7 +149,31 @@ export function registerUpCommand(program: Command): void {
             ...next.map((n) => (n.startsWith("telco ") ? `  npm run telco -- ${n.slice(6)}` : `  ${n}`)),
           ].join("\n"),
         );
-        if (opts.serve) await serveUntilStopped(rt);
+        if (opts.serve) {
+          // Scheduled retraining runs in this process while it serves (config pipelines.schedules).
+          const stopSchedules = new AbortController();
+          for (const s of app.config.pipelines.schedules) {
+            rt.info(`scheduled ${s.pipeline} on "${s.cron}" (next ${nextRun(s.cron).toISOString()})`);
+            void scheduleLocal(
+              s.cron,
+              async () => {
+                const run = await triggerRetraining(`schedule ${s.cron}`, {
+                  app,
+                  pipeline: s.pipeline,
+                  params: s.params,
+                  kind: "schedule",
+                });
+                rt.info(`scheduled ${s.pipeline}: ${run.status} (${run.run_id})`);
+              },
+              { signal: stopSchedules.signal },
+            );
+          }
+          try {
+            await serveUntilStopped(rt);
+          } finally {
+            stopSchedules.abort();
+          }
+        }
       }),
     );
 }

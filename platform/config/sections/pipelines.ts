@@ -8,6 +8,18 @@ export const pipelinesConfigSchema = z
       .string()
       .default("churn-training")
       .describe("pipeline started by triggerRetraining (drift alerts)"),
+    schedules: z
+      .array(
+        z
+          .object({
+            pipeline: z.string().min(1),
+            cron: z.string().min(1).describe("5-field cron, e.g. '0 3 * * 1' (Mondays 03:00)"),
+            params: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).default({}),
+          })
+          .strict(),
+      )
+      .default([{ pipeline: "churn-training", cron: "0 3 * * 1", params: {} }])
+      .describe("pipelines the local scheduler runs while `telco up` serves (on gcp: Vertex AI schedules)"),
     vertex: z
       .object({
         image: z.string().optional().describe("container image with the telco CLI, used by compile/submit"),

@@ -63,6 +63,7 @@ describe("retrieval quality on the built-in knowledge base", () => {
       candidates: r.candidates,
       rrfK: r.rrfK,
       denseWeight: r.denseWeight,
+      latentWeight: r.latentWeight,
       documentWeight: r.documentWeight,
       mmrLambda: r.mmrLambda,
     });

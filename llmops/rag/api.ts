@@ -67,6 +67,7 @@ export async function searchKnowledgeBase(
     candidates: r.candidates,
     rrfK: r.rrfK,
     denseWeight: r.denseWeight,
+    latentWeight: r.latentWeight,
     documentWeight: r.documentWeight,
     mmrLambda: r.mmrLambda,
     rerank: r.rerank,

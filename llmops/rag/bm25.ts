@@ -7,6 +7,68 @@ export interface Bm25Params {
 }
 
 /**
+ * The whole index as typed arrays (CSR: postings of term t are docs/weights[offsets[t]..offsets[t+1]]),
+ * with terms in id order. Persisted per index version so opening a large index skips re-analysis.
+ */
+export interface Bm25Parts {
+  /** Number of indexed documents (rows). */
+  size: number;
+  terms: string[];
+  offsets: Int32Array;
+  docs: Int32Array;
+  /** Precomputed BM25 term-frequency factor per posting. */
+  weights: Float32Array;
+  idf: Float32Array;
+}
+
+/** Two passes over the analysed documents: term ids + document frequencies, then postings in doc order. */
+export function buildBm25Parts(docTerms: string[][], params: Bm25Params): Bm25Parts {
+  const n = docTerms.length;
+  const terms = new Map<string, number>();
+  const df: number[] = [];
+  const lengths = new Float32Array(n);
+  let total = 0;
+  let postingCount = 0;
+  // Pass 1: term ids, document frequency and lengths.
+  const perDoc: Map<number, number>[] = new Array(n);
+  for (let d = 0; d < n; d++) {
+    const tf = new Map<number, number>();
+    for (const t of docTerms[d]) {
+      let id = terms.get(t);
+      if (id === undefined) {
+        id = terms.size;
+        terms.set(t, id);
+        df.push(0);
+      }
+      tf.set(id, (tf.get(id) ?? 0) + 1);
+    }
+    for (const id of tf.keys()) df[id]++;
+    postingCount += tf.size;
+    lengths[d] = docTerms[d].length;
+    total += docTerms[d].length;
+    perDoc[d] = tf;
+  }
+  const avgLen = n > 0 ? total / n || 1 : 1;
+  const offsets = new Int32Array(terms.size + 1);
+  for (let t = 0; t < df.length; t++) offsets[t + 1] = offsets[t] + df[t];
+  const fill = offsets.slice(0, terms.size);
+  const docs = new Int32Array(postingCount);
+  const weights = new Float32Array(postingCount);
+  // Pass 2: postings in document order (so each term's list is sorted by doc).
+  for (let d = 0; d < n; d++) {
+    const norm = params.k1 * (1 - params.b + (params.b * lengths[d]) / avgLen);
+    for (const [id, tf] of perDoc[d]) {
+      const p = fill[id]++;
+      docs[p] = d;
+      weights[p] = (tf * (params.k1 + 1)) / (tf + norm);
+    }
+  }
+  const idf = new Float32Array(terms.size);
+  for (let t = 0; t < df.length; t++) idf[t] = Math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5));
+  return { size: n, terms: [...terms.keys()], offsets, docs, weights, idf };
+}
+
+/**
  * Inverted index with BM25 term weights precomputed per posting, packed in typed arrays
  * (CSR layout: offsets per term into one postings array). A query is then one multiply-add per
  * posting of its terms. Written by hand because the measured library alternative (Orama) was
@@ -21,60 +83,29 @@ export class Bm25Index {
   readonly #idf: Float32Array;
   readonly #scores: Float32Array;
   readonly #touched: Int32Array;
-  #vocabulary: string[] | undefined;
+  readonly #termList: string[];
 
-  /** Builds from analysed documents (one term list per document, in index order). */
-  constructor(docTerms: string[][], params: Bm25Params = { k1: 1.2, b: 0.75 }) {
-    const n = docTerms.length;
-    this.size = n;
-    const terms = new Map<string, number>();
-    const df: number[] = [];
-    const lengths = new Float32Array(n);
-    let total = 0;
-    let postingCount = 0;
-    // Pass 1: term ids, document frequency and lengths.
-    const perDoc: Map<number, number>[] = new Array(n);
-    for (let d = 0; d < n; d++) {
-      const tf = new Map<number, number>();
-      for (const t of docTerms[d]) {
-        let id = terms.get(t);
-        if (id === undefined) {
-          id = terms.size;
-          terms.set(t, id);
-          df.push(0);
-        }
-        tf.set(id, (tf.get(id) ?? 0) + 1);
-      }
-      for (const id of tf.keys()) df[id]++;
-      postingCount += tf.size;
-      lengths[d] = docTerms[d].length;
-      total += docTerms[d].length;
-      perDoc[d] = tf;
-    }
-    const avgLen = n > 0 ? total / n || 1 : 1;
-    const offsets = new Int32Array(terms.size + 1);
-    for (let t = 0; t < df.length; t++) offsets[t + 1] = offsets[t] + df[t];
-    const fill = offsets.slice(0, terms.size);
-    const docs = new Int32Array(postingCount);
-    const weights = new Float32Array(postingCount);
-    // Pass 2: postings in document order (so each term's list is sorted by doc).
-    for (let d = 0; d < n; d++) {
-      const norm = params.k1 * (1 - params.b + (params.b * lengths[d]) / avgLen);
-      for (const [id, tf] of perDoc[d]) {
-        const p = fill[id]++;
-        docs[p] = d;
-        weights[p] = (tf * (params.k1 + 1)) / (tf + norm);
-      }
-    }
-    const idf = new Float32Array(terms.size);
-    for (let t = 0; t < df.length; t++) idf[t] = Math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5));
-    this.#terms = terms;
-    this.#offsets = offsets;
-    this.#docs = docs;
-    this.#weights = weights;
-    this.#idf = idf;
-    this.#scores = new Float32Array(n);
-    this.#touched = new Int32Array(n);
+  /** Builds from analysed documents (one term list per document, in index order), or adopts prebuilt parts. */
+  constructor(source: string[][] | Bm25Parts, params: Bm25Params = { k1: 1.2, b: 0.75 }) {
+    const parts = Array.isArray(source) ? buildBm25Parts(source, params) : source;
+    const termCount = parts.terms.length;
+    if (
+      parts.offsets.length !== termCount + 1 ||
+      parts.idf.length !== termCount ||
+      parts.docs.length !== parts.weights.length ||
+      parts.offsets[termCount] !== parts.docs.length
+    )
+      throw new RangeError("inconsistent BM25 parts (terms/offsets/postings lengths disagree)");
+    this.size = parts.size;
+    this.#terms = new Map();
+    for (let t = 0; t < termCount; t++) this.#terms.set(parts.terms[t], t);
+    this.#termList = parts.terms;
+    this.#offsets = parts.offsets;
+    this.#docs = parts.docs;
+    this.#weights = parts.weights;
+    this.#idf = parts.idf;
+    this.#scores = new Float32Array(parts.size);
+    this.#touched = new Int32Array(parts.size);
   }
 
   /**
@@ -92,8 +123,7 @@ export class Bm25Index {
       }
       if (term.length < 4 || /\d/.test(term)) continue;
       const maxDistance = term.length >= 8 ? 2 : 1;
-      this.#vocabulary ??= [...this.#terms.keys()];
-      for (const candidate of this.#vocabulary) {
+      for (const candidate of this.#termList) {
         if (Math.abs(candidate.length - term.length) > maxDistance) continue;
         if (boundedDamerau(term, candidate, maxDistance) <= maxDistance)
           out.push([this.#terms.get(candidate)!, 0.7]);

@@ -159,6 +159,7 @@ export function registerRagCommands(program: Command): void {
           candidates: r.candidates,
           rrfK: r.rrfK,
           denseWeight: r.denseWeight,
+          latentWeight: r.latentWeight,
           documentWeight: r.documentWeight,
           mmrLambda: r.mmrLambda,
           rerank: r.rerank,

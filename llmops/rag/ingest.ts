@@ -6,7 +6,6 @@ import { ValidationError } from "../../platform/errors.ts";
 import { type EmbeddingProvider, embeddingFingerprint } from "../../platform/ports/embeddings.ts";
 import { chunkDocument, sha256 } from "./chunker.ts";
 import { LoadError, loadDocument, SUPPORTED_EXTENSIONS } from "./loaders.ts";
-import { chunkIndexText } from "./search.ts";
 import {
   currentVersion,
   type IndexData,
@@ -17,6 +16,12 @@ import {
   type StoredChunk,
   writeIndex,
 } from "./store.ts";
+import {
+  buildSearchStructures,
+  chunkIndexText,
+  encodeSearchStructures,
+  STRUCTURES_FILE,
+} from "./structures.ts";
 import type { ChunkerSettings } from "./types.ts";
 
 /** Inputs of one ingestion run. */
@@ -265,7 +270,9 @@ export async function ingestDocuments(opts: IngestOptions): Promise<IngestReport
       chunk_count: chunks.length,
     };
     const data: IndexData = { manifest, chunks, vectors };
-    await writeIndex(dir, data);
+    // Analysing and indexing here once means opening the version later only reads typed arrays.
+    const structures = encodeSearchStructures(buildSearchStructures(chunks), version);
+    await writeIndex(dir, data, undefined, { [STRUCTURES_FILE]: structures });
   }
   return {
     index,

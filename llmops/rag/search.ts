@@ -6,8 +6,25 @@ import { DenseIndex } from "./dense.ts";
 import { LocalHashEmbedder } from "./embeddings/local.ts";
 import { filterMask, type MetadataFilter } from "./filters.ts";
 import { maximalMarginalRelevance, reciprocalRankFusion } from "./fusion.ts";
+import { type LatentModel, projectQuery } from "./lsa.ts";
 import { expandQuery } from "./query-expansion.ts";
-import { type IndexData, type IndexManifest, indexDir, readIndex, type StoredChunk } from "./store.ts";
+import {
+  type IndexData,
+  type IndexManifest,
+  indexDir,
+  readIndex,
+  type StoredChunk,
+  versionDir,
+  writeVersionFile,
+} from "./store.ts";
+import {
+  buildSearchStructures,
+  chunkIndexText,
+  encodeSearchStructures,
+  readSearchStructures,
+  type SearchStructures,
+  STRUCTURES_FILE,
+} from "./structures.ts";
 
 export type RetrievalMode = "hybrid" | "bm25" | "dense";
 
@@ -26,6 +43,8 @@ export interface SearchOptions {
   /** 1 disables MMR. */
   mmrLambda?: number;
   rerank?: "none" | "coverage";
+  /** RRF weight of the corpus-fitted LSA list (0 = off). */
+  latentWeight?: number;
 }
 
 /** One hit, in the JSON shape of `telco rag query --json`. */
@@ -44,12 +63,9 @@ export interface SearchResponse {
   results: SearchResult[];
 }
 
-/** Text that is analysed and embedded for a chunk: title and section give the body its context. */
-export function chunkIndexText(c: Pick<StoredChunk, "title" | "section" | "text">): string {
-  return `${c.title}\n${c.section}\n${c.text}`;
-}
+export { chunkIndexText } from "./structures.ts";
 
-/** An opened index version: BM25 + dense structures over the same rows, plus metadata columns. */
+/** An opened index version: BM25, embedder-dense and LSA structures over the same rows, plus metadata columns. */
 export class RagIndex {
   readonly manifest: IndexManifest;
   readonly chunks: StoredChunk[];
@@ -57,11 +73,16 @@ export class RagIndex {
   readonly dense: DenseIndex;
   /** BM25 over whole documents (row = document), for evidence spread over several sections. */
   readonly docBm25: Bm25Index;
+  /** Chunk vectors in the corpus-fitted LSA space. */
+  readonly latent: DenseIndex;
+  readonly #latentModel: LatentModel;
+  readonly #latentFeatures: Map<string, number>;
   readonly #docOfChunk: Int32Array;
   readonly #dates: Int32Array;
   readonly #embedder: EmbeddingProvider;
 
-  constructor(data: IndexData, embedder: EmbeddingProvider) {
+  /** `structures` (persisted BM25 indexes + LSA, see structures.ts) are built from the chunks when not given. */
+  constructor(data: IndexData, embedder: EmbeddingProvider, structures?: SearchStructures) {
     const expected = embeddingFingerprint(data.manifest.embedding);
     if (embeddingFingerprint(embedder) !== expected)
       throw new TelcoError(
@@ -74,22 +95,18 @@ export class RagIndex {
     this.manifest = data.manifest;
     this.chunks = data.chunks;
     this.#embedder = embedder;
-    this.bm25 = new Bm25Index(
-      data.chunks.map((c) => analyze(chunkIndexText(c), analyzerLanguage(c.language, c.text))),
-    );
-    const docRows = new Map<string, number>();
-    const docTerms: string[][] = [];
-    this.#docOfChunk = Int32Array.from(data.chunks, (c) => {
-      let row = docRows.get(c.doc_id);
-      if (row === undefined) {
-        row = docTerms.length;
-        docRows.set(c.doc_id, row);
-        docTerms.push(analyze(c.title, analyzerLanguage(c.language, c.text)));
-      }
-      docTerms[row].push(...analyze(`${c.section}\n${c.text}`, analyzerLanguage(c.language, c.text)));
-      return row;
-    });
-    this.docBm25 = new Bm25Index(docTerms);
+    const built = structures ?? buildSearchStructures(data.chunks);
+    if (built.docOfChunk.length !== data.chunks.length || built.bm25.size !== data.chunks.length)
+      throw new TelcoError("rag_index", "search structures do not match the index rows", {
+        hint: "Rebuild the index: telco rag ingest … --rebuild",
+      });
+    this.bm25 = new Bm25Index(built.bm25);
+    this.docBm25 = new Bm25Index(built.docBm25);
+    this.#docOfChunk = built.docOfChunk;
+    this.#latentModel = built.latent;
+    this.#latentFeatures = new Map(built.latent.features.map((f, i) => [f, i]));
+    // LSA coordinates are ordered by singular value, so a prefix is the best lower-rank space.
+    this.latent = new DenseIndex(built.latent.rows, built.latent.rank, { prefixDims: 24 });
     const prefixDims = "prefixSearchable" in embedder && embedder.prefixSearchable ? 64 : 0;
     this.dense = new DenseIndex(data.vectors, data.manifest.embedding.dimension, { prefixDims });
     this.#dates = Int32Array.from(data.chunks, (c) =>
@@ -128,7 +145,14 @@ export class RagIndex {
       } else {
         const lexical = this.bm25.search(terms, depth, mask);
         const rrfK = opts.rrfK ?? 60;
-        ({ ids, scores } = reciprocalRankFusion([lexical.ids, dense.ids], rrfK, [1, opts.denseWeight ?? 1]));
+        const lists: ArrayLike<number>[] = [lexical.ids, dense.ids];
+        const weights = [1, opts.denseWeight ?? 1];
+        const latentWeight = opts.latentWeight ?? 0;
+        if (latentWeight > 0) {
+          lists.push(this.#latentSearch(expanded.embedText, expanded.language, depth, mask));
+          weights.push(latentWeight);
+        }
+        ({ ids, scores } = reciprocalRankFusion(lists, rrfK, weights));
         const docWeight = opts.documentWeight ?? 0;
         if (docWeight > 0) ({ ids, scores } = this.#addDocumentEvidence(terms, ids, scores, rrfK, docWeight));
       }
@@ -180,6 +204,12 @@ export class RagIndex {
     return { ids: rescored.map((r) => r.row), scores: rescored.map((r) => r.score) };
   }
 
+  /** Top rows by cosine in the LSA space fitted on this index's chunks. */
+  #latentSearch(text: string, language: string, depth: number, mask?: Uint8Array): Int32Array {
+    const q = projectQuery(this.#latentModel, this.#latentFeatures, text, language);
+    return this.latent.search(q, depth, mask).ids;
+  }
+
   /** Query vector; for the local embedder weighted by this index's IDF (unknown words: the max). */
   async #embedQuery(text: string): Promise<Float32Array> {
     if (this.#embedder instanceof LocalHashEmbedder) {
@@ -220,5 +250,25 @@ export async function openIndex(
   index: string,
   embedder: EmbeddingProvider,
 ): Promise<RagIndex> {
-  return new RagIndex(await readIndex(indexDir(ragRoot, index)), embedder);
+  const dir = indexDir(ragRoot, index);
+  const data = await readIndex(dir);
+  const vdir = versionDir(dir, data.manifest.version);
+  let structures: SearchStructures | undefined;
+  try {
+    structures = await readSearchStructures(vdir, data.manifest.version);
+  } catch {
+    structures = undefined; // a damaged file is rebuilt below
+  }
+  if (!structures) {
+    // Versions written before structures were persisted (or by another format): build once, keep.
+    structures = buildSearchStructures(data.chunks);
+    await writeVersionFile(
+      vdir,
+      STRUCTURES_FILE,
+      encodeSearchStructures(structures, data.manifest.version),
+    ).catch(
+      () => undefined, // read-only workspace: still searchable, just slower to open
+    );
+  }
+  return new RagIndex(data, embedder, structures);
 }

@@ -60,6 +60,18 @@ export async function currentVersion(dir: string): Promise<string | undefined> {
   return (await readFile(file, "utf8")).trim() || undefined;
 }
 
+/** Folder of one version of an index. */
+export function versionDir(dir: string, version: string): string {
+  return join(dir, "versions", version);
+}
+
+/** Writes (or replaces) one derived file in a version folder atomically (temp file + rename). */
+export async function writeVersionFile(vdir: string, name: string, bytes: Uint8Array): Promise<void> {
+  const tmp = join(vdir, `.${name}.${process.pid}.tmp`);
+  await writeFile(tmp, bytes);
+  await rename(tmp, join(vdir, name));
+}
+
 /** Reads one version (default: the live one). */
 export async function readIndex(dir: string, version?: string): Promise<IndexData> {
   const v = version ?? (await currentVersion(dir));
@@ -92,9 +104,15 @@ export async function readIndex(dir: string, version?: string): Promise<IndexDat
 
 /**
  * Writes a version folder, then switches CURRENT with an atomic rename: readers see the old
- * version or the new one, never a half-written one. Keeps the newest `keep` versions.
+ * version or the new one, never a half-written one. Keeps the newest `keep` versions. `extraFiles`
+ * are derived files (persisted search structures) written into the same folder before the switch.
  */
-export async function writeIndex(dir: string, data: IndexData, keep = 3): Promise<void> {
+export async function writeIndex(
+  dir: string,
+  data: IndexData,
+  keep = 3,
+  extraFiles: Record<string, Uint8Array> = {},
+): Promise<void> {
   const versions = join(dir, "versions");
   const final = join(versions, data.manifest.version);
   const tmp = join(versions, `.tmp-${data.manifest.version}-${process.pid}`);
@@ -106,6 +124,7 @@ export async function writeIndex(dir: string, data: IndexData, keep = 3): Promis
     join(tmp, "vectors.f32"),
     new Uint8Array(data.vectors.buffer, data.vectors.byteOffset, data.vectors.byteLength),
   );
+  for (const [name, bytes] of Object.entries(extraFiles)) await writeFile(join(tmp, name), bytes);
   await rm(final, { recursive: true, force: true });
   await rename(tmp, final);
   await writeFile(join(dir, "CURRENT.tmp"), `${data.manifest.version}\n`);

@@ -1,0 +1,273 @@
+import { analyze, analyzerLanguage, contentWords } from "./analyzer.ts";
+
+/**
+ * Latent semantic analysis fitted on the indexed chunks: TF-IDF over stems and character 3/4-grams,
+ * reduced by a truncated SVD. Words that co-occur in the corpus ("tela", "decodificador", "sinal")
+ * land near each other, so a paraphrase can match without sharing a word. Deterministic (seeded
+ * random projection). Written by hand: no maintained JS library does sparse randomized SVD.
+ */
+export interface LatentModel {
+  /** Feature → column of `components`. */
+  features: string[];
+  idf: Float32Array;
+  /** features × rank, row-major: projection of a TF-IDF vector into the latent space. */
+  components: Float32Array;
+  rank: number;
+  /** rows × rank, L2-normalised latent vectors of the chunks. */
+  rows: Float32Array;
+}
+
+const NGRAM_WEIGHT = 0.3;
+/** At most this many chunks are used to fit the SVD (all are projected): bounds ingest time. */
+const MAX_FIT_ROWS = 4000;
+
+/** Weighted features of a text: stems (weight 1) and character 3/4-grams of folded words. */
+export function latentFeatures(text: string, language?: string): Map<string, number> {
+  const lang = analyzerLanguage(language, text);
+  const stems = analyze(text, lang);
+  const surface = contentWords(text);
+  const counts = new Map<string, number>();
+  const add = (f: string, w: number) => counts.set(f, (counts.get(f) ?? 0) + w);
+  for (let i = 0; i < stems.length; i++) {
+    add(`w:${stems[i]}`, 1);
+    const word = surface[i];
+    if (word === undefined || word.length < 3) continue;
+    const padded = `^${word}$`;
+    for (let n = 3; n <= 4; n++)
+      for (let j = 0; j + n <= padded.length; j++) add(padded.slice(j, j + n), NGRAM_WEIGHT);
+  }
+  return counts;
+}
+
+/** Deterministic standard normals (mulberry32 + Box–Muller). */
+function gaussian(seed: number): () => number {
+  let s = seed >>> 0;
+  const uniform = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return () => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
+}
+
+interface Csr {
+  rows: number;
+  offsets: Int32Array;
+  cols: Int32Array;
+  vals: Float32Array;
+}
+
+/** Y (rows × l) = A × X (cols × l). */
+function mulA(a: Csr, x: Float64Array, l: number): Float64Array {
+  const y = new Float64Array(a.rows * l);
+  for (let r = 0; r < a.rows; r++)
+    for (let p = a.offsets[r]; p < a.offsets[r + 1]; p++) {
+      const v = a.vals[p];
+      const xo = a.cols[p] * l;
+      const yo = r * l;
+      for (let j = 0; j < l; j++) y[yo + j] += v * x[xo + j];
+    }
+  return y;
+}
+
+/** Z (cols × l) = Aᵀ × Y (rows × l). */
+function mulAt(a: Csr, y: Float64Array, l: number, cols: number): Float64Array {
+  const z = new Float64Array(cols * l);
+  for (let r = 0; r < a.rows; r++)
+    for (let p = a.offsets[r]; p < a.offsets[r + 1]; p++) {
+      const v = a.vals[p];
+      const zo = a.cols[p] * l;
+      const yo = r * l;
+      for (let j = 0; j < l; j++) z[zo + j] += v * y[yo + j];
+    }
+  return z;
+}
+
+/** Orthonormalises the l columns of a (n × l, row-major) in place (modified Gram–Schmidt). */
+function orthonormalize(m: Float64Array, n: number, l: number): void {
+  for (let j = 0; j < l; j++) {
+    for (let k = 0; k < j; k++) {
+      let dot = 0;
+      for (let i = 0; i < n; i++) dot += m[i * l + j] * m[i * l + k];
+      for (let i = 0; i < n; i++) m[i * l + j] -= dot * m[i * l + k];
+    }
+    let norm = 0;
+    for (let i = 0; i < n; i++) norm += m[i * l + j] ** 2;
+    norm = Math.sqrt(norm) || 1;
+    for (let i = 0; i < n; i++) m[i * l + j] /= norm;
+  }
+}
+
+/** Eigen-decomposition of a symmetric l × l matrix (cyclic Jacobi): [values, vectors as columns]. */
+function symmetricEigen(c: Float64Array, l: number): [Float64Array, Float64Array] {
+  const a = Float64Array.from(c);
+  const v = new Float64Array(l * l);
+  for (let i = 0; i < l; i++) v[i * l + i] = 1;
+  for (let sweep = 0; sweep < 60; sweep++) {
+    let off = 0;
+    for (let p = 0; p < l; p++) for (let q = p + 1; q < l; q++) off += a[p * l + q] ** 2;
+    if (off < 1e-20) break;
+    for (let p = 0; p < l; p++)
+      for (let q = p + 1; q < l; q++) {
+        const apq = a[p * l + q];
+        if (Math.abs(apq) < 1e-300) continue;
+        const theta = (a[q * l + q] - a[p * l + p]) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const cs = 1 / Math.sqrt(t * t + 1);
+        const sn = t * cs;
+        for (let k = 0; k < l; k++) {
+          const akp = a[k * l + p];
+          const akq = a[k * l + q];
+          a[k * l + p] = cs * akp - sn * akq;
+          a[k * l + q] = sn * akp + cs * akq;
+        }
+        for (let k = 0; k < l; k++) {
+          const apk = a[p * l + k];
+          const aqk = a[q * l + k];
+          a[p * l + k] = cs * apk - sn * aqk;
+          a[q * l + k] = sn * apk + cs * aqk;
+        }
+        for (let k = 0; k < l; k++) {
+          const vkp = v[k * l + p];
+          const vkq = v[k * l + q];
+          v[k * l + p] = cs * vkp - sn * vkq;
+          v[k * l + q] = sn * vkp + cs * vkq;
+        }
+      }
+  }
+  const values = new Float64Array(l);
+  for (let i = 0; i < l; i++) values[i] = a[i * l + i];
+  return [values, v];
+}
+
+/** Fits LSA of `rank` dimensions on the texts (one per chunk) and projects every chunk. */
+export function fitLatentModel(texts: string[], languages: (string | undefined)[], rank = 64): LatentModel {
+  const n = texts.length;
+  // The model (features, IDF, SVD) comes from an evenly spaced sample; every row is then projected
+  // one at a time, so memory stays bounded by the sample on large indexes.
+  const stride = Math.max(1, Math.ceil(n / MAX_FIT_ROWS));
+  const fitRows: number[] = [];
+  for (let r = 0; r < n; r += stride) fitRows.push(r);
+  const bags = fitRows.map((r) => latentFeatures(texts[r], languages[r]));
+  const df = new Map<string, number>();
+  for (const bag of bags) for (const f of bag.keys()) df.set(f, (df.get(f) ?? 0) + 1);
+  // Features seen once carry no co-occurrence signal; dropping them keeps the model small.
+  const features = [...df.keys()].filter((f) => df.get(f)! >= 2).sort();
+  const col = new Map(features.map((f, i) => [f, i]));
+  const idf = Float32Array.from(features, (f) => Math.log(1 + fitRows.length / df.get(f)!));
+  const a: Csr = {
+    rows: bags.length,
+    offsets: new Int32Array(bags.length + 1),
+    cols: new Int32Array(0),
+    vals: new Float32Array(0),
+  };
+  {
+    const cols: number[] = [];
+    const vals: number[] = [];
+    bags.forEach((bag, i) => {
+      for (const [c, w] of weightedColumns(bag, col, idf)) {
+        cols.push(c);
+        vals.push(w);
+      }
+      a.offsets[i + 1] = cols.length;
+    });
+    a.cols = Int32Array.from(cols);
+    a.vals = Float32Array.from(vals);
+  }
+
+  const f = features.length;
+  const r = Math.max(1, Math.min(rank, fitRows.length - 1, f));
+  const l = Math.min(r + 10, fitRows.length, f);
+  // Randomized SVD (Halko et al. 2011) with two power iterations.
+  const g = gaussian(0x5eed);
+  let omega: Float64Array = Float64Array.from({ length: f * l }, () => g());
+  let y: Float64Array = mulA(a, omega, l);
+  for (let it = 0; it < 2; it++) {
+    orthonormalize(y, a.rows, l);
+    omega = mulAt(a, y, l, f);
+    orthonormalize(omega, f, l);
+    y = mulA(a, omega, l);
+  }
+  orthonormalize(y, a.rows, l);
+  const z = mulAt(a, y, l, f); // Bᵀ = Aᵀ Q, f × l
+  const gram = new Float64Array(l * l);
+  for (let i = 0; i < f; i++)
+    for (let p = 0; p < l; p++) {
+      const zp = z[i * l + p];
+      if (zp === 0) continue;
+      for (let q = 0; q < l; q++) gram[p * l + q] += zp * z[i * l + q];
+    }
+  const [values, vectors] = symmetricEigen(gram, l);
+  const order = Array.from(values.keys())
+    .sort((i, j) => values[j] - values[i])
+    .slice(0, r);
+  // V = Bᵀ W Σ⁻¹ (f × r): right singular vectors; latent(x) = x V.
+  const components = new Float32Array(f * r);
+  for (let i = 0; i < f; i++)
+    for (let k = 0; k < r; k++) {
+      const e = order[k];
+      const sigma = Math.sqrt(Math.max(values[e], 1e-12));
+      let s = 0;
+      for (let p = 0; p < l; p++) s += z[i * l + p] * vectors[p * l + e];
+      components[i * r + k] = s / sigma;
+    }
+  const rows = new Float32Array(n * r);
+  let sampled = 0;
+  for (let row = 0; row < n; row++) {
+    const bag = row % stride === 0 ? bags[sampled++] : latentFeatures(texts[row], languages[row]);
+    const o = row * r;
+    for (const [c, w] of weightedColumns(bag, col, idf)) {
+      const co = c * r;
+      for (let k = 0; k < r; k++) rows[o + k] += w * components[co + k];
+    }
+    normalizeInPlace(rows, o, r);
+  }
+  return { features, idf, components, rank: r, rows };
+}
+
+/** Known features of a bag as [column, sublinear TF × IDF, L2-normalised] pairs. */
+function weightedColumns(
+  bag: Map<string, number>,
+  col: Map<string, number>,
+  idf: Float32Array,
+): [number, number][] {
+  const out: [number, number][] = [];
+  let norm = 0;
+  for (const [f, tf] of bag) {
+    const c = col.get(f);
+    if (c === undefined) continue;
+    const w = Math.log1p(tf) * idf[c];
+    out.push([c, w]);
+    norm += w * w;
+  }
+  norm = Math.sqrt(norm) || 1;
+  for (const p of out) p[1] /= norm;
+  return out;
+}
+
+function normalizeInPlace(v: Float32Array, offset: number, length: number): void {
+  let norm = 0;
+  for (let k = 0; k < length; k++) norm += v[offset + k] ** 2;
+  norm = Math.sqrt(norm);
+  if (norm > 0) for (let k = 0; k < length; k++) v[offset + k] /= norm;
+}
+
+/** Latent vector of a query (TF-IDF of its known features projected on the components, normalised). */
+export function projectQuery(
+  model: LatentModel,
+  featureIndex: Map<string, number>,
+  text: string,
+  language?: string,
+): Float32Array {
+  const out = new Float32Array(model.rank);
+  for (const [f, tf] of latentFeatures(text, language)) {
+    const c = featureIndex.get(f);
+    if (c === undefined) continue;
+    const w = Math.log1p(tf) * model.idf[c];
+    for (let k = 0; k < model.rank; k++) out[k] += w * model.components[c * model.rank + k];
+  }
+  normalizeInPlace(out, 0, model.rank);
+  return out;
+}

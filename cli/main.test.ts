@@ -64,6 +64,13 @@ describe("telco CLI", () => {
     expect(o.status).toBe(2);
   });
 
+  it("prints no colour codes when output is not a terminal, even on CI", () => {
+    const r = telco(["config", "show"], { CI: "true", TELCO_PROFILE: "azure" });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/error:/);
+    expect(r.stderr).not.toContain("\u001b[");
+  });
+
   it("reports usage errors as JSON with --json", () => {
     const r = telco(["no-such-command", "--json"]);
     expect(r.status).toBe(2);

@@ -8,6 +8,8 @@ declare module "autocannon" {
     connections?: number;
     duration?: number;
     overallRate?: number;
+    /** Request sequence; setupRequest may rewrite each request (e.g. rotate bodies). */
+    requests?: { setupRequest?: (req: { body?: string }) => { body?: string } }[];
   }
   interface Histogram {
     average: number;

@@ -76,7 +76,9 @@ export async function scoreBatch(app: AppContext, opts: BatchScoreOptions = {}):
 
   const k = opts.reasons ?? cfg.topReasons;
   const logWriter =
-    opts.log === false ? undefined : new PredictionLogWriter(lake, { maxBuffer: cfg.logBufferSize });
+    opts.log === false
+      ? undefined
+      : new PredictionLogWriter(lake, { maxBuffer: Math.max(cfg.logBufferSize, cfg.batchChunkRows) });
   const tmp = mkdtempSync(join(tmpdir(), "telco-scores-"));
   const jsonParts: string[] = [];
   const bands: Record<string, number> = { low: 0, medium: 0, high: 0 };

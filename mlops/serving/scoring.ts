@@ -30,11 +30,61 @@ export function languageOf(acceptLanguage: string | undefined): Language {
   return first.startsWith("en") ? "en" : "pt-BR";
 }
 
-/** Codes feature rows the way the model was trained (fixed vocabularies; unseen categories → missing). */
+/** Per model: category → code Maps of its vocabularies, built once (not per request). */
+const categoryIndex = new WeakMap<ChurnModel, (Map<string, number> | null)[]>();
+
+function indexOf(model: ChurnModel): (Map<string, number> | null)[] {
+  let idx = categoryIndex.get(model);
+  if (!idx) {
+    idx = model.features.map((f) =>
+      f.kind === "categorical" ? new Map((model.categories[f.name] ?? []).map((c, i) => [c, i])) : null,
+    );
+    categoryIndex.set(model, idx);
+  }
+  return idx;
+}
+
+/**
+ * Codes feature rows the way the model was trained (fixed vocabularies; unseen categories → missing),
+ * with datasetFromRows' value rules. Columns reference the model's own vocabulary arrays, so the GBDT
+ * resolves them without building Maps per request.
+ */
 export function toDataset(model: ChurnModel, rows: readonly Record<string, unknown>[]): TabularDataset {
-  return datasetFromRows(rows, model.features, {
-    categories: model.categories as Record<string, string[]>,
+  const vocab = model.categories as Record<string, string[]>;
+  if (model.features.some((f) => f.kind === "categorical" && !vocab[f.name]))
+    return datasetFromRows(rows, model.features, { categories: vocab });
+  const idx = indexOf(model);
+  const n = rows.length;
+  const features: TabularDataset["features"] = model.features.map((spec, j) => {
+    if (spec.kind === "numeric") {
+      const values = new Float64Array(n);
+      for (let i = 0; i < n; i++) values[i] = toNumber(rows[i][spec.name]);
+      return { name: spec.name, kind: "numeric", values };
+    }
+    const index = idx[j] as Map<string, number>;
+    const codes = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const raw = rows[i][spec.name];
+      codes[i] = raw === null || raw === undefined || raw === "" ? -1 : (index.get(String(raw)) ?? -1);
+    }
+    return { name: spec.name, kind: "categorical", codes, categories: vocab[spec.name] };
   });
+  return { nRows: n, features };
+}
+
+/** datasetFromRows' numeric rule: non-finite, null and empty are missing (NaN). */
+function toNumber(v: unknown): number {
+  if (typeof v === "number") return Number.isFinite(v) ? v : Number.NaN;
+  if (typeof v === "bigint") return Number(v);
+  if (typeof v === "boolean") return v ? 1 : 0;
+  if (typeof v === "string") {
+    const t = v.trim();
+    if (t === "") return Number.NaN;
+    const x = Number(t);
+    return Number.isFinite(x) ? x : Number.NaN;
+  }
+  if (v instanceof Date) return v.getTime();
+  return Number.NaN;
 }
 
 /**
@@ -74,6 +124,19 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
+/** Sentences by (language, feature, value): formatting uses Intl per call, too slow per request. Bounded. */
+const textCache = new Map<string, string | undefined>();
+const TEXT_CACHE_MAX = 20_000;
+
+function featureText(feature: string, value: number | string | null, lang: Language): string | undefined {
+  const key = `${lang}\u0000${feature}\u0000${typeof value}\u0000${value}`;
+  if (textCache.has(key)) return textCache.get(key);
+  const text = explainFeature(feature, value, lang);
+  if (textCache.size >= TEXT_CACHE_MAX) textCache.clear();
+  textCache.set(key, text);
+  return text;
+}
+
 /** Top `k` contributions of row `row` as labelled reasons; empty when the model cannot explain. */
 export function reasonsFor(
   model: ChurnModel,
@@ -96,7 +159,7 @@ export function reasonsFor(
       contribution: c.contribution,
       direction: c.contribution > 0 ? "raises_risk" : "lowers_risk",
     };
-    const text = explainFeature(c.feature, c.value, lang);
+    const text = featureText(c.feature, c.value, lang);
     if (text) reason.text = text;
     out.push(reason);
   }

@@ -246,12 +246,35 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
       );
     });
   }
+  // Labelled metric children cached per (method, route, status): prom-client hashes label objects per call.
+  const requestSeries = new Map<string, { count: () => void; observe: (s: number) => void }>();
+  const seriesFor = (method: string, route: string, status: number) => {
+    const key = `${method} ${route} ${status}`;
+    let series = requestSeries.get(key);
+    if (!series) {
+      const labels = { method, route, status: String(status) };
+      const counter = metrics.requests.labels(labels);
+      const histogram = metrics.latency.labels(labels);
+      series = { count: () => counter.inc(), observe: (sec: number) => histogram.observe(sec) };
+      requestSeries.set(key, series);
+    }
+    return series;
+  };
+  const scoreSeries = new Map<string, { observe: (p: number) => void }>();
+  const scoresFor = (version: string, shadow: "true" | "false") => {
+    const key = `${version} ${shadow}`;
+    let series = scoreSeries.get(key);
+    if (!series) {
+      series = metrics.scores.labels({ model_version: version, shadow });
+      scoreSeries.set(key, series);
+    }
+    return series;
+  };
   server.addHook("onResponse", async (req, reply) => {
     const route = req.routeOptions.url ?? "unmatched";
-    const status = String(reply.statusCode);
-    const labels = { method: req.method, route, status };
-    metrics.requests.inc(labels);
-    metrics.latency.observe(labels, reply.elapsedTime / 1000);
+    const series = seriesFor(req.method, route, reply.statusCode);
+    series.count();
+    series.observe(reply.elapsedTime / 1000);
     const span = spans.get(req);
     if (span) {
       span.updateName(`${req.method} ${route}`);
@@ -454,6 +477,7 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
     const latency = performance.now() - started;
     const ts = new Date().toISOString();
     const predictions = new Array(rows.length);
+    const scores = scoresFor(version, "false");
     for (let i = 0; i < rows.length; i++) {
       const p = proba[i];
       const band = riskBand(p, cfg.riskBands);
@@ -474,7 +498,7 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
         model_version: version,
         prediction_id: predictionId,
       };
-      metrics.scores.observe({ model_version: version, shadow: "false" }, p);
+      scores.observe(p);
       logWriter.append({
         prediction_id: predictionId,
         ts,
@@ -502,7 +526,7 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
       const latency = performance.now() - started;
       const version = String(shadow.version);
       for (let i = 0; i < rows.length; i++) {
-        metrics.scores.observe({ model_version: version, shadow: "true" }, proba[i]);
+        scoresFor(version, "true").observe(proba[i]);
         logWriter.append({
           prediction_id: randomUUID(),
           ts,

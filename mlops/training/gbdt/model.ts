@@ -4,11 +4,219 @@ import type { ChurnModel, Contribution } from "../model.ts";
 import { type GbdtModelJson, parseGbdtModelJson } from "./json.ts";
 import { gbdtToOnnx } from "./onnx.ts";
 import type { GbdtParams } from "./params.ts";
-import { encodeBlock, type GbdtTree, PackedForest, type ResolvedColumn, resolveColumns } from "./tree.ts";
-import { expectedValue, TreeShapWorkspace } from "./treeshap.ts";
+import { encodeBlock, type GbdtTree, type ResolvedColumn, resolveColumns, treeDepth } from "./tree.ts";
+import { expectedValue, TreeShapTables } from "./treeshap.ts";
 
-/** Rows encoded per prediction block (keeps the row-major block in cache). */
-const BLOCK_ROWS = 512;
+/** Rows binned per prediction block (keeps the row-major bin block and the forest in cache). */
+const BLOCK_ROWS = 256;
+/** Distinct rows whose SHAP values explain() keeps (×nFeatures float64 each). */
+const SHAP_CACHE_ROWS = 4096;
+
+/**
+ * The forest over per-feature bins, for prediction. Each numeric feature's split thresholds (float32
+ * values) are sorted once; a value's bin is the number of thresholds below float32(x), so "x <= t_k"
+ * becomes "bin <= k"; a categorical's bin is its model code; missing (and unseen) get one extra bin.
+ * Every internal node stores a bitset over its feature's bins ("goes left"), which folds numeric,
+ * categorical and missing-value routing into one test, and leaves point to themselves, so a row walks
+ * each tree in exactly depth(tree) branch-free steps: n = kids[2n + bit(bins[row, feat[n]])].
+ * Hand-written because no JS library predicts our tree format; results equal the per-node float
+ * comparison exactly (same decisions, same summation order).
+ */
+class BinnedForest {
+  readonly nF: number;
+  /** Per feature: sorted distinct thresholds (numeric) or null (categorical). */
+  private readonly thresholds: (Float64Array | null)[];
+  /** Per feature: the missing-value bin (= number of ordinary bins). */
+  private readonly missingBin: Int32Array;
+  private readonly roots: Int32Array;
+  private readonly depths: Int32Array;
+  private readonly feat: Int32Array;
+  private readonly bitOff: Int32Array;
+  /** kids[2n] = right child, kids[2n + 1] = left child; a leaf's kids are itself. */
+  private readonly kids: Int32Array;
+  private readonly leafValue: Float64Array;
+  private readonly words: Uint32Array;
+
+  constructor(
+    trees: readonly GbdtTree[],
+    features: readonly FeatureSpec[],
+    categories: Readonly<Record<string, readonly string[]>>,
+  ) {
+    const nF = features.length;
+    this.nF = nF;
+    const thr: Set<number>[] = features.map(() => new Set());
+    const catMax = features.map((f) => categories[f.name]?.length ?? 0);
+    let total = 0;
+    for (const t of trees) {
+      total += t.feature.length;
+      for (let n = 0; n < t.feature.length; n++) {
+        const f = t.feature[n];
+        if (f < 0) continue;
+        const s = t.catLeft[n];
+        if (s) {
+          if (s.length) catMax[f] = Math.max(catMax[f], s[s.length - 1] + 1);
+        } else thr[f].add(t.threshold[n]);
+      }
+    }
+    this.thresholds = features.map((f, j) =>
+      f.kind === "numeric" ? Float64Array.from([...thr[j]]).sort() : null,
+    );
+    this.missingBin = Int32Array.from(features, (f, j) =>
+      f.kind === "numeric" ? (this.thresholds[j] as Float64Array).length + 1 : catMax[j],
+    );
+    const wordsOf = (j: number) => ((this.missingBin[j] + 1 + 31) >>> 5) as number;
+    let nWords = wordsOf(0);
+    for (const t of trees)
+      for (let n = 0; n < t.feature.length; n++) if (t.feature[n] >= 0) nWords += wordsOf(t.feature[n]);
+    this.roots = new Int32Array(trees.length);
+    this.depths = new Int32Array(trees.length);
+    this.feat = new Int32Array(total);
+    this.bitOff = new Int32Array(total);
+    this.kids = new Int32Array(total * 2);
+    this.leafValue = new Float64Array(total);
+    this.words = new Uint32Array(nWords);
+    const setBit = (off: number, b: number) => {
+      this.words[off + (b >>> 5)] |= 1 << (b & 31);
+    };
+    let o = 0;
+    let wo = wordsOf(0); // words [0, wordsOf(0)) stay zero: the bitset leaves read (feature 0)
+    trees.forEach((t, ti) => {
+      this.roots[ti] = o;
+      this.depths[ti] = treeDepth(t);
+      for (let n = 0; n < t.feature.length; n++) {
+        const g = o + n;
+        const f = t.feature[n];
+        if (f < 0) {
+          this.kids[2 * g] = g;
+          this.kids[2 * g + 1] = g;
+          this.leafValue[g] = t.value[n];
+          continue;
+        }
+        this.feat[g] = f;
+        this.bitOff[g] = wo;
+        this.kids[2 * g] = o + t.right[n];
+        this.kids[2 * g + 1] = o + t.left[n];
+        const s = t.catLeft[n];
+        if (s) for (let k = 0; k < s.length; k++) setBit(wo, s[k]);
+        else {
+          const k = binarySearch(this.thresholds[f] as Float64Array, t.threshold[n]);
+          for (let b = 0; b <= k; b++) setBit(wo, b);
+        }
+        if (t.defaultLeft[n]) setBit(wo, this.missingBin[f]);
+        wo += wordsOf(f);
+      }
+      o += t.feature.length;
+    });
+  }
+
+  /** Writes the bins of rows [from, to) row-major into `out` ([to - from] × nF). */
+  binBlock(cols: ResolvedColumn[], from: number, to: number, out: Int32Array): void {
+    const nF = this.nF;
+    for (let j = 0; j < nF; j++) {
+      const c = cols[j];
+      const missing = this.missingBin[j];
+      const t = this.thresholds[j];
+      if (c.values && t) {
+        const v = c.values;
+        const nT = t.length;
+        for (let r = from, o = j; r < to; r++, o += nF) {
+          const x = Math.fround(v[r]);
+          if (Number.isNaN(x)) {
+            out[o] = missing;
+            continue;
+          }
+          let lo = 0; // first threshold >= x
+          let hi = nT;
+          while (lo < hi) {
+            const mid = (lo + hi) >>> 1;
+            if (t[mid] < x) lo = mid + 1;
+            else hi = mid;
+          }
+          out[o] = lo;
+        }
+      } else {
+        const codes = c.codes as Int32Array;
+        const remap = c.remap as Int32Array;
+        for (let r = from, o = j; r < to; r++, o += nF) {
+          const code = codes[r];
+          const m = code >= 0 && code < remap.length ? remap[code] : -1;
+          out[o] = m < 0 || m >= missing ? missing : m;
+        }
+      }
+    }
+  }
+
+  /** Adds every tree's output for `nRows` binned rows to out[outBase ..]. */
+  accumulate(bins: Int32Array, nRows: number, out: Float64Array, outBase: number): void {
+    const { nF, roots, depths, feat, bitOff, kids, leafValue, words } = this;
+    for (let t = 0; t < roots.length; t++) {
+      const root = roots[t];
+      const depth = depths[t];
+      let r = 0;
+      // Eight rows at a time: independent walks overlap their dependent memory loads.
+      for (; r + 8 <= nRows; r += 8) {
+        const rb = r * nF;
+        let n0 = root;
+        let n1 = root;
+        let n2 = root;
+        let n3 = root;
+        let n4 = root;
+        let n5 = root;
+        let n6 = root;
+        let n7 = root;
+        for (let d = 0; d < depth; d++) {
+          const b0 = bins[rb + feat[n0]];
+          const b1 = bins[rb + nF + feat[n1]];
+          const b2 = bins[rb + 2 * nF + feat[n2]];
+          const b3 = bins[rb + 3 * nF + feat[n3]];
+          const b4 = bins[rb + 4 * nF + feat[n4]];
+          const b5 = bins[rb + 5 * nF + feat[n5]];
+          const b6 = bins[rb + 6 * nF + feat[n6]];
+          const b7 = bins[rb + 7 * nF + feat[n7]];
+          n0 = kids[2 * n0 + ((words[bitOff[n0] + (b0 >>> 5)] >>> (b0 & 31)) & 1)];
+          n1 = kids[2 * n1 + ((words[bitOff[n1] + (b1 >>> 5)] >>> (b1 & 31)) & 1)];
+          n2 = kids[2 * n2 + ((words[bitOff[n2] + (b2 >>> 5)] >>> (b2 & 31)) & 1)];
+          n3 = kids[2 * n3 + ((words[bitOff[n3] + (b3 >>> 5)] >>> (b3 & 31)) & 1)];
+          n4 = kids[2 * n4 + ((words[bitOff[n4] + (b4 >>> 5)] >>> (b4 & 31)) & 1)];
+          n5 = kids[2 * n5 + ((words[bitOff[n5] + (b5 >>> 5)] >>> (b5 & 31)) & 1)];
+          n6 = kids[2 * n6 + ((words[bitOff[n6] + (b6 >>> 5)] >>> (b6 & 31)) & 1)];
+          n7 = kids[2 * n7 + ((words[bitOff[n7] + (b7 >>> 5)] >>> (b7 & 31)) & 1)];
+        }
+        const o = outBase + r;
+        out[o] += leafValue[n0];
+        out[o + 1] += leafValue[n1];
+        out[o + 2] += leafValue[n2];
+        out[o + 3] += leafValue[n3];
+        out[o + 4] += leafValue[n4];
+        out[o + 5] += leafValue[n5];
+        out[o + 6] += leafValue[n6];
+        out[o + 7] += leafValue[n7];
+      }
+      for (; r < nRows; r++) {
+        const rb = r * nF;
+        let n = root;
+        for (let d = 0; d < depth; d++) {
+          const b = bins[rb + feat[n]];
+          n = kids[2 * n + ((words[bitOff[n] + (b >>> 5)] >>> (b & 31)) & 1)];
+        }
+        out[outBase + r] += leafValue[n];
+      }
+    }
+  }
+}
+
+/** Index of `v` in sorted `a` (v is present). */
+function binarySearch(a: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = a.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    if (a[mid] === v) return mid;
+    if (a[mid] < v) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
 
 export interface GbdtModelState {
   features: FeatureSpec[];
@@ -30,9 +238,9 @@ export class GbdtModel implements ChurnModel {
   readonly bestIteration: number;
   readonly params: GbdtParams;
   readonly trees: readonly GbdtTree[];
-  private packed: PackedForest | null = null;
+  private binned: BinnedForest | null = null;
   private shapBase: number | null = null;
-  private shapWorkspace: TreeShapWorkspace | null = null;
+  private shapTables: TreeShapTables | null = null;
 
   constructor(state: GbdtModelState) {
     this.features = state.features;
@@ -43,14 +251,41 @@ export class GbdtModel implements ChurnModel {
     this.trees = state.trees;
   }
 
-  private forest(): PackedForest {
-    this.packed ??= new PackedForest(this.trees);
-    return this.packed;
+  private forest(): BinnedForest {
+    this.binned ??= new BinnedForest(this.trees, this.features, this.categories);
+    return this.binned;
   }
 
   /** Columns of `data` matched to the model's features by name (categoricals by category name). */
   resolve(data: TabularDataset): ResolvedColumn[] {
+    // Fast path for datasets coded with the model's own vocabularies, in model order (serving builds
+    // them so): no per-call Maps; identity remaps are cached. Anything else goes through the general resolver.
+    const nF = this.features.length;
+    if (data.features.length === nF) {
+      const out: ResolvedColumn[] = new Array(nF);
+      let ok = true;
+      for (let j = 0; j < nF && ok; j++) {
+        const spec = this.features[j];
+        const col = data.features[j];
+        if (col.name !== spec.name || col.kind !== spec.kind) ok = false;
+        else if (col.kind === "numeric") out[j] = { values: col.values, codes: null, remap: null };
+        else if (col.categories !== this.categories[spec.name]) ok = false;
+        else out[j] = { values: null, codes: col.codes, remap: this.identityRemap(j, col.categories.length) };
+      }
+      if (ok) return out;
+    }
     return resolveColumns(data, this.features, this.categories);
+  }
+
+  private identityRemaps: (Int32Array | undefined)[] = [];
+
+  private identityRemap(j: number, n: number): Int32Array {
+    let r = this.identityRemaps[j];
+    if (!r || r.length !== n) {
+      r = Int32Array.from({ length: n }, (_, i) => i);
+      this.identityRemaps[j] = r;
+    }
+    return r;
   }
 
   /** Model-coded rows as float32, row-major [nRows, nFeatures]: the ONNX input encoding. */
@@ -64,14 +299,13 @@ export class GbdtModel implements ChurnModel {
   /** Raw scores (log-odds) per row. */
   predictRaw(data: TabularDataset): Float64Array {
     const cols = this.resolve(data);
-    const nF = this.features.length;
     const forest = this.forest();
     const out = new Float64Array(data.nRows).fill(this.baseScore);
-    const block = new Float64Array(Math.min(BLOCK_ROWS, data.nRows) * nF); // one-row serving calls stay cheap
+    const block = new Int32Array(Math.min(BLOCK_ROWS, data.nRows) * forest.nF); // one-row serving calls stay cheap
     for (let from = 0; from < data.nRows; from += BLOCK_ROWS) {
       const to = Math.min(data.nRows, from + BLOCK_ROWS);
-      encodeBlock(cols, from, to, block);
-      forest.accumulate(block, to - from, nF, out, from, 0, this.trees.length);
+      forest.binBlock(cols, from, to, block);
+      forest.accumulate(block, to - from, out, from);
     }
     return out;
   }
@@ -83,9 +317,9 @@ export class GbdtModel implements ChurnModel {
     return raw;
   }
 
-  private workspace(): TreeShapWorkspace {
-    this.shapWorkspace ??= new TreeShapWorkspace(this.trees);
-    return this.shapWorkspace;
+  private tables(): TreeShapTables {
+    this.shapTables ??= new TreeShapTables(this.trees);
+    return this.shapTables;
   }
 
   /** Expected raw score over the training distribution (TreeSHAP base value). */
@@ -103,12 +337,11 @@ export class GbdtModel implements ChurnModel {
     const cols = this.resolve(data);
     const nF = this.features.length;
     const values = new Float64Array(data.nRows * nF);
-    const ws = this.workspace();
+    const tables = this.tables();
     const x = new Float64Array(nF);
     for (let r = 0; r < data.nRows; r++) {
       encodeBlock(cols, r, r + 1, x);
-      const phi = values.subarray(r * nF, (r + 1) * nF);
-      for (const t of this.trees) ws.explainTree(t, x, phi);
+      tables.explain(x, values.subarray(r * nF, (r + 1) * nF));
     }
     return { base: this.expectedRaw(), values };
   }
@@ -122,9 +355,7 @@ export class GbdtModel implements ChurnModel {
     const nF = this.features.length;
     const x = new Float64Array(nF);
     encodeBlock(cols, row, row + 1, x);
-    const phi = new Float64Array(nF);
-    const ws = this.workspace();
-    for (const t of this.trees) ws.explainTree(t, x, phi);
+    const phi = this.cachedShap(x);
     const contributions: Contribution[] = this.features.map((f, j) => {
       const v = x[j];
       const rawValues = cols[j].values;
@@ -135,6 +366,23 @@ export class GbdtModel implements ChurnModel {
     contributions.sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
     return { base: this.expectedRaw(), contributions };
   }
+
+  /**
+   * SHAP values of one encoded row, remembered per distinct row (bounded): online features change only
+   * when the store is re-materialized, so repeat customers are explained once. Exact: same row, same values.
+   */
+  private cachedShap(x: Float64Array): Float64Array {
+    const key = x.join(",");
+    const hit = this.shapCache.get(key);
+    if (hit) return hit;
+    const phi = new Float64Array(x.length);
+    this.tables().explain(x, phi);
+    if (this.shapCache.size >= SHAP_CACHE_ROWS) this.shapCache.clear();
+    this.shapCache.set(key, phi);
+    return phi;
+  }
+
+  private readonly shapCache = new Map<string, Float64Array>();
 
   /** Total split gain or number of splits per feature, descending. */
   featureImportance(kind: "gain" | "split"): { feature: string; importance: number }[] {

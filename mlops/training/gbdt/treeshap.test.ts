@@ -3,6 +3,7 @@ import { type TabularDataset, takeRows } from "../dataset.ts";
 import { mulberry32, trainGbdt } from "./index.ts";
 import { loadIbmTelco } from "./test-data.ts";
 import { encodeBlock, type GbdtTree, goesLeft } from "./tree.ts";
+import { TreeShapTables, TreeShapWorkspace } from "./treeshap.ts";
 
 /** Path-dependent conditional expectation E[f(x) | x_S] of one tree (the TreeSHAP value function). */
 function conditionalExpectation(tree: GbdtTree, x: Float64Array, inS: boolean[], node = 0): number {
@@ -129,5 +130,38 @@ describe("TreeSHAP", () => {
     expect(byName.a).toBeNull();
     expect(["p0", "p1", "p2", "p3"]).toContain(byName.plan);
     expect(() => model.explain(data, data.nRows)).toThrow(RangeError);
+  });
+
+  it("precomputed tables equal the recursive algorithm, also when the budget forces the fallback", async () => {
+    const data = tinyData(1500, 9);
+    // Deep trees with repeated features on a path (the hardest case for the per-leaf tables).
+    const model = await trainGbdt(data, { numTrees: 25, numLeaves: 31, maxDepth: 7, minDataInLeaf: 5 });
+    const full = new TreeShapTables(model.trees);
+    const partial = new TreeShapTables(model.trees, { maxEntries: 3000 });
+    expect(full.tabledTrees).toBe(model.trees.length);
+    expect(partial.tabledTrees).toBeGreaterThan(0);
+    expect(partial.tabledTrees).toBeLessThan(model.trees.length);
+    const ws = new TreeShapWorkspace(model.trees);
+    const cols = model.resolve(data);
+    const x = new Float64Array(4);
+    for (let row = 0; row < 300; row += 7) {
+      encodeBlock(cols, row, row + 1, x);
+      const expected = new Float64Array(4);
+      for (const t of model.trees) ws.explainTree(t, x, expected);
+      for (const tables of [full, partial]) {
+        const phi = new Float64Array(4);
+        tables.explain(x, phi);
+        for (let j = 0; j < 4; j++) expect(phi[j]).toBeCloseTo(expected[j], 12);
+      }
+    }
+  });
+
+  it("explains a repeated row from its cache with the same values", async () => {
+    const data = tinyData(400, 5);
+    const model = await trainGbdt(data, { numTrees: 10 });
+    const first = model.explain(data, 3);
+    const again = model.explain(data, 3);
+    expect(again).toEqual(first);
+    expect(model.explain(data, 4)).not.toEqual(first);
   });
 });

@@ -37,8 +37,9 @@ export const servingConfigSchema = z
       .default({ max: 60_000, timeWindowMs: 60_000 }),
     /** OpenTelemetry span exporter: none, console (stderr) or memory (tests). */
     tracing: z.enum(["none", "console", "memory"]).default("none"),
-    /** Prediction log: flush when this many records are buffered, or every flushIntervalMs. */
-    logBufferSize: z.number().int().min(1).default(5000),
+    /** Prediction log: flush when this many records are buffered, or every flushIntervalMs (small
+     * flushes keep each synchronous JSON.stringify pause short for the API's tail latency). */
+    logBufferSize: z.number().int().min(1).default(1000),
     logFlushIntervalMs: z.number().int().min(100).default(10_000),
     /** Rows per chunk in batch scoring (bounds memory). */
     batchChunkRows: z.number().int().min(100).default(50_000),

@@ -2,7 +2,7 @@ import type { ServingConfig } from "../../platform/config/sections/serving.ts";
 import { ValidationError } from "../../platform/errors.ts";
 import type { FeatureValue } from "../../platform/ports/online-store.ts";
 import { explainFeature, featureDefinition, type Language } from "../features/definitions.ts";
-import { datasetFromRows, type TabularDataset } from "../training/dataset.ts";
+import { datasetFromRows, type TabularDataset, toNumber } from "../training/dataset.ts";
 import type { ChurnModel } from "../training/model.ts";
 
 /** One reason behind a prediction: a feature's TreeSHAP contribution, labelled for people. */
@@ -70,21 +70,6 @@ export function toDataset(model: ChurnModel, rows: readonly Record<string, unkno
     return { name: spec.name, kind: "categorical", codes, categories: vocab[spec.name] };
   });
   return { nRows: n, features };
-}
-
-/** datasetFromRows' numeric rule: non-finite, null and empty are missing (NaN). */
-function toNumber(v: unknown): number {
-  if (typeof v === "number") return Number.isFinite(v) ? v : Number.NaN;
-  if (typeof v === "bigint") return Number(v);
-  if (typeof v === "boolean") return v ? 1 : 0;
-  if (typeof v === "string") {
-    const t = v.trim();
-    if (t === "") return Number.NaN;
-    const x = Number(t);
-    return Number.isFinite(x) ? x : Number.NaN;
-  }
-  if (v instanceof Date) return v.getTime();
-  return Number.NaN;
 }
 
 /**

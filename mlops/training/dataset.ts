@@ -112,7 +112,8 @@ export function takeRows(data: TabularDataset, idx: ArrayLike<number>): TabularD
   return out;
 }
 
-function toNumber(v: unknown): number {
+/** The numeric rule of every dataset builder: null, empty, non-numeric and non-finite are missing (NaN). */
+export function toNumber(v: unknown): number {
   if (typeof v === "number") return Number.isFinite(v) ? v : Number.NaN;
   if (typeof v === "bigint") return Number(v);
   if (typeof v === "boolean") return v ? 1 : 0;

@@ -9,7 +9,7 @@
  */
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 
 const args = process.argv.slice(2);
@@ -124,11 +124,20 @@ if (phase) {
 } else {
   const customers = Number(arg("customers", "1000000"));
   const root = mkdtempSync(join(tmpdir(), "telco-bench-data-"));
-  const dir = join(root, "delivery");
+  // --delivery DIR reuses an already generated delivery (kept afterwards) to iterate faster.
+  const reuse = arg("delivery", "");
+  const dir = reuse || join(root, "delivery");
   try {
-    const gen = runChild("generate", ["--dir", dir, "--customers", String(customers)]);
+    const gen = reuse
+      ? { seconds: 0, reused: reuse }
+      : runChild("generate", ["--dir", dir, "--customers", String(customers)]);
+    // The machine may be shared: load averages next to each side make the ratio interpretable.
+    const load = () => loadavg().map((l) => Number(l.toFixed(2)));
+    const loadBefore = load();
     const floor = runChild("floor", ["--dir", dir, "--out", join(root, "floor")]);
+    const loadAfterFloor = load();
     const ingest = runChild("ingest", ["--dir", dir, "--home", join(root, "home")]);
+    const loadAfterIngest = load();
     const bytes = Number(spawnSync("du", ["-sb", dir], { encoding: "utf8" }).stdout.split("\t")[0]);
     const ratio = Number(ingest.seconds) / Number(floor.seconds);
     const peak = Math.max(Number(ingest.peakRssMb), Number(floor.peakRssMb));
@@ -138,7 +147,12 @@ if (phase) {
           benchmark: "data",
           customers,
           deliveryMb: Math.round(bytes / 2 ** 20),
-          generate: { seconds: gen.seconds },
+          generate: gen,
+          loadAverage1m5m15m: {
+            before: loadBefore,
+            afterFloor: loadAfterFloor,
+            afterIngest: loadAfterIngest,
+          },
           floor: { ...floor, rowsPerSecond: Math.round(Number(floor.rows) / Number(floor.seconds)) },
           ingest: { ...ingest, rowsPerSecond: Math.round(Number(ingest.rows) / Number(ingest.seconds)) },
           ratios: {

@@ -74,6 +74,30 @@ describe("bronze stage: typing and rejects", () => {
     expect(result.rejectReasons["duplicate key"]).toBe(1);
   });
 
+  it("keeps the first VALID occurrence of a key, file order in bronze and line order in rejects", async () => {
+    const lines = [
+      header,
+      "C001,basic,abc,1,true,2024-01-01,", // 2 wrong type: not a first occurrence
+      "C002,basic,1,1,true,2024-01-01,", // 3 ok
+      "C001,plus,2,1,true,2024-01-01,", // 4 ok, first valid C001
+      "C002,plus,3,1,true,2024-01-01,", // 5 duplicate of line 3
+      "C003,gold,4,1,true,2024-01-01,", // 6 enum
+      "C001,basic,5,1,true,2024-01-01,", // 7 duplicate of line 4
+      "C004,basic,6,1,true,2024-01-01,", // 8 ok
+    ];
+    const { rows, rejects, result } = await runBronze(contract, `${lines.join("\n")}\n`);
+    expect(rows.map((r) => [r.id, r._line])).toEqual([
+      ["C002", 3],
+      ["C001", 4],
+      ["C004", 8],
+    ]);
+    expect(rejects.map((r) => Number(r.line))).toEqual([2, 5, 6, 7]);
+    expect(String(rejects[1].reason)).toMatch(/duplicate key \(id=C002\), first seen on line 3/);
+    expect(String(rejects[3].reason)).toMatch(/duplicate key \(id=C001\), first seen on line 4/);
+    expect(JSON.parse(String(rejects[3].record))).toMatchObject({ id: "C001", months: 5 });
+    expect(result.rejectReasons).toEqual({ "wrong type": 1, "not in enum": 1, "duplicate key": 2 });
+  });
+
   it("reports real file line numbers when quoted fields span lines (CRLF, BOM)", async () => {
     const text = `\uFEFF${header}\r\nC001,basic,1,1,true,2024-01-01,"two\r\nlines"\r\n\r\nC002,basic,x,1,true,2024-01-01,"a ""quoted"", comma"\r\nC003,basic,1,1,true,2024-01-01,"three\nline\nnote"\r\nC004,basic,-5,1,true,2024-01-01,\r\n`;
     const { rows, rejects } = await runBronze(contract, text);

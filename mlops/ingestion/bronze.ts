@@ -1,4 +1,4 @@
-import { closeSync, openSync, readSync, writeFileSync } from "node:fs";
+import { closeSync, openSync, readSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ValidationError } from "../../platform/errors.ts";
 import type { Warehouse } from "../../platform/ports/warehouse.ts";
@@ -127,6 +127,7 @@ export async function stageBronze(wh: Warehouse, input: BronzeInput): Promise<Br
     // files keep the parallel one. Long rows are cut to the header by strict_mode=false.
     const padding = scan.ragged.some((r) => r.fields < header.length);
     reader = `read_csv(${lit(scan.path)}, header=true, auto_detect=false, delim=${lit(delim)}, quote='"', escape='"', columns={${colSpec}}, null_padding=${padding}, parallel=${!padding}, strict_mode=false, max_line_size=${maxLine}, buffer_size=${bufferSize})`;
+    reader = `(SELECT ordinality - 1 AS _rec, * EXCLUDE (ordinality) FROM ${reader} WITH ORDINALITY)`;
     raw = new Map(header.map((h, i) => [h, ident(`c${i}`)]));
     lineExpr = await lineNumbers(wh, scan, stagingDir);
     if (lineExpr.includes("_bp")) joins += " ASOF LEFT JOIN _bp ON s._rec >= _bp.record";
@@ -153,7 +154,8 @@ export async function stageBronze(wh: Warehouse, input: BronzeInput): Promise<Br
     // parse each one, so a bad line becomes a reject with its line number.
     jsonFast = scan.blankLines === 0;
     const all = [...contract.columns.map((c) => c.name).filter((n) => keys.includes(n)), ...extra];
-    reader = `read_json(${lit(scan.path)}, format='newline_delimited', records=true, columns={${all.map((n) => `${lit(n)}: 'VARCHAR'`).join(", ")}}, maximum_object_size=${maxLine})`;
+    reader = `read_json(${lit(scan.path)}, format='newline_delimited', records=true, columns={${all.map((n) => `${lit(n)}: 'VARCHAR'`).join(", ")}}, maximum_object_size=${maxLine}) WITH ORDINALITY`;
+    reader = `(SELECT ordinality - 1 AS _rec, * EXCLUDE (ordinality) FROM ${reader})`;
     raw = new Map(all.map((n) => [n, ident(n)]));
   }
   if (extra.length > 0) {
@@ -163,61 +165,27 @@ export async function stageBronze(wh: Warehouse, input: BronzeInput): Promise<Br
   }
 
   const typed = contract.columns.map((c, i) => typedColumn(c, raw.get(c.name), i));
-  const errors = ["_pre", ...contract.columns.flatMap((c, i) => columnErrors(c, i))];
-  const pk = contract.primaryKey.map((k) => `t${contract.columns.findIndex((c) => c.name === k)}`);
+  const rules = contract.columns.flatMap((c, i) => columnRules(c, i));
+  // Reasons (NULL when the rule holds) for the rejects pass; the verdict ORs the bare conditions.
+  const errors = ["_pre", ...rules.map(([cond, msg]) => `CASE WHEN ${cond} THEN ${msg} END`)];
+  const violated = ["_pre IS NOT NULL", ...rules.map(([cond]) => `(${cond})`)].join(" OR ");
+  const blanks = contract.columns.map((c, i) => `${blank(c, i)} AS b${i}`);
   const rawCols = () => contract.columns.map((c, i) => `${raw.get(c.name) ?? "NULL::VARCHAR"} AS r${i}`);
   const extraCols = () => extra.map((e, i) => `${raw.get(e)} AS x${i}`);
-  // One parallel pass reads, types and checks every row: _stage keeps typed values, the verdict
-  // and (for failing rows only) the raw cells needed to explain the reject.
-  const stageSql = () => {
-    const inner = `SELECT ${[...rawCols(), ...extraCols()].join(", ")}, ${preInline} AS _pre, ${blankInline} AS _blank FROM ${reader}`;
-    const withTyped = `SELECT *, ${typed.join(", ")} FROM (${inner})`;
-    const checked = `SELECT *, coalesce(${errors.join(", ")}) IS NULL AS _ok0 FROM (${withTyped})`;
-    const cols = [
-      ...contract.columns.map((_, i) => `t${i}`),
-      ...extra.map((_, i) => `x${i}`),
-      "_pre",
-      "_blank",
-      "_ok0",
-      ...contract.columns.map((_, i) => `CASE WHEN NOT _ok0 THEN r${i} END AS r${i}`),
-    ];
-    return `CREATE OR REPLACE TEMP TABLE _stage AS SELECT ${cols.join(", ")} FROM (${checked})`;
+  // Every row, typed and checked, streamed straight from the reader (no temp table: materialising
+  // the file in DuckDB cost as much as parsing it). `_rec` is the record index from WITH ORDINALITY,
+  // which DuckDB numbers correctly under its parallel CSV/JSON readers.
+  const checkedSql = () => {
+    const inner = `SELECT _rec, ${[...rawCols(), ...extraCols()].join(", ")}, ${preInline} AS _pre, ${blankInline} AS _blank FROM ${reader}`;
+    const withTyped = `SELECT *, ${typed.join(", ")} FROM (SELECT *, ${blanks.join(", ")} FROM (${inner}))`;
+    const withChecks = `SELECT s.* REPLACE (coalesce(${raggedError}, s._pre) AS _pre), ${lineExpr} AS _line FROM (${withTyped}) s${joins} WHERE NOT s._blank`;
+    return `(SELECT *, (${violated}) IS NOT TRUE AS _ok FROM (${withChecks}))`;
   };
-  if (scan.format === "jsonl" && jsonFast) {
-    jsonFast = await wh.exec(stageSql()).then(
-      () => true,
-      () => false,
-    );
-  }
-  if (scan.format === "jsonl" && !jsonFast) {
-    const all = [...contract.columns.map((c) => c.name).filter((n) => keys.includes(n)), ...extra];
-    const struct = `{${all.map((n) => `${JSON.stringify(n)}: "VARCHAR"`).join(", ")}}`;
-    reader = `(SELECT j, CASE WHEN json_valid(j) AND json_type(j) = 'OBJECT' THEN from_json(j, ${lit(struct)}) END AS _obj FROM read_csv(${lit(scan.path)}, header=false, auto_detect=false, delim='\\x01', quote='', escape='', columns={'j': 'VARCHAR'}, strict_mode=false, max_line_size=${maxLine}, buffer_size=${bufferSize}))`;
-    raw = new Map(all.map((n) => [n, `_obj[${lit(n)}]`]));
-    preInline = "CASE WHEN _obj IS NULL THEN 'not a JSON object: ' || left(j, 80) END";
-    blankInline = "(j IS NULL OR trim(j) = '')";
-    typed.splice(0, typed.length, ...contract.columns.map((c, i) => typedColumn(c, raw.get(c.name), i)));
-  }
-  if (scan.format === "csv" || !jsonFast) await wh.exec(stageSql());
-  const source = `(SELECT rowid AS _rec, * FROM _stage) s${joins}`;
-  const classified = `(SELECT s._rec, ${lineExpr} AS _line, ${[...contract.columns.map((_, i) => `s.t${i}`), ...extra.map((_, i) => `s.x${i}`), ...contract.columns.map((_, i) => `s.r${i}`)].join(", ")}, s._ok0 AND ${raggedError} IS NULL AS _ok, coalesce(${raggedError}, s._pre) AS _pre FROM ${source} WHERE NOT s._blank)`;
-  const keepRow = "NOT s._blank";
-  // Duplicate keys among otherwise valid rows: the first occurrence (lowest line) is kept.
-  await wh.exec(
-    `CREATE OR REPLACE TEMP TABLE _dups AS SELECT ${pk.join(", ")}, min(_rec) AS _first_rec, min(_line) AS _first_line FROM ${classified} WHERE _ok GROUP BY ${pk.join(", ")} HAVING count(*) > 1`,
-  );
-  const joined = `${classified} c LEFT JOIN _dups d ON ${pk.map((k) => `c.${k} = d.${k}`).join(" AND ")}`;
-  const good = "c._ok AND (d._first_rec IS NULL OR c._rec = d._first_rec)";
-  const recordJson = `to_json(struct_pack(${contract.columns.map((c, i) => `${ident(c.name)} := r${i}`).join(", ")}))`;
-  const reasonList = `array_to_string(list_filter([${errors.join(", ")}], x -> x IS NOT NULL), '; ')`;
-  // Rows that only failed the ragged check have no stored raw cells: their typed values are valid, so
-  // their text form stands in (it passes every per-column rule again).
-  const restored = `(SELECT * REPLACE (${contract.columns.map((_, i) => `coalesce(r${i}, CAST(t${i} AS VARCHAR)) AS r${i}`).join(", ")}) FROM ${classified})`;
-  const withReasons = `(SELECT *, CASE WHEN NOT _ok THEN ${reasonList} END AS _reason, CASE WHEN NOT _ok THEN ${recordJson} END AS _record FROM ${restored})`;
-  const joinedReasons = `${withReasons} c LEFT JOIN _dups d ON ${pk.map((k) => `c.${k} = d.${k}`).join(" AND ")}`;
-
+  // Joins against the scan's small tables (ASOF for line numbers) do not keep file order.
+  const order = joins ? " ORDER BY c._rec" : "";
   const ingestedAt = lit(input.ingestedAt.toISOString().replace("T", " ").replace("Z", ""));
   const bronzeFile = join(stagingDir, "bronze.parquet");
+  const candidateFile = join(stagingDir, "candidate.parquet");
   const outCols = [
     ...contract.columns.map((c, i) => `c.t${i} AS ${ident(c.name)}`),
     ...extra.map((e, i) => `c.x${i} AS ${ident(e)}`),
@@ -226,24 +194,82 @@ export async function stageBronze(wh: Warehouse, input: BronzeInput): Promise<Br
     `${lit(input.batchId)} AS _batch_id`,
     `${ingestedAt}::TIMESTAMP AS _ingested_at`,
   ];
-  // COPY reports how many rows it wrote: no extra pass to count them.
-  const [written] = await wh.query<{ Count: number }>(
-    `COPY (SELECT ${outCols.join(", ")} FROM ${joined} WHERE ${good}) TO ${lit(bronzeFile)} (FORMAT parquet, COMPRESSION zstd)`,
+  // Pass 1: rows passing every per-row rule go to Parquet in one parallel pass. COPY reports how
+  // many rows it wrote, so a clean file (every scanned record written) needs no second pass.
+  const copyGood = () =>
+    wh.query<{ Count: number }>(
+      `COPY (SELECT ${outCols.join(", ")} FROM ${checkedSql()} c WHERE c._ok${order}) TO ${lit(candidateFile)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+  let written: number;
+  if (scan.format === "jsonl" && jsonFast) {
+    const r = await copyGood().catch(() => undefined);
+    jsonFast = r !== undefined;
+    written = r ? Number(r[0].Count) : 0;
+  } else written = 0;
+  if (scan.format === "jsonl" && !jsonFast) {
+    const all = [...contract.columns.map((c) => c.name).filter((n) => keys.includes(n)), ...extra];
+    const struct = `{${all.map((n) => `${JSON.stringify(n)}: "VARCHAR"`).join(", ")}}`;
+    reader = `(SELECT ordinality - 1 AS _rec, j, CASE WHEN json_valid(j) AND json_type(j) = 'OBJECT' THEN from_json(j, ${lit(struct)}) END AS _obj FROM read_csv(${lit(scan.path)}, header=false, auto_detect=false, delim='\\x01', quote='', escape='', columns={'j': 'VARCHAR'}, strict_mode=false, max_line_size=${maxLine}, buffer_size=${bufferSize}) WITH ORDINALITY)`;
+    raw = new Map(all.map((n) => [n, `_obj[${lit(n)}]`]));
+    preInline = "CASE WHEN _obj IS NULL THEN 'not a JSON object: ' || left(j, 80) END";
+    blankInline = "(j IS NULL OR trim(j) = '')";
+    typed.splice(0, typed.length, ...contract.columns.map((c, i) => typedColumn(c, raw.get(c.name), i)));
+  }
+  if (scan.format === "csv" || !jsonFast) written = Number((await copyGood())[0].Count);
+
+  // Pass 2 (only when some record was not written): the failing rows with every reason.
+  const badFile = join(stagingDir, "rejects-rules.parquet");
+  let bad = 0;
+  if (written !== scan.records) {
+    const recordJson = `to_json(struct_pack(${contract.columns.map((c, i) => `${ident(c.name)} := r${i}`).join(", ")}))`;
+    const reasonList = `array_to_string(list_filter([${errors.join(", ")}], x -> x IS NOT NULL), '; ')`;
+    const [r] = await wh.query<{ Count: number }>(
+      `COPY (SELECT ${lit(contract.dataset)} AS dataset, ${lit(contract.name)} AS table_name, ${lit(deliveredAs)} AS source_file, c._line::BIGINT AS line, ${reasonList} AS reason, ${recordJson} AS record, ${lit(input.batchId)} AS batch_id, ${ingestedAt}::TIMESTAMP AS ingested_at FROM ${checkedSql()} c WHERE NOT c._ok ORDER BY c._rec) TO ${lit(badFile)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+    bad = Number(r.Count);
+  }
+
+  // Duplicate keys among valid rows: the first occurrence (lowest line) is kept. Grouping on a
+  // 64-bit hash of the key is much cheaper than on the key strings; exact keys are compared only
+  // for the (usually zero) hashes seen twice.
+  const pkCols = contract.primaryKey.map(ident);
+  const cand = `read_parquet(${lit(candidateFile)})`;
+  const dupFile = join(stagingDir, "rejects-dups.parquet");
+  let dups = 0;
+  const [hashDups] = await wh.query<{ Count: number }>(
+    `CREATE OR REPLACE TEMP TABLE _duph AS SELECT hash(${pkCols.join(", ")}) AS h FROM ${cand} GROUP BY 1 HAVING count(*) > 1`,
   );
-  const keyDesc = contract.primaryKey
-    .map((k, j) => `${lit(`${k}=`)} || coalesce(CAST(c.${pk[j]} AS VARCHAR), 'NULL')`)
-    .join(" || ', ' || ");
-  const reason = `CASE WHEN c._ok THEN 'duplicate key (' || ${keyDesc} || '), first seen on line ' || d._first_line ELSE c._reason END`;
-  const [total] = await wh.query<{ n: number }>(`SELECT count(*) AS n FROM ${source} WHERE ${keepRow}`);
-  const counts = { rows: Number(written.Count), rejects: Number(total.n) - Number(written.Count) };
+  if (Number(hashDups.Count) > 0) {
+    await wh.exec(
+      `CREATE OR REPLACE TEMP TABLE _dups AS SELECT ${pkCols.join(", ")}, min(_line) AS _first_line FROM ${cand} WHERE hash(${pkCols.join(", ")}) IN (SELECT h FROM _duph) GROUP BY ${pkCols.join(", ")} HAVING count(*) > 1`,
+    );
+    const on = pkCols.map((k) => `c.${k} = d.${k}`).join(" AND ");
+    const keyDesc = contract.primaryKey
+      .map((k) => `${lit(`${k}=`)} || coalesce(CAST(c.${ident(k)} AS VARCHAR), 'NULL')`)
+      .join(" || ', ' || ");
+    const dupRecord = `to_json(struct_pack(${contract.columns.map((col) => `${ident(col.name)} := c.${ident(col.name)}`).join(", ")}))`;
+    const [r] = await wh.query<{ Count: number }>(
+      `COPY (SELECT ${lit(contract.dataset)} AS dataset, ${lit(contract.name)} AS table_name, ${lit(deliveredAs)} AS source_file, c._line::BIGINT AS line, 'duplicate key (' || ${keyDesc} || '), first seen on line ' || d._first_line AS reason, ${dupRecord} AS record, ${lit(input.batchId)} AS batch_id, ${ingestedAt}::TIMESTAMP AS ingested_at FROM ${cand} c JOIN _dups d ON ${on} WHERE c._line <> d._first_line ORDER BY c._line) TO ${lit(dupFile)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+    dups = Number(r.Count);
+    await wh.exec(
+      `COPY (SELECT c.* FROM ${cand} c LEFT JOIN _dups d ON ${on} WHERE d._first_line IS NULL OR c._line = d._first_line ORDER BY c._line) TO ${lit(bronzeFile)} (FORMAT parquet, COMPRESSION zstd)`,
+    );
+    rmSync(candidateFile, { force: true });
+  } else {
+    renameSync(candidateFile, bronzeFile);
+  }
+  const counts = { rows: written - dups, rejects: bad + dups };
+
   let rejectsFile: string | undefined;
   const rejectReasons: Record<string, number> = {};
-  if (Number(counts.rejects) > 0) {
+  if (counts.rejects > 0) {
     rejectsFile = join(stagingDir, "rejects.parquet");
-    const dupRecord = `to_json(struct_pack(${contract.columns.map((col, i) => `${ident(col.name)} := c.t${i}`).join(", ")}))`;
-    await wh.exec(
-      `COPY (SELECT ${lit(contract.dataset)} AS dataset, ${lit(contract.name)} AS table_name, ${lit(deliveredAs)} AS source_file, c._line::BIGINT AS line, ${reason} AS reason, CASE WHEN c._ok THEN ${dupRecord} ELSE c._record END AS record, ${lit(input.batchId)} AS batch_id, ${ingestedAt}::TIMESTAMP AS ingested_at FROM ${joinedReasons} WHERE NOT (${good}) ORDER BY c._rec) TO ${lit(rejectsFile)} (FORMAT parquet, COMPRESSION zstd)`,
-    );
+    if (bad > 0 && dups > 0) {
+      await wh.exec(
+        `COPY (SELECT * FROM read_parquet([${lit(badFile)}, ${lit(dupFile)}]) ORDER BY line) TO ${lit(rejectsFile)} (FORMAT parquet, COMPRESSION zstd)`,
+      );
+    } else renameSync(bad > 0 ? badFile : dupFile, rejectsFile);
     const kinds = await wh.query<{ kind: string; n: number }>(
       `SELECT CASE WHEN reason LIKE 'duplicate key%' THEN 'duplicate key' ELSE regexp_extract(reason, '(ragged row|not a JSON object|empty value|is not a valid|below minimum|above maximum|not an allowed value|does not match pattern)') END AS kind, count(*) AS n FROM read_parquet(${lit(rejectsFile)}) GROUP BY 1 ORDER BY 2 DESC`,
     );
@@ -253,7 +279,7 @@ export async function stageBronze(wh: Warehouse, input: BronzeInput): Promise<Br
     }
   }
   await wh.exec(
-    "DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _dups; DROP TABLE IF EXISTS _rag; DROP TABLE IF EXISTS _bp",
+    "DROP TABLE IF EXISTS _duph; DROP TABLE IF EXISTS _dups; DROP TABLE IF EXISTS _rag; DROP TABLE IF EXISTS _bp",
   );
   return {
     table: contract.name,
@@ -309,45 +335,52 @@ function blank(c: ContractColumn, i: number): string {
   return c.type === "string" ? `NULLIF(r${i}, '')` : `NULLIF(trim(r${i}), '')`;
 }
 
+/** Typed value of column i, computed from its blank-to-NULL cell `b{i}` (NULL when absent). */
 function typedColumn(c: ContractColumn, present: string | undefined, i: number): string {
   if (present === undefined) return `NULL::${DUCKDB_TYPES[c.type]} AS t${i}`;
-  const b = blank(c, i);
-  return c.type === "string" ? `${b} AS t${i}` : `TRY_CAST(${b} AS ${DUCKDB_TYPES[c.type]}) AS t${i}`;
+  return c.type === "string" ? `b${i} AS t${i}` : `TRY_CAST(b${i} AS ${DUCKDB_TYPES[c.type]}) AS t${i}`;
 }
 
-/** One nullable reason string per rule of the column; NULL when the rule holds. */
-function columnErrors(c: ContractColumn, i: number): string[] {
-  const b = blank(c, i);
+/**
+ * The rules of a column as [violated, reason] SQL pairs over `b{i}` (blank-to-NULL cell) and
+ * `t{i}` (typed value). The verdict only needs the cheap boolean; the reason text is built for
+ * failing rows only.
+ */
+function columnRules(c: ContractColumn, i: number): [string, string][] {
+  const b = `b${i}`;
   const t = `t${i}`;
   const name = c.name.replaceAll("'", "''");
   const shown = `left(${b}, 60)`;
-  const out: string[] = [];
-  if (!c.nullable)
-    out.push(`CASE WHEN ${b} IS NULL THEN '${name}: empty value in a non-nullable column' END`);
+  const out: [string, string][] = [];
+  if (!c.nullable) out.push([`${b} IS NULL`, `'${name}: empty value in a non-nullable column'`]);
   if (c.type === "integer") {
-    out.push(
-      `CASE WHEN ${b} IS NOT NULL AND (${t} IS NULL OR TRY_CAST(${b} AS DOUBLE) <> ${t}) THEN '${name}: "' || ${shown} || '" is not a valid integer' END`,
-    );
+    out.push([
+      `${b} IS NOT NULL AND (${t} IS NULL OR TRY_CAST(${b} AS DOUBLE) <> ${t})`,
+      `'${name}: "' || ${shown} || '" is not a valid integer'`,
+    ]);
   } else if (c.type !== "string") {
-    out.push(
-      `CASE WHEN ${b} IS NOT NULL AND ${t} IS NULL THEN '${name}: "' || ${shown} || '" is not a valid ${c.type}' END`,
-    );
+    out.push([
+      `${b} IS NOT NULL AND ${t} IS NULL`,
+      `'${name}: "' || ${shown} || '" is not a valid ${c.type}'`,
+    ]);
   }
   if (c.min !== undefined && (c.type === "integer" || c.type === "number")) {
-    out.push(`CASE WHEN ${t} < ${c.min} THEN '${name}: ' || ${b} || ' is below minimum ${c.min}' END`);
+    out.push([`${t} < ${c.min}`, `'${name}: ' || ${b} || ' is below minimum ${c.min}'`]);
   }
   if (c.max !== undefined && (c.type === "integer" || c.type === "number")) {
-    out.push(`CASE WHEN ${t} > ${c.max} THEN '${name}: ' || ${b} || ' is above maximum ${c.max}' END`);
+    out.push([`${t} > ${c.max}`, `'${name}: ' || ${b} || ' is above maximum ${c.max}'`]);
   }
   if (c.enum) {
-    out.push(
-      `CASE WHEN ${b} IS NOT NULL AND ${b} NOT IN (${c.enum.map(lit).join(", ")}) THEN '${name}: "' || ${shown} || '" is not an allowed value' END`,
-    );
+    out.push([
+      `${b} IS NOT NULL AND ${b} NOT IN (${c.enum.map(lit).join(", ")})`,
+      `'${name}: "' || ${shown} || '" is not an allowed value'`,
+    ]);
   }
   if (c.pattern) {
-    out.push(
-      `CASE WHEN ${b} IS NOT NULL AND NOT regexp_full_match(${b}, ${lit(c.pattern)}) THEN '${name}: "' || ${shown} || '" does not match pattern ${c.pattern.replaceAll("'", "''")}' END`,
-    );
+    out.push([
+      `${b} IS NOT NULL AND NOT regexp_full_match(${b}, ${lit(c.pattern)})`,
+      `'${name}: "' || ${shown} || '" does not match pattern ${c.pattern.replaceAll("'", "''")}'`,
+    ]);
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, rmSync } from "node:fs";
+import { constants, mkdirSync, rmSync } from "node:fs";
+import { copyFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { AppContext } from "../../platform/context.ts";
 import { errorMessage } from "../../platform/errors.ts";
@@ -97,21 +98,36 @@ export async function runIngestion(
   const staging = join(app.paths.home, "tmp", `ingest-${batchId}`);
   mkdirSync(staging, { recursive: true });
   const progress = opts.onProgress ?? (() => {});
+  const rawCopies: Promise<void>[] = [];
   try {
-    // 1. Scan every file first: encoding/emptiness/header problems fail before any DuckDB work.
-    const scans: FileScan[] = [];
+    // 1. The Node scans (hash, UTF-8, line structure) run one after another in the background,
+    // overlapping DuckDB's parse of earlier files; a failing scan still fails the batch before
+    // anything is published. Raw copies are made into staging alongside, moved in at publish.
+    const scans: Promise<FileScan>[] = [];
+    let chain: Promise<unknown> = Promise.resolve();
     for (const f of plan.files) {
-      progress(`scan ${f.deliveredAs}`);
-      scans.push(await scanFile(f.path, { format: f.contract.format, delimiter: f.contract.delimiter }));
+      const next = chain.then(() =>
+        scanFile(f.path, { format: f.contract.format, delimiter: f.contract.delimiter }),
+      );
+      next.catch(() => {}); // awaited in order below; this only marks it handled meanwhile
+      scans.push(next);
+      chain = next;
     }
     await ensureMetaSchema(wh);
     await wh.exec(`SET memory_limit = ${lit(app.config.data.ingestMemoryLimit)}`);
     const reports: IngestedFileReport[] = [];
-    const staged: { file: IngestFile; scan: FileScan; bronze: BronzeResult; rawKey: string }[] = [];
+    const staged: {
+      file: IngestFile;
+      scan: FileScan;
+      bronze: BronzeResult;
+      rawKey: string;
+      rawCopy: string;
+    }[] = [];
     const warnings: string[] = [];
     for (let i = 0; i < plan.files.length; i++) {
       const f = plan.files[i];
-      const scan = scans[i];
+      progress(`scan+bronze ${f.deliveredAs}`);
+      const scan = await scans[i];
       const seen = await wh.query<{ batch_id: string }>(
         "SELECT batch_id FROM meta.raw_files WHERE table_name = ? AND content_hash = ? LIMIT 1",
         [f.contract.name, scan.contentHash],
@@ -132,9 +148,14 @@ export async function runIngestion(
         });
         continue;
       }
-      progress(`bronze ${f.deliveredAs}`);
       const dir = join(staging, String(i));
       mkdirSync(dir, { recursive: true });
+      // Reflink where the filesystem can, else a real copy: never a hard link, so later edits
+      // to the delivery cannot change what raw recorded.
+      const rawCopy = join(dir, `raw-${basename(f.deliveredAs)}`);
+      const copying = copyFile(f.path, rawCopy, constants.COPYFILE_FICLONE);
+      copying.catch(() => {});
+      rawCopies.push(copying);
       const bronze = await stageBronze(wh, {
         contract: f.contract,
         scan,
@@ -145,7 +166,7 @@ export async function runIngestion(
       });
       warnings.push(...bronze.warnings);
       const rawKey = `raw/${plan.dataset}/${f.contract.source}/ingest_date=${ingestDate}/${batchId}/${basename(f.deliveredAs)}`;
-      staged.push({ file: f, scan, bronze, rawKey });
+      staged.push({ file: f, scan, bronze, rawKey, rawCopy });
       reports.push({
         file: f.deliveredAs,
         table: `bronze.${f.contract.name}`,
@@ -231,8 +252,9 @@ export async function runIngestion(
     progress("publish");
     const moveIn = (from: string, key: string) =>
       lake.moveIn ? lake.moveIn(from, key) : lake.putFile(from, key);
+    await Promise.all(rawCopies);
     for (const s of staged) {
-      await lake.putFile(s.file.path, s.rawKey);
+      await moveIn(s.rawCopy, s.rawKey);
       await moveIn(s.bronze.bronzeFile, bronzeKey(plan.dataset, s.bronze.table, ingestDate, batchId));
       if (s.bronze.rejectsFile) {
         await moveIn(
@@ -378,12 +400,13 @@ export async function runIngestion(
     // Temp tables of a failed stage are dropped so the next attempt starts clean.
     await wh
       .exec(
-        "DROP TABLE IF EXISTS _classified; DROP TABLE IF EXISTS _stage; DROP TABLE IF EXISTS _dups; DROP TABLE IF EXISTS _rag; DROP TABLE IF EXISTS _bp",
+        "DROP TABLE IF EXISTS _duph; DROP TABLE IF EXISTS _dups; DROP TABLE IF EXISTS _rag; DROP TABLE IF EXISTS _bp",
       )
       .catch(() => {});
     if (err instanceof Error) throw err;
     throw new Error(errorMessage(err));
   } finally {
+    await Promise.allSettled(rawCopies);
     rmSync(staging, { recursive: true, force: true });
     await wh.exec("RESET memory_limit").catch(() => {});
   }

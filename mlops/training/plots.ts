@@ -33,6 +33,21 @@ export function thin<T>(points: readonly T[], max = 300): T[] {
 
 const round = (v: number) => Math.round(v * 1e5) / 1e5;
 
+/** The dashed y = x reference line (chance for ROC, perfect calibration for reliability). */
+const CHANCE_DIAGONAL = {
+  data: {
+    values: [
+      { x: 0, y: 0 },
+      { x: 1, y: 1 },
+    ],
+  },
+  mark: { type: "line" as const, strokeDash: [4, 4], color: "#999" },
+  encoding: {
+    x: { field: "x", type: "quantitative" as const },
+    y: { field: "y", type: "quantitative" as const },
+  },
+};
+
 /** ROC curve with the chance diagonal; `auc` goes in the title. */
 export function rocPlot(curve: readonly CurvePoint[], auc: number): Promise<string> {
   const values = [{ fpr: 0, tpr: 0 }, ...thin(curve).map((c) => ({ fpr: round(c.fpr), tpr: round(c.tpr) }))];
@@ -42,16 +57,7 @@ export function rocPlot(curve: readonly CurvePoint[], auc: number): Promise<stri
     width: WIDTH,
     height: HEIGHT,
     layer: [
-      {
-        data: {
-          values: [
-            { x: 0, y: 0 },
-            { x: 1, y: 1 },
-          ],
-        },
-        mark: { type: "line", strokeDash: [4, 4], color: "#999" },
-        encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } },
-      },
+      CHANCE_DIAGONAL,
       {
         data: { values },
         mark: { type: "line", color: "#1f77b4" },
@@ -124,16 +130,7 @@ export function calibrationPlot(
     width: WIDTH,
     height: HEIGHT,
     layer: [
-      {
-        data: {
-          values: [
-            { x: 0, y: 0 },
-            { x: 1, y: 1 },
-          ],
-        },
-        mark: { type: "line", strokeDash: [4, 4], color: "#999" },
-        encoding: { x: { field: "x", type: "quantitative" }, y: { field: "y", type: "quantitative" } },
-      },
+      CHANCE_DIAGONAL,
       {
         data: { values },
         mark: { type: "line", point: true },

@@ -5,7 +5,13 @@ import { configSchema } from "../../platform/config/schema.ts";
 import { contextFromConfig } from "../../platform/context.ts";
 import { ingestBuiltinKnowledgeBase, openWorkspaceIndex } from "../rag/api.ts";
 import { tempDir } from "../rag/test-helpers.ts";
-import { checkThresholds, evaluateRetrieval, loadGoldenSet, scoreRanking } from "./retrieval.ts";
+import {
+  checkThresholds,
+  evaluateRetrieval,
+  loadGoldenSet,
+  questionSlices,
+  scoreRanking,
+} from "./retrieval.ts";
 
 describe("scoreRanking", () => {
   it("computes answer recall, doc recall, reciprocal rank and nDCG", () => {
@@ -32,6 +38,19 @@ describe("scoreRanking", () => {
     expect(checkThresholds(m, { minRecallAt5: 0.9, minMrr: 0.85 })).toEqual([
       "hybrid recall@5 0.8 < rag.eval.minRecallAt5 0.9",
     ]);
+  });
+});
+
+describe("questionSlices", () => {
+  it("puts a question in its language, style and id-parity half", () => {
+    const q = { question: "q", relevant_doc_ids: ["d"] };
+    expect(questionSlices({ ...q, id: "q007", lang: "en", style: "formal" })).toEqual([
+      "lang:en",
+      "style:formal",
+      "half:odd",
+    ]);
+    expect(questionSlices({ ...q, id: "q010", lang: "pt-BR", style: "misspelled" })).toContain("half:even");
+    expect(questionSlices({ ...q, id: "extra", lang: "pt-BR", style: "colloquial" })).toHaveLength(2);
   });
 });
 
@@ -65,6 +84,7 @@ describe("retrieval quality on the built-in knowledge base", () => {
       denseWeight: r.denseWeight,
       latentWeight: r.latentWeight,
       documentWeight: r.documentWeight,
+      expansionWeight: r.expansionWeight,
       mmrLambda: r.mmrLambda,
     });
     process.stderr.write(`retrieval eval ${JSON.stringify(result.metrics)}\n`);

@@ -90,6 +90,25 @@ export interface QuestionOutcome {
   top_doc_ids: string[];
 }
 
+/** Metrics of one slice of the golden set (a language, a style, a half). */
+export interface SliceMetrics {
+  questions: number;
+  recall_at_1: number;
+  recall_at_5: number;
+  mrr: number;
+}
+
+/**
+ * Slices a question belongs to: `lang:…`, `style:…` and, when its id ends in a number, `half:odd`
+ * or `half:even` — tuning happens on odd ids, even ids are the held-out half (docs/llmops/rag.md).
+ */
+export function questionSlices(q: GoldenQuestion): string[] {
+  const out = [`lang:${q.lang}`, `style:${q.style}`];
+  const n = /(\d+)$/.exec(q.id);
+  if (n) out.push(Number(n[1]) % 2 === 1 ? "half:odd" : "half:even");
+  return out;
+}
+
 /** Runs every golden question through each mode and averages the metrics. */
 export async function evaluateRetrieval(
   index: RagIndex,
@@ -99,12 +118,16 @@ export async function evaluateRetrieval(
 ): Promise<{
   index_version: string;
   metrics: Record<string, RetrievalMetrics>;
+  /** mode → slice → metrics (see questionSlices). */
+  slices: Record<string, Record<string, SliceMetrics>>;
   outcomes: QuestionOutcome[];
 }> {
   const metrics: Record<string, RetrievalMetrics> = {};
+  const slices: Record<string, Record<string, SliceMetrics>> = {};
   const outcomes: QuestionOutcome[] = [];
   for (const mode of modes) {
     const sum = { recall_at_1: 0, recall_at_5: 0, doc_recall_at_5: 0, mrr: 0, ndcg_at_10: 0 };
+    const bySlice: Record<string, SliceMetrics> = {};
     for (const q of golden) {
       const { results } = await index.search(q.question, { ...options, mode, k: 10 });
       const ranked = results.map((r) => r.doc_id);
@@ -114,6 +137,14 @@ export async function evaluateRetrieval(
       sum.doc_recall_at_5 += s.doc_recall_at_5;
       sum.mrr += s.reciprocal_rank;
       sum.ndcg_at_10 += s.ndcg_at_10;
+      for (const name of questionSlices(q)) {
+        bySlice[name] ??= { questions: 0, recall_at_1: 0, recall_at_5: 0, mrr: 0 };
+        const m = bySlice[name];
+        m.questions++;
+        m.recall_at_1 += s.recall_at_1;
+        m.recall_at_5 += s.recall_at_5;
+        m.mrr += s.reciprocal_rank;
+      }
       outcomes.push({
         id: q.id,
         mode,
@@ -131,8 +162,19 @@ export async function evaluateRetrieval(
       ndcg_at_10: round(sum.ndcg_at_10),
       questions: n,
     };
+    slices[mode] = {};
+    for (const name of Object.keys(bySlice).sort()) {
+      const m = bySlice[name];
+      const avg = (v: number) => Number((v / m.questions).toFixed(4));
+      slices[mode][name] = {
+        questions: m.questions,
+        recall_at_1: avg(m.recall_at_1),
+        recall_at_5: avg(m.recall_at_5),
+        mrr: avg(m.mrr),
+      };
+    }
   }
-  return { index_version: index.version, metrics, outcomes };
+  return { index_version: index.version, metrics, slices, outcomes };
 }
 
 /** Threshold failures for the hybrid mode (empty = pass). */

@@ -87,6 +87,37 @@ function analyzeWord(w: string, lang: AnalyzerLanguage): string {
   return term.length < 2 ? folded : term;
 }
 
+/**
+ * Index terms and, aligned with them, the accent-folded words they came from (the corpus's spelling
+ * lexicon for typo tolerance). Same terms as analyze(text, lang).
+ */
+export function analyzeWithSurface(
+  text: string,
+  lang: AnalyzerLanguage = "pt",
+): { terms: string[]; surface: string[] } {
+  const terms: string[] = [];
+  const surface: string[] = [];
+  const cache = lang === "en" ? enCache : ptCache;
+  for (const w of words(text)) {
+    let term = cache.get(w);
+    if (term === undefined) {
+      term = analyzeWord(w, lang);
+      if (cache.size < 500_000) cache.set(w, term);
+    }
+    if (!term) continue;
+    terms.push(term);
+    let folded = foldCache.get(w);
+    if (folded === undefined) {
+      folded = foldAccents(w);
+      if (foldCache.size < 500_000) foldCache.set(w, folded);
+    }
+    surface.push(folded);
+  }
+  return { terms, surface };
+}
+
+const foldCache = new Map<string, string>();
+
 /** Folded, stop-word-free surface words (no stemming): the input of character n-gram features. */
 export function contentWords(text: string): string[] {
   const out: string[] = [];

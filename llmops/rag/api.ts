@@ -69,6 +69,7 @@ export async function searchKnowledgeBase(
     denseWeight: r.denseWeight,
     latentWeight: r.latentWeight,
     documentWeight: r.documentWeight,
+    expansionWeight: r.expansionWeight,
     mmrLambda: r.mmrLambda,
     rerank: r.rerank,
     ...opts,

@@ -1,5 +1,15 @@
 import { topK } from "./topk.ts";
 
+/**
+ * A query term with its weight and whether an unknown term may be matched to near spellings in the
+ * vocabulary (off for words of another language than the corpus: "fiber" is not a typo of "liber").
+ */
+export interface QueryTerm {
+  term: string;
+  weight: number;
+  fuzzy: boolean;
+}
+
 /** BM25 parameters (Robertson/Spärck Jones defaults). */
 export interface Bm25Params {
   k1: number;
@@ -113,20 +123,21 @@ export class Bm25Index {
    * "cancelameto") is matched to vocabulary terms within Damerau distance 1 (2 from 8 letters),
    * weighted 0.7 — spelling correction against the index's own vocabulary.
    */
-  #resolve(queryTerms: string[]): [number, number][] {
+  #resolve(queryTerms: readonly (string | QueryTerm)[]): [number, number][] {
     const out: [number, number][] = [];
-    for (const term of queryTerms) {
+    for (const q of queryTerms) {
+      const { term, weight, fuzzy } = typeof q === "string" ? { term: q, weight: 1, fuzzy: true } : q;
       const id = this.#terms.get(term);
       if (id !== undefined) {
-        out.push([id, 1]);
+        out.push([id, weight]);
         continue;
       }
-      if (term.length < 4 || /\d/.test(term)) continue;
+      if (!fuzzy || term.length < 4 || /\d/.test(term)) continue;
       const maxDistance = term.length >= 8 ? 2 : 1;
       for (const candidate of this.#termList) {
         if (Math.abs(candidate.length - term.length) > maxDistance) continue;
         if (boundedDamerau(term, candidate, maxDistance) <= maxDistance)
-          out.push([this.#terms.get(candidate)!, 0.7]);
+          out.push([this.#terms.get(candidate)!, 0.7 * weight]);
       }
     }
     return out;
@@ -144,7 +155,11 @@ export class Bm25Index {
   }
 
   /** Top `k` documents for the analysed query terms: [indices best first, their scores]. */
-  search(queryTerms: string[], k: number, mask?: Uint8Array): { ids: Int32Array; scores: Float32Array } {
+  search(
+    queryTerms: readonly (string | QueryTerm)[],
+    k: number,
+    mask?: Uint8Array,
+  ): { ids: Int32Array; scores: Float32Array } {
     const scores = this.#scores;
     const touched = this.#touched;
     let touchedCount = 0;
@@ -166,25 +181,43 @@ export class Bm25Index {
   }
 }
 
+// Rows reused across calls: the distance runs thousands of times per misspelt query word.
+let rowA = new Int32Array(64);
+let rowB = new Int32Array(64);
+let rowC = new Int32Array(64);
+
 /** Optimal-string-alignment distance, abandoning a row once it exceeds `max` (returns max + 1). */
 export function boundedDamerau(a: string, b: string, max: number): number {
   const n = a.length;
   const m = b.length;
-  let prev2 = new Int32Array(m + 1);
-  let prev = Int32Array.from({ length: m + 1 }, (_, j) => j);
-  let cur = new Int32Array(m + 1);
+  if (Math.abs(n - m) > max) return max + 1;
+  if (rowA.length <= m) {
+    rowA = new Int32Array(m * 2);
+    rowB = new Int32Array(m * 2);
+    rowC = new Int32Array(m * 2);
+  }
+  let prev2 = rowA;
+  let prev = rowB;
+  let cur = rowC;
+  for (let j = 0; j <= m; j++) prev[j] = j;
   for (let i = 1; i <= n; i++) {
     cur[0] = i;
     let rowMin = i;
+    const ai = a.charCodeAt(i - 1);
     for (let j = 1; j <= m; j++) {
-      const cost = a.charCodeAt(i - 1) === b.charCodeAt(j - 1) ? 0 : 1;
+      const bj = b.charCodeAt(j - 1);
+      const cost = ai === bj ? 0 : 1;
       let v = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, prev2[j - 2] + 1);
+      if (i > 1 && j > 1 && ai === b.charCodeAt(j - 2) && a.charCodeAt(i - 2) === bj)
+        v = Math.min(v, prev2[j - 2] + 1);
       cur[j] = v;
       if (v < rowMin) rowMin = v;
     }
     if (rowMin > max) return max + 1;
-    [prev2, prev, cur] = [prev, cur, prev2];
+    const t = prev2;
+    prev2 = prev;
+    prev = cur;
+    cur = t;
   }
-  return prev[m];
+  return Math.min(prev[m], max + 1);
 }

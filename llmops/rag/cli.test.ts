@@ -70,6 +70,9 @@ describe("telco rag CLI", () => {
       "recall_at_5",
     ]);
     expect(metrics.hybrid.recall_at_5).toBe(1);
+    const slices = ok.json().slices.hybrid;
+    expect(slices["lang:en"].questions + slices["lang:pt-BR"].questions).toBe(metrics.hybrid.questions);
+    expect(slices["half:odd"].questions + slices["half:even"].questions).toBe(metrics.hybrid.questions);
 
     const failing = telco("rag", "eval", "--golden", join(fixtures, "golden-impossible.jsonl"), "--json");
     expect(failing.status).toBe(1);

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import pc from "picocolors";
 import { action, commandGroup, intOption } from "../../platform/cli/runtime.ts";
 import { UsageError } from "../../platform/errors.ts";
-import type { RetrievalMetrics } from "../evaluations/retrieval.ts";
+import type { RetrievalMetrics, SliceMetrics } from "../evaluations/retrieval.ts";
 import { parseFilter } from "./filters.ts";
 import type { IngestReport } from "./ingest.ts";
 import type { RetrievalMode, SearchResponse } from "./search.ts";
@@ -50,7 +50,12 @@ function renderResults(r: SearchResponse): string {
 }
 
 function renderEval(value: unknown): string {
-  const v = value as { index_version: string; metrics: Record<string, RetrievalMetrics>; failures: string[] };
+  const v = value as {
+    index_version: string;
+    metrics: Record<string, RetrievalMetrics>;
+    slices: Record<string, Record<string, SliceMetrics>>;
+    failures: string[];
+  };
   const cols = ["recall@1", "recall@5", "MRR", "nDCG@10", "docRecall@5"];
   const header = `${"mode".padEnd(8)}${cols.map((c) => c.padStart(12)).join("")}`;
   const rows = Object.entries(v.metrics).map(
@@ -63,7 +68,20 @@ function renderEval(value: unknown): string {
   const verdict = v.failures.length
     ? pc.red(`FAIL: ${v.failures.join("; ")}`)
     : pc.green("PASS (hybrid meets rag.eval thresholds)");
-  return [`index version ${v.index_version}, ${n} questions`, header, ...rows, verdict].join("\n");
+  const sliceRows = Object.entries(v.slices.hybrid ?? {}).map(
+    ([name, m]) =>
+      `  ${`${name} (${m.questions})`.padEnd(22)}${[m.recall_at_1, m.recall_at_5, m.mrr]
+        .map((x) => x.toFixed(3).padStart(10))
+        .join("")}`,
+  );
+  const sliceHeader = `  ${"hybrid by slice".padEnd(22)}${["recall@1", "recall@5", "MRR"].map((c) => c.padStart(10)).join("")}`;
+  return [
+    `index version ${v.index_version}, ${n} questions`,
+    header,
+    ...rows,
+    ...(sliceRows.length ? [pc.dim(sliceHeader), ...sliceRows] : []),
+    verdict,
+  ].join("\n");
 }
 
 /** `telco rag …`: ingest documents, query with citations, evaluate retrieval, list versions. */
@@ -161,12 +179,19 @@ export function registerRagCommands(program: Command): void {
           denseWeight: r.denseWeight,
           latentWeight: r.latentWeight,
           documentWeight: r.documentWeight,
+          expansionWeight: r.expansionWeight,
           mmrLambda: r.mmrLambda,
           rerank: r.rerank,
         });
         const failures = checkThresholds(result.metrics.hybrid, cfg.eval);
         rt.result(
-          { index_version: result.index_version, metrics: result.metrics, thresholds: cfg.eval, failures },
+          {
+            index_version: result.index_version,
+            metrics: result.metrics,
+            slices: result.slices,
+            thresholds: cfg.eval,
+            failures,
+          },
           renderEval,
         );
         if (failures.length) process.exitCode = 1;

@@ -69,6 +69,36 @@ describe("Bm25Index", () => {
     // Scores are reset between queries.
     expect(idx.search(["multa"], 5).scores[0]).toBeCloseTo(r.scores[0], 6);
   });
+
+  it("weights query terms and matches typos only where allowed", () => {
+    const idx = new Bm25Index([["cancelamento", "linha"], ["fatura", "atraso"], ["roteador"]]);
+    const full = idx.search([{ term: "fatura", weight: 1, fuzzy: false }], 3);
+    const half = idx.search([{ term: "fatura", weight: 0.5, fuzzy: false }], 3);
+    expect(half.scores[0]).toBeCloseTo(full.scores[0] / 2, 6);
+    // A weaker term no longer outranks a stronger one.
+    const mixed = idx.search(
+      [
+        { term: "roteador", weight: 1, fuzzy: false },
+        { term: "fatura", weight: 0.2, fuzzy: false },
+      ],
+      3,
+    );
+    expect(Array.from(mixed.ids)).toEqual([2, 1]);
+    // "cancelameto" is one edit from "cancelamento": matched at 0.7 only when fuzzy.
+    const typo = idx.search([{ term: "cancelameto", weight: 1, fuzzy: true }], 3);
+    expect(Array.from(typo.ids)).toEqual([0]);
+    expect(typo.scores[0]).toBeCloseTo(0.7 * idx.search(["cancelamento"], 1).scores[0], 6);
+    expect(idx.search([{ term: "cancelameto", weight: 1, fuzzy: false }], 3).ids.length).toBe(0);
+    // A term given twice counts once, at its first weight.
+    const twice = idx.search(
+      [
+        { term: "fatura", weight: 1, fuzzy: false },
+        { term: "fatura", weight: 0.5, fuzzy: false },
+      ],
+      3,
+    );
+    expect(twice.scores[0]).toBeCloseTo(full.scores[0], 6);
+  });
 });
 
 describe("DenseIndex", () => {

@@ -39,6 +39,13 @@ export function latentFeatures(text: string, language?: string): Map<string, num
   return counts;
 }
 
+/** A piece of a query analysed in its own language, with a weight (the question vs words added to it). */
+export interface TextSegment {
+  text: string;
+  language: "pt" | "en";
+  weight: number;
+}
+
 /** Deterministic standard normals (mulberry32 + Box–Muller). */
 function gaussian(seed: number): () => number {
   let s = seed >>> 0;
@@ -258,11 +265,15 @@ function normalizeInPlace(v: Float32Array, offset: number, length: number): void
 export function projectQuery(
   model: LatentModel,
   featureIndex: Map<string, number>,
-  text: string,
+  text: string | readonly TextSegment[],
   language?: string,
 ): Float32Array {
   const out = new Float32Array(model.rank);
-  for (const [f, tf] of latentFeatures(text, language)) {
+  const bag = typeof text === "string" ? latentFeatures(text, language) : new Map<string, number>();
+  if (typeof text !== "string")
+    for (const s of text)
+      for (const [f, w] of latentFeatures(s.text, s.language)) bag.set(f, (bag.get(f) ?? 0) + w * s.weight);
+  for (const [f, tf] of bag) {
     const c = featureIndex.get(f);
     if (c === undefined) continue;
     const w = Math.log1p(tf) * model.idf[c];

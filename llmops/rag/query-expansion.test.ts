@@ -19,10 +19,22 @@ describe("expandQuery", () => {
     expect(expandQuery("quero cancelar o plano").added).toBe("");
   });
 
+  it("keeps telecom synonyms apart from what the question literally says", () => {
+    const q = expandQuery("a net ta caindo e o modem pisca");
+    expect(q.added.split(" ")).toEqual(["internet", "está"]);
+    expect(q.related).toContain("instabilidade");
+    expect(q.related).toContain("roteador");
+    expect(q.added).not.toContain("roteador");
+    // The dense retrievers see everything.
+    expect(q.embedText).toContain("internet");
+    expect(q.embedText).toContain("instabilidade");
+  });
+
   it("leaves a plain question unchanged", () => {
     expect(expandQuery("segunda via da fatura")).toEqual({
       language: "pt",
       added: "",
+      related: "",
       embedText: "segunda via da fatura",
     });
   });

@@ -7,8 +7,9 @@ import { detectLanguage, words } from "./analyzer.ts";
  * - a few telecom synonyms customers use for the documents' terms ("modem" for the ONT/router);
  * - an English→Portuguese glossary of telecom/customer-service words, because the knowledge base
  *   is written in Portuguese and the offline embedder is not cross-lingual.
+ * Search weighs all of these below the question's own words (rag.retrieval.expansionWeight).
  */
-const COLLOQUIAL: Record<string, string> = {
+const ABBREVIATIONS: Record<string, string> = {
   vc: "você",
   vcs: "vocês",
   pq: "porque",
@@ -41,6 +42,10 @@ const COLLOQUIAL: Record<string, string> = {
   wpp: "whatsapp",
   xip: "chip",
   wifi: "wi-fi",
+};
+
+// Related words customers use for the documents' terms: likely, not certain, to mean the same.
+const SYNONYMS: Record<string, string> = {
   modem: "modem roteador ont",
   conta: "conta fatura",
   boleto: "boleto fatura",
@@ -244,24 +249,34 @@ const EN_TO_PT: Record<string, string> = {
 /** Query terms for BM25 and the text to embed: the original plus normalised/translated words. */
 export interface ExpandedQuery {
   language: "pt" | "en";
-  /** Portuguese words added by normalisation/translation ("" when none). */
+  /** Portuguese words the question means: spelled-out abbreviations, translations of English words ("" when none). */
   added: string;
-  /** What the dense retriever embeds. */
+  /** Related Portuguese words (telecom synonyms): weaker evidence than the question's own words ("" when none). */
+  related: string;
+  /** What the dense retrievers embed: the question, the added and the related words. */
   embedText: string;
 }
 
-/** Expands a question with colloquial normalisation and, for English, the pt-BR glossary. */
+/** Expands a question with colloquial normalisation, telecom synonyms and, for English, the pt-BR glossary. */
 export function expandQuery(query: string): ExpandedQuery {
   const language = detectLanguage(query);
-  const extra: string[] = [];
+  const added: string[] = [];
+  const related: string[] = [];
   for (const w of words(query)) {
-    const colloquial = COLLOQUIAL[w];
-    if (colloquial && colloquial !== w) extra.push(colloquial);
+    const spelled = ABBREVIATIONS[w];
+    if (spelled) added.push(spelled);
+    const synonyms = SYNONYMS[w];
+    if (synonyms) related.push(synonyms);
     if (language === "en") {
       const pt = EN_TO_PT[w] ?? EN_TO_PT[w.replace(/(?:es|s)$/, "")];
-      if (pt) extra.push(pt);
+      if (pt) added.push(pt);
     }
   }
-  const added = extra.join(" ");
-  return { language, added, embedText: added ? `${query}\n${added}` : query };
+  const extra = [...added, ...related].join(" ");
+  return {
+    language,
+    added: added.join(" "),
+    related: related.join(" "),
+    embedText: extra ? `${query}\n${extra}` : query,
+  };
 }

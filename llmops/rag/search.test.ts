@@ -1,8 +1,10 @@
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { analyze } from "./analyzer.ts";
 import { LocalHashEmbedder } from "./embeddings/local.ts";
 import { parseFilter } from "./filters.ts";
 import { ingestDocuments } from "./ingest.ts";
+import { expandQuery } from "./query-expansion.ts";
 import { openIndex, type RagIndex } from "./search.ts";
 import { CountingEmbedder, tempDir } from "./test-helpers.ts";
 
@@ -86,6 +88,25 @@ describe("RagIndex.search", () => {
     expect(diverse.results[0].chunk_id).toBe(plain.results[0].chunk_id);
     const reranked = await index.search("pagamento atraso multa fatura", { k: 3, rerank: "coverage" });
     expect(reranked.results[0].section).toBe("Pagamento em atraso");
+  });
+
+  it("weights expansion words and resolves misspellings through the corpus's own words", () => {
+    const [aplicativo] = analyze("aplicativo");
+    const pt = index.queryTerms("emite no aplicatvo?", expandQuery("emite no aplicatvo?"), 0.5);
+    // "aplicatvo" stems to something the index lacks; its one-edit neighbour word gives the term.
+    expect(pt).toContainEqual({ term: aplicativo, weight: 0.7, fuzzy: false });
+    const wifi = index.queryTerms("senha do wifi", expandQuery("senha do wifi"), 0.5);
+    const [senha] = analyze("senha");
+    expect(wifi[0]).toEqual({ term: senha, weight: 1, fuzzy: false }); // the question's own word
+    for (const term of analyze("wi-fi")) expect(wifi).toContainEqual({ term, weight: 0.5, fuzzy: false });
+  });
+
+  it("matches the words of an English question exactly, never as Portuguese typos", () => {
+    const q = "how do I activate roamnig";
+    const terms = index.queryTerms(q, expandQuery(q), 0.5);
+    const own = terms.filter((t) => t.weight === 1);
+    expect(own.map((t) => t.term)).toEqual(analyze("activate roamnig", "en"));
+    expect(own.every((t) => !t.fuzzy)).toBe(true);
   });
 
   it("refuses an embedder whose vector space differs from the index", async () => {

@@ -1,13 +1,14 @@
 import { TelcoError } from "../../platform/errors.ts";
 import { type EmbeddingProvider, embeddingFingerprint } from "../../platform/ports/embeddings.ts";
-import { analyze, analyzerLanguage } from "./analyzer.ts";
-import { Bm25Index } from "./bm25.ts";
+import { type AnalyzerLanguage, analyze, analyzerLanguage, analyzeWithSurface } from "./analyzer.ts";
+import { Bm25Index, type QueryTerm } from "./bm25.ts";
 import { DenseIndex } from "./dense.ts";
 import { LocalHashEmbedder } from "./embeddings/local.ts";
 import { filterMask, type MetadataFilter } from "./filters.ts";
 import { maximalMarginalRelevance, reciprocalRankFusion } from "./fusion.ts";
-import { type LatentModel, projectQuery } from "./lsa.ts";
-import { expandQuery } from "./query-expansion.ts";
+import { SurfaceLexicon } from "./lexicon.ts";
+import { type LatentModel, projectQuery, type TextSegment } from "./lsa.ts";
+import { type ExpandedQuery, expandQuery } from "./query-expansion.ts";
 import {
   type IndexData,
   type IndexManifest,
@@ -45,6 +46,8 @@ export interface SearchOptions {
   rerank?: "none" | "coverage";
   /** RRF weight of the corpus-fitted LSA list (0 = off). */
   latentWeight?: number;
+  /** BM25 weight of words added by query normalisation relative to the question's own words (1 = equal). */
+  expansionWeight?: number;
 }
 
 /** One hit, in the JSON shape of `telco rag query --json`. */
@@ -76,6 +79,7 @@ export class RagIndex {
   /** Chunk vectors in the corpus-fitted LSA space. */
   readonly latent: DenseIndex;
   readonly #latentModel: LatentModel;
+  readonly #lexicon: SurfaceLexicon;
   readonly #latentFeatures: Map<string, number>;
   readonly #docOfChunk: Int32Array;
   readonly #dates: Int32Array;
@@ -103,6 +107,10 @@ export class RagIndex {
     this.bm25 = new Bm25Index(built.bm25);
     this.docBm25 = new Bm25Index(built.docBm25);
     this.#docOfChunk = built.docOfChunk;
+    this.#lexicon = new SurfaceLexicon(
+      built.lexicon.words,
+      Array.from(built.lexicon.terms, (id) => built.bm25.terms[id]),
+    );
     this.#latentModel = built.latent;
     this.#latentFeatures = new Map(built.latent.features.map((f, i) => [f, i]));
     // LSA coordinates are ordered by singular value, so a prefix is the best lower-rank space.
@@ -129,7 +137,7 @@ export class RagIndex {
       text: (field, row) => this.chunks[row][field],
     });
     const expanded = expandQuery(query);
-    const terms = [...analyze(query, expanded.language), ...analyze(expanded.added, "pt")];
+    const terms = this.queryTerms(query, expanded, opts.expansionWeight ?? 1);
     let ids: number[];
     let scores: number[];
     if (mode === "bm25") {
@@ -137,7 +145,12 @@ export class RagIndex {
       ids = Array.from(r.ids);
       scores = Array.from(r.scores);
     } else {
-      const qv = await this.#embedQuery(expanded.embedText);
+      // Each part analysed in its own language: the glossary's Portuguese words must not go through
+      // the English stemmer with the English question they were added to.
+      const segments: TextSegment[] = [{ text: query, language: expanded.language, weight: 1 }];
+      const extra = `${expanded.added}\n${expanded.related}`.trim();
+      if (extra) segments.push({ text: extra, language: "pt", weight: 1 });
+      const qv = await this.#embedQuery(expanded.embedText, segments);
       const dense = this.dense.search(qv, depth, mask);
       if (mode === "dense") {
         ids = Array.from(dense.ids);
@@ -149,7 +162,7 @@ export class RagIndex {
         const weights = [1, opts.denseWeight ?? 1];
         const latentWeight = opts.latentWeight ?? 0;
         if (latentWeight > 0) {
-          lists.push(this.#latentSearch(expanded.embedText, expanded.language, depth, mask));
+          lists.push(this.#latentSearch(segments, depth, mask));
           weights.push(latentWeight);
         }
         ({ ids, scores } = reciprocalRankFusion(lists, rrfK, weights));
@@ -184,9 +197,46 @@ export class RagIndex {
     };
   }
 
+  /**
+   * Weighted BM25 terms of a question. Its own words are analysed in its language at weight 1; words
+   * added by normalisation (spelled-out abbreviations, glossary translations, telecom synonyms) are
+   * analysed as Portuguese at `expansionWeight` (likely, not certain, what the user meant). A word
+   * whose term the index lacks is looked up as the corpus spells it: the same word, else one- or
+   * two-edit neighbours of it (0.7 × weight), else, as before, near stems. Words of an English
+   * question get exact matches only: "fiber" or "data" are not misspellings of Portuguese words.
+   */
+  queryTerms(query: string, expanded: ExpandedQuery, expansionWeight = 1): QueryTerm[] {
+    const out: QueryTerm[] = [];
+    const add = (text: string, lang: AnalyzerLanguage, weight: number) => {
+      const { terms, surface } = analyzeWithSurface(text, lang);
+      for (let i = 0; i < terms.length; i++) {
+        const term = terms[i];
+        if (lang === "en" || this.bm25.idf(term) !== undefined) {
+          out.push({ term, weight, fuzzy: false });
+          continue;
+        }
+        const word = surface[i];
+        const exact = this.#lexicon.term(word);
+        if (exact !== undefined) {
+          out.push({ term: exact, weight, fuzzy: false });
+          continue;
+        }
+        if (word.length < 4 || /\d/.test(word)) continue;
+        const near = this.#lexicon.neighbourTerms(word, word.length >= 8 ? 2 : 1);
+        for (const t of near) out.push({ term: t, weight: 0.7 * weight, fuzzy: false });
+        // Nothing near the word: near stems may still exist (the stemmer cut a misspelt suffix).
+        if (near.length === 0) out.push({ term, weight, fuzzy: true });
+      }
+    };
+    add(query, expanded.language, 1);
+    add(expanded.added, "pt", expansionWeight);
+    add(expanded.related, "pt", expansionWeight);
+    return out;
+  }
+
   /** Adds w/(k + rank of the chunk's document in a document-level BM25 ranking) to each candidate. */
   #addDocumentEvidence(
-    terms: string[],
+    terms: QueryTerm[],
     ids: number[],
     scores: number[],
     rrfK: number,
@@ -205,16 +255,19 @@ export class RagIndex {
   }
 
   /** Top rows by cosine in the LSA space fitted on this index's chunks. */
-  #latentSearch(text: string, language: string, depth: number, mask?: Uint8Array): Int32Array {
-    const q = projectQuery(this.#latentModel, this.#latentFeatures, text, language);
+  #latentSearch(segments: TextSegment[], depth: number, mask?: Uint8Array): Int32Array {
+    const q = projectQuery(this.#latentModel, this.#latentFeatures, segments);
     return this.latent.search(q, depth, mask).ids;
   }
 
-  /** Query vector; for the local embedder weighted by this index's IDF (unknown words: the max). */
-  async #embedQuery(text: string): Promise<Float32Array> {
+  /**
+   * Query vector; for the local embedder built from the language-tagged segments and weighted by
+   * this index's IDF (unknown words: the max). Remote embedders get the whole text.
+   */
+  async #embedQuery(text: string, segments: TextSegment[]): Promise<Float32Array> {
     if (this.#embedder instanceof LocalHashEmbedder) {
       const maxIdf = Math.log(1 + this.chunks.length);
-      return this.#embedder.embedWeighted(text, (stem) => this.bm25.idf(stem) ?? maxIdf);
+      return this.#embedder.embedWeighted(segments, (stem) => this.bm25.idf(stem) ?? maxIdf);
     }
     const [v] = await this.#embedder.embed([text], "query");
     return v;
@@ -225,11 +278,11 @@ export class RagIndex {
    * (a cheap stand-in for a cross-encoder, which would need downloaded weights).
    */
   #coverageRerank(
-    queryTerms: string[],
+    queryTerms: QueryTerm[],
     ids: number[],
     scores: number[],
   ): { ids: number[]; scores: number[] } {
-    const q = new Set(queryTerms);
+    const q = new Set(queryTerms.map((t) => t.term));
     if (q.size === 0 || ids.length === 0) return { ids, scores };
     const top = Math.max(...scores) || 1;
     const rescored = ids.map((row, i) => {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { analyze } from "./analyzer.ts";
 import { ingestDocuments } from "./ingest.ts";
 import { fitLatentModel, projectQuery } from "./lsa.ts";
 import { openIndex } from "./search.ts";
@@ -43,6 +44,11 @@ describe("persisted search structures", () => {
     expect(Array.from(back!.docBm25.weights)).toEqual(Array.from(built.docBm25.weights));
     expect(Array.from(back!.docOfChunk)).toEqual(Array.from(built.docOfChunk));
     expect(back!.latent.features).toEqual(built.latent.features);
+    expect(back!.lexicon.words).toEqual(built.lexicon.words);
+    expect(Array.from(back!.lexicon.terms)).toEqual(Array.from(built.lexicon.terms));
+    // Every lexicon word points at the BM25 term it was analysed to.
+    const at = built.lexicon.words.indexOf("portabilidade");
+    expect(built.bm25.terms[built.lexicon.terms[at]]).toBe(analyze("portabilidade")[0]);
     expect(Array.from(back!.latent.rows)).toEqual(Array.from(built.latent.rows));
     expect(decodeSearchStructures(bytes, "another-version")).toBeUndefined();
     expect(decodeSearchStructures(new Uint8Array(16), data.manifest.version)).toBeUndefined();
@@ -91,5 +97,8 @@ describe("fitLatentModel (LSA)", () => {
     const q = projectQuery(a, index, "minha tela ficou preta", "pt-BR");
     const cos = (row: number) => q[0] * a.rows[row * a.rank] + q[1] * a.rows[row * a.rank + 1];
     expect(Math.min(cos(0), cos(1), cos(2))).toBeGreaterThan(Math.max(cos(3), cos(4), cos(5)));
+    // The same text as one Portuguese segment projects to the same vector.
+    const segmented = projectQuery(a, index, [{ text: "minha tela ficou preta", language: "pt", weight: 1 }]);
+    expect(Array.from(segmented)).toEqual(Array.from(q));
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { analyze, analyzerLanguage } from "./analyzer.ts";
+import { analyzerLanguage, analyzeWithSurface } from "./analyzer.ts";
 import { type Bm25Parts, buildBm25Parts } from "./bm25.ts";
 import { fitLatentModel, type LatentModel } from "./lsa.ts";
 import type { StoredChunk } from "./store.ts";
@@ -10,7 +10,7 @@ import type { StoredChunk } from "./store.ts";
  * Bump when the analyzer, the BM25 parameters or the layout below change: persisted structures
  * written by another version are then ignored and rebuilt from the chunks.
  */
-export const STRUCTURES_FORMAT = "bm25-pt-snowball-lsa64-v1";
+export const STRUCTURES_FORMAT = "bm25-pt-snowball-lsa64-lexicon-v2";
 /** Dimensions of the corpus-fitted LSA space (64: best recall@5/MRR trade-off at a 100k-row scan cost of ~4 ms). */
 export const LATENT_RANK = 64;
 /** File in a version folder holding the search structures. */
@@ -25,6 +25,8 @@ export interface SearchStructures {
   docOfChunk: Int32Array;
   /** LSA model fitted on the chunks, with every chunk's latent vector. */
   latent: LatentModel;
+  /** Every distinct folded content word of the chunks and its term id in `bm25` (see lexicon.ts). */
+  lexicon: { words: string[]; terms: Int32Array };
 }
 
 /** Text that is analysed and embedded for a chunk: title and section give the body its context. */
@@ -39,11 +41,17 @@ export function buildSearchStructures(chunks: StoredChunk[]): SearchStructures {
   const docRows = new Map<string, number>();
   const docTerms: string[][] = [];
   const docOfChunk = new Int32Array(chunks.length);
+  const lexicon = new Map<string, string>();
+  const learn = (a: { terms: string[]; surface: string[] }) => {
+    for (let j = 0; j < a.terms.length; j++)
+      if (!lexicon.has(a.surface[j])) lexicon.set(a.surface[j], a.terms[j]);
+    return a.terms;
+  };
   for (let i = 0; i < chunks.length; i++) {
     const c = chunks[i];
     const lang = analyzerLanguage(c.language, c.text);
-    const title = analyze(c.title, lang);
-    const rest = analyze(`${c.section}\n${c.text}`, lang);
+    const title = learn(analyzeWithSurface(c.title, lang));
+    const rest = learn(analyzeWithSurface(`${c.section}\n${c.text}`, lang));
     // Same terms as analyze(chunkIndexText(c)): the analyzer works word by word.
     chunkTerms[i] = title.concat(rest);
     let row = docRows.get(c.doc_id);
@@ -56,10 +64,13 @@ export function buildSearchStructures(chunks: StoredChunk[]): SearchStructures {
     for (const t of rest) bag.push(t);
     docOfChunk[i] = row;
   }
+  const bm25 = buildBm25Parts(chunkTerms, params);
+  const termId = new Map(bm25.terms.map((t, id) => [t, id]));
   return {
-    bm25: buildBm25Parts(chunkTerms, params),
+    bm25,
     docBm25: buildBm25Parts(docTerms, params),
     docOfChunk,
+    lexicon: { words: [...lexicon.keys()], terms: Int32Array.from(lexicon.values(), (t) => termId.get(t)!) },
     latent: fitLatentModel(
       chunks.map((c) => chunkIndexText(c)),
       chunks.map((c) => c.language),
@@ -90,6 +101,8 @@ export function encodeSearchStructures(s: SearchStructures, version: string): Ui
     );
   }
   columns.push(
+    ["lexicon.words", enc.encode(s.lexicon.words.join("\n"))],
+    ["lexicon.terms", s.lexicon.terms],
     ["latent.features", enc.encode(s.latent.features.join("\n"))],
     ["latent.idf", s.latent.idf],
     ["latent.components", s.latent.components],
@@ -167,7 +180,12 @@ export function decodeSearchStructures(buf: Uint8Array, version: string): Search
     };
   };
   const features = dec.decode(col.get("latent.features") as Uint8Array);
+  const lexiconWords = dec.decode(col.get("lexicon.words") as Uint8Array);
   return {
+    lexicon: {
+      words: lexiconWords.length > 0 ? lexiconWords.split("\n") : [],
+      terms: col.get("lexicon.terms") as Int32Array,
+    },
     bm25: parts("bm25"),
     docBm25: parts("docBm25"),
     docOfChunk: col.get("docOfChunk") as Int32Array,

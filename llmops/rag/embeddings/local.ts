@@ -1,5 +1,5 @@
 import { type EmbeddingProvider, l2normalize } from "../../../platform/ports/embeddings.ts";
-import { analyze, analyzerLanguage, contentWords } from "../analyzer.ts";
+import { type AnalyzerLanguage, analyze, analyzerLanguage, contentWords } from "../analyzer.ts";
 
 /** FNV-1a 32-bit with a seed: fast, dependency-free and stable across runs and machines. */
 function fnv1a(text: string, seed: number): number {
@@ -50,22 +50,16 @@ export class LocalHashEmbedder implements EmbeddingProvider {
    * n-grams). Search uses it on the query side only, with the index's IDF, so rare words steer the
    * query vector as they do in BM25, while document vectors stay corpus-independent.
    */
-  embedWeighted(text: string, termWeight?: (stem: string) => number): Float32Array {
+  embedWeighted(
+    text: string | readonly { text: string; language: AnalyzerLanguage; weight: number }[],
+    termWeight?: (stem: string) => number,
+  ): Float32Array {
     const counts = new Map<string, number>();
     const add = (f: string, w: number) => counts.set(f, (counts.get(f) ?? 0) + w);
-    const lang = analyzerLanguage(undefined, text);
-    const stems = analyze(text, lang);
-    const surface = contentWords(text);
-    for (let i = 0; i < stems.length; i++) {
-      const weight = termWeight ? termWeight(stems[i]) : 1;
-      add(`w:${stems[i]}`, WORD_WEIGHT * weight);
-      // analyze() and contentWords() drop the same stop words, so index i is the same word.
-      const word = surface[i];
-      if (word === undefined || word.length < 3) continue;
-      const padded = `^${word}$`;
-      for (let n = 3; n <= 4; n++)
-        for (let j = 0; j + n <= padded.length; j++) add(padded.slice(j, j + n), NGRAM_WEIGHT * weight);
-    }
+    const segments =
+      typeof text === "string" ? [{ text, language: analyzerLanguage(undefined, text), weight: 1 }] : text;
+    for (const segment of segments)
+      this.#addFeatures(segment.text, segment.language, segment.weight, add, termWeight);
     const v = new Float32Array(this.dimension);
     for (const [feature, tf] of counts) {
       const w = Math.log1p(tf);
@@ -75,5 +69,27 @@ export class LocalHashEmbedder implements EmbeddingProvider {
       }
     }
     return l2normalize(v);
+  }
+
+  /** Adds the features of one text (stems and character n-grams of its words) to a bag. */
+  #addFeatures(
+    text: string,
+    lang: AnalyzerLanguage,
+    segmentWeight: number,
+    add: (feature: string, weight: number) => void,
+    termWeight?: (stem: string) => number,
+  ): void {
+    const stems = analyze(text, lang);
+    const surface = contentWords(text);
+    for (let i = 0; i < stems.length; i++) {
+      const weight = segmentWeight * (termWeight ? termWeight(stems[i]) : 1);
+      add(`w:${stems[i]}`, WORD_WEIGHT * weight);
+      // analyze() and contentWords() drop the same stop words, so index i is the same word.
+      const word = surface[i];
+      if (word === undefined || word.length < 3) continue;
+      const padded = `^${word}$`;
+      for (let n = 3; n <= 4; n++)
+        for (let j = 0; j + n <= padded.length; j++) add(padded.slice(j, j + n), NGRAM_WEIGHT * weight);
+    }
   }
 }

@@ -41,6 +41,31 @@ describe("LocalHashEmbedder", () => {
     expect(cosine(base, typo)).toBeGreaterThan(0.5);
     expect(cosine(base, other)).toBeLessThan(0.2);
   });
+
+  it("analyses each language-tagged segment with its own stemmer", () => {
+    const text = "segunda via da fatura";
+    // One Portuguese segment is the plain embedding.
+    expect(Array.from(e.embedWeighted([{ text, language: "pt", weight: 1 }]))).toEqual(
+      Array.from(e.embedOne(text)),
+    );
+    // Portuguese glossary words added to an English question: stemmed as Portuguese they meet the
+    // Portuguese document; stemmed as English (the whole text one language) they do not as well.
+    const doc = e.embedOne("cancelamento da assinatura");
+    const question = "how do I end my subscription";
+    const glossary = "cancelar cancelamento assinatura";
+    const segmented = e.embedWeighted([
+      { text: question, language: "en", weight: 1 },
+      { text: glossary, language: "pt", weight: 1 },
+    ]);
+    const oneLanguage = e.embedWeighted(`${question}\n${glossary}`);
+    expect(cosine(segmented, doc)).toBeGreaterThan(cosine(oneLanguage, doc));
+    // A segment weight scales its features' share.
+    const lighter = e.embedWeighted([
+      { text: question, language: "en", weight: 1 },
+      { text: glossary, language: "pt", weight: 0.2 },
+    ]);
+    expect(cosine(lighter, doc)).toBeLessThan(cosine(segmented, doc));
+  });
 });
 
 let server: Server | undefined;

@@ -63,4 +63,22 @@ describe("PredictionLogWriter", () => {
     expect(all).toHaveLength(n);
     expect(new Set(all.map((r) => r.prediction_id)).size).toBe(n);
   });
+
+  it("round-trips large and non-ASCII records across buffer growth and consecutive flushes", async () => {
+    const lake = new FsLake(mkdtempSync(join(tmpdir(), "telco-plog-")));
+    const log = new PredictionLogWriter(lake, { maxBuffer: 300 });
+    const big = (i: number): PredictionRecord => ({
+      ...record(i),
+      customer_id: `Ção-${i}-😀`,
+      features: Object.fromEntries(
+        Array.from({ length: 80 }, (_, k) => [`f${k}`, k % 3 ? i * k + 0.5 : `válor ${k}`]),
+      ),
+    });
+    const written = Array.from({ length: 1000 }, (_, i) => big(i));
+    for (const r of written) log.append(r);
+    await log.close();
+    expect(log.persisted).toBe(1000);
+    const back = await readPredictionLog(lake, { from: "2026-11-20", to: "2026-11-20" });
+    expect(back).toEqual(written);
+  });
 });

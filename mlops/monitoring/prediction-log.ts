@@ -24,20 +24,54 @@ export interface PredictionRecord {
 export const PREDICTION_LOG_PREFIX = "logs/predictions";
 
 /**
+ * JSONL bytes of one day partition, written into a growing off-heap Buffer: each line's string dies
+ * young instead of being kept (and promoted to the old generation) until the flush, and the flush
+ * hands the bytes to gzip without joining strings.
+ */
+class LineBuffer {
+  bytes: Buffer;
+  length = 0;
+  lines = 0;
+
+  /** `capacity`: expected bytes (the previous flush's size), so a steady stream never regrows. */
+  constructor(capacity: number) {
+    this.bytes = Buffer.allocUnsafe(Math.max(64 * 1024, capacity));
+  }
+
+  push(line: string): void {
+    const need = this.length + line.length * 3 + 1; // UTF-8 worst case: no byteLength pass
+    if (need > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(need, this.bytes.length * 2));
+      this.bytes.copy(grown, 0, 0, this.length);
+      this.bytes = grown;
+    }
+    // An explicit length: without it Buffer#write costs O(remaining capacity) (measured ~5 µs at 8 MB).
+    this.length += this.bytes.write(line, this.length, need - 1 - this.length, "utf8");
+    this.bytes[this.length++] = 10; // \n
+    this.lines++;
+  }
+}
+
+/**
  * Append-only prediction log in the lake. Records are buffered in memory and flushed as one
  * immutable gzip JSONL part per flush (`logs/predictions/dt=YYYY-MM-DD/<writer>-<seq>.jsonl.gz`),
  * so a request never waits for I/O, a crash loses at most one unflushed buffer, and readers never
- * see a half-written part (the lake's write is atomic).
+ * see a half-written part (the lake's write is atomic). Each record is serialised when appended
+ * (a few µs per request) rather than all at flush time, where 1 000 JSON.stringify calls in a row
+ * stalled the serving event loop for ~10 ms (the API's tail latency); gzip runs on libuv's pool.
  */
 export class PredictionLogWriter {
   private readonly lake: Lake;
   private readonly writerId: string;
   private readonly maxBuffer: number;
-  private buffer: PredictionRecord[] = [];
+  /** Serialised JSON lines by day partition (insertion order = first appearance). */
+  private buffer = new Map<string, LineBuffer>();
+  private buffered = 0;
   private seq = 0;
   private flushing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private written = 0;
+  private lastFlushBytes = 0;
 
   constructor(lake: Lake, opts: { maxBuffer?: number; flushIntervalMs?: number; writerId?: string } = {}) {
     this.lake = lake;
@@ -51,8 +85,14 @@ export class PredictionLogWriter {
 
   /** Records a prediction; never blocks on I/O (a full buffer schedules a background flush). */
   append(record: PredictionRecord): void {
-    this.buffer.push(record);
-    if (this.buffer.length >= this.maxBuffer) void this.flush();
+    const day = record.ts.slice(0, 10);
+    let lines = this.buffer.get(day);
+    if (!lines) {
+      lines = new LineBuffer(Math.min(8 * 1024 * 1024, this.lastFlushBytes * 1.25));
+      this.buffer.set(day, lines);
+    }
+    lines.push(JSON.stringify(record));
+    if (++this.buffered >= this.maxBuffer) void this.flush();
   }
 
   /** Number of records persisted so far. */
@@ -62,26 +102,21 @@ export class PredictionLogWriter {
 
   /** Writes everything buffered so far; flushes are serialised so parts never interleave. */
   flush(): Promise<void> {
+    if (this.buffered === 0) return this.flushing;
     const batch = this.buffer;
-    if (batch.length === 0) return this.flushing;
-    this.buffer = [];
+    this.buffer = new Map();
+    this.buffered = 0;
+    for (const lines of batch.values()) this.lastFlushBytes = Math.max(this.lastFlushBytes, lines.length);
     this.flushing = this.flushing.then(async () => {
-      const byDay = new Map<string, PredictionRecord[]>();
-      for (const r of batch) {
-        const day = r.ts.slice(0, 10);
-        const list = byDay.get(day) ?? [];
-        list.push(r);
-        byDay.set(day, list);
-      }
-      for (const [day, records] of byDay) {
+      for (const [day, lines] of batch) {
         const seq = String(this.seq++).padStart(6, "0");
         // Compressed on libuv's thread pool at a fast level: a synchronous gzip of a full buffer
         // blocked the serving event loop for ~100+ ms (the API's p99).
-        const body = await gzipAsync(records.map((r) => JSON.stringify(r)).join("\n") + "\n", {
+        const body = await gzipAsync(lines.bytes.subarray(0, lines.length), {
           level: constants.Z_BEST_SPEED,
         });
         await this.lake.write(`${PREDICTION_LOG_PREFIX}/dt=${day}/${this.writerId}-${seq}.jsonl.gz`, body);
-        this.written += records.length;
+        this.written += lines.lines;
       }
     });
     return this.flushing;

@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { hash, randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ConfigError } from "../../platform/errors.ts";
@@ -46,8 +46,9 @@ export function resolveApiKeys(opts: {
   return { keys: [key], keyFile, generated: true };
 }
 
+/** SHA-256 in one native call (createHash().update().digest() allocated a Hash object per request). */
 function digest(text: string): Buffer {
-  return createHash("sha256").update(text).digest();
+  return hash("sha256", text, "buffer");
 }
 
 /**

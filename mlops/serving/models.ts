@@ -4,6 +4,7 @@ import { logger } from "../../platform/telemetry/logger.ts";
 import { loadChurnModel } from "../training/learners.ts";
 import type { ChurnModel } from "../training/model.ts";
 import { OnnxChurnModel } from "./onnx-model.ts";
+import { prepareReasons } from "./scoring.ts";
 
 /** A model version loaded in memory, ready to score. Immutable: a swap replaces the whole object. */
 export interface LoadedModel {
@@ -32,6 +33,7 @@ export async function loadModelVersion(registry: ModelRegistry, version: ModelVe
     }
     model = await loadChurnModel(json);
   }
+  void prepareReasons(model); // serving TreeSHAP tables, built in the background
   return {
     name: version.name,
     version: version.version,

@@ -1,5 +1,6 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MASK, maskObject, maskPii } from "./pii.ts";
+import { MASK, maskObject, maskPii, maskUrl } from "./pii.ts";
 
 describe("PII masking", () => {
   it.each([
@@ -33,5 +34,17 @@ describe("PII masking", () => {
       n: 3,
     });
     expect(out).toEqual({ name: MASK, nested: { nome: MASK, note: `cpf ${MASK}` }, list: [MASK], n: 3 });
+  });
+
+  it("maskUrl (the access log's fast path) masks exactly what maskPii masks", () => {
+    const urlish = fc.stringMatching(/^[/?&=a-z0-9 ().+-]{0,60}$/);
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), urlish), (u) => {
+        expect(maskUrl(u)).toBe(maskPii(u));
+      }),
+      { numRuns: 2000 },
+    );
+    expect(maskUrl("/v1/x?cpf=123.456.789-09")).toBe(`/v1/x?cpf=${MASK}`);
+    expect(maskUrl("/v1/churn/predict")).toBe("/v1/churn/predict");
   });
 });

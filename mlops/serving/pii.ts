@@ -17,6 +17,20 @@ export function maskPii(text: string): string {
   return text.replace(CPF, MASK).replace(PHONE, MASK).replace(NAME_IN_QUERY, `$1${MASK}`);
 }
 
+/**
+ * maskPii for a request URL, skipping the regexes when no PII can be present: a CPF has 11 digits, a
+ * phone number at least 8, and a name only arrives as a `name=`-style query value.
+ */
+export function maskUrl(url: string): string {
+  let digits = 0;
+  for (let i = 0; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 61 /* = */) return maskPii(url);
+    if (c >= 48 && c <= 57 && ++digits >= 8) return maskPii(url);
+  }
+  return url;
+}
+
 /** Deep copy of `value` with strings masked and name-like keys replaced. */
 export function maskObject(value: unknown, depth = 0): unknown {
   if (typeof value === "string") return maskPii(value);

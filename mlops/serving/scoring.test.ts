@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { datasetFromRows } from "../training/dataset.ts";
 import { mulberry32, trainGbdt } from "../training/gbdt/index.ts";
-import { reasonsFor, toDataset } from "./scoring.ts";
+import { prepareReasons, reasonsFor, singleRowDataset, toDataset } from "./scoring.ts";
 import { FIXTURE_SPECS, fixtureRows } from "./testing/fixture.ts";
 
 describe("toDataset", () => {
@@ -24,5 +24,68 @@ describe("toDataset", () => {
     expect(model.predictProba(fast)).toEqual(model.predictProba(reference));
     for (const i of [0, 5, 17])
       expect(reasonsFor(model, fast, i, 3, "pt-BR")).toEqual(reasonsFor(model, reference, i, 3, "pt-BR"));
+  });
+});
+
+/** Odd values a payload or store may carry, sprinkled over fixture rows. */
+function oddRows(n: number, seed: number): Record<string, unknown>[] {
+  const rng = mulberry32(seed);
+  const rows: Record<string, unknown>[] = fixtureRows(n, 11);
+  const odd = [null, "", " 12 ", "abc", Number.POSITIVE_INFINITY, true, undefined, "enterprise", false];
+  for (const r of rows)
+    for (const s of FIXTURE_SPECS) if (rng() < 0.15) r[s.name] = odd[Math.floor(rng() * odd.length)];
+  return rows;
+}
+
+describe("singleRowDataset", () => {
+  it("codes each row like toDataset, reusing one dataset per model", async () => {
+    const model = await trainGbdt(datasetFromRows(fixtureRows(800, 3), FIXTURE_SPECS, { label: "label" }), {
+      numTrees: 20,
+    });
+    const rows = oddRows(100, 5);
+    const first = singleRowDataset(model, rows[0]);
+    for (const r of rows) {
+      const one = singleRowDataset(model, r);
+      expect(one).toBe(first);
+      const ref = toDataset(model, [r]);
+      expect(one.features.map((c) => (c.kind === "numeric" ? [...c.values] : [...c.codes]))).toEqual(
+        ref.features.map((c) => (c.kind === "numeric" ? [...c.values] : [...c.codes])),
+      );
+      expect(model.predictProba(one)).toEqual(model.predictProba(ref));
+    }
+  });
+});
+
+describe("reasonsFor", () => {
+  it("equals the top-k of the model's own sorted explanation: first time, from the SHAP cache, and from the serving tables", async () => {
+    const model = await trainGbdt(datasetFromRows(fixtureRows(800, 3), FIXTURE_SPECS, { label: "label" }), {
+      numTrees: 30,
+    });
+    const check = (rows: Record<string, unknown>[], closeTo: boolean) => {
+      const data = toDataset(model, rows);
+      for (let i = 0; i < rows.length; i++) {
+        const sorted = model.explain(data, i).contributions.filter((c) => c.contribution !== 0);
+        for (const k of [1, 3, 5]) {
+          const got = reasonsFor(model, data, i, k, "en");
+          const want = sorted.slice(0, k);
+          expect(got.map((r) => [r.feature, r.value, r.direction])).toEqual(
+            want.map((c) => [c.feature, c.value, c.contribution > 0 ? "raises_risk" : "lowers_risk"]),
+          );
+          got.forEach((r, j) => {
+            if (closeTo) expect(Math.abs(r.contribution - want[j].contribution)).toBeLessThan(1e-12);
+            else expect(r.contribution).toBe(want[j].contribution);
+          });
+        }
+        // One-row datasets (the server's path) give the same reasons as the row inside a batch.
+        expect(reasonsFor(model, toDataset(model, [rows[i]]), 0, 3, "pt-BR")).toEqual(
+          reasonsFor(model, data, i, 3, "pt-BR"),
+        );
+      }
+    };
+    const rows = oddRows(150, 6);
+    check(rows, false); // model.shapValues (the serving tables are still being built)
+    check(rows, false); // the exact per-row cache
+    await prepareReasons(model);
+    check(oddRows(150, 7), true); // new rows: the serving block tables (summation order differs)
   });
 });

@@ -3,7 +3,10 @@ import { ValidationError } from "../../platform/errors.ts";
 import type { FeatureValue } from "../../platform/ports/online-store.ts";
 import { explainFeature, featureDefinition, type Language } from "../features/definitions.ts";
 import { datasetFromRows, type TabularDataset, toNumber } from "../training/dataset.ts";
+import { GbdtModel } from "../training/gbdt/index.ts";
+import { encodeBlock } from "../training/gbdt/tree.ts";
 import type { ChurnModel } from "../training/model.ts";
+import { BlockTreeShap } from "./tree-shap-blocks.ts";
 
 /** One reason behind a prediction: a feature's TreeSHAP contribution, labelled for people. */
 export interface Reason {
@@ -72,6 +75,37 @@ export function toDataset(model: ChurnModel, rows: readonly Record<string, unkno
   return { nRows: n, features };
 }
 
+/** Per model: one reusable single-row dataset (the common one-customer request allocates nothing). */
+const singleRows = new WeakMap<ChurnModel, TabularDataset>();
+
+/**
+ * `toDataset(model, [row])` without allocating: the returned dataset is overwritten by the next call
+ * for the same model, so use it synchronously (predict and explain, no await in between).
+ */
+export function singleRowDataset(model: ChurnModel, row: Record<string, unknown>): TabularDataset {
+  const vocab = model.categories as Record<string, string[]>;
+  let data = singleRows.get(model);
+  if (!data) {
+    if (model.features.some((f) => f.kind === "categorical" && !vocab[f.name]))
+      return toDataset(model, [row]);
+    data = toDataset(model, [{}]);
+    singleRows.set(model, data);
+  }
+  const idx = indexOf(model);
+  const specs = model.features;
+  for (let j = 0; j < specs.length; j++) {
+    const col = data.features[j];
+    const raw = row[specs[j].name];
+    if (col.kind === "numeric") col.values[0] = toNumber(raw);
+    else
+      col.codes[0] =
+        raw === null || raw === undefined || raw === ""
+          ? -1
+          : ((idx[j] as Map<string, number>).get(String(raw)) ?? -1);
+  }
+  return data;
+}
+
 /**
  * Checks full feature payloads against the model's features: every feature present (null = missing
  * value), numerics finite JSON numbers, categoricals strings or booleans. Throws naming the field.
@@ -122,7 +156,198 @@ function featureText(feature: string, value: number | string | null, lang: Langu
   return text;
 }
 
-/** Top `k` contributions of row `row` as labelled reasons; empty when the model cannot explain. */
+/** Distinct rows whose SHAP values are kept per model (exact: keyed by the row's values, compared in full). */
+const SHAP_CACHE_ROWS = 10_000;
+
+/**
+ * Bounded LRU of SHAP values per model, keyed by the exact feature values of a row (online features
+ * change only when the store is re-materialized, so a returning customer is explained once). The key
+ * is a 32-bit hash of the row's numbers; a hit is confirmed by comparing every value.
+ */
+class ShapCache {
+  private readonly entries = new Map<number, { row: Float64Array; phi: Float64Array }>();
+  private readonly bits = new Uint32Array(2);
+  private readonly one = new Float64Array(this.bits.buffer);
+
+  /** FNV-1a over the float64 bits of the values (NaN canonical). */
+  hash(row: Float64Array): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < row.length; i++) {
+      this.one[0] = row[i];
+      h = Math.imul(h ^ this.bits[0], 0x01000193);
+      h = Math.imul(h ^ this.bits[1], 0x01000193);
+    }
+    return h >>> 0;
+  }
+
+  get(key: number, row: Float64Array): Float64Array | undefined {
+    const e = this.entries.get(key);
+    if (!e) return undefined;
+    for (let i = 0; i < row.length; i++) {
+      const a = e.row[i];
+      const b = row[i];
+      if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) return undefined;
+    }
+    this.entries.delete(key); // most recently used goes last
+    this.entries.set(key, e);
+    return e.phi;
+  }
+
+  set(key: number, row: Float64Array, phi: Float64Array): void {
+    if (this.entries.size >= SHAP_CACHE_ROWS && !this.entries.has(key)) {
+      const oldest = this.entries.keys().next().value as number;
+      this.entries.delete(oldest);
+    }
+    this.entries.set(key, { row: Float64Array.from(row), phi });
+  }
+}
+
+const shapCaches = new WeakMap<ChurnModel, ShapCache>();
+/** Scratch: one row's values as numbers (numeric value or category code; NaN / -1 = missing). */
+let rowScratch = new Float64Array(0);
+
+/** Per GBDT: its block TreeSHAP tables once built (null: trees too large; a promise while building). */
+const blockShaps = new WeakMap<GbdtModel, BlockTreeShap | null | Promise<void>>();
+/** Scratch: one row in the GBDT's encoding. */
+let encoded = new Float64Array(0);
+
+/** The GBDT behind a model (itself, or the base of a calibrated wrapper), whose SHAP values it returns. */
+function gbdtOf(model: ChurnModel): GbdtModel | undefined {
+  if (model instanceof GbdtModel) return model;
+  const base = (model as { base?: unknown }).base;
+  return base instanceof GbdtModel ? base : undefined;
+}
+
+/**
+ * Starts building the serving TreeSHAP tables of `model` in the background (called when a model is
+ * loaded); until they are ready, reasons use the model's own `shapValues` (same values).
+ */
+export function prepareReasons(model: ChurnModel): Promise<void> {
+  const gbdt = gbdtOf(model);
+  if (!gbdt) return Promise.resolve();
+  const known = blockShaps.get(gbdt);
+  if (known instanceof Promise) return known;
+  if (known !== undefined) return Promise.resolve();
+  const building = BlockTreeShap.buildAsync(gbdt.trees).then(
+    (b) => {
+      blockShaps.set(gbdt, b ?? null);
+    },
+    () => {
+      blockShaps.set(gbdt, null);
+    },
+  );
+  blockShaps.set(gbdt, building);
+  return building;
+}
+
+function blockShapOf(model: GbdtModel): BlockTreeShap | undefined {
+  const k = blockShaps.get(model);
+  if (k === undefined) void prepareReasons(model);
+  return k instanceof BlockTreeShap ? k : undefined;
+}
+
+/** A model's per-row SHAP values (row-major), when it exposes them (GBDT, logistic regression, calibrated). */
+type ShapModel = ChurnModel & { shapValues(data: TabularDataset): { values: Float64Array } };
+
+function hasShapValues(model: ChurnModel): model is ShapModel {
+  return typeof (model as Partial<ShapModel>).shapValues === "function";
+}
+
+/** Row `row` of `data` as a standalone one-row dataset (shares nothing mutable with `data`). */
+function sliceOne(data: TabularDataset, row: number): TabularDataset {
+  return {
+    nRows: 1,
+    features: data.features.map((c) =>
+      c.kind === "numeric"
+        ? { name: c.name, kind: "numeric", values: c.values.subarray(row, row + 1) }
+        : {
+            name: c.name,
+            kind: "categorical",
+            codes: c.codes.subarray(row, row + 1),
+            categories: c.categories,
+          },
+    ),
+  };
+}
+
+/**
+ * SHAP values of row `row` (length = model features, model order), through the model's `shapValues`
+ * and the exact per-row cache; undefined when the dataset's columns are not in model order.
+ */
+function shapOfRow(model: ShapModel, data: TabularDataset, row: number): Float64Array | undefined {
+  const nF = model.features.length;
+  if (data.features.length !== nF) return undefined;
+  if (rowScratch.length !== nF) rowScratch = new Float64Array(nF);
+  for (let j = 0; j < nF; j++) {
+    const c = data.features[j];
+    if (c.name !== model.features[j].name) return undefined;
+    // Reason values are read from the dataset: its vocabulary must be the model's own (toDataset's).
+    if (c.kind === "categorical" && c.categories !== model.categories[c.name]) return undefined;
+    rowScratch[j] = c.kind === "numeric" ? c.values[row] : c.codes[row];
+  }
+  let cache = shapCaches.get(model);
+  if (!cache) {
+    cache = new ShapCache();
+    shapCaches.set(model, cache);
+  }
+  const key = cache.hash(rowScratch);
+  const hit = cache.get(key, rowScratch);
+  if (hit) return hit;
+  let phi: Float64Array;
+  const gbdt = gbdtOf(model);
+  const blocks = gbdt ? blockShapOf(gbdt) : undefined;
+  if (gbdt && blocks) {
+    if (encoded.length !== nF) encoded = new Float64Array(nF);
+    encodeBlock(gbdt.resolve(data), row, row + 1, encoded);
+    phi = new Float64Array(nF);
+    blocks.explain(encoded, phi);
+  } else {
+    const one = data.nRows === 1 ? data : sliceOne(data, row);
+    phi = model.shapValues(one).values.slice(0, nF);
+  }
+  cache.set(key, rowScratch, phi);
+  return phi;
+}
+
+/** The `k` features of largest |φ| (non-zero), largest first; ties keep feature order (a stable sort's). */
+function topK(phi: Float64Array, k: number): number[] {
+  const out: number[] = [];
+  for (let j = 0; j < phi.length; j++) {
+    const m = Math.abs(phi[j]);
+    if (m === 0) continue;
+    if (out.length === k && m <= Math.abs(phi[out[k - 1]])) continue;
+    let at = out.length;
+    while (at > 0 && Math.abs(phi[out[at - 1]]) < m) at--;
+    out.splice(at, 0, j);
+    if (out.length > k) out.pop();
+  }
+  return out;
+}
+
+function reason(
+  feature: string,
+  value: number | string | null,
+  contribution: number,
+  lang: Language,
+): Reason {
+  const def = featureDefinition(feature);
+  const r: Reason = {
+    feature,
+    label: def?.label[lang] ?? feature,
+    value,
+    contribution,
+    direction: contribution > 0 ? "raises_risk" : "lowers_risk",
+  };
+  const text = featureText(feature, value, lang);
+  if (text) r.text = text;
+  return r;
+}
+
+/**
+ * Top `k` contributions of row `row` as labelled reasons, largest |contribution| first; empty when the
+ * model cannot explain. Models with `shapValues` go through the exact per-row SHAP cache and a top-k
+ * selection (no per-feature contribution objects, no sort); others through `explain`.
+ */
 export function reasonsFor(
   model: ChurnModel,
   data: TabularDataset,
@@ -130,23 +355,26 @@ export function reasonsFor(
   k: number,
   lang: Language,
 ): Reason[] {
-  if (!model.explain || k === 0) return [];
+  if (k === 0) return [];
+  if (hasShapValues(model)) {
+    const phi = shapOfRow(model, data, row);
+    if (phi) {
+      return topK(phi, k).map((j) => {
+        const c = data.features[j];
+        let value: number | string | null;
+        if (c.kind === "numeric") value = Number.isNaN(c.values[row]) ? null : c.values[row];
+        else value = c.codes[row] >= 0 ? (c.categories[c.codes[row]] ?? null) : null;
+        return reason(c.name, value, phi[j], lang);
+      });
+    }
+  }
+  if (!model.explain) return [];
   const { contributions } = model.explain(data, row);
+  const sorted = [...contributions].sort((a, b) => Math.abs(b.contribution) - Math.abs(a.contribution));
   const out: Reason[] = [];
-  for (const c of contributions) {
+  for (const c of sorted) {
     if (out.length >= k) break;
-    if (c.contribution === 0) continue;
-    const def = featureDefinition(c.feature);
-    const reason: Reason = {
-      feature: c.feature,
-      label: def?.label[lang] ?? c.feature,
-      value: c.value,
-      contribution: c.contribution,
-      direction: c.contribution > 0 ? "raises_risk" : "lowers_risk",
-    };
-    const text = featureText(c.feature, c.value, lang);
-    if (text) reason.text = text;
-    out.push(reason);
+    if (c.contribution !== 0) out.push(reason(c.feature, c.value, c.contribution, lang));
   }
   return out;
 }

@@ -1,10 +1,12 @@
-import { mkdirSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { logger, setLogLevel } from "../../platform/telemetry/logger.ts";
 import { lastMonitorRunPath } from "../monitoring/monitor.ts";
 import { readPredictionLog } from "../monitoring/prediction-log.ts";
 import { GbdtModel } from "../training/gbdt/index.ts";
+import { createAccessLog } from "./access-log.ts";
 import { buildServer, servingContext } from "./server.ts";
 import {
   FIXTURE_SPECS,
@@ -395,6 +397,58 @@ describe("server lifecycle", () => {
       expect(seen.length - before).toBeGreaterThan(0);
     } finally {
       await server.close();
+      await fx.cleanup();
+    }
+  });
+
+  it("writes one masked access-log line per request, flushed on close, never the API key", async () => {
+    const fx = await servingFixture();
+    const path = join(fx.home, "access.log");
+    const fd = openSync(path, "w");
+    const level = logger().level;
+    setLogLevel("info");
+    const server = await buildServer(fx.app, {
+      apiKeys: [KEY],
+      accessLog: createAccessLog(fd),
+      config: { rateLimit: { max: 2, timeWindowMs: 60_000 } },
+    });
+    try {
+      const ok = {
+        method: "POST" as const,
+        url: "/v1/churn/predict",
+        payload: { customer_ids: ["C000001"] },
+      };
+      expect((await server.inject({ ...ok, headers: auth })).statusCode).toBe(200);
+      expect(
+        (await server.inject({ ...ok, headers: { authorization: "Bearer wrong-key-0123456789" } }))
+          .statusCode,
+      ).toBe(401);
+      expect((await server.inject("/v1/customers/123.456.789-09?nome=Maria")).statusCode).toBe(404);
+      expect((await server.inject({ ...ok, headers: auth })).statusCode).toBe(200);
+      const limited = await server.inject({ ...ok, headers: auth });
+      expect(limited.statusCode).toBe(429);
+      expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
+      await server.close();
+      const lines = readFileSync(path, "utf8")
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      expect(lines.map((l) => [l.log, l.method, l.status])).toEqual([
+        ["access", "POST", 200],
+        ["access", "POST", 401],
+        ["access", "GET", 404],
+        ["access", "POST", 200],
+        ["access", "POST", 429],
+      ]);
+      expect(lines[0].key).toMatch(/^[0-9a-f]{8}$/);
+      expect(lines[1].key).toBeUndefined();
+      expect(lines[2].url).toBe("/v1/customers/[masked]?nome=[masked]");
+      const text = readFileSync(path, "utf8");
+      expect(text).not.toContain(KEY);
+      expect(text).not.toContain("Maria");
+    } finally {
+      setLogLevel(level);
+      closeSync(fd);
       await fx.cleanup();
     }
   });

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { Span } from "@opentelemetry/api";
@@ -20,11 +19,21 @@ import { openOnlineStore } from "../features/online.ts";
 import { lastMonitorRunPath } from "../monitoring/monitor.ts";
 import { PredictionLogWriter, type PredictionRecord } from "../monitoring/prediction-log.ts";
 import { openRegistry } from "../registry/store.ts";
+import { type AccessLog, createAccessLog } from "./access-log.ts";
 import { ApiKeyVerifier } from "./auth.ts";
-import { ServingMetrics } from "./metrics.ts";
+import { type HistogramSeries, ServingMetrics } from "./metrics.ts";
 import { type LoadedModel, ModelHolder } from "./models.ts";
-import { maskObject, maskPii } from "./pii.ts";
-import { languageOf, type Reason, reasonsFor, riskBand, toDataset, validateFeatureRows } from "./scoring.ts";
+import { maskObject, maskPii, maskUrl } from "./pii.ts";
+import { KeyRateLimiter } from "./rate-limit.ts";
+import {
+  languageOf,
+  type Reason,
+  reasonsFor,
+  riskBand,
+  singleRowDataset,
+  toDataset,
+  validateFeatureRows,
+} from "./scoring.ts";
 
 /** What a test or the CLI may inject instead of the defaults built from the app context. */
 export interface ServerOptions {
@@ -36,6 +45,8 @@ export interface ServerOptions {
   holder?: ModelHolder;
   logWriter?: PredictionLogWriter;
   tracing?: Tracing;
+  /** Where access-log lines go (default: a buffered async pino destination on stderr). */
+  accessLog?: AccessLog;
 }
 
 /** Handles tests and the CLI need after building the server. */
@@ -204,7 +215,9 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
       flushIntervalMs: cfg.logFlushIntervalMs,
     });
   const verifier = new ApiKeyVerifier(opts.apiKeys);
+  const limiter = new KeyRateLimiter(cfg.rateLimit.max, cfg.rateLimit.timeWindowMs);
   const log = logger();
+  const accessLog = opts.accessLog ?? createAccessLog();
   let store = opts.store;
   let storeError: string | undefined;
   const onlineStore = (): OnlineStore | undefined => {
@@ -239,28 +252,26 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
   const spans = new WeakMap<FastifyRequest, Span>();
   const tracingOn = cfg.tracing !== "none" || opts.tracing !== undefined;
   if (tracingOn) {
-    server.addHook("onRequest", async (req) => {
+    server.addHook("onRequest", (req, _reply, done) => {
       spans.set(
         req,
         tracing.tracer.startSpan(`HTTP ${req.method}`, { attributes: { "http.method": req.method } }),
       );
+      done();
     });
   }
-  // Labelled metric children cached per (method, route, status): prom-client hashes label objects per call.
-  const requestSeries = new Map<string, { count: () => void; observe: (s: number) => void }>();
+  // Labelled metric series cached per (method, route, status) and per (version, shadow).
+  const requestSeries = new Map<string, HistogramSeries>();
   const seriesFor = (method: string, route: string, status: number) => {
     const key = `${method} ${route} ${status}`;
     let series = requestSeries.get(key);
     if (!series) {
-      const labels = { method, route, status: String(status) };
-      const counter = metrics.requests.labels(labels);
-      const histogram = metrics.latency.labels(labels);
-      series = { count: () => counter.inc(), observe: (sec: number) => histogram.observe(sec) };
+      series = metrics.latency.labels({ method, route, status: String(status) });
       requestSeries.set(key, series);
     }
     return series;
   };
-  const scoreSeries = new Map<string, { observe: (p: number) => void }>();
+  const scoreSeries = new Map<string, HistogramSeries>();
   const scoresFor = (version: string, shadow: "true" | "false") => {
     const key = `${version} ${shadow}`;
     let series = scoreSeries.get(key);
@@ -270,11 +281,10 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
     }
     return series;
   };
-  server.addHook("onResponse", async (req, reply) => {
+  // Callback-style hooks (here and for auth): an async hook costs a promise and a microtask per request.
+  server.addHook("onResponse", (req, reply, done) => {
     const route = req.routeOptions.url ?? "unmatched";
-    const series = seriesFor(req.method, route, reply.statusCode);
-    series.count();
-    series.observe(reply.elapsedTime / 1000);
+    seriesFor(req.method, route, reply.statusCode).observe(reply.elapsedTime / 1000);
     const span = spans.get(req);
     if (span) {
       span.updateName(`${req.method} ${route}`);
@@ -282,18 +292,21 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
       span.setAttribute("http.status_code", reply.statusCode);
       span.end();
     }
+    // One access line per request (Fastify's own request/response lines are off); only the URL can
+    // carry PII here (ids go in bodies, which are never logged).
     if (log.isLevelEnabled("info"))
-      log.info(
+      accessLog.log.info(
         {
           reqId: req.id,
           method: req.method,
-          url: maskPii(req.url),
+          url: maskUrl(req.url),
           status: reply.statusCode,
           ms: Math.round(reply.elapsedTime * 100) / 100,
           key: (req as FastifyRequest & { apiKeyId?: string }).apiKeyId,
         },
         "request",
       );
+    done();
   });
 
   server.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
@@ -399,29 +412,41 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
     return metrics.render();
   });
 
-  // Operator API: bearer auth, then per-key rate limit (keyed by the verified key's id).
+  // Operator API: bearer auth, then the per-key rate limit, both before the body is parsed.
+  const windowText =
+    cfg.rateLimit.timeWindowMs % 60_000 === 0
+      ? `${cfg.rateLimit.timeWindowMs / 60_000} min`
+      : `${cfg.rateLimit.timeWindowMs / 1000} s`;
   await server.register(async (api) => {
-    api.addHook("onRequest", async (req, reply) => {
+    api.addHook("onRequest", (req, reply, done) => {
       const keyId = verifier.verify(req.headers.authorization);
       if (!keyId) {
         reply.header("www-authenticate", 'Bearer realm="telco"');
-        return reply
+        reply
           .code(401)
           .send(errorBody("unauthorized", "missing or invalid API key (Authorization: Bearer KEY)"));
+        return;
       }
       (req as FastifyRequest & { apiKeyId?: string }).apiKeyId = keyId;
-    });
-    await api.register(rateLimit, {
-      global: true,
-      hook: "preHandler",
-      max: cfg.rateLimit.max,
-      timeWindow: cfg.rateLimit.timeWindowMs,
-      keyGenerator: (req) => (req as FastifyRequest & { apiKeyId?: string }).apiKeyId ?? req.ip,
-      errorResponseBuilder: (_req, ctx) => ({
-        statusCode: 429,
-        code: "rate_limited",
-        message: `rate limit of ${ctx.max} requests per ${ctx.after} exceeded for this API key`,
-      }),
+      if (limiter.hit(keyId) < 0) {
+        const resetSeconds = Math.max(1, Math.ceil((limiter.resetAt - Date.now()) / 1000));
+        reply.headers({
+          "retry-after": resetSeconds,
+          "x-ratelimit-limit": limiter.max,
+          "x-ratelimit-remaining": 0,
+          "x-ratelimit-reset": resetSeconds,
+        });
+        reply
+          .code(429)
+          .send(
+            errorBody(
+              "rate_limited",
+              `rate limit of ${limiter.max} requests per ${windowText} exceeded for this API key`,
+            ),
+          );
+        return;
+      }
+      done();
     });
 
     api.post<{ Body: PredictBody }>(
@@ -469,7 +494,7 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
       rows = validateFeatureRows(model, body.features ?? []);
       ids = rows.map((r) => (typeof r.customer_id === "string" ? r.customer_id : null));
     }
-    const data = toDataset(model, rows);
+    const data = rows.length === 1 ? singleRowDataset(model, rows[0]) : toDataset(model, rows);
     const proba = model.predictProba(data);
     const explain = body.explain !== false;
     const lang = languageOf(req.headers["accept-language"]);
@@ -522,7 +547,9 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
     if (!shadow) return;
     try {
       const started = performance.now();
-      const proba = shadow.model.predictProba(toDataset(shadow.model, rows));
+      const proba = shadow.model.predictProba(
+        rows.length === 1 ? singleRowDataset(shadow.model, rows[0]) : toDataset(shadow.model, rows),
+      );
       const latency = performance.now() - started;
       const version = String(shadow.version);
       for (let i = 0; i < rows.length; i++) {
@@ -550,6 +577,8 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
   server.addHook("onClose", async () => {
     holder.stop();
     await logWriter.close();
+    if (opts.accessLog) accessLog.flush();
+    else accessLog.close();
     await tracing.shutdown();
     if (store && !opts.store) await store.close();
   });

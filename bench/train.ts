@@ -15,26 +15,50 @@
  * /usr/bin/python3, because a pyenv python may come first on PATH).
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { buildTrainingSet } from "../mlops/features/offline.ts";
-import { ingestCsv, ingestSynthetic } from "../mlops/ingestion/sources.ts";
-import { generateOperatorData } from "../mlops/simulator/generate.ts";
-import { crossValidate, std } from "../mlops/training/cv.ts";
-import type { TabularDataset } from "../mlops/training/dataset.ts";
-import { resolveParams } from "../mlops/training/learners.ts";
-import { type LoadedTrainingData, loadTrainingData } from "../mlops/training/load.ts";
+import type { GbdtDataset } from "../mlops/training/gbdt/index.ts";
+import type { LoadedTrainingData } from "../mlops/training/load.ts";
 import { rocAuc } from "../mlops/training/metrics.ts";
 import { seededRandom } from "../mlops/training/random.ts";
-import { stratifiedKFold } from "../mlops/training/split.ts";
-import { loadIbmTrainingTable } from "../mlops/training/testing/ibm.ts";
-import { DuckDbWarehouse } from "../platform/adapters/local/duckdb-warehouse.ts";
-import { configSchema } from "../platform/config/schema.ts";
-import { contextFromConfig } from "../platform/context.ts";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * Modules only the quality part needs, loaded on demand: the speed child process must not carry DuckDB,
+ * the simulator and the feature store in its RSS (that would be harness memory, not the learner's).
+ */
+async function qualityModules() {
+  const [offline, sources, generate, cv, learners, load, split, ibm, duck, schema, context] =
+    await Promise.all([
+      import("../mlops/features/offline.ts"),
+      import("../mlops/ingestion/sources.ts"),
+      import("../mlops/simulator/generate.ts"),
+      import("../mlops/training/cv.ts"),
+      import("../mlops/training/learners.ts"),
+      import("../mlops/training/load.ts"),
+      import("../mlops/training/split.ts"),
+      import("../mlops/training/testing/ibm.ts"),
+      import("../platform/adapters/local/duckdb-warehouse.ts"),
+      import("../platform/config/schema.ts"),
+      import("../platform/context.ts"),
+    ]);
+  return {
+    ...offline,
+    ...sources,
+    ...generate,
+    ...cv,
+    ...learners,
+    ...load,
+    ...split,
+    ...ibm,
+    ...duck,
+    ...schema,
+    ...context,
+  };
+}
 const PYTHON = "/usr/bin/python3";
 const ANCHORS = join(HERE, "train_anchors.py");
 const FEATURES = 40;
@@ -92,12 +116,13 @@ function runPython(args: string[], env: NodeJS.ProcessEnv = process.env): Record
   return JSON.parse(out.toString()) as Record<string, unknown>;
 }
 
-function summary(foldAuc: number[]) {
+function summary(foldAuc: number[], std: (xs: number[]) => number) {
   return { mean_auc: r4(mean(foldAuc)), std_auc: r4(std(foldAuc)), fold_auc: foldAuc.map(r4) };
 }
 
 /** IBM Telco, loaded into an in-memory warehouse. */
 async function ibmData(): Promise<LoadedTrainingData> {
+  const { DuckDbWarehouse, loadIbmTrainingTable, loadTrainingData } = await qualityModules();
   const warehouse = await DuckDbWarehouse.open(":memory:");
   await loadIbmTrainingTable(warehouse);
   const loaded = await loadTrainingData(warehouse, "ibm-telco");
@@ -107,6 +132,14 @@ async function ibmData(): Promise<LoadedTrainingData> {
 
 /** The simulated operator's point-in-time training set (generate → ingest → features), in a temp workspace. */
 async function syntheticData(tmp: string, customers: number): Promise<LoadedTrainingData> {
+  const {
+    contextFromConfig,
+    configSchema,
+    generateOperatorData,
+    ingestSynthetic,
+    buildTrainingSet,
+    loadTrainingData,
+  } = await qualityModules();
   const app = contextFromConfig(configSchema.parse({}), join(tmp, "synthetic-home"));
   try {
     const gen = await generateOperatorData({
@@ -132,6 +165,7 @@ async function userCsvData(
   positive?: string,
   id?: string,
 ): Promise<LoadedTrainingData> {
+  const { contextFromConfig, configSchema, ingestCsv, loadTrainingData } = await qualityModules();
   const app = contextFromConfig(
     configSchema.parse({ data: { schemasDir: join(tmp, "schemas") } }),
     join(tmp, "csv-home"),
@@ -150,6 +184,7 @@ async function datasetCv(
   python: { ok: boolean; reason?: string },
   tmp: string,
 ) {
+  const { stratifiedKFold, crossValidate, resolveParams, std } = await qualityModules();
   const { data, groups } = loaded;
   const seed = 42;
   const assignment = stratifiedKFold(data.label as Uint8Array, 5, seed, groups);
@@ -168,7 +203,10 @@ async function datasetCv(
       assignment,
     });
     models[name] = {
-      ...summary(cv.per_fold.map((f) => f.auc)),
+      ...summary(
+        cv.per_fold.map((f) => f.auc),
+        std,
+      ),
       seconds: r4((performance.now() - started) / 1000),
     };
     log(`${name}: CV AUC ${models[name].mean_auc}`);
@@ -191,7 +229,7 @@ async function datasetCv(
       { fold_auc: number[]; seconds: number }
     >;
     for (const [name, a] of Object.entries(anchors)) {
-      models[name] = { ...summary(a.fold_auc), seconds: r4(a.seconds) };
+      models[name] = { ...summary(a.fold_auc, std), seconds: r4(a.seconds) };
       log(`${name}: CV AUC ${models[name].mean_auc}`);
     }
   }
@@ -222,49 +260,63 @@ async function datasetCv(
   };
 }
 
-/** Deterministic synthetic churn-like matrix: 30 continuous + 10 small-integer features, non-linear label. */
-function syntheticMatrix(rows: number): { data: TabularDataset; rowMajor: Float32Array } {
+/**
+ * Deterministic synthetic churn-like matrix: 30 continuous + 10 small-integer features, non-linear label.
+ * Columns are float32 (the values are float32 already, and the GBDT only reads float32(x)); the row-major
+ * float32 copy XGBoost reads is streamed to `file` in chunks, never held whole, so neither side of the
+ * comparison pays for the other's input.
+ */
+function syntheticMatrix(rows: number, file: string): GbdtDataset {
   const random = seededRandom(20260101);
   const normal = () => {
     const u = Math.max(random(), 1e-12);
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * random());
   };
-  const cols = Array.from({ length: FEATURES }, () => new Float64Array(rows));
+  const cols = Array.from({ length: FEATURES }, () => new Float32Array(rows));
   const label = new Uint8Array(rows);
-  const rowMajor = new Float32Array(rows * (FEATURES + 1));
-  for (let i = 0; i < rows; i++) {
-    for (let j = 0; j < FEATURES; j++) {
-      const v = j < 30 ? normal() : Math.floor(random() * 10);
-      cols[j][i] = Math.fround(v);
+  const chunkRows = 8192;
+  const chunk = new Float32Array(chunkRows * (FEATURES + 1));
+  const fd = openSync(file, "w");
+  try {
+    for (let i = 0; i < rows; i++) {
+      for (let j = 0; j < FEATURES; j++) {
+        const v = j < 30 ? normal() : Math.floor(random() * 10);
+        cols[j][i] = v;
+      }
+      const x = (j: number) => cols[j][i];
+      const z =
+        -1.2 +
+        0.8 * x(0) -
+        0.6 * x(1) +
+        0.5 * x(2) * x(3) +
+        0.7 * Math.abs(x(4)) -
+        0.4 * (x(5) > 0.5 ? 1 : 0) +
+        0.15 * x(30) -
+        0.1 * x(31) +
+        0.3 * Math.sin(x(6)) +
+        0.5 * normal();
+      label[i] = random() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
+      const o = (i % chunkRows) * (FEATURES + 1);
+      for (let j = 0; j < FEATURES; j++) chunk[o + j] = cols[j][i];
+      chunk[o + FEATURES] = label[i];
+      if (i % chunkRows === chunkRows - 1 || i === rows - 1) {
+        const filled = ((i % chunkRows) + 1) * (FEATURES + 1);
+        writeSync(fd, new Uint8Array(chunk.buffer, 0, filled * 4));
+      }
     }
-    const x = (j: number) => cols[j][i];
-    const z =
-      -1.2 +
-      0.8 * x(0) -
-      0.6 * x(1) +
-      0.5 * x(2) * x(3) +
-      0.7 * Math.abs(x(4)) -
-      0.4 * (x(5) > 0.5 ? 1 : 0) +
-      0.15 * x(30) -
-      0.1 * x(31) +
-      0.3 * Math.sin(x(6)) +
-      0.5 * normal();
-    label[i] = random() < 1 / (1 + Math.exp(-z)) ? 1 : 0;
-    for (let j = 0; j < FEATURES; j++) rowMajor[i * (FEATURES + 1) + j] = cols[j][i];
-    rowMajor[i * (FEATURES + 1) + FEATURES] = label[i];
+  } finally {
+    closeSync(fd);
   }
-  const data: TabularDataset = {
+  return {
     nRows: rows,
     features: cols.map((values, j) => ({ name: `f${j}`, kind: "numeric" as const, values })),
     label,
   };
-  return { data, rowMajor };
 }
 
 /** Child process: generate data, write it for Python, time our GBDT fit and prediction. */
 async function speedChild(rows: number, file: string): Promise<void> {
-  const { data, rowMajor } = syntheticMatrix(rows);
-  writeFileSync(file, new Uint8Array(rowMajor.buffer, rowMajor.byteOffset, rowMajor.byteLength));
+  const data = syntheticMatrix(rows, file);
   const afterLoadMb = process.resourceUsage().maxRSS / 1024;
   const { trainGbdt } = await import("../mlops/training/gbdt/index.ts");
   let t0 = performance.now();
@@ -340,7 +392,7 @@ async function speed(rows: number, python: { ok: boolean; reason?: string }, tmp
         }
       : null,
     notes: [
-      "peak_rss includes the data held by each process (ours: Float64 columns; XGBoost: a float32 matrix)",
+      "peak_rss includes the data held by each process (ours: float32 columns; XGBoost: a float32 matrix)",
       "training_rss_increment compares peak RSS growth from after-data-load to the end",
       "fit_cpu_time (user+sys of all threads) is steadier than wall time on a busy shared machine",
     ],

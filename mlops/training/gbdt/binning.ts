@@ -3,7 +3,8 @@
  * Numeric bins are quantile bins whose upper bounds are float32-representable, so a split "x <= t" means
  * the same thing in float64 (our predictor) and float32 (ONNX runtimes) for every value seen in training.
  */
-import type { TabularDataset } from "../dataset.ts";
+import { FEATURE_SLOTS, rowStrideOf } from "./histogram.ts";
+import type { GbdtDataset, NumericValues } from "./tree.ts";
 
 /** How one feature is binned. Numeric: bin = 1 + #{t in upperBounds : t < x}; categorical: bin per code. */
 export interface FeatureBinning {
@@ -24,9 +25,14 @@ export interface FeatureBinning {
 export interface BinnedData {
   nRows: number;
   nFeatures: number;
-  /** Column-major bins: feature f of row r is at f * nRows + r. Backed by a SharedArrayBuffer. */
+  /** Bytes per row of `bins`: nFeatures rounded up to 4 (padding bins are 0), so rows can be read as words. */
+  rowStride: number;
+  /**
+   * Row-major bins: feature f of row r is at r * rowStride + f (a row's bins share a cache line, which
+   * is what histogram building and partitioning read). Backed by a SharedArrayBuffer.
+   */
   bins: Uint8Array;
-  /** Offset of each feature's first bin in a histogram (length nFeatures + 1). */
+  /** Offset of each feature's first bin in a histogram (length nFeatures + 1): f × FEATURE_SLOTS. */
   binOffset: Int32Array;
   binnings: FeatureBinning[];
 }
@@ -62,28 +68,99 @@ export function separatingThreshold(a: number, b: number): number {
   return t;
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+let radixCounts = new Int32Array(0);
+let radixTmp = new Uint32Array(0);
+
+/**
+ * Sorts NaN-free float64 values ascending in place (same order as TypedArray sort, -0 before +0) with an
+ * LSD radix sort on order-preserving 64-bit keys: 4 passes of 16 bits, skipping passes where every key
+ * has the same digit. ~5× faster than the built-in sort on the 200k-value binning samples, which made
+ * quantile binning a sizeable part of a 1M-row fit.
+ */
+export function sortFloat64(a: Float64Array): Float64Array {
+  const n = a.length;
+  if (n < 4096 || !LITTLE_ENDIAN || a.byteOffset % 4 !== 0) return a.sort();
+  const u = new Uint32Array(a.buffer, a.byteOffset, 2 * n); // key i: lo = u[2i], hi = u[2i + 1]
+  for (let i = 0; i < n; i++) {
+    const hi = u[2 * i + 1];
+    if (hi >>> 31) {
+      u[2 * i + 1] = ~hi;
+      u[2 * i] = ~u[2 * i];
+    } else u[2 * i + 1] = hi ^ 0x80000000;
+  }
+  if (radixTmp.length < 2 * n) radixTmp = new Uint32Array(2 * n);
+  if (radixCounts.length === 0) radixCounts = new Int32Array(65536);
+  const count = radixCounts;
+  let src: Uint32Array = u;
+  let dst: Uint32Array = radixTmp.subarray(0, 2 * n);
+  for (let pass = 0; pass < 4; pass++) {
+    const word = pass >> 1; // 0: lo, 1: hi
+    const shift = (pass & 1) * 16;
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[(src[2 * i + word] >>> shift) & 0xffff]++;
+    if (count[(src[word] >>> shift) & 0xffff] === n) continue; // every key has this digit
+    let sum = 0;
+    for (let d = 0; d < 65536; d++) {
+      const c = count[d];
+      count[d] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < n; i++) {
+      const lo = src[2 * i];
+      const hi = src[2 * i + 1];
+      const pos = count[((word ? hi : lo) >>> shift) & 0xffff]++;
+      dst[2 * pos] = lo;
+      dst[2 * pos + 1] = hi;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  if (src !== u) u.set(src);
+  for (let i = 0; i < n; i++) {
+    const hi = u[2 * i + 1];
+    if (hi >>> 31) u[2 * i + 1] = hi ^ 0x80000000;
+    else {
+      u[2 * i + 1] = ~hi;
+      u[2 * i] = ~u[2 * i];
+    }
+  }
+  return a;
+}
+
+let scratchSample = new Float64Array(0);
+let scratchCounts = new Float64Array(0);
+
 /** Quantile thresholds for one numeric column (sampled to at most `sampleSize` values, deterministic). */
 export function numericUpperBounds(
-  values: Float64Array,
+  values: NumericValues,
   maxBins: number,
   sampleSize = 200_000,
 ): Float64Array {
   const n = values.length;
   const step = n > sampleSize ? n / sampleSize : 1;
   let m = 0;
-  const sorted = new Float64Array(Math.min(n, sampleSize + 1));
-  for (let p = 0; p < n && m < sorted.length; p += step) {
+  const cap = Math.min(n, sampleSize + 1);
+  // Reused across columns: 40 features × three fresh 200k-value arrays was ~190 MB of garbage at RSS peak.
+  if (scratchSample.length < cap) {
+    scratchSample = new Float64Array(cap);
+    scratchCounts = new Float64Array(cap);
+  }
+  const sorted = scratchSample.subarray(0, cap);
+  for (let p = 0; p < n && m < cap; p += step) {
     const v = values[Math.floor(p)];
     if (!Number.isNaN(v)) sorted[m++] = v;
   }
-  const sample = sorted.subarray(0, m).sort();
-  // Distinct values with counts.
-  const distinct = new Float64Array(m);
-  const counts = new Float64Array(m);
+  const sample = sortFloat64(sorted.subarray(0, m));
+  // Distinct values with counts, compacted in place (write position nd never passes read position i).
+  const distinct = sample;
+  const counts = scratchCounts;
   let nd = 0;
   for (let i = 0; i < m; i++) {
-    if (nd === 0 || sample[i] !== distinct[nd - 1]) {
-      distinct[nd] = sample[i];
+    const v = sample[i];
+    if (nd === 0 || v !== distinct[nd - 1]) {
+      distinct[nd] = v;
       counts[nd++] = 1;
     } else counts[nd - 1]++;
   }
@@ -129,7 +206,7 @@ export function numericBin(upperBounds: Float64Array, value: number): number {
 }
 
 /** Learns the binning of every feature of the training set. */
-export function fitBinning(data: TabularDataset, maxBins: number): FeatureBinning[] {
+export function fitBinning(data: GbdtDataset, maxBins: number): FeatureBinning[] {
   return data.features.map((f): FeatureBinning => {
     if (f.kind === "numeric") {
       const upperBounds = numericUpperBounds(f.values, maxBins);
@@ -171,25 +248,66 @@ export function fitBinning(data: TabularDataset, maxBins: number): FeatureBinnin
   });
 }
 
+/** Rows binned per pass in binDataset: one block's row-major bins stay in cache while columns are written in. */
+const BIN_BLOCK_ROWS = 4096;
+
 /** Applies a binning to a dataset whose columns are in the same order and coding as the training set. */
-export function binDataset(data: TabularDataset, binnings: FeatureBinning[]): BinnedData {
+export function binDataset(data: GbdtDataset, binnings: FeatureBinning[]): BinnedData {
   const nRows = data.nRows;
   const nFeatures = binnings.length;
-  const bins = new Uint8Array(new SharedArrayBuffer(Math.max(1, nRows * nFeatures)));
+  const rowStride = rowStrideOf(nFeatures);
+  const bins = new Uint8Array(new SharedArrayBuffer(Math.max(4, nRows * rowStride)));
   const binOffset = new Int32Array(nFeatures + 1);
-  for (let f = 0; f < nFeatures; f++) binOffset[f + 1] = binOffset[f] + binnings[f].nBins;
-  for (let f = 0; f < nFeatures; f++) {
-    const col = data.features[f];
-    const bn = binnings[f];
-    const base = f * nRows;
-    if (col.kind === "numeric") {
-      for (let r = 0; r < nRows; r++) bins[base + r] = numericBin(bn.upperBounds, col.values[r]);
-    } else {
-      for (let r = 0; r < nRows; r++) {
-        const c = col.codes[r];
-        bins[base + r] = c < 0 || c >= bn.codeToBin.length ? 0 : bn.codeToBin[c];
+  for (let f = 0; f < nFeatures; f++) binOffset[f + 1] = (f + 1) * FEATURE_SLOTS;
+  for (let from = 0; from < nRows; from += BIN_BLOCK_ROWS) {
+    const to = Math.min(nRows, from + BIN_BLOCK_ROWS);
+    for (let f = 0; f < nFeatures; f++) {
+      const col = data.features[f];
+      const bn = binnings[f];
+      if (col.kind === "numeric") binNumericRange(bn.upperBounds, col.values, from, to, bins, rowStride, f);
+      else {
+        for (let r = from, o = from * rowStride + f; r < to; r++, o += rowStride) {
+          const c = col.codes[r];
+          bins[o] = c < 0 || c >= bn.codeToBin.length ? 0 : bn.codeToBin[c];
+        }
       }
     }
   }
-  return { nRows, nFeatures, bins, binOffset, binnings };
+  return { nRows, nFeatures, rowStride, bins, binOffset, binnings };
+}
+
+/**
+ * numericBin for rows [from, to) of one column, written at out[r * stride + f]. Branch-free binary search
+ * (the trip count depends only on the number of bounds; comparisons become 0/1 with unary plus, which V8
+ * compiles without a jump), equal to numericBin for every value.
+ */
+function binNumericRange(
+  ub: Float64Array,
+  values: NumericValues,
+  from: number,
+  to: number,
+  out: Uint8Array,
+  stride: number,
+  f: number,
+): void {
+  const len = ub.length;
+  for (let r = from, o = from * stride + f; r < to; r++, o += stride) {
+    const x = Math.fround(values[r]);
+    if (Number.isNaN(x)) {
+      out[o] = 0;
+      continue;
+    }
+    if (len === 0) {
+      out[o] = 1;
+      continue;
+    }
+    let base = 0;
+    let n = len;
+    while (n > 1) {
+      const half = n >>> 1;
+      base += +(ub[base + half] < x) * half;
+      n -= half;
+    }
+    out[o] = base + +(ub[base] < x) + 1;
+  }
 }

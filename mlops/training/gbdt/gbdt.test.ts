@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../../platform/errors.ts";
 import { type TabularDataset, takeRows } from "../dataset.ts";
-import { binDataset, fitBinning } from "./binning.ts";
+import { binDataset, fitBinning, numericBin, sortFloat64 } from "./binning.ts";
 import { HIST_STRIDE } from "./histogram.ts";
 import { GbdtModel, mulberry32, SMALL_TABULAR_PARAMS, trainGbdt } from "./index.ts";
 import { HistogramBuilder } from "./parallel.ts";
@@ -172,14 +172,20 @@ describe("trainGbdt", () => {
   });
 
   it("builds identical models with worker threads and on a single thread", async () => {
-    const data = syntheticMatrix(40_000, 8, 4);
-    const params = { numTrees: 5, featureFraction: 0.8, baggingFraction: 0.9 };
-    const one = await trainGbdt(data, { ...params, threads: 1 });
-    const two = await trainGbdt(data, { ...params, threads: 2 });
-    // Everything but the recorded thread count is identical.
+    // 80k rows: histograms (dynamic and static feature shares), partitions and gradient updates all
+    // take their two-thread paths.
+    const data = syntheticMatrix(80_000, 8, 4);
     const strip = (m: GbdtModel) => JSON.stringify({ ...m.toJSON(), params: { ...m.params, threads: 0 } });
-    expect(strip(two) === strip(one)).toBe(true);
-    expect(two.params.threads).toBe(2);
+    for (const params of [
+      { numTrees: 3, featureFraction: 0.8, baggingFraction: 0.9 },
+      { numTrees: 3, maxDepth: 4, numLeaves: 16 },
+    ]) {
+      const one = await trainGbdt(data, { ...params, threads: 1 });
+      const two = await trainGbdt(data, { ...params, threads: 2 });
+      // Everything but the recorded thread count is identical.
+      expect(strip(two) === strip(one)).toBe(true);
+      expect(two.params.threads).toBe(2);
+    }
   });
 
   it("rejects bad parameters and unlabeled data naming the field", async () => {
@@ -218,6 +224,38 @@ describe("trainGbdt", () => {
   });
 });
 
+describe("binning", () => {
+  it("the radix sort orders like the built-in sort: negatives, ±0, ±Infinity, tiny and huge values", () => {
+    const rng = mulberry32(5);
+    const pick = [
+      () => rng() * 2 - 1,
+      () => Math.round(rng() * 20 - 10),
+      () => (rng() < 0.5 ? -0 : 0),
+      () => (rng() - 0.5) * 1e300,
+      () => (rng() - 0.5) * 1e-310,
+      () => (rng() < 0.5 ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY),
+    ];
+    const a = new Float64Array(50_000);
+    for (let i = 0; i < a.length; i++) a[i] = pick[Math.floor(rng() * pick.length)]();
+    const expected = Array.from(a.slice().sort());
+    const got = Array.from(sortFloat64(a));
+    expect(got.every((v, i) => Object.is(v, expected[i]))).toBe(true);
+  });
+
+  it("row-major bins equal numericBin for every value (incl. missing) and the row stride is padded to 4", () => {
+    const data = syntheticMatrix(3000, 5, 9);
+    const binnings = fitBinning(data, 64);
+    const binned = binDataset(data, binnings);
+    expect(binned.rowStride).toBe(8);
+    for (let f = 0; f < 5; f++) {
+      const col = data.features[f];
+      if (col.kind !== "numeric") continue;
+      for (let r = 0; r < data.nRows; r++)
+        expect(binned.bins[r * 8 + f]).toBe(numericBin(binnings[f].upperBounds, col.values[r]));
+    }
+  });
+});
+
 describe("histograms", () => {
   it("histogram subtraction equals the directly built sibling histogram", () => {
     const data = syntheticMatrix(5000, 5, 3);
@@ -226,8 +264,8 @@ describe("histograms", () => {
     const rng = mulberry32(8);
     for (let i = 0; i < data.nRows; i++) {
       hb.idx[i] = i;
-      hb.grad[i] = rng() - 0.5;
-      hb.hess[i] = rng() * 0.25;
+      hb.gh[2 * i] = rng() - 0.5;
+      hb.gh[2 * i + 1] = rng() * 0.25;
     }
     hb.setActiveFeatures([0, 1, 2, 3, 4]);
     hb.build(0, data.nRows, 0);
@@ -254,8 +292,8 @@ describe("histograms", () => {
       for (const hb of [single, multi]) {
         for (let i = 0; i < data.nRows; i++) {
           hb.idx[i] = data.nRows - 1 - i;
-          hb.grad[i] = Math.sin(i);
-          hb.hess[i] = 0.1 + Math.cos(i) ** 2;
+          hb.gh[2 * i] = Math.sin(i);
+          hb.gh[2 * i + 1] = 0.1 + Math.cos(i) ** 2;
         }
         hb.setActiveFeatures([0, 2, 3, 5, 6, 8]);
         hb.build(0, data.nRows, 0);

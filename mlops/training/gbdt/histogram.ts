@@ -1,7 +1,9 @@
 /**
- * Gradient/hessian histogram kernels. A histogram holds, for every bin of every feature, three float64
- * slots (sum gradient, sum hessian, row count) at (binOffset[f] + bin) * 3. Shared by the main thread and
- * the worker (worker.ts), so it imports nothing.
+ * Training kernels: gradient/hessian histograms, the row partition and the score/gradient update.
+ * A histogram holds, for every bin of every feature, three float64 slots (sum gradient, sum hessian, row
+ * count) at (binOffset[f] + bin) * 3 = ((f << 8) + bin) * 3. Shared by the main thread and the worker
+ * (worker.ts), so it imports nothing. Hand-written (no maintained TypeScript GBDT exists); the layout
+ * choices are measured ones, explained at each kernel.
  */
 
 /** Layout of the per-worker control block (Int32Array slots). */
@@ -12,7 +14,15 @@ export const CTRL_LEN = 3;
 export const CTRL_HIST_BASE = 4;
 export const CTRL_F_START = 5;
 export const CTRL_F_END = 6;
-export const CTRL_SIZE = 8;
+/** Job kind: JOB_HISTOGRAM, JOB_UPDATE_GRADIENT or JOB_PARTITION. */
+export const CTRL_KIND = 7;
+/** Partition jobs: the split feature (in) and the number of rows that went left (out). */
+export const CTRL_FEATURE = 8;
+export const CTRL_RESULT = 9;
+export const CTRL_SIZE = 12;
+export const JOB_HISTOGRAM = 0;
+export const JOB_UPDATE_GRADIENT = 1;
+export const JOB_PARTITION = 2;
 /** A negative sequence number asks the worker to exit. */
 export const CTRL_EXIT = -1;
 /** Tag in workerData identifying a histogram worker. */
@@ -21,38 +31,154 @@ export const WORKER_KIND = "telco-gbdt-histogram";
 /** Number of float64 slots per bin. */
 export const HIST_STRIDE = 3;
 
+/** Histogram slots per feature: every feature gets 256 bins (≥ maxBins), so a bin's slot is (f << 8) + bin. */
+export const FEATURE_SLOTS = 256;
+
+/** Bytes per row of the row-major bin matrix: nFeatures rounded up to a multiple of 4. */
+export function rowStrideOf(nFeatures: number): number {
+  return (nFeatures + 3) & ~3;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 /**
  * Builds the histograms of features `features[fStart..fEnd)` for the rows idx[start..start+len).
- * `orderedGrad/orderedHess` hold the gradients already gathered in that same order (at positions start+i),
- * so the inner loop reads them sequentially and only the bins are random accesses.
+ * Bins are row-major (row r's features at r * rowStride ..), so each row costs one cache line of bins plus
+ * one interleaved (gradient, hessian) pair, instead of one scattered read per feature as with column-major
+ * bins; with the fixed 256-slot stride per feature a slot's address needs no offset table, and a contiguous
+ * run of features starting at a multiple of 4 is read four bins per 32-bit load (together ~2× faster per
+ * accumulation in V8 than the column-major, offset-table version).
  */
 export function buildHistogram(
   bins: Uint8Array,
-  nRows: number,
+  nF: number,
   idx: Int32Array,
   start: number,
   len: number,
-  orderedGrad: Float64Array,
-  orderedHess: Float64Array,
+  gh: Float64Array,
   features: Int32Array,
   fStart: number,
   fEnd: number,
-  binOffset: Int32Array,
   hist: Float64Array,
   histBase: number,
 ): void {
+  if (fEnd <= fStart) return;
+  const stride = rowStrideOf(nF);
   const end = start + len;
+  let contiguous = true;
   for (let k = fStart; k < fEnd; k++) {
     const f = features[k];
-    const colBase = f * nRows;
-    const hb = histBase + binOffset[f] * HIST_STRIDE;
-    hist.fill(0, hb, hb + (binOffset[f + 1] - binOffset[f]) * HIST_STRIDE);
-    for (let i = start; i < end; i++) {
-      const b = hb + bins[colBase + idx[i]] * HIST_STRIDE;
-      hist[b] += orderedGrad[i];
-      hist[b + 1] += orderedHess[i];
-      hist[b + 2] += 1;
+    if (f !== features[fStart] + (k - fStart)) contiguous = false;
+  }
+  const f0 = features[fStart];
+  const f1 = f0 + (fEnd - fStart);
+  // Word-wise when the run is 4-aligned and ends on a word boundary or at the last feature (then the
+  // padding features, which have slots of their own, come along).
+  const words = LITTLE_ENDIAN && contiguous && (f0 & 3) === 0 && ((f1 & 3) === 0 || f1 === nF);
+  const zeroTo = words ? Math.min(stride, (f1 + 3) & ~3) : f1;
+  if (contiguous) {
+    hist.fill(
+      0,
+      histBase + f0 * FEATURE_SLOTS * HIST_STRIDE,
+      histBase + zeroTo * FEATURE_SLOTS * HIST_STRIDE,
+    );
+  } else {
+    for (let k = fStart; k < fEnd; k++) {
+      const hb = histBase + features[k] * FEATURE_SLOTS * HIST_STRIDE;
+      hist.fill(0, hb, hb + FEATURE_SLOTS * HIST_STRIDE);
     }
+  }
+  const h = hist.subarray(histBase);
+  if (words) {
+    const b32 = new Uint32Array(bins.buffer, bins.byteOffset, bins.length >> 2);
+    const w0 = f0 >> 2;
+    const w1 = zeroTo >> 2;
+    const wStride = stride >> 2;
+    for (let i = start; i < end; i++) {
+      const r = idx[i];
+      const rb = r * wStride;
+      const g = gh[2 * r];
+      const hs = gh[2 * r + 1];
+      for (let k = w0; k < w1; k++) {
+        const w = b32[rb + k];
+        const fb = k << 10; // (4k) << 8
+        let o = (fb + (w & 255)) * HIST_STRIDE;
+        h[o] += g;
+        h[o + 1] += hs;
+        h[o + 2] += 1;
+        o = (fb + 256 + ((w >>> 8) & 255)) * HIST_STRIDE;
+        h[o] += g;
+        h[o + 1] += hs;
+        h[o + 2] += 1;
+        o = (fb + 512 + ((w >>> 16) & 255)) * HIST_STRIDE;
+        h[o] += g;
+        h[o + 1] += hs;
+        h[o + 2] += 1;
+        o = (fb + 768 + (w >>> 24)) * HIST_STRIDE;
+        h[o] += g;
+        h[o + 1] += hs;
+        h[o + 2] += 1;
+      }
+    }
+    return;
+  }
+  if (contiguous) {
+    for (let i = start; i < end; i++) {
+      const r = idx[i];
+      const rb = r * stride;
+      const g = gh[2 * r];
+      const hs = gh[2 * r + 1];
+      for (let f = f0; f < f1; f++) {
+        const o = ((f << 8) + bins[rb + f]) * HIST_STRIDE;
+        h[o] += g;
+        h[o + 1] += hs;
+        h[o + 2] += 1;
+      }
+    }
+    return;
+  }
+  for (let i = start; i < end; i++) {
+    const r = idx[i];
+    const rb = r * stride;
+    const g = gh[2 * r];
+    const hs = gh[2 * r + 1];
+    for (let k = fStart; k < fEnd; k++) {
+      const f = features[k];
+      const o = ((f << 8) + bins[rb + f]) * HIST_STRIDE;
+      h[o] += g;
+      h[o + 1] += hs;
+      h[o + 2] += 1;
+    }
+  }
+}
+
+/** Features per chunk that threads claim in a dynamic histogram build (two 32-bit words of bins). */
+export const DYNAMIC_CHUNK_FEATURES = 8;
+
+/**
+ * Dynamic share of a histogram build over all features: claims chunks of DYNAMIC_CHUNK_FEATURES features
+ * from the shared counter until none are left, so a thread that the OS deschedules (the machine is shared)
+ * simply builds fewer chunks. Each feature is still built by one thread in row order: bit-identical.
+ */
+export function buildHistogramDynamic(
+  bins: Uint8Array,
+  nF: number,
+  idx: Int32Array,
+  start: number,
+  len: number,
+  gh: Float64Array,
+  features: Int32Array,
+  counter: Int32Array,
+  hist: Float64Array,
+  histBase: number,
+): void {
+  const nChunks = Math.ceil(nF / DYNAMIC_CHUNK_FEATURES);
+  for (;;) {
+    const c = Atomics.add(counter, 0, 1);
+    if (c >= nChunks) return;
+    const f0 = c * DYNAMIC_CHUNK_FEATURES;
+    const f1 = Math.min(nF, f0 + DYNAMIC_CHUNK_FEATURES);
+    buildHistogram(bins, nF, idx, start, len, gh, features, f0, f1, hist, histBase);
   }
 }
 
@@ -74,4 +200,56 @@ export function subtractHistogram(
     const to = binOffset[f + 1] * HIST_STRIDE;
     for (let j = from; j < to; j++) out[outBase + j] = parent[parentBase + j] - child[childBase + j];
   }
+}
+
+/**
+ * Rows [from, to): adds the last tree's output (its node value at the row's leaf) to the score, then
+ * writes the logloss gradient and hessian for the next tree. One sequential pass, independent per row, so
+ * threads can split it by row range and the result does not depend on the thread count.
+ */
+export function updateAndGradient(
+  scores: Float64Array,
+  label: Uint8Array,
+  leafOfRow: Int32Array,
+  nodeValue: Float64Array,
+  gh: Float64Array,
+  from: number,
+  to: number,
+): void {
+  for (let r = from; r < to; r++) {
+    const s = scores[r] + nodeValue[leafOfRow[r]];
+    scores[r] = s;
+    const pr = 1 / (1 + Math.exp(-s));
+    gh[2 * r] = pr - label[r];
+    gh[2 * r + 1] = Math.max(pr * (1 - pr), 1e-16);
+  }
+}
+
+/**
+ * Stable partition of idx[from, to) by feature f's bin: rows with goLeft[bin] = 1 are compacted in place
+ * from `from` (never past the read position), the others are written in order to tmp[from ..]. Branch-free
+ * (both writes always happen, the cursors advance by 0 or 1): a split sends rows either way unpredictably,
+ * so a branch would mispredict about half the time. Returns the number of rows that went left.
+ */
+export function partitionRange(
+  bins: Uint8Array,
+  stride: number,
+  idx: Int32Array,
+  tmp: Int32Array,
+  from: number,
+  to: number,
+  f: number,
+  goLeft: Uint8Array,
+): number {
+  let w = from;
+  let nr = from;
+  for (let i = from; i < to; i++) {
+    const r = idx[i];
+    const gl = goLeft[bins[r * stride + f]];
+    idx[w] = r;
+    tmp[nr] = r;
+    w += gl;
+    nr += 1 - gl;
+  }
+  return w - from;
 }

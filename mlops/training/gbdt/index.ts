@@ -15,4 +15,4 @@ export {
   IBM_TELCO_RECOMMENDED_PARAMS,
   SMALL_TABULAR_PARAMS,
 } from "./params.ts";
-export type { GbdtTree } from "./tree.ts";
+export type { GbdtDataset, GbdtTree, NumericValues } from "./tree.ts";

@@ -4,17 +4,16 @@
  */
 import { availableParallelism } from "node:os";
 import { ValidationError } from "../../../platform/errors.ts";
-import type { TabularDataset } from "../dataset.ts";
 import { type BinnedData, binDataset, fitBinning } from "./binning.ts";
 import { HIST_STRIDE, subtractHistogram } from "./histogram.ts";
 import { GbdtModel } from "./model.ts";
 import { HistogramBuilder } from "./parallel.ts";
 import { DEFAULT_GBDT_PARAMS, type GbdtParams, gbdtParamsSchema } from "./params.ts";
-import { encodeBlock, type GbdtTree, PackedForest, resolveColumns } from "./tree.ts";
+import { encodeBlock, type GbdtDataset, type GbdtTree, PackedForest, resolveColumns } from "./tree.ts";
 
 export interface TrainGbdtOptions {
   /** Validation set for early stopping (coded by category name, like prediction). */
-  valid?: TabularDataset;
+  valid?: GbdtDataset;
   /** Called after every boosting round with the mean logloss (iter is 1-based). */
   onIteration?(iter: number, trainLoss: number, validLoss?: number): void;
 }
@@ -49,7 +48,7 @@ export function resolveParams(params: Partial<GbdtParams> = {}): GbdtParams {
   return parsed.data;
 }
 
-function checkLabels(data: TabularDataset, field: string): Uint8Array {
+function checkLabels(data: GbdtDataset, field: string): Uint8Array {
   if (!data.label) throw new ValidationError(`${field}.label`, "a label column is required for training");
   if (data.label.length !== data.nRows) {
     throw new ValidationError(`${field}.label`, `has ${data.label.length} values for ${data.nRows} rows`);
@@ -86,10 +85,6 @@ interface GrowContext {
   p: GbdtParams;
   data: BinnedData;
   hb: HistogramBuilder;
-  /** Scratch for stable partitioning. */
-  tmp: Int32Array;
-  /** Leaf id of every bagged row after growth, by position in hb.idx. */
-  leafOfPos: Int32Array;
 }
 
 const score = (g: number, h: number, lambda: number) => (g * g) / (h + lambda);
@@ -182,8 +177,9 @@ export function findBestSplit(
 
 /** Grows one tree leaf-wise on the rows hb.idx[0..nRows). */
 function growTree(ctx: GrowContext, nRows: number): GrownTree {
-  const { p, data, hb, tmp, leafOfPos } = ctx;
-  const { idx, grad, hess } = hb;
+  const { p, data, hb } = ctx;
+  const leafOfRow = hb.leafOfRow;
+  const { idx, gh } = hb;
   const lambda = p.lambdaL2;
   const lr = p.learningRate;
   const maxLeaves = p.numLeaves;
@@ -226,7 +222,8 @@ function growTree(ctx: GrowContext, nRows: number): GrownTree {
     return feature.length - 1;
   };
   const evaluate = (leaf: number) => {
-    const canSplit = lDepth[leaf] < maxDepth && lCount[leaf] >= 2 * p.minDataInLeaf;
+    const canSplit =
+      lStart.length < maxLeaves && lDepth[leaf] < maxDepth && lCount[leaf] >= 2 * p.minDataInLeaf;
     lBest[leaf] = canSplit
       ? findBestSplit(ctx, lSlot[leaf] * hb.histSize, lG[leaf], lH[leaf], lCount[leaf])
       : null;
@@ -235,8 +232,8 @@ function growTree(ctx: GrowContext, nRows: number): GrownTree {
   let G = 0;
   let H = 0;
   for (let i = 0; i < nRows; i++) {
-    G += grad[idx[i]];
-    H += hess[idx[i]];
+    G += gh[2 * idx[i]];
+    H += gh[2 * idx[i] + 1];
   }
   hb.build(0, nRows, 0);
   lStart.push(0);
@@ -262,8 +259,6 @@ function growTree(ctx: GrowContext, nRows: number): GrownTree {
     // Partition the leaf's rows (stable) into left then right.
     const start = lStart[pick];
     const cnt = lCount[pick];
-    const col = f * data.nRows;
-    const bins = data.bins;
     let mask: Uint8Array | null = null;
     if (s.catBins) {
       mask = new Uint8Array(bn.nBins);
@@ -271,18 +266,14 @@ function growTree(ctx: GrowContext, nRows: number): GrownTree {
     }
     const dl = s.defaultLeft;
     const thrBin = s.bin;
-    let w = start;
-    let nr = 0;
-    for (let i = start; i < start + cnt; i++) {
-      const r = idx[i];
-      const b = bins[col + r];
-      const goLeft = b === 0 ? dl : mask ? mask[b] === 1 : b <= thrBin;
-      if (goLeft) idx[w++] = r;
-      else tmp[nr++] = r;
-    }
-    for (let i = 0; i < nr; i++) idx[w + i] = tmp[i];
-    const leftCount = w - start;
-    const rightCount = nr;
+    // Bin → goes-left table (bin 0 = missing), so the partition needs no per-row branch.
+    const goLeft = hb.goLeft;
+    goLeft.fill(0);
+    goLeft[0] = dl ? 1 : 0;
+    if (mask) goLeft.set(mask.subarray(1), 1);
+    else goLeft.fill(1, 1, thrBin + 1);
+    const leftCount = hb.partition(start, cnt, f);
+    const rightCount = cnt - leftCount;
 
     // Turn the leaf's node into a split node.
     const node = lNode[pick];
@@ -314,18 +305,23 @@ function growTree(ctx: GrowContext, nRows: number): GrownTree {
     const depth = lDepth[pick] + 1;
     const smallStart = leftSmaller ? start : start + leftCount;
     const smallCount = leftSmaller ? leftCount : rightCount;
-    hb.build(smallStart, smallCount, newSlot);
-    subtractHistogram(
-      hb.hist,
-      parentSlot * hb.histSize,
-      hb.hist,
-      newSlot * hb.histSize,
-      hb.hist,
-      parentSlot * hb.histSize,
-      hb.features,
-      hb.nActive,
-      data.binOffset,
-    );
+    // Children that can never be split (depth limit, too few rows, leaf budget spent) need no histogram:
+    // skipping them saves the whole last level of a depth-limited tree.
+    const splittable = (c: number) => depth < maxDepth && c >= 2 * p.minDataInLeaf;
+    if (lStart.length + 1 < maxLeaves && (splittable(leftCount) || splittable(rightCount))) {
+      hb.build(smallStart, smallCount, newSlot);
+      subtractHistogram(
+        hb.hist,
+        parentSlot * hb.histSize,
+        hb.hist,
+        newSlot * hb.histSize,
+        hb.hist,
+        parentSlot * hb.histSize,
+        hb.features,
+        hb.nActive,
+        data.binOffset,
+      );
+    }
     // `pick` becomes the left child, the new leaf the right child.
     lCount[pick] = leftCount;
     lDepth[pick] = depth;
@@ -346,7 +342,7 @@ function growTree(ctx: GrowContext, nRows: number): GrownTree {
   }
   for (let l = 0; l < lStart.length; l++) {
     const v = lNode[l];
-    for (let i = lStart[l]; i < lStart[l] + lCount[l]; i++) leafOfPos[i] = v;
+    for (let i = lStart[l]; i < lStart[l] + lCount[l]; i++) leafOfRow[idx[i]] = v;
   }
   return {
     tree: {
@@ -371,7 +367,7 @@ function binnedLeaf(g: GrownTree, data: BinnedData, r: number): number {
   const t = g.tree;
   let n = 0;
   while (t.feature[n] >= 0) {
-    const b = data.bins[t.feature[n] * data.nRows + r];
+    const b = data.bins[r * data.rowStride + t.feature[n]];
     const m = g.binMask[n];
     const goLeft = b === 0 ? t.defaultLeft[n] === 1 : m ? m[b] === 1 : b <= g.splitBin[n];
     n = goLeft ? t.left[n] : t.right[n];
@@ -397,7 +393,7 @@ export function chooseThreads(threads: number, nRows: number, nFeatures: number)
 
 /** Trains a binary-classification GBDT (logloss) on `train`; early-stops on `opts.valid` when given. */
 export async function trainGbdt(
-  train: TabularDataset,
+  train: GbdtDataset,
   params: Partial<GbdtParams> = {},
   opts: TrainGbdtOptions = {},
 ): Promise<GbdtModel> {
@@ -421,9 +417,9 @@ export async function trainGbdt(
 
   const data = binDataset(train, fitBinning(train, p.maxBins));
   const nF = data.nFeatures;
-  const hb = new HistogramBuilder(data, p.numLeaves);
+  const hb = new HistogramBuilder(data, p.numLeaves, y, baseScore);
   const threads = chooseThreads(p.threads, n, nF);
-  const ctx: GrowContext = { p, data, hb, tmp: new Int32Array(n), leafOfPos: new Int32Array(n) };
+  const ctx: GrowContext = { p, data, hb };
 
   // Validation rows, coded like prediction (by name), as one row-major block.
   let validX: Float64Array | null = null;
@@ -438,20 +434,16 @@ export async function trainGbdt(
   }
 
   const rng = mulberry32(p.seed);
-  const scores = new Float64Array(n).fill(baseScore);
+  const scores = hb.scores;
   const trees: GbdtTree[] = [];
   let bestIteration = 0;
   let bestValid = Number.POSITIVE_INFINITY;
   const allFeatures = Array.from({ length: nF }, (_, f) => f);
   try {
     if (threads > 1) await hb.startWorkers(threads - 1);
+    hb.updateGradients(); // first gradients, at the base score (leafOfRow and nodeValue are still zero)
     for (let iter = 0; iter < p.numTrees; iter++) {
-      const { grad, hess, idx } = hb;
-      for (let i = 0; i < n; i++) {
-        const pr = 1 / (1 + Math.exp(-scores[i]));
-        grad[i] = pr - y[i];
-        hess[i] = Math.max(pr * (1 - pr), 1e-16);
-      }
+      const { idx } = hb;
       let m = 0;
       if (p.baggingFraction < 1) {
         for (let i = 0; i < n; i++) if (rng() < p.baggingFraction) idx[m++] = i;
@@ -473,11 +465,11 @@ export async function trainGbdt(
       const grown = growTree(ctx, m);
       const tree = grown.tree;
       trees.push(tree);
-      if (m === n) {
-        for (let i = 0; i < n; i++) scores[idx[i]] += tree.value[ctx.leafOfPos[i]];
-      } else {
-        for (let r = 0; r < n; r++) scores[r] += tree.value[binnedLeaf(grown, data, r)];
-      }
+      // growTree set leafOfRow for the rows it grew on; rows left out by bagging walk the tree.
+      if (m < n) for (let r = 0; r < n; r++) hb.leafOfRow[r] = binnedLeaf(grown, data, r);
+      hb.nodeValue.set(tree.value);
+      // scores += this tree, and the next tree's gradients, in one pass split over the threads.
+      hb.updateGradients();
       let validLoss: number | undefined;
       if (validX && validScores && validY) {
         new PackedForest([tree]).accumulate(validX, validY.length, nF, validScores, 0, 0, 1);

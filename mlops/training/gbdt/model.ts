@@ -1,14 +1,215 @@
 /** The trained GBDT: fast prediction, TreeSHAP explanations, importance, JSON and ONNX forms. */
-import type { FeatureSpec, TabularDataset } from "../dataset.ts";
+
+import { Worker } from "node:worker_threads";
+import { TelcoError } from "../../../platform/errors.ts";
+import type { FeatureSpec } from "../dataset.ts";
 import type { ChurnModel, Contribution } from "../model.ts";
+import {
+  accumulateComplete,
+  BLOCK,
+  type CompleteForest,
+  PCTRL_END,
+  PCTRL_FROM,
+  PCTRL_LEN,
+  PCTRL_SIZE,
+  PCTRL_STATE,
+  PCTRL_WORKER_CHUNKS,
+  PREDICT_SLOTS,
+  PREDICT_WORKER_KIND,
+  type PredictJob,
+  scoreChunk,
+  sigmoidRange,
+  transposeBlock,
+} from "./forest-kernel.ts";
 import { type GbdtModelJson, parseGbdtModelJson } from "./json.ts";
 import { gbdtToOnnx } from "./onnx.ts";
 import type { GbdtParams } from "./params.ts";
-import { encodeBlock, type GbdtTree, type ResolvedColumn, resolveColumns, treeDepth } from "./tree.ts";
+import {
+  encodeBlock,
+  type GbdtDataset,
+  type GbdtTree,
+  type ResolvedColumn,
+  resolveColumns,
+  treeDepth,
+} from "./tree.ts";
 import { expectedValue, TreeShapTables } from "./treeshap.ts";
 
 /** Rows binned per prediction block (keeps the row-major bin block and the forest in cache). */
 const BLOCK_ROWS = 256;
+/** Trees deeper than this are not padded to complete trees (2^depth nodes); the binned walker takes them. */
+const MAX_COMPLETE_DEPTH = 10;
+/** From this many rows a prediction is split with the predict worker (below, the hand-off costs more). */
+const PARALLEL_MIN_ROWS = 50_000;
+/** Rows per chunk handed to the predict worker. */
+const CHUNK_ROWS = 8192;
+/** A chunk never takes this long; past it the predict worker is considered dead. */
+const PREDICT_TIMEOUT_MS = 120_000;
+
+/** Allocates a typed array over a SharedArrayBuffer (so the predict worker reads it without a copy). */
+function shared<T>(ctor: new (buf: SharedArrayBuffer) => T, n: number, bytes: number): T {
+  return new ctor(new SharedArrayBuffer(Math.max(1, n) * bytes));
+}
+
+/**
+ * The complete-layout forest of forest-kernel.ts, or null when a tree has a categorical split, is deeper
+ * than MAX_COMPLETE_DEPTH, or has a threshold that is not a float32 value (then the binned walker is used).
+ */
+export function buildCompleteForest(trees: readonly GbdtTree[]): CompleteForest | null {
+  const depth = new Int32Array(trees.length);
+  let nodes = 0;
+  let leaves = 0;
+  for (let t = 0; t < trees.length; t++) {
+    const tree = trees[t];
+    for (let n = 0; n < tree.feature.length; n++) {
+      if (tree.feature[n] < 0) continue;
+      if (tree.catLeft[n]) return null;
+      if (Math.fround(tree.threshold[n]) !== tree.threshold[n]) return null;
+    }
+    depth[t] = treeDepth(tree);
+    if (depth[t] > MAX_COMPLETE_DEPTH) return null;
+    nodes += (1 << depth[t]) - 1;
+    leaves += 1 << depth[t];
+  }
+  const f: CompleteForest = {
+    nTrees: trees.length,
+    depth: shared(Int32Array, trees.length, 4),
+    nodeBase: shared(Int32Array, trees.length, 4),
+    leafBase: shared(Int32Array, trees.length, 4),
+    word: shared(Int32Array, nodes, 4),
+    thr: shared(Float32Array, nodes, 4),
+    leaf: shared(Float64Array, leaves, 8),
+  };
+  f.depth.set(depth);
+  let nb = 0;
+  let lb = 0;
+  for (let t = 0; t < trees.length; t++) {
+    const tree = trees[t];
+    const D = depth[t];
+    const firstLeaf = (1 << D) - 1;
+    f.nodeBase[t] = nb;
+    f.leafBase[t] = lb;
+    // Node n of the tree sits at heap position pos, at depth d.
+    const place = (n: number, pos: number, d: number): void => {
+      if (d === D) {
+        f.leaf[lb + pos - firstLeaf] = tree.value[n];
+      } else if (tree.feature[n] < 0) {
+        f.word[nb + pos] = 0; // padding: always left (x > +Infinity is false, missing goes left)
+        f.thr[nb + pos] = Number.POSITIVE_INFINITY;
+        place(n, 2 * pos + 1, d + 1);
+      } else {
+        f.word[nb + pos] = (tree.feature[n] << 1) | (tree.defaultLeft[n] ? 0 : 1);
+        f.thr[nb + pos] = tree.threshold[n];
+        place(tree.left[n], 2 * pos + 1, d + 1);
+        place(tree.right[n], 2 * pos + 2, d + 1);
+      }
+    };
+    place(0, 0, 0);
+    nb += firstLeaf;
+    lb += 1 << D;
+  }
+  return f;
+}
+
+/** Counters of parallel prediction (for tests and diagnostics). */
+export const predictStats = { parallelCalls: 0, workerChunks: 0 };
+
+/** The process-wide predict worker (started on the first large prediction; unref'd so it never holds exit). */
+let predictWorker: Worker | null = null;
+
+function getPredictWorker(): Worker | null {
+  if (predictWorker) return predictWorker;
+  try {
+    const w = new Worker(new URL("./predict-worker.ts", import.meta.url), {
+      workerData: { kind: PREDICT_WORKER_KIND },
+    });
+    w.unref();
+    w.on("error", () => {
+      if (predictWorker === w) predictWorker = null;
+    });
+    w.on("exit", () => {
+      if (predictWorker === w) predictWorker = null;
+    });
+    predictWorker = w;
+  } catch {
+    return null;
+  }
+  return predictWorker;
+}
+
+/**
+ * Scores n rows with the main thread and the predict worker: the main thread transposes chunks into two
+ * shared staging slots whenever one is free (the worker claims them with a compare-and-swap) and scores
+ * the other chunks itself, so the split balances itself and a slow-to-start or missing worker only costs
+ * speed. Results equal the single-thread path exactly (same per-row summation order).
+ */
+function scoreParallel(
+  forest: CompleteForest,
+  values: readonly (ArrayLike<number> | null)[],
+  n: number,
+  baseScore: number,
+  proba: boolean,
+  worker: Worker,
+): Float64Array {
+  const nF = values.length;
+  const ctrl = shared(Int32Array, PCTRL_SIZE, 4);
+  const job: PredictJob = {
+    forest,
+    nF,
+    ctrl,
+    staging: shared(Float32Array, PREDICT_SLOTS * CHUNK_ROWS * nF, 4),
+    chunkRows: CHUNK_ROWS,
+    out: shared(Float64Array, n, 8),
+    baseScore,
+    proba,
+  };
+  worker.postMessage(job);
+  const { out } = job;
+  const block = new Float32Array(BLOCK * nF);
+  for (let from = 0; from < n; from += CHUNK_ROWS) {
+    const len = Math.min(CHUNK_ROWS, n - from);
+    let staged = false;
+    for (let s = 0; s < PREDICT_SLOTS && !staged; s++) {
+      if (Atomics.load(ctrl, PCTRL_STATE + s) !== 0) continue;
+      transposeBlock(values, from, from + len, job.staging, s * CHUNK_ROWS * nF);
+      ctrl[PCTRL_FROM + s] = from;
+      ctrl[PCTRL_LEN + s] = len;
+      Atomics.store(ctrl, PCTRL_STATE + s, 1);
+      Atomics.notify(ctrl, PCTRL_END);
+      staged = true;
+    }
+    if (staged) continue;
+    out.fill(baseScore, from, from + len);
+    for (let b = from; b < from + len; b += BLOCK) {
+      const e = Math.min(from + len, b + BLOCK);
+      transposeBlock(values, b, e, block, 0);
+      accumulateComplete(forest, block, 0, nF, e - b, out, b);
+    }
+    if (proba) sigmoidRange(out, from, from + len);
+  }
+  Atomics.store(ctrl, PCTRL_END, 1);
+  Atomics.notify(ctrl, PCTRL_END);
+  // Take back what the worker has not claimed; wait for what it is scoring.
+  const deadline = performance.now() + PREDICT_TIMEOUT_MS;
+  for (let s = 0; s < PREDICT_SLOTS; s++) {
+    if (Atomics.compareExchange(ctrl, PCTRL_STATE + s, 1, 2) === 1) {
+      scoreChunk(job, s, ctrl[PCTRL_FROM + s], ctrl[PCTRL_LEN + s]);
+      Atomics.store(ctrl, PCTRL_STATE + s, 0);
+      continue;
+    }
+    while (Atomics.load(ctrl, PCTRL_STATE + s) === 2) {
+      if (performance.now() > deadline) {
+        throw new TelcoError("gbdt_predict_worker", "the predict worker thread stopped responding", {
+          hint: "retry; predictions under 50,000 rows stay on the calling thread",
+        });
+      }
+      Atomics.wait(ctrl, PCTRL_STATE + s, 2, 1000);
+    }
+  }
+  predictStats.parallelCalls++;
+  predictStats.workerChunks += Atomics.load(ctrl, PCTRL_WORKER_CHUNKS);
+  return Float64Array.from(out);
+}
+
 /** Distinct rows whose SHAP values explain() keeps (×nFeatures float64 each). */
 const SHAP_CACHE_ROWS = 4096;
 
@@ -257,7 +458,7 @@ export class GbdtModel implements ChurnModel {
   }
 
   /** Columns of `data` matched to the model's features by name (categoricals by category name). */
-  resolve(data: TabularDataset): ResolvedColumn[] {
+  resolve(data: GbdtDataset): ResolvedColumn[] {
     // Fast path for datasets coded with the model's own vocabularies, in model order (serving builds
     // them so): no per-call Maps; identity remaps are cached. Anything else goes through the general resolver.
     const nF = this.features.length;
@@ -289,7 +490,7 @@ export class GbdtModel implements ChurnModel {
   }
 
   /** Model-coded rows as float32, row-major [nRows, nFeatures]: the ONNX input encoding. */
-  encodeForOnnx(data: TabularDataset): Float32Array {
+  encodeForOnnx(data: GbdtDataset): Float32Array {
     const cols = this.resolve(data);
     const x = new Float64Array(data.nRows * this.features.length);
     encodeBlock(cols, 0, data.nRows, x);
@@ -297,24 +498,48 @@ export class GbdtModel implements ChurnModel {
   }
 
   /** Raw scores (log-odds) per row. */
-  predictRaw(data: TabularDataset): Float64Array {
-    const cols = this.resolve(data);
-    const forest = this.forest();
-    const out = new Float64Array(data.nRows).fill(this.baseScore);
-    const block = new Int32Array(Math.min(BLOCK_ROWS, data.nRows) * forest.nF); // one-row serving calls stay cheap
-    for (let from = 0; from < data.nRows; from += BLOCK_ROWS) {
-      const to = Math.min(data.nRows, from + BLOCK_ROWS);
-      forest.binBlock(cols, from, to, block);
-      forest.accumulate(block, to - from, out, from);
-    }
-    return out;
+  predictRaw(data: GbdtDataset): Float64Array {
+    return this.score(data, false);
   }
 
   /** Churn probability per row. */
-  predictProba(data: TabularDataset): Float64Array {
-    const raw = this.predictRaw(data);
-    for (let i = 0; i < raw.length; i++) raw[i] = 1 / (1 + Math.exp(-raw[i]));
-    return raw;
+  predictProba(data: GbdtDataset): Float64Array {
+    return this.score(data, true);
+  }
+
+  private completeForest: CompleteForest | null | undefined;
+
+  /** Scores rows: complete-tree walk on raw values when the forest allows it, else the binned walker. */
+  private score(data: GbdtDataset, proba: boolean): Float64Array {
+    const cols = this.resolve(data);
+    const n = data.nRows;
+    if (this.completeForest === undefined) this.completeForest = buildCompleteForest(this.trees);
+    const cf = this.completeForest;
+    if (cf) {
+      const values = cols.map((c) => c.values);
+      const worker = n >= PARALLEL_MIN_ROWS ? getPredictWorker() : null;
+      if (worker) return scoreParallel(cf, values, n, this.baseScore, proba, worker);
+      const nF = values.length;
+      const out = new Float64Array(n).fill(this.baseScore);
+      const block = new Float32Array(Math.min(BLOCK, n) * nF); // one-row serving calls stay cheap
+      for (let from = 0; from < n; from += BLOCK) {
+        const to = Math.min(n, from + BLOCK);
+        transposeBlock(values, from, to, block, 0);
+        accumulateComplete(cf, block, 0, nF, to - from, out, from);
+      }
+      if (proba) sigmoidRange(out, 0, n);
+      return out;
+    }
+    const forest = this.forest();
+    const out = new Float64Array(n).fill(this.baseScore);
+    const block = new Int32Array(Math.min(BLOCK_ROWS, n) * forest.nF); // one-row serving calls stay cheap
+    for (let from = 0; from < n; from += BLOCK_ROWS) {
+      const to = Math.min(n, from + BLOCK_ROWS);
+      forest.binBlock(cols, from, to, block);
+      forest.accumulate(block, to - from, out, from);
+    }
+    if (proba) sigmoidRange(out, 0, n);
+    return out;
   }
 
   private tables(): TreeShapTables {
@@ -333,7 +558,7 @@ export class GbdtModel implements ChurnModel {
   }
 
   /** Exact TreeSHAP values, row-major [nRows × nFeatures]; base + Σ values = raw score. */
-  shapValues(data: TabularDataset): { base: number; values: Float64Array } {
+  shapValues(data: GbdtDataset): { base: number; values: Float64Array } {
     const cols = this.resolve(data);
     const nF = this.features.length;
     const values = new Float64Array(data.nRows * nF);
@@ -347,7 +572,7 @@ export class GbdtModel implements ChurnModel {
   }
 
   /** Per-feature TreeSHAP contributions of one row (log-odds), largest magnitude first. */
-  explain(data: TabularDataset, row: number): { base: number; contributions: Contribution[] } {
+  explain(data: GbdtDataset, row: number): { base: number; contributions: Contribution[] } {
     if (!Number.isInteger(row) || row < 0 || row >= data.nRows) {
       throw new RangeError(`row ${row} is outside the dataset (0..${data.nRows - 1})`);
     }

@@ -1,28 +1,44 @@
 /**
- * Histogram construction on the main thread plus optional worker threads sharing memory
- * (SharedArrayBuffer). Features are split between threads by bin count; every feature's histogram is
- * built by exactly one thread in the same row order, so models are bit-identical for any thread count.
+ * The shared training state (bins, row partition, gradients, scores, histogram pool in SharedArrayBuffers)
+ * and the threads that work on it: histograms (features claimed in chunks, or split by bin count under
+ * column sampling), partitions (two halves stitched in order) and the fused score update + gradients (row
+ * ranges). Every feature's histogram is built by exactly one thread in the same row order and every other
+ * job is per-row independent, so models are bit-identical for any thread count. Jobs are posted through
+ * Atomics on per-worker control blocks: a postMessage round trip per tree node would cost more than the work.
  */
 import { Worker } from "node:worker_threads";
 import { TelcoError } from "../../../platform/errors.ts";
 import type { BinnedData } from "./binning.ts";
 import {
   buildHistogram,
+  buildHistogramDynamic,
   CTRL_DONE,
   CTRL_EXIT,
   CTRL_F_END,
   CTRL_F_START,
+  CTRL_FEATURE,
   CTRL_HIST_BASE,
+  CTRL_KIND,
   CTRL_LEN,
+  CTRL_RESULT,
   CTRL_SEQ,
   CTRL_SIZE,
   CTRL_START,
+  FEATURE_SLOTS,
   HIST_STRIDE,
+  JOB_HISTOGRAM,
+  JOB_PARTITION,
+  JOB_UPDATE_GRADIENT,
+  partitionRange,
+  updateAndGradient,
   WORKER_KIND,
 } from "./histogram.ts";
 
 /** A histogram job never takes this long; past it the worker is considered dead. */
 const WORKER_TIMEOUT_MS = 120_000;
+
+/** Below this many rows a partition or a gradient update runs on the main thread only. */
+const MIN_PARALLEL_ROWS = 50_000;
 
 /** Below this many (rows × active features) a node is built on the main thread only (sync costs more). */
 const MIN_PARALLEL_WORK = 200_000;
@@ -40,15 +56,27 @@ export class HistogramBuilder {
   readonly histSize: number;
   /** Row partition: each tree leaf owns a contiguous segment. */
   readonly idx: Int32Array;
-  readonly grad: Float64Array;
-  readonly hess: Float64Array;
-  readonly orderedGrad: Float64Array;
-  readonly orderedHess: Float64Array;
+  /** Interleaved per-row (gradient, hessian): row r at 2r, 2r + 1 (one cache line read per row). */
+  readonly gh: Float64Array;
   /** Features used by the current tree (first `nActive` entries). */
   readonly features: Int32Array;
   nActive = 0;
   /** Pool of histograms, `slots` × histSize. */
   readonly hist: Float64Array;
+  /** Next feature chunk of a dynamic histogram build (shared claim counter). */
+  private readonly counter = sharedI32(1);
+  /** Scratch for partitioning (right-going rows). */
+  readonly tmp: Int32Array;
+  /** Per bin of the split feature: 1 = goes left (filled by the learner before partition()). */
+  readonly goLeft = new Uint8Array(new SharedArrayBuffer(FEATURE_SLOTS));
+  /** Current raw score per row. */
+  readonly scores: Float64Array;
+  /** Training labels (a shared copy). */
+  readonly label: Uint8Array;
+  /** Node id (in the last tree) of each row's leaf; with nodeValue, what updateGradients adds to scores. */
+  readonly leafOfRow: Int32Array;
+  /** Output of each node of the last tree (zeros before the first tree). */
+  readonly nodeValue: Float64Array;
   private readonly workers: Worker[] = [];
   private readonly ctrls: Int32Array[] = [];
   private seq = 0;
@@ -57,16 +85,27 @@ export class HistogramBuilder {
   /** Per thread [fStart, fEnd) into `features`, recomputed when the active set changes. */
   private ranges: Int32Array = new Int32Array(2);
 
-  constructor(data: BinnedData, slots: number) {
+  constructor(
+    data: BinnedData,
+    slots: number,
+    label: Uint8Array = new Uint8Array(data.nRows),
+    baseScore = 0,
+  ) {
     this.data = data;
-    this.histSize = data.binOffset[data.nFeatures] * HIST_STRIDE;
+    // Padding features (up to rowStride) get slots too: the word-wise kernel accumulates them unread.
+    this.histSize = data.rowStride * FEATURE_SLOTS * HIST_STRIDE;
     this.idx = sharedI32(data.nRows);
-    this.grad = sharedF64(data.nRows);
-    this.hess = sharedF64(data.nRows);
-    this.orderedGrad = sharedF64(data.nRows);
-    this.orderedHess = sharedF64(data.nRows);
+    this.gh = sharedF64(2 * data.nRows);
     this.features = sharedI32(data.nFeatures);
     this.hist = sharedF64(slots * this.histSize);
+    this.tmp = sharedI32(data.nRows);
+    this.scores = sharedF64(data.nRows);
+    this.scores.fill(baseScore, 0, data.nRows);
+    this.label = new Uint8Array(new SharedArrayBuffer(Math.max(1, data.nRows)));
+    this.label.set(label.subarray(0, data.nRows));
+    this.leafOfRow = sharedI32(data.nRows);
+    // A tree has at most 2 × slots − 1 nodes (slots = leaf budget).
+    this.nodeValue = sharedF64(2 * slots);
   }
 
   /** Starts `n` helper workers (the main thread is one more). Resolves when they are ready. */
@@ -79,13 +118,18 @@ export class HistogramBuilder {
           kind: WORKER_KIND,
           ctrl: ctrlBuf,
           bins: this.data.bins,
-          nRows: this.data.nRows,
+          nFeatures: this.data.nFeatures,
           idx: this.idx,
-          orderedGrad: this.orderedGrad,
-          orderedHess: this.orderedHess,
+          gh: this.gh,
           features: this.features,
-          binOffset: this.data.binOffset,
           hist: this.hist,
+          counter: this.counter,
+          tmp: this.tmp,
+          goLeft: this.goLeft,
+          scores: this.scores,
+          label: this.label,
+          leafOfRow: this.leafOfRow,
+          nodeValue: this.nodeValue,
         },
       });
       worker.unref();
@@ -110,6 +154,17 @@ export class HistogramBuilder {
     this.nActive = active.length;
     for (let k = 0; k < active.length; k++) this.features[k] = active[k];
     const t = this.threads;
+    const nF = this.data.nFeatures;
+    if (this.nActive === nF) {
+      // All features: split at multiples of 4 so every thread can use the word-wise kernel.
+      const words = this.data.rowStride >> 2;
+      this.ranges = new Int32Array(t * 2);
+      for (let w = 0; w < t; w++) {
+        this.ranges[w * 2] = Math.min(nF, Math.floor((words * w) / t) * 4);
+        this.ranges[w * 2 + 1] = Math.min(nF, Math.floor((words * (w + 1)) / t) * 4);
+      }
+      return;
+    }
     const off = this.data.binOffset;
     let total = 0;
     for (let k = 0; k < this.nActive; k++) total += off[this.features[k] + 1] - off[this.features[k]];
@@ -129,60 +184,148 @@ export class HistogramBuilder {
 
   /** Builds the histogram of rows idx[start..start+len) into pool slot `slot`. */
   build(start: number, len: number, slot: number): void {
-    const { idx, grad, hess, orderedGrad, orderedHess } = this;
-    const end = start + len;
-    for (let i = start; i < end; i++) {
-      const r = idx[i];
-      orderedGrad[i] = grad[r];
-      orderedHess[i] = hess[r];
-    }
+    const { idx, gh } = this;
     const histBase = slot * this.histSize;
     const d = this.data;
     if (this.workers.length === 0 || len * this.nActive < MIN_PARALLEL_WORK) {
       buildHistogram(
         d.bins,
-        d.nRows,
+        d.nFeatures,
         idx,
         start,
         len,
-        orderedGrad,
-        orderedHess,
+        gh,
         this.features,
         0,
         this.nActive,
-        d.binOffset,
         this.hist,
         histBase,
       );
       return;
     }
-    const seq = ++this.seq;
     this.parallelBuilds++;
+    if (this.nActive === d.nFeatures) {
+      // All features active: threads claim feature chunks dynamically (see buildHistogramDynamic).
+      Atomics.store(this.counter, 0, 0);
+      this.dispatch(
+        (c) => {
+          c[CTRL_KIND] = JOB_HISTOGRAM;
+          c[CTRL_START] = start;
+          c[CTRL_LEN] = len;
+          c[CTRL_HIST_BASE] = histBase;
+          c[CTRL_F_START] = -1;
+        },
+        () =>
+          buildHistogramDynamic(
+            d.bins,
+            d.nFeatures,
+            idx,
+            start,
+            len,
+            gh,
+            this.features,
+            this.counter,
+            this.hist,
+            histBase,
+          ),
+      );
+      return;
+    }
+    this.dispatch(
+      (c, w) => {
+        c[CTRL_KIND] = JOB_HISTOGRAM;
+        c[CTRL_START] = start;
+        c[CTRL_LEN] = len;
+        c[CTRL_HIST_BASE] = histBase;
+        c[CTRL_F_START] = this.ranges[(w + 1) * 2];
+        c[CTRL_F_END] = this.ranges[(w + 1) * 2 + 1];
+      },
+      () =>
+        buildHistogram(
+          d.bins,
+          d.nFeatures,
+          idx,
+          start,
+          len,
+          gh,
+          this.features,
+          this.ranges[0],
+          this.ranges[1],
+          this.hist,
+          histBase,
+        ),
+    );
+  }
+
+  /**
+   * Adds the last tree's outputs (nodeValue at leafOfRow) to every row's score and computes the next
+   * gradients, split by row range over the threads.
+   */
+  updateGradients(): void {
+    const n = this.data.nRows;
+    const t = this.threads;
+    const share = Math.ceil(n / t);
+    if (t === 1 || n < MIN_PARALLEL_ROWS) {
+      updateAndGradient(this.scores, this.label, this.leafOfRow, this.nodeValue, this.gh, 0, n);
+      return;
+    }
+    this.dispatch(
+      (c, w) => {
+        const from = Math.min(n, (w + 1) * share);
+        c[CTRL_KIND] = JOB_UPDATE_GRADIENT;
+        c[CTRL_START] = from;
+        c[CTRL_LEN] = Math.min(n, from + share) - from;
+      },
+      () => updateAndGradient(this.scores, this.label, this.leafOfRow, this.nodeValue, this.gh, 0, share),
+    );
+  }
+
+  /**
+   * Stable partition of idx[start..start+len) by feature f (goLeft table): left rows first, then right.
+   * With a worker, each thread partitions one half and the halves are stitched in order (A-left, B-left,
+   * A-right, B-right), which is exactly the single-thread order. Returns the number of left rows.
+   */
+  partition(start: number, len: number, f: number): number {
+    const { idx, tmp } = this;
+    const d = this.data;
+    const end = start + len;
+    if (this.workers.length === 0 || len < MIN_PARALLEL_ROWS) {
+      const left = partitionRange(d.bins, d.rowStride, idx, tmp, start, end, f, this.goLeft);
+      idx.set(tmp.subarray(start, start + len - left), start + left);
+      return left;
+    }
+    const mid = start + (len >> 1);
+    let leftA = 0;
+    this.dispatch(
+      (c) => {
+        c[CTRL_KIND] = JOB_PARTITION;
+        c[CTRL_START] = mid;
+        c[CTRL_LEN] = end - mid;
+        c[CTRL_FEATURE] = f;
+      },
+      () => {
+        leftA = partitionRange(d.bins, d.rowStride, idx, tmp, start, mid, f, this.goLeft);
+      },
+    );
+    const leftB = this.ctrls[0][CTRL_RESULT];
+    const rightA = mid - start - leftA;
+    const rightB = end - mid - leftB;
+    idx.copyWithin(start + leftA, mid, mid + leftB);
+    idx.set(tmp.subarray(start, start + rightA), start + leftA + leftB);
+    idx.set(tmp.subarray(mid, mid + rightB), start + leftA + leftB + rightA);
+    return leftA + leftB;
+  }
+
+  /** Posts one job to every worker (`setup` fills its control block), runs `own` here, waits for all. */
+  private dispatch(setup: (ctrl: Int32Array, worker: number) => void, own: () => void): void {
+    const seq = ++this.seq;
     for (let w = 0; w < this.workers.length; w++) {
       const c = this.ctrls[w];
-      c[CTRL_START] = start;
-      c[CTRL_LEN] = len;
-      c[CTRL_HIST_BASE] = histBase;
-      c[CTRL_F_START] = this.ranges[(w + 1) * 2];
-      c[CTRL_F_END] = this.ranges[(w + 1) * 2 + 1];
+      setup(c, w);
       Atomics.store(c, CTRL_SEQ, seq);
       Atomics.notify(c, CTRL_SEQ);
     }
-    buildHistogram(
-      d.bins,
-      d.nRows,
-      idx,
-      start,
-      len,
-      orderedGrad,
-      orderedHess,
-      this.features,
-      this.ranges[0],
-      this.ranges[1],
-      d.binOffset,
-      this.hist,
-      histBase,
-    );
+    own();
     // Worker errors cannot be delivered while this thread blocks, so a dead worker shows up as a timeout.
     const deadline = performance.now() + WORKER_TIMEOUT_MS;
     for (const c of this.ctrls) {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { TabularDataset } from "../dataset.ts";
-import { mulberry32, trainGbdt } from "./index.ts";
+import { type GbdtDataset, type GbdtModel, mulberry32, trainGbdt } from "./index.ts";
+import { buildCompleteForest, predictStats } from "./model.ts";
 import { encodeBlock, leafOf } from "./tree.ts";
 
 /** Numeric values that sit exactly on split thresholds, just around them, missing; categories incl. unseen. */
@@ -60,5 +61,97 @@ describe("GBDT prediction over bins", () => {
       };
       expect(model.predictRaw(row)[0]).toBe(got[r]);
     }
+  });
+});
+
+/** Numeric-only view of edgeData (the plan column dropped), so the forest takes the complete-tree walk. */
+function numericEdgeData(n: number, seed: number, thresholds: number[] = []): TabularDataset {
+  const d = edgeData(n, seed, thresholds);
+  return { ...d, features: d.features.filter((f) => f.kind === "numeric") };
+}
+
+/** Raw scores by walking every tree node by node with float comparisons (the reference semantics). */
+function walkAll(model: GbdtModel, data: GbdtDataset): Float64Array {
+  const nF = model.features.length;
+  const x = new Float64Array(data.nRows * nF);
+  encodeBlock(model.resolve(data), 0, data.nRows, x);
+  const out = new Float64Array(data.nRows);
+  for (let r = 0; r < data.nRows; r++) {
+    let s = model.baseScore;
+    for (const t of model.trees) s += t.value[leafOf(t, x, r * nF)];
+    out[r] = s;
+  }
+  return out;
+}
+
+describe("GBDT prediction over complete trees (numeric-only forests)", () => {
+  it("equals walking each tree at thresholds, their float32 neighbours, ±0, ±Infinity and missing values", async () => {
+    const model = await trainGbdt(numericEdgeData(3000, 3), {
+      numTrees: 30,
+      numLeaves: 12,
+      maxDepth: 4,
+      minDataInLeaf: 5,
+    });
+    expect(buildCompleteForest(model.trees)).not.toBeNull();
+    // Both missing directions occur, so both halves of the branch-free test are exercised.
+    const dl = model.trees.flatMap((t) =>
+      Array.from(t.feature).flatMap((f, n) => (f >= 0 ? [t.defaultLeft[n]] : [])),
+    );
+    expect(new Set(dl).size).toBe(2);
+    const thresholds = model.trees.flatMap((t) =>
+      Array.from(t.feature).flatMap((f, n) => (f === 0 ? [t.threshold[n]] : [])),
+    );
+    const data = numericEdgeData(4000, 4, thresholds);
+    const a = (data.features[0] as { values: Float64Array }).values;
+    const specials = [0, -0, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, Number.NaN];
+    for (let i = 0; i < 200; i++) a[i] = specials[i % specials.length];
+    // float64 values that round (float32) onto a threshold from either side.
+    for (let i = 200; i < 400; i++) a[i] = thresholds[i % thresholds.length] * (i % 2 ? 1 + 1e-9 : 1 - 1e-9);
+    expect(Array.from(model.predictRaw(data))).toEqual(Array.from(walkAll(model, data)));
+  });
+
+  it("scores large batches with the predict worker exactly like the single-thread path", async () => {
+    const model = await trainGbdt(numericEdgeData(3000, 5), { numTrees: 25, numLeaves: 8, maxDepth: 3 });
+    const data = numericEdgeData(70_000, 6);
+    const big = model.predictProba(data); // ≥ 50,000 rows: main thread + worker
+    // Slices under the parallel threshold take the single-thread path.
+    const sliced = new Float64Array(data.nRows);
+    for (let from = 0; from < data.nRows; from += 20_000) {
+      const to = Math.min(data.nRows, from + 20_000);
+      const part: TabularDataset = {
+        nRows: to - from,
+        features: data.features.map((c) =>
+          c.kind === "numeric" ? { ...c, values: c.values.subarray(from, to) } : c,
+        ),
+      };
+      sliced.set(model.predictProba(part), from);
+    }
+    expect(big).toEqual(sliced);
+    const raw = model.predictRaw(data);
+    expect(big[12_345]).toBe(1 / (1 + Math.exp(-raw[12_345])));
+    // The worker really took part (it may miss the first calls while it starts, or on a busy machine).
+    for (let i = 0; i < 50 && predictStats.workerChunks === 0; i++) {
+      expect(model.predictProba(data)).toEqual(big);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(predictStats.workerChunks).toBeGreaterThan(0);
+  });
+
+  it("trains and predicts identically from float32 columns when the values are float32", async () => {
+    const f64 = numericEdgeData(3000, 7);
+    for (const c of f64.features)
+      if (c.kind === "numeric")
+        for (let i = 0; i < c.values.length; i++) c.values[i] = Math.fround(c.values[i]);
+    const f32: GbdtDataset = {
+      ...f64,
+      features: f64.features.map((c) =>
+        c.kind === "numeric" ? { ...c, values: Float32Array.from(c.values) } : c,
+      ),
+    };
+    const params = { numTrees: 20, numLeaves: 8, maxDepth: 3 };
+    const a = await trainGbdt(f64, params);
+    const b = await trainGbdt(f32, params);
+    expect(JSON.stringify(b.toJSON())).toBe(JSON.stringify(a.toJSON()));
+    expect(Array.from(b.predictRaw(f32))).toEqual(Array.from(a.predictRaw(f64)));
   });
 });

@@ -1,6 +1,26 @@
 /** Flat tree storage and the column resolver that codes a dataset the way the model was trained. */
 import { ValidationError } from "../../../platform/errors.ts";
-import type { FeatureSpec, TabularDataset } from "../dataset.ts";
+import type { CategoricalColumn, FeatureSpec } from "../dataset.ts";
+
+/** Numeric values the GBDT reads: float64, or float32 (half the memory; the model only ever uses float32(x)). */
+export type NumericValues = Float64Array | Float32Array;
+
+/** Numeric column whose values may be float32. */
+export interface GbdtNumericColumn {
+  name: string;
+  kind: "numeric";
+  values: NumericValues;
+}
+
+/**
+ * What the GBDT trains on and predicts: a TabularDataset (every TabularDataset is one) whose numeric
+ * columns may also be Float32Array, so large training sets need not be held as float64.
+ */
+export interface GbdtDataset {
+  nRows: number;
+  features: (GbdtNumericColumn | CategoricalColumn)[];
+  label?: Uint8Array;
+}
 
 /**
  * One regression tree as parallel arrays indexed by node id (root = 0). Leaves have feature = -1.
@@ -40,7 +60,7 @@ export function treeDepth(tree: GbdtTree): number {
 
 /** How one model feature is read from a dataset: numeric values, or codes remapped to model codes. */
 export interface ResolvedColumn {
-  values: Float64Array | null;
+  values: NumericValues | null;
   codes: Int32Array | null;
   /** dataset code → model code (-1 = unseen, treated as missing). */
   remap: Int32Array | null;
@@ -48,7 +68,7 @@ export interface ResolvedColumn {
 
 /** Finds each model feature in `data` BY NAME and maps categorical codes by category name. */
 export function resolveColumns(
-  data: TabularDataset,
+  data: GbdtDataset,
   features: readonly FeatureSpec[],
   categories: Readonly<Record<string, readonly string[]>>,
 ): ResolvedColumn[] {

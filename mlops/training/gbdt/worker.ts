@@ -1,18 +1,27 @@
 /**
  * Histogram worker: waits on a shared control block (Atomics, no message round trips) and builds the
- * histograms of its share of the features into the shared histogram pool.
+ * histograms of its share of the features into the shared histogram pool, or updates scores and gradients
+ * for its share of the rows.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import {
   buildHistogram,
+  buildHistogramDynamic,
   CTRL_DONE,
   CTRL_EXIT,
   CTRL_F_END,
   CTRL_F_START,
+  CTRL_FEATURE,
   CTRL_HIST_BASE,
+  CTRL_KIND,
   CTRL_LEN,
+  CTRL_RESULT,
   CTRL_SEQ,
   CTRL_START,
+  JOB_PARTITION,
+  JOB_UPDATE_GRADIENT,
+  partitionRange,
+  updateAndGradient,
   WORKER_KIND,
 } from "./histogram.ts";
 
@@ -20,13 +29,18 @@ interface WorkerInit {
   kind: typeof WORKER_KIND;
   ctrl: SharedArrayBuffer;
   bins: Uint8Array;
-  nRows: number;
+  nFeatures: number;
   idx: Int32Array;
-  orderedGrad: Float64Array;
-  orderedHess: Float64Array;
+  gh: Float64Array;
   features: Int32Array;
-  binOffset: Int32Array;
   hist: Float64Array;
+  counter: Int32Array;
+  tmp: Int32Array;
+  goLeft: Uint8Array;
+  scores: Float64Array;
+  label: Uint8Array;
+  leafOfRow: Int32Array;
+  nodeValue: Float64Array;
 }
 
 function run(init: WorkerInit): void {
@@ -38,21 +52,57 @@ function run(init: WorkerInit): void {
     if (seq === CTRL_EXIT) return;
     if (seq === seen) continue;
     seen = seq;
-    buildHistogram(
-      init.bins,
-      init.nRows,
-      init.idx,
-      ctrl[CTRL_START],
-      ctrl[CTRL_LEN],
-      init.orderedGrad,
-      init.orderedHess,
-      init.features,
-      ctrl[CTRL_F_START],
-      ctrl[CTRL_F_END],
-      init.binOffset,
-      init.hist,
-      ctrl[CTRL_HIST_BASE],
-    );
+    if (ctrl[CTRL_KIND] === JOB_PARTITION) {
+      const from = ctrl[CTRL_START];
+      const stride = (init.nFeatures + 3) & ~3;
+      ctrl[CTRL_RESULT] = partitionRange(
+        init.bins,
+        stride,
+        init.idx,
+        init.tmp,
+        from,
+        from + ctrl[CTRL_LEN],
+        ctrl[CTRL_FEATURE],
+        init.goLeft,
+      );
+    } else if (ctrl[CTRL_KIND] === JOB_UPDATE_GRADIENT) {
+      const from = ctrl[CTRL_START];
+      updateAndGradient(
+        init.scores,
+        init.label,
+        init.leafOfRow,
+        init.nodeValue,
+        init.gh,
+        from,
+        from + ctrl[CTRL_LEN],
+      );
+    } else if (ctrl[CTRL_F_START] < 0) {
+      buildHistogramDynamic(
+        init.bins,
+        init.nFeatures,
+        init.idx,
+        ctrl[CTRL_START],
+        ctrl[CTRL_LEN],
+        init.gh,
+        init.features,
+        init.counter,
+        init.hist,
+        ctrl[CTRL_HIST_BASE],
+      );
+    } else
+      buildHistogram(
+        init.bins,
+        init.nFeatures,
+        init.idx,
+        ctrl[CTRL_START],
+        ctrl[CTRL_LEN],
+        init.gh,
+        init.features,
+        ctrl[CTRL_F_START],
+        ctrl[CTRL_F_END],
+        init.hist,
+        ctrl[CTRL_HIST_BASE],
+      );
     Atomics.store(ctrl, CTRL_DONE, seq);
     Atomics.notify(ctrl, CTRL_DONE);
   }

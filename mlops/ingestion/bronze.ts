@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { ValidationError } from "../../platform/errors.ts";
 import type { Warehouse } from "../../platform/ports/warehouse.ts";
 import type { ColumnType, ContractColumn, DataContract } from "./contract.ts";
-import type { FileScan } from "./scan.ts";
+import { type FileScan, scanFile } from "./scan.ts";
 import { ident, lit } from "./sql.ts";
 
 /** DuckDB type each contract type is stored as from bronze on. */
@@ -28,6 +28,11 @@ export interface BronzeInput {
   ingestedAt: Date;
   /** Local staging folder for this file (Parquet outputs and helper files). */
   stagingDir: string;
+  /**
+   * Try the contract-typed read first (default true). `false` forces the text pass; tests use it
+   * to prove both passes give the same bronze rows and rejects.
+   */
+  typedRead?: boolean;
 }
 
 export interface BronzeResult {
@@ -40,6 +45,50 @@ export interface BronzeResult {
   extraColumns: string[];
   bronzeFile: string;
   rejectsFile: string | undefined;
+  /** Which pass produced bronze: the contract-typed read, or the text (VARCHAR + TRY_CAST) pass. */
+  pass: "typed" | "text";
+}
+
+/**
+ * How the typed read asks DuckDB for each contract type. Integers are read as DOUBLE: DuckDB's
+ * BIGINT reader rounds "1.5" to 2, which the contract rejects, so integrality is checked in SQL.
+ */
+const TYPED_READ: Record<ColumnType, string> = {
+  string: "VARCHAR",
+  integer: "DOUBLE",
+  number: "DOUBLE",
+  boolean: "BOOLEAN",
+  date: "DATE",
+  timestamp: "TIMESTAMP",
+};
+
+/** 2^53: integers read as DOUBLE are exact below it; larger ones go to the text pass. */
+const EXACT_DOUBLE_INT = 9007199254740992;
+
+/** A relation over one delivered file: `_rec` (record index) plus one SQL expression per cell. */
+interface Reader {
+  from: string;
+  cells: Map<string, string>;
+  /** Structural problem of the record (NULL when none), e.g. a line that is not a JSON object. */
+  pre: string;
+  /** TRUE for records to skip (blank JSONL lines). */
+  blank: string;
+}
+
+/**
+ * Whether the typed read may parse this column as its contract type and still give exactly
+ * what the text pass gives: a pattern or enum is checked on the delivered text, so those columns
+ * stay text. In JSON, DuckDB turns `true` into 1 for a number column and `2` into true for a
+ * boolean one (the text pass rejects both), so JSON booleans stay text, and JSON numbers are
+ * read typed only when the scan found no `true`/`false` anywhere in the file.
+ */
+function readsTyped(c: ContractColumn, scan: FileScan): boolean {
+  if (c.type === "string" || c.pattern !== undefined || c.enum !== undefined) return false;
+  if (scan.format === "jsonl") {
+    if (c.type === "boolean") return false;
+    if ((c.type === "integer" || c.type === "number") && scan.booleanLiterals > 0) return false;
+  }
+  return true;
 }
 
 /** Short labels for reject counts, keyed by the phrase the reason text contains. */
@@ -95,40 +144,52 @@ export function checkHeader(
 
 /**
  * Parses one delivered file into a bronze Parquet file plus a rejects Parquet file, all in
- * DuckDB: read every cell as VARCHAR, TRY_CAST to the contract types and build a list of
- * reasons per row in SQL. Rows with no reason (and first of their key) are bronze; the rest
- * are rejects with their real file line number. Writes only inside `stagingDir`.
+ * DuckDB. First try: read the file with the contract's types (DuckDB parses numbers and dates
+ * itself, as its own loader does) and evaluate the remaining rules on typed values. That read
+ * only counts when DuckDB raised no cast error and every record passed; otherwise the file goes
+ * through the text pass: every cell as VARCHAR, TRY_CAST to the contract types and a reason per
+ * failed rule, so rejects name file, line and field. Both give the same bronze rows (tested).
+ * Writes only inside `stagingDir`.
  */
 export async function stageBronze(wh: Warehouse, input: BronzeInput): Promise<BronzeResult> {
   const { contract, scan, deliveredAs, stagingDir } = input;
   const warnings: string[] = [];
   const maxLine = Math.max(2 * 1024 * 1024, scan.maxRecordBytes + 1024);
   const bufferSize = Math.max(16 * 1024 * 1024, 2 * maxLine);
-  // src(columns): name in file → SQL expression yielding the raw VARCHAR cell.
-  let raw: Map<string, string>;
   let extra: string[];
-  let reader: string;
+  let names: string[];
   let lineExpr: string;
   let joins = "";
-  // Structural problems: non-object JSON lines are known while reading; ragged CSV rows only
-  // after, from the scan (joined on row id).
-  let preInline = "NULL::VARCHAR";
-  let blankInline = "FALSE";
   let raggedError = "NULL::VARCHAR";
-  let jsonFast = false;
-  let keys: string[] = [];
+  // Builds the reader for a set of columns read with contract types (the rest as VARCHAR).
+  let reader: (typedCols: ReadonlySet<string>) => Reader;
 
   if (scan.format === "csv") {
     const header = scan.header ?? [];
     ({ extra } = checkHeader(contract, header, deliveredAs));
-    const colSpec = header.map((_, i) => `${lit(`c${i}`)}: 'VARCHAR'`).join(", ");
+    names = header;
     const delim = contract.delimiter ?? ",";
     // Short rows need null_padding, which DuckDB only supports with the serial reader; clean
     // files keep the parallel one. Long rows are cut to the header by strict_mode=false.
     const padding = scan.ragged.some((r) => r.fields < header.length);
-    reader = `read_csv(${lit(scan.path)}, header=true, auto_detect=false, delim=${lit(delim)}, quote='"', escape='"', columns={${colSpec}}, null_padding=${padding}, parallel=${!padding}, strict_mode=false, max_line_size=${maxLine}, buffer_size=${bufferSize})`;
-    reader = `(SELECT ordinality - 1 AS _rec, * EXCLUDE (ordinality) FROM ${reader} WITH ORDINALITY)`;
-    raw = new Map(header.map((h, i) => [h, ident(`c${i}`)]));
+    const typeOf = new Map(contract.columns.map((c) => [c.name, c.type]));
+    reader = (typedCols) => {
+      const colSpec = header
+        .map((h, i) => {
+          const t = typeOf.get(h);
+          return `${lit(`c${i}`)}: ${lit(t && typedCols.has(h) ? TYPED_READ[t] : "VARCHAR")}`;
+        })
+        .join(", ");
+      // Unless the scan counted fields, DuckDB's strict mode is what refuses a ragged row.
+      const strict = !scan.raggedChecked;
+      const from = `read_csv(${lit(scan.path)}, header=true, auto_detect=false, delim=${lit(delim)}, quote='"', escape='"', columns={${colSpec}}, null_padding=${padding}, parallel=${!padding}, strict_mode=${strict}, max_line_size=${maxLine}, buffer_size=${bufferSize})`;
+      return {
+        from: `(SELECT ordinality - 1 AS _rec, * EXCLUDE (ordinality) FROM ${from} WITH ORDINALITY)`,
+        cells: new Map(header.map((h, i) => [h, ident(`c${i}`)])),
+        pre: "NULL::VARCHAR",
+        blank: "FALSE",
+      };
+    };
     lineExpr = await lineNumbers(wh, scan, stagingDir);
     if (lineExpr.includes("_bp")) joins += " ASOF LEFT JOIN _bp ON s._rec >= _bp.record";
     if (scan.ragged.length > 0) {
@@ -141,22 +202,31 @@ export async function stageBronze(wh: Warehouse, input: BronzeInput): Promise<Br
       raggedError = `CASE WHEN _rag.fields IS NOT NULL THEN 'ragged row: ' || _rag.fields || ' fields, header has ${header.length}' END`;
     }
   } else {
-    keys = sampleJsonKeys(scan.path);
+    const keys = sampleJsonKeys(scan.path);
     if (keys.length === 0) {
       throw new ValidationError(deliveredAs, "no line at the start of the file is a JSON object", {
         details: { path: scan.path },
       });
     }
     ({ extra } = checkHeader(contract, keys, deliveredAs));
+    names = [...contract.columns.map((c) => c.name).filter((n) => keys.includes(n)), ...extra];
     lineExpr = "s._rec + 1";
-    // Fast path: DuckDB's vectorised read_json, valid when every line is a JSON object and
-    // there are no blank lines (then row order = line order). Otherwise read lines as text and
-    // parse each one, so a bad line becomes a reject with its line number.
-    jsonFast = scan.blankLines === 0;
-    const all = [...contract.columns.map((c) => c.name).filter((n) => keys.includes(n)), ...extra];
-    reader = `read_json(${lit(scan.path)}, format='newline_delimited', records=true, columns={${all.map((n) => `${lit(n)}: 'VARCHAR'`).join(", ")}}, maximum_object_size=${maxLine}) WITH ORDINALITY`;
-    reader = `(SELECT ordinality - 1 AS _rec, * EXCLUDE (ordinality) FROM ${reader})`;
-    raw = new Map(all.map((n) => [n, ident(n)]));
+    const typeOf = new Map(contract.columns.map((c) => [c.name, c.type]));
+    // DuckDB's vectorised read_json: valid when every line is a JSON object and there are no
+    // blank lines (then row order = line order).
+    reader = (typedCols) => {
+      const spec = names.map((n) => {
+        const t = typeOf.get(n);
+        return `${lit(n)}: ${lit(t && typedCols.has(n) ? TYPED_READ[t] : "VARCHAR")}`;
+      });
+      const from = `read_json(${lit(scan.path)}, format='newline_delimited', records=true, columns={${spec.join(", ")}}, maximum_object_size=${maxLine}) WITH ORDINALITY`;
+      return {
+        from: `(SELECT ordinality - 1 AS _rec, * EXCLUDE (ordinality) FROM ${from})`,
+        cells: new Map(names.map((n) => [n, ident(n)])),
+        pre: "NULL::VARCHAR",
+        blank: "FALSE",
+      };
+    };
   }
   if (extra.length > 0) {
     warnings.push(
@@ -164,19 +234,21 @@ export async function stageBronze(wh: Warehouse, input: BronzeInput): Promise<Br
     );
   }
 
-  const typed = contract.columns.map((c, i) => typedColumn(c, raw.get(c.name), i));
-  const rules = contract.columns.flatMap((c, i) => columnRules(c, i));
-  // Reasons (NULL when the rule holds) for the rejects pass; the verdict ORs the bare conditions.
-  const errors = ["_pre", ...rules.map(([cond, msg]) => `CASE WHEN ${cond} THEN ${msg} END`)];
-  const violated = ["_pre IS NOT NULL", ...rules.map(([cond]) => `(${cond})`)].join(" OR ");
-  const blanks = contract.columns.map((c, i) => `${blank(c, i)} AS b${i}`);
-  const rawCols = () => contract.columns.map((c, i) => `${raw.get(c.name) ?? "NULL::VARCHAR"} AS r${i}`);
-  const extraCols = () => extra.map((e, i) => `${raw.get(e)} AS x${i}`);
   // Every row, typed and checked, streamed straight from the reader (no temp table: materialising
   // the file in DuckDB cost as much as parsing it). `_rec` is the record index from WITH ORDINALITY,
   // which DuckDB numbers correctly under its parallel CSV/JSON readers.
-  const checkedSql = () => {
-    const inner = `SELECT _rec, ${[...rawCols(), ...extraCols()].join(", ")}, ${preInline} AS _pre, ${blankInline} AS _blank FROM ${reader}`;
+  const checkedSql = (r: Reader, typedCols: ReadonlySet<string>) => {
+    const rules = contract.columns.flatMap((c, i) => columnRules(c, i, typedCols.has(c.name)));
+    const violated = ["_pre IS NOT NULL", ...rules.map(([cond]) => `(${cond})`)].join(" OR ");
+    const cells = [
+      ...contract.columns.map((c, i) => `${r.cells.get(c.name) ?? "NULL::VARCHAR"} AS r${i}`),
+      ...extra.map((e, i) => `${r.cells.get(e)} AS x${i}`),
+    ];
+    const blanks = contract.columns.map((c, i) => `${blank(c, i, typedCols.has(c.name))} AS b${i}`);
+    const typed = contract.columns.map((c, i) =>
+      typedColumn(c, r.cells.get(c.name), i, typedCols.has(c.name)),
+    );
+    const inner = `SELECT _rec, ${cells.join(", ")}, ${r.pre} AS _pre, ${r.blank} AS _blank FROM ${r.from}`;
     const withTyped = `SELECT *, ${typed.join(", ")} FROM (SELECT *, ${blanks.join(", ")} FROM (${inner}))`;
     const withChecks = `SELECT s.* REPLACE (coalesce(${raggedError}, s._pre) AS _pre), ${lineExpr} AS _line FROM (${withTyped}) s${joins} WHERE NOT s._blank`;
     return `(SELECT *, (${violated}) IS NOT TRUE AS _ok FROM (${withChecks}))`;
@@ -194,37 +266,82 @@ export async function stageBronze(wh: Warehouse, input: BronzeInput): Promise<Br
     `${lit(input.batchId)} AS _batch_id`,
     `${ingestedAt}::TIMESTAMP AS _ingested_at`,
   ];
-  // Pass 1: rows passing every per-row rule go to Parquet in one parallel pass. COPY reports how
-  // many rows it wrote, so a clean file (every scanned record written) needs no second pass.
-  const copyGood = () =>
-    wh.query<{ Count: number }>(
-      `COPY (SELECT ${outCols.join(", ")} FROM ${checkedSql()} c WHERE c._ok${order}) TO ${lit(candidateFile)} (FORMAT parquet, COMPRESSION zstd)`,
+  // Rows passing every per-row rule go to Parquet in one parallel pass. COPY reports how many
+  // rows it wrote, so a clean file (every scanned record written) needs no second pass.
+  const copyGood = async (r: Reader, typedCols: ReadonlySet<string>) => {
+    const [res] = await wh.query<{ Count: number }>(
+      `COPY (SELECT ${outCols.join(", ")} FROM ${checkedSql(r, typedCols)} c WHERE c._ok${order}) TO ${lit(candidateFile)} (FORMAT parquet, COMPRESSION zstd)`,
     );
-  let written: number;
-  if (scan.format === "jsonl" && jsonFast) {
-    const r = await copyGood().catch(() => undefined);
-    jsonFast = r !== undefined;
-    written = r ? Number(r[0].Count) : 0;
-  } else written = 0;
-  if (scan.format === "jsonl" && !jsonFast) {
-    const all = [...contract.columns.map((c) => c.name).filter((n) => keys.includes(n)), ...extra];
-    const struct = `{${all.map((n) => `${JSON.stringify(n)}: "VARCHAR"`).join(", ")}}`;
-    reader = `(SELECT ordinality - 1 AS _rec, j, CASE WHEN json_valid(j) AND json_type(j) = 'OBJECT' THEN from_json(j, ${lit(struct)}) END AS _obj FROM read_csv(${lit(scan.path)}, header=false, auto_detect=false, delim='\\x01', quote='', escape='', columns={'j': 'VARCHAR'}, strict_mode=false, max_line_size=${maxLine}, buffer_size=${bufferSize}) WITH ORDINALITY)`;
-    raw = new Map(all.map((n) => [n, `_obj[${lit(n)}]`]));
-    preInline = "CASE WHEN _obj IS NULL THEN 'not a JSON object: ' || left(j, 80) END";
-    blankInline = "(j IS NULL OR trim(j) = '')";
-    typed.splice(0, typed.length, ...contract.columns.map((c, i) => typedColumn(c, raw.get(c.name), i)));
-  }
-  if (scan.format === "csv" || !jsonFast) written = Number((await copyGood())[0].Count);
+    return Number(res.Count);
+  };
 
-  // Pass 2 (only when some record was not written): the failing rows with every reason.
+  // 1. Typed read: only when the scan found nothing structural (ragged rows, blank JSON lines).
+  const typedCols = new Set(
+    contract.columns.filter((c) => names.includes(c.name) && readsTyped(c, scan)).map((c) => c.name),
+  );
+  const tryTyped =
+    input.typedRead !== false &&
+    typedCols.size > 0 &&
+    (scan.format === "csv" ? scan.ragged.length === 0 : scan.blankLines === 0);
+  // The text pass needs every ragged row named, so a CSV scanned line by line is rescanned
+  // with field counts before it.
+  const textWithFieldCounts = async () => {
+    const full = await scanFile(scan.path, {
+      format: "csv",
+      delimiter: contract.delimiter,
+      countFields: true,
+    });
+    return stageBronze(wh, { ...input, scan: full, typedRead: false });
+  };
+  if (scan.format === "csv" && !scan.raggedChecked && !tryTyped) return textWithFieldCounts();
+  let pass: BronzeResult["pass"] = "text";
+  let written = -1;
+  if (tryTyped) {
+    // A cast error (DuckDB stops at the first one) or any failing row sends the file to the
+    // text pass, which names every reason; the typed attempt's output is discarded.
+    const n = await copyGood(reader(typedCols), typedCols).catch(() => -1);
+    if (n === scan.records) {
+      pass = "typed";
+      written = n;
+    } else {
+      rmSync(candidateFile, { force: true });
+      if (scan.format === "csv" && !scan.raggedChecked) return textWithFieldCounts();
+    }
+  }
+
+  // 2. Text pass: every cell VARCHAR, TRY_CAST and a reason per failed rule.
+  const none = new Set<string>();
+  let text = reader(none);
+  if (pass === "text") {
+    let jsonFast = scan.format === "jsonl" && scan.blankLines === 0;
+    if (jsonFast) {
+      written = await copyGood(text, none).catch(() => -1);
+      jsonFast = written >= 0;
+    }
+    if (scan.format === "jsonl" && !jsonFast) {
+      // Read lines as text and parse each one, so a line that is not a JSON object becomes a
+      // reject with its line number.
+      const struct = `{${names.map((n) => `${JSON.stringify(n)}: "VARCHAR"`).join(", ")}}`;
+      text = {
+        from: `(SELECT ordinality - 1 AS _rec, j, CASE WHEN json_valid(j) AND json_type(j) = 'OBJECT' THEN from_json(j, ${lit(struct)}) END AS _obj FROM read_csv(${lit(scan.path)}, header=false, auto_detect=false, delim='\\x01', quote='', escape='', columns={'j': 'VARCHAR'}, strict_mode=false, max_line_size=${maxLine}, buffer_size=${bufferSize}) WITH ORDINALITY)`,
+        cells: new Map(names.map((n) => [n, `_obj[${lit(n)}]`])),
+        pre: "CASE WHEN _obj IS NULL THEN 'not a JSON object: ' || left(j, 80) END",
+        blank: "(j IS NULL OR trim(j) = '')",
+      };
+    }
+    if (scan.format === "csv" || !jsonFast) written = await copyGood(text, none);
+  }
+
+  // 3. Rejects (only when some record was not written): the failing rows with every reason.
   const badFile = join(stagingDir, "rejects-rules.parquet");
   let bad = 0;
   if (written !== scan.records) {
+    const rules = contract.columns.flatMap((c, i) => columnRules(c, i, false));
+    const errors = ["_pre", ...rules.map(([cond, msg]) => `CASE WHEN ${cond} THEN ${msg} END`)];
     const recordJson = `to_json(struct_pack(${contract.columns.map((c, i) => `${ident(c.name)} := r${i}`).join(", ")}))`;
     const reasonList = `array_to_string(list_filter([${errors.join(", ")}], x -> x IS NOT NULL), '; ')`;
     const [r] = await wh.query<{ Count: number }>(
-      `COPY (SELECT ${lit(contract.dataset)} AS dataset, ${lit(contract.name)} AS table_name, ${lit(deliveredAs)} AS source_file, c._line::BIGINT AS line, ${reasonList} AS reason, ${recordJson} AS record, ${lit(input.batchId)} AS batch_id, ${ingestedAt}::TIMESTAMP AS ingested_at FROM ${checkedSql()} c WHERE NOT c._ok ORDER BY c._rec) TO ${lit(badFile)} (FORMAT parquet, COMPRESSION zstd)`,
+      `COPY (SELECT ${lit(contract.dataset)} AS dataset, ${lit(contract.name)} AS table_name, ${lit(deliveredAs)} AS source_file, c._line::BIGINT AS line, ${reasonList} AS reason, ${recordJson} AS record, ${lit(input.batchId)} AS batch_id, ${ingestedAt}::TIMESTAMP AS ingested_at FROM ${checkedSql(text, none)} c WHERE NOT c._ok ORDER BY c._rec) TO ${lit(badFile)} (FORMAT parquet, COMPRESSION zstd)`,
     );
     bad = Number(r.Count);
   }
@@ -290,6 +407,7 @@ export async function stageBronze(wh: Warehouse, input: BronzeInput): Promise<Br
     extraColumns: extra,
     bronzeFile,
     rejectsFile,
+    pass,
   };
 }
 
@@ -330,35 +448,47 @@ async function lineNumbers(wh: Warehouse, scan: FileScan, stagingDir: string): P
   return "s._rec + _bp.offset";
 }
 
-/** Blank-to-NULL: strings keep their spaces, other types are trimmed first. */
-function blank(c: ContractColumn, i: number): string {
+/**
+ * Blank-to-NULL: strings keep their spaces, other types are trimmed first. A typed cell is
+ * already NULL when empty (DuckDB refuses a blank that is not empty, sending the file to the text pass).
+ */
+function blank(c: ContractColumn, i: number, typed: boolean): string {
+  if (typed) return `r${i}`;
   return c.type === "string" ? `NULLIF(r${i}, '')` : `NULLIF(trim(r${i}), '')`;
 }
 
 /** Typed value of column i, computed from its blank-to-NULL cell `b{i}` (NULL when absent). */
-function typedColumn(c: ContractColumn, present: string | undefined, i: number): string {
+function typedColumn(c: ContractColumn, present: string | undefined, i: number, typed: boolean): string {
   if (present === undefined) return `NULL::${DUCKDB_TYPES[c.type]} AS t${i}`;
+  if (typed) return c.type === "integer" ? `TRY_CAST(b${i} AS BIGINT) AS t${i}` : `b${i} AS t${i}`;
   return c.type === "string" ? `b${i} AS t${i}` : `TRY_CAST(b${i} AS ${DUCKDB_TYPES[c.type]}) AS t${i}`;
 }
 
 /**
  * The rules of a column as [violated, reason] SQL pairs over `b{i}` (blank-to-NULL cell) and
  * `t{i}` (typed value). The verdict only needs the cheap boolean; the reason text is built for
- * failing rows only.
+ * failing rows only, always by the text pass. A typed column (see readsTyped) was parsed by
+ * DuckDB, so only emptiness, range and — for integers read as DOUBLE — integrality remain.
  */
-function columnRules(c: ContractColumn, i: number): [string, string][] {
+function columnRules(c: ContractColumn, i: number, typed: boolean): [string, string][] {
   const b = `b${i}`;
   const t = `t${i}`;
   const name = c.name.replaceAll("'", "''");
   const shown = `left(${b}, 60)`;
   const out: [string, string][] = [];
   if (!c.nullable) out.push([`${b} IS NULL`, `'${name}: empty value in a non-nullable column'`]);
-  if (c.type === "integer") {
+  if (typed && c.type === "integer") {
+    // Not whole, or too large to be exact in a DOUBLE: the text pass decides.
+    out.push([
+      `${b} IS NOT NULL AND (${b} <> trunc(${b}) OR abs(${b}) >= ${EXACT_DOUBLE_INT})`,
+      `'${name}: ' || ${b} || ' is not a whole number'`,
+    ]);
+  } else if (!typed && c.type === "integer") {
     out.push([
       `${b} IS NOT NULL AND (${t} IS NULL OR TRY_CAST(${b} AS DOUBLE) <> ${t})`,
       `'${name}: "' || ${shown} || '" is not a valid integer'`,
     ]);
-  } else if (c.type !== "string") {
+  } else if (!typed && c.type !== "string") {
     out.push([
       `${b} IS NOT NULL AND ${t} IS NULL`,
       `'${name}: "' || ${shown} || '" is not a valid ${c.type}'`,
@@ -377,10 +507,49 @@ function columnRules(c: ContractColumn, i: number): [string, string][] {
     ]);
   }
   if (c.pattern) {
+    const glob = patternAsGlob(c.pattern);
+    const matches =
+      glob === undefined ? `regexp_full_match(${b}, ${lit(c.pattern)})` : `${b} GLOB ${lit(glob)}`;
     out.push([
-      `${b} IS NOT NULL AND NOT regexp_full_match(${b}, ${lit(c.pattern)})`,
+      `${b} IS NOT NULL AND NOT ${matches}`,
       `'${name}: "' || ${shown} || '" does not match pattern ${c.pattern.replaceAll("'", "''")}'`,
     ]);
+  }
+  return out;
+}
+
+/**
+ * The same test as an anchored regex made only of ASCII literals and character ranges with fixed
+ * counts (`^AUR-[0-9]{8}$`, every pattern the shipped contracts use), as a GLOB pattern
+ * (`AUR-[0-9][0-9]…`): DuckDB's GLOB is a plain byte matcher, about half the cost of RE2 per row.
+ * Both match only ASCII at those positions, so they accept exactly the same strings (tested).
+ * Undefined for anything else (alternation, `*`, `+`, `?`, groups…), which stays a regex.
+ */
+export function patternAsGlob(pattern: string): string | undefined {
+  if (!pattern.startsWith("^") || !pattern.endsWith("$")) return undefined;
+  const body = pattern.slice(1, -1);
+  let out = "";
+  let i = 0;
+  while (i < body.length) {
+    const ch = body[i];
+    let atom: string;
+    if (ch === "[") {
+      const range = /^\[([0-9]-[0-9]|[a-z]-[a-z]|[A-Z]-[A-Z])\]/.exec(body.slice(i));
+      if (!range || range[1][0] > range[1][2]) return undefined;
+      atom = range[0];
+      i += range[0].length;
+    } else if (ch === "\\") {
+      const next = body[i + 1] ?? "";
+      if (!/^[.()\-/+:#, ]$/.test(next)) return undefined;
+      atom = next;
+      i += 2;
+    } else if (/^[A-Za-z0-9 \-_,:/#@=%&]$/.test(ch)) {
+      atom = ch;
+      i += 1;
+    } else return undefined;
+    const count = /^\{([0-9]{1,3})\}/.exec(body.slice(i));
+    if (count) i += count[0].length;
+    out += atom.repeat(count ? Number(count[1]) : 1);
   }
   return out;
 }

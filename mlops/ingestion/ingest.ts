@@ -58,6 +58,8 @@ export interface IngestedFileReport {
   rejectReasons: Record<string, number>;
   rawKey: string | undefined;
   contentHash: string;
+  /** "typed": DuckDB read the file with the contract's types; "text": the VARCHAR checking pass. */
+  pass?: "typed" | "text";
 }
 
 export interface IngestReport {
@@ -76,6 +78,8 @@ export interface IngestOptions {
   /** Clock override (tests). */
   now?: Date;
   onProgress?: (step: string) => void;
+  /** Try the contract-typed read first (default true); false forces the text pass (tests). */
+  typedRead?: boolean;
 }
 
 /**
@@ -163,6 +167,7 @@ export async function runIngestion(
         batchId,
         ingestedAt: now,
         stagingDir: dir,
+        typedRead: opts.typedRead,
       });
       warnings.push(...bronze.warnings);
       const rawKey = `raw/${plan.dataset}/${f.contract.source}/ingest_date=${ingestDate}/${batchId}/${basename(f.deliveredAs)}`;
@@ -176,6 +181,7 @@ export async function runIngestion(
         rejectReasons: bronze.rejectReasons,
         rawKey,
         contentHash: scan.contentHash,
+        pass: bronze.pass,
       });
     }
 

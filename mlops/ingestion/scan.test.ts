@@ -168,6 +168,68 @@ describe("scanFile", () => {
   });
 });
 
+describe("line-only CSV scan", () => {
+  it("agrees with the field-counting scan on quote-free files (blank lines, CRLF, no final newline)", async () => {
+    const cell = fc.constantFrom("1", "ab", "", " ", "ç", "2025-01-05");
+    const lineArb = fc.oneof(
+      fc.array(cell, { minLength: 3, maxLength: 3 }).map((c) => c.join(",")),
+      fc.constantFrom("", "\r", "x,y"),
+    );
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(lineArb, { minLength: 1, maxLength: 25 }),
+        fc.constantFrom("\n", "\r\n"),
+        fc.boolean(),
+        async (lines, eol, finalEol) => {
+          const dir = tempDir();
+          const path = join(dir, "q.csv");
+          writeFileSync(path, `a,b,c${eol}1,2,3${eol}${lines.join(eol)}${finalEol ? eol : ""}`);
+          const fast = await scanFile(path, { format: "csv" });
+          const full = await scanFile(path, { format: "csv", countFields: true });
+          expect(full.raggedChecked).toBe(true);
+          // Lines ending in the delimiter (e.g. "1,2,") send the line-only scan to field counting.
+          const trailing = lines.some((l) => l.replace(/\r$/, "").endsWith(","));
+          expect(fast.raggedChecked).toBe(trailing);
+          expect(fast.records).toBe(full.records);
+          expect(fast.lineBreakpoints).toEqual(full.lineBreakpoints);
+          expect(fast.maxRecordBytes).toBe(full.maxRecordBytes);
+          expect(fast.header).toEqual(full.header);
+          expect(fast.contentHash).toBe(full.contentHash);
+        },
+      ),
+      { numRuns: 60, seed: 5 },
+    );
+  });
+
+  it("a quote anywhere (even in the last chunk) switches to the record splitter", async () => {
+    const dir = tempDir();
+    const path = join(dir, "late.csv");
+    const body = "1,abc,2\n".repeat(700_000); // > 4 MB: the quote sits in the second chunk
+    writeFileSync(path, `a,b,c\n${body}2,"x,y",3\n3,1\n`);
+    const scan = await scanFile(path, { format: "csv" });
+    expect(scan.raggedChecked).toBe(true);
+    expect(scan.records).toBe(700_002);
+    expect(scan.ragged).toEqual([{ record: 700_001, line: 700_003, fields: 2 }]);
+  });
+
+  it("counts JSON true/false bytes, also across the 4 MB chunk boundary", async () => {
+    const dir = tempDir();
+    const path = join(dir, "b.jsonl");
+    const line = '{"id":"a","s":"xx"}\n';
+    const pad = line.repeat(Math.floor((4 * 1024 * 1024) / line.length) - 2);
+    const cut = 4 * 1024 * 1024 - pad.length; // bytes left before the boundary
+    // "true" starts 2 bytes before the boundary: 15 + n + 6 bytes precede it in its line.
+    const edge = `{"id":"e","s":"${"y".repeat(cut - 2 - 21)}","f":true}\n`;
+    expect(pad.length + edge.indexOf("true")).toBe(4 * 1024 * 1024 - 2);
+    writeFileSync(path, `${pad}${edge}{"id":"b","f":false}\n{"id":"c","s":"untrue"}\n`);
+    const scan = await scanFile(path, { format: "jsonl" });
+    expect(scan.booleanLiterals).toBe(3);
+    const none = join(dir, "n.jsonl");
+    writeFileSync(none, '{"id":"a","n":1}\n');
+    expect((await scanFile(none, { format: "jsonl" })).booleanLiterals).toBe(0);
+  });
+});
+
 describe("JSONL fallback", () => {
   it("an invalid line with no blank lines still yields a reject with its line number", async () => {
     const c = testContract([{ name: "id" }, { name: "n", type: "integer" }], {

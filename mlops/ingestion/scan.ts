@@ -27,12 +27,22 @@ export interface FileScan {
    * next breakpoint). One entry when no field contains a newline and there are no blank lines.
    */
   lineBreakpoints: { record: number; offset: number }[];
-  /** Records whose field count differs from the header's. */
+  /** Records whose field count differs from the header's (only looked for when `raggedChecked`). */
   ragged: { record: number; line: number; fields: number }[];
+  /**
+   * False when a CSV took the line-only path (no quote byte in the file, no line ending in the
+   * delimiter): fields were not counted, and DuckDB's strict reader is left to refuse a ragged row.
+   */
+  raggedChecked: boolean;
   /** Longest record in bytes (DuckDB needs max_line_size at least this big). */
   maxRecordBytes: number;
   /** JSONL: lines holding only whitespace (they are skipped, not rejected). */
   blankLines: number;
+  /**
+   * JSONL: how many times the bytes `true` or `false` occur anywhere in the file (0 for CSV).
+   * Zero proves no JSON boolean sits in a number column, which DuckDB's typed reader would take as 1/0.
+   */
+  booleanLiterals: number;
 }
 
 const QUOTE = 0x22;
@@ -41,16 +51,33 @@ const CR = 0x0d;
 const CHUNK = 4 * 1024 * 1024;
 const MAX_HEADER_BYTES = 1024 * 1024;
 
-/** Scans a CSV or JSONL file; throws ValidationError naming the file if it is empty or not UTF-8. */
+/**
+ * Scans a CSV or JSONL file; throws ValidationError naming the file if it is empty or not UTF-8.
+ * A CSV is first scanned line by line (native newline search, no per-byte loop); the per-byte
+ * field counter runs instead when `countFields` is set or the file has a quote byte or a line
+ * ending in the delimiter (DuckDB's strict reader lets a trailing delimiter through).
+ */
 export async function scanFile(
   path: string,
-  opts: { format: "csv" | "jsonl"; delimiter?: string },
+  opts: { format: "csv" | "jsonl"; delimiter?: string; countFields?: boolean },
 ): Promise<FileScan> {
+  const lineOnly = opts.format === "csv" && !opts.countFields;
+  const scan = await scanPass(path, opts, lineOnly);
+  return scan ?? ((await scanPass(path, opts, false)) as FileScan);
+}
+
+/** One pass; undefined when a line-only CSV pass meets something that needs field counts. */
+async function scanPass(
+  path: string,
+  opts: { format: "csv" | "jsonl"; delimiter?: string },
+  lineOnly: boolean,
+): Promise<FileScan | undefined> {
   const name = basename(path);
   const size = (await stat(path)).size;
   if (size === 0) throw new ValidationError(name, "the file is empty (0 bytes)", { details: { path } });
   const hash = createHash("sha512-256");
-  const csv = new CsvStructure(opts.format, (opts.delimiter ?? ",").charCodeAt(0));
+  const csv = new CsvStructure(opts.format, (opts.delimiter ?? ",").charCodeAt(0), lineOnly);
+  const literals = opts.format === "jsonl" ? new LiteralCounter(["true", "false"]) : undefined;
   let carry: Buffer | undefined;
   let offset = 0;
   let first = true;
@@ -72,11 +99,15 @@ export async function scanFile(
       throw notUtf8(name, path, offset + bad, csv.line + countLf(whole.subarray(0, bad)));
     }
     carry = cut < chunk.length ? Buffer.from(chunk.subarray(cut)) : undefined;
+    if (lineOnly && whole.indexOf(QUOTE) !== -1) return undefined;
     csv.feed(whole);
+    if (csv.needsFieldCounts) return undefined;
+    literals?.feed(whole);
     offset += whole.length;
   }
   if (carry) throw notUtf8(name, path, offset, csv.line);
   csv.finish(name);
+  if (csv.needsFieldCounts) return undefined;
   if (csv.records === 0) {
     throw new ValidationError(
       name,
@@ -93,9 +124,36 @@ export async function scanFile(
     records: csv.records,
     lineBreakpoints: csv.breakpoints,
     ragged: csv.ragged,
+    raggedChecked: !lineOnly,
     maxRecordBytes: csv.maxRecordBytes,
     blankLines: csv.blankLines,
+    booleanLiterals: literals?.count ?? 0,
   };
+}
+
+/** Counts occurrences of short byte strings across chunks (native indexOf; matches may span a chunk boundary). */
+class LiteralCounter {
+  readonly needles: Buffer[];
+  count = 0;
+  private tail = Buffer.alloc(0);
+
+  constructor(words: string[]) {
+    this.needles = words.map((w) => Buffer.from(w));
+  }
+
+  feed(buf: Buffer): void {
+    for (const needle of this.needles) {
+      // A match starting in the previous chunk's tail and ending in this one.
+      const edge = Buffer.concat([this.tail, buf.subarray(0, needle.length - 1)]);
+      for (let i = edge.indexOf(needle); i !== -1; i = edge.indexOf(needle, i + 1)) {
+        if (i < this.tail.length && i + needle.length > this.tail.length) this.count++;
+      }
+      for (let i = buf.indexOf(needle); i !== -1; i = buf.indexOf(needle, i + needle.length)) this.count++;
+    }
+    const keep = Math.max(...this.needles.map((n) => n.length)) - 1;
+    const joined = buf.length >= keep ? buf.subarray(buf.length - keep) : Buffer.concat([this.tail, buf]);
+    this.tail = Buffer.from(joined.subarray(Math.max(0, joined.length - keep)));
+  }
 }
 
 function notUtf8(name: string, path: string, byte: number, line: number): ValidationError {
@@ -145,6 +203,10 @@ function firstInvalidUtf8(buf: Buffer): number {
 class CsvStructure {
   readonly format: "csv" | "jsonl";
   readonly delimiter: number;
+  /** CSV without field counting: records are lines (valid only while no quote byte is seen). */
+  readonly lineOnly: boolean;
+  /** Set when a line-only pass saw a line ending in the delimiter. */
+  needsFieldCounts = false;
   header: string[] | undefined;
   records = 0;
   blankLines = 0;
@@ -163,9 +225,10 @@ class CsvStructure {
   private currentOffset = Number.NaN;
   private quotedFrom = 0;
 
-  constructor(format: "csv" | "jsonl", delimiter: number) {
+  constructor(format: "csv" | "jsonl", delimiter: number, lineOnly = false) {
     this.format = format;
     this.delimiter = delimiter;
+    this.lineOnly = lineOnly;
     if (format === "jsonl") this.seenHeader = true;
   }
 
@@ -175,6 +238,10 @@ class CsvStructure {
       return;
     }
     let i = this.seenHeader ? 0 : this.feedHeader(buf);
+    if (this.lineOnly) {
+      this.feedCsvLines(buf, i);
+      return;
+    }
     // Hot loop: state in locals (V8 keeps them in registers), written back at record ends.
     const delim = this.delimiter;
     const n = buf.length;
@@ -286,6 +353,52 @@ class CsvStructure {
     }
   }
 
+  /**
+   * Quote-free CSV: one record per line that has a byte other than CR (as DuckDB skips blank
+   * lines); jumps between newlines with indexOf. A line ending in the delimiter stops the pass.
+   */
+  private feedCsvLines(buf: Buffer, from: number): void {
+    let start = from;
+    for (;;) {
+      const i = buf.indexOf(LF, start);
+      const end = i === -1 ? buf.length : i;
+      for (let k = start; !this.hasContent && k < end; k++) if (buf[k] !== CR) this.hasContent = true;
+      this.recordBytes += end - start;
+      let k = end - 1;
+      while (k >= start && buf[k] === CR) k--;
+      if (k >= start) this.lastByte = buf[k];
+      if (i === -1) return;
+      if (this.lastByte === this.delimiter) {
+        this.needsFieldCounts = true;
+        return;
+      }
+      this.recordBytes++;
+      this.endLine();
+      start = i + 1;
+    }
+  }
+
+  /** Last byte other than CR of the current line (-1 before any). */
+  private lastByte = -1;
+
+  /** End of a line in a line-only CSV pass: a record unless blank; tracks line-number breakpoints. */
+  private endLine(): void {
+    if (this.recordBytes > this.maxRecordBytes) this.maxRecordBytes = this.recordBytes;
+    this.recordBytes = 0;
+    this.lastByte = -1;
+    if (this.hasContent) {
+      const record = this.records++;
+      const offset = this.line - record;
+      if (offset !== this.currentOffset) {
+        this.breakpoints.push({ record, offset });
+        this.currentOffset = offset;
+      }
+    }
+    this.hasContent = false;
+    this.line++;
+    this.recordStartLine = this.line;
+  }
+
   private endRecord(): void {
     if (this.recordBytes > this.maxRecordBytes) this.maxRecordBytes = this.recordBytes;
     this.recordBytes = 0;
@@ -325,6 +438,11 @@ class CsvStructure {
       });
     }
     this.inQuotes = false;
+    if (this.lineOnly && this.seenHeader) {
+      if (this.lastByte === this.delimiter) this.needsFieldCounts = true;
+      else if (this.hasContent) this.endLine();
+      return;
+    }
     if (this.hasContent || this.fields > 0) this.endRecord();
   }
 }

@@ -58,6 +58,7 @@ export async function runBronze(
   content: string | Buffer,
   fileName = "t.csv",
   shared?: DuckDbWarehouse,
+  opts: { typedRead?: boolean } = {},
 ): Promise<BronzeRun> {
   const dir = tempDir();
   const path = join(dir, fileName);
@@ -74,6 +75,7 @@ export async function runBronze(
       batchId: "b1",
       ingestedAt: new Date("2026-01-02T03:04:05Z"),
       stagingDir: staging,
+      typedRead: opts.typedRead,
     });
     const rows = await wh.query(`SELECT * FROM read_parquet('${result.bronzeFile}') ORDER BY _line`);
     const rejects = result.rejectsFile

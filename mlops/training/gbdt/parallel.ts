@@ -42,6 +42,8 @@ const MIN_PARALLEL_ROWS = 50_000;
 
 /** Below this many (rows × active features) a node is built on the main thread only (sync costs more). */
 const MIN_PARALLEL_WORK = 200_000;
+/** Feature chunks per thread in a dynamic histogram build (see buildHistogramDynamic). */
+const DYNAMIC_CHUNKS_PER_THREAD = 2;
 
 function sharedF64(n: number): Float64Array {
   return new Float64Array(new SharedArrayBuffer(Math.max(1, n) * 8));
@@ -207,6 +209,7 @@ export class HistogramBuilder {
     if (this.nActive === d.nFeatures) {
       // All features active: threads claim feature chunks dynamically (see buildHistogramDynamic).
       Atomics.store(this.counter, 0, 0);
+      const nChunks = DYNAMIC_CHUNKS_PER_THREAD * this.threads;
       this.dispatch(
         (c) => {
           c[CTRL_KIND] = JOB_HISTOGRAM;
@@ -214,6 +217,7 @@ export class HistogramBuilder {
           c[CTRL_LEN] = len;
           c[CTRL_HIST_BASE] = histBase;
           c[CTRL_F_START] = -1;
+          c[CTRL_F_END] = nChunks; // dynamic job: F_END carries the chunk count
         },
         () =>
           buildHistogramDynamic(
@@ -225,6 +229,7 @@ export class HistogramBuilder {
             gh,
             this.features,
             this.counter,
+            nChunks,
             this.hist,
             histBase,
           ),

@@ -86,6 +86,7 @@ function run(init: WorkerInit): void {
         init.gh,
         init.features,
         init.counter,
+        ctrl[CTRL_F_END],
         init.hist,
         ctrl[CTRL_HIST_BASE],
       );

@@ -19,7 +19,8 @@
  *     the machine's scheduling. Reasons are measured twice: one repeated customer (served from the exact
  *     per-row SHAP cache after the first request) and 20,000 distinct customers in rotation (more than
  *     the cache holds, so every request computes TreeSHAP).
- *     `--only bare,plain,reasons,distinct` runs a subset; `--cpu-prof DIR` writes the server's V8 profile.
+ *     `--only bare,plain,plain-distinct,reasons,distinct` runs a subset (plain-distinct: no reasons over the same
+ *     20,000-customer rotation, so no lookup repeats a row); `--cpu-prof DIR` writes the server's V8 profile.
  * (b) Batch: `scoreBatch` over N customers (default 1,000,000) of gold.customer_features (DuckDB →
  *     GBDT → Parquet partition), in its own child for a clean peak RSS; plus pure predictProba
  *     rows/s on the same rows against XGBoost predict_proba (same data, same trees/depth), with XGBoost
@@ -297,7 +298,7 @@ function combine(runs: Run[]): Run {
 }
 
 const ROUNDS = 3;
-const SCENARIOS = ["bare", "plain", "reasons", "distinct"] as const;
+const SCENARIOS = ["bare", "plain", "plain-distinct", "reasons", "distinct"] as const;
 type Scenario = (typeof SCENARIOS)[number];
 
 async function online(home: string, duration: number) {
@@ -323,17 +324,20 @@ async function online(home: string, duration: number) {
   const predictUrl = `${addrs.serve}/v1/churn/predict`;
   cpuUrl = `${addrs.bare}/cpu`;
   const body = (explain: boolean) => JSON.stringify({ customer_ids: ["C00004242"], explain });
-  const distinct = Array.from({ length: 20_000 }, (_, i) =>
-    JSON.stringify({
-      customer_ids: [`C${String(1 + ((i * 7919) % 100_000)).padStart(8, "0")}`],
-      explain: true,
-    }),
-  );
+  const distinctBodies = (explain: boolean) =>
+    Array.from({ length: 20_000 }, (_, i) =>
+      JSON.stringify({
+        customer_ids: [`C${String(1 + ((i * 7919) % 100_000)).padStart(8, "0")}`],
+        explain,
+      }),
+    );
   const targets: Record<Scenario, { url: string; body: string | string[] }> = {
     bare: { url: `${addrs.bare}/bare`, body: body(false) },
     plain: { url: predictUrl, body: body(false) },
+    // No reasons over the distinct-customer rotation: every lookup is a different row of the store.
+    "plain-distinct": { url: predictUrl, body: distinctBodies(false) },
     reasons: { url: predictUrl, body: body(true) },
-    distinct: { url: predictUrl, body: distinct },
+    distinct: { url: predictUrl, body: distinctBodies(true) },
   };
   log("warm-up");
   for (const s of only) await cannon(targets[s].url, targets[s].body, s === "bare" ? 1 : 2);
@@ -377,16 +381,19 @@ async function online(home: string, duration: number) {
     access_log_lines: accessLines,
     bare: { max: max.bare, half: half.bare },
     predict_no_reasons: { max: max.plain, half: half.plain },
+    predict_no_reasons_distinct_customers: { max: max["plain-distinct"], half: half["plain-distinct"] },
     predict_reasons_one_customer: { max: max.reasons, half: half.reasons },
     predict_reasons_distinct_customers: { max: max.distinct, half: half.distinct },
     ratios: {
       no_reasons_vs_bare: ratio("plain"),
+      no_reasons_distinct_vs_bare: ratio("plain-distinct"),
       reasons_one_customer_vs_bare: ratio("reasons"),
       reasons_distinct_vs_bare: ratio("distinct"),
     },
     cpu_ratios: {
       note: "bare server CPU µs/request ÷ route CPU µs/request (robust to other load on the machine)",
       no_reasons_vs_bare: cpuRatio("plain"),
+      no_reasons_distinct_vs_bare: cpuRatio("plain-distinct"),
       reasons_one_customer_vs_bare: cpuRatio("reasons"),
       reasons_distinct_vs_bare: cpuRatio("distinct"),
     },

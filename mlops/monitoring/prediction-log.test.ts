@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { FsLake } from "../../platform/adapters/local/fs-lake.ts";
-import { PredictionLogWriter, type PredictionRecord, readPredictionLog } from "./prediction-log.ts";
+import {
+  PredictionLogWriter,
+  type PredictionRecord,
+  predictionLine,
+  readPredictionLog,
+} from "./prediction-log.ts";
 
 function record(i: number, day = "2026-11-20"): PredictionRecord {
   return {
@@ -80,5 +85,51 @@ describe("PredictionLogWriter", () => {
     expect(log.persisted).toBe(1000);
     const back = await readPredictionLog(lake, { from: "2026-11-20", to: "2026-11-20" });
     expect(back).toEqual(written);
+  });
+
+  it("writes vector records as the same JSON line as the equivalent object record", async () => {
+    const names = ["monthly_price", "plan", 'weird "name" ç', "is_5g", "tenure", "late"];
+    const cases: unknown[][] = [
+      [99.5, "FIB300", 'quote " and \\ and ç and \u2028', true, 0, null],
+      [Number.NaN, null, "", false, -0, 1e-7],
+      [Number.POSITIVE_INFINITY, "x", null, null, 123456789012345680000, undefined],
+    ];
+    const lake = new FsLake(mkdtempSync(join(tmpdir(), "telco-plog-")));
+    const log = new PredictionLogWriter(lake, { writerId: "w1" });
+    const expected: PredictionRecord[] = [];
+    cases.forEach((values, i) => {
+      const { features: _f, ...base } = record(i);
+      const rec = i === 2 ? { ...base, customer_id: null, shadow: true } : base;
+      const features = Object.fromEntries(
+        names.map((n, j) => [n, values[j] ?? null]),
+      ) as PredictionRecord["features"];
+      const full = { ...rec, features } as PredictionRecord;
+      // Key order as the object record is built by the server: features after customer_id.
+      const asObject = JSON.stringify({
+        prediction_id: full.prediction_id,
+        ts: full.ts,
+        source: full.source,
+        model_name: full.model_name,
+        model_version: full.model_version,
+        customer_id: full.customer_id,
+        features,
+        probability: full.probability,
+        risk_band: full.risk_band,
+        latency_ms: full.latency_ms,
+        ...(full.shadow === undefined ? {} : { shadow: full.shadow }),
+      });
+      expect(predictionLine(rec, names, values)).toBe(asObject);
+      // Spliced from the values' JSON text (as the online store keeps it): the same line.
+      const text = JSON.stringify(values.map((v) => v ?? null));
+      expect(predictionLine(rec, names, values, text)).toBe(asObject);
+      // Text that does not match the names falls back to the values.
+      expect(predictionLine(rec, names, values, "[1,2]")).toBe(asObject);
+      expect(predictionLine(rec, names, values, `${text.slice(0, -1)},7]`)).toBe(asObject);
+      expect(predictionLine(rec, names, values, '["unterminated')).toBe(asObject);
+      log.appendVector(rec, names, values, text);
+      expected.push(JSON.parse(asObject) as PredictionRecord);
+    });
+    await log.close();
+    expect(await readPredictionLog(lake, { from: "2026-11-01", to: "2026-11-30" })).toEqual(expected);
   });
 });

@@ -21,6 +21,94 @@ export interface PredictionRecord {
   shadow?: boolean;
 }
 
+/** A record whose features come as a vector aligned with `featureNames` (the online fast path). */
+export type PredictionVectorRecord = Omit<PredictionRecord, "features">;
+
+/** `"name":` JSON prefixes per feature-name array (one per online-store load), built once. */
+const keyPrefixes = new WeakMap<readonly string[], string[]>();
+
+function prefixesFor(names: readonly string[]): string[] {
+  let prefixes = keyPrefixes.get(names);
+  if (!prefixes) {
+    prefixes = names.map((n, i) => `${i === 0 ? "" : ","}${JSON.stringify(n)}:`);
+    keyPrefixes.set(names, prefixes);
+  }
+  return prefixes;
+}
+
+/** JSON of one feature value, as JSON.stringify writes it (non-finite numbers → null). */
+function jsonValue(v: unknown): string {
+  if (typeof v === "number") return Number.isFinite(v) ? String(v) : "null";
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "boolean") return v ? "true" : "false";
+  return "null";
+}
+
+/** `{"name":value,…}` from the values. */
+function featuresJson(prefixes: string[], values: readonly unknown[]): string {
+  let out = "{";
+  for (let i = 0; i < prefixes.length; i++) out += prefixes[i] + jsonValue(values[i]);
+  return `${out}}`;
+}
+
+/**
+ * `{"name":value,…}` by splicing the key prefixes into a JSON array text written by JSON.stringify
+ * (its tokens are already what JSON.stringify writes for the parsed values, so nothing is re-formatted).
+ * Undefined when the text does not hold exactly one token per name.
+ */
+function featuresFromArrayJson(prefixes: string[], json: string): string | undefined {
+  const n = json.length;
+  if (n < 2 || json.charCodeAt(0) !== 91 /* [ */ || json.charCodeAt(n - 1) !== 93 /* ] */) return undefined;
+  let out = "{";
+  let k = 0;
+  let i = 1;
+  while (i < n - 1) {
+    const start = i;
+    if (json.charCodeAt(i) === 34 /* " */) {
+      i++;
+      for (let c = json.charCodeAt(i); c !== 34; c = json.charCodeAt(i)) {
+        if (i >= n) return undefined;
+        i += c === 92 /* \ */ ? 2 : 1;
+      }
+      i++;
+    } else {
+      while (i < n - 1 && json.charCodeAt(i) !== 44 /* , */) i++;
+    }
+    if (k >= prefixes.length) return undefined;
+    out += prefixes[k++] + json.slice(start, i);
+    if (i < n - 1) {
+      if (json.charCodeAt(i) !== 44) return undefined;
+      i++;
+    }
+  }
+  return k === prefixes.length ? `${out}}` : undefined;
+}
+
+/**
+ * The JSONL line of `record` with `features` = {names[i]: values[i]}: the same text as
+ * JSON.stringify of the equivalent PredictionRecord, without building the per-feature object. With
+ * `valuesJson` (the values' JSON array text, e.g. as the online store keeps it) it is spliced as is.
+ */
+export function predictionLine(
+  record: PredictionVectorRecord,
+  names: readonly string[],
+  values: readonly unknown[],
+  valuesJson?: string,
+): string {
+  const prefixes = prefixesFor(names);
+  const features =
+    (valuesJson === undefined ? undefined : featuresFromArrayJson(prefixes, valuesJson)) ??
+    featuresJson(prefixes, values);
+  return (
+    `{"prediction_id":${JSON.stringify(record.prediction_id)},"ts":${JSON.stringify(record.ts)}` +
+    `,"source":${JSON.stringify(record.source)},"model_name":${JSON.stringify(record.model_name)}` +
+    `,"model_version":${JSON.stringify(record.model_version)},"customer_id":${JSON.stringify(record.customer_id)}` +
+    `,"features":${features},"probability":${jsonValue(record.probability)}` +
+    `,"risk_band":${JSON.stringify(record.risk_band)},"latency_ms":${jsonValue(record.latency_ms)}` +
+    (record.shadow === undefined ? "}" : `,"shadow":${record.shadow}}`)
+  );
+}
+
 export const PREDICTION_LOG_PREFIX = "logs/predictions";
 
 /**
@@ -85,13 +173,30 @@ export class PredictionLogWriter {
 
   /** Records a prediction; never blocks on I/O (a full buffer schedules a background flush). */
   append(record: PredictionRecord): void {
-    const day = record.ts.slice(0, 10);
+    this.push(record.ts, JSON.stringify(record));
+  }
+
+  /**
+   * `append` with the features as a vector aligned with `featureNames` (the same line on disk);
+   * `valuesJson`: the values' JSON array text when the caller has it (see `predictionLine`).
+   */
+  appendVector(
+    record: PredictionVectorRecord,
+    featureNames: readonly string[],
+    values: readonly unknown[],
+    valuesJson?: string,
+  ): void {
+    this.push(record.ts, predictionLine(record, featureNames, values, valuesJson));
+  }
+
+  private push(ts: string, line: string): void {
+    const day = ts.slice(0, 10);
     let lines = this.buffer.get(day);
     if (!lines) {
       lines = new LineBuffer(Math.min(8 * 1024 * 1024, this.lastFlushBytes * 1.25));
       this.buffer.set(day, lines);
     }
-    lines.push(JSON.stringify(record));
+    lines.push(line);
     if (++this.buffered >= this.maxBuffer) void this.flush();
   }
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { FeatureValue } from "../../platform/ports/online-store.ts";
 import { datasetFromRows } from "../training/dataset.ts";
 import { mulberry32, trainGbdt } from "../training/gbdt/index.ts";
-import { prepareReasons, reasonsFor, singleRowDataset, toDataset } from "./scoring.ts";
+import { prepareReasons, reasonsFor, singleRowDataset, singleRowFromVector, toDataset } from "./scoring.ts";
 import { FIXTURE_SPECS, fixtureRows } from "./testing/fixture.ts";
 
 describe("toDataset", () => {
@@ -48,6 +49,27 @@ describe("singleRowDataset", () => {
       const one = singleRowDataset(model, r);
       expect(one).toBe(first);
       const ref = toDataset(model, [r]);
+      expect(one.features.map((c) => (c.kind === "numeric" ? [...c.values] : [...c.codes]))).toEqual(
+        ref.features.map((c) => (c.kind === "numeric" ? [...c.values] : [...c.codes])),
+      );
+      expect(model.predictProba(one)).toEqual(model.predictProba(ref));
+    }
+  });
+
+  it("codes a store vector (any name order, extra and absent names) like toDataset of the same row", async () => {
+    const model = await trainGbdt(datasetFromRows(fixtureRows(800, 3), FIXTURE_SPECS, { label: "label" }), {
+      numTrees: 20,
+    });
+    const absent = FIXTURE_SPECS[1].name;
+    // A load's names: reversed, one model feature missing, one extra feature the model does not use.
+    const names = [
+      ...FIXTURE_SPECS.map((f) => f.name).filter((n) => n !== absent),
+      "extra_feature",
+    ].reverse();
+    for (const r of oddRows(60, 8)) {
+      const values = names.map((n) => (n === "extra_feature" ? 42 : ((r[n] ?? null) as FeatureValue)));
+      const one = singleRowFromVector(model, names, values);
+      const ref = toDataset(model, [{ ...r, [absent]: null }]);
       expect(one.features.map((c) => (c.kind === "numeric" ? [...c.values] : [...c.codes]))).toEqual(
         ref.features.map((c) => (c.kind === "numeric" ? [...c.values] : [...c.codes])),
       );

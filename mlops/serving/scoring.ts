@@ -78,24 +78,74 @@ export function toDataset(model: ChurnModel, rows: readonly Record<string, unkno
 /** Per model: one reusable single-row dataset (the common one-customer request allocates nothing). */
 const singleRows = new WeakMap<ChurnModel, TabularDataset>();
 
+/** The model's reusable one-row dataset; undefined when a categorical feature has no vocabulary. */
+function reusableRow(model: ChurnModel): TabularDataset | undefined {
+  let data = singleRows.get(model);
+  if (!data) {
+    const vocab = model.categories as Record<string, string[]>;
+    if (model.features.some((f) => f.kind === "categorical" && !vocab[f.name])) return undefined;
+    data = toDataset(model, [{}]);
+    singleRows.set(model, data);
+  }
+  return data;
+}
+
 /**
  * `toDataset(model, [row])` without allocating: the returned dataset is overwritten by the next call
  * for the same model, so use it synchronously (predict and explain, no await in between).
  */
 export function singleRowDataset(model: ChurnModel, row: Record<string, unknown>): TabularDataset {
-  const vocab = model.categories as Record<string, string[]>;
-  let data = singleRows.get(model);
-  if (!data) {
-    if (model.features.some((f) => f.kind === "categorical" && !vocab[f.name]))
-      return toDataset(model, [row]);
-    data = toDataset(model, [{}]);
-    singleRows.set(model, data);
-  }
+  const data = reusableRow(model);
+  if (!data) return toDataset(model, [row]);
   const idx = indexOf(model);
   const specs = model.features;
   for (let j = 0; j < specs.length; j++) {
     const col = data.features[j];
     const raw = row[specs[j].name];
+    if (col.kind === "numeric") col.values[0] = toNumber(raw);
+    else
+      col.codes[0] =
+        raw === null || raw === undefined || raw === ""
+          ? -1
+          : ((idx[j] as Map<string, number>).get(String(raw)) ?? -1);
+  }
+  return data;
+}
+
+/** Per model: where each model feature sits in an online-store load's feature-name array. */
+const vectorPositions = new WeakMap<ChurnModel, { names: readonly string[]; pos: Int32Array }>();
+
+function positionsIn(model: ChurnModel, names: readonly string[]): Int32Array {
+  let entry = vectorPositions.get(model);
+  if (!entry || entry.names !== names) {
+    const at = new Map(names.map((n, i) => [n, i]));
+    entry = { names, pos: Int32Array.from(model.features, (f) => at.get(f.name) ?? -1) };
+    vectorPositions.set(model, entry);
+  }
+  return entry.pos;
+}
+
+/**
+ * `singleRowDataset` from a feature vector (values aligned with `names`, e.g. an online-store read):
+ * columns are filled by positions computed once per (model, names array), with no per-request
+ * object. Features absent from `names` are missing. Same reuse rule as `singleRowDataset`.
+ */
+export function singleRowFromVector(
+  model: ChurnModel,
+  names: readonly string[],
+  values: readonly FeatureValue[],
+): TabularDataset {
+  const data = reusableRow(model);
+  if (!data) {
+    const row: Record<string, FeatureValue> = {};
+    for (let i = 0; i < names.length; i++) row[names[i]] = values[i];
+    return toDataset(model, [row]);
+  }
+  const pos = positionsIn(model, names);
+  const idx = indexOf(model);
+  for (let j = 0; j < pos.length; j++) {
+    const col = data.features[j];
+    const raw = pos[j] < 0 ? null : values[pos[j]];
     if (col.kind === "numeric") col.values[0] = toNumber(raw);
     else
       col.codes[0] =

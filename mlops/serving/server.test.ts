@@ -2,6 +2,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from "nod
 import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SqliteOnlineStore } from "../../platform/adapters/local/sqlite-online-store.ts";
 import { logger, setLogLevel } from "../../platform/telemetry/logger.ts";
 import { lastMonitorRunPath } from "../monitoring/monitor.ts";
 import { readPredictionLog } from "../monitoring/prediction-log.ts";
@@ -265,6 +266,14 @@ describe("churn prediction server", () => {
     const shadow = log.filter((r) => r.shadow && r.customer_id === "C000010");
     expect(shadow).toHaveLength(1);
     expect(shadow[0].model_version).toBe(String(v2.version));
+    // Both lines carry the store's features as served (the vector path writes the same object).
+    const reader = SqliteOnlineStore.open(fx.app.paths.onlineStore, { readOnly: true });
+    const stored = (await reader.get("C000010"))?.features;
+    await reader.close();
+    const served = log.filter((r) => !r.shadow && r.customer_id === "C000010");
+    expect(stored).toBeDefined();
+    expect(served.at(-1)?.features).toEqual(stored);
+    expect(shadow[0].features).toEqual(stored);
   });
 });
 

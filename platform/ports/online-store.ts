@@ -20,6 +20,23 @@ export interface OnlineFeatureRecord {
   features: Record<string, FeatureValue>;
 }
 
+/**
+ * One customer's values in the load's feature-name order, without a per-feature object: readers on a
+ * hot path map `values` to their own columns by an index precomputed per `featureNames` array.
+ */
+export interface OnlineFeatureVector {
+  customerId: string;
+  asOf: string;
+  /** The load's feature names; the same array instance for every read of one load (do not mutate). */
+  featureNames: readonly string[];
+  /** Changes with every committed load. */
+  generation: number;
+  /** `values[i]` belongs to `featureNames[i]` (null = missing). */
+  values: readonly FeatureValue[];
+  /** `values` as the JSON array text the store keeps, when it keeps one (copied into logs as is). */
+  valuesJson?: string;
+}
+
 /** Describes the load currently being served. */
 export interface OnlineStoreInfo {
   featureNames: string[];
@@ -45,6 +62,13 @@ export interface OnlineStore {
   /** The load being served, or undefined when nothing was ever materialized. */
   info(): Promise<OnlineStoreInfo | undefined>;
   get(customerId: string): Promise<OnlineFeatureRecord | undefined>;
+  /** Optional synchronous fast path for one customer (same data as `get`, as a vector). */
+  getVector?(customerId: string): OnlineFeatureVector | undefined;
+  /**
+   * Optional: lets reads share one read snapshot for up to `ms` (cheaper lookups for a server);
+   * a load committed elsewhere then becomes visible within `ms`. 0 turns it off.
+   */
+  setReadSnapshotMs?(ms: number): void;
   /** Looks up several customers at once; unknown ids are absent from the map. */
   getMany(customerIds: readonly string[]): Promise<Map<string, OnlineFeatureRecord>>;
   /** Starts a full replacement of the store's contents. One load at a time. */

@@ -50,6 +50,11 @@ describe("SqliteOnlineStore", () => {
     });
     expect((await store.get("C2"))?.features).toEqual({ tenure_months: null, uf: null, has_offer: false });
     expect(await store.get("nope")).toBeUndefined();
+    const vec = store.getVector("C2");
+    expect(vec).toMatchObject({ customerId: "C2", asOf: "2026-06-01", values: [null, null, false] });
+    expect(vec?.featureNames).toEqual(meta1.featureNames);
+    expect(store.getVector("C1")?.featureNames).toBe(vec?.featureNames); // one shared array per load
+    expect(store.getVector("nope")).toBeUndefined();
     const many = await store.getMany(["C3", "C1", "missing"]);
     expect([...many.keys()].sort()).toEqual(["C1", "C3"]);
     expect(many.get("C3")?.features.uf).toBe("RJ");
@@ -69,6 +74,7 @@ describe("SqliteOnlineStore", () => {
       { customerId: "C1", values: [99.9] },
       { customerId: "C2", values: [10] },
     ]);
+    const before = reader.getVector("C1");
     for (const s of [store, reader]) {
       expect((await s.get("C1"))?.features).toEqual({ tenure_months: 1, uf: "SP", has_offer: true });
       expect(await s.get("C2")).toBeUndefined();
@@ -79,6 +85,10 @@ describe("SqliteOnlineStore", () => {
       expect(await s.get("C1")).toEqual({ customerId: "C1", asOf: "2026-07-01", features: { arpu: 99.9 } });
       expect((await s.getMany(["C2"])).get("C2")?.features).toEqual({ arpu: 10 });
       expect(await s.info()).toMatchObject({ featureVersion: "v2", rows: 2 });
+      // The vector path sees the new load's names and a new generation too.
+      const after = s.getVector("C1");
+      expect(after).toMatchObject({ featureNames: ["arpu"], values: [99.9], asOf: "2026-07-01" });
+      expect(after?.generation).not.toBe(before?.generation);
     }
   });
 
@@ -108,6 +118,28 @@ describe("SqliteOnlineStore", () => {
     expect(() => load.put([{ customerId: "C2", values: [1, "SP", true] }])).toThrow(/customer C2/);
     await load.abort();
     expect(await store.info()).toBeUndefined();
+  });
+
+  it("with read snapshots, a reader sees another connection's load within the snapshot time", async () => {
+    const store = open();
+    await replaceOnlineStore(store, meta1, [[{ customerId: "C1", values: [1, "SP", true] }]]);
+    const reader = open({ readOnly: true });
+    reader.setReadSnapshotMs(150);
+    store.setReadSnapshotMs(10_000); // a commit through the store itself ends its own snapshot
+    expect(reader.getVector("C1")?.values).toEqual([1, "SP", true]);
+    expect(store.getVector("C1")?.valuesJson).toBe('[1,"SP",true]');
+    await replaceOnlineStore(store, { ...meta1, asOf: "2026-07-01" }, [
+      [{ customerId: "C1", values: [2, "RJ", false] }],
+    ]);
+    expect(store.getVector("C1")?.values).toEqual([2, "RJ", false]);
+    // Still inside the reader's snapshot: the previous load, consistently (values, names, as-of).
+    expect(reader.getVector("C1")).toMatchObject({ values: [1, "SP", true], asOf: "2026-06-01" });
+    expect((await reader.info())?.asOf).toBe("2026-06-01");
+    await new Promise((r) => setTimeout(r, 200));
+    expect(reader.getVector("C1")).toMatchObject({ values: [2, "RJ", false], asOf: "2026-07-01" });
+    reader.setReadSnapshotMs(0);
+    await replaceOnlineStore(store, meta1, [[{ customerId: "C1", values: [3, "BA", null] }]]);
+    expect((await reader.get("C1"))?.features.tenure_months).toBe(3); // off: every read is current
   });
 
   it("refuses a read-only open of a store that was never materialized", () => {

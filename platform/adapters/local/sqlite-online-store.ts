@@ -6,10 +6,14 @@ import type {
   FeatureValue,
   OnlineFeatureRecord,
   OnlineFeatureRow,
+  OnlineFeatureVector,
   OnlineStore,
   OnlineStoreInfo,
   OnlineStoreLoad,
 } from "../../ports/online-store.ts";
+
+/** Upper bound of the read memory map (address space only; pages are mapped as they are read). */
+const MMAP_BYTES = 1 << 30;
 
 /**
  * Online store on an embedded SQLite file (node:sqlite, WAL). Each customer is one row whose
@@ -23,17 +27,28 @@ export class SqliteOnlineStore implements OnlineStore {
   private readonly db: DatabaseSync;
   private readonly getStmt: StatementSync;
   private readonly getManyStmt: StatementSync;
+  /** Same query as `getStmt`, returning arrays (no per-row object with named properties). */
+  private readonly vectorStmt: StatementSync;
   private readonly infoStmt: StatementSync;
   private cachedGeneration = -1;
   private cachedNames: string[] = [];
   private loading = false;
+  /** > 0: reads share one read transaction for up to this many ms (see `setReadSnapshotMs`). */
+  private snapshotMs = 0;
+  private snapshotTimer: NodeJS.Timeout | undefined;
 
   private constructor(path: string, db: DatabaseSync) {
     this.path = path;
     this.db = db;
+    // Page reads through a memory map instead of a pread() syscall per page (a lookup: 8.6 → 7.6 µs).
+    db.exec(`pragma mmap_size = ${MMAP_BYTES}`);
     this.getStmt = db.prepare(
       "select f.v as v, i.generation as generation, i.as_of as as_of from features f, load_info i where f.customer_id = ?",
     );
+    this.vectorStmt = db.prepare(
+      "select f.v, i.generation, i.as_of from features f, load_info i where f.customer_id = ?",
+    );
+    this.vectorStmt.setReturnArrays(true);
     this.getManyStmt = db.prepare(
       "select f.customer_id as customer_id, f.v as v, i.generation as generation, i.as_of as as_of from features f, load_info i where f.customer_id in (select value from json_each(?))",
     );
@@ -69,7 +84,34 @@ export class SqliteOnlineStore implements OnlineStore {
     return new SqliteOnlineStore(path, db);
   }
 
+  /**
+   * Lets reads share one WAL read snapshot for up to `ms` (0 = off, the default): a lookup then skips
+   * the per-statement read-lock syscalls (~8 → ~2.5 µs measured), and a load committed by another
+   * connection becomes visible within `ms`. A timer ends each snapshot, so an idle reader never pins
+   * old WAL frames; a commit through this store ends it at once.
+   */
+  setReadSnapshotMs(ms: number): void {
+    this.endSnapshot();
+    this.snapshotMs = Math.max(0, ms);
+  }
+
+  /** Starts a shared read snapshot when enabled and none is open. */
+  private snapshot(): void {
+    if (this.snapshotMs === 0 || this.snapshotTimer) return;
+    if (!this.db.isTransaction) this.db.exec("begin");
+    this.snapshotTimer = setTimeout(() => this.endSnapshot(), this.snapshotMs);
+    this.snapshotTimer.unref();
+  }
+
+  private endSnapshot(): void {
+    if (!this.snapshotTimer) return;
+    clearTimeout(this.snapshotTimer);
+    this.snapshotTimer = undefined;
+    if (this.db.isOpen && this.db.isTransaction) this.db.exec("commit");
+  }
+
   async info(): Promise<OnlineStoreInfo | undefined> {
+    this.snapshot();
     const row = this.infoStmt.get() as
       | {
           feature_names: string;
@@ -91,6 +133,7 @@ export class SqliteOnlineStore implements OnlineStore {
   }
 
   async get(customerId: string): Promise<OnlineFeatureRecord | undefined> {
+    this.snapshot();
     // Retry once if a load committed between reading the row and reading the names.
     for (let attempt = 0; attempt < 3; attempt++) {
       const row = this.getStmt.get(customerId) as
@@ -103,9 +146,35 @@ export class SqliteOnlineStore implements OnlineStore {
     throw new TelcoError("online_store", "the online store kept changing during a read; retry");
   }
 
+  /**
+   * `get` without the per-feature object: the row's JSON array as parsed, with the load's shared
+   * feature-name array. One statement (the join with the one-row `load_info` keeps the values and
+   * their generation in one snapshot); synchronous, so the caller pays no promise.
+   */
+  getVector(customerId: string): OnlineFeatureVector | undefined {
+    this.snapshot();
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const row = this.vectorStmt.get(customerId) as unknown as [string, number, string] | undefined;
+      if (!row) return undefined;
+      const generation = Number(row[1]);
+      const names = this.namesFor(generation);
+      if (names)
+        return {
+          customerId,
+          asOf: row[2],
+          featureNames: names,
+          generation,
+          values: JSON.parse(row[0]) as FeatureValue[],
+          valuesJson: row[0],
+        };
+    }
+    throw new TelcoError("online_store", "the online store kept changing during a read; retry");
+  }
+
   async getMany(customerIds: readonly string[]): Promise<Map<string, OnlineFeatureRecord>> {
     const out = new Map<string, OnlineFeatureRecord>();
     if (customerIds.length === 0) return out;
+    this.snapshot();
     for (let attempt = 0; attempt < 3; attempt++) {
       const rows = this.getManyStmt.all(JSON.stringify(customerIds)) as {
         customer_id: string;
@@ -199,6 +268,7 @@ export class SqliteOnlineStore implements OnlineStore {
           throw err;
         }
         finish();
+        this.endSnapshot(); // this store's next read sees the new load
         return rows;
       },
       abort: async () => {
@@ -210,6 +280,7 @@ export class SqliteOnlineStore implements OnlineStore {
   }
 
   async close(): Promise<void> {
+    this.endSnapshot();
     if (this.db.isOpen) this.db.close();
   }
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { DuckDbWarehouse } from "../../platform/adapters/local/duckdb-warehouse.ts";
 import { ValidationError } from "../../platform/errors.ts";
 import { runBronze, testContract } from "./test-helpers.ts";
 
@@ -72,6 +73,40 @@ describe("bronze stage: typing and rejects", () => {
     expect(byLine.get(12)).toMatch(/charges: -1 is below minimum 0/);
     expect(JSON.parse(String(rejects[0].record))).toMatchObject({ id: "C002", plan: "gold" });
     expect(result.rejectReasons["duplicate key"]).toBe(1);
+  });
+
+  it("restores the warehouse's thread count after the single-threaded checked COPY", async () => {
+    const wh = await DuckDbWarehouse.open(":memory:");
+    try {
+      await wh.exec("SET threads = 3");
+      const { rows } = await runBronze(
+        contract,
+        `${header}\nC001,basic,3,10.5,true,2024-01-31,hi\n`,
+        "t.csv",
+        wh,
+      );
+      expect(rows).toHaveLength(1);
+      const [t] = await wh.query<{ t: number }>("SELECT current_setting('threads')::BIGINT AS t");
+      expect(Number(t.t)).toBe(3);
+    } finally {
+      await wh.close();
+    }
+  });
+
+  it("finds a key repeated three times and repeated composite keys among many unique ones", async () => {
+    const pair = testContract([{ name: "cust" }, { name: "month" }, { name: "n", type: "integer" }], {
+      primaryKey: ["cust", "month"],
+    });
+    const rows = Array.from({ length: 5000 }, (_, i) => `K${i % 2500},${i < 2500 ? "01" : "02"},${i}`);
+    // Lines 2.. hold 5000 unique (cust, month) pairs; append repeats of lines 2 and 3 and a third copy.
+    rows.push("K0,01,9000", "K1,01,9001", "K0,01,9002", "K0,02,9003");
+    const { rows: kept, rejects, result } = await runBronze(pair, `cust,month,n\n${rows.join("\n")}\n`);
+    expect(kept).toHaveLength(5000);
+    expect(rejects.map((r) => Number(r.line))).toEqual([5002, 5003, 5004, 5005]);
+    expect(String(rejects[0].reason)).toMatch(/duplicate key \(cust=K0, month=01\), first seen on line 2/);
+    expect(String(rejects[2].reason)).toMatch(/first seen on line 2$/);
+    expect(String(rejects[3].reason)).toMatch(/duplicate key \(cust=K0, month=02\), first seen on line 2502/);
+    expect(result.rejectReasons).toEqual({ "duplicate key": 4 });
   });
 
   it("keeps the first VALID occurrence of a key, file order in bronze and line order in rejects", async () => {

@@ -1,4 +1,5 @@
-import { writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -165,6 +166,18 @@ describe("scanFile", () => {
     const scan = await scanFile(path, { format: "csv" });
     expect(scan.contentHash).toBe(createHash("sha512-256").update(bytes).digest("hex"));
     expect(scan.header).toEqual(["a", "b"]);
+  });
+
+  it("hashes every byte of a file spanning several reads of the reused buffer", async () => {
+    // ~10 MB with a different line in each 4 MB read: a stale or shared buffer changes the hash.
+    const body = Array.from({ length: 400_000 }, (_, i) => `${i},row ${i} ção\n`).join("");
+    const path = join(tempDir(), "big.csv");
+    writeFileSync(path, `id,note\n${body}`);
+    const scan = await scanFile(path, { format: "csv" });
+    const expected = createHash("sha512-256").update(readFileSync(path)).digest("hex");
+    expect(scan.contentHash).toBe(expected);
+    expect(scan.records).toBe(400_000);
+    expect(scan.bytes).toBeGreaterThan(8 * 1024 * 1024);
   });
 });
 

@@ -1,7 +1,6 @@
 import { isUtf8 } from "node:buffer";
 import { createHash } from "node:crypto";
-import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { ValidationError } from "../../platform/errors.ts";
 
@@ -81,29 +80,40 @@ async function scanPass(
   let carry: Buffer | undefined;
   let offset = 0;
   let first = true;
-  for await (const piece of createReadStream(path, { highWaterMark: CHUNK })) {
-    let chunk = piece as Buffer;
-    hash.update(chunk);
-    if (first) {
-      first = false;
-      if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
-        chunk = chunk.subarray(3);
-        offset = 3;
+  // One reused buffer: a read stream allocates a fresh chunk per read, and faulting in that new
+  // memory cost about as much CPU as the SHA-512/256 itself (2.7 vs 0.3 CPU-s per 2.3 GB).
+  // Nothing below keeps a reference to `buffer` across reads (carry and tails are copies).
+  const buffer = Buffer.allocUnsafeSlow(CHUNK);
+  const file = await open(path, "r");
+  try {
+    for (;;) {
+      const { bytesRead } = await file.read(buffer, 0, CHUNK, null);
+      if (bytesRead === 0) break;
+      let chunk = buffer.subarray(0, bytesRead);
+      hash.update(chunk);
+      if (first) {
+        first = false;
+        if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
+          chunk = chunk.subarray(3);
+          offset = 3;
+        }
       }
+      if (carry) chunk = Buffer.concat([carry, chunk]);
+      const cut = completeUtf8Prefix(chunk);
+      const whole = chunk.subarray(0, cut);
+      if (!isUtf8(whole)) {
+        const bad = firstInvalidUtf8(whole);
+        throw notUtf8(name, path, offset + bad, csv.line + countLf(whole.subarray(0, bad)));
+      }
+      carry = cut < chunk.length ? Buffer.from(chunk.subarray(cut)) : undefined;
+      if (lineOnly && whole.indexOf(QUOTE) !== -1) return undefined;
+      csv.feed(whole);
+      if (csv.needsFieldCounts) return undefined;
+      literals?.feed(whole);
+      offset += whole.length;
     }
-    if (carry) chunk = Buffer.concat([carry, chunk]);
-    const cut = completeUtf8Prefix(chunk);
-    const whole = chunk.subarray(0, cut);
-    if (!isUtf8(whole)) {
-      const bad = firstInvalidUtf8(whole);
-      throw notUtf8(name, path, offset + bad, csv.line + countLf(whole.subarray(0, bad)));
-    }
-    carry = cut < chunk.length ? Buffer.from(chunk.subarray(cut)) : undefined;
-    if (lineOnly && whole.indexOf(QUOTE) !== -1) return undefined;
-    csv.feed(whole);
-    if (csv.needsFieldCounts) return undefined;
-    literals?.feed(whole);
-    offset += whole.length;
+  } finally {
+    await file.close();
   }
   if (carry) throw notUtf8(name, path, offset, csv.line);
   csv.finish(name);

@@ -14,6 +14,7 @@
  * Lives in serving because the GBDT module has another owner; see docs/mlops/serving.md.
  */
 import type { GbdtTree } from "../training/gbdt/tree.ts";
+import { writeLeafShapTable } from "../training/gbdt/treeshap.ts";
 
 /** Splits per block: 2^bits table rows (8 splits = a depth-4 tree's root plus one half). */
 const MAX_BLOCK_BITS = 10;
@@ -32,39 +33,8 @@ interface LeafInfo {
 function leafTable(tree: GbdtTree, info: LeafInfo, fact: number[]): { feats: number[]; table: Float64Array } {
   const feats: number[] = [];
   for (const n of info.path) if (!feats.includes(tree.feature[n])) feats.push(tree.feature[n]);
-  const d = feats.length;
-  const zero = new Float64Array(d).fill(1);
-  for (let p = 0; p < info.path.length; p++) {
-    const n = info.path[p];
-    const slot = feats.indexOf(tree.feature[n]);
-    const child = info.left[p] ? tree.left[n] : tree.right[n];
-    const w = tree.cover[n];
-    zero[slot] *= w > 0 ? tree.cover[child] / w : 0;
-  }
-  const table = new Float64Array((1 << d) * d);
-  const v = tree.value[info.leaf];
-  const poly = new Float64Array(Math.max(1, d));
-  // φ_i += v · (o_i − z_i) · Σ_s s!(d−1−s)!/d! · [t^s] Π_{j≠i} (z_j + o_j t)
-  for (let mask = 0; mask < 1 << d; mask++) {
-    for (let i = 0; i < d; i++) {
-      poly.fill(0);
-      poly[0] = 1;
-      let deg = 0;
-      for (let j = 0; j < d; j++) {
-        if (j === i) continue;
-        const o = (mask >> j) & 1;
-        const z = zero[j];
-        for (let s = deg + 1; s >= 0; s--) {
-          const prev = s > 0 ? poly[s - 1] : 0;
-          poly[s] = (s <= deg ? poly[s] * z : 0) + o * prev;
-        }
-        deg++;
-      }
-      let sum = 0;
-      for (let s = 0; s < d; s++) sum += (poly[s] * fact[s] * fact[d - 1 - s]) / fact[d];
-      table[mask * d + i] = v * (((mask >> i) & 1) - zero[i]) * sum;
-    }
-  }
+  const table = new Float64Array((1 << feats.length) * feats.length);
+  writeLeafShapTable(tree, info.leaf, info.path, info.left, feats, fact, table, 0);
   return { feats, table };
 }
 

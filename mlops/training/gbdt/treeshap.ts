@@ -152,6 +152,55 @@ const MAX_TABLE_PATH_FEATURES = 10;
 const MAX_TABLE_ENTRIES = 4_000_000;
 
 /**
+ * Writes one leaf's exact SHAP table (Fast TreeSHAP v2) to out[offset …] as [mask][slot] over the leaf's
+ * distinct path features `feats`: φ_i = v·(o_i − z_i)·Σ_s s!(d−1−s)!/d!·[t^s] Π_{j≠i} (z_j + o_j t), where
+ * z_j is the cover fraction along the path when feature j is absent. `fact` holds factorials up to d.
+ */
+export function writeLeafShapTable(
+  tree: GbdtTree,
+  leaf: number,
+  path: readonly number[],
+  left: readonly number[],
+  feats: readonly number[],
+  fact: readonly number[],
+  out: Float64Array,
+  offset: number,
+): void {
+  const d = feats.length;
+  const zero = new Float64Array(d).fill(1);
+  for (let p = 0; p < path.length; p++) {
+    const n = path[p];
+    const slot = feats.indexOf(tree.feature[n]);
+    const child = left[p] ? tree.left[n] : tree.right[n];
+    const w = tree.cover[n];
+    zero[slot] *= w > 0 ? tree.cover[child] / w : 0;
+  }
+  const v = tree.value[leaf];
+  const poly = new Float64Array(Math.max(1, d));
+  for (let mask = 0; mask < 1 << d; mask++) {
+    for (let i = 0; i < d; i++) {
+      // poly = Π_{j≠i} (z_j + o_j t), coefficients by degree.
+      poly.fill(0);
+      poly[0] = 1;
+      let deg = 0;
+      for (let j = 0; j < d; j++) {
+        if (j === i) continue;
+        const o = (mask >> j) & 1;
+        const z = zero[j];
+        for (let s = deg + 1; s >= 0; s--) {
+          const prev = s > 0 ? poly[s - 1] : 0;
+          poly[s] = (s <= deg ? poly[s] * z : 0) + o * prev;
+        }
+        deg++;
+      }
+      let sum = 0;
+      for (let s = 0; s < d; s++) sum += (poly[s] * fact[s] * fact[d - 1 - s]) / fact[d];
+      out[offset + mask * d + i] = v * (((mask >> i) & 1) - zero[i]) * sum;
+    }
+  }
+}
+
+/**
  * Exact path-dependent TreeSHAP with per-leaf precomputed tables (the "Fast TreeSHAP v2" idea,
  * Yang 2021). A leaf's share of φ depends on the row only through which of its path's d distinct
  * features the row satisfies (o_j ∈ {0,1}); the zero fractions z_j (cover ratios) are fixed. So for every
@@ -239,42 +288,12 @@ export class TreeShapTables {
         const feats = uniques[li];
         const d = feats.length;
         if (d === 0) return; // a single-leaf tree contributes nothing
-        const zero = new Float64Array(d).fill(1);
-        for (let p = 0; p < path.length; p++) {
-          const n = path[p];
-          const slot = feats.indexOf(tree.feature[n]);
-          const child = left[p] ? tree.left[n] : tree.right[n];
-          const w = tree.cover[n];
-          zero[slot] *= w > 0 ? tree.cover[child] / w : 0;
-        }
         leafNode.push(nodeBase + leaf);
         leafSlotStart.push(slotFeature.length);
         leafSlots.push(d);
         for (const f of feats) slotFeature.push(f);
         leafTable.push(entries + co);
-        const v = tree.value[leaf];
-        const poly = new Float64Array(d);
-        for (let mask = 0; mask < 1 << d; mask++) {
-          for (let i = 0; i < d; i++) {
-            // poly = Π_{j≠i} (z_j + o_j t), coefficients by degree.
-            poly.fill(0);
-            poly[0] = 1;
-            let deg = 0;
-            for (let j = 0; j < d; j++) {
-              if (j === i) continue;
-              const o = (mask >> j) & 1;
-              const z = zero[j];
-              for (let s = deg + 1; s >= 0; s--) {
-                const prev = s > 0 ? poly[s - 1] : 0;
-                poly[s] = (s <= deg ? poly[s] * z : 0) + o * prev;
-              }
-              deg++;
-            }
-            let sum = 0;
-            for (let s = 0; s < d; s++) sum += (poly[s] * fact[s] * fact[d - 1 - s]) / fact[d];
-            chunk[co + mask * d + i] = v * (((mask >> i) & 1) - zero[i]) * sum;
-          }
-        }
+        writeLeafShapTable(tree, leaf, path, left, feats, fact, chunk, co);
         co += (1 << d) * d;
       });
       // Preorder of the tree (parents before children) with each split's slot bit on its path.

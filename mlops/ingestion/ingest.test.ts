@@ -294,7 +294,7 @@ describe("ingest synthetic delivery", () => {
     for (const f of ["crm/contracts.csv", "billing/invoices.csv"]) {
       writeFileSync(join(dst, f), `${readFileSync(join(dst, f), "utf8")}\n`);
     }
-    // usage_monthly is staged last: every other file has already been parsed when it fails.
+    // usage_monthly (most records) is staged first, while the other lane parses other files.
     const usage = readFileSync(join(dst, "usage/usage_monthly.csv"), "utf8").split("\n");
     writeFileSync(
       join(dst, "usage/usage_monthly.csv"),

@@ -4,7 +4,7 @@ import type { Warehouse } from "../../platform/ports/warehouse.ts";
 
 /**
  * Dataset versions and lineage, kept in the warehouse's `meta` schema. A version is a content
- * hash: for raw files the file's SHA-512/256, for tables a hash of the schema, the row count and an
+ * hash: for raw files the file's SHA-256, for tables a hash of the schema, the row count and an
  * order-independent sum of row hashes (so rewriting identical data gives the same version).
  */
 export interface DatasetVersion {

@@ -14,5 +14,11 @@ export interface Warehouse {
   stream<T extends Row = Row>(sql: string, params?: readonly unknown[]): AsyncIterable<T[]>;
   /** Names of tables and views, as "schema.table". */
   tables(): Promise<string[]>;
+  /**
+   * Another session on the same warehouse (its own connection, temp tables and transaction), so
+   * independent statements can run side by side. Closing it leaves this one open. Optional: an
+   * adapter without it runs such work one statement at a time.
+   */
+  session?(): Promise<Warehouse>;
   close(): Promise<void>;
 }

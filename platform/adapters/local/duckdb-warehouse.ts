@@ -9,11 +9,14 @@ export class DuckDbWarehouse implements Warehouse {
   private readonly instance: DuckDBInstance;
   private readonly conn: DuckDBConnection;
   readonly path: string;
+  /** False for a session: closing it closes its connection, not the database. */
+  private readonly ownsInstance: boolean;
 
-  private constructor(instance: DuckDBInstance, conn: DuckDBConnection, path: string) {
+  private constructor(instance: DuckDBInstance, conn: DuckDBConnection, path: string, ownsInstance = true) {
     this.instance = instance;
     this.conn = conn;
     this.path = path;
+    this.ownsInstance = ownsInstance;
   }
 
   static async open(
@@ -57,9 +60,14 @@ export class DuckDbWarehouse implements Warehouse {
     return rows.map((r) => r.name);
   }
 
+  /** A second connection to the same database: DuckDB runs each connection's queries on its own thread. */
+  async session(): Promise<DuckDbWarehouse> {
+    return new DuckDbWarehouse(this.instance, await this.instance.connect(), this.path, false);
+  }
+
   async close(): Promise<void> {
     this.conn.closeSync();
-    this.instance.closeSync();
+    if (this.ownsInstance) this.instance.closeSync();
   }
 }
 

@@ -25,5 +25,10 @@ export const dataConfigSchema = z
       .string()
       .regex(/^\d+(\.\d+)?\s*(MB|GB|MiB|GiB)$/i, "a size such as 1GB or 768MB")
       .default("1GB"),
+    /**
+     * Files ingested side by side, each on its own single-threaded DuckDB connection. A checked
+     * COPY keeps file order, so one thread per file uses the cores better than two per file.
+     */
+    ingestLanes: z.number().int().min(1).max(16).default(2),
   })
   .strict();

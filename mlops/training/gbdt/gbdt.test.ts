@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../../platform/errors.ts";
 import { type TabularDataset, takeRows } from "../dataset.ts";
 import { binDataset, fitBinning, numericBin, sortFloat64 } from "./binning.ts";
-import { HIST_STRIDE } from "./histogram.ts";
+import { buildHistogram, HIST_STRIDE } from "./histogram.ts";
 import { GbdtModel, mulberry32, SMALL_TABULAR_PARAMS, trainGbdt } from "./index.ts";
 import { HistogramBuilder } from "./parallel.ts";
 import { loadIbmTelco, rocAuc, stratifiedFolds, syntheticMatrix } from "./test-data.ts";
@@ -280,6 +280,34 @@ describe("histograms", () => {
       if (j % HIST_STRIDE === 2) expect(derived[j]).toBe(direct);
       else expect(Math.abs(derived[j] - direct)).toBeLessThan(1e-9);
     }
+  });
+
+  it("a big node built in row blocks sums to the one-pass histogram (counts exact)", () => {
+    // 40k rows × 6 features is over the block threshold, so build() cuts the rows into blocks.
+    const data = syntheticMatrix(40_000, 6, 9);
+    const binned = binDataset(data, fitBinning(data, 255));
+    const hb = new HistogramBuilder(binned, 2);
+    const rng = mulberry32(5);
+    for (let i = 0; i < data.nRows; i++) {
+      hb.idx[i] = data.nRows - 1 - i;
+      hb.gh[2 * i] = rng() - 0.5;
+      hb.gh[2 * i + 1] = rng() * 0.25;
+    }
+    const active = Int32Array.from([0, 1, 2, 3, 4, 5]);
+    hb.setActiveFeatures(active);
+    hb.build(0, data.nRows, 1);
+    const reference = new Float64Array(hb.histSize);
+    buildHistogram(binned.bins, binned.nFeatures, hb.idx, 0, data.nRows, hb.gh, active, 0, 6, reference, 0);
+    let nonZero = 0;
+    for (let f = 0; f < 6; f++) {
+      for (let j = f * 256 * HIST_STRIDE; j < (f + 1) * 256 * HIST_STRIDE; j++) {
+        const got = hb.hist[hb.histSize + j];
+        if (j % HIST_STRIDE === 2) expect(got).toBe(reference[j]);
+        else expect(Math.abs(got - reference[j])).toBeLessThan(1e-9);
+        if (reference[j] !== 0) nonZero++;
+      }
+    }
+    expect(nonZero).toBeGreaterThan(1000);
   });
 
   it("the two-thread builder produces bit-identical histograms", async () => {

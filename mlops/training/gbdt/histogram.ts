@@ -19,6 +19,9 @@ export const CTRL_KIND = 7;
 /** Partition jobs: the split feature (in) and the number of rows that went left (out). */
 export const CTRL_FEATURE = 8;
 export const CTRL_RESULT = 9;
+/** Block histogram jobs: where the scratch histograms start in the pool, and one histogram's size. */
+export const CTRL_SCRATCH_BASE = 10;
+export const CTRL_HIST_SIZE = 11;
 export const CTRL_SIZE = 12;
 export const JOB_HISTOGRAM = 0;
 export const JOB_UPDATE_GRADIENT = 1;
@@ -27,6 +30,15 @@ export const JOB_PARTITION = 2;
 export const CTRL_EXIT = -1;
 /** Tag in workerData identifying a histogram worker. */
 export const WORKER_KIND = "telco-gbdt-histogram";
+
+/**
+ * Row blocks of a big node's histogram (see buildHistogramBlocks): a constant, so models do not depend on
+ * the thread count; 4 lets up to 4 threads share a node, at 3 histogram additions per node.
+ */
+export const HIST_BLOCKS = 4;
+
+/** Histogram jobs carry CTRL_F_START = this: row blocks claimed from the shared counter. */
+export const HIST_BLOCKS_JOB = -2;
 
 /** Number of float64 slots per bin. */
 export const HIST_STRIDE = 3;
@@ -177,13 +189,19 @@ export function buildHistogram(
 }
 
 /**
- * Dynamic share of a histogram build over all features, cut into `nChunks` runs of whole 32-bit bin words:
- * threads claim chunks from the shared counter until none are left, so a thread that the OS deschedules
- * (the machine is shared) simply builds fewer chunks. Few, long chunks (2 per thread) because every chunk
- * re-reads each row's index, gradient and bin cache line. Each feature is still built by one thread in row
- * order: bit-identical.
+ * Row blocks of one histogram build: rows idx[start..start+len) are cut into `nBlocks` contiguous blocks
+ * and threads claim blocks from the shared counter (a descheduled thread simply builds fewer). Block 0
+ * writes into the target histogram at `histBase`, block b ≥ 1 into scratch histogram b − 1 at
+ * `scratchBase + (b − 1) * histSize`; the caller then adds the scratch histograms to the target in block
+ * order (addHistogram). The block cut depends only on the node, never on the thread count, so the sums
+ * are the same for any number of threads.
+ *
+ * Why rows and not features: bins are row-major, so a thread building a share of the features still
+ * reads every row's cache line, index and gradient pair. Split by features, two threads moved twice the
+ * memory of one and measured no faster (1M × 40, 60 trees: 12.2 s of histograms on one thread, 11.3 s on
+ * two); split by rows, each row is read once in all.
  */
-export function buildHistogramDynamic(
+export function buildHistogramBlocks(
   bins: Uint8Array,
   nF: number,
   idx: Int32Array,
@@ -191,18 +209,39 @@ export function buildHistogramDynamic(
   len: number,
   gh: Float64Array,
   features: Int32Array,
+  nActive: number,
   counter: Int32Array,
-  nChunks: number,
+  nBlocks: number,
   hist: Float64Array,
   histBase: number,
+  scratchBase: number,
+  histSize: number,
 ): void {
-  const words = rowStrideOf(nF) >> 2;
   for (;;) {
-    const c = Atomics.add(counter, 0, 1);
-    if (c >= nChunks) return;
-    const f0 = Math.min(nF, Math.floor((c * words) / nChunks) * 4);
-    const f1 = Math.min(nF, Math.floor(((c + 1) * words) / nChunks) * 4);
-    buildHistogram(bins, nF, idx, start, len, gh, features, f0, f1, hist, histBase);
+    const b = Atomics.add(counter, 0, 1);
+    if (b >= nBlocks) return;
+    const from = start + Math.floor((b * len) / nBlocks);
+    const to = start + Math.floor(((b + 1) * len) / nBlocks);
+    const base = b === 0 ? histBase : scratchBase + (b - 1) * histSize;
+    buildHistogram(bins, nF, idx, from, to - from, gh, features, 0, nActive, hist, base);
+  }
+}
+
+/** target += other for the given features (reduction of row-block histograms). */
+export function addHistogram(
+  hist: Float64Array,
+  targetBase: number,
+  otherBase: number,
+  features: Int32Array,
+  nActive: number,
+  binOffset: Int32Array,
+): void {
+  for (let k = 0; k < nActive; k++) {
+    const f = features[k];
+    const from = binOffset[f] * HIST_STRIDE;
+    const to = binOffset[f + 1] * HIST_STRIDE;
+    const t = targetBase - otherBase;
+    for (let j = otherBase + from; j < otherBase + to; j++) hist[j + t] += hist[j];
   }
 }
 

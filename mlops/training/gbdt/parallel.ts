@@ -1,30 +1,35 @@
 /**
  * The shared training state (bins, row partition, gradients, scores, histogram pool in SharedArrayBuffers)
- * and the threads that work on it: histograms (features claimed in chunks, or split by bin count under
- * column sampling), partitions (two halves stitched in order) and the fused score update + gradients (row
- * ranges). Every feature's histogram is built by exactly one thread in the same row order and every other
- * job is per-row independent, so models are bit-identical for any thread count. Jobs are posted through
+ * and the threads that work on it: histograms (row blocks claimed from a counter, summed in block order),
+ * partitions (two halves stitched in order) and the fused score update + gradients (row ranges). The
+ * block cut of a histogram depends only on the node and every other job is per-row independent, so
+ * models are bit-identical for any thread count. Jobs are posted through
  * Atomics on per-worker control blocks: a postMessage round trip per tree node would cost more than the work.
  */
 import { Worker } from "node:worker_threads";
 import { TelcoError } from "../../../platform/errors.ts";
 import type { BinnedData } from "./binning.ts";
 import {
+  addHistogram,
   buildHistogram,
-  buildHistogramDynamic,
+  buildHistogramBlocks,
   CTRL_DONE,
   CTRL_EXIT,
   CTRL_F_END,
   CTRL_F_START,
   CTRL_FEATURE,
   CTRL_HIST_BASE,
+  CTRL_HIST_SIZE,
   CTRL_KIND,
   CTRL_LEN,
   CTRL_RESULT,
+  CTRL_SCRATCH_BASE,
   CTRL_SEQ,
   CTRL_SIZE,
   CTRL_START,
   FEATURE_SLOTS,
+  HIST_BLOCKS,
+  HIST_BLOCKS_JOB,
   HIST_STRIDE,
   JOB_HISTOGRAM,
   JOB_PARTITION,
@@ -42,8 +47,6 @@ const MIN_PARALLEL_ROWS = 50_000;
 
 /** Below this many (rows × active features) a node is built on the main thread only (sync costs more). */
 const MIN_PARALLEL_WORK = 200_000;
-/** Feature chunks per thread in a dynamic histogram build (see buildHistogramDynamic). */
-const DYNAMIC_CHUNKS_PER_THREAD = 2;
 
 function sharedF64(n: number): Float64Array {
   return new Float64Array(new SharedArrayBuffer(Math.max(1, n) * 8));
@@ -63,9 +66,9 @@ export class HistogramBuilder {
   /** Features used by the current tree (first `nActive` entries). */
   readonly features: Int32Array;
   nActive = 0;
-  /** Pool of histograms, `slots` × histSize. */
+  /** Pool of histograms, `slots` × histSize, then the scratch histograms of block builds. */
   readonly hist: Float64Array;
-  /** Next feature chunk of a dynamic histogram build (shared claim counter). */
+  /** Next row block of a histogram build (shared claim counter). */
   private readonly counter = sharedI32(1);
   /** Scratch for partitioning (right-going rows). */
   readonly tmp: Int32Array;
@@ -84,8 +87,8 @@ export class HistogramBuilder {
   private seq = 0;
   /** Nodes whose histogram was split across threads (for tests and diagnostics). */
   parallelBuilds = 0;
-  /** Per thread [fStart, fEnd) into `features`, recomputed when the active set changes. */
-  private ranges: Int32Array = new Int32Array(2);
+  /** First pool slot of the HIST_BLOCKS − 1 scratch histograms of block builds. */
+  private readonly scratchSlot: number;
 
   constructor(
     data: BinnedData,
@@ -99,7 +102,8 @@ export class HistogramBuilder {
     this.idx = sharedI32(data.nRows);
     this.gh = sharedF64(2 * data.nRows);
     this.features = sharedI32(data.nFeatures);
-    this.hist = sharedF64(slots * this.histSize);
+    this.scratchSlot = slots;
+    this.hist = sharedF64((slots + HIST_BLOCKS - 1) * this.histSize);
     this.tmp = sharedI32(data.nRows);
     this.scores = sharedF64(data.nRows);
     this.scores.fill(baseScore, 0, data.nRows);
@@ -151,45 +155,22 @@ export class HistogramBuilder {
     return this.workers.length + 1;
   }
 
-  /** Sets the active features (for column subsampling) and balances them across threads by bin count. */
+  /** Sets the features the current tree uses (column subsampling). */
   setActiveFeatures(active: ArrayLike<number>): void {
     this.nActive = active.length;
     for (let k = 0; k < active.length; k++) this.features[k] = active[k];
-    const t = this.threads;
-    const nF = this.data.nFeatures;
-    if (this.nActive === nF) {
-      // All features: split at multiples of 4 so every thread can use the word-wise kernel.
-      const words = this.data.rowStride >> 2;
-      this.ranges = new Int32Array(t * 2);
-      for (let w = 0; w < t; w++) {
-        this.ranges[w * 2] = Math.min(nF, Math.floor((words * w) / t) * 4);
-        this.ranges[w * 2 + 1] = Math.min(nF, Math.floor((words * (w + 1)) / t) * 4);
-      }
-      return;
-    }
-    const off = this.data.binOffset;
-    let total = 0;
-    for (let k = 0; k < this.nActive; k++) total += off[this.features[k] + 1] - off[this.features[k]];
-    this.ranges = new Int32Array(t * 2);
-    let k = 0;
-    let acc = 0;
-    for (let w = 0; w < t; w++) {
-      this.ranges[w * 2] = k;
-      const goal = (total * (w + 1)) / t;
-      while (k < this.nActive && (w === t - 1 || acc < goal)) {
-        acc += off[this.features[k] + 1] - off[this.features[k]];
-        k++;
-      }
-      this.ranges[w * 2 + 1] = k;
-    }
   }
 
-  /** Builds the histogram of rows idx[start..start+len) into pool slot `slot`. */
+  /**
+   * Builds the histogram of rows idx[start..start+len) into pool slot `slot`. A big node is built in
+   * HIST_BLOCKS row blocks (threads claim blocks; see buildHistogramBlocks) whatever the thread count,
+   * so the sums, and the model, are the same on one thread and on many.
+   */
   build(start: number, len: number, slot: number): void {
     const { idx, gh } = this;
     const histBase = slot * this.histSize;
     const d = this.data;
-    if (this.workers.length === 0 || len * this.nActive < MIN_PARALLEL_WORK) {
+    if (len * this.nActive < MIN_PARALLEL_WORK) {
       buildHistogram(
         d.bins,
         d.nFeatures,
@@ -205,61 +186,49 @@ export class HistogramBuilder {
       );
       return;
     }
-    this.parallelBuilds++;
-    if (this.nActive === d.nFeatures) {
-      // All features active: threads claim feature chunks dynamically (see buildHistogramDynamic).
-      Atomics.store(this.counter, 0, 0);
-      const nChunks = DYNAMIC_CHUNKS_PER_THREAD * this.threads;
-      this.dispatch(
-        (c) => {
-          c[CTRL_KIND] = JOB_HISTOGRAM;
-          c[CTRL_START] = start;
-          c[CTRL_LEN] = len;
-          c[CTRL_HIST_BASE] = histBase;
-          c[CTRL_F_START] = -1;
-          c[CTRL_F_END] = nChunks; // dynamic job: F_END carries the chunk count
-        },
-        () =>
-          buildHistogramDynamic(
-            d.bins,
-            d.nFeatures,
-            idx,
-            start,
-            len,
-            gh,
-            this.features,
-            this.counter,
-            nChunks,
-            this.hist,
-            histBase,
-          ),
+    Atomics.store(this.counter, 0, 0);
+    const scratchBase = this.scratchSlot * this.histSize;
+    const blocks = () =>
+      buildHistogramBlocks(
+        d.bins,
+        d.nFeatures,
+        idx,
+        start,
+        len,
+        gh,
+        this.features,
+        this.nActive,
+        this.counter,
+        HIST_BLOCKS,
+        this.hist,
+        histBase,
+        scratchBase,
+        this.histSize,
       );
-      return;
-    }
-    this.dispatch(
-      (c, w) => {
+    if (this.workers.length === 0) blocks();
+    else {
+      this.parallelBuilds++;
+      this.dispatch((c) => {
         c[CTRL_KIND] = JOB_HISTOGRAM;
         c[CTRL_START] = start;
         c[CTRL_LEN] = len;
         c[CTRL_HIST_BASE] = histBase;
-        c[CTRL_F_START] = this.ranges[(w + 1) * 2];
-        c[CTRL_F_END] = this.ranges[(w + 1) * 2 + 1];
-      },
-      () =>
-        buildHistogram(
-          d.bins,
-          d.nFeatures,
-          idx,
-          start,
-          len,
-          gh,
-          this.features,
-          this.ranges[0],
-          this.ranges[1],
-          this.hist,
-          histBase,
-        ),
-    );
+        c[CTRL_F_START] = HIST_BLOCKS_JOB;
+        c[CTRL_F_END] = this.nActive;
+        c[CTRL_SCRATCH_BASE] = scratchBase;
+        c[CTRL_HIST_SIZE] = this.histSize;
+      }, blocks);
+    }
+    for (let b = 1; b < HIST_BLOCKS; b++) {
+      addHistogram(
+        this.hist,
+        histBase,
+        scratchBase + (b - 1) * this.histSize,
+        this.features,
+        this.nActive,
+        d.binOffset,
+      );
+    }
   }
 
   /**

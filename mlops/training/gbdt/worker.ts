@@ -1,23 +1,24 @@
 /**
  * Histogram worker: waits on a shared control block (Atomics, no message round trips) and builds the
- * histograms of its share of the features into the shared histogram pool, or updates scores and gradients
- * for its share of the rows.
+ * histograms of the row blocks it claims into the shared histogram pool, partitions its half of a node, or
+ * updates scores and gradients for its share of the rows.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import {
-  buildHistogram,
-  buildHistogramDynamic,
+  buildHistogramBlocks,
   CTRL_DONE,
   CTRL_EXIT,
   CTRL_F_END,
-  CTRL_F_START,
   CTRL_FEATURE,
   CTRL_HIST_BASE,
+  CTRL_HIST_SIZE,
   CTRL_KIND,
   CTRL_LEN,
   CTRL_RESULT,
+  CTRL_SCRATCH_BASE,
   CTRL_SEQ,
   CTRL_START,
+  HIST_BLOCKS,
   JOB_PARTITION,
   JOB_UPDATE_GRADIENT,
   partitionRange,
@@ -76,8 +77,9 @@ function run(init: WorkerInit): void {
         from,
         from + ctrl[CTRL_LEN],
       );
-    } else if (ctrl[CTRL_F_START] < 0) {
-      buildHistogramDynamic(
+    } else {
+      // JOB_HISTOGRAM: row blocks (CTRL_F_START carries HIST_BLOCKS_JOB, CTRL_F_END the active features).
+      buildHistogramBlocks(
         init.bins,
         init.nFeatures,
         init.idx,
@@ -85,25 +87,15 @@ function run(init: WorkerInit): void {
         ctrl[CTRL_LEN],
         init.gh,
         init.features,
+        ctrl[CTRL_F_END],
         init.counter,
-        ctrl[CTRL_F_END],
+        HIST_BLOCKS,
         init.hist,
         ctrl[CTRL_HIST_BASE],
+        ctrl[CTRL_SCRATCH_BASE],
+        ctrl[CTRL_HIST_SIZE],
       );
-    } else
-      buildHistogram(
-        init.bins,
-        init.nFeatures,
-        init.idx,
-        ctrl[CTRL_START],
-        ctrl[CTRL_LEN],
-        init.gh,
-        init.features,
-        ctrl[CTRL_F_START],
-        ctrl[CTRL_F_END],
-        init.hist,
-        ctrl[CTRL_HIST_BASE],
-      );
+    }
     Atomics.store(ctrl, CTRL_DONE, seq);
     Atomics.notify(ctrl, CTRL_DONE);
   }

@@ -101,15 +101,16 @@ async function phaseIngest(dir: string, home: string): Promise<unknown> {
   const app = contextFromConfig(configSchema.parse({}), home);
   const steps: Record<string, number> = {};
   let last = performance.now();
-  let lastStep = "start";
+  let lastStep = "scan+bronze (all files, side by side)";
   const r = await sampled(() =>
     ingestSynthetic(app, dir, {
       onProgress: (s) => {
         const now = performance.now();
         steps[lastStep] = (steps[lastStep] ?? 0) + Math.round(now - last);
         last = now;
-        // Lanes interleave the per-file steps: their time is reported as one phase.
-        lastStep = s.startsWith("scan+bronze") ? "scan+bronze (all files, side by side)" : s;
+        // Files are staged side by side and each reports when it is done: until the first derived
+        // table, the time is one phase.
+        lastStep = s.startsWith("build ") || s === "publish" ? s : "scan+bronze (all files, side by side)";
       },
     }),
   );

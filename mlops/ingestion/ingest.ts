@@ -148,7 +148,6 @@ export async function runIngestion(
     const stageFile = async (conn: Warehouse, i: number) => {
       const f = plan.files[i];
       const fileStarted = performance.now();
-      progress(`scan+bronze ${f.deliveredAs}`);
       const scan = await scanFileOffThread(f.path, {
         format: f.contract.format,
         delimiter: f.contract.delimiter,
@@ -158,6 +157,7 @@ export async function runIngestion(
         [f.contract.name, scan.contentHash],
       );
       if (seen.length > 0) {
+        progress(`${f.deliveredAs}: skipped, identical to a file of batch ${seen[0].batch_id}`);
         slots[i] = {
           warnings: [
             `${f.deliveredAs}: identical file already ingested in batch ${seen[0].batch_id}; skipped`,
@@ -209,6 +209,11 @@ export async function runIngestion(
           seconds: Number(((performance.now() - fileStarted) / 1000).toFixed(3)),
         },
       };
+      // Lanes finish files in any order: each step line reports one finished file.
+      const secs = ((performance.now() - fileStarted) / 1000).toFixed(1);
+      progress(
+        `${f.deliveredAs}: ${bronze.rows.toLocaleString("en-US")} rows, ${bronze.rejects.toLocaleString("en-US")} rejected (${bronze.pass} read, ${secs} s)`,
+      );
     };
     // Each lane takes the next file from the shared queue; after the first failure no lane starts
     // another file, and every lane is awaited before the error propagates (cleanup runs after).

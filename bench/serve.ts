@@ -31,7 +31,7 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { monitorEventLoopDelay, PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import autocannon from "autocannon";
 import Fastify from "fastify";
@@ -131,13 +131,28 @@ async function serveChild(home: string): Promise<void> {
   // parent before and after each run (the loop delay shows stalls: GC, sync work, log flushes).
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
+  // Garbage-collection pauses of the server's main thread since the previous call (a stall suspect).
+  const gc = { count: 0, ms: 0, max: 0 };
+  new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      gc.count++;
+      gc.ms += e.duration;
+      gc.max = Math.max(gc.max, e.duration);
+    }
+  }).observe({ entryTypes: ["gc"] });
   bare.get("/cpu", async () => {
     const out = {
       ...process.cpuUsage(),
       loop_p99_ms: loopDelay.percentile(99) / 1e6,
       loop_max_ms: loopDelay.max / 1e6,
+      gc_count: gc.count,
+      gc_ms: gc.ms,
+      gc_max_ms: gc.max,
     };
     loopDelay.reset();
+    gc.count = 0;
+    gc.ms = 0;
+    gc.max = 0;
     return out;
   });
   const bareAddr = await bare.listen({ port: 0, host: "127.0.0.1" });
@@ -165,6 +180,8 @@ interface Run {
   /** Server event-loop delay during the run (stalls show here first). */
   server_loop_delay_p99_ms: number;
   server_loop_delay_max_ms: number;
+  /** Server GC pauses during the run: how many, their total and the longest. */
+  server_gc: { pauses: number; total_ms: number; max_ms: number };
 }
 
 interface ServerStats {
@@ -172,6 +189,9 @@ interface ServerStats {
   system: number;
   loop_p99_ms: number;
   loop_max_ms: number;
+  gc_count: number;
+  gc_ms: number;
+  gc_max_ms: number;
 }
 
 let cpuUrl = "";
@@ -182,7 +202,7 @@ async function serverStats(): Promise<ServerStats> {
 /** Wraps one load run with the server's CPU time and event-loop delay over it. */
 async function measured(
   run: () => Promise<
-    Omit<Run, "server_cpu_us_per_req" | "server_loop_delay_p99_ms" | "server_loop_delay_max_ms">
+    Omit<Run, "server_cpu_us_per_req" | "server_loop_delay_p99_ms" | "server_loop_delay_max_ms" | "server_gc">
   >,
 ): Promise<Run> {
   const s0 = await serverStats();
@@ -194,6 +214,7 @@ async function measured(
     server_cpu_us_per_req: Math.round((cpu / Math.max(1, res.requests)) * 10) / 10,
     server_loop_delay_p99_ms: r3(s1.loop_p99_ms),
     server_loop_delay_max_ms: r3(s1.loop_max_ms),
+    server_gc: { pauses: s1.gc_count, total_ms: r3(s1.gc_ms), max_ms: r3(s1.gc_max_ms) },
   };
 }
 
@@ -294,6 +315,11 @@ function combine(runs: Run[]): Run {
     server_cpu_us_per_req: Math.round((cpu / Math.max(1, requests)) * 10) / 10,
     server_loop_delay_p99_ms: Math.max(...runs.map((r) => r.server_loop_delay_p99_ms)),
     server_loop_delay_max_ms: Math.max(...runs.map((r) => r.server_loop_delay_max_ms)),
+    server_gc: {
+      pauses: runs.reduce((s, r) => s + r.server_gc.pauses, 0),
+      total_ms: r3(runs.reduce((s, r) => s + r.server_gc.total_ms, 0)),
+      max_ms: Math.max(...runs.map((r) => r.server_gc.max_ms)),
+    },
   };
 }
 

@@ -132,12 +132,15 @@ async function serveChild(home: string): Promise<void> {
   const loopDelay = monitorEventLoopDelay({ resolution: 1 });
   loopDelay.enable();
   // Garbage-collection pauses of the server's main thread since the previous call (a stall suspect).
-  const gc = { count: 0, ms: 0, max: 0 };
+  const gc = { count: 0, ms: 0, max: 0, maxKind: 0 };
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
       gc.count++;
       gc.ms += e.duration;
-      gc.max = Math.max(gc.max, e.duration);
+      if (e.duration > gc.max) {
+        gc.max = e.duration;
+        gc.maxKind = (e as { detail?: { kind?: number } }).detail?.kind ?? 0;
+      }
     }
   }).observe({ entryTypes: ["gc"] });
   bare.get("/cpu", async () => {
@@ -148,11 +151,14 @@ async function serveChild(home: string): Promise<void> {
       gc_count: gc.count,
       gc_ms: gc.ms,
       gc_max_ms: gc.max,
+      gc_max_kind: gc.maxKind,
+      heap_used_mb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
     };
     loopDelay.reset();
     gc.count = 0;
     gc.ms = 0;
     gc.max = 0;
+    gc.maxKind = 0;
     return out;
   });
   const bareAddr = await bare.listen({ port: 0, host: "127.0.0.1" });
@@ -181,7 +187,7 @@ interface Run {
   server_loop_delay_p99_ms: number;
   server_loop_delay_max_ms: number;
   /** Server GC pauses during the run: how many, their total and the longest. */
-  server_gc: { pauses: number; total_ms: number; max_ms: number };
+  server_gc: { pauses: number; total_ms: number; max_ms: number; max_kind?: string; heap_used_mb?: number };
 }
 
 interface ServerStats {
@@ -192,6 +198,8 @@ interface ServerStats {
   gc_count: number;
   gc_ms: number;
   gc_max_ms: number;
+  gc_max_kind: number;
+  heap_used_mb: number;
 }
 
 let cpuUrl = "";
@@ -214,7 +222,16 @@ async function measured(
     server_cpu_us_per_req: Math.round((cpu / Math.max(1, res.requests)) * 10) / 10,
     server_loop_delay_p99_ms: r3(s1.loop_p99_ms),
     server_loop_delay_max_ms: r3(s1.loop_max_ms),
-    server_gc: { pauses: s1.gc_count, total_ms: r3(s1.gc_ms), max_ms: r3(s1.gc_max_ms) },
+    server_gc: {
+      pauses: s1.gc_count,
+      total_ms: r3(s1.gc_ms),
+      max_ms: r3(s1.gc_max_ms),
+      // perf_hooks GC kinds: 1 minor (scavenge), 2 major (mark-compact), 4 incremental, 8 weak callbacks.
+      max_kind: ({ 1: "minor", 2: "major", 4: "incremental", 8: "weakcb" } as Record<number, string>)[
+        s1.gc_max_kind
+      ],
+      heap_used_mb: s1.heap_used_mb,
+    },
   };
 }
 

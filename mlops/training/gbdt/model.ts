@@ -349,6 +349,10 @@ class BinnedForest {
 
   /** Adds every tree's output for `nRows` binned rows to out[outBase ..]. */
   accumulate(bins: Int32Array, nRows: number, out: Float64Array, outBase: number): void {
+    if (nRows < 8) {
+      this.accumulateFew(bins, nRows, out, outBase);
+      return;
+    }
     const { nF, roots, depths, feat, bitOff, kids, leafValue, words } = this;
     for (let t = 0; t < roots.length; t++) {
       const root = roots[t];
@@ -402,6 +406,69 @@ class BinnedForest {
         }
         out[outBase + r] += leafValue[n];
       }
+    }
+  }
+
+  /**
+   * `accumulate` for fewer than 8 rows (an API request scores one): each row walks 8 trees at once, so
+   * their dependent loads overlap as the 8-row walk's do. A leaf's kids are itself, so a group walks
+   * its deepest tree's depth. Leaf values are added in tree order: the same sums as the 8-row walk.
+   * Measured on a 300-tree depth-4 forest with categorical splits: one-row predictRaw 16 → 11 µs.
+   */
+  private accumulateFew(bins: Int32Array, nRows: number, out: Float64Array, outBase: number): void {
+    const { nF, roots, depths, feat, bitOff, kids, leafValue, words } = this;
+    const nT = roots.length;
+    for (let r = 0; r < nRows; r++) {
+      const rb = r * nF;
+      let s = out[outBase + r];
+      let t = 0;
+      for (; t + 8 <= nT; t += 8) {
+        let n0 = roots[t];
+        let n1 = roots[t + 1];
+        let n2 = roots[t + 2];
+        let n3 = roots[t + 3];
+        let n4 = roots[t + 4];
+        let n5 = roots[t + 5];
+        let n6 = roots[t + 6];
+        let n7 = roots[t + 7];
+        let depth = depths[t];
+        for (let k = 1; k < 8; k++) depth = Math.max(depth, depths[t + k]);
+        for (let d = 0; d < depth; d++) {
+          const b0 = bins[rb + feat[n0]];
+          const b1 = bins[rb + feat[n1]];
+          const b2 = bins[rb + feat[n2]];
+          const b3 = bins[rb + feat[n3]];
+          const b4 = bins[rb + feat[n4]];
+          const b5 = bins[rb + feat[n5]];
+          const b6 = bins[rb + feat[n6]];
+          const b7 = bins[rb + feat[n7]];
+          n0 = kids[2 * n0 + ((words[bitOff[n0] + (b0 >>> 5)] >>> (b0 & 31)) & 1)];
+          n1 = kids[2 * n1 + ((words[bitOff[n1] + (b1 >>> 5)] >>> (b1 & 31)) & 1)];
+          n2 = kids[2 * n2 + ((words[bitOff[n2] + (b2 >>> 5)] >>> (b2 & 31)) & 1)];
+          n3 = kids[2 * n3 + ((words[bitOff[n3] + (b3 >>> 5)] >>> (b3 & 31)) & 1)];
+          n4 = kids[2 * n4 + ((words[bitOff[n4] + (b4 >>> 5)] >>> (b4 & 31)) & 1)];
+          n5 = kids[2 * n5 + ((words[bitOff[n5] + (b5 >>> 5)] >>> (b5 & 31)) & 1)];
+          n6 = kids[2 * n6 + ((words[bitOff[n6] + (b6 >>> 5)] >>> (b6 & 31)) & 1)];
+          n7 = kids[2 * n7 + ((words[bitOff[n7] + (b7 >>> 5)] >>> (b7 & 31)) & 1)];
+        }
+        s += leafValue[n0];
+        s += leafValue[n1];
+        s += leafValue[n2];
+        s += leafValue[n3];
+        s += leafValue[n4];
+        s += leafValue[n5];
+        s += leafValue[n6];
+        s += leafValue[n7];
+      }
+      for (; t < nT; t++) {
+        let n = roots[t];
+        for (let d = 0, depth = depths[t]; d < depth; d++) {
+          const b = bins[rb + feat[n]];
+          n = kids[2 * n + ((words[bitOff[n] + (b >>> 5)] >>> (b & 31)) & 1)];
+        }
+        s += leafValue[n];
+      }
+      out[outBase + r] = s;
     }
   }
 }

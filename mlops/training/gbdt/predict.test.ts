@@ -61,6 +61,18 @@ describe("GBDT prediction over bins", () => {
       };
       expect(model.predictRaw(row)[0]).toBe(got[r]);
     }
+    // Calls of 2–7 rows (each row walks 8 trees at once) agree too.
+    for (const n of [2, 3, 7]) {
+      const few: TabularDataset = {
+        nRows: n,
+        features: data.features.map((c) =>
+          c.kind === "numeric"
+            ? { ...c, values: c.values.subarray(100, 100 + n) }
+            : { ...c, codes: c.codes.subarray(100, 100 + n) },
+        ),
+      };
+      expect(Array.from(model.predictRaw(few))).toEqual(Array.from(got.subarray(100, 100 + n)));
+    }
   });
 });
 

@@ -12,8 +12,8 @@ export const CTRL_DONE = 1;
 export const CTRL_START = 2;
 export const CTRL_LEN = 3;
 export const CTRL_HIST_BASE = 4;
-export const CTRL_F_START = 5;
-export const CTRL_F_END = 6;
+/** Histogram jobs: how many of `features` are active. */
+export const CTRL_ACTIVE = 5;
 /** Job kind: JOB_HISTOGRAM, JOB_UPDATE_GRADIENT or JOB_PARTITION. */
 export const CTRL_KIND = 7;
 /** Partition jobs: the split feature (in) and the number of rows that went left (out). */
@@ -36,9 +36,6 @@ export const WORKER_KIND = "telco-gbdt-histogram";
  * the thread count; 4 lets up to 4 threads share a node, at 3 histogram additions per node.
  */
 export const HIST_BLOCKS = 4;
-
-/** Histogram jobs carry CTRL_F_START = this: row blocks claimed from the shared counter. */
-export const HIST_BLOCKS_JOB = -2;
 
 /** Number of float64 slots per bin. */
 export const HIST_STRIDE = 3;
@@ -236,12 +233,12 @@ export function addHistogram(
   nActive: number,
   binOffset: Int32Array,
 ): void {
+  const shift = targetBase - otherBase;
   for (let k = 0; k < nActive; k++) {
     const f = features[k];
     const from = binOffset[f] * HIST_STRIDE;
     const to = binOffset[f + 1] * HIST_STRIDE;
-    const t = targetBase - otherBase;
-    for (let j = otherBase + from; j < otherBase + to; j++) hist[j + t] += hist[j];
+    for (let j = otherBase + from; j < otherBase + to; j++) hist[j + shift] += hist[j];
   }
 }
 

@@ -13,10 +13,9 @@ import {
   addHistogram,
   buildHistogram,
   buildHistogramBlocks,
+  CTRL_ACTIVE,
   CTRL_DONE,
   CTRL_EXIT,
-  CTRL_F_END,
-  CTRL_F_START,
   CTRL_FEATURE,
   CTRL_HIST_BASE,
   CTRL_HIST_SIZE,
@@ -29,7 +28,6 @@ import {
   CTRL_START,
   FEATURE_SLOTS,
   HIST_BLOCKS,
-  HIST_BLOCKS_JOB,
   HIST_STRIDE,
   JOB_HISTOGRAM,
   JOB_PARTITION,
@@ -213,8 +211,7 @@ export class HistogramBuilder {
         c[CTRL_START] = start;
         c[CTRL_LEN] = len;
         c[CTRL_HIST_BASE] = histBase;
-        c[CTRL_F_START] = HIST_BLOCKS_JOB;
-        c[CTRL_F_END] = this.nActive;
+        c[CTRL_ACTIVE] = this.nActive;
         c[CTRL_SCRATCH_BASE] = scratchBase;
         c[CTRL_HIST_SIZE] = this.histSize;
       }, blocks);

@@ -6,9 +6,9 @@
 import { parentPort, workerData } from "node:worker_threads";
 import {
   buildHistogramBlocks,
+  CTRL_ACTIVE,
   CTRL_DONE,
   CTRL_EXIT,
-  CTRL_F_END,
   CTRL_FEATURE,
   CTRL_HIST_BASE,
   CTRL_HIST_SIZE,
@@ -78,7 +78,7 @@ function run(init: WorkerInit): void {
         from + ctrl[CTRL_LEN],
       );
     } else {
-      // JOB_HISTOGRAM: row blocks (CTRL_F_START carries HIST_BLOCKS_JOB, CTRL_F_END the active features).
+      // JOB_HISTOGRAM: the row blocks of one node (see buildHistogramBlocks).
       buildHistogramBlocks(
         init.bins,
         init.nFeatures,
@@ -87,7 +87,7 @@ function run(init: WorkerInit): void {
         ctrl[CTRL_LEN],
         init.gh,
         init.features,
-        ctrl[CTRL_F_END],
+        ctrl[CTRL_ACTIVE],
         init.counter,
         HIST_BLOCKS,
         init.hist,

@@ -136,7 +136,10 @@ export async function runIngestion(
     const lanes = wh.session
       ? Math.max(1, Math.min(opts.lanes ?? app.config.data.ingestLanes, plan.files.length))
       : 1;
-    for (let l = 1; l < lanes; l++) sessions.push(await (wh.session as () => Promise<Warehouse>)());
+    for (let l = 1; l < lanes; l++) {
+      const session = await wh.session?.();
+      if (session) sessions.push(session);
+    }
     if (lanes > 1) {
       // `threads` is instance-wide: every lane runs single-threaded; restored in finally.
       const [cur] = await wh.query<{ t: number }>("SELECT current_setting('threads')::BIGINT AS t");
@@ -193,6 +196,7 @@ export async function runIngestion(
         typedRead: opts.typedRead,
       });
       const rawKey = `raw/${plan.dataset}/${f.contract.source}/ingest_date=${ingestDate}/${batchId}/${basename(f.deliveredAs)}`;
+      const seconds = (performance.now() - fileStarted) / 1000;
       slots[i] = {
         warnings: bronze.warnings,
         staged: { file: f, scan, bronze, rawKey, rawCopy },
@@ -206,13 +210,12 @@ export async function runIngestion(
           rawKey,
           contentHash: scan.contentHash,
           pass: bronze.pass,
-          seconds: Number(((performance.now() - fileStarted) / 1000).toFixed(3)),
+          seconds: Number(seconds.toFixed(3)),
         },
       };
       // Lanes finish files in any order: each step line reports one finished file.
-      const secs = ((performance.now() - fileStarted) / 1000).toFixed(1);
       progress(
-        `${f.deliveredAs}: ${bronze.rows.toLocaleString("en-US")} rows, ${bronze.rejects.toLocaleString("en-US")} rejected (${bronze.pass} read, ${secs} s)`,
+        `${f.deliveredAs}: ${bronze.rows.toLocaleString("en-US")} rows, ${bronze.rejects.toLocaleString("en-US")} rejected (${bronze.pass} read, ${seconds.toFixed(1)} s)`,
       );
     };
     // Each lane takes the next file from the shared queue; after the first failure no lane starts

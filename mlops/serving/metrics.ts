@@ -42,6 +42,15 @@ interface MetricValue {
   metricName?: string;
 }
 
+/** What a custom metric's `get()` returns to prom-client's Registry. */
+interface MetricSnapshot {
+  name: string;
+  help: string;
+  type: string;
+  values: MetricValue[];
+  aggregator: string;
+}
+
 /**
  * A Prometheus histogram whose labelled series are held by the caller: `observe` is a bucket scan and
  * three additions. prom-client's Histogram validates and hashes the label set on every observe, even
@@ -87,13 +96,7 @@ export class FastHistogram {
     }
   }
 
-  async get(): Promise<{
-    name: string;
-    help: string;
-    type: string;
-    values: MetricValue[];
-    aggregator: string;
-  }> {
+  async get(): Promise<MetricSnapshot> {
     const values: MetricValue[] = [];
     for (const s of this.series.values()) {
       let cumulative = 0;
@@ -127,13 +130,7 @@ class SeriesCountCounter {
     for (const r of opts.registers) r.registerMetric(this as never);
   }
 
-  async get(): Promise<{
-    name: string;
-    help: string;
-    type: string;
-    values: MetricValue[];
-    aggregator: string;
-  }> {
+  async get(): Promise<MetricSnapshot> {
     const values = [...this.source.all()].map((s) => ({ labels: { ...s.labels }, value: s.count }));
     return { name: this.name, help: this.help, type: this.type, values, aggregator: this.aggregator };
   }

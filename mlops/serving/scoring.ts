@@ -68,7 +68,7 @@ export function toDataset(model: ChurnModel, rows: readonly Record<string, unkno
     const codes = new Int32Array(n);
     for (let i = 0; i < n; i++) {
       const raw = rows[i][spec.name];
-      codes[i] = raw === null || raw === undefined || raw === "" ? -1 : (index.get(String(raw)) ?? -1);
+      codes[i] = categoryCode(index, raw);
     }
     return { name: spec.name, kind: "categorical", codes, categories: vocab[spec.name] };
   });
@@ -99,17 +99,23 @@ export function singleRowDataset(model: ChurnModel, row: Record<string, unknown>
   if (!data) return toDataset(model, [row]);
   const idx = indexOf(model);
   const specs = model.features;
-  for (let j = 0; j < specs.length; j++) {
-    const col = data.features[j];
-    const raw = row[specs[j].name];
-    if (col.kind === "numeric") col.values[0] = toNumber(raw);
-    else
-      col.codes[0] =
-        raw === null || raw === undefined || raw === ""
-          ? -1
-          : ((idx[j] as Map<string, number>).get(String(raw)) ?? -1);
-  }
+  for (let j = 0; j < specs.length; j++) setCell(data.features[j], idx[j], row[specs[j].name]);
   return data;
+}
+
+/** A raw value's category code in the model's vocabulary; -1 (missing) for empty or unseen values. */
+function categoryCode(index: Map<string, number>, raw: unknown): number {
+  return raw === null || raw === undefined || raw === "" ? -1 : (index.get(String(raw)) ?? -1);
+}
+
+/** Writes one raw value into a one-row column: a number, or a category code. */
+function setCell(
+  col: TabularDataset["features"][number],
+  index: Map<string, number> | null,
+  raw: unknown,
+): void {
+  if (col.kind === "numeric") col.values[0] = toNumber(raw);
+  else col.codes[0] = categoryCode(index as Map<string, number>, raw);
 }
 
 /** Per model: where each model feature sits in an online-store load's feature-name array. */
@@ -143,16 +149,7 @@ export function singleRowFromVector(
   }
   const pos = positionsIn(model, names);
   const idx = indexOf(model);
-  for (let j = 0; j < pos.length; j++) {
-    const col = data.features[j];
-    const raw = pos[j] < 0 ? null : values[pos[j]];
-    if (col.kind === "numeric") col.values[0] = toNumber(raw);
-    else
-      col.codes[0] =
-        raw === null || raw === undefined || raw === ""
-          ? -1
-          : ((idx[j] as Map<string, number>).get(String(raw)) ?? -1);
-  }
+  for (let j = 0; j < pos.length; j++) setCell(data.features[j], idx[j], pos[j] < 0 ? null : values[pos[j]]);
   return data;
 }
 

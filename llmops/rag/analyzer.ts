@@ -63,13 +63,8 @@ export function restoreNasalEndings(word: string): string {
  */
 export function analyze(text: string, lang: AnalyzerLanguage = "pt"): string[] {
   const out: string[] = [];
-  const cache = lang === "en" ? enCache : ptCache;
   for (const w of words(text)) {
-    let term = cache.get(w);
-    if (term === undefined) {
-      term = analyzeWord(w, lang);
-      if (cache.size < 500_000) cache.set(w, term);
-    }
+    const term = termOf(w, lang);
     if (term) out.push(term);
   }
   return out;
@@ -78,6 +73,17 @@ export function analyze(text: string, lang: AnalyzerLanguage = "pt"): string[] {
 // Per-language word → term cache ("" = stop word): analysis is on the ingestion and open hot path.
 const ptCache = new Map<string, string>();
 const enCache = new Map<string, string>();
+
+/** A word's index term through the per-language cache ("" = stop word). */
+function termOf(w: string, lang: AnalyzerLanguage): string {
+  const cache = lang === "en" ? enCache : ptCache;
+  let term = cache.get(w);
+  if (term === undefined) {
+    term = analyzeWord(w, lang);
+    if (cache.size < 500_000) cache.set(w, term);
+  }
+  return term;
+}
 
 function analyzeWord(w: string, lang: AnalyzerLanguage): string {
   const folded = foldAccents(w);
@@ -97,13 +103,8 @@ export function analyzeWithSurface(
 ): { terms: string[]; surface: string[] } {
   const terms: string[] = [];
   const surface: string[] = [];
-  const cache = lang === "en" ? enCache : ptCache;
   for (const w of words(text)) {
-    let term = cache.get(w);
-    if (term === undefined) {
-      term = analyzeWord(w, lang);
-      if (cache.size < 500_000) cache.set(w, term);
-    }
+    const term = termOf(w, lang);
     if (!term) continue;
     terms.push(term);
     let folded = foldCache.get(w);

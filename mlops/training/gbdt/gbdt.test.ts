@@ -334,6 +334,125 @@ describe("histograms", () => {
   });
 });
 
+describe("row partition (rows move, every node owns a contiguous block)", () => {
+  /** A builder over its own binned copy, each row tagged: gh = (id, −id), score = 2·id, label = id mod 3 = 0. */
+  function tagged(data: TabularDataset) {
+    const binned = binDataset(data, fitBinning(data, 255));
+    const original = binned.bins.slice();
+    const label = Uint8Array.from({ length: data.nRows }, (_, i) => (i % 3 === 0 ? 1 : 0));
+    const hb = new HistogramBuilder(binned, 2, label);
+    for (let i = 0; i < data.nRows; i++) {
+      hb.gh[2 * i] = i;
+      hb.gh[2 * i + 1] = -i;
+      hb.scores[i] = 2 * i;
+    }
+    return { hb, binned, original };
+  }
+  /** Every position holds one whole original row, and every original row is somewhere. */
+  function expectWholeRows(t: ReturnType<typeof tagged>) {
+    const { hb, binned, original } = t;
+    const stride = binned.rowStride;
+    const seen = new Uint8Array(binned.nRows);
+    const torn: number[] = [];
+    for (let i = 0; i < binned.nRows; i++) {
+      const id = hb.gh[2 * i];
+      let whole = hb.gh[2 * i + 1] === -id && hb.scores[i] === 2 * id;
+      whole &&= hb.label[i] === (id % 3 === 0 ? 1 : 0);
+      for (let k = 0; k < stride; k++) whole &&= binned.bins[i * stride + k] === original[id * stride + k];
+      if (!whole) torn.push(i);
+      seen[id]++;
+    }
+    expect(torn.slice(0, 5)).toEqual([]);
+    expect(seen.every((v) => v === 1)).toBe(true);
+  }
+
+  it("moves whole rows, left rows first, and two threads give the same order as one", async () => {
+    // 220k rows: the node is cut in halves and the block swap between them is big enough for two threads.
+    const data = syntheticMatrix(220_000, 6, 12);
+    const one = tagged(data);
+    const two = tagged(data);
+    await two.hb.startWorkers(1);
+    try {
+      const f = 2;
+      for (const t of [one, two]) {
+        t.hb.goLeft.fill(0);
+        t.hb.goLeft.fill(1, 0, 128); // missing and the lower bins go left
+      }
+      const left1 = one.hb.partition(0, data.nRows, f);
+      const left2 = two.hb.partition(0, data.nRows, f);
+      let expected = 0;
+      for (let r = 0; r < data.nRows; r++) expected += one.hb.goLeft[one.original[r * 8 + f]];
+      expect(left1).toBe(expected);
+      expect(left2).toBe(expected);
+      expect(Math.min(expected, data.nRows - expected)).toBeGreaterThan(100_000);
+      const side = (t: typeof one, i: number, g: number) => t.hb.goLeft[t.binned.bins[i * 8 + g]];
+      let misplaced = 0;
+      for (let i = 0; i < data.nRows; i++) misplaced += +(side(one, i, f) !== (i < left1 ? 1 : 0));
+      expect(misplaced).toBe(0);
+      expectWholeRows(one);
+      expectWholeRows(two);
+      expect(Buffer.from(two.binned.bins).equals(Buffer.from(one.binned.bins))).toBe(true);
+      expect(Buffer.from(two.hb.gh.buffer).equals(Buffer.from(one.hb.gh.buffer))).toBe(true);
+
+      // A sub-range (a child node) partitions in place without touching the rows around it.
+      const before = one.hb.gh.slice();
+      for (const t of [one, two]) {
+        t.hb.goLeft.fill(0);
+        t.hb.goLeft.fill(1, 0, 40);
+      }
+      const sub1 = one.hb.partition(1000, 90_000, 4);
+      const sub2 = two.hb.partition(1000, 90_000, 4);
+      expect(sub2).toBe(sub1);
+      let moved = 0;
+      for (let i = 0; i < 1000; i++) moved += +(one.hb.gh[2 * i] !== before[2 * i]);
+      for (let i = 91_000; i < data.nRows; i++) moved += +(one.hb.gh[2 * i] !== before[2 * i]);
+      expect(moved).toBe(0);
+      for (let i = 1000; i < 91_000; i++) misplaced += +(side(one, i, 4) !== (i < 1000 + sub1 ? 1 : 0));
+      expect(misplaced).toBe(0);
+      expectWholeRows(one);
+      expect(Buffer.from(two.hb.gh.buffer).equals(Buffer.from(one.hb.gh.buffer))).toBe(true);
+    } finally {
+      await two.hb.close();
+    }
+  });
+
+  it("records the leaves of a final split without moving rows, and moves sampled rows to the front", async () => {
+    const data = syntheticMatrix(120_000, 5, 13);
+    const one = tagged(data);
+    const two = tagged(data);
+    await two.hb.startWorkers(1);
+    try {
+      for (const t of [one, two]) {
+        t.hb.goLeft.fill(0);
+        t.hb.goLeft.fill(1, 0, 100);
+      }
+      const a = one.hb.assignLeaves(0, data.nRows, 1, 7, 9);
+      const b = two.hb.assignLeaves(0, data.nRows, 1, 7, 9);
+      expect(b).toBe(a);
+      let left = 0;
+      let wrong = 0;
+      for (let i = 0; i < data.nRows; i++) {
+        const goes = one.hb.goLeft[one.original[i * 8 + 1]];
+        left += goes;
+        wrong += +(one.hb.leafOfRow[i] !== (goes ? 7 : 9)) + +(two.hb.leafOfRow[i] !== (goes ? 7 : 9));
+      }
+      expect(wrong).toBe(0);
+      expect(a).toBe(left);
+      expect(Buffer.from(one.binned.bins).equals(Buffer.from(one.original))).toBe(true);
+
+      const flags = Uint8Array.from({ length: data.nRows }, (_, i) => (i % 5 === 1 ? 1 : 0));
+      const m = one.hb.moveToFront(flags);
+      expect(m).toBe(24_000);
+      let outOfPlace = 0;
+      for (let i = 0; i < data.nRows; i++) outOfPlace += +((one.hb.gh[2 * i] % 5 === 1) !== i < m);
+      expect(outOfPlace).toBe(0);
+      expectWholeRows(one);
+    } finally {
+      await two.hb.close();
+    }
+  });
+});
+
 describe("GbdtModel JSON", () => {
   it("round-trips to bit-identical predictions", async () => {
     const data = loadIbmTelco();

@@ -22,10 +22,15 @@ export const CTRL_RESULT = 9;
 /** Block histogram jobs: where the scratch histograms start in the pool, and one histogram's size. */
 export const CTRL_SCRATCH_BASE = 10;
 export const CTRL_HIST_SIZE = 11;
-export const CTRL_SIZE = 12;
+/** Leaf-assignment jobs: the node ids of the left and right child. Row-block swaps: the second block. */
+export const CTRL_LEFT_NODE = 12;
+export const CTRL_RIGHT_NODE = 13;
+export const CTRL_SIZE = 14;
 export const JOB_HISTOGRAM = 0;
 export const JOB_UPDATE_GRADIENT = 1;
 export const JOB_PARTITION = 2;
+export const JOB_ASSIGN = 3;
+export const JOB_SWAP = 4;
 /** A negative sequence number asks the worker to exit. */
 export const CTRL_EXIT = -1;
 /** Tag in workerData identifying a histogram worker. */
@@ -286,30 +291,133 @@ export function updateAndGradient(
 }
 
 /**
- * Stable partition of idx[from, to) by feature f's bin: rows with goLeft[bin] = 1 are compacted in place
- * from `from` (never past the read position), the others are written in order to tmp[from ..]. Branch-free
- * (both writes always happen, the cursors advance by 0 or 1): a split sends rows either way unpredictably,
- * so a branch would mispredict about half the time. Returns the number of rows that went left.
+ * In-place partition of the rows at positions [from, to) by feature f's bin: rows with goLeft[bin] = 1
+ * end up in [from, from + result), the others after them. Training keeps every per-row array in
+ * position order and moves whole rows (bins, gradient pair, score, label), so each tree node owns a
+ * contiguous block of memory: its histogram is then a sequential pass instead of a gather over
+ * scattered rows (measured on 1M × 40: ~55 ns per row sequential against ~110–220 ns per row for a
+ * node holding 10–30% of the rows, which is where deep nodes spend their time).
+ *
+ * Two-ended (Hoare) scan that swaps a right-going row found from the left with a left-going row found
+ * from the right: no buffer, so no extra memory. It is not stable, but it is deterministic, and the
+ * caller always cuts a node the same way whatever the thread count, so models do not depend on threads.
  */
-export function partitionRange(
+export function partitionRows(
   bins: Uint8Array,
+  b32: Int32Array,
   stride: number,
-  idx: Int32Array,
-  tmp: Int32Array,
+  gh: Float64Array,
+  scores: Float64Array,
+  label: Uint8Array,
   from: number,
   to: number,
   f: number,
   goLeft: Uint8Array,
 ): number {
-  let w = from;
-  let nr = from;
-  for (let i = from; i < to; i++) {
-    const r = idx[i];
-    const gl = goLeft[bins[r * stride + f]];
-    idx[w] = r;
-    tmp[nr] = r;
-    w += gl;
-    nr += 1 - gl;
+  const words = stride >> 2;
+  let i = from;
+  let j = to - 1;
+  for (;;) {
+    while (i <= j && goLeft[bins[i * stride + f]] === 1) i++;
+    while (i < j && goLeft[bins[j * stride + f]] === 0) j--;
+    if (i >= j) break;
+    swapRows(b32, words, gh, scores, label, i, j);
+    i++;
+    j--;
   }
-  return w - from;
+  return i - from;
+}
+
+/** partitionRows by a per-position flag instead of a bin: positions with flags[i] = 1 go first. */
+export function partitionRowsByFlag(
+  b32: Int32Array,
+  stride: number,
+  gh: Float64Array,
+  scores: Float64Array,
+  label: Uint8Array,
+  flags: Uint8Array,
+  from: number,
+  to: number,
+): number {
+  const words = stride >> 2;
+  let i = from;
+  let j = to - 1;
+  for (;;) {
+    while (i <= j && flags[i] === 1) i++;
+    while (i < j && flags[j] === 0) j--;
+    if (i >= j) break;
+    swapRows(b32, words, gh, scores, label, i, j);
+    i++;
+    j--;
+  }
+  return i - from;
+}
+
+/** Swaps rows at positions a and b in every per-row array. */
+function swapRows(
+  b32: Int32Array,
+  words: number,
+  gh: Float64Array,
+  scores: Float64Array,
+  label: Uint8Array,
+  a: number,
+  b: number,
+): void {
+  for (let k = 0, oa = a * words, ob = b * words; k < words; k++, oa++, ob++) {
+    const t = b32[oa];
+    b32[oa] = b32[ob];
+    b32[ob] = t;
+  }
+  const g = gh[2 * a];
+  const h = gh[2 * a + 1];
+  gh[2 * a] = gh[2 * b];
+  gh[2 * a + 1] = gh[2 * b + 1];
+  gh[2 * b] = g;
+  gh[2 * b + 1] = h;
+  const sc = scores[a];
+  scores[a] = scores[b];
+  scores[b] = sc;
+  const y = label[a];
+  label[a] = label[b];
+  label[b] = y;
+}
+
+/** Swaps the `count` rows starting at position a with the `count` rows starting at position b. */
+export function swapRowBlocks(
+  b32: Int32Array,
+  stride: number,
+  gh: Float64Array,
+  scores: Float64Array,
+  label: Uint8Array,
+  a: number,
+  b: number,
+  count: number,
+): void {
+  const words = stride >> 2;
+  for (let k = 0; k < count; k++) swapRows(b32, words, gh, scores, label, a + k, b + k);
+}
+
+/**
+ * Rows at positions [from, to) of a node whose two children are final leaves: records each row's leaf
+ * (goLeft[bin] ? leftNode : rightNode) in leafOfRow without moving the rows. Returns the left count.
+ */
+export function assignLeaves(
+  bins: Uint8Array,
+  stride: number,
+  leafOfRow: Int32Array,
+  from: number,
+  to: number,
+  f: number,
+  goLeft: Uint8Array,
+  leftNode: number,
+  rightNode: number,
+): number {
+  let left = 0;
+  const d = leftNode - rightNode;
+  for (let i = from; i < to; i++) {
+    const gl = goLeft[bins[i * stride + f]];
+    leafOfRow[i] = rightNode + gl * d;
+    left += gl;
+  }
+  return left;
 }

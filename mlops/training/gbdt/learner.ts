@@ -175,11 +175,11 @@ export function findBestSplit(
   return found.best;
 }
 
-/** Grows one tree leaf-wise on the rows hb.idx[0..nRows). */
+/** Grows one tree leaf-wise on the rows at positions [0, nRows) (their leaves end up in hb.leafOfRow). */
 function growTree(ctx: GrowContext, nRows: number): GrownTree {
   const { p, data, hb } = ctx;
   const leafOfRow = hb.leafOfRow;
-  const { idx, gh } = hb;
+  const { gh } = hb;
   const lambda = p.lambdaL2;
   const lr = p.learningRate;
   const maxLeaves = p.numLeaves;
@@ -193,6 +193,8 @@ function growTree(ctx: GrowContext, nRows: number): GrownTree {
   const lG: number[] = [];
   const lH: number[] = [];
   const lBest: (Split | null)[] = [];
+  /** Leaves whose rows already have leafOfRow set (children of a node that was not partitioned). */
+  const lAssigned: boolean[] = [];
   // Tree nodes.
   const feature: number[] = [];
   const threshold: number[] = [];
@@ -232,8 +234,8 @@ function growTree(ctx: GrowContext, nRows: number): GrownTree {
   let G = 0;
   let H = 0;
   for (let i = 0; i < nRows; i++) {
-    G += gh[2 * idx[i]];
-    H += gh[2 * idx[i] + 1];
+    G += gh[2 * i];
+    H += gh[2 * i + 1];
   }
   hb.build(0, nRows, 0);
   lStart.push(0);
@@ -244,6 +246,7 @@ function growTree(ctx: GrowContext, nRows: number): GrownTree {
   lG.push(G);
   lH.push(H);
   lBest.push(null);
+  lAssigned.push(false);
   evaluate(0);
 
   while (lStart.length < maxLeaves) {
@@ -256,7 +259,7 @@ function growTree(ctx: GrowContext, nRows: number): GrownTree {
     const s = lBest[pick] as Split;
     const f = s.feature;
     const bn = data.binnings[f];
-    // Partition the leaf's rows (stable) into left then right.
+    // Split the leaf's rows into left then right.
     const start = lStart[pick];
     const cnt = lCount[pick];
     let mask: Uint8Array | null = null;
@@ -272,7 +275,17 @@ function growTree(ctx: GrowContext, nRows: number): GrownTree {
     goLeft[0] = dl ? 1 : 0;
     if (mask) goLeft.set(mask.subarray(1), 1);
     else goLeft.fill(1, 1, thrBin + 1);
-    const leftCount = hb.partition(start, cnt, f);
+    const depth = lDepth[pick] + 1;
+    // Children that can never be split (depth limit, too few rows, leaf budget spent) need no histogram
+    // and no row movement: a node whose children are both such leaves only records each row's leaf
+    // (that saves the whole last level of a depth-limited tree). The counts come from the histogram.
+    const splittable = (c: number) => depth < maxDepth && c >= 2 * p.minDataInLeaf;
+    const terminal = !(lStart.length + 1 < maxLeaves && (splittable(s.leftC) || splittable(cnt - s.leftC)));
+    const leftNode = feature.length;
+    const rightNode = leftNode + 1;
+    const leftCount = terminal
+      ? hb.assignLeaves(start, cnt, f, leftNode, rightNode)
+      : hb.partition(start, cnt, f);
     const rightCount = cnt - leftCount;
 
     // Turn the leaf's node into a split node.
@@ -292,8 +305,8 @@ function growTree(ctx: GrowContext, nRows: number): GrownTree {
     const hl = s.leftH;
     const gr = lG[pick] - gl;
     const hr = lH[pick] - hl;
-    const leftNode = addNode(gl, hl, leftCount);
-    const rightNode = addNode(gr, hr, rightCount);
+    addNode(gl, hl, leftCount);
+    addNode(gr, hr, rightCount);
     left[node] = leftNode;
     right[node] = rightNode;
 
@@ -302,13 +315,9 @@ function growTree(ctx: GrowContext, nRows: number): GrownTree {
     const parentSlot = lSlot[pick];
     const newSlot = newLeaf;
     const leftSmaller = leftCount <= rightCount;
-    const depth = lDepth[pick] + 1;
     const smallStart = leftSmaller ? start : start + leftCount;
     const smallCount = leftSmaller ? leftCount : rightCount;
-    // Children that can never be split (depth limit, too few rows, leaf budget spent) need no histogram:
-    // skipping them saves the whole last level of a depth-limited tree.
-    const splittable = (c: number) => depth < maxDepth && c >= 2 * p.minDataInLeaf;
-    if (lStart.length + 1 < maxLeaves && (splittable(leftCount) || splittable(rightCount))) {
+    if (!terminal) {
       hb.build(smallStart, smallCount, newSlot);
       subtractHistogram(
         hb.hist,
@@ -322,6 +331,8 @@ function growTree(ctx: GrowContext, nRows: number): GrownTree {
         data.binOffset,
       );
     }
+    lAssigned[pick] = terminal;
+    lAssigned.push(terminal);
     // `pick` becomes the left child, the new leaf the right child.
     lCount[pick] = leftCount;
     lDepth[pick] = depth;
@@ -341,8 +352,7 @@ function growTree(ctx: GrowContext, nRows: number): GrownTree {
     evaluate(newLeaf);
   }
   for (let l = 0; l < lStart.length; l++) {
-    const v = lNode[l];
-    for (let i = lStart[l]; i < lStart[l] + lCount[l]; i++) leafOfRow[idx[i]] = v;
+    if (!lAssigned[l]) leafOfRow.fill(lNode[l], lStart[l], lStart[l] + lCount[l]);
   }
   return {
     tree: {
@@ -439,18 +449,23 @@ export async function trainGbdt(
   let bestIteration = 0;
   let bestValid = Number.POSITIVE_INFINITY;
   const allFeatures = Array.from({ length: nF }, (_, f) => f);
+  let bagFlags: Uint8Array | null = null;
   try {
     if (threads > 1) await hb.startWorkers(threads - 1);
     hb.updateGradients(); // first gradients, at the base score (leafOfRow and nodeValue are still zero)
     for (let iter = 0; iter < p.numTrees; iter++) {
-      const { idx } = hb;
-      let m = 0;
+      let m = n;
       if (p.baggingFraction < 1) {
-        for (let i = 0; i < n; i++) if (rng() < p.baggingFraction) idx[m++] = i;
-        if (m === 0) idx[m++] = Math.floor(rng() * n);
-      } else {
-        for (let i = 0; i < n; i++) idx[i] = i;
-        m = n;
+        // Row sampling: the sampled positions are moved to the front, [0, m).
+        const sampled: Uint8Array = bagFlags ?? new Uint8Array(n);
+        bagFlags = sampled;
+        m = 0;
+        for (let i = 0; i < n; i++) {
+          sampled[i] = rng() < p.baggingFraction ? 1 : 0;
+          m += sampled[i];
+        }
+        if (m === 0) sampled[Math.floor(rng() * n)] = 1;
+        m = hb.moveToFront(sampled);
       }
       if (p.featureFraction < 1) {
         const k = Math.max(1, Math.round(nF * p.featureFraction));
@@ -466,7 +481,7 @@ export async function trainGbdt(
       const tree = grown.tree;
       trees.push(tree);
       // growTree set leafOfRow for the rows it grew on; rows left out by bagging walk the tree.
-      if (m < n) for (let r = 0; r < n; r++) hb.leafOfRow[r] = binnedLeaf(grown, data, r);
+      for (let r = m; r < n; r++) hb.leafOfRow[r] = binnedLeaf(grown, data, r);
       hb.nodeValue.set(tree.value);
       // scores += this tree, and the next tree's gradients, in one pass split over the threads.
       hb.updateGradients();
@@ -480,7 +495,7 @@ export async function trainGbdt(
         }
       } else bestIteration = iter + 1;
       // The training loss costs a pass over all rows, so it is only computed for a listener.
-      if (opts.onIteration) opts.onIteration(iter + 1, meanLogloss(scores, y), validLoss);
+      if (opts.onIteration) opts.onIteration(iter + 1, meanLogloss(scores, hb.label), validLoss);
       if (validX && iter + 1 - bestIteration >= p.earlyStoppingRounds) break;
       if (iter % 16 === 15) await new Promise((resolve) => setImmediate(resolve));
     }

@@ -11,6 +11,7 @@ import { TelcoError } from "../../../platform/errors.ts";
 import type { BinnedData } from "./binning.ts";
 import {
   addHistogram,
+  assignLeaves,
   buildHistogram,
   buildHistogramBlocks,
   CTRL_ACTIVE,
@@ -20,8 +21,10 @@ import {
   CTRL_HIST_BASE,
   CTRL_HIST_SIZE,
   CTRL_KIND,
+  CTRL_LEFT_NODE,
   CTRL_LEN,
   CTRL_RESULT,
+  CTRL_RIGHT_NODE,
   CTRL_SCRATCH_BASE,
   CTRL_SEQ,
   CTRL_SIZE,
@@ -29,10 +32,14 @@ import {
   FEATURE_SLOTS,
   HIST_BLOCKS,
   HIST_STRIDE,
+  JOB_ASSIGN,
   JOB_HISTOGRAM,
   JOB_PARTITION,
+  JOB_SWAP,
   JOB_UPDATE_GRADIENT,
-  partitionRange,
+  partitionRows,
+  partitionRowsByFlag,
+  swapRowBlocks,
   updateAndGradient,
   WORKER_KIND,
 } from "./histogram.ts";
@@ -40,7 +47,10 @@ import {
 /** A histogram job never takes this long; past it the worker is considered dead. */
 const WORKER_TIMEOUT_MS = 120_000;
 
-/** Below this many rows a partition or a gradient update runs on the main thread only. */
+/**
+ * Below this many rows a gradient update or leaf assignment runs on the main thread only, and a partition
+ * is one scan; from it on, a partition always cuts the node into two halves (see partition()).
+ */
 const MIN_PARALLEL_ROWS = 50_000;
 
 /** Below this many (rows × active features) a node is built on the main thread only (sync costs more). */
@@ -57,9 +67,12 @@ function sharedI32(n: number): Int32Array {
 export class HistogramBuilder {
   readonly data: BinnedData;
   readonly histSize: number;
-  /** Row partition: each tree leaf owns a contiguous segment. */
+  /**
+   * Rows read by a histogram build, by position. Training keeps it the identity: the rows themselves move
+   * (see partition()), so every tree leaf owns a contiguous block of positions.
+   */
   readonly idx: Int32Array;
-  /** Interleaved per-row (gradient, hessian): row r at 2r, 2r + 1 (one cache line read per row). */
+  /** Interleaved per-position (gradient, hessian): position i at 2i, 2i + 1 (one cache line read per row). */
   readonly gh: Float64Array;
   /** Features used by the current tree (first `nActive` entries). */
   readonly features: Int32Array;
@@ -68,15 +81,15 @@ export class HistogramBuilder {
   readonly hist: Float64Array;
   /** Next row block of a histogram build (shared claim counter). */
   private readonly counter = sharedI32(1);
-  /** Scratch for partitioning (right-going rows). */
-  readonly tmp: Int32Array;
   /** Per bin of the split feature: 1 = goes left (filled by the learner before partition()). */
   readonly goLeft = new Uint8Array(new SharedArrayBuffer(FEATURE_SLOTS));
-  /** Current raw score per row. */
+  /** Current raw score per position. */
   readonly scores: Float64Array;
-  /** Training labels (a shared copy). */
+  /** Training labels by position (a shared copy, permuted with the rows). */
   readonly label: Uint8Array;
-  /** Node id (in the last tree) of each row's leaf; with nodeValue, what updateGradients adds to scores. */
+  /** The bins as 32-bit words, for moving whole rows. */
+  private readonly b32: Int32Array;
+  /** Node id (in the last tree) of each position's leaf; with nodeValue, what updateGradients adds to scores. */
   readonly leafOfRow: Int32Array;
   /** Output of each node of the last tree (zeros before the first tree). */
   readonly nodeValue: Float64Array;
@@ -98,11 +111,12 @@ export class HistogramBuilder {
     // Padding features (up to rowStride) get slots too: the word-wise kernel accumulates them unread.
     this.histSize = data.rowStride * FEATURE_SLOTS * HIST_STRIDE;
     this.idx = sharedI32(data.nRows);
+    for (let i = 0; i < data.nRows; i++) this.idx[i] = i;
+    this.b32 = new Int32Array(data.bins.buffer, data.bins.byteOffset, data.bins.length >> 2);
     this.gh = sharedF64(2 * data.nRows);
     this.features = sharedI32(data.nFeatures);
     this.scratchSlot = slots;
     this.hist = sharedF64((slots + HIST_BLOCKS - 1) * this.histSize);
-    this.tmp = sharedI32(data.nRows);
     this.scores = sharedF64(data.nRows);
     this.scores.fill(baseScore, 0, data.nRows);
     this.label = new Uint8Array(new SharedArrayBuffer(Math.max(1, data.nRows)));
@@ -128,7 +142,6 @@ export class HistogramBuilder {
           features: this.features,
           hist: this.hist,
           counter: this.counter,
-          tmp: this.tmp,
           goLeft: this.goLeft,
           scores: this.scores,
           label: this.label,
@@ -252,39 +265,100 @@ export class HistogramBuilder {
   }
 
   /**
-   * Stable partition of idx[start..start+len) by feature f (goLeft table): left rows first, then right.
-   * With a worker, each thread partitions one half and the halves are stitched in order (A-left, B-left,
-   * A-right, B-right), which is exactly the single-thread order. Returns the number of left rows.
+   * Partitions the rows at positions [start, start + len) by feature f (goLeft table): left rows first,
+   * then right, moving whole rows (bins, gradients, score, label; see partitionRows). A node of at least
+   * MIN_PARALLEL_ROWS rows is always cut into two halves, each partitioned on its own (on two threads when
+   * there is a worker), and then the right part of the first half and the left part of the second swap
+   * places; a smaller node is one scan. The cut depends only on the node, so the row order, and the
+   * model, is the same for any thread count. Returns the number of left rows.
    */
   partition(start: number, len: number, f: number): number {
-    const { idx, tmp } = this;
     const d = this.data;
+    const { b32, gh, scores, label, goLeft } = this;
     const end = start + len;
-    if (this.workers.length === 0 || len < MIN_PARALLEL_ROWS) {
-      const left = partitionRange(d.bins, d.rowStride, idx, tmp, start, end, f, this.goLeft);
-      idx.set(tmp.subarray(start, start + len - left), start + left);
-      return left;
+    if (len < MIN_PARALLEL_ROWS) {
+      return partitionRows(d.bins, b32, d.rowStride, gh, scores, label, start, end, f, goLeft);
     }
     const mid = start + (len >> 1);
     let leftA = 0;
-    this.dispatch(
-      (c) => {
+    let leftB = 0;
+    const first = () => {
+      leftA = partitionRows(d.bins, b32, d.rowStride, gh, scores, label, start, mid, f, goLeft);
+    };
+    const second = () => partitionRows(d.bins, b32, d.rowStride, gh, scores, label, mid, end, f, goLeft);
+    if (this.workers.length === 0) {
+      first();
+      leftB = second();
+    } else {
+      // Only worker 0 takes the second half; any further workers get an empty range.
+      this.dispatch((c, w) => {
         c[CTRL_KIND] = JOB_PARTITION;
         c[CTRL_START] = mid;
-        c[CTRL_LEN] = end - mid;
+        c[CTRL_LEN] = w === 0 ? end - mid : 0;
         c[CTRL_FEATURE] = f;
+      }, first);
+      leftB = this.ctrls[0][CTRL_RESULT];
+    }
+    // [A-left | A-right | B-left | B-right]: swap A-right's first k rows with B-left's last k.
+    const aRight = start + leftA;
+    const bLeftEnd = mid + leftB;
+    const k = Math.min(mid - aRight, leftB);
+    this.swapBlocks(aRight, bLeftEnd - k, k);
+    return leftA + leftB;
+  }
+
+  /** Moves the rows whose flag is 1 to the front (row sampling); returns how many there are. */
+  moveToFront(flags: Uint8Array): number {
+    const { b32, gh, scores, label } = this;
+    return partitionRowsByFlag(b32, this.data.rowStride, gh, scores, label, flags, 0, this.data.nRows);
+  }
+
+  /** Swaps the k rows at position a with the k rows at position b (two threads for big blocks). */
+  private swapBlocks(a: number, b: number, k: number): void {
+    const d = this.data;
+    const { b32, gh, scores, label } = this;
+    if (this.workers.length === 0 || k < MIN_PARALLEL_ROWS) {
+      swapRowBlocks(b32, d.rowStride, gh, scores, label, a, b, k);
+      return;
+    }
+    const half = k >> 1;
+    this.dispatch(
+      (c, w) => {
+        c[CTRL_KIND] = JOB_SWAP;
+        c[CTRL_START] = a + half;
+        c[CTRL_LEFT_NODE] = b + half;
+        c[CTRL_LEN] = w === 0 ? k - half : 0;
+      },
+      () => swapRowBlocks(b32, d.rowStride, gh, scores, label, a, b, half),
+    );
+  }
+
+  /**
+   * For a node whose children are both final leaves: records each row's leaf in leafOfRow without
+   * moving rows (split by halves over the threads). Returns the number of left rows.
+   */
+  assignLeaves(start: number, len: number, f: number, leftNode: number, rightNode: number): number {
+    const d = this.data;
+    const end = start + len;
+    const own = (from: number, to: number) =>
+      assignLeaves(d.bins, d.rowStride, this.leafOfRow, from, to, f, this.goLeft, leftNode, rightNode);
+    if (this.workers.length === 0 || len < MIN_PARALLEL_ROWS) return own(start, end);
+    const mid = start + (len >> 1);
+    let left = 0;
+    this.dispatch(
+      (c, w) => {
+        c[CTRL_KIND] = JOB_ASSIGN;
+        c[CTRL_START] = mid;
+        c[CTRL_LEN] = w === 0 ? end - mid : 0;
+        c[CTRL_FEATURE] = f;
+        c[CTRL_LEFT_NODE] = leftNode;
+        c[CTRL_RIGHT_NODE] = rightNode;
       },
       () => {
-        leftA = partitionRange(d.bins, d.rowStride, idx, tmp, start, mid, f, this.goLeft);
+        left = own(start, mid);
       },
     );
-    const leftB = this.ctrls[0][CTRL_RESULT];
-    const rightA = mid - start - leftA;
-    const rightB = end - mid - leftB;
-    idx.copyWithin(start + leftA, mid, mid + leftB);
-    idx.set(tmp.subarray(start, start + rightA), start + leftA + leftB);
-    idx.set(tmp.subarray(mid, mid + rightB), start + leftA + leftB + rightA);
-    return leftA + leftB;
+    return left + this.ctrls[0][CTRL_RESULT];
   }
 
   /** Posts one job to every worker (`setup` fills its control block), runs `own` here, waits for all. */

@@ -5,6 +5,7 @@
  */
 import { parentPort, workerData } from "node:worker_threads";
 import {
+  assignLeaves,
   buildHistogramBlocks,
   CTRL_ACTIVE,
   CTRL_DONE,
@@ -13,15 +14,20 @@ import {
   CTRL_HIST_BASE,
   CTRL_HIST_SIZE,
   CTRL_KIND,
+  CTRL_LEFT_NODE,
   CTRL_LEN,
   CTRL_RESULT,
+  CTRL_RIGHT_NODE,
   CTRL_SCRATCH_BASE,
   CTRL_SEQ,
   CTRL_START,
   HIST_BLOCKS,
+  JOB_ASSIGN,
   JOB_PARTITION,
+  JOB_SWAP,
   JOB_UPDATE_GRADIENT,
-  partitionRange,
+  partitionRows,
+  swapRowBlocks,
   updateAndGradient,
   WORKER_KIND,
 } from "./histogram.ts";
@@ -36,7 +42,6 @@ interface WorkerInit {
   features: Int32Array;
   hist: Float64Array;
   counter: Int32Array;
-  tmp: Int32Array;
   goLeft: Uint8Array;
   scores: Float64Array;
   label: Uint8Array;
@@ -46,6 +51,8 @@ interface WorkerInit {
 
 function run(init: WorkerInit): void {
   const ctrl = new Int32Array(init.ctrl);
+  const stride = (init.nFeatures + 3) & ~3;
+  const b32 = new Int32Array(init.bins.buffer, init.bins.byteOffset, init.bins.length >> 2);
   let seen = 0;
   for (;;) {
     Atomics.wait(ctrl, CTRL_SEQ, seen);
@@ -53,20 +60,46 @@ function run(init: WorkerInit): void {
     if (seq === CTRL_EXIT) return;
     if (seq === seen) continue;
     seen = seq;
-    if (ctrl[CTRL_KIND] === JOB_PARTITION) {
+    const kind = ctrl[CTRL_KIND];
+    if (kind === JOB_PARTITION) {
       const from = ctrl[CTRL_START];
-      const stride = (init.nFeatures + 3) & ~3;
-      ctrl[CTRL_RESULT] = partitionRange(
+      ctrl[CTRL_RESULT] = partitionRows(
         init.bins,
+        b32,
         stride,
-        init.idx,
-        init.tmp,
+        init.gh,
+        init.scores,
+        init.label,
         from,
         from + ctrl[CTRL_LEN],
         ctrl[CTRL_FEATURE],
         init.goLeft,
       );
-    } else if (ctrl[CTRL_KIND] === JOB_UPDATE_GRADIENT) {
+    } else if (kind === JOB_ASSIGN) {
+      const from = ctrl[CTRL_START];
+      ctrl[CTRL_RESULT] = assignLeaves(
+        init.bins,
+        stride,
+        init.leafOfRow,
+        from,
+        from + ctrl[CTRL_LEN],
+        ctrl[CTRL_FEATURE],
+        init.goLeft,
+        ctrl[CTRL_LEFT_NODE],
+        ctrl[CTRL_RIGHT_NODE],
+      );
+    } else if (kind === JOB_SWAP) {
+      swapRowBlocks(
+        b32,
+        stride,
+        init.gh,
+        init.scores,
+        init.label,
+        ctrl[CTRL_START],
+        ctrl[CTRL_LEFT_NODE],
+        ctrl[CTRL_LEN],
+      );
+    } else if (kind === JOB_UPDATE_GRADIENT) {
       const from = ctrl[CTRL_START];
       updateAndGradient(
         init.scores,

@@ -263,7 +263,6 @@ describe("histograms", () => {
     const hb = new HistogramBuilder(binned, 3);
     const rng = mulberry32(8);
     for (let i = 0; i < data.nRows; i++) {
-      hb.idx[i] = i;
       hb.gh[2 * i] = rng() - 0.5;
       hb.gh[2 * i + 1] = rng() * 0.25;
     }
@@ -289,7 +288,6 @@ describe("histograms", () => {
     const hb = new HistogramBuilder(binned, 2);
     const rng = mulberry32(5);
     for (let i = 0; i < data.nRows; i++) {
-      hb.idx[i] = data.nRows - 1 - i;
       hb.gh[2 * i] = rng() - 0.5;
       hb.gh[2 * i + 1] = rng() * 0.25;
     }
@@ -297,7 +295,7 @@ describe("histograms", () => {
     hb.setActiveFeatures(active);
     hb.build(0, data.nRows, 1);
     const reference = new Float64Array(hb.histSize);
-    buildHistogram(binned.bins, binned.nFeatures, hb.idx, 0, data.nRows, hb.gh, active, 0, 6, reference, 0);
+    buildHistogram(binned.bins, binned.nFeatures, 0, data.nRows, hb.gh, active, 0, 6, reference, 0);
     let nonZero = 0;
     for (let f = 0; f < 6; f++) {
       for (let j = f * 256 * HIST_STRIDE; j < (f + 1) * 256 * HIST_STRIDE; j++) {
@@ -319,7 +317,6 @@ describe("histograms", () => {
     try {
       for (const hb of [single, multi]) {
         for (let i = 0; i < data.nRows; i++) {
-          hb.idx[i] = data.nRows - 1 - i;
           hb.gh[2 * i] = Math.sin(i);
           hb.gh[2 * i + 1] = 0.1 + Math.cos(i) ** 2;
         }

@@ -33,6 +33,30 @@ export const JOB_ASSIGN = 3;
 export const JOB_SWAP = 4;
 /** A negative sequence number asks the worker to exit. */
 export const CTRL_EXIT = -1;
+/**
+ * How long a thread polls a control slot before it sleeps in Atomics.wait. Jobs come every few hundred
+ * microseconds while a tree grows, and waking a sleeping thread (futex) took tens of microseconds here,
+ * on each side of every job; polling a little first removes most of that latency.
+ */
+export const SPIN_MS = 0.2;
+
+/**
+ * Polls ctrl[slot] until it differs from `value` or SPIN_MS pass, then sleeps in Atomics.wait (up to
+ * `timeoutMs`) if it still has not changed. Returns the slot's value.
+ */
+export function waitChange(ctrl: Int32Array, slot: number, value: number, timeoutMs: number): number {
+  const until = performance.now() + SPIN_MS;
+  for (;;) {
+    for (let k = 0; k < 256; k++) {
+      const v = Atomics.load(ctrl, slot);
+      if (v !== value) return v;
+    }
+    if (performance.now() > until) break;
+  }
+  Atomics.wait(ctrl, slot, value, timeoutMs);
+  return Atomics.load(ctrl, slot);
+}
+
 /** Tag in workerData identifying a histogram worker. */
 export const WORKER_KIND = "telco-gbdt-histogram";
 
@@ -56,14 +80,7 @@ export function rowStrideOf(nFeatures: number): number {
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 /** Row loop over 32-bit bin words [w0, w1) of rows `wStride` words long (see wordKernel). */
-type WordKernel = (
-  b32: Uint32Array,
-  idx: Int32Array,
-  start: number,
-  end: number,
-  gh: Float64Array,
-  h: Float64Array,
-) => void;
+type WordKernel = (b32: Uint32Array, start: number, end: number, gh: Float64Array, h: Float64Array) => void;
 
 const wordKernels = new Map<string, WordKernel>();
 
@@ -88,16 +105,14 @@ function wordKernel(w0: number, w1: number, wStride: number): WordKernel {
   }
   kernel = new Function(
     "b32",
-    "idx",
     "start",
     "end",
     "gh",
     "h",
     `for (let i = start; i < end; i++) {
-  const r = idx[i];
-  const rb = r * ${wStride};
-  const g = gh[2 * r];
-  const hs = gh[2 * r + 1];
+  const rb = i * ${wStride};
+  const g = gh[2 * i];
+  const hs = gh[2 * i + 1];
   let w = 0;
   let o = 0;
   ${lines.join("\n  ")}
@@ -108,7 +123,8 @@ function wordKernel(w0: number, w1: number, wStride: number): WordKernel {
 }
 
 /**
- * Builds the histograms of features `features[fStart..fEnd)` for the rows idx[start..start+len).
+ * Builds the histograms of features `features[fStart..fEnd)` for the rows at positions [start, start+len)
+ * (a node's rows are contiguous: see partitionRows).
  * Bins are row-major (row r's features at r * rowStride ..), so each row costs one cache line of bins plus
  * one interleaved (gradient, hessian) pair, instead of one scattered read per feature as with column-major
  * bins; with the fixed 256-slot stride per feature a slot's address needs no offset table, and a contiguous
@@ -118,7 +134,6 @@ function wordKernel(w0: number, w1: number, wStride: number): WordKernel {
 export function buildHistogram(
   bins: Uint8Array,
   nF: number,
-  idx: Int32Array,
   start: number,
   len: number,
   gh: Float64Array,
@@ -157,15 +172,14 @@ export function buildHistogram(
   const h = hist.subarray(histBase);
   if (words) {
     const b32 = new Uint32Array(bins.buffer, bins.byteOffset, bins.length >> 2);
-    wordKernel(f0 >> 2, zeroTo >> 2, stride >> 2)(b32, idx, start, end, gh, h);
+    wordKernel(f0 >> 2, zeroTo >> 2, stride >> 2)(b32, start, end, gh, h);
     return;
   }
   if (contiguous) {
     for (let i = start; i < end; i++) {
-      const r = idx[i];
-      const rb = r * stride;
-      const g = gh[2 * r];
-      const hs = gh[2 * r + 1];
+      const rb = i * stride;
+      const g = gh[2 * i];
+      const hs = gh[2 * i + 1];
       for (let f = f0; f < f1; f++) {
         const o = ((f << 8) + bins[rb + f]) * HIST_STRIDE;
         h[o] += g;
@@ -176,10 +190,9 @@ export function buildHistogram(
     return;
   }
   for (let i = start; i < end; i++) {
-    const r = idx[i];
-    const rb = r * stride;
-    const g = gh[2 * r];
-    const hs = gh[2 * r + 1];
+    const rb = i * stride;
+    const g = gh[2 * i];
+    const hs = gh[2 * i + 1];
     for (let k = fStart; k < fEnd; k++) {
       const f = features[k];
       const o = ((f << 8) + bins[rb + f]) * HIST_STRIDE;
@@ -191,7 +204,7 @@ export function buildHistogram(
 }
 
 /**
- * Row blocks of one histogram build: rows idx[start..start+len) are cut into `nBlocks` contiguous blocks
+ * Row blocks of one histogram build: the rows at positions [start, start+len) are cut into `nBlocks` contiguous blocks
  * and threads claim blocks from the shared counter (a descheduled thread simply builds fewer). Block 0
  * writes into the target histogram at `histBase`, block b ≥ 1 into scratch histogram b − 1 at
  * `scratchBase + (b − 1) * histSize`; the caller then adds the scratch histograms to the target in block
@@ -206,7 +219,6 @@ export function buildHistogram(
 export function buildHistogramBlocks(
   bins: Uint8Array,
   nF: number,
-  idx: Int32Array,
   start: number,
   len: number,
   gh: Float64Array,
@@ -225,7 +237,7 @@ export function buildHistogramBlocks(
     const from = start + Math.floor((b * len) / nBlocks);
     const to = start + Math.floor(((b + 1) * len) / nBlocks);
     const base = b === 0 ? histBase : scratchBase + (b - 1) * histSize;
-    buildHistogram(bins, nF, idx, from, to - from, gh, features, 0, nActive, hist, base);
+    buildHistogram(bins, nF, from, to - from, gh, features, 0, nActive, hist, base);
   }
 }
 

@@ -42,6 +42,7 @@ import {
   swapRowBlocks,
   updateAndGradient,
   WORKER_KIND,
+  waitChange,
 } from "./histogram.ts";
 
 /** A histogram job never takes this long; past it the worker is considered dead. */
@@ -67,11 +68,6 @@ function sharedI32(n: number): Int32Array {
 export class HistogramBuilder {
   readonly data: BinnedData;
   readonly histSize: number;
-  /**
-   * Rows read by a histogram build, by position. Training keeps it the identity: the rows themselves move
-   * (see partition()), so every tree leaf owns a contiguous block of positions.
-   */
-  readonly idx: Int32Array;
   /** Interleaved per-position (gradient, hessian): position i at 2i, 2i + 1 (one cache line read per row). */
   readonly gh: Float64Array;
   /** Features used by the current tree (first `nActive` entries). */
@@ -110,8 +106,6 @@ export class HistogramBuilder {
     this.data = data;
     // Padding features (up to rowStride) get slots too: the word-wise kernel accumulates them unread.
     this.histSize = data.rowStride * FEATURE_SLOTS * HIST_STRIDE;
-    this.idx = sharedI32(data.nRows);
-    for (let i = 0; i < data.nRows; i++) this.idx[i] = i;
     this.b32 = new Int32Array(data.bins.buffer, data.bins.byteOffset, data.bins.length >> 2);
     this.gh = sharedF64(2 * data.nRows);
     this.features = sharedI32(data.nFeatures);
@@ -137,7 +131,6 @@ export class HistogramBuilder {
           ctrl: ctrlBuf,
           bins: this.data.bins,
           nFeatures: this.data.nFeatures,
-          idx: this.idx,
           gh: this.gh,
           features: this.features,
           hist: this.hist,
@@ -173,19 +166,18 @@ export class HistogramBuilder {
   }
 
   /**
-   * Builds the histogram of rows idx[start..start+len) into pool slot `slot`. A big node is built in
+   * Builds the histogram of the rows at positions [start, start+len) into pool slot `slot`. A big node is built in
    * HIST_BLOCKS row blocks (threads claim blocks; see buildHistogramBlocks) whatever the thread count,
    * so the sums, and the model, are the same on one thread and on many.
    */
   build(start: number, len: number, slot: number): void {
-    const { idx, gh } = this;
+    const { gh } = this;
     const histBase = slot * this.histSize;
     const d = this.data;
     if (len * this.nActive < MIN_PARALLEL_WORK) {
       buildHistogram(
         d.bins,
         d.nFeatures,
-        idx,
         start,
         len,
         gh,
@@ -203,7 +195,6 @@ export class HistogramBuilder {
       buildHistogramBlocks(
         d.bins,
         d.nFeatures,
-        idx,
         start,
         len,
         gh,
@@ -382,7 +373,7 @@ export class HistogramBuilder {
             hint: "retry with threads: 1",
           });
         }
-        Atomics.wait(c, CTRL_DONE, done, 1000);
+        waitChange(c, CTRL_DONE, done, 1000);
       }
     }
   }

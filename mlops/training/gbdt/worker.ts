@@ -30,6 +30,7 @@ import {
   swapRowBlocks,
   updateAndGradient,
   WORKER_KIND,
+  waitChange,
 } from "./histogram.ts";
 
 interface WorkerInit {
@@ -37,7 +38,6 @@ interface WorkerInit {
   ctrl: SharedArrayBuffer;
   bins: Uint8Array;
   nFeatures: number;
-  idx: Int32Array;
   gh: Float64Array;
   features: Int32Array;
   hist: Float64Array;
@@ -55,8 +55,7 @@ function run(init: WorkerInit): void {
   const b32 = new Int32Array(init.bins.buffer, init.bins.byteOffset, init.bins.length >> 2);
   let seen = 0;
   for (;;) {
-    Atomics.wait(ctrl, CTRL_SEQ, seen);
-    const seq = Atomics.load(ctrl, CTRL_SEQ);
+    const seq = waitChange(ctrl, CTRL_SEQ, seen, Number.POSITIVE_INFINITY);
     if (seq === CTRL_EXIT) return;
     if (seq === seen) continue;
     seen = seq;
@@ -115,7 +114,6 @@ function run(init: WorkerInit): void {
       buildHistogramBlocks(
         init.bins,
         init.nFeatures,
-        init.idx,
         ctrl[CTRL_START],
         ctrl[CTRL_LEN],
         init.gh,

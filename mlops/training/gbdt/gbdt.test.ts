@@ -375,6 +375,9 @@ describe("row partition (rows move, every node owns a contiguous block)", () => 
         t.hb.goLeft.fill(0);
         t.hb.goLeft.fill(1, 0, 128); // missing and the lower bins go left
       }
+      // The root's row counts are counted once, here, before any row moves (see the end of the test).
+      one.hb.setActiveFeatures([0, 1, 2, 3, 4, 5]);
+      one.hb.build(0, data.nRows, 0);
       const left1 = one.hb.partition(0, data.nRows, f);
       const left2 = two.hb.partition(0, data.nRows, f);
       let expected = 0;
@@ -408,6 +411,19 @@ describe("row partition (rows move, every node owns a contiguous block)", () => 
       expect(misplaced).toBe(0);
       expectWholeRows(one);
       expect(Buffer.from(two.hb.gh.buffer).equals(Buffer.from(one.hb.gh.buffer))).toBe(true);
+
+      // After the rows moved, a root build (counts from the cache) still equals a counting one-pass build.
+      one.hb.build(0, data.nRows, 0);
+      const reference = new Float64Array(one.hb.histSize);
+      const all = Int32Array.from([0, 1, 2, 3, 4, 5]);
+      buildHistogram(one.binned.bins, 6, 0, data.nRows, one.hb.gh, all, 0, 6, reference, 0);
+      let off = 0;
+      for (let j = 0; j < 6 * 256 * HIST_STRIDE; j++) {
+        const got = one.hb.hist[j];
+        if (j % HIST_STRIDE === 2) off += +(got !== reference[j]);
+        else off += +(Math.abs(got - reference[j]) > 1e-6 * (1 + Math.abs(reference[j])));
+      }
+      expect(off).toBe(0);
     } finally {
       await two.hb.close();
     }

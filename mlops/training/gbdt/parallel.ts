@@ -34,6 +34,7 @@ import {
   HIST_STRIDE,
   JOB_ASSIGN,
   JOB_HISTOGRAM,
+  JOB_HISTOGRAM_NO_COUNTS,
   JOB_PARTITION,
   JOB_SWAP,
   JOB_UPDATE_GRADIENT,
@@ -94,6 +95,11 @@ export class HistogramBuilder {
   private seq = 0;
   /** Nodes whose histogram was split across threads (for tests and diagnostics). */
   parallelBuilds = 0;
+  /**
+   * Row counts per bin slot ((f << 8) + bin) of all rows, counted once: rows only move between trees, so
+   * the root's counts never change and its builds skip counting (see buildHistogram's `counts`).
+   */
+  private allRowCounts: Float64Array | null = null;
   /** First pool slot of the HIST_BLOCKS − 1 scratch histograms of block builds. */
   private readonly scratchSlot: number;
 
@@ -191,6 +197,8 @@ export class HistogramBuilder {
     }
     Atomics.store(this.counter, 0, 0);
     const scratchBase = this.scratchSlot * this.histSize;
+    // All rows: the counts are known (rows moved, they did not change), so the kernels skip them.
+    const counts = !(start === 0 && len === d.nRows);
     const blocks = () =>
       buildHistogramBlocks(
         d.bins,
@@ -206,12 +214,13 @@ export class HistogramBuilder {
         histBase,
         scratchBase,
         this.histSize,
+        counts,
       );
     if (this.workers.length === 0) blocks();
     else {
       this.parallelBuilds++;
       this.dispatch((c) => {
-        c[CTRL_KIND] = JOB_HISTOGRAM;
+        c[CTRL_KIND] = counts ? JOB_HISTOGRAM : JOB_HISTOGRAM_NO_COUNTS;
         c[CTRL_START] = start;
         c[CTRL_LEN] = len;
         c[CTRL_HIST_BASE] = histBase;
@@ -229,6 +238,25 @@ export class HistogramBuilder {
         this.nActive,
         d.binOffset,
       );
+    }
+    if (!counts) this.copyAllRowCounts(histBase);
+  }
+
+  /** Writes the count slots of the active features of the histogram at histBase from allRowCounts. */
+  private copyAllRowCounts(histBase: number): void {
+    const d = this.data;
+    if (!this.allRowCounts) {
+      const c = new Float64Array(d.rowStride * FEATURE_SLOTS);
+      for (let r = 0; r < d.nRows; r++) {
+        const rb = r * d.rowStride;
+        for (let f = 0; f < d.nFeatures; f++) c[(f << 8) + d.bins[rb + f]]++;
+      }
+      this.allRowCounts = c;
+    }
+    const c = this.allRowCounts;
+    for (let k = 0; k < this.nActive; k++) {
+      const f = this.features[k];
+      for (let j = f << 8; j < (f + 1) << 8; j++) this.hist[histBase + j * HIST_STRIDE + 2] = c[j];
     }
   }
 

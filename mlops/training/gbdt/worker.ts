@@ -23,6 +23,7 @@ import {
   CTRL_START,
   HIST_BLOCKS,
   JOB_ASSIGN,
+  JOB_HISTOGRAM_NO_COUNTS,
   JOB_PARTITION,
   JOB_SWAP,
   JOB_UPDATE_GRADIENT,
@@ -125,6 +126,7 @@ function run(init: WorkerInit): void {
         ctrl[CTRL_HIST_BASE],
         ctrl[CTRL_SCRATCH_BASE],
         ctrl[CTRL_HIST_SIZE],
+        kind !== JOB_HISTOGRAM_NO_COUNTS,
       );
     }
     Atomics.store(ctrl, CTRL_DONE, seq);

@@ -53,7 +53,7 @@ const WORKER_TIMEOUT_MS = 120_000;
  * Below this many rows a gradient update or leaf assignment runs on the main thread only, and a partition
  * is one scan; from it on, a partition always cuts the node into two halves (see partition()).
  */
-const MIN_PARALLEL_ROWS = 50_000;
+const MIN_PARALLEL_ROWS = 16_000;
 
 /** Below this many (rows × active features) a node is built on the main thread only (sync costs more). */
 const MIN_PARALLEL_WORK = 200_000;

@@ -76,6 +76,7 @@ export function buildCompleteForest(trees: readonly GbdtTree[]): CompleteForest 
     nodeBase: shared(Int32Array, trees.length, 4),
     leafBase: shared(Int32Array, trees.length, 4),
     word: shared(Int32Array, nodes, 4),
+    feat: shared(Int32Array, nodes, 4),
     thr: shared(Float32Array, nodes, 4),
     leaf: shared(Float64Array, leaves, 8),
   };
@@ -98,6 +99,7 @@ export function buildCompleteForest(trees: readonly GbdtTree[]): CompleteForest 
         place(n, 2 * pos + 1, d + 1);
       } else {
         f.word[nb + pos] = (tree.feature[n] << 1) | (tree.defaultLeft[n] ? 0 : 1);
+        f.feat[nb + pos] = tree.feature[n];
         f.thr[nb + pos] = tree.threshold[n];
         place(tree.left[n], 2 * pos + 1, d + 1);
         place(tree.right[n], 2 * pos + 2, d + 1);

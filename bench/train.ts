@@ -1,5 +1,5 @@
 /**
- * Training benchmark (`npm run bench:train [-- --rows N] [--skip-cv] [--skip-speed]
+ * Training benchmark (`npm run bench:train [-- --rows N] [--repeat N] [--skip-cv] [--skip-speed]
  * [--synthetic-customers N] [--csv FILE --target COL [--positive V] [--id COL]]`). Prints one JSON document.
  *
  * (a) Quality: 5-fold stratified CV AUC on IBM Telco, on the simulated operator's training set and on
@@ -9,7 +9,8 @@
  *     temp file that bench/train_anchors.py reads).
  * (b) Speed: N rows (default 1,000,000) × 40 features of deterministic synthetic data; our GBDT vs
  *     XGBoost hist (n_jobs=2, same trees/depth/bins): fit wall time, peak RSS and prediction
- *     rows/s, as ratios ours/XGBoost. Each side runs in its own child process, one after the other.
+ *     rows/s, as ratios ours/XGBoost. Each side runs in its own child process, one after the other;
+ *     `--repeat N` rounds (default 3) and the medians of the per-round ratios (every round is printed).
  *
  * Anchors need Debian's python3-sklearn and python3-xgboost (installed with apt-get when absent;
  * /usr/bin/python3, because a pyenv python may come first on PATH).
@@ -341,9 +342,9 @@ async function speedChild(rows: number, file: string): Promise<void> {
   );
 }
 
-async function speed(rows: number, python: { ok: boolean; reason?: string }, tmp: string) {
-  const file = join(tmp, "synthetic.f32");
-  log(`speed: ${rows} rows × ${FEATURES} features, our GBDT …`);
+/** One speed round: our GBDT in a child process, then XGBoost in another, on the same file. */
+function speedRound(rows: number, python: { ok: boolean }, file: string, label: string) {
+  log(`speed ${label}: ${rows} rows × ${FEATURES} features, our GBDT …`);
   const child = spawnSync(
     process.execPath,
     [fileURLToPath(import.meta.url), "--speed-child", String(rows), file],
@@ -357,12 +358,52 @@ async function speed(rows: number, python: { ok: boolean; reason?: string }, tmp
   log(`ours: fit ${ours.fit_seconds.toFixed(1)} s, peak ${ours.peak_rss_mb.toFixed(0)} MB`);
   let xgboost: Record<string, number> | null = null;
   if (python.ok) {
-    log("speed: XGBoost hist …");
+    log(`speed ${label}: XGBoost hist …`);
     xgboost = runPython(["speed", file, String(rows), String(FEATURES)]) as Record<string, number>;
     log(`xgboost: fit ${xgboost.fit_seconds.toFixed(1)} s, peak ${xgboost.peak_rss_mb.toFixed(0)} MB`);
   }
+  const ratios = xgboost
+    ? {
+        fit_wall_time: ours.fit_seconds / xgboost.fit_seconds,
+        fit_cpu_time: ours.fit_cpu_seconds / xgboost.fit_cpu_seconds,
+        peak_rss: ours.peak_rss_mb / xgboost.peak_rss_mb,
+        training_rss_increment:
+          (ours.peak_rss_mb - ours.peak_rss_mb_after_load) /
+          Math.max(1, xgboost.peak_rss_mb - xgboost.peak_rss_mb_after_load),
+        predict_rows_per_s: ours.predict_rows_per_s / xgboost.predict_rows_per_s,
+      }
+    : null;
+  return { ours, xgboost, ratios };
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+
+/** Median per key over rounds (keys of the first round). */
+function medianOf(rows: Record<string, number>[]): Record<string, number> {
+  return Object.fromEntries(Object.keys(rows[0]).map((k) => [k, r4(median(rows.map((r) => r[k])))]));
+}
+
+/**
+ * `--repeat N` rounds (default 3), each our GBDT then XGBoost back to back. This machine's speed swings
+ * by a third within minutes, so one round's ratio says more about the minute than about the code;
+ * the headline ratios are the medians of the per-round ratios (each round's two sides ran under the same
+ * conditions), and every round is printed.
+ */
+async function speed(rows: number, python: { ok: boolean; reason?: string }, tmp: string) {
+  const file = join(tmp, "synthetic.f32");
+  const repeat = Number(arg("--repeat") ?? 3);
+  if (!Number.isInteger(repeat) || repeat < 1 || repeat > 20)
+    throw new Error(`--repeat must be a whole number from 1 to 20, got ${arg("--repeat")}`);
+  const rounds = Array.from({ length: repeat }, (_, k) =>
+    speedRound(rows, python, file, `round ${k + 1}/${repeat}`),
+  );
   const round = (o: Record<string, number | string>) =>
     Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === "number" ? r4(v) : v]));
+  const withAnchor = rounds.filter((r) => r.xgboost && r.ratios);
   return {
     rows,
     features: FEATURES,
@@ -377,20 +418,17 @@ async function speed(rows: number, python: { ok: boolean; reason?: string }, tmp
         n_jobs: 2,
       },
     },
-    ours: round(ours),
-    xgboost: xgboost ? round(xgboost) : null,
-    ratios_ours_over_xgboost: xgboost
-      ? {
-          fit_wall_time: r4(ours.fit_seconds / xgboost.fit_seconds),
-          fit_cpu_time: r4(ours.fit_cpu_seconds / xgboost.fit_cpu_seconds),
-          peak_rss: r4(ours.peak_rss_mb / xgboost.peak_rss_mb),
-          training_rss_increment: r4(
-            (ours.peak_rss_mb - ours.peak_rss_mb_after_load) /
-              Math.max(1, xgboost.peak_rss_mb - xgboost.peak_rss_mb_after_load),
-          ),
-          predict_rows_per_s: r4(ours.predict_rows_per_s / xgboost.predict_rows_per_s),
-        }
+    rule: `medians over ${repeat} round(s); each round runs our GBDT then XGBoost back to back`,
+    ours: medianOf(rounds.map((r) => r.ours)),
+    xgboost: withAnchor.length ? medianOf(withAnchor.map((r) => r.xgboost as Record<string, number>)) : null,
+    ratios_ours_over_xgboost: withAnchor.length
+      ? medianOf(withAnchor.map((r) => r.ratios as Record<string, number>))
       : null,
+    rounds: rounds.map((r) => ({
+      ours: round(r.ours),
+      xgboost: r.xgboost ? round(r.xgboost) : null,
+      ratios: r.ratios ? round(r.ratios) : null,
+    })),
     notes: [
       "peak_rss includes the data held by each process (ours: float32 columns; XGBoost: a float32 matrix)",
       "training_rss_increment compares peak RSS growth from after-data-load to the end",

@@ -259,25 +259,57 @@ export interface PredictJob {
   /** PREDICT_SLOTS × chunkRows × nF staged float32 rows. */
   staging: Float32Array;
   chunkRows: number;
+  /** PREDICT_SLOTS × chunkRows scores, one chunk per staging slot (the caller copies them out). */
   out: Float64Array;
   baseScore: number;
   proba: boolean;
 }
 
-/** Scores one staged chunk: out[from, from + len) = base + Σ trees (then the logistic when proba). */
-export function scoreChunk(job: PredictJob, slot: number, from: number, len: number): void {
+/** Scores the chunk staged in `slot` (len rows) into that slot's part of job.out. */
+export function scoreChunk(job: PredictJob, slot: number, len: number): void {
   const { out, nF } = job;
-  out.fill(job.baseScore, from, from + len);
+  const o = slot * job.chunkRows;
+  out.fill(job.baseScore, o, o + len);
   const xBase = slot * job.chunkRows * nF;
   for (let b = 0; b < len; b += BLOCK) {
     const n = Math.min(BLOCK, len - b);
-    accumulateComplete(job.forest, job.staging, xBase + b * nF, nF, n, out, from + b);
+    accumulateComplete(job.forest, job.staging, xBase + b * nF, nF, n, out, o + b);
   }
-  if (job.proba) sigmoidRange(out, from, from + len);
+  if (job.proba) sigmoidRange(out, o, o + len);
 }
 
 /** Rows per traversal block: the block (BLOCK × nF float32) stays in L1/L2 while every tree walks it. */
 export const BLOCK = 256;
+
+/**
+ * Runs both tree-walk kernels on a small made-up forest until V8 has optimized them, so a freshly
+ * started predict worker walks its first real chunk at full speed instead of in the interpreter.
+ */
+export function warmUpKernels(nF = 8, rounds = 300): void {
+  const D = 4;
+  const nodes = (1 << D) - 1;
+  const trees = 4;
+  const forest: CompleteForest = {
+    nTrees: trees,
+    depth: new Int32Array(trees).fill(D),
+    nodeBase: Int32Array.from({ length: trees }, (_, t) => t * nodes),
+    leafBase: Int32Array.from({ length: trees }, (_, t) => t * (1 << D)),
+    word: Int32Array.from({ length: trees * nodes }, (_, i) => ((i % nF) << 1) | (i & 1)),
+    feat: Int32Array.from({ length: trees * nodes }, (_, i) => i % nF),
+    thr: Float32Array.from({ length: trees * nodes }, (_, i) => (i % 7) / 7 - 0.5),
+    leaf: Float64Array.from({ length: trees * (1 << D) }, (_, i) => (i % 5) / 50),
+  };
+  const rows = 64;
+  const x = Float32Array.from({ length: rows * nF }, (_, i) => ((i * 37) % 101) / 101 - 0.5);
+  const withNaN = x.slice();
+  withNaN[3] = Number.NaN;
+  const out = new Float64Array(rows);
+  for (let k = 0; k < rounds; k++) {
+    accumulateComplete(forest, x, 0, nF, rows, out, 0);
+    accumulateComplete(forest, withNaN, 0, nF, rows, out, 0);
+  }
+  sigmoidRange(out, 0, rows);
+}
 
 /** Worker side of a job: claims staged chunks until the main thread ends the job. */
 export function runPredictJob(job: PredictJob): void {
@@ -286,7 +318,7 @@ export function runPredictJob(job: PredictJob): void {
     let worked = false;
     for (let s = 0; s < PREDICT_SLOTS; s++) {
       if (Atomics.compareExchange(c, PCTRL_STATE + s, 1, 2) === 1) {
-        scoreChunk(job, s, c[PCTRL_FROM + s], c[PCTRL_LEN + s]);
+        scoreChunk(job, s, c[PCTRL_LEN + s]);
         Atomics.add(c, PCTRL_WORKER_CHUNKS, 1);
         Atomics.store(c, PCTRL_STATE + s, 0);
         Atomics.notify(c, PCTRL_STATE + s);

@@ -5,8 +5,9 @@
 import { availableParallelism } from "node:os";
 import { ValidationError } from "../../../platform/errors.ts";
 import { type BinnedData, binDataset, fitBinning } from "./binning.ts";
+import { warmUpKernels } from "./forest-kernel.ts";
 import { HIST_STRIDE, subtractHistogram } from "./histogram.ts";
-import { GbdtModel } from "./model.ts";
+import { GbdtModel, PARALLEL_MIN_ROWS, prestartPredictWorker } from "./model.ts";
 import { HistogramBuilder } from "./parallel.ts";
 import { DEFAULT_GBDT_PARAMS, type GbdtParams, gbdtParamsSchema } from "./params.ts";
 import { encodeBlock, type GbdtDataset, type GbdtTree, PackedForest, resolveColumns } from "./tree.ts";
@@ -443,6 +444,10 @@ export async function trainGbdt(
     validScores = new Float64Array(opts.valid.nRows).fill(baseScore);
   }
 
+  // Big training sets are usually scored next (evaluation, batch): the predict worker boots and warms up
+  // while the trees grow, instead of during the first prediction (measured: the first 1M-row call of a
+  // cold worker ran ~10% below a warm one).
+  const prestarted = threads > 1 && n >= PARALLEL_MIN_ROWS && prestartPredictWorker();
   const rng = mulberry32(p.seed);
   const scores = hb.scores;
   const trees: GbdtTree[] = [];
@@ -502,6 +507,8 @@ export async function trainGbdt(
   } finally {
     await hb.close();
   }
+  // This thread's share of that first prediction should not start in the interpreter either (~2%).
+  if (prestarted) warmUpKernels();
   return new GbdtModel({
     features,
     categories,

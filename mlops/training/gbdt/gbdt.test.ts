@@ -243,7 +243,8 @@ describe("binning", () => {
   });
 
   it("row-major bins equal numericBin for every value (incl. missing) and the row stride is padded to 4", () => {
-    const data = syntheticMatrix(3000, 5, 9);
+    // 4,099 rows: a full 4,096-row binning block (rows searched four at a time) and a 3-row tail.
+    const data = syntheticMatrix(4099, 5, 9);
     const binnings = fitBinning(data, 64);
     const binned = binDataset(data, binnings);
     expect(binned.rowStride).toBe(8);

@@ -1,10 +1,11 @@
 /**
- * The shared training state (bins, row partition, gradients, scores, histogram pool in SharedArrayBuffers)
- * and the threads that work on it: histograms (row blocks claimed from a counter, summed in block order),
- * partitions (two halves stitched in order) and the fused score update + gradients (row ranges). The
- * block cut of a histogram depends only on the node and every other job is per-row independent, so
- * models are bit-identical for any thread count. Jobs are posted through
- * Atomics on per-worker control blocks: a postMessage round trip per tree node would cost more than the work.
+ * The shared training state (bins, gradients, scores and labels in position order, the histogram pool;
+ * all SharedArrayBuffers) and the threads that work on it: histograms (row blocks claimed from a counter,
+ * summed in block order), partitions that move whole rows (a big node always in two halves, then one
+ * block swap), leaf recording, and the fused score update + gradients (row ranges). Block cuts and halves
+ * depend only on the node and every other job is per-row independent, so models are bit-identical for any
+ * thread count. Jobs are posted through Atomics on per-worker control blocks: a postMessage round trip
+ * per tree node would cost more than the work.
  */
 import { Worker } from "node:worker_threads";
 import { TelcoError } from "../../../platform/errors.ts";

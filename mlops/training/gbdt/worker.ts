@@ -1,7 +1,8 @@
 /**
  * Histogram worker: waits on a shared control block (Atomics, no message round trips) and builds the
- * histograms of the row blocks it claims into the shared histogram pool, partitions its half of a node, or
- * updates scores and gradients for its share of the rows.
+ * histograms of the row blocks it claims into the shared histogram pool, partitions its half of a node,
+ * swaps its share of a row block, records leaves for its half of a final split, or updates scores and
+ * gradients for its share of the rows.
  */
 import { parentPort, workerData } from "node:worker_threads";
 import {

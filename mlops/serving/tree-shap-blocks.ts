@@ -48,8 +48,6 @@ function leafTable(tree: GbdtTree, info: LeafInfo, fact: number[]): { feats: num
 
 /** Exact TreeSHAP of one encoded row (model coding: float32 numerics, category codes, NaN = missing). */
 export class BlockTreeShap {
-  private readonly treeSplitStart: Int32Array;
-  private readonly treeBlockStart: Int32Array;
   private readonly splitFeature: Int32Array;
   private readonly splitThreshold: Float64Array;
   private readonly splitDefaultLeft: Uint8Array;
@@ -57,24 +55,23 @@ export class BlockTreeShap {
   private readonly splitCatOffset: Int32Array;
   private readonly splitCatLength: Int32Array;
   private readonly catMask: Uint8Array;
-  /** Per block: its split bits (tree-local bit indices) at blockBitStart[b] .. blockBitStart[b + 1]. */
+  /**
+   * Per block: its splits, as forest-wide split indices, at blockBitStart[b] .. blockBitStart[b + 1]
+   * (bit k − blockBitStart[b] of the block's pattern).
+   */
   private readonly blockBitStart: Int32Array;
-  private readonly blockBits: Int32Array;
+  private readonly blockSplit: Int32Array;
   /** Per block: features at blockFeatStart[b] .., table rows of that width from blockTable[b]. */
   private readonly blockFeatStart: Int32Array;
   private readonly blockFeat: Int32Array;
   private readonly blockTable: Int32Array;
   private readonly table: Float64Array;
-  /** Per block bit: the forest-wide split index (treeSplitStart[t] + the tree-local bit). */
-  private readonly blockSplit: Int32Array;
   /** Forest-wide indices of the categorical splits (numeric splits are all the others). */
   private readonly catSplits: Int32Array;
   /** Scratch: each split's outcome for the row being explained (1 = goes left). */
   private readonly outcome: Uint8Array;
 
   private constructor(a: Record<string, number[]>, table: Float64Array) {
-    this.treeSplitStart = Int32Array.from(a.treeSplitStart);
-    this.treeBlockStart = Int32Array.from(a.treeBlockStart);
     this.splitFeature = Int32Array.from(a.splitFeature);
     this.splitThreshold = Float64Array.from(a.splitThreshold);
     this.splitDefaultLeft = Uint8Array.from(a.splitDefaultLeft);
@@ -82,20 +79,11 @@ export class BlockTreeShap {
     this.splitCatLength = Int32Array.from(a.splitCatLength);
     this.catMask = Uint8Array.from(a.catMask);
     this.blockBitStart = Int32Array.from(a.blockBitStart);
-    this.blockBits = Int32Array.from(a.blockBits);
+    this.blockSplit = Int32Array.from(a.blockSplit);
     this.blockFeatStart = Int32Array.from(a.blockFeatStart);
     this.blockFeat = Int32Array.from(a.blockFeat);
     this.blockTable = Int32Array.from(a.blockTable);
     this.table = table;
-    this.blockSplit = new Int32Array(this.blockBits.length);
-    const nTrees = this.treeSplitStart.length - 1;
-    for (let t = 0; t < nTrees; t++) {
-      for (let b = this.treeBlockStart[t]; b < this.treeBlockStart[t + 1]; b++) {
-        for (let k = this.blockBitStart[b]; k < this.blockBitStart[b + 1]; k++) {
-          this.blockSplit[k] = this.treeSplitStart[t] + this.blockBits[k];
-        }
-      }
-    }
     const cats: number[] = [];
     for (let s = 0; s < this.splitCatOffset.length; s++) if (this.splitCatOffset[s] >= 0) cats.push(s);
     this.catSplits = Int32Array.from(cats);
@@ -127,8 +115,6 @@ export class BlockTreeShap {
   /** The build, yielding after each tree. */
   private static *steps(trees: readonly GbdtTree[]): Generator<void, BlockTreeShap | undefined> {
     const a: Record<string, number[]> = {
-      treeSplitStart: [],
-      treeBlockStart: [],
       splitFeature: [],
       splitThreshold: [],
       splitDefaultLeft: [],
@@ -136,7 +122,7 @@ export class BlockTreeShap {
       splitCatLength: [],
       catMask: [],
       blockBitStart: [],
-      blockBits: [],
+      blockSplit: [],
       blockFeatStart: [],
       blockFeat: [],
       blockTable: [],
@@ -149,8 +135,8 @@ export class BlockTreeShap {
     const chunks: Float64Array[] = [];
     let entries = 0;
     for (const tree of trees) {
-      a.treeSplitStart.push(a.splitFeature.length);
-      a.treeBlockStart.push(a.blockTable.length);
+      // This tree's splits get forest-wide indices from here on.
+      const splitBase = a.splitFeature.length;
       // Tree-local split bits in preorder, and every leaf's path.
       const bitOf = new Map<number, number>();
       const leaves: LeafInfo[] = [];
@@ -256,8 +242,8 @@ export class BlockTreeShap {
             for (let i = 0; i < d; i++) chunk[row + column[i]] += table[satisfied * d + i];
           }
         }
-        a.blockBitStart.push(a.blockBits.length);
-        for (const n of block.bits) a.blockBits.push(bitOf.get(n) as number);
+        a.blockBitStart.push(a.blockSplit.length);
+        for (const n of block.bits) a.blockSplit.push(splitBase + (bitOf.get(n) as number));
         a.blockFeatStart.push(a.blockFeat.length);
         a.blockFeat.push(...feats);
         a.blockTable.push(entries);
@@ -266,9 +252,7 @@ export class BlockTreeShap {
       }
       yield;
     }
-    a.treeSplitStart.push(a.splitFeature.length);
-    a.treeBlockStart.push(a.blockTable.length);
-    a.blockBitStart.push(a.blockBits.length);
+    a.blockBitStart.push(a.blockSplit.length);
     a.blockFeatStart.push(a.blockFeat.length);
     const table = new Float64Array(entries);
     let o = 0;

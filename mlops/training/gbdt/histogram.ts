@@ -312,8 +312,9 @@ export function updateAndGradient(
 }
 
 /**
- * In-place partition of the rows at positions [from, to) by feature f's bin: rows with goLeft[bin] = 1
- * end up in [from, from + result), the others after them. Training keeps every per-row array in
+ * In-place partition of the rows at positions [from, to) by feature f's bin (keys = the bins, keyStride =
+ * the row stride; or any per-position byte, see FLAG_FIRST): rows with goLeft[key] = 1 end up in
+ * [from, from + result), the others after them. Training keeps every per-row array in
  * position order and moves whole rows (bins, gradient pair, score, label), so each tree node owns a
  * contiguous block of memory: its histogram is then a sequential pass instead of a gather over
  * scattered rows (measured on 1M × 40: ~55 ns per row sequential against ~110–220 ns per row for a
@@ -324,7 +325,8 @@ export function updateAndGradient(
  * caller always cuts a node the same way whatever the thread count, so models do not depend on threads.
  */
 export function partitionRows(
-  bins: Uint8Array,
+  keys: Uint8Array,
+  keyStride: number,
   b32: Int32Array,
   stride: number,
   gh: Float64Array,
@@ -339,8 +341,8 @@ export function partitionRows(
   let i = from;
   let j = to - 1;
   for (;;) {
-    while (i <= j && goLeft[bins[i * stride + f]] === 1) i++;
-    while (i < j && goLeft[bins[j * stride + f]] === 0) j--;
+    while (i <= j && goLeft[keys[i * keyStride + f]] === 1) i++;
+    while (i < j && goLeft[keys[j * keyStride + f]] === 0) j--;
     if (i >= j) break;
     swapRows(b32, words, gh, scores, label, i, j);
     i++;
@@ -349,30 +351,8 @@ export function partitionRows(
   return i - from;
 }
 
-/** partitionRows by a per-position flag instead of a bin: positions with flags[i] = 1 go first. */
-export function partitionRowsByFlag(
-  b32: Int32Array,
-  stride: number,
-  gh: Float64Array,
-  scores: Float64Array,
-  label: Uint8Array,
-  flags: Uint8Array,
-  from: number,
-  to: number,
-): number {
-  const words = stride >> 2;
-  let i = from;
-  let j = to - 1;
-  for (;;) {
-    while (i <= j && flags[i] === 1) i++;
-    while (i < j && flags[j] === 0) j--;
-    if (i >= j) break;
-    swapRows(b32, words, gh, scores, label, i, j);
-    i++;
-    j--;
-  }
-  return i - from;
-}
+/** goLeft table for partitionRows over 0/1 flags (keys = flags, keyStride 1, f 0): flag 1 goes first. */
+export const FLAG_FIRST = Uint8Array.of(0, 1);
 
 /** Swaps rows at positions a and b in every per-row array. */
 function swapRows(

@@ -31,6 +31,7 @@ import {
   CTRL_SIZE,
   CTRL_START,
   FEATURE_SLOTS,
+  FLAG_FIRST,
   HIST_BLOCKS,
   HIST_STRIDE,
   JOB_ASSIGN,
@@ -40,7 +41,6 @@ import {
   JOB_SWAP,
   JOB_UPDATE_GRADIENT,
   partitionRows,
-  partitionRowsByFlag,
   swapRowBlocks,
   updateAndGradient,
   WORKER_KIND,
@@ -297,15 +297,16 @@ export class HistogramBuilder {
     const { b32, gh, scores, label, goLeft } = this;
     const end = start + len;
     if (len < MIN_PARALLEL_ROWS) {
-      return partitionRows(d.bins, b32, d.rowStride, gh, scores, label, start, end, f, goLeft);
+      return partitionRows(d.bins, d.rowStride, b32, d.rowStride, gh, scores, label, start, end, f, goLeft);
     }
     const mid = start + (len >> 1);
     let leftA = 0;
     let leftB = 0;
     const first = () => {
-      leftA = partitionRows(d.bins, b32, d.rowStride, gh, scores, label, start, mid, f, goLeft);
+      leftA = partitionRows(d.bins, d.rowStride, b32, d.rowStride, gh, scores, label, start, mid, f, goLeft);
     };
-    const second = () => partitionRows(d.bins, b32, d.rowStride, gh, scores, label, mid, end, f, goLeft);
+    const second = () =>
+      partitionRows(d.bins, d.rowStride, b32, d.rowStride, gh, scores, label, mid, end, f, goLeft);
     if (this.workers.length === 0) {
       first();
       leftB = second();
@@ -330,7 +331,8 @@ export class HistogramBuilder {
   /** Moves the rows whose flag is 1 to the front (row sampling); returns how many there are. */
   moveToFront(flags: Uint8Array): number {
     const { b32, gh, scores, label } = this;
-    return partitionRowsByFlag(b32, this.data.rowStride, gh, scores, label, flags, 0, this.data.nRows);
+    const d = this.data;
+    return partitionRows(flags, 1, b32, d.rowStride, gh, scores, label, 0, d.nRows, 0, FLAG_FIRST);
   }
 
   /** Swaps the k rows at position a with the k rows at position b (two threads for big blocks). */

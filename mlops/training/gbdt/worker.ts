@@ -66,6 +66,7 @@ function run(init: WorkerInit): void {
       const from = ctrl[CTRL_START];
       ctrl[CTRL_RESULT] = partitionRows(
         init.bins,
+        stride,
         b32,
         stride,
         init.gh,

@@ -22,9 +22,11 @@ export const CTRL_RESULT = 9;
 /** Block histogram jobs: where the scratch histograms start in the pool, and one histogram's size. */
 export const CTRL_SCRATCH_BASE = 10;
 export const CTRL_HIST_SIZE = 11;
-/** Leaf-assignment jobs: the node ids of the left and right child. Row-block swaps: the second block. */
+/** Leaf-assignment jobs: the node ids of the left and right child. */
 export const CTRL_LEFT_NODE = 12;
 export const CTRL_RIGHT_NODE = 13;
+/** Row-block swap jobs: where the second block starts (the first starts at CTRL_START). */
+export const CTRL_SWAP_WITH = 12;
 export const CTRL_SIZE = 14;
 export const JOB_HISTOGRAM = 0;
 export const JOB_UPDATE_GRADIENT = 1;

@@ -30,6 +30,7 @@ import {
   CTRL_SEQ,
   CTRL_SIZE,
   CTRL_START,
+  CTRL_SWAP_WITH,
   FEATURE_SLOTS,
   FLAG_FIRST,
   HIST_BLOCKS,
@@ -348,7 +349,7 @@ export class HistogramBuilder {
       (c, w) => {
         c[CTRL_KIND] = JOB_SWAP;
         c[CTRL_START] = a + half;
-        c[CTRL_LEFT_NODE] = b + half;
+        c[CTRL_SWAP_WITH] = b + half;
         c[CTRL_LEN] = w === 0 ? k - half : 0;
       },
       () => swapRowBlocks(b32, d.rowStride, gh, scores, label, a, b, half),

@@ -22,6 +22,7 @@ import {
   CTRL_SCRATCH_BASE,
   CTRL_SEQ,
   CTRL_START,
+  CTRL_SWAP_WITH,
   HIST_BLOCKS,
   JOB_ASSIGN,
   JOB_HISTOGRAM_NO_COUNTS,
@@ -98,7 +99,7 @@ function run(init: WorkerInit): void {
         init.scores,
         init.label,
         ctrl[CTRL_START],
-        ctrl[CTRL_LEFT_NODE],
+        ctrl[CTRL_SWAP_WITH],
         ctrl[CTRL_LEN],
       );
     } else if (kind === JOB_UPDATE_GRADIENT) {

@@ -25,10 +25,13 @@ function record(i: number, day = "2026-11-20"): PredictionRecord {
   };
 }
 
-describe("PredictionLogWriter", () => {
+describe.each([
+  ["in-thread", false],
+  ["on its log thread", true],
+])("PredictionLogWriter %s", (_mode, thread) => {
   it("buffers, flushes immutable day partitions and reads them back", async () => {
     const lake = new FsLake(mkdtempSync(join(tmpdir(), "telco-plog-")));
-    const log = new PredictionLogWriter(lake, { maxBuffer: 1000, writerId: "w1" });
+    const log = new PredictionLogWriter(lake, { maxBuffer: 1000, writerId: "w1", thread });
     for (let i = 0; i < 10; i++) log.append(record(i, i < 6 ? "2026-11-20" : "2026-11-21"));
     expect(log.persisted).toBe(0);
     await log.close();
@@ -57,7 +60,7 @@ describe("PredictionLogWriter", () => {
 
   it("loses nothing when appends race with background flushes", async () => {
     const lake = new FsLake(mkdtempSync(join(tmpdir(), "telco-plog-")));
-    const log = new PredictionLogWriter(lake, { maxBuffer: 7 });
+    const log = new PredictionLogWriter(lake, { maxBuffer: 7, thread });
     const n = 1003;
     for (let i = 0; i < n; i++) {
       log.append(record(i));
@@ -71,7 +74,7 @@ describe("PredictionLogWriter", () => {
 
   it("round-trips large and non-ASCII records across buffer growth and consecutive flushes", async () => {
     const lake = new FsLake(mkdtempSync(join(tmpdir(), "telco-plog-")));
-    const log = new PredictionLogWriter(lake, { maxBuffer: 300 });
+    const log = new PredictionLogWriter(lake, { maxBuffer: 300, thread });
     const big = (i: number): PredictionRecord => ({
       ...record(i),
       customer_id: `Ção-${i}-😀`,
@@ -95,7 +98,7 @@ describe("PredictionLogWriter", () => {
       [Number.POSITIVE_INFINITY, "x", null, null, 123456789012345680000, undefined],
     ];
     const lake = new FsLake(mkdtempSync(join(tmpdir(), "telco-plog-")));
-    const log = new PredictionLogWriter(lake, { writerId: "w1" });
+    const log = new PredictionLogWriter(lake, { writerId: "w1", thread });
     const expected: PredictionRecord[] = [];
     cases.forEach((values, i) => {
       const { features: _f, ...base } = record(i);
@@ -131,5 +134,46 @@ describe("PredictionLogWriter", () => {
     });
     await log.close();
     expect(await readPredictionLog(lake, { from: "2026-11-01", to: "2026-11-30" })).toEqual(expected);
+  });
+});
+
+describe("PredictionLogWriter on its log thread", () => {
+  it("mixes vector and object records, across many batches, in append order per day", async () => {
+    const lake = new FsLake(mkdtempSync(join(tmpdir(), "telco-plog-")));
+    const log = new PredictionLogWriter(lake, { maxBuffer: 2500, thread: true });
+    const names = Array.from({ length: 31 }, (_, k) => `feature_${k}`);
+    const expected: PredictionRecord[] = [];
+    for (let i = 0; i < 6000; i++) {
+      const r = record(i, i % 3 === 0 ? "2026-11-21" : "2026-11-20");
+      if (i % 4 === 0) {
+        log.append(r);
+        expected.push(r);
+      } else {
+        const values = names.map((_, k) => (k % 5 === 0 ? `plan ç${i % 7}` : i * 0.25 + k));
+        const { features: _f, ...rest } = r;
+        log.appendVector(rest, names, values, JSON.stringify(values));
+        expected.push({ ...r, features: Object.fromEntries(names.map((n, k) => [n, values[k]])) });
+      }
+    }
+    await log.close();
+    expect(log.persisted).toBe(6000);
+    const back = await readPredictionLog(lake, { from: "2026-11-20", to: "2026-11-21" });
+    const byDay = (rs: PredictionRecord[], day: string) => rs.filter((r) => r.ts.startsWith(day));
+    for (const day of ["2026-11-20", "2026-11-21"]) expect(byDay(back, day)).toEqual(byDay(expected, day));
+  });
+
+  it("keeps logging in-thread when the log thread fails", async () => {
+    const lake = new FsLake(mkdtempSync(join(tmpdir(), "telco-plog-")));
+    const log = new PredictionLogWriter(lake, { thread: true });
+    const { features: _f, ...rest } = record(0);
+    // Text that is neither the names' values nor JSON: the thread throws on it and dies.
+    log.appendVector(rest, ["a", "b"], [1, 2], '["unterminated');
+    await log.flush();
+    log.append(record(1));
+    log.append(record(2));
+    await log.close();
+    const back = await readPredictionLog(lake, { from: "2026-11-20", to: "2026-11-20" });
+    expect(back.map((r) => r.prediction_id)).toEqual(["p1", "p2"]);
+    expect(log.persisted).toBe(2);
   });
 });

@@ -221,6 +221,7 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
     new PredictionLogWriter(app.lake(), {
       maxBuffer: cfg.logBufferSize,
       flushIntervalMs: cfg.logFlushIntervalMs,
+      thread: true,
     });
   const verifier = new ApiKeyVerifier(opts.apiKeys);
   const limiter = new KeyRateLimiter(cfg.rateLimit.max, cfg.rateLimit.timeWindowMs);

@@ -6,6 +6,7 @@ import { datasetFromRows, type TabularDataset, toNumber } from "../training/data
 import { GbdtModel } from "../training/gbdt/index.ts";
 import { encodeBlock } from "../training/gbdt/tree.ts";
 import type { ChurnModel } from "../training/model.ts";
+import type { ExplainThread } from "./explain-thread.ts";
 import { BlockTreeShap } from "./tree-shap-blocks.ts";
 
 /** One reason behind a prediction: a feature's TreeSHAP contribution, labelled for people. */
@@ -318,25 +319,41 @@ function sliceOne(data: TabularDataset, row: number): TabularDataset {
 }
 
 /**
- * SHAP values of row `row` (length = model features, model order), through the model's `shapValues`
- * and the exact per-row cache; undefined when the dataset's columns are not in model order.
+ * Row `row` of `data` as numbers in model order into rowScratch (numeric value or category code);
+ * false when the dataset's columns are not in model order or do not use the model's vocabularies.
  */
-function shapOfRow(model: ShapModel, data: TabularDataset, row: number): Float64Array | undefined {
+function rowValues(model: ChurnModel, data: TabularDataset, row: number): boolean {
   const nF = model.features.length;
-  if (data.features.length !== nF) return undefined;
+  if (data.features.length !== nF) return false;
   if (rowScratch.length !== nF) rowScratch = new Float64Array(nF);
   for (let j = 0; j < nF; j++) {
     const c = data.features[j];
-    if (c.name !== model.features[j].name) return undefined;
+    if (c.name !== model.features[j].name) return false;
     // Reason values are read from the dataset: its vocabulary must be the model's own (toDataset's).
-    if (c.kind === "categorical" && c.categories !== model.categories[c.name]) return undefined;
+    if (c.kind === "categorical" && c.categories !== model.categories[c.name]) return false;
     rowScratch[j] = c.kind === "numeric" ? c.values[row] : c.codes[row];
   }
+  return true;
+}
+
+function shapCacheOf(model: ChurnModel): ShapCache {
   let cache = shapCaches.get(model);
   if (!cache) {
     cache = new ShapCache();
     shapCaches.set(model, cache);
   }
+  return cache;
+}
+
+/**
+ * SHAP values of row `row` (length = model features, model order), through the model's `shapValues`
+ * and the exact per-row cache; undefined when the dataset's columns are not in model order. Leaves the
+ * row's values in rowScratch.
+ */
+function shapOfRow(model: ShapModel, data: TabularDataset, row: number): Float64Array | undefined {
+  if (!rowValues(model, data, row)) return undefined;
+  const nF = model.features.length;
+  const cache = shapCacheOf(model);
   const key = cache.hash(rowScratch);
   const hit = cache.get(key, rowScratch);
   if (hit) return hit;
@@ -390,6 +407,24 @@ function reason(
   return r;
 }
 
+/** The top `k` reasons from φ and the row's model-order values (numeric value or category code). */
+function reasonsFromPhi(
+  columns: TabularDataset["features"],
+  values: Float64Array,
+  phi: Float64Array,
+  k: number,
+  lang: Language,
+): Reason[] {
+  return topK(phi, k).map((j) => {
+    const c = columns[j];
+    const v = values[j];
+    let value: number | string | null;
+    if (c.kind === "numeric") value = Number.isNaN(v) ? null : v;
+    else value = v >= 0 ? (c.categories[v] ?? null) : null;
+    return reason(c.name, value, phi[j], lang);
+  });
+}
+
 /**
  * Top `k` contributions of row `row` as labelled reasons, largest |contribution| first; empty when the
  * model cannot explain. Models with `shapValues` go through the exact per-row SHAP cache and a top-k
@@ -405,15 +440,7 @@ export function reasonsFor(
   if (k === 0) return [];
   if (hasShapValues(model)) {
     const phi = shapOfRow(model, data, row);
-    if (phi) {
-      return topK(phi, k).map((j) => {
-        const c = data.features[j];
-        let value: number | string | null;
-        if (c.kind === "numeric") value = Number.isNaN(c.values[row]) ? null : c.values[row];
-        else value = c.codes[row] >= 0 ? (c.categories[c.codes[row]] ?? null) : null;
-        return reason(c.name, value, phi[j], lang);
-      });
-    }
+    if (phi) return reasonsFromPhi(data.features, rowScratch, phi, k, lang);
   }
   if (!model.explain) return [];
   const { contributions } = model.explain(data, row);
@@ -424,4 +451,49 @@ export function reasonsFor(
     if (c.contribution !== 0) out.push(reason(c.feature, c.value, c.contribution, lang));
   }
   return out;
+}
+
+/**
+ * `reasonsFor`, with the φ of a GBDT row the SHAP cache has not seen computed on `thread` when it can
+ * take it: a promise then, the reasons otherwise (cache hits, other models, tables not ready on the
+ * thread). Everything the reasons need is read from `data` before returning, so the reusable one-row
+ * dataset may be overwritten while the promise is pending. If the thread fails, φ is computed here.
+ */
+export function reasonsOnThread(
+  model: ChurnModel,
+  data: TabularDataset,
+  row: number,
+  k: number,
+  lang: Language,
+  thread: ExplainThread,
+): Reason[] | Promise<Reason[]> {
+  const gbdt = gbdtOf(model);
+  if (k === 0 || !gbdt || !hasShapValues(model) || !rowValues(model, data, row))
+    return reasonsFor(model, data, row, k, lang);
+  const cache = shapCacheOf(model);
+  const key = cache.hash(rowScratch);
+  const hit = cache.get(key, rowScratch);
+  if (hit) return reasonsFromPhi(data.features, rowScratch, hit, k, lang);
+  const nF = model.features.length;
+  if (encoded.length !== nF) encoded = new Float64Array(nF);
+  encodeBlock(gbdt.resolve(data), row, row + 1, encoded);
+  const pending = thread.explain(gbdt, encoded);
+  if (!pending) return reasonsFor(model, data, row, k, lang);
+  const columns = data.features;
+  const values = Float64Array.from(rowScratch);
+  const x = Float64Array.from(encoded);
+  return pending.then(
+    (phi) => {
+      cache.set(key, values, phi);
+      return reasonsFromPhi(columns, values, phi, k, lang);
+    },
+    () => {
+      const blocks = blockShapOf(gbdt);
+      if (!blocks) return [];
+      const phi = new Float64Array(nF);
+      blocks.explain(x, phi);
+      cache.set(key, values, phi);
+      return reasonsFromPhi(columns, values, phi, k, lang);
+    },
+  );
 }

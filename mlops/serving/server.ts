@@ -22,6 +22,7 @@ import { openRegistry } from "../registry/store.ts";
 import type { ChurnModel } from "../training/model.ts";
 import { type AccessLog, createAccessLog } from "./access-log.ts";
 import { ApiKeyVerifier } from "./auth.ts";
+import { ExplainThread } from "./explain-thread.ts";
 import { type HistogramSeries, ServingMetrics } from "./metrics.ts";
 import { type LoadedModel, ModelHolder } from "./models.ts";
 import { maskObject, maskPii, maskUrl } from "./pii.ts";
@@ -29,7 +30,7 @@ import { KeyRateLimiter } from "./rate-limit.ts";
 import {
   languageOf,
   type Reason,
-  reasonsFor,
+  reasonsOnThread,
   riskBand,
   singleRowDataset,
   singleRowFromVector,
@@ -64,6 +65,7 @@ export interface ServingContext {
   metrics: ServingMetrics;
   tracing: Tracing;
   logWriter: PredictionLogWriter;
+  explainThread: ExplainThread;
 }
 
 const contexts = new WeakMap<FastifyInstance, ServingContext>();
@@ -223,6 +225,7 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
       flushIntervalMs: cfg.logFlushIntervalMs,
       thread: true,
     });
+  const explainThread = new ExplainThread();
   const verifier = new ApiKeyVerifier(opts.apiKeys);
   const limiter = new KeyRateLimiter(cfg.rateLimit.max, cfg.rateLimit.timeWindowMs);
   const log = logger();
@@ -256,7 +259,7 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
     },
     return503OnClosing: true,
   });
-  contexts.set(server, { config: cfg, holder, metrics, tracing, logWriter });
+  contexts.set(server, { config: cfg, holder, metrics, tracing, logWriter, explainThread });
 
   // Per-request telemetry: one span, one counter/histogram sample and one masked access-log line.
   const spans = new WeakMap<FastifyRequest, Span>();
@@ -554,6 +557,8 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
     const ts = new Date().toISOString();
     const predictions = new Array(n);
     const scores = scoresFor(version, "false");
+    /** Reasons still being computed on the explain thread. */
+    let waiting: Promise<void>[] | undefined;
     for (let i = 0; i < n; i++) {
       const p = proba[i];
       const band = riskBand(p, cfg.riskBands);
@@ -561,8 +566,17 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
       let reasons: Reason[] = [];
       let note: string | undefined;
       if (explain) {
-        if (model.explain) reasons = reasonsFor(model, data, i, cfg.topReasons, lang);
-        else note = `${model.kind} models carry no explanations; reasons are empty`;
+        if (model.explain) {
+          const r = reasonsOnThread(model, data, i, cfg.topReasons, lang, explainThread);
+          if (r instanceof Promise) {
+            if (!waiting) waiting = [];
+            waiting.push(
+              r.then((rs) => {
+                predictions[i].reasons = rs;
+              }),
+            );
+          } else reasons = r;
+        } else note = `${model.kind} models carry no explanations; reasons are empty`;
       }
       predictions[i] = {
         customer_id: ids[i],
@@ -600,7 +614,7 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
         });
     }
     if (!body.model) shadowScore(ids, ts, rows, vec);
-    return { predictions };
+    return waiting ? Promise.all(waiting).then(() => ({ predictions })) : { predictions };
   }
 
   /** Scores the challenger on the same rows and logs it with shadow: true (never returned). */
@@ -650,6 +664,7 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
   server.addHook("onClose", async () => {
     holder.stop();
     await logWriter.close();
+    await explainThread.close();
     if (opts.accessLog) accessLog.flush();
     else accessLog.close();
     await tracing.shutdown();

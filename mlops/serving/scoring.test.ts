@@ -2,7 +2,14 @@ import { describe, expect, it } from "vitest";
 import type { FeatureValue } from "../../platform/ports/online-store.ts";
 import { datasetFromRows } from "../training/dataset.ts";
 import { mulberry32, trainGbdt } from "../training/gbdt/index.ts";
-import { prepareReasons, reasonsFor, singleRowDataset, singleRowFromVector, toDataset } from "./scoring.ts";
+import {
+  prepareReasons,
+  reasonsFor,
+  ShapCache,
+  singleRowDataset,
+  singleRowFromVector,
+  toDataset,
+} from "./scoring.ts";
 import { FIXTURE_SPECS, fixtureRows } from "./testing/fixture.ts";
 
 describe("toDataset", () => {
@@ -109,5 +116,38 @@ describe("reasonsFor", () => {
     check(rows, false); // the exact per-row cache
     await prepareReasons(model);
     check(oddRows(150, 7), true); // new rows: the serving block tables (summation order differs)
+  });
+});
+
+describe("ShapCache", () => {
+  const row = (v: number) => Float64Array.from([v, v + 0.5, Number.NaN]);
+  const phi = (v: number) => Float64Array.from([v * 10, -v, 0]);
+
+  it("returns φ only for the exact same values (NaN equals NaN), and evicts by CLOCK beyond capacity", () => {
+    const cache = new ShapCache(3, 4);
+    for (let v = 0; v < 4; v++) cache.set(cache.hash(row(v)), row(v), phi(v));
+    for (let v = 0; v < 4; v++)
+      expect(Array.from(cache.get(cache.hash(row(v)), row(v)) ?? [])).toEqual(Array.from(phi(v)));
+    // All four were read: the hand clears them and takes slot 0 (row 0) for row 4.
+    cache.set(cache.hash(row(4)), row(4), phi(4));
+    expect(cache.get(cache.hash(row(0)), row(0))).toBeUndefined();
+    // Row 2 read again: row 1 (not read since the pass) goes next, row 2 gets a second chance.
+    expect(cache.get(cache.hash(row(2)), row(2))).toBeDefined();
+    cache.set(cache.hash(row(5)), row(5), phi(5));
+    expect(cache.get(cache.hash(row(1)), row(1))).toBeUndefined();
+    expect(Array.from(cache.get(cache.hash(row(2)), row(2)) ?? [])).toEqual(Array.from(phi(2)));
+    expect(Array.from(cache.get(cache.hash(row(5)), row(5)) ?? [])).toEqual(Array.from(phi(5)));
+    expect(Array.from(cache.get(cache.hash(row(4)), row(4)) ?? [])).toEqual(Array.from(phi(4)));
+  });
+
+  it("never answers for a different row under the same key, and replaces it", () => {
+    const cache = new ShapCache(3, 4);
+    cache.set(7, row(1), phi(1));
+    expect(cache.get(7, row(2))).toBeUndefined();
+    cache.set(7, row(2), phi(2));
+    expect(cache.get(7, row(1))).toBeUndefined();
+    expect(Array.from(cache.get(7, row(2)) ?? [])).toEqual(Array.from(phi(2)));
+    expect(cache.hash(row(1))).toBeLessThan(2 ** 30);
+    expect(cache.hash(row(1))).not.toBe(cache.hash(row(2)));
   });
 });

@@ -208,16 +208,35 @@ function featureText(feature: string, value: number | string | null, lang: Langu
 const SHAP_CACHE_ROWS = 10_000;
 
 /**
- * Bounded LRU of SHAP values per model, keyed by the exact feature values of a row (online features
+ * Bounded cache of SHAP values per model, keyed by the exact feature values of a row (online features
  * change only when the store is re-materialized, so a returning customer is explained once). The key
- * is a 32-bit hash of the row's numbers; a hit is confirmed by comparing every value.
+ * is a 30-bit hash of the row's numbers; a hit is confirmed by comparing every value. Rows and φ live
+ * in two preallocated slabs (no object per entry): with a per-entry object, a server explaining more
+ * distinct customers than the cache holds promoted every entry to the old generation and then dropped
+ * it, which made its longest GC pauses. Eviction is CLOCK (a second chance for entries read since the
+ * hand last passed), an allocation-free approximation of LRU.
  */
-class ShapCache {
-  private readonly entries = new Map<number, { row: Float64Array; phi: Float64Array }>();
+export class ShapCache {
+  private readonly nF: number;
+  private readonly capacity: number;
+  private rows: Float64Array | undefined;
+  private phis: Float64Array | undefined;
+  /** Hash of each slot's row (-1: empty), and whether it was read since the hand passed. */
+  private readonly slotKey: Int32Array;
+  private readonly referenced: Uint8Array;
+  private readonly slotOf = new Map<number, number>();
+  private hand = 0;
   private readonly bits = new Uint32Array(2);
   private readonly one = new Float64Array(this.bits.buffer);
 
-  /** FNV-1a over the float64 bits of the values (NaN canonical). */
+  constructor(nF: number, capacity = SHAP_CACHE_ROWS) {
+    this.nF = nF;
+    this.capacity = capacity;
+    this.slotKey = new Int32Array(capacity).fill(-1);
+    this.referenced = new Uint8Array(capacity);
+  }
+
+  /** FNV-1a over the float64 bits of the values (NaN canonical), folded to 30 bits (a small integer). */
   hash(row: Float64Array): number {
     let h = 0x811c9dc5;
     for (let i = 0; i < row.length; i++) {
@@ -225,28 +244,43 @@ class ShapCache {
       h = Math.imul(h ^ this.bits[0], 0x01000193);
       h = Math.imul(h ^ this.bits[1], 0x01000193);
     }
-    return h >>> 0;
+    return (h ^ (h >>> 30)) & 0x3fffffff;
   }
 
   get(key: number, row: Float64Array): Float64Array | undefined {
-    const e = this.entries.get(key);
-    if (!e) return undefined;
-    for (let i = 0; i < row.length; i++) {
-      const a = e.row[i];
+    const slot = this.slotOf.get(key);
+    if (slot === undefined) return undefined;
+    const rows = this.rows as Float64Array;
+    const o = slot * this.nF;
+    for (let i = 0; i < this.nF; i++) {
+      const a = rows[o + i];
       const b = row[i];
       if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) return undefined;
     }
-    this.entries.delete(key); // most recently used goes last
-    this.entries.set(key, e);
-    return e.phi;
+    this.referenced[slot] = 1;
+    return (this.phis as Float64Array).subarray(o, o + this.nF);
   }
 
   set(key: number, row: Float64Array, phi: Float64Array): void {
-    if (this.entries.size >= SHAP_CACHE_ROWS && !this.entries.has(key)) {
-      const oldest = this.entries.keys().next().value as number;
-      this.entries.delete(oldest);
+    if (!this.rows) {
+      this.rows = new Float64Array(this.capacity * this.nF);
+      this.phis = new Float64Array(this.capacity * this.nF);
     }
-    this.entries.set(key, { row: Float64Array.from(row), phi });
+    let slot = this.slotOf.get(key);
+    if (slot === undefined) {
+      // CLOCK: skip (and clear) slots read since the last pass; take the first one that was not.
+      while (this.referenced[this.hand] === 1) {
+        this.referenced[this.hand] = 0;
+        this.hand = (this.hand + 1) % this.capacity;
+      }
+      slot = this.hand;
+      this.hand = (this.hand + 1) % this.capacity;
+      if (this.slotKey[slot] >= 0) this.slotOf.delete(this.slotKey[slot]);
+      this.slotKey[slot] = key;
+      this.slotOf.set(key, slot);
+    }
+    this.rows.set(row.subarray(0, this.nF), slot * this.nF);
+    (this.phis as Float64Array).set(phi.subarray(0, this.nF), slot * this.nF);
   }
 }
 
@@ -339,7 +373,7 @@ function rowValues(model: ChurnModel, data: TabularDataset, row: number): boolea
 function shapCacheOf(model: ChurnModel): ShapCache {
   let cache = shapCaches.get(model);
   if (!cache) {
-    cache = new ShapCache();
+    cache = new ShapCache(model.features.length);
     shapCaches.set(model, cache);
   }
   return cache;

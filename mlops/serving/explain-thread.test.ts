@@ -92,6 +92,26 @@ describe("ExplainThread", () => {
     }
   });
 
+  it("declines rows past its backpressure limit until answers come back", async () => {
+    const m = await model();
+    const thread = new ExplainThread({ maxPendingRows: 5 });
+    try {
+      const x = new Float64Array(m.features.length);
+      encodeBlock(m.resolve(toDataset(m, fixtureRows(1, 41))), 0, 1, x);
+      await await whenReady(thread, m, x);
+      const taken = Array.from({ length: 8 }, () => thread.explain(m, x));
+      expect(taken.filter((p) => p !== undefined)).toHaveLength(5);
+      const first = await (taken[0] as Promise<Float64Array>);
+      for (const p of taken.slice(1, 5))
+        expect(Array.from(await (p as Promise<Float64Array>))).toEqual(Array.from(first));
+      const again = thread.explain(m, x); // answered: room again
+      expect(again).toBeInstanceOf(Promise);
+      expect(Array.from(await (again as Promise<Float64Array>))).toEqual(Array.from(first));
+    } finally {
+      await thread.close();
+    }
+  });
+
   it("falls back to this thread once the explain thread is gone", async () => {
     const m = await model();
     const thread = new ExplainThread();

@@ -40,8 +40,14 @@ interface ModelEntry {
   queue: Job[];
 }
 
+/** Rows queued or in flight beyond which `explain` declines (the caller computes φ itself). */
+const MAX_PENDING_ROWS = 2048;
+
 export class ExplainThread {
   private worker: Worker | undefined;
+  /** Rows queued or sent and not yet answered. */
+  private pendingRows = 0;
+  private readonly maxPending: number;
   private failed = false;
   private readonly models = new WeakMap<GbdtModel, ModelEntry>();
   private readonly byId = new Map<number, ModelEntry>();
@@ -57,14 +63,21 @@ export class ExplainThread {
     this.worker?.postMessage({ kind: "drop", id } satisfies ToExplainThread);
   });
 
+  /** `maxPendingRows`: backpressure; past it the request thread computes φ itself (default 2048). */
+  constructor(opts: { maxPendingRows?: number } = {}) {
+    this.maxPending = opts.maxPendingRows ?? MAX_PENDING_ROWS;
+  }
+
   /**
    * φ of the model-encoded row `x` (copied, so the caller may reuse it), or undefined when the thread
-   * cannot take it now: it is still building this model's tables, it cannot build them, or it failed.
+   * cannot take it now: it is still building this model's tables, it cannot build them, it failed, or
+   * `maxPendingRows` rows are already waiting for it (the thread is behind: backpressure).
    */
   explain(model: GbdtModel, x: Float64Array): Promise<Float64Array> | undefined {
-    if (this.failed) return undefined;
+    if (this.failed || this.pendingRows >= this.maxPending) return undefined;
     const entry = this.models.get(model) ?? this.register(model);
     if (entry?.ready !== true) return undefined;
+    this.pendingRows++;
     return new Promise((resolve, reject) => {
       entry.queue.push({ x: Float64Array.from(x), resolve, reject });
       if (!this.scheduled) {
@@ -133,6 +146,7 @@ export class ExplainThread {
     const jobs = this.inFlight.get(m.seq);
     if (!jobs) return;
     this.inFlight.delete(m.seq);
+    this.pendingRows -= jobs.length;
     if (this.inFlight.size === 0) this.worker?.unref();
     if (m.kind === "failed") {
       const err = new Error(m.message);

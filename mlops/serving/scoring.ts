@@ -499,10 +499,10 @@ export function reasonsOnThread(
   row: number,
   k: number,
   lang: Language,
-  thread: ExplainThread,
+  thread: ExplainThread | undefined,
 ): Reason[] | Promise<Reason[]> {
   const gbdt = gbdtOf(model);
-  if (k === 0 || !gbdt || !hasShapValues(model) || !rowValues(model, data, row))
+  if (!thread || k === 0 || !gbdt || !hasShapValues(model) || !rowValues(model, data, row))
     return reasonsFor(model, data, row, k, lang);
   const cache = shapCacheOf(model);
   const key = cache.hash(rowScratch);

@@ -9,6 +9,7 @@ import { readPredictionLog } from "../monitoring/prediction-log.ts";
 import { GbdtModel } from "../training/gbdt/index.ts";
 import type { ChurnModel } from "../training/model.ts";
 import { createAccessLog } from "./access-log.ts";
+import type { ExplainThread } from "./explain-thread.ts";
 import { type Reason, reasonsFor, toDataset } from "./scoring.ts";
 import { buildServer, servingContext } from "./server.ts";
 import {
@@ -368,9 +369,11 @@ describe("server lifecycle", () => {
 
   it("computes reasons of concurrent uncached customers on the explain thread, equal to the direct ones", async () => {
     const fx = await servingFixture();
-    const server = await buildServer(fx.app, { apiKeys: [KEY] });
+    const server = await buildServer(fx.app, { apiKeys: [KEY], config: { workerThreads: "on" } });
     try {
       const ctx = servingContext(server);
+      const thread = ctx.explainThread as ExplainThread;
+      expect(thread).toBeDefined();
       const ask = (i: number) =>
         server.inject({
           method: "POST",
@@ -380,15 +383,15 @@ describe("server lifecycle", () => {
         });
       // The thread builds its tables after the first request; then uncached rows go to it.
       const deadline = Date.now() + 10_000;
-      for (let i = 0; ctx.explainThread.rowsExplained === 0 && Date.now() < deadline; i++) {
+      for (let i = 0; thread.rowsExplained === 0 && Date.now() < deadline; i++) {
         expect((await ask(i)).statusCode).toBe(200);
         await new Promise((r) => setTimeout(r, 20));
       }
-      const before = ctx.explainThread.rowsExplained;
+      const before = thread.rowsExplained;
       expect(before).toBeGreaterThan(0);
       const ids = Array.from({ length: 40 }, (_, k) => 150 + k);
       const responses = await Promise.all(ids.map(ask));
-      expect(ctx.explainThread.rowsExplained).toBeGreaterThan(before);
+      expect(thread.rowsExplained).toBeGreaterThan(before);
       const model = ctx.holder.current()?.model as ChurnModel;
       const rows = fixtureRows(200, 11);
       responses.forEach((res, k) => {
@@ -405,6 +408,27 @@ describe("server lifecycle", () => {
       await server.close();
       await fx.cleanup();
     }
+  });
+
+  it("with workerThreads off, explains and logs on the request thread", async () => {
+    const fx = await servingFixture();
+    const server = await buildServer(fx.app, { apiKeys: [KEY], config: { workerThreads: "off" } });
+    try {
+      expect(servingContext(server).explainThread).toBeUndefined();
+      const res = await server.inject({
+        method: "POST",
+        url: "/v1/churn/predict",
+        headers: auth,
+        payload: { customer_ids: ["C000001", "C000002"] },
+      });
+      expect(res.statusCode).toBe(200);
+      expect(res.json().predictions.map((p: { reasons: unknown[] }) => p.reasons.length)).toEqual([3, 3]);
+    } finally {
+      await server.close();
+    }
+    const today = new Date().toISOString().slice(0, 10);
+    expect(await readPredictionLog(fx.app.lake(), { from: today, to: today })).toHaveLength(2);
+    await fx.cleanup();
   });
 
   it("follows the champion alias under load: no failed request, both versions served, then only the new one", async () => {

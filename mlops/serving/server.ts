@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { availableParallelism } from "node:os";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { Span } from "@opentelemetry/api";
@@ -65,7 +66,8 @@ export interface ServingContext {
   metrics: ServingMetrics;
   tracing: Tracing;
   logWriter: PredictionLogWriter;
-  explainThread: ExplainThread;
+  /** Undefined when `serving.workerThreads` keeps TreeSHAP on the request thread. */
+  explainThread: ExplainThread | undefined;
 }
 
 const contexts = new WeakMap<FastifyInstance, ServingContext>();
@@ -218,14 +220,15 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
     });
   const metrics = new ServingMetrics({ driftFile: lastMonitorRunPath(app.paths) });
   const tracing = opts.tracing ?? createTracing(cfg.tracing);
+  const threads = cfg.workerThreads === "on" || (cfg.workerThreads === "auto" && availableParallelism() > 1);
   const logWriter =
     opts.logWriter ??
     new PredictionLogWriter(app.lake(), {
       maxBuffer: cfg.logBufferSize,
       flushIntervalMs: cfg.logFlushIntervalMs,
-      thread: true,
+      thread: threads,
     });
-  const explainThread = new ExplainThread();
+  const explainThread = threads ? new ExplainThread() : undefined;
   const verifier = new ApiKeyVerifier(opts.apiKeys);
   const limiter = new KeyRateLimiter(cfg.rateLimit.max, cfg.rateLimit.timeWindowMs);
   const log = logger();
@@ -664,7 +667,7 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
   server.addHook("onClose", async () => {
     holder.stop();
     await logWriter.close();
-    await explainThread.close();
+    await explainThread?.close();
     if (opts.accessLog) accessLog.flush();
     else accessLog.close();
     await tracing.shutdown();

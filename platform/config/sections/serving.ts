@@ -41,6 +41,11 @@ export const servingConfigSchema = z
      * flushes keep each synchronous JSON.stringify pause short for the API's tail latency). */
     logBufferSize: z.number().int().min(1).default(1000),
     logFlushIntervalMs: z.number().int().min(100).default(10_000),
+    /**
+     * Worker threads for the prediction log (line building, gzip) and for TreeSHAP of uncached rows:
+     * "auto" uses them when the machine has more than one CPU (they only add hand-off cost on one).
+     */
+    workerThreads: z.enum(["auto", "on", "off"]).default("auto"),
     /** Rows per chunk in batch scoring (bounds memory). */
     batchChunkRows: z.number().int().min(100).default(50_000),
   })

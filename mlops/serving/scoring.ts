@@ -191,19 +191,6 @@ function describe(v: unknown): string {
   return typeof v;
 }
 
-/** Sentences by (language, feature, value): formatting uses Intl per call, too slow per request. Bounded. */
-const textCache = new Map<string, string | undefined>();
-const TEXT_CACHE_MAX = 20_000;
-
-function featureText(feature: string, value: number | string | null, lang: Language): string | undefined {
-  const key = `${lang}\u0000${feature}\u0000${typeof value}\u0000${value}`;
-  if (textCache.has(key)) return textCache.get(key);
-  const text = explainFeature(feature, value, lang);
-  if (textCache.size >= TEXT_CACHE_MAX) textCache.clear();
-  textCache.set(key, text);
-  return text;
-}
-
 /** Distinct rows whose SHAP values are kept per model (exact: keyed by the row's values, compared in full). */
 const SHAP_CACHE_ROWS = 10_000;
 
@@ -436,7 +423,10 @@ function reason(
     contribution,
     direction: contribution > 0 ? "raises_risk" : "lowers_risk",
   };
-  const text = featureText(feature, value, lang);
+  // Not cached: with its Intl formatters cached, a sentence costs ~1.3 µs (numeric) or ~0.2 µs, and a
+  // cache keyed by (language, feature, value) missed on most distinct numbers while its entries were
+  // promoted and dropped (longer GC pauses: 8–13 against ~5 ms at half load, distinct customers).
+  const text = explainFeature(feature, value, lang);
   if (text) r.text = text;
   return r;
 }

@@ -160,25 +160,23 @@ export class ExplainThread {
 
   private fail(worker: Worker | undefined, err: Error): void {
     if (worker !== this.worker || this.failed) return;
-    this.failed = true;
-    this.worker = undefined;
     logger().error({ err: err.message }, "explain thread failed; reasons are computed on the request thread");
-    for (const jobs of this.inFlight.values()) for (const j of jobs) j.reject(err);
-    this.inFlight.clear();
-    for (const entry of this.byId.values()) for (const j of entry.queue.splice(0)) j.reject(err);
-    void worker?.terminate();
+    void this.stop(err)?.terminate();
   }
 
   /** Stops the thread (rows in flight are rejected). */
   async close(): Promise<void> {
+    await this.stop(new Error("explain thread closed"))?.terminate();
+  }
+
+  /** No more rows for the thread: rejects every waiting row with `err`; returns the worker to end. */
+  private stop(err: Error): Worker | undefined {
     const worker = this.worker;
-    if (!worker) return;
     this.worker = undefined;
     this.failed = true;
-    const err = new Error("explain thread closed");
     for (const jobs of this.inFlight.values()) for (const j of jobs) j.reject(err);
     this.inFlight.clear();
     for (const entry of this.byId.values()) for (const j of entry.queue.splice(0)) j.reject(err);
-    await worker.terminate();
+    return worker;
   }
 }

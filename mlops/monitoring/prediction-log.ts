@@ -491,6 +491,11 @@ export class PredictionLogWriter {
     enc.length = 0;
   }
 
+  /** Whether records go to the log thread (false in-thread, after a thread failure and after close). */
+  get threadInUse(): boolean {
+    return this.useThread;
+  }
+
   /** Number of records persisted so far. */
   get persisted(): number {
     return this.written;

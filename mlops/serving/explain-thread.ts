@@ -87,6 +87,11 @@ export class ExplainThread {
     });
   }
 
+  /** False once the thread failed or was closed (the request thread computes φ from then on). */
+  get inUse(): boolean {
+    return !this.failed;
+  }
+
   /** Starts building `model`'s tables on the thread (explain calls this on first sight). */
   register(model: GbdtModel): ModelEntry | undefined {
     const worker = this.start();

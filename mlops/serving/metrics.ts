@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
-import { Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
 
 /** The drift summary a monitor run leaves for the server's /metrics (see mlops/monitoring/monitor.ts). */
 export interface DriftSnapshot {
@@ -7,6 +7,14 @@ export interface DriftSnapshot {
   drift: boolean;
   features: { name: string; test: string; score: number; drift: boolean }[];
   prediction_drift?: { score: number; drift: boolean } | null;
+}
+
+/** Worker-thread state for /metrics (see ServingMetrics.watchThreads). */
+export interface ThreadStats {
+  logThreadUp: boolean;
+  explainThreadUp: boolean;
+  explainRows: number;
+  logRecords: number;
 }
 
 /** One labelled histogram series: cumulative-at-export bucket counts, sum and count in plain numbers. */
@@ -192,6 +200,44 @@ export class ServingMetrics {
       help: "1 when the last monitor run flagged the feature (feature=_any: any drift)",
       labelNames: ["feature"],
       registers,
+    });
+  }
+
+  /**
+   * Exposes the worker threads' state, read at scrape time (nothing per request):
+   * `churn_worker_thread_up{thread}` (1 while the thread is in use, 0 when off or failed: the request
+   * thread does its work), `churn_explain_thread_rows_total`, `churn_prediction_log_records_total`.
+   */
+  watchThreads(read: () => ThreadStats): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: "churn_worker_thread_up",
+      help: "1 while the worker thread does its work (prediction_log, explain); 0 when off or failed",
+      labelNames: ["thread"],
+      registers,
+      collect() {
+        const s = read();
+        this.set({ thread: "prediction_log" }, s.logThreadUp ? 1 : 0);
+        this.set({ thread: "explain" }, s.explainThreadUp ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: "churn_explain_thread_rows_total",
+      help: "Rows whose TreeSHAP values were computed on the explain thread",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read().explainRows);
+      },
+    });
+    new Counter({
+      name: "churn_prediction_log_records_total",
+      help: "Predictions written to the prediction log in the lake",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(read().logRecords);
+      },
     });
   }
 

@@ -392,6 +392,13 @@ describe("server lifecycle", () => {
       const ids = Array.from({ length: 40 }, (_, k) => 150 + k);
       const responses = await Promise.all(ids.map(ask));
       expect(thread.rowsExplained).toBeGreaterThan(before);
+      await ctx.logWriter.flush();
+      const metrics = (await server.inject("/metrics")).body;
+      expect(metrics).toContain('churn_worker_thread_up{thread="explain"} 1');
+      expect(metrics).toContain('churn_worker_thread_up{thread="prediction_log"} 1');
+      expect(metrics).toContain(`churn_explain_thread_rows_total ${thread.rowsExplained}`);
+      expect(ctx.logWriter.persisted).toBeGreaterThan(40);
+      expect(metrics).toContain(`churn_prediction_log_records_total ${ctx.logWriter.persisted}`);
       const model = ctx.holder.current()?.model as ChurnModel;
       const rows = fixtureRows(200, 11);
       responses.forEach((res, k) => {
@@ -423,6 +430,10 @@ describe("server lifecycle", () => {
       });
       expect(res.statusCode).toBe(200);
       expect(res.json().predictions.map((p: { reasons: unknown[] }) => p.reasons.length)).toEqual([3, 3]);
+      const metrics = (await server.inject("/metrics")).body;
+      expect(metrics).toContain('churn_worker_thread_up{thread="explain"} 0');
+      expect(metrics).toContain('churn_worker_thread_up{thread="prediction_log"} 0');
+      expect(metrics).toContain("churn_explain_thread_rows_total 0");
     } finally {
       await server.close();
     }

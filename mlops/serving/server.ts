@@ -229,6 +229,12 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
       thread: threads,
     });
   const explainThread = threads ? new ExplainThread() : undefined;
+  metrics.watchThreads(() => ({
+    logThreadUp: logWriter.threadInUse,
+    explainThreadUp: explainThread?.inUse ?? false,
+    explainRows: explainThread?.rowsExplained ?? 0,
+    logRecords: logWriter.persisted,
+  }));
   const verifier = new ApiKeyVerifier(opts.apiKeys);
   const limiter = new KeyRateLimiter(cfg.rateLimit.max, cfg.rateLimit.timeWindowMs);
   const log = logger();

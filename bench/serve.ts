@@ -569,7 +569,7 @@ async function batch(home: string, n: number) {
     predict_proba: {
       rows_per_s: Math.round(ours),
       rows_per_cpu_s: Math.round(oursCpu),
-      note: "one thread; includes binning the rows",
+      note: "main thread + the predict worker (from 50,000 rows), as predictProba runs; rows_per_cpu_s counts both",
     },
     xgboost_predict_proba: xgbResult,
     ratios:

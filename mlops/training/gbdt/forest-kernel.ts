@@ -1,6 +1,7 @@
 /**
- * Prediction kernel for forests without categorical splits, shared by the main thread and the predict
- * worker (predict-worker.ts), so it imports nothing.
+ * Prediction kernel over complete trees, shared by the main thread and the predict worker
+ * (predict-worker.ts), so it imports nothing. Categorical splits arrive as numeric splits on virtual 0/1
+ * columns that the caller lays out after the model's features (VirtualColumns).
  *
  * Every tree is stored as a complete binary tree of its depth D (internal nodes 0..2^D-2 in heap order,
  * 2^D leaves); a leaf that sits above depth D is padded with "always left" nodes (threshold +Infinity,
@@ -33,6 +34,25 @@ export interface CompleteForest {
   /** Per node: float32 threshold; x > thr goes right. */
   thr: Float32Array;
   leaf: Float64Array;
+  /**
+   * Columns per row the kernel reads: the model's features, then one virtual column per distinct
+   * categorical split (see model.ts, buildCompleteForest); the walk itself does not know the difference.
+   */
+  width: number;
+  /** The virtual columns' definitions, used by the thread that lays out the rows (not by the walk). */
+  virtual: VirtualColumns | null;
+}
+
+/**
+ * Categorical splits as virtual columns: column k is 0 when the row's category of model feature
+ * feature[k] is in the split's left set (mask[offset[k] + code] = 1), 1 when it is not (unseen codes
+ * included), NaN when it is missing; its nodes split at 0.5 with the node's missing direction.
+ */
+export interface VirtualColumns {
+  feature: Int32Array;
+  offset: Int32Array;
+  length: Int32Array;
+  mask: Uint8Array;
 }
 
 /**
@@ -298,6 +318,8 @@ export function warmUpKernels(nF = 8, rounds = 300): void {
     feat: Int32Array.from({ length: trees * nodes }, (_, i) => i % nF),
     thr: Float32Array.from({ length: trees * nodes }, (_, i) => (i % 7) / 7 - 0.5),
     leaf: Float64Array.from({ length: trees * (1 << D) }, (_, i) => (i % 5) / 50),
+    width: nF,
+    virtual: null,
   };
   const rows = 64;
   const x = Float32Array.from({ length: rows * nF }, (_, i) => ((i * 37) % 101) / 101 - 0.5);

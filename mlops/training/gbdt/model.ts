@@ -51,25 +51,58 @@ function shared<T>(ctor: new (buf: SharedArrayBuffer) => T, n: number, bytes: nu
 }
 
 /**
- * The complete-layout forest of forest-kernel.ts, or null when a tree has a categorical split, is deeper
- * than MAX_COMPLETE_DEPTH, or has a threshold that is not a float32 value (then the binned walker is used).
+ * The complete-layout forest of forest-kernel.ts, or null when a tree is deeper than MAX_COMPLETE_DEPTH or
+ * has a numeric threshold that is not a float32 value (then the binned walker is used). Categorical splits
+ * become numeric splits on virtual columns after the `nFeatures` model features, one per distinct (feature,
+ * left set): 0 = in the set, 1 = not, NaN = missing, split at 0.5 with the node's missing direction, so
+ * the branch-free walk serves categorical forests too (without `nFeatures` they make it return null).
  */
-export function buildCompleteForest(trees: readonly GbdtTree[]): CompleteForest | null {
+export function buildCompleteForest(trees: readonly GbdtTree[], nFeatures?: number): CompleteForest | null {
   const depth = new Int32Array(trees.length);
   let nodes = 0;
   let leaves = 0;
+  const virtualOf = new Map<string, number>();
+  const vFeature: number[] = [];
+  const vOffset: number[] = [];
+  const vLength: number[] = [];
+  const vMask: number[] = [];
+  /** The virtual column of categorical node n (created on first sight). */
+  const virtualColumn = (tree: GbdtTree, n: number): number => {
+    const set = tree.catLeft[n] as Int32Array;
+    const key = `${tree.feature[n]}:${set.join(",")}`;
+    let k = virtualOf.get(key);
+    if (k === undefined) {
+      k = vFeature.length;
+      virtualOf.set(key, k);
+      const len = set.length ? set[set.length - 1] + 1 : 0;
+      vFeature.push(tree.feature[n]);
+      vOffset.push(vMask.length);
+      vLength.push(len);
+      const mask = new Array<number>(len).fill(0);
+      for (const c of set) mask[c] = 1;
+      vMask.push(...mask);
+    }
+    return k;
+  };
   for (let t = 0; t < trees.length; t++) {
     const tree = trees[t];
     for (let n = 0; n < tree.feature.length; n++) {
       if (tree.feature[n] < 0) continue;
-      if (tree.catLeft[n]) return null;
-      if (Math.fround(tree.threshold[n]) !== tree.threshold[n]) return null;
+      if (tree.catLeft[n]) {
+        if (nFeatures === undefined) return null;
+        virtualColumn(tree, n);
+      } else if (Math.fround(tree.threshold[n]) !== tree.threshold[n]) return null;
     }
     depth[t] = treeDepth(tree);
     if (depth[t] > MAX_COMPLETE_DEPTH) return null;
     nodes += (1 << depth[t]) - 1;
     leaves += 1 << depth[t];
   }
+  let width = 0;
+  for (const tree of trees)
+    for (let n = 0; n < tree.feature.length; n++) width = Math.max(width, tree.feature[n] + 1);
+  width = Math.max(width, nFeatures ?? 0) + vFeature.length;
+  const base = width - vFeature.length; // virtual columns follow the model's features
   const f: CompleteForest = {
     nTrees: trees.length,
     depth: shared(Int32Array, trees.length, 4),
@@ -79,6 +112,15 @@ export function buildCompleteForest(trees: readonly GbdtTree[]): CompleteForest 
     feat: shared(Int32Array, nodes, 4),
     thr: shared(Float32Array, nodes, 4),
     leaf: shared(Float64Array, leaves, 8),
+    width,
+    virtual: vFeature.length
+      ? {
+          feature: Int32Array.from(vFeature),
+          offset: Int32Array.from(vOffset),
+          length: Int32Array.from(vLength),
+          mask: Uint8Array.from(vMask),
+        }
+      : null,
   };
   f.depth.set(depth);
   let nb = 0;
@@ -98,9 +140,10 @@ export function buildCompleteForest(trees: readonly GbdtTree[]): CompleteForest 
         f.thr[nb + pos] = Number.POSITIVE_INFINITY;
         place(n, 2 * pos + 1, d + 1);
       } else {
-        f.word[nb + pos] = (tree.feature[n] << 1) | (tree.defaultLeft[n] ? 0 : 1);
-        f.feat[nb + pos] = tree.feature[n];
-        f.thr[nb + pos] = tree.threshold[n];
+        const column = tree.catLeft[n] ? base + virtualColumn(tree, n) : tree.feature[n];
+        f.word[nb + pos] = (column << 1) | (tree.defaultLeft[n] ? 0 : 1);
+        f.feat[nb + pos] = column;
+        f.thr[nb + pos] = tree.catLeft[n] ? 0.5 : tree.threshold[n];
         place(tree.left[n], 2 * pos + 1, d + 1);
         place(tree.right[n], 2 * pos + 2, d + 1);
       }
@@ -110,6 +153,53 @@ export function buildCompleteForest(trees: readonly GbdtTree[]): CompleteForest 
     lb += 1 << D;
   }
   return f;
+}
+
+/**
+ * Lays out rows [from, to) of `cols` for the complete-tree kernel at x[xBase ..] (forest.width float32
+ * columns per row): the model's numeric features (categorical ones as 0: no node reads them), then the
+ * forest's virtual columns from the category codes.
+ */
+function layOutRows(
+  forest: CompleteForest,
+  cols: readonly ResolvedColumn[],
+  values: readonly (ArrayLike<number> | null)[],
+  from: number,
+  to: number,
+  x: Float32Array,
+  xBase: number,
+): void {
+  const v = forest.virtual;
+  if (!v) {
+    transposeBlock(values, from, to, x, xBase);
+    return;
+  }
+  const W = forest.width;
+  const nF = values.length;
+  for (let j = 0; j < nF; j++) {
+    const col = values[j];
+    if (col) for (let r = from, o = xBase + j; r < to; r++, o += W) x[o] = col[r];
+    else for (let r = from, o = xBase + j; r < to; r++, o += W) x[o] = 0;
+  }
+  const { feature, offset, length, mask } = v;
+  const first = W - feature.length;
+  for (let k = 0; k < feature.length; k++) {
+    const c = cols[feature[k]];
+    const codes = c.codes;
+    const remap = c.remap;
+    const off = offset[k];
+    const len = length[k];
+    const j = first + k;
+    if (!codes || !remap) {
+      for (let r = from, o = xBase + j; r < to; r++, o += W) x[o] = Number.NaN;
+      continue;
+    }
+    for (let r = from, o = xBase + j; r < to; r++, o += W) {
+      const code = codes[r];
+      const m = code >= 0 && code < remap.length ? remap[code] : -1;
+      x[o] = m < 0 ? Number.NaN : +!(m < len && mask[off + m] === 1);
+    }
+  }
 }
 
 /** Counters of parallel prediction (for tests and diagnostics). */
@@ -159,13 +249,13 @@ function getPredictWorker(): Worker | null {
  */
 function scoreParallel(
   forest: CompleteForest,
-  values: readonly (ArrayLike<number> | null)[],
+  layOut: (from: number, to: number, x: Float32Array, xBase: number) => void,
   n: number,
   baseScore: number,
   proba: boolean,
   worker: Worker,
 ): Float64Array {
-  const nF = values.length;
+  const nF = forest.width;
   const ctrl = shared(Int32Array, PCTRL_SIZE, 4);
   const job: PredictJob = {
     forest,
@@ -195,7 +285,7 @@ function scoreParallel(
     for (let s = 0; s < PREDICT_SLOTS && !staged; s++) {
       if (Atomics.load(ctrl, PCTRL_STATE + s) !== 0) continue;
       collect(s);
-      transposeBlock(values, from, from + len, job.staging, s * CHUNK_ROWS * nF);
+      layOut(from, from + len, job.staging, s * CHUNK_ROWS * nF);
       ctrl[PCTRL_FROM + s] = from;
       ctrl[PCTRL_LEN + s] = len;
       pendingFrom[s] = from;
@@ -207,7 +297,7 @@ function scoreParallel(
     result.fill(baseScore, from, from + len);
     for (let b = from; b < from + len; b += BLOCK) {
       const e = Math.min(from + len, b + BLOCK);
-      transposeBlock(values, b, e, block, 0);
+      layOut(b, e, block, 0);
       accumulateComplete(forest, block, 0, nF, e - b, result, b);
     }
     if (proba) sigmoidRange(result, from, from + len);
@@ -606,18 +696,23 @@ export class GbdtModel implements ChurnModel {
   private score(data: GbdtDataset, proba: boolean): Float64Array {
     const cols = this.resolve(data);
     const n = data.nRows;
-    if (this.completeForest === undefined) this.completeForest = buildCompleteForest(this.trees);
+    if (this.completeForest === undefined)
+      this.completeForest = buildCompleteForest(this.trees, this.features.length);
     const cf = this.completeForest;
-    if (cf) {
+    // Under 8 rows a categorical forest takes the binned walker: it walks 8 trees at once for one row
+    // (8.6–12.3 against 10.9–13.8 µs per one-row call, 300 depth-4 trees with categorical splits).
+    if (cf && (n >= 8 || !cf.virtual)) {
       const values = cols.map((c) => c.values);
+      const layOut = (from: number, to: number, x: Float32Array, xBase: number) =>
+        layOutRows(cf, cols, values, from, to, x, xBase);
       const worker = n >= PARALLEL_MIN_ROWS ? getPredictWorker() : null;
-      if (worker) return scoreParallel(cf, values, n, this.baseScore, proba, worker);
-      const nF = values.length;
+      if (worker) return scoreParallel(cf, layOut, n, this.baseScore, proba, worker);
+      const nF = cf.width;
       const out = new Float64Array(n).fill(this.baseScore);
       const block = new Float32Array(Math.min(BLOCK, n) * nF); // one-row serving calls stay cheap
       for (let from = 0; from < n; from += BLOCK) {
         const to = Math.min(n, from + BLOCK);
-        transposeBlock(values, from, to, block, 0);
+        layOut(from, to, block, 0);
         accumulateComplete(cf, block, 0, nF, to - from, out, from);
       }
       if (proba) sigmoidRange(out, 0, n);

@@ -76,6 +76,38 @@ describe("GBDT prediction over bins", () => {
   });
 });
 
+describe("GBDT prediction over complete trees with categorical splits (virtual columns)", () => {
+  it("equals walking each tree, with missing and unseen categories, on one thread and with the predict worker", async () => {
+    const model = await trainGbdt(edgeData(3000, 11), { numTrees: 30, numLeaves: 12, maxDepth: 4 });
+    expect(model.trees.some((t) => t.catLeft.some((c) => c !== null))).toBe(true);
+    expect(buildCompleteForest(model.trees)).toBeNull(); // without the feature count: no virtual columns
+    const cf = buildCompleteForest(model.trees, model.features.length);
+    expect(cf?.virtual?.feature.length).toBeGreaterThan(0);
+    expect(cf?.width).toBe(model.features.length + (cf?.virtual?.feature.length ?? 0));
+    const data = edgeData(60_000, 12); // ≥ 50,000 rows: main thread + predict worker
+    const codes = (data.features[2] as { codes: Int32Array }).codes;
+    for (let i = 0; i < 300; i++) codes[i] = i % 3 === 0 ? 99 : i % 3 === 1 ? -1 : 5; // unseen, missing, last
+    const reference = walkAll(model, data);
+    const chunksBefore = predictStats.workerChunks;
+    expect(Array.from(model.predictRaw(data))).toEqual(Array.from(reference));
+    // The worker takes part once it has started (it may miss the first call).
+    for (let i = 0; i < 50 && predictStats.workerChunks === chunksBefore; i++) {
+      expect(Array.from(model.predictRaw(data))).toEqual(Array.from(reference));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect(predictStats.workerChunks).toBeGreaterThan(chunksBefore);
+    const part: TabularDataset = {
+      nRows: 1000,
+      features: data.features.map((c) =>
+        c.kind === "numeric"
+          ? { ...c, values: c.values.subarray(0, 1000) }
+          : { ...c, codes: c.codes.subarray(0, 1000) },
+      ),
+    };
+    expect(Array.from(model.predictRaw(part))).toEqual(Array.from(reference.subarray(0, 1000)));
+  });
+});
+
 /** Numeric-only view of edgeData (the plan column dropped), so the forest takes the complete-tree walk. */
 function numericEdgeData(n: number, seed: number, thresholds: number[] = []): TabularDataset {
   const d = edgeData(n, seed, thresholds);

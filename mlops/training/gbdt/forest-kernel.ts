@@ -237,6 +237,100 @@ function walkNoMissing(
   }
 }
 
+/**
+ * Adds every tree's output for one row (x[xBase ..]) to out[o]: the serving call. The kernels above walk
+ * one tree at a time for a row that has no 7 companions, a chain of dependent loads; here 8 trees of
+ * equal depth are walked together so their chains overlap (a group of mixed depths walks tree by tree).
+ * Leaf values are added in tree order, so the sum equals theirs exactly.
+ */
+export function accumulateOneRow(
+  forest: CompleteForest,
+  x: Float32Array,
+  xBase: number,
+  out: Float64Array,
+  o: number,
+): void {
+  const { nTrees, depth, nodeBase, leafBase, word, thr, leaf } = forest;
+  let s = out[o];
+  let t = 0;
+  for (; t + 8 <= nTrees; t += 8) {
+    const D = depth[t];
+    let same = true;
+    for (let k = 1; k < 8; k++) same &&= depth[t + k] === D;
+    if (!same) {
+      for (let k = t; k < t + 8; k++) s += walkOne(forest, k, x, xBase);
+      continue;
+    }
+    const b0 = nodeBase[t];
+    const b1 = nodeBase[t + 1];
+    const b2 = nodeBase[t + 2];
+    const b3 = nodeBase[t + 3];
+    const b4 = nodeBase[t + 4];
+    const b5 = nodeBase[t + 5];
+    const b6 = nodeBase[t + 6];
+    const b7 = nodeBase[t + 7];
+    let n0 = 0;
+    let n1 = 0;
+    let n2 = 0;
+    let n3 = 0;
+    let n4 = 0;
+    let n5 = 0;
+    let n6 = 0;
+    let n7 = 0;
+    for (let d = 0; d < D; d++) {
+      const w0 = word[b0 + n0];
+      const w1 = word[b1 + n1];
+      const w2 = word[b2 + n2];
+      const w3 = word[b3 + n3];
+      const w4 = word[b4 + n4];
+      const w5 = word[b5 + n5];
+      const w6 = word[b6 + n6];
+      const w7 = word[b7 + n7];
+      const x0 = x[xBase + (w0 >> 1)];
+      const x1 = x[xBase + (w1 >> 1)];
+      const x2 = x[xBase + (w2 >> 1)];
+      const x3 = x[xBase + (w3 >> 1)];
+      const x4 = x[xBase + (w4 >> 1)];
+      const x5 = x[xBase + (w5 >> 1)];
+      const x6 = x[xBase + (w6 >> 1)];
+      const x7 = x[xBase + (w7 >> 1)];
+      n0 = 2 * n0 + 1 + (+(x0 > thr[b0 + n0]) | (+!(x0 <= thr[b0 + n0]) & w0));
+      n1 = 2 * n1 + 1 + (+(x1 > thr[b1 + n1]) | (+!(x1 <= thr[b1 + n1]) & w1));
+      n2 = 2 * n2 + 1 + (+(x2 > thr[b2 + n2]) | (+!(x2 <= thr[b2 + n2]) & w2));
+      n3 = 2 * n3 + 1 + (+(x3 > thr[b3 + n3]) | (+!(x3 <= thr[b3 + n3]) & w3));
+      n4 = 2 * n4 + 1 + (+(x4 > thr[b4 + n4]) | (+!(x4 <= thr[b4 + n4]) & w4));
+      n5 = 2 * n5 + 1 + (+(x5 > thr[b5 + n5]) | (+!(x5 <= thr[b5 + n5]) & w5));
+      n6 = 2 * n6 + 1 + (+(x6 > thr[b6 + n6]) | (+!(x6 <= thr[b6 + n6]) & w6));
+      n7 = 2 * n7 + 1 + (+(x7 > thr[b7 + n7]) | (+!(x7 <= thr[b7 + n7]) & w7));
+    }
+    const first = (1 << D) - 1;
+    s += leaf[leafBase[t] + n0 - first];
+    s += leaf[leafBase[t + 1] + n1 - first];
+    s += leaf[leafBase[t + 2] + n2 - first];
+    s += leaf[leafBase[t + 3] + n3 - first];
+    s += leaf[leafBase[t + 4] + n4 - first];
+    s += leaf[leafBase[t + 5] + n5 - first];
+    s += leaf[leafBase[t + 6] + n6 - first];
+    s += leaf[leafBase[t + 7] + n7 - first];
+  }
+  for (; t < nTrees; t++) s += walkOne(forest, t, x, xBase);
+  out[o] = s;
+}
+
+/** Output of tree t for the row at x[xBase ..]. */
+function walkOne(forest: CompleteForest, t: number, x: Float32Array, xBase: number): number {
+  const { depth, nodeBase, leafBase, word, thr, leaf } = forest;
+  const D = depth[t];
+  const nb = nodeBase[t];
+  let n = 0;
+  for (let d = 0; d < D; d++) {
+    const w = word[nb + n];
+    const v = x[xBase + (w >> 1)];
+    n = 2 * n + 1 + (+(v > thr[nb + n]) | (+!(v <= thr[nb + n]) & w));
+  }
+  return leaf[leafBase[t] + n - ((1 << D) - 1)];
+}
+
 /** Writes columns' rows [from, to) row-major as float32 into x[xBase ..]; null columns (unused) become 0. */
 export function transposeBlock(
   cols: readonly (ArrayLike<number> | null)[],

@@ -6,6 +6,7 @@ import type { FeatureSpec } from "../dataset.ts";
 import type { ChurnModel, Contribution } from "../model.ts";
 import {
   accumulateComplete,
+  accumulateOneRow,
   BLOCK,
   type CompleteForest,
   PCTRL_END,
@@ -691,6 +692,8 @@ export class GbdtModel implements ChurnModel {
   }
 
   private completeForest: CompleteForest | null | undefined;
+  /** One laid-out row for calls under 8 rows. */
+  private rowScratch: Float32Array | undefined;
 
   /** Scores rows: complete-tree walk on raw values when the forest allows it, else the binned walker. */
   private score(data: GbdtDataset, proba: boolean): Float64Array {
@@ -699,12 +702,23 @@ export class GbdtModel implements ChurnModel {
     if (this.completeForest === undefined)
       this.completeForest = buildCompleteForest(this.trees, this.features.length);
     const cf = this.completeForest;
-    // Under 8 rows a categorical forest takes the binned walker: it walks 8 trees at once for one row
-    // (8.6–12.3 against 10.9–13.8 µs per one-row call, 300 depth-4 trees with categorical splits).
-    if (cf && (n >= 8 || !cf.virtual)) {
+    if (cf) {
       const values = cols.map((c) => c.values);
       const layOut = (from: number, to: number, x: Float32Array, xBase: number) =>
         layOutRows(cf, cols, values, from, to, x, xBase);
+      if (n < 8) {
+        // A few rows (an API request scores one): each row walks 8 trees at once.
+        const out = new Float64Array(n).fill(this.baseScore);
+        // Reused (the call is synchronous): a fresh 4·width-byte array per call costs an off-heap allocation.
+        this.rowScratch ??= new Float32Array(cf.width);
+        const row = this.rowScratch;
+        for (let r = 0; r < n; r++) {
+          layOut(r, r + 1, row, 0);
+          accumulateOneRow(cf, row, 0, out, r);
+        }
+        if (proba) sigmoidRange(out, 0, n);
+        return out;
+      }
       const worker = n >= PARALLEL_MIN_ROWS ? getPredictWorker() : null;
       if (worker) return scoreParallel(cf, layOut, n, this.baseScore, proba, worker);
       const nF = cf.width;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { TabularDataset } from "../dataset.ts";
 import { type GbdtDataset, type GbdtModel, mulberry32, trainGbdt } from "./index.ts";
 import { buildCompleteForest, predictStats } from "./model.ts";
-import { encodeBlock, leafOf } from "./tree.ts";
+import { encodeBlock, leafOf, treeDepth } from "./tree.ts";
 
 /** Numeric values that sit exactly on split thresholds, just around them, missing; categories incl. unseen. */
 function edgeData(n: number, seed: number, thresholds: number[] = []): TabularDataset {
@@ -151,7 +151,39 @@ describe("GBDT prediction over complete trees (numeric-only forests)", () => {
     for (let i = 0; i < 200; i++) a[i] = specials[i % specials.length];
     // float64 values that round (float32) onto a threshold from either side.
     for (let i = 200; i < 400; i++) a[i] = thresholds[i % thresholds.length] * (i % 2 ? 1 + 1e-9 : 1 - 1e-9);
-    expect(Array.from(model.predictRaw(data))).toEqual(Array.from(walkAll(model, data)));
+    const reference = walkAll(model, data);
+    expect(Array.from(model.predictRaw(data))).toEqual(Array.from(reference));
+    // Calls under 8 rows take the one-row walk (8 trees of equal depth at once).
+    for (const [from, n] of [
+      [0, 1],
+      [195, 1],
+      [205, 3],
+      [390, 7],
+    ]) {
+      const few: TabularDataset = {
+        nRows: n,
+        features: data.features.map((c) =>
+          c.kind === "numeric" ? { ...c, values: c.values.subarray(from, from + n) } : c,
+        ),
+      };
+      expect(Array.from(model.predictRaw(few))).toEqual(Array.from(reference.subarray(from, from + n)));
+    }
+  });
+
+  it("walks one row through trees of mixed depths exactly like the block walk", async () => {
+    const model = await trainGbdt(numericEdgeData(3000, 13), { numTrees: 40, numLeaves: 9 });
+    expect(new Set(model.trees.map((t) => treeDepth(t))).size).toBeGreaterThan(1);
+    const data = numericEdgeData(200, 14);
+    const reference = walkAll(model, data);
+    for (let r = 0; r < data.nRows; r++) {
+      const one: TabularDataset = {
+        nRows: 1,
+        features: data.features.map((c) =>
+          c.kind === "numeric" ? { ...c, values: c.values.subarray(r, r + 1) } : c,
+        ),
+      };
+      expect(model.predictRaw(one)[0]).toBe(reference[r]);
+    }
   });
 
   it("scores large batches with the predict worker exactly like the single-thread path", async () => {

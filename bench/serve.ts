@@ -352,7 +352,14 @@ async function online(home: string, duration: number) {
   const only = (arg("--only")?.split(",") ?? SCENARIOS) as Scenario[];
   const child = spawn(
     process.execPath,
-    [...(prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : []), process.argv[1], "--serve-child", home],
+    // --no-memory-reducer: as bin/telco.ts and the npm scripts run the server (see bin/telco.ts).
+    [
+      "--no-memory-reducer",
+      ...(prof ? ["--cpu-prof", "--cpu-prof-dir", prof] : []),
+      process.argv[1],
+      "--serve-child",
+      home,
+    ],
     { stdio: ["ignore", "pipe", openSync(serverLog, "w")] },
   );
   const addrs = await new Promise<{ bare: string; serve: string }>((resolve, reject) => {

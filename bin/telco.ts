@@ -1,4 +1,9 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-memory-reducer
+// --no-memory-reducer (also in the npm scripts and bench:serve's server): V8's memory reducer compacts
+// the whole heap when the allocation rate drops, e.g. when a busy API gets quieter, a 105–130 ms stop of
+// the request thread (the half-load p99 of the distinct-customers route in every full bench:serve run).
+// Without it the heap shrinks by ordinary collections only. It must be given at start: setting it with
+// v8.setFlagsFromString in a running process was tried and does not stop the reducer.
 // Colours only for a person at a terminal: picocolors would also colour output when CI is set,
 // which breaks piping and tests that read the text. Set before any module reads the environment.
 if (!process.stdout.isTTY && process.env.FORCE_COLOR === undefined) process.env.NO_COLOR ??= "1";

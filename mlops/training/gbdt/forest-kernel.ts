@@ -331,19 +331,23 @@ function walkOne(forest: CompleteForest, t: number, x: Float32Array, xBase: numb
   return leaf[leafBase[t] + n - ((1 << D) - 1)];
 }
 
-/** Writes columns' rows [from, to) row-major as float32 into x[xBase ..]; null columns (unused) become 0. */
+/**
+ * Writes columns' rows [from, to) row-major as float32 into x[xBase ..], `stride` values per row (default:
+ * one per column; wider rows leave room for virtual columns); null columns (unused) become 0.
+ */
 export function transposeBlock(
   cols: readonly (ArrayLike<number> | null)[],
   from: number,
   to: number,
   x: Float32Array,
   xBase: number,
+  stride = cols.length,
 ): void {
   const nF = cols.length;
   for (let j = 0; j < nF; j++) {
     const v = cols[j];
-    if (v) for (let r = from, o = xBase + j; r < to; r++, o += nF) x[o] = v[r];
-    else for (let r = from, o = xBase + j; r < to; r++, o += nF) x[o] = 0;
+    if (v) for (let r = from, o = xBase + j; r < to; r++, o += stride) x[o] = v[r];
+    else for (let r = from, o = xBase + j; r < to; r++, o += stride) x[o] = 0;
   }
 }
 

@@ -170,18 +170,10 @@ function layOutRows(
   x: Float32Array,
   xBase: number,
 ): void {
-  const v = forest.virtual;
-  if (!v) {
-    transposeBlock(values, from, to, x, xBase);
-    return;
-  }
   const W = forest.width;
-  const nF = values.length;
-  for (let j = 0; j < nF; j++) {
-    const col = values[j];
-    if (col) for (let r = from, o = xBase + j; r < to; r++, o += W) x[o] = col[r];
-    else for (let r = from, o = xBase + j; r < to; r++, o += W) x[o] = 0;
-  }
+  transposeBlock(values, from, to, x, xBase, W);
+  const v = forest.virtual;
+  if (!v) return;
   const { feature, offset, length, mask } = v;
   const first = W - feature.length;
   for (let k = 0; k < feature.length; k++) {

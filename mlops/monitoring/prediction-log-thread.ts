@@ -76,7 +76,6 @@ port.on("message", (m: ToLogThread) => {
     decodeBatch(m.buf, m.length);
     port.postMessage({ kind: "free", buf: m.buf } satisfies FromLogThread, [m.buf]);
   } else if (m.kind === "flush") {
-    capacity = Math.max(capacity, m.capacity);
     for (const lines of days.values()) capacity = Math.max(capacity, lines.length);
     // Exact-size copies: zlib's output may sit in a larger or untransferable ArrayBuffer.
     const parts = gzipParts(days).map((p) => ({ ...p, body: new Uint8Array(p.body) }));

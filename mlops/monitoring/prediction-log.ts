@@ -166,12 +166,14 @@ export interface LogPart {
   lines: number;
 }
 
+/** Fast level: the log is written continuously, and level 1 is ~3× faster than the default here. */
+const GZIP = { level: constants.Z_BEST_SPEED };
+
 /** Gzips each day's lines: one part per day, in first-appearance order. */
 export function gzipParts(days: Map<string, LineBuffer>): LogPart[] {
   const parts: LogPart[] = [];
   for (const [day, lines] of days) {
-    // Fast level: the log is written continuously, and level 1 is ~3× faster than the default here.
-    const body = gzipSync(lines.bytes.subarray(0, lines.length), { level: constants.Z_BEST_SPEED });
+    const body = gzipSync(lines.bytes.subarray(0, lines.length), GZIP);
     parts.push({ day, body, lines: lines.lines });
   }
   return parts;
@@ -197,7 +199,7 @@ export const NULL_STR = 0xffffffff;
 export type ToLogThread =
   | { kind: "names"; id: number; names: readonly string[] }
   | { kind: "batch"; buf: ArrayBuffer; length: number }
-  | { kind: "flush"; id: number; capacity: number };
+  | { kind: "flush"; id: number };
 
 /** Messages from the log thread back to the writer. */
 export type FromLogThread =
@@ -512,7 +514,7 @@ export class PredictionLogWriter {
       const id = this.nextFlushId++;
       parts = new Promise((resolve, reject) => t.pending.set(id, { resolve, reject }));
       t.worker.ref();
-      t.worker.postMessage({ kind: "flush", id, capacity: this.lastFlushBytes } satisfies ToLogThread);
+      t.worker.postMessage({ kind: "flush", id } satisfies ToLogThread);
     } else parts = Promise.resolve([]);
     // Lines written in-thread (always, or after a thread failure) go out with the same flush.
     const batch = this.buffer;
@@ -524,9 +526,7 @@ export class PredictionLogWriter {
       for (const [day, lines] of batch) {
         // Compressed on libuv's thread pool: a synchronous gzip of a full buffer blocked the serving
         // event loop for ~100+ ms (the API's p99).
-        const body = await gzipAsync(lines.bytes.subarray(0, lines.length), {
-          level: constants.Z_BEST_SPEED,
-        });
+        const body = await gzipAsync(lines.bytes.subarray(0, lines.length), GZIP);
         all.push({ day, body, lines: lines.lines });
       }
       for (const part of all) {

@@ -139,16 +139,7 @@ function walkWithMissing(
       out[o + 6] += leaf[lb + n6];
       out[o + 7] += leaf[lb + n7];
     }
-    for (; r < nRows; r++) {
-      const rb = xBase + r * nF;
-      let n = 0;
-      for (let d = 0; d < D; d++) {
-        const w = word[nb + n];
-        const v = x[rb + (w >> 1)];
-        n = 2 * n + 1 + (+(v > thr[nb + n]) | (+!(v <= thr[nb + n]) & w));
-      }
-      out[outBase + r] += leaf[lb + n];
-    }
+    for (; r < nRows; r++) out[outBase + r] += walkOne(forest, t, x, xBase + r * nF);
   }
 }
 

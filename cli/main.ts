@@ -24,6 +24,9 @@ const MODULES: Record<string, () => Promise<Registrar>> = {
   pipelines: async () => (await import("../mlops/pipelines/cli.ts")).registerPipelineCommands,
   serving: async () => (await import("../mlops/serving/cli.ts")).registerServingCommands,
   monitoring: async () => (await import("../mlops/monitoring/cli.ts")).registerMonitoringCommands,
+  systems: async () => (await import("./systems.ts")).registerSystemsCommands,
+  offers: async () => (await import("../llmops/rules/cli.ts")).registerOffersCommands,
+  assistant: async () => (await import("../llmops/agent/cli.ts")).registerAssistantCommands,
 };
 
 /** Which modules define each top-level command (a group such as `data` spans two modules). */
@@ -40,6 +43,10 @@ const COMMAND_MODULES: Record<string, string[]> = {
   serve: ["serving"],
   predict: ["serving"],
   monitor: ["monitoring"],
+  systems: ["systems"],
+  interactions: ["systems"],
+  offers: ["offers"],
+  chat: ["assistant"],
 };
 
 /** The top-level command named in argv (first argument that is not an option or its value). */

@@ -13,6 +13,10 @@ export interface WorkspacePaths {
   rag: string;
   secrets: string;
   logs: string;
+  /** The operator sandbox's store (CRM, billing, network, offers), node:sqlite in WAL mode. */
+  systems: string;
+  /** Assistant sessions, traces and eval runs. */
+  assistant: string;
 }
 
 export function workspacePaths(home: string): WorkspacePaths {
@@ -28,5 +32,7 @@ export function workspacePaths(home: string): WorkspacePaths {
     rag: join(home, "rag"),
     secrets: join(home, "secrets"),
     logs: join(home, "logs"),
+    systems: join(home, "systems", "operator.sqlite"),
+    assistant: join(home, "assistant"),
   };
 }

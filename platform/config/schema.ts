@@ -1,8 +1,11 @@
 import { z } from "zod";
+import { assistantConfigSchema } from "./sections/assistant.ts";
 import { dataConfigSchema } from "./sections/data.ts";
 import { featuresConfigSchema } from "./sections/features.ts";
 import { gcpConfigSchema } from "./sections/gcp.ts";
+import { llmConfigSchema } from "./sections/llm.ts";
 import { monitoringConfigSchema } from "./sections/monitoring.ts";
+import { operatorConfigSchema } from "./sections/operator.ts";
 import { pipelinesConfigSchema } from "./sections/pipelines.ts";
 import { ragConfigSchema } from "./sections/rag.ts";
 import { registryConfigSchema } from "./sections/registry.ts";
@@ -27,6 +30,9 @@ export const configSchema = z
     monitoring: monitoringConfigSchema.default(monitoringConfigSchema.parse({})),
     registry: registryConfigSchema.default(registryConfigSchema.parse({})),
     pipelines: pipelinesConfigSchema.default(pipelinesConfigSchema.parse({})),
+    operator: operatorConfigSchema.default(operatorConfigSchema.parse({})),
+    assistant: assistantConfigSchema.default(assistantConfigSchema.parse({})),
+    llm: llmConfigSchema.default(llmConfigSchema.parse({})),
   })
   .strict();
 

@@ -26,6 +26,11 @@ export interface OperatorSystems {
   readonly offers: OffersSystem;
   /** How the systems are reached: over HTTP, or the workspace sandbox opened in this process. */
   readonly mode: "http" | "in-process";
+  /**
+   * Today for the operator's business rules (yyyy-mm-dd). Real systems: the calendar date. The sandbox:
+   * the simulated delivery's as-of date, so tenure, fidelity, due dates and outages agree with the data.
+   */
+  businessDate(): Promise<string>;
   close(): Promise<void>;
 }
 

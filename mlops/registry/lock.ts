@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { closeSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { linkSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TelcoError } from "../../platform/errors.ts";
@@ -68,20 +68,16 @@ async function withCrossProcessLock<T>(
   const deadline = Date.now() + timeoutMs;
   let delay = 5;
   for (;;) {
-    try {
-      const fd = openSync(path, "wx");
-      try {
-        writeSync(fd, JSON.stringify(me));
-      } finally {
-        closeSync(fd);
-      }
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-    }
+    if (tryCreateLock(path, me)) break;
     const owner = readOwner(path);
     if (owner && owner.host === me.host && !processAlive(owner.pid)) {
       breakStaleLock(path, owner);
+      continue;
+    }
+    if (!owner && unreadableFor(path) > UNREADABLE_GRACE_MS) {
+      // An empty or torn lock file (a crash of an older version between creating and writing it):
+      // its holder is unknowable, and a lock is never unreadable for long, so it is broken.
+      breakStaleLock(path, undefined);
       continue;
     }
     if (Date.now() > deadline) {
@@ -108,8 +104,39 @@ async function withCrossProcessLock<T>(
   }
 }
 
+/** A lock file that cannot be parsed is broken after this long (a live writer fills it at creation). */
+const UNREADABLE_GRACE_MS = 2000;
+
+/**
+ * Creates the lock with its owner already inside: the owner is written to a private file that is then
+ * hard-linked to the lock path. link() fails if the path exists and never exposes an empty lock, so a
+ * crash at any point leaves either no lock or a complete one (plus a stray private file, removed here).
+ */
+function tryCreateLock(path: string, me: LockOwner): boolean {
+  const mine = `${path}.${me.token}.tmp`;
+  writeFileSync(mine, JSON.stringify(me), { mode: 0o600 });
+  try {
+    linkSync(mine, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    return false;
+  } finally {
+    unlinkQuietly(mine);
+  }
+}
+
+/** How long the lock file has existed without a readable owner (0 if it is gone or readable). */
+function unreadableFor(path: string): number {
+  try {
+    return Date.now() - statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
+
 /** Moves a dead owner's lock aside; if the moved file turns out to be a fresh lock, nothing is lost but its name. */
-function breakStaleLock(path: string, stale: LockOwner): void {
+function breakStaleLock(path: string, stale: LockOwner | undefined): void {
   const aside = `${path}.stale-${process.pid}-${randomUUID()}`;
   try {
     renameSync(path, aside);
@@ -117,7 +144,7 @@ function breakStaleLock(path: string, stale: LockOwner): void {
     return; // someone else broke or released it first
   }
   const moved = readOwner(aside);
-  if (moved && moved.token !== stale.token) {
+  if (moved && moved.token !== stale?.token) {
     // A live process took the lock between our read and rename: give it back.
     try {
       linkSync(aside, path); // link, unlike rename, never replaces a lock taken meanwhile

@@ -10,6 +10,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeSync,
 } from "node:fs";
 import { readFile } from "node:fs/promises";
@@ -234,9 +235,60 @@ export class LocalModelRegistry implements ModelRegistry {
   }
 
   async aliases(name: string): Promise<Record<string, number>> {
+    // An audit line newer than the alias file is the signature of a crash between the two writes of
+    // setAlias: finish that move before answering (two stats; the full check runs only then).
+    if (this.auditNewerThanAliases(name)) await this.withModelLock(name, async () => this.reconcile(name));
+    return this.readAliases(name);
+  }
+
+  private readAliases(name: string): Record<string, number> {
     const path = join(this.modelDir(name), "aliases.json");
     if (!existsSync(path)) return {};
     return JSON.parse(readFileSync(path, "utf8")) as Record<string, number>;
+  }
+
+  private auditNewerThanAliases(name: string): boolean {
+    const dir = this.modelDir(name);
+    try {
+      const audit = statSync(join(dir, "audit.jsonl")).mtimeMs;
+      const aliases = existsSync(join(dir, "aliases.json")) ? statSync(join(dir, "aliases.json")).mtimeMs : 0;
+      return audit > aliases;
+    } catch {
+      return false; // no audit log yet
+    }
+  }
+
+  /**
+   * Makes aliases.json agree with the audit log, under the model lock. setAlias logs a move before
+   * making it, so a crash between the two leaves the last logged move of an alias undone: it is
+   * rolled forward (the log is the intent). Also removes `.aliases.*.tmp` files left by a crash
+   * (under the lock no writer can own one). Returns the aliases it moved.
+   */
+  reconcile(name: string): { alias: string; from: number | null; to: number }[] {
+    const dir = this.modelDir(name);
+    if (!existsSync(dir)) return [];
+    for (const f of readdirSync(dir)) {
+      if (/^\.aliases\..*\.tmp$/.test(f)) rmSync(join(dir, f), { force: true });
+    }
+    const aliases = this.readAliases(name);
+    const lastMove = new Map<string, number>();
+    for (const e of this.readAudit(name)) lastMove.set(e.alias, e.to);
+    const fixed: { alias: string; from: number | null; to: number }[] = [];
+    for (const [alias, to] of lastMove) {
+      if (aliases[alias] === to) continue;
+      if (!existsSync(join(this.modelDir(name), "versions", String(to), "model.json"))) continue; // never published
+      fixed.push({ alias, from: aliases[alias] ?? null, to });
+      aliases[alias] = to;
+    }
+    this.writeAliases(name, aliases); // also stamps the file newer than the audit log
+    return fixed;
+  }
+
+  private writeAliases(name: string, aliases: Record<string, number>): void {
+    const dir = this.modelDir(name);
+    const tmp = join(dir, `.aliases.${process.pid}.tmp`);
+    writeDurably(tmp, Buffer.from(JSON.stringify(aliases, null, 2)));
+    renameSync(tmp, join(dir, "aliases.json"));
   }
 
   /**
@@ -257,7 +309,8 @@ export class LocalModelRegistry implements ModelRegistry {
       throw new ValidationError("alias", `"${alias}" is reserved`);
     return this.withModelLock(name, async () => {
       this.readVersion(name, version); // must exist
-      const aliases = await this.aliases(name);
+      this.reconcile(name);
+      const aliases = this.readAliases(name);
       const current = aliases[alias] ?? null;
       if (opts.expected !== undefined && opts.expected !== current)
         throw new AliasConflictError(name, alias, opts.expected, current);
@@ -272,18 +325,20 @@ export class LocalModelRegistry implements ModelRegistry {
         reason: opts.reason,
         ...(opts.decision === undefined ? {} : { decision: opts.decision }),
       };
-      // Audit first: a crash between the two writes leaves a logged move that did not happen,
-      // never a move without its log line.
+      // Audit first (the intent): a crash between the two writes leaves a logged move that
+      // reconcile() rolls forward on the next read or write, never a move without its log line.
       appendFileSync(join(this.modelDir(name), "audit.jsonl"), `${JSON.stringify(event)}\n`);
       aliases[alias] = version;
-      const tmp = join(this.modelDir(name), `.aliases.${process.pid}.tmp`);
-      writeDurably(tmp, Buffer.from(JSON.stringify(aliases, null, 2)));
-      renameSync(tmp, join(this.modelDir(name), "aliases.json"));
+      this.writeAliases(name, aliases);
       return event;
     });
   }
 
   async audit(name: string): Promise<AliasEvent[]> {
+    return this.readAudit(name);
+  }
+
+  private readAudit(name: string): AliasEvent[] {
     const path = join(this.modelDir(name), "audit.jsonl");
     if (!existsSync(path)) return [];
     return readFileSync(path, "utf8")

@@ -1,11 +1,22 @@
 import { createHash, randomBytes } from "node:crypto";
-import { closeSync, constants, fstatSync, mkdirSync, openSync, readSync, rmSync } from "node:fs";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmSync,
+} from "node:fs";
 import { copyFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import type { AppContext } from "../../platform/context.ts";
 import { errorMessage } from "../../platform/errors.ts";
 import type { Lake } from "../../platform/ports/lake.ts";
 import type { Warehouse } from "../../platform/ports/warehouse.ts";
+import { crashPoint } from "../../platform/testing/crash-points.ts";
 import { type BronzeResult, REJECT_COLUMNS, stageBronze } from "./bronze.ts";
 import type { DataContract } from "./contract.ts";
 import type { FileScan } from "./scan.ts";
@@ -132,6 +143,7 @@ export async function runIngestion(
       .sort((a, b) => b.records - a.records || a.i - b.i)
       .map((x) => x.i);
     await ensureMetaSchema(wh);
+    const orphans = await removeOrphans(wh, lake, join(app.paths.home, "tmp"), staging);
     await wh.exec(`SET memory_limit = ${lit(app.config.data.ingestMemoryLimit)}`);
     const lanes = wh.session
       ? Math.max(1, Math.min(opts.lanes ?? app.config.data.ingestLanes, plan.files.length))
@@ -243,7 +255,8 @@ export async function runIngestion(
     // Reports, warnings and publishing follow the plan's order, whatever order the lanes finished in.
     const reports: IngestedFileReport[] = [];
     const staged: StagedFile[] = [];
-    const warnings: string[] = [];
+    const warnings: string[] =
+      orphans > 0 ? [`removed ${orphans} file(s) left in the lake by an interrupted ingestion`] : [];
     for (const slot of slots) {
       if (!slot) continue;
       reports.push(slot.report);
@@ -256,8 +269,9 @@ export async function runIngestion(
     const batches: Record<string, number> = {};
     const touched = new Set(staged.map((s) => s.bronze.table));
     for (const f of plan.files) {
-      const key = `bronze/${plan.dataset}/${f.contract.name}/`;
-      const files = (await lake.list(key)).filter((k) => k.endsWith(".parquet")).map((k) => lake.uri(k));
+      const files = (await committedBronzeKeys(wh, lake, plan.dataset, f.contract.name)).map((k) =>
+        lake.uri(k),
+      );
       const mine = staged.find((s) => s.bronze.table === f.contract.name);
       if (mine) files.push(mine.bronze.bronzeFile);
       batches[`bronze.${f.contract.name}`] = files.length;
@@ -345,19 +359,25 @@ export async function runIngestion(
     }
     for (const b of built) if (b.file) await moveIn(b.file, b.key);
 
+    crashPoint("ingest:before-commit");
     const tables: IngestReport["tables"] = [];
     await wh.exec("BEGIN TRANSACTION");
     try {
       await wh.exec(
         "CREATE SCHEMA IF NOT EXISTS bronze; CREATE SCHEMA IF NOT EXISTS silver; CREATE SCHEMA IF NOT EXISTS gold;",
       );
-      await refreshRejectsView(wh, lake);
+      await refreshRejectsView(wh, lake, batchId);
       const versionOf: Record<string, string> = {};
       for (const s of staged) {
         const table = `bronze.${s.bronze.table}`;
-        const glob = lake.uri(`bronze/${plan.dataset}/${s.bronze.table}`) + "/*/*.parquet";
+        // Readers see only batches committed in the metadata (this one commits with the view): a
+        // file a crashed run moved into the lake is never read, and the next run removes it.
+        const files = [
+          ...(await committedBronzeKeys(wh, lake, plan.dataset, s.bronze.table)),
+          bronzeKey(plan.dataset, s.bronze.table, ingestDate, batchId),
+        ].map((k) => lit(lake.uri(k)));
         await wh.exec(
-          `CREATE OR REPLACE VIEW bronze.${ident(s.bronze.table)} AS SELECT * FROM read_parquet(${lit(glob)}, union_by_name=true)`,
+          `CREATE OR REPLACE VIEW bronze.${ident(s.bronze.table)} AS SELECT * FROM read_parquet([${files.join(", ")}], union_by_name=true)`,
         );
         const rawVersion = s.scan.contentHash.slice(0, 16);
         await recordDatasetVersion(wh, {
@@ -497,6 +517,59 @@ function relationsOfViews(tables: string[]): Record<string, string> {
   );
 }
 
+/** A batch id (yyyymmddThhmmss-xxxxxx) inside a lake key, if any. */
+const BATCH_ID_RE = /\d{8}T\d{6}-[0-9a-f]{6}/;
+
+function batchIdOfKey(key: string): string | undefined {
+  return BATCH_ID_RE.exec(key)?.[0];
+}
+
+/** Batches whose metadata committed (meta.ingestion_batches). */
+async function committedBatches(wh: Warehouse): Promise<Set<string>> {
+  const rows = await wh.query<{ batch_id: string }>("SELECT batch_id FROM meta.ingestion_batches");
+  return new Set(rows.map((r) => r.batch_id));
+}
+
+/** Lake keys of a bronze table's Parquet files that belong to committed batches, sorted. */
+async function committedBronzeKeys(
+  wh: Warehouse,
+  lake: Lake,
+  dataset: string,
+  table: string,
+): Promise<string[]> {
+  const committed = await committedBatches(wh);
+  return (await lake.list(`bronze/${dataset}/${table}/`)).filter(
+    (k) => k.endsWith(".parquet") && committed.has(batchIdOfKey(k) ?? ""),
+  );
+}
+
+/**
+ * Removes what a crashed run left: raw and bronze files of batches whose metadata never committed
+ * (they were moved into the lake before the transaction), and staging folders of runs that are gone.
+ * Runs under the warehouse's write lock, so no other ingestion is publishing meanwhile.
+ */
+async function removeOrphans(wh: Warehouse, lake: Lake, tmpDir: string, ownStaging: string): Promise<number> {
+  const committed = await committedBatches(wh);
+  let removed = 0;
+  for (const layer of ["raw", "bronze"]) {
+    for (const key of await lake.list(layer)) {
+      const batch = batchIdOfKey(key);
+      if (batch === undefined || committed.has(batch)) continue;
+      await lake.deletePrefix(key);
+      removed++;
+    }
+  }
+  if (existsSync(tmpDir)) {
+    for (const name of readdirSync(tmpDir)) {
+      const dir = join(tmpDir, name);
+      if (!name.startsWith("ingest-") || dir === ownStaging) continue;
+      rmSync(dir, { recursive: true, force: true });
+      removed++;
+    }
+  }
+  return removed;
+}
+
 function bronzeKey(dataset: string, table: string, date: string, batchId: string): string {
   return `bronze/${dataset}/${table}/ingest_date=${date}/${batchId}.parquet`;
 }
@@ -510,8 +583,12 @@ async function latestVersionRef(wh: Warehouse, table: string): Promise<string | 
 }
 
 /** bronze.rejects: every rejects file of every dataset (an empty, typed view before the first reject). */
-async function refreshRejectsView(wh: Warehouse, lake: Lake): Promise<void> {
-  const files = (await lake.list("bronze")).filter((k) => k.includes("/_rejects/") && k.endsWith(".parquet"));
+async function refreshRejectsView(wh: Warehouse, lake: Lake, currentBatch: string): Promise<void> {
+  const committed = await committedBatches(wh);
+  committed.add(currentBatch);
+  const files = (await lake.list("bronze")).filter(
+    (k) => k.includes("/_rejects/") && k.endsWith(".parquet") && committed.has(batchIdOfKey(k) ?? ""),
+  );
   if (files.length === 0) {
     const cols = REJECT_COLUMNS.split(", ").map((c) => {
       const [name, type] = c.split(" ");
@@ -519,9 +596,8 @@ async function refreshRejectsView(wh: Warehouse, lake: Lake): Promise<void> {
     });
     await wh.exec(`CREATE OR REPLACE VIEW bronze.rejects AS SELECT ${cols.join(", ")} WHERE false`);
   } else {
-    const glob = `${lake.uri("bronze")}/*/_rejects/*/*.parquet`;
     await wh.exec(
-      `CREATE OR REPLACE VIEW bronze.rejects AS SELECT * FROM read_parquet(${lit(glob)}, union_by_name=true)`,
+      `CREATE OR REPLACE VIEW bronze.rejects AS SELECT * FROM read_parquet([${files.map((k) => lit(lake.uri(k))).join(", ")}], union_by_name=true)`,
     );
   }
 }

@@ -157,9 +157,12 @@ async function openReadOnly(app: AppContext) {
   try {
     return await app.warehouse({ readOnly: true });
   } catch (err) {
-    throw new TelcoError("warehouse_busy", `cannot open the warehouse read-only: ${errorMessage(err)}`, {
-      hint: "Another telco process (an ingest or `telco up`) holds the warehouse; retry when it finishes.",
-    });
+    // A TelcoError already says what is wrong (a lock held by a named process, a missing GCP project).
+    if (err instanceof TelcoError) throw err;
+    throw new TelcoError(
+      "warehouse_unavailable",
+      `cannot open the warehouse read-only: ${errorMessage(err)}`,
+    );
   }
 }
 

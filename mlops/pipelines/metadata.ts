@@ -33,6 +33,9 @@ export interface RunRow {
   startedAt: string;
   finishedAt: string | null;
   error: string | null;
+  /** The process running it, while it runs. */
+  pid: number | null;
+  host: string | null;
 }
 
 export interface LineageEdge {
@@ -296,6 +299,8 @@ function toRun(r: Row): RunRow {
       : r.error === null
         ? null
         : String(r.error),
+    pid: typeof r.pid === "number" ? r.pid : null,
+    host: typeof r.host === "string" ? r.host : null,
   };
 }
 

@@ -339,6 +339,24 @@ describe("local runner", () => {
     meta.close();
   });
 
+  it("refuses a second run while another live process runs one, naming that run", async () => {
+    const root = tmp();
+    const meta = new PipelineMetadata(root);
+    meta.createRun({ id: "other-run", pipeline: "demo", params: {} });
+    // A live process that is not this one (the parent of the test worker is alive while we run).
+    meta.db.prepare("UPDATE runs SET pid = ? WHERE id = 'other-run'").run(process.ppid);
+    meta.close();
+    await expect(runPipeline(root, chain(), {})).rejects.toThrow(/other-run .*is running in process/);
+    // Once that process is gone the run reads as failed and a new run goes ahead.
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
+      encoding: "utf8",
+    });
+    const meta2 = new PipelineMetadata(root);
+    meta2.db.prepare("UPDATE runs SET pid = ? WHERE id = 'other-run'").run(Number(dead.stdout));
+    meta2.close();
+    expect((await runPipeline(root, chain(), {})).status).toBe("succeeded");
+  });
+
   it("rejects unknown and badly typed parameters naming them", async () => {
     await expect(runPipeline(tmp(), chain(), { params: { nope: "1" } })).rejects.toThrow(/--param nope/);
     await expect(runPipeline(tmp(), getPipeline("demo"), { params: { rows: "many" } })).rejects.toThrow(

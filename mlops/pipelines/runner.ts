@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AppContext } from "../../platform/context.ts";
@@ -110,6 +111,27 @@ export async function runPipeline(
   }
 }
 
+/**
+ * Two pipeline runs in two processes would race for the warehouse's write lock, and the second would
+ * fail mid-step with a raw lock error: refuse it up front, naming the run that holds it. (Runs of one
+ * process, e.g. a scheduled retraining while `telco up` serves, share its warehouse connection.)
+ */
+function refuseIfAnotherProcessRuns(meta: PipelineMetadata): void {
+  // A run of this host whose process is gone reads as failed (metadata.toRun), so only live ones stop us.
+  const other = meta
+    .listRuns(50)
+    .find((r) => r.status === "running" && r.host === hostname() && r.pid !== null && r.pid !== process.pid);
+  if (!other) return;
+  throw new TelcoError(
+    "pipeline_busy",
+    `pipeline run ${other.id} (${other.pipeline}) is running in process ${other.pid} since ${other.startedAt}`,
+    {
+      hint: `Wait for it (\`telco pipeline show ${other.id}\`), or stop that process; a killed run is marked failed and can be resumed with --resume.`,
+      details: { run_id: other.id, pid: other.pid },
+    },
+  );
+}
+
 async function execute(meta: PipelineMetadata, pipeline: Pipeline, opts: RunOptions): Promise<RunResult> {
   let resumeSteps: Map<string, StepResult> | undefined;
   let givenParams = opts.params ?? {};
@@ -130,6 +152,7 @@ async function execute(meta: PipelineMetadata, pipeline: Pipeline, opts: RunOpti
     );
   }
   const params = resolveParams(pipeline, givenParams);
+  refuseIfAnotherProcessRuns(meta);
   const runId = newRunId(pipeline.name);
   const started = Date.now();
   meta.createRun({

@@ -41,3 +41,30 @@ describe("DuckDbWarehouse.session", () => {
     }
   });
 });
+
+describe("DuckDbWarehouse.open on a file another process writes", () => {
+  it("names the process that holds the lock instead of DuckDB's raw IO error", async () => {
+    const { spawn } = await import("node:child_process");
+    const path = join(mkdtempSync(join(tmpdir(), "telco-wh-")), "w.duckdb");
+    const holderCode = `
+      const { DuckDbWarehouse } = await import(${JSON.stringify(join(import.meta.dirname, "duckdb-warehouse.ts"))});
+      const wh = await DuckDbWarehouse.open(${JSON.stringify(path)});
+      process.stdout.write("ready\\n");
+      setTimeout(() => wh.close(), 20000);`;
+    const holder = spawn(process.execPath, ["--input-type=module", "-e", holderCode], { stdio: "pipe" });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        holder.stdout.on("data", (d: Buffer) => d.toString().includes("ready") && resolve());
+        holder.on("exit", (code) => reject(new Error(`holder exited ${code}`)));
+      });
+      const err = await DuckDbWarehouse.open(path).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(err).toMatchObject({ code: "warehouse_locked", details: { pid: holder.pid } });
+      expect((err as Error).message).toContain(`process ${holder.pid}`);
+    } finally {
+      holder.kill();
+    }
+  });
+});

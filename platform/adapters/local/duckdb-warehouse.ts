@@ -1,7 +1,33 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from "@duckdb/node-api";
+import { TelcoError } from "../../errors.ts";
 import type { Row, Warehouse } from "../../ports/warehouse.ts";
+
+/**
+ * DuckDB lets one process write a database file (or several read it). Its lock error names only the
+ * holder's pid and executable; this names the holder's command line and what to do.
+ */
+export function lockError(path: string, err: unknown): TelcoError | undefined {
+  const message = err instanceof Error ? err.message : String(err);
+  const m = /Could not set lock on file.*?\(PID (\d+)\)/s.exec(message);
+  if (!m) return undefined;
+  const pid = Number(m[1]);
+  let command = "";
+  try {
+    command = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").filter(Boolean).join(" ");
+  } catch {
+    // not Linux, or the process just ended
+  }
+  const telco = /bin\/telco\.ts\s+(.*)$/.exec(command)?.[1];
+  const who = telco ? `\`telco ${telco}\` (pid ${pid})` : `process ${pid}${command ? ` (${command})` : ""}`;
+  return new TelcoError("warehouse_locked", `the warehouse ${path} is in use by ${who}`, {
+    hint:
+      "DuckDB allows one writing process at a time. Wait for that command to finish, or stop it; " +
+      "read-only commands (telco sql, data versions) work beside a server that is not writing.",
+    details: { pid, command },
+  });
+}
 
 /** Local warehouse: one DuckDB database file in the workspace (":memory:" for tests). */
 export class DuckDbWarehouse implements Warehouse {
@@ -27,7 +53,12 @@ export class DuckDbWarehouse implements Warehouse {
     const options: Record<string, string> = {};
     if (opts.readOnly) options.access_mode = "READ_ONLY";
     if (opts.threads) options.threads = String(opts.threads);
-    const instance = await DuckDBInstance.create(path, options);
+    let instance: DuckDBInstance;
+    try {
+      instance = await DuckDBInstance.create(path, options);
+    } catch (err) {
+      throw lockError(path, err) ?? err;
+    }
     const conn = await instance.connect();
     return new DuckDbWarehouse(instance, conn, path);
   }

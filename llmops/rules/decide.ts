@@ -1,8 +1,9 @@
 import { createHash } from "node:crypto";
 import type { OfferDecisionRecord } from "../../platform/ports/offers.ts";
-import { evaluateOffers, loadRules } from "./engine.ts";
+import { cancellationPolicy, evaluateOffers, fidelityFine, loadRules } from "./engine.ts";
 import { gatherOfferFacts, type OfferFactsDeps } from "./facts.ts";
-import type { OfferEvaluation } from "./types.ts";
+import type { CancellationPolicy } from "./schema.ts";
+import type { FidelityFine, FineContract, OfferEvaluation, RuleSet } from "./types.ts";
 
 export type DecideDeps = OfferFactsDeps;
 
@@ -54,4 +55,25 @@ export async function decideOffers(
     `offers-decision:${createHash("sha256").update(JSON.stringify(decision)).digest("hex").slice(0, 32)}`;
   const record = await deps.systems.offers.recordDecision(decision, { idempotencyKey: key });
   return { ...record, evaluation };
+}
+
+/** The rules engine bound to its dependencies, as the tools and the dialogue use it. */
+export interface OfferRulesService {
+  readonly rules: RuleSet;
+  decideOffers(customerId: string, opts: DecideOptions): Promise<OfferDecision>;
+  fidelityFine(contract: FineContract, businessDate: string, opts?: { exemption?: string }): FidelityFine;
+  cancellationPolicy(): CancellationPolicy;
+}
+
+/** Binds the rules (loaded once, default data/rules) to the systems and the churn service. */
+export function createOfferRules(deps: DecideDeps): OfferRulesService {
+  const rules = deps.rules ?? loadRules();
+  const bound = { ...deps, rules };
+  return {
+    rules,
+    decideOffers: (customerId, opts) => decideOffers(customerId, bound, opts),
+    fidelityFine: (contract, businessDate, opts = {}) =>
+      fidelityFine(contract, businessDate, { ...opts, rules }),
+    cancellationPolicy: () => cancellationPolicy(rules),
+  };
 }

@@ -410,7 +410,7 @@ export function fidelityFine(
     fidelity_end_date: end,
     fidelity_months: months,
     benefit_brl: benefit,
-    months_left: monthsLeft,
+    months_remaining: monthsLeft,
     fine_brl: fine,
     formula,
     exemption,

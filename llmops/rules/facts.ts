@@ -167,7 +167,7 @@ export async function gatherOfferFacts(
       fidelity_months: c.fidelity_months,
       fidelity_end_date: c.fidelity_end_date,
       fidelity_benefit_brl: c.fidelity_fine_brl,
-      fidelity_months_left: fine.months_left,
+      fidelity_months_remaining: fine.months_remaining,
       fidelity_fine_brl: fine.fine_brl,
       has_active_retention_offer: active !== null,
       active_retention_offer: active,

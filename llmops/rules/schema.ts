@@ -29,7 +29,7 @@ export const KNOWN_FACTS = [
   "contract.monthly_price_brl",
   "contract.speed_mbps",
   "contract.data_gb",
-  "contract.fidelity_months_left",
+  "contract.fidelity_months_remaining",
   "contract.has_active_retention_offer",
   "contract.days_since_last_offer_ended",
   "contract.speed_worst_month_ratio",
@@ -248,7 +248,7 @@ export const fidelityRulesSchema = z.strictObject({
     formula: z.literal("proportional", {
       error: "must be proportional: the fine is proportional to the period left (Anatel RGC)",
     }),
-    months_left: z.enum(["whole_months_remaining"]),
+    months_remaining: z.enum(["whole_months"]),
     rounding: z.enum(["cents"]),
     waiver_as_retention_tool: z.literal(false, {
       error: "must be false: waiving the fine is not a retention tool (policy-ofertas-retencao §4)",

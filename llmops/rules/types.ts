@@ -73,7 +73,7 @@ export interface ContractFacts {
   fidelity_end_date: string | null;
   /** The full fidelity benefit (Contract.fidelity_fine_brl). */
   fidelity_benefit_brl: number;
-  fidelity_months_left: number;
+  fidelity_months_remaining: number;
   /** The proportional fine if cancelled on the business date (fidelityFine). */
   fidelity_fine_brl: number;
   has_active_retention_offer: boolean;
@@ -234,7 +234,7 @@ export interface FidelityFine {
   fidelity_end_date: string | null;
   fidelity_months: number;
   benefit_brl: number;
-  months_left: number;
+  months_remaining: number;
   fine_brl: number;
   /** e.g. "600.00 × 5 ÷ 12 = 250.00" */
   formula: string;

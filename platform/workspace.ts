@@ -1,3 +1,4 @@
+import { chmodSync, existsSync, lstatSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 /** Every folder and file of local state, derived from the workspace root ($TELCO_HOME). */
@@ -35,4 +36,27 @@ export function workspacePaths(home: string): WorkspacePaths {
     systems: join(home, "systems", "operator.sqlite"),
     assistant: join(home, "assistant"),
   };
+}
+
+/**
+ * The workspace holds customer data (raw exports, the warehouse, prediction logs, the operator
+ * sandbox): only its owner may read it (LGPD). The CLI sets umask 077, so new files are 0600 and
+ * folders 0700; a workspace made before that (or by another tool) is tightened here once: when the
+ * top folder is already private, nothing is walked. Returns how many entries changed mode.
+ */
+export function secureWorkspace(home: string): number {
+  if (!existsSync(home)) return 0;
+  if ((statSync(home).mode & 0o077) === 0) return 0;
+  let changed = 0;
+  const tighten = (path: string) => {
+    const st = lstatSync(path);
+    if (st.isSymbolicLink()) return; // never follow links out of the workspace
+    if ((st.mode & 0o077) !== 0) {
+      chmodSync(path, st.mode & 0o700);
+      changed++;
+    }
+    if (st.isDirectory()) for (const name of readdirSync(path)) tighten(join(path, name));
+  };
+  tighten(home);
+  return changed;
 }

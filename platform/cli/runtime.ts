@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from "commander";
 import pc from "picocolors";
 import { type AppContext, createContext } from "../context.ts";
 import { TelcoError, UsageError } from "../errors.ts";
+import { secureWorkspace } from "../workspace.ts";
 import { createProgress, type Progress } from "./progress.ts";
 
 /** Options every command accepts (declared once on the root program). */
@@ -55,7 +56,14 @@ function createRuntime(globals: GlobalOptions): CommandRuntime & { dispose(): Pr
   return {
     json,
     app() {
-      if (!app) app = createContext({ configFile: globals.config });
+      if (!app) {
+        app = createContext({ configFile: globals.config });
+        const tightened = secureWorkspace(app.paths.home);
+        if (tightened > 0 && !quiet)
+          process.stderr.write(
+            `${pc.yellow("warning:")} the workspace ${app.paths.home} was readable by other users; made ${tightened} files and folders private to you (0600/0700)\n`,
+          );
+      }
       return app;
     },
     result(value, human) {
@@ -142,11 +150,45 @@ export function reportError(err: unknown, json: boolean): number {
     }
     return exit;
   }
+  const fsError = fileSystemError(err);
+  if (fsError) return reportError(fsError, json);
   const message = err instanceof Error ? (err.stack ?? err.message) : String(err);
   if (json)
     process.stdout.write(`${JSON.stringify({ error: { code: "internal", message: String(err) } })}\n`);
   else process.stderr.write(`${pc.red("error:")} ${message}\n`);
   return 1;
+}
+
+const FS_PROBLEMS: Record<string, { what: string; fix: string }> = {
+  EACCES: {
+    what: "permission denied",
+    fix: "make it writable by you, or point TELCO_HOME at a folder you own",
+  },
+  EPERM: {
+    what: "operation not permitted",
+    fix: "make it writable by you, or point TELCO_HOME at a folder you own",
+  },
+  ENOTDIR: {
+    what: "a file stands where a folder is needed",
+    fix: "move that file away, or point TELCO_HOME elsewhere",
+  },
+  EISDIR: { what: "a folder stands where a file is needed", fix: "move that folder away" },
+  EROFS: { what: "the file system is read-only", fix: "point TELCO_HOME at a writable folder" },
+  ENOSPC: {
+    what: "no space left on the device",
+    fix: "free some space, or point TELCO_HOME at a larger disk",
+  },
+};
+
+/** A Node file-system error (EACCES, ENOTDIR, …) as a TelcoError that names the path and the fix. */
+export function fileSystemError(err: unknown): TelcoError | undefined {
+  const e = err as NodeJS.ErrnoException;
+  const problem = e && typeof e.code === "string" ? FS_PROBLEMS[e.code] : undefined;
+  if (!problem || typeof e.path !== "string") return undefined;
+  return new TelcoError("filesystem", `cannot ${e.syscall ?? "use"} ${e.path}: ${problem.what} (${e.code})`, {
+    hint: `${problem.fix[0].toUpperCase()}${problem.fix.slice(1)}.`,
+    details: { path: e.path, errno: e.code },
+  });
 }
 
 /** Parses an integer option value, with a usage error naming the option. */

@@ -101,9 +101,8 @@ export const getCustomerProfileTool = defineTool({
       business_date: today,
       products: [...new Set(live.map((c) => c.product))],
       contracts: contracts.map((c) => {
-        const inFidelity =
-          c.status !== "cancelled" && c.fidelity_end_date !== null && c.fidelity_end_date > today;
-        const fine = inFidelity ? rules.fidelityFine(c, today) : { months_remaining: 0, fine_brl: 0 };
+        const fine =
+          c.status === "cancelled" ? { months_remaining: 0, fine_brl: 0 } : rules.fidelityFine(c, today);
         return {
           contract_id: c.contract_id,
           plan_id: c.plan_id,

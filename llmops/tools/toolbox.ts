@@ -30,6 +30,7 @@ import { issueInvoiceCopyTool } from "./issue-invoice-copy.ts";
 import type { KnowledgeSearch } from "./knowledge.ts";
 import { recommendPlanTool } from "./recommend-plan.ts";
 import { registerInteractionTool } from "./register-interaction.ts";
+import { offerRulesFromEngine } from "./rules.ts";
 import { scheduleTechnicianTool } from "./schedule-technician.ts";
 import { searchKnowledgeBaseTool } from "./search-knowledge-base.ts";
 
@@ -94,7 +95,10 @@ export function toolSchemas<N extends ToolName>(
   return { description: d.description, input: d.input, output: d.output };
 }
 
-/** The offers rules engine as the tools use it (llmops/rules): decisions and the proportional fine. */
+/**
+ * The offers rules engine as the tools use it: decisions and the proportional fine. Default: the
+ * engine of llmops/rules over data/rules (`offerRulesFromEngine`); tests may pass their own.
+ */
 export interface OfferRules {
   /** Decides the offers allowed now for this customer and records the decision (offers system). */
   decideOffers(customerId: string, opts: { sessionId: string }): Promise<OfferDecisionRecord>;
@@ -120,7 +124,7 @@ export interface ToolDeps {
   systems: OperatorSystems;
   churn: ChurnRiskService;
   knowledge: KnowledgeSearch;
-  /** The offers rules engine; get_eligible_offers and the profile's fine need it. */
+  /** The offers rules engine; defaults to llmops/rules over data/rules. */
   rules?: OfferRules;
   /** Receives every refusal (forbidden, unauthenticated, consent_required…), login and write. */
   audit?: (event: ToolAuditEvent) => void;
@@ -261,7 +265,8 @@ const loginCodeSchema = z.union([
 ]);
 const consentInputSchema = z.object({ action: z.enum(CONSENT_ACTIONS), subject: z.string().min(1) }).strict();
 
-export function createToolbox(deps: ToolDeps, session: ToolSession): Toolbox {
+export function createToolbox(toolDeps: ToolDeps, session: ToolSession): Toolbox {
+  const deps: ToolDeps = toolDeps.rules ? toolDeps : { ...toolDeps, rules: offerRulesFromEngine(toolDeps) };
   const shared: ToolboxShared = {};
 
   async function timed<Name extends string, R>(

@@ -6,6 +6,7 @@ import { loadConfig } from "./config/load.ts";
 import type { TelcoConfig } from "./config/schema.ts";
 import { ConfigError } from "./errors.ts";
 import type { Lake } from "./ports/lake.ts";
+import type { LlmProvider } from "./ports/llm.ts";
 import type { Warehouse } from "./ports/warehouse.ts";
 import { type WorkspacePaths, workspacePaths } from "./workspace.ts";
 
@@ -19,6 +20,8 @@ export interface AppContext {
   readonly paths: WorkspacePaths;
   lake(): Lake;
   warehouse(opts?: { readOnly?: boolean }): Promise<Warehouse>;
+  /** The language model `llm.provider` selects (`model: null` for local); its SDK loads on first call. */
+  llm(): Promise<LlmProvider>;
   close(): Promise<void>;
 }
 
@@ -33,6 +36,7 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
   const paths = workspacePaths(home);
   let lake: Lake | undefined;
   let warehouse: Promise<Warehouse> | undefined;
+  let llm: Promise<LlmProvider> | undefined;
   return {
     config,
     configFile,
@@ -60,6 +64,10 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
             : DuckDbWarehouse.open(paths.warehouse, { readOnly: wopts.readOnly });
       }
       return warehouse;
+    },
+    llm() {
+      llm ??= import("./adapters/llm/factory.ts").then((m) => m.createLlmProvider(config));
+      return llm;
     },
     async close() {
       if (warehouse) await (await warehouse).close();

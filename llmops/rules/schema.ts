@@ -274,12 +274,13 @@ export function formatPath(path: readonly PropertyKey[]): string {
  * directory), the line of the bad field when the YAML has it, and the field's path.
  */
 export function parseRuleFile<T>(file: string, text: string, schema: z.ZodType<T>): T {
-  const name = relative(process.cwd(), file) || file;
+  const rel = relative(process.cwd(), file);
+  const name = rel && !rel.startsWith("..") ? rel : file;
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false });
   if (doc.errors.length) {
     const e = doc.errors[0];
-    const line = e.linePos?.[0]?.line;
+    const line = e.pos?.[0] !== undefined ? lines.linePos(e.pos[0]).line : undefined;
     throw new ValidationError(
       `${name}${line ? `:${line}` : ""}`,
       `not valid YAML: ${e.message.split("\n")[0]}`,

@@ -25,6 +25,7 @@ export async function ingestIntoWorkspace(
     paths,
     embedder: createEmbeddingProvider(app.config),
     chunker: app.config.rag.chunking,
+    maxFileBytes: app.config.rag.ingest.maxFileBytes,
     rebuild: opts.rebuild,
     onProgress: opts.onProgress,
   });

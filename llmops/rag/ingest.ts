@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { existsSync, statSync } from "node:fs";
-import { readdir, readFile } from "node:fs/promises";
+import { constants, existsSync, lstatSync, realpathSync, type Stats, statSync } from "node:fs";
+import { open, readdir } from "node:fs/promises";
 import { extname, join, relative, resolve, sep } from "node:path";
 import { ValidationError } from "../../platform/errors.ts";
 import { type EmbeddingProvider, embeddingFingerprint } from "../../platform/ports/embeddings.ts";
@@ -35,6 +35,8 @@ export interface IngestOptions {
   chunker: ChunkerSettings;
   /** Ignore the previous version: re-chunk and re-embed everything. */
   rebuild?: boolean;
+  /** Files larger than this are skipped with the reason (default 20 MiB). */
+  maxFileBytes?: number;
   onProgress?: (event: { phase: "load" | "embed"; done: number; total: number }) => void;
 }
 
@@ -52,20 +54,51 @@ export interface IngestReport {
 
 const EMBED_BATCH = 256;
 
-/** Files under the given paths; README files in scanned folders are documentation, not content. */
+const DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024;
+
+/** What a non-regular file is, for the skip reason. */
+function fileKind(st: Stats): string {
+  if (st.isFIFO()) return "a named pipe (FIFO)";
+  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
+  if (st.isSocket()) return "a socket";
+  if (st.isDirectory()) return "a folder";
+  return "not a regular file";
+}
+
+/**
+ * Files under the given paths; README files in scanned folders are documentation, not content.
+ * Only regular files are taken: FIFOs, devices and sockets are skipped (reading one could block or
+ * never end), and a symbolic link is followed only when its target is a regular file inside one of
+ * the ingested folders (a link to /etc/passwd must never become a retrievable document).
+ */
 async function collectFiles(
   paths: string[],
-): Promise<{ files: string[]; roots: string[]; missing: string[] }> {
+): Promise<{ files: string[]; roots: string[]; missing: string[]; refused: IngestReport["skipped"] }> {
   const files = new Set<string>();
   const roots: string[] = [];
   const missing: string[] = [];
+  const refused: IngestReport["skipped"] = [];
+  const realRoots: string[] = [];
   const walk = async (dir: string) => {
     for (const entry of await readdir(dir, { withFileTypes: true })) {
       if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
       const full = join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else if (SUPPORTED_EXTENSIONS[extname(entry.name).toLowerCase()] && !/^readme\./i.test(entry.name))
-        files.add(full);
+      if (entry.isDirectory()) {
+        await walk(full);
+        continue;
+      }
+      if (!SUPPORTED_EXTENSIONS[extname(entry.name).toLowerCase()] || /^readme\./i.test(entry.name)) continue;
+      if (entry.isFile()) files.add(full);
+      else if (entry.isSymbolicLink()) {
+        const target = linkTarget(full);
+        if (target.path === undefined) refused.push({ source: full, reason: target.error });
+        else if (!under(target.path, realRoots))
+          refused.push({
+            source: full,
+            reason: `symbolic link to ${target.path}, outside the ingested folders`,
+          });
+        else files.add(full);
+      } else refused.push({ source: full, reason: `${fileKind(lstatSync(full))}, not a document` });
     }
   };
   for (const p of paths) {
@@ -75,10 +108,59 @@ async function collectFiles(
       continue;
     }
     roots.push(abs);
-    if (statSync(abs).isDirectory()) await walk(abs);
-    else files.add(abs);
+    const st = statSync(abs); // a path named on the command line is followed: the user chose it
+    if (st.isDirectory()) realRoots.push(realpathSync(abs));
+    else if (st.isFile()) files.add(abs);
+    else refused.push({ source: abs, reason: `${fileKind(st)}, not a document` });
   }
-  return { files: [...files].sort(), roots, missing };
+  for (const p of roots) if (statSync(p).isDirectory()) await walk(p);
+  return { files: [...files].sort(), roots, missing, refused };
+}
+
+/** Where a symbolic link leads, if it leads to a regular file. */
+function linkTarget(link: string): { path: string; error?: undefined } | { path?: undefined; error: string } {
+  try {
+    const path = realpathSync(link);
+    const st = statSync(path);
+    return st.isFile() ? { path } : { error: `symbolic link to ${fileKind(st)}` };
+  } catch {
+    return { error: "broken symbolic link" };
+  }
+}
+
+/**
+ * Reads a regular file of at most `max` bytes. The check is made on the open descriptor and the read
+ * stops at max + 1 bytes, so a file swapped for a FIFO or growing while read can never block the
+ * ingestion or fill memory.
+ */
+async function readBounded(file: string, max: number): Promise<Buffer> {
+  const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+  try {
+    const st = await fh.stat();
+    if (!st.isFile()) throw new Error(`${fileKind(st)}, not a document`);
+    if (st.size > max)
+      throw new Error(
+        `${formatBytes(st.size)}, over the limit of ${formatBytes(max)} (rag.ingest.maxFileBytes)`,
+      );
+    const buf = Buffer.allocUnsafe(Math.min(max + 1, st.size + 1));
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n === buf.length) {
+        if (n > max) throw new Error(`grew past the limit of ${formatBytes(max)} while being read`);
+        break;
+      }
+    }
+    return buf.subarray(0, n);
+  } finally {
+    await fh.close();
+  }
+}
+
+function formatBytes(n: number): string {
+  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`;
 }
 
 function under(file: string, roots: string[]): boolean {
@@ -113,10 +195,14 @@ export async function ingestDocuments(opts: IngestOptions): Promise<IngestReport
     });
   }
 
-  const { files, roots, missing } = await collectFiles(opts.paths);
+  const { files, roots, missing, refused } = await collectFiles(opts.paths);
   if (files.length === 0 && missing.length === opts.paths.length && opts.paths.length > 0)
     throw new ValidationError("paths", `none of the paths exist: ${missing.join(", ")}`);
-  const skipped: IngestReport["skipped"] = missing.map((m) => ({ source: m, reason: "path does not exist" }));
+  const skipped: IngestReport["skipped"] = [
+    ...missing.map((m) => ({ source: m, reason: "path does not exist" })),
+    ...refused,
+  ];
+  const maxFileBytes = opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES;
 
   const docs: ManifestDocument[] = [];
   const chunks: StoredChunk[] = [];
@@ -164,7 +250,7 @@ export async function ingestDocuments(opts: IngestOptions): Promise<IngestReport
     opts.onProgress?.({ phase: "load", done: loaded++, total: files.length });
     let bytes: Buffer;
     try {
-      bytes = await readFile(file);
+      bytes = await readBounded(file, maxFileBytes);
     } catch (err) {
       skipped.push({ source: file, reason: `cannot read: ${(err as Error).message}` });
       continue;

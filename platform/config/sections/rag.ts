@@ -51,6 +51,18 @@ export const ragConfigSchema = z
       })
       .strict()
       .prefault({}),
+    /** Limits of `telco rag ingest`: only regular files inside the given folders, up to this size. */
+    ingest: z
+      .object({
+        maxFileBytes: z
+          .number()
+          .int()
+          .min(1024)
+          .default(20 * 1024 * 1024)
+          .describe("Larger files are skipped with the reason (a manual or policy is well under this)"),
+      })
+      .strict()
+      .prefault({}),
     retrieval: z
       .object({
         k: z.number().int().min(1).max(100).default(5),

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { Contract } from "../../platform/ports/crm.ts";
-import type { Outage, SpeedTest } from "../../platform/ports/network.ts";
+import type { LineStatus, LineTest, Outage, SpeedTest } from "../../platform/ports/network.ts";
 import { customerIdArg, defineTool, ToolFailure } from "./core.ts";
 
 /** What the diagnosis found. */
@@ -29,7 +29,8 @@ export const GUIDED_STEPS = [
 /** Anatel: monthly average ≥ 80% of the contracted speed, any instant ≥ 40% (catalog rules). */
 export const SPEED_AVERAGE_MIN = 0.8;
 export const SPEED_INSTANT_MIN = 0.4;
-const SPEED_TESTS = 10;
+/** The newest tests only: older ones describe a line that may since have been fixed. */
+const SPEED_TESTS = 3;
 
 export const diagnoseInternetInput = z
   .object({
@@ -111,6 +112,62 @@ function outageFor(outages: Outage[], contract: Contract, city: string): Outage 
   );
 }
 
+type Finding = (typeof INTERNET_FINDINGS)[number];
+type NextStep = (typeof INTERNET_NEXT_STEPS)[number];
+type Step = (typeof GUIDED_STEPS)[number];
+
+/**
+ * The finding and next step once there is no regional outage. A fault in the network (no optical
+ * signal, or the line test finds one) needs a technician; equipment that is off or a speed loss inside
+ * the home gets guided steps first.
+ */
+export function internetFinding(
+  line: Pick<LineStatus, "line" | "ont"> | null,
+  speed: ReturnType<typeof speedSummary>,
+  test: LineTest["result"],
+): { finding: Finding; next_step: NextStep; guided_steps: Step[] } {
+  const slow = speed !== null && (speed.below_average_guarantee || speed.below_instant_guarantee);
+  if (line?.ont === "los")
+    return test === "customer_side"
+      ? {
+          finding: "fiber_signal_loss",
+          next_step: "guided_steps",
+          guided_steps: ["check_fiber_and_power_cables", "restart_ont_and_router"],
+        }
+      : { finding: "fiber_signal_loss", next_step: "technician", guided_steps: [] };
+  if (test === "network") return { finding: "network_fault", next_step: "technician", guided_steps: [] };
+  if (line?.ont === "offline" || line?.line === "down")
+    return {
+      finding: "equipment_offline",
+      next_step: "guided_steps",
+      guided_steps: ["check_fiber_and_power_cables", "restart_ont_and_router"],
+    };
+  if (slow)
+    return line?.line === "degraded"
+      ? { finding: "speed_below_contracted", next_step: "technician", guided_steps: [] }
+      : {
+          finding: "speed_below_contracted",
+          next_step: "guided_steps",
+          guided_steps: [
+            "test_wired_connection",
+            "use_5ghz_wifi_near_router",
+            "disconnect_other_devices",
+            "restart_ont_and_router",
+          ],
+        };
+  if (test === "customer_side")
+    return {
+      finding: "customer_side",
+      next_step: "guided_steps",
+      guided_steps: ["restart_ont_and_router", "test_wired_connection", "use_5ghz_wifi_near_router"],
+    };
+  return {
+    finding: "no_fault_found",
+    next_step: "guided_steps",
+    guided_steps: ["restart_ont_and_router", "use_5ghz_wifi_near_router"],
+  };
+}
+
 export const diagnoseInternetTool = defineTool({
   name: "diagnose_internet",
   description:
@@ -171,41 +228,7 @@ export const diagnoseInternetTool = defineTool({
     const test = await ctx.systems.network.runLineTest(customerId, { idempotencyKey: attempt.key });
     attempt.done();
 
-    let finding: (typeof INTERNET_FINDINGS)[number];
-    let next: (typeof INTERNET_NEXT_STEPS)[number];
-    let steps: (typeof GUIDED_STEPS)[number][] = [];
-    if (line?.ont === "los") {
-      finding = "fiber_signal_loss";
-      next = test.result === "customer_side" ? "guided_steps" : "technician";
-      if (next === "guided_steps") steps = ["check_fiber_and_power_cables", "restart_ont_and_router"];
-    } else if (test.result === "network") {
-      finding = "network_fault";
-      next = "technician";
-    } else if (line?.ont === "offline" || line?.line === "down") {
-      finding = "equipment_offline";
-      next = "guided_steps";
-      steps = ["check_fiber_and_power_cables", "restart_ont_and_router"];
-    } else if (test.result === "customer_side") {
-      finding = "customer_side";
-      next = "guided_steps";
-      steps = ["restart_ont_and_router", "test_wired_connection", "use_5ghz_wifi_near_router"];
-    } else if (speed && (speed.below_average_guarantee || speed.below_instant_guarantee)) {
-      finding = "speed_below_contracted";
-      // The line tests clean but measured speed is below the Anatel guarantee: first rule out the home
-      // network, unless the line itself is degraded, which needs a visit.
-      next = line?.line === "degraded" ? "technician" : "guided_steps";
-      if (next === "guided_steps")
-        steps = [
-          "test_wired_connection",
-          "use_5ghz_wifi_near_router",
-          "disconnect_other_devices",
-          "restart_ont_and_router",
-        ];
-    } else {
-      finding = "no_fault_found";
-      next = "guided_steps";
-      steps = ["restart_ont_and_router", "use_5ghz_wifi_near_router"];
-    }
+    const { finding, next_step, guided_steps } = internetFinding(line, speed, test.result);
     return {
       ...base,
       contracted_mbps: contracted,
@@ -215,9 +238,9 @@ export const diagnoseInternetTool = defineTool({
       speed,
       line_test: { test_id: test.test_id, result: test.result, ran_at: test.ran_at },
       finding,
-      next_step: next,
+      next_step,
       eta: null,
-      guided_steps: steps,
+      guided_steps,
     };
   },
 });

@@ -23,7 +23,12 @@ export const issueInvoiceCopyOutput = z.object({
   invoice_id: z.string(),
   reference_month: z.string(),
   invoice_status: z.string(),
+  /** What to pay with this copy: the invoice amount plus late charges when overdue. */
   amount_brl: z.number(),
+  original_amount_brl: z.number(),
+  /** Late fine and interest included in amount_brl (0 when not overdue). */
+  late_charges_brl: z.number(),
+  /** The copy's due date (a new one for an overdue invoice). */
   due_date: z.string(),
   /** Boleto linha digitável (47 digits, FEBRABAN check digits), formatted in its five groups. */
   linha_digitavel: z.string(),
@@ -71,6 +76,8 @@ export const issueInvoiceCopyTool = defineTool({
       reference_month: inv.reference_month,
       invoice_status: inv.status,
       amount_brl: copy.amount_brl,
+      original_amount_brl: copy.original_amount_brl ?? inv.amount_brl,
+      late_charges_brl: copy.late_charges_brl ?? 0,
       due_date: copy.due_date,
       linha_digitavel: copy.linha_digitavel,
       barcode: copy.barcode,

@@ -14,7 +14,7 @@ export const searchKnowledgeBaseInput = z
 
 export const searchKnowledgeBaseOutput = z.object({
   index_version: z.string(),
-  /** Passages best first; cite them as [doc_id#chunk_id] with title and section. */
+  /** Passages best first; `citation` (doc id # chunk id prefix) with title and section is what to cite. */
   results: z.array(
     z.object({
       citation: z.string(),
@@ -42,7 +42,7 @@ export const searchKnowledgeBaseTool = defineTool({
     return {
       index_version: res.index_version,
       results: res.results.slice(0, input.k).map((r) => ({
-        citation: `${r.doc_id}#${r.chunk_id}`,
+        citation: `${r.doc_id}#${r.chunk_id.slice(0, 12)}`,
         doc_id: r.doc_id,
         chunk_id: r.chunk_id,
         title: r.title,

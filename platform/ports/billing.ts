@@ -32,7 +32,13 @@ export interface InvoiceCopy {
   copy_id: string;
   invoice_id: string;
   customer_id: string;
+  /** What to pay: the invoice amount, plus late charges when it is overdue. */
   amount_brl: number;
+  /** The invoice's own amount. */
+  original_amount_brl: number;
+  /** Late fine (2%) and interest (1% a month, pro rata die) up to the copy's due date; 0 when not overdue. */
+  late_charges_brl: number;
+  /** The invoice's due date, or a new one (business date + 3 days) for an overdue invoice. */
   due_date: string;
   /** 47 digits, formatted in the five usual groups. */
   linha_digitavel: string;

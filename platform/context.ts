@@ -7,6 +7,7 @@ import type { TelcoConfig } from "./config/schema.ts";
 import { ConfigError } from "./errors.ts";
 import type { Lake } from "./ports/lake.ts";
 import type { LlmProvider } from "./ports/llm.ts";
+import type { OperatorSystems } from "./ports/operator-systems.ts";
 import type { Warehouse } from "./ports/warehouse.ts";
 import { type WorkspacePaths, workspacePaths } from "./workspace.ts";
 
@@ -22,6 +23,12 @@ export interface AppContext {
   warehouse(opts?: { readOnly?: boolean }): Promise<Warehouse>;
   /** The language model `llm.provider` selects (`model: null` for local); its SDK loads on first call. */
   llm(): Promise<LlmProvider>;
+  /**
+   * The operator's systems (CRM, billing, network, offers): HTTP connectors at `operator.systems`,
+   * or the workspace sandbox in-process when nothing answers at a loopback URL (see
+   * platform/adapters/operator/compose.ts). `mode` forces one of the two (tests, `telco systems`).
+   */
+  operator(opts?: { mode?: "auto" | "http" | "in-process" }): Promise<OperatorSystems>;
   close(): Promise<void>;
 }
 
@@ -37,6 +44,7 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
   let lake: Lake | undefined;
   let warehouse: Promise<Warehouse> | undefined;
   let llm: Promise<LlmProvider> | undefined;
+  const operators = new Map<string, Promise<OperatorSystems>>();
   return {
     config,
     configFile,
@@ -69,9 +77,24 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
       llm ??= import("./adapters/llm/factory.ts").then((m) => m.createLlmProvider(config));
       return llm;
     },
+    operator(oopts = {}) {
+      const mode = oopts.mode ?? "auto";
+      let systems = operators.get(mode);
+      if (!systems) {
+        systems = import("./adapters/operator/compose.ts").then((m) =>
+          m.openOperatorSystems(config.operator, paths.systems, { mode }),
+        );
+        systems.catch(() => operators.delete(mode));
+        operators.set(mode, systems);
+      }
+      return systems;
+    },
     async close() {
       if (warehouse) await (await warehouse).close();
       warehouse = undefined;
+      const open = [...operators.values()];
+      operators.clear();
+      for (const s of open) await s.then((x) => x.close()).catch(() => {});
     },
   };
 }

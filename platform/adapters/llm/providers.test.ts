@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { generateText, stepCountIs, streamText, tool } from "ai";
 import { afterEach, describe, expect, it } from "vitest";
 import { z } from "zod";
@@ -6,6 +9,7 @@ import { costOf, type LlmProvider, usageFromSdk } from "../../ports/llm.ts";
 import { createLlmProvider } from "./factory.ts";
 import { type FakeLlmServer, type LlmFixture, loadLlmFixture, startFakeLlmServer } from "./fake-server.ts";
 import { createOpenAiCompatibleLlm, openAiBaseURL } from "./openai-compatible.ts";
+import { startRecorder } from "./record.ts";
 import { createVertexLlm, vertexBaseURL } from "./vertex.ts";
 
 let fake: FakeLlmServer | undefined;
@@ -352,5 +356,61 @@ describe("provider selection from config", () => {
     expect(() =>
       configSchema.parse({ llm: { prices: { vertex: { m: { inputPerMTok: -1, outputPerMTok: 1 } } } } }),
     ).toThrow(/inputPerMTok/);
+  });
+});
+
+describe("fixture recorder", () => {
+  it("proxies to the upstream and writes what it answered as a replayable fixture (no credentials)", async () => {
+    const original = loadLlmFixture("openai-chat-tool-call.json");
+    const upstream = await serve(original);
+    const recorder = await startRecorder(upstream.baseURL);
+    const dir = mkdtempSync(join(tmpdir(), "telco-llm-record-"));
+    try {
+      const llm = await openai(recorder.baseURL, "qwen2.5:7b-instruct", { apiKey: "sk-secret" });
+      const calls: unknown[] = [];
+      const live = await generateText({
+        model: modelOf(llm),
+        prompt: "quanto veio a conta de março?",
+        tools: { get_invoice: invoiceTool(calls) },
+        stopWhen: stepCountIs(3),
+        maxRetries: 0,
+      });
+      expect(upstream.requests[0].headers.authorization).toBe("Bearer sk-secret");
+      const file = join(dir, "recorded.json");
+      await recorder.stop({ file, description: "d", source: "s" });
+      const text = readFileSync(file, "utf8");
+      expect(text).not.toContain("sk-secret");
+      const recorded = JSON.parse(text) as LlmFixture;
+      expect(recorded.exchanges.map((e) => e.response)).toEqual(original.exchanges.map((e) => e.response));
+
+      // Replaying the recording gives the same conversation.
+      await fake?.close();
+      const replay = await serve(recorded);
+      const again = await generateText({
+        model: modelOf(await openai(replay.baseURL, "qwen2.5:7b-instruct")),
+        prompt: "quanto veio a conta de março?",
+        tools: { get_invoice: invoiceTool([]) },
+        stopWhen: stepCountIs(3),
+        maxRetries: 0,
+      });
+      expectRequestsMatch(replay, recorded);
+      expect(again.text).toBe(live.text);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("records server-sent events event by event", async () => {
+    const original = loadLlmFixture("openai-chat-stream.json");
+    const upstream = await serve(original);
+    const recorder = await startRecorder(upstream.baseURL);
+    const stream = streamText({
+      model: modelOf(await openai(recorder.baseURL, "qwen2.5:7b-instruct")),
+      prompt: "minha internet caiu",
+      maxRetries: 0,
+    });
+    await stream.text;
+    const recorded = await recorder.stop();
+    expect(recorded.exchanges[0].response.sse).toEqual(original.exchanges[0].response.sse);
   });
 });

@@ -5,6 +5,7 @@ import { FsLake } from "./adapters/local/fs-lake.ts";
 import { loadConfig } from "./config/load.ts";
 import type { TelcoConfig } from "./config/schema.ts";
 import { ConfigError } from "./errors.ts";
+import type { AssistantSessionStore } from "./ports/assistant-sessions.ts";
 import type { Lake } from "./ports/lake.ts";
 import type { LlmProvider } from "./ports/llm.ts";
 import type { OperatorSystems } from "./ports/operator-systems.ts";
@@ -29,6 +30,8 @@ export interface AppContext {
    * platform/adapters/operator/compose.ts). `mode` forces one of the two (tests, `telco systems`).
    */
   operator(opts?: { mode?: "auto" | "http" | "in-process" }): Promise<OperatorSystems>;
+  /** The assistant's sessions, turns and login tokens (node:sqlite under `paths.assistant`). */
+  assistantSessions(): Promise<AssistantSessionStore>;
   close(): Promise<void>;
 }
 
@@ -45,6 +48,7 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
   let warehouse: Promise<Warehouse> | undefined;
   let llm: Promise<LlmProvider> | undefined;
   const operators = new Map<string, Promise<OperatorSystems>>();
+  let sessions: Promise<AssistantSessionStore> | undefined;
   return {
     config,
     configFile,
@@ -89,7 +93,15 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
       }
       return systems;
     },
+    assistantSessions() {
+      sessions ??= import("./adapters/local/sqlite-assistant-sessions.ts").then((m) =>
+        m.SqliteAssistantSessionStore.open(paths.assistant),
+      );
+      return sessions;
+    },
     async close() {
+      if (sessions) await (await sessions).close();
+      sessions = undefined;
       if (warehouse) await (await warehouse).close();
       warehouse = undefined;
       const open = [...operators.values()];

@@ -60,7 +60,7 @@ export function checkLock(current: PromptLock, locked: PromptLock): LockProblem[
       problems.push({
         prompt: name,
         kind: "changed_without_bump",
-        message: `prompt ${name} changed but its version is still ${was.version}: bump \`version\` in templates/${name}.md (patch: wording; minor: new instruction or variable; major: a different contract with the caller), then ${UPDATE}`,
+        message: `prompt ${name} changed but its version is still ${was.version}: bump \`version\` in templates/${name}.md (patch: wording only; minor: instructions added or changed; major: variables or the expected output changed), then ${UPDATE}`,
       });
     else if (order < 0)
       problems.push({

@@ -12,7 +12,9 @@ import type { LlmFixture, RecordedExchange } from "./fake-server.ts";
  *
  *   node platform/adapters/llm/record.ts --upstream http://127.0.0.1:11434 --out fixtures/new.json \
  *     --description "Ollama qwen2.5 tool call" [--port 8799]
- *   TELCO_LLM__OPENAI_COMPATIBLE__BASE_URL=http://127.0.0.1:8799/v1 …   # run the calls, then Ctrl-C
+ *   # set llm.openaiCompatible.baseURL: http://127.0.0.1:8799/v1 (or llm.vertex.baseURL:
+ *   # http://127.0.0.1:8799 with upstream https://us-central1-aiplatform.googleapis.com), run the
+ *   # calls, then Ctrl-C
  *
  * Authorization and x-goog-api-key headers are forwarded but never written to the fixture.
  */

@@ -8,26 +8,21 @@ import { nextRun, scheduleLocal } from "../mlops/pipelines/schedule.ts";
 import { triggerRetraining } from "../mlops/pipelines/trigger.ts";
 import { openRegistry } from "../mlops/registry/store.ts";
 import { serveUntilStopped } from "../mlops/serving/cli.ts";
-import { generateOperatorData, runLabel } from "../mlops/simulator/generate.ts";
+import { generateOperatorData } from "../mlops/simulator/generate.ts";
+import { deliveryFingerprint, seedSystemsFromDelivery } from "../mlops/simulator/systems-seed.ts";
 import { action, type CommandRuntime } from "../platform/cli/runtime.ts";
 import type { AppContext } from "../platform/context.ts";
 import { TelcoError } from "../platform/errors.ts";
+import { SandboxStore } from "../platform/sandbox/store.ts";
+import { defaultDeliveryDir } from "./deliveries.ts";
+import { startSystemsServer } from "./systems.ts";
+
+export { defaultDeliveryDir };
 
 /** One stage of `telco up`; stages run in order and each says what it produced. */
 export interface UpStep {
   name: string;
   run(app: AppContext, rt: CommandRuntime): Promise<string>;
-}
-
-/** The synthetic delivery `telco up` builds from config defaults (data.generate). */
-export function defaultDeliveryDir(app: AppContext): string {
-  const g = app.config.data.generate;
-  return join(
-    app.paths.home,
-    "deliveries",
-    "synthetic",
-    runLabel({ customers: g.customers, months: g.months, seed: g.seed, dirtyRate: g.dirtyRate }),
-  );
 }
 
 /**
@@ -71,6 +66,26 @@ export const upSteps: UpStep[] = [
       progress.done();
       const rows = result.manifest.files.reduce((s, f) => s + f.rows, 0);
       return `${g.customers} customers × ${g.months} months (${rows} rows) → ${out}`;
+    },
+  },
+  {
+    name: "systems",
+    async run(app) {
+      const dir = defaultDeliveryDir(app);
+      const wanted = deliveryFingerprint(dir);
+      if (existsSync(app.paths.systems)) {
+        let current: string | undefined;
+        try {
+          const store = SandboxStore.open(app.paths.systems);
+          current = store.meta("fingerprint");
+          store.close();
+        } catch {
+          current = undefined; // never seeded: seed below
+        }
+        if (current && current === wanted) return `operator systems up to date (${app.paths.systems})`;
+      }
+      const r = seedSystemsFromDelivery(app.paths.systems, dir);
+      return `operator systems seeded: ${r.rows.customers} customers, business date ${r.business_date} (${r.read_ms + r.duration_ms} ms)`;
     },
   },
   {
@@ -141,6 +156,7 @@ export function registerUpCommand(program: Command): void {
           "telco pipeline list                  # pipeline runs, cache hits, lineage",
           'telco rag query "como pedir a segunda via da fatura?"',
           'telco sql "select * from gold.customer_features limit 5"',
+          "telco systems status                 # operator systems: business date, scenario customers",
         ];
         rt.result({ profile: app.config.profile, home: app.paths.home, steps: results, next }, () =>
           [
@@ -168,10 +184,21 @@ export function registerUpCommand(program: Command): void {
               { signal: stopSchedules.signal },
             );
           }
+          // The operator systems' sandbox beside the churn API (the assistant's tools call it).
+          let systems: Awaited<ReturnType<typeof startSystemsServer>> | undefined;
+          try {
+            systems = await startSystemsServer(app);
+            rt.info(`serving the operator systems on ${systems.url} (/crm, /billing, /network, /offers)`);
+          } catch (err) {
+            rt.warn(
+              `operator systems not served on port ${app.config.operator.sandbox.port}: ${(err as Error).message}; commands open the store in-process`,
+            );
+          }
           try {
             await serveUntilStopped(rt);
           } finally {
             stopSchedules.abort();
+            await systems?.close();
           }
         }
       }),

@@ -97,6 +97,13 @@ export const FEATURE_GROUPS: readonly FeatureGroup[] = [
     description: "Support tickets opened in the last 90 days.",
   },
   {
+    name: "assistant",
+    sources: ["silver.crm_interactions"],
+    freshness: "daily",
+    description:
+      "Conversations with the support and retention assistant registered in the CRM (exported back from the operator systems).",
+  },
+  {
     name: "market",
     sources: ["silver.market_competitor_offers", "silver.crm_customers"],
     freshness: "daily",
@@ -423,6 +430,30 @@ export const FEATURES: readonly FeatureDefinition[] = [
     explain: { "pt-BR": "satisfação média {value} de 5", en: "average satisfaction {value} out of 5" },
   },
   // market
+  // assistant
+  {
+    name: "assistant_contacts_30d",
+    group: "assistant",
+    kind: "numeric",
+    unit: "contacts",
+    description: "Conversations through the assistant's channels in the 30 days before the cutoff.",
+    label: { "pt-BR": "Contatos com o assistente (30 dias)", en: "Assistant contacts (30 days)" },
+    explain: {
+      "pt-BR": "{value} {contato|contatos} com o assistente em 30 dias",
+      en: "{value} assistant {contact|contacts} in 30 days",
+    },
+  },
+  {
+    name: "retention_offer_accepted_90d",
+    group: "assistant",
+    kind: "boolean",
+    description: "The customer accepted a retention offer in the 90 days before the cutoff.",
+    label: { "pt-BR": "Aceitou oferta de retenção (90 dias)", en: "Accepted a retention offer (90 days)" },
+    explain: {
+      "pt-BR": ["aceitou oferta de retenção recentemente", "sem oferta de retenção aceita recentemente"],
+      en: ["accepted a retention offer recently", "no retention offer accepted recently"],
+    },
+  },
   {
     name: "competitor_offer_active",
     group: "market",

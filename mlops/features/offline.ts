@@ -82,7 +82,8 @@ export async function dataRange(wh: Warehouse): Promise<DataRange> {
         (select max(cast(measured_at as date)) from silver.network_quality),
         (select max(cast(started_at as date)) from silver.network_outages),
         (select max(start_date) from silver.crm_contracts),
-        (select max(cancel_date) from silver.crm_contracts)) as varchar) as last_event
+        (select max(cancel_date) from silver.crm_contracts),
+        (select max(cast(created_at as date)) from silver.crm_interactions)) as varchar) as last_event
   `);
   if (!row?.first_month || !row.last_event) {
     throw new NotFoundError("synthetic data (silver tables are empty)", {

@@ -1,12 +1,14 @@
 import { existsSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { action, commandGroup, intOption } from "../../platform/cli/runtime.ts";
 import type { AppContext } from "../../platform/context.ts";
 import { errorMessage, NotFoundError, TelcoError, UsageError } from "../../platform/errors.ts";
 import type { Row } from "../../platform/ports/warehouse.ts";
-import type { IngestReport } from "./ingest.ts";
-import { ingestCsv, ingestIbmTelco, ingestSynthetic } from "./sources.ts";
+import { type IngestReport, runIngestion } from "./ingest.ts";
+import { exportInteractions } from "./interactions.ts";
+import { ingestCsv, ingestIbmTelco, ingestSynthetic, interactionsPlan } from "./sources.ts";
 import { type DatasetVersion, datasetLineage, type LineageNode, listDatasetVersions } from "./versions.ts";
 
 /** `telco data ingest …`, `telco data versions|lineage` and the top-level `telco sql`. */
@@ -29,6 +31,44 @@ export function registerIngestionCommands(program: Command): void {
         const app = rt.app();
         const progress = rt.progress("ingest synthetic");
         const report = await ingestSynthetic(app, dir, { onProgress: (s) => progress.step(s) });
+        progress.done();
+        for (const w of report.warnings) rt.warn(w);
+        rt.result(report, () => renderIngest(report));
+      }),
+    );
+
+  ingest
+    .command("interactions")
+    .description(
+      "export the CRM's interactions (assistant conversations, offers accepted) from the operator systems and ingest them as silver.crm_interactions",
+    )
+    .argument(
+      "[dir]",
+      "an exported folder with crm/interactions.jsonl (default: export from the systems now)",
+    )
+    .action(
+      action(async (rt, dir: string | undefined) => {
+        const app = rt.app();
+        let folder = dir;
+        if (!folder) {
+          const systems = await app.operator();
+          const businessDate = await systems.businessDate();
+          const stamp = new Date().toISOString().replace(/[-:]/g, "").slice(0, 15);
+          folder = join(app.paths.home, "deliveries", "crm-interactions", `${businessDate}-${stamp}`);
+          const exported = await exportInteractions(systems.crm, folder, { businessDate });
+          if (exported.rows === 0) {
+            rt.result(
+              { exported: 0, ingested: null },
+              () => "no interactions registered yet: nothing to ingest",
+            );
+            return;
+          }
+          rt.info(`exported ${exported.rows} interactions (${systems.mode} systems) → ${exported.file}`);
+        }
+        const progress = rt.progress("ingest interactions");
+        const report = await runIngestion(app, interactionsPlan(folder), {
+          onProgress: (s) => progress.step(s),
+        });
         progress.done();
         for (const w of report.warnings) rt.warn(w);
         rt.result(report, () => renderIngest(report));

@@ -35,6 +35,11 @@ export const dataContractSchema = z
     format: z.enum(["csv", "jsonl"]),
     /** Path of the file inside a delivery folder, e.g. "crm/customers.csv". */
     file: z.string().min(1),
+    /**
+     * A delivery may omit this file (e.g. crm_interactions, exported from the operator systems on its
+     * own schedule). Until a batch arrives its bronze and silver tables exist, empty and typed.
+     */
+    optional: z.boolean().default(false),
     description: z.string().default(""),
     primaryKey: z.array(z.string()).min(1),
     /** Column carrying the event time (for point-in-time joins), if any. */

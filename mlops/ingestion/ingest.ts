@@ -59,6 +59,11 @@ export interface IngestPlan {
   derived: DerivedTable[];
   /** Delivery files kept in raw for provenance but not parsed (e.g. a manifest). */
   attachments?: { path: string; deliveredAs: string }[];
+  /**
+   * Optional sources this delivery did not carry: their bronze and silver tables are created empty
+   * and typed while no batch of theirs has ever been committed, so downstream SQL can rely on them.
+   */
+  absent?: DataContract[];
 }
 
 export interface IngestedFileReport {
@@ -456,6 +461,12 @@ export async function runIngestion(
         versionOf[b.table] = `${b.table}@${b.version}`;
         tables.push({ table: b.table, version: b.version, rows: b.rows });
       }
+      for (const c of plan.absent ?? []) {
+        if ((await committedBronzeKeys(wh, lake, plan.dataset, c.name)).length > 0) continue;
+        const empty = emptyRelation(c);
+        await wh.exec(`CREATE OR REPLACE VIEW bronze.${ident(c.name)} AS ${empty}`);
+        await wh.exec(`CREATE OR REPLACE VIEW silver.${ident(c.name)} AS ${empty}`);
+      }
       const rows = staged.reduce((n, s) => n + s.bronze.rows, 0);
       const rejects = staged.reduce((n, s) => n + s.bronze.rejects, 0);
       if (staged.length > 0) {
@@ -515,6 +526,20 @@ function relationsOfViews(tables: string[]): Record<string, string> {
       return [t, `${layer}.${ident(name)}`];
     }),
   );
+}
+
+const SQL_TYPES: Record<DataContract["columns"][number]["type"], string> = {
+  string: "VARCHAR",
+  integer: "BIGINT",
+  number: "DOUBLE",
+  boolean: "BOOLEAN",
+  date: "DATE",
+  timestamp: "TIMESTAMP",
+};
+
+/** A typed relation with a contract's columns and no rows. */
+function emptyRelation(c: DataContract): string {
+  return `SELECT ${c.columns.map((col) => `NULL::${SQL_TYPES[col.type]} AS ${ident(col.name)}`).join(", ")} WHERE false`;
 }
 
 /** A batch id (yyyymmddThhmmss-xxxxxx) inside a lake key, if any. */

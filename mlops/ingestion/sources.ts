@@ -86,8 +86,10 @@ export function syntheticPlan(dir: string): IngestPlan {
   if (!existsSync(root) || !statSync(root).isDirectory()) {
     throw new NotFoundError(`delivery folder ${root}`, { hint: "Run `telco data generate` first." });
   }
-  const contracts = loadDatasetContracts("synthetic");
-  const missing = contracts.filter((c) => !existsSync(join(root, c.file)));
+  const all = loadDatasetContracts("synthetic");
+  const delivered = (c: DataContract) => existsSync(join(root, c.file));
+  const contracts = all.filter((c) => !c.optional || delivered(c));
+  const missing = contracts.filter((c) => !delivered(c));
   if (missing.length > 0) {
     throw new ValidationError(
       root,
@@ -104,6 +106,23 @@ export function syntheticPlan(dir: string): IngestPlan {
     })),
     derived: contracts.map((c) => dedupeSilver(c)),
     attachments: existsSync(manifest) ? [{ path: manifest, deliveredAs: "manifest.json" }] : [],
+    absent: all.filter((c) => c.optional && !delivered(c)),
+  };
+}
+
+/**
+ * A delivery of CRM interactions alone (crm/interactions.jsonl, as `exportInteractions` writes it):
+ * bronze.crm_interactions grows by the new batch and silver keeps the latest row per interaction.
+ */
+export function interactionsPlan(dir: string): IngestPlan {
+  const root = resolve(dir);
+  const contract = loadDatasetContracts("synthetic").find((c) => c.name === "crm_interactions");
+  if (!contract) throw new NotFoundError("contract data/schemas/synthetic/crm_interactions.json");
+  const path = requireFile(join(root, contract.file), "interactions file");
+  return {
+    dataset: "synthetic",
+    files: [{ path, deliveredAs: contract.file, contract }],
+    derived: [dedupeSilver(contract)],
   };
 }
 

@@ -264,21 +264,24 @@ export class LocalModelRegistry implements ModelRegistry {
    * rolled forward (the log is the intent). Also removes `.aliases.*.tmp` files left by a crash
    * (under the lock no writer can own one). Returns the aliases it moved.
    */
-  reconcile(name: string): { alias: string; from: number | null; to: number }[] {
+  reconcile(name: string): { alias: string; from: number | null; to: number | null }[] {
     const dir = this.modelDir(name);
     if (!existsSync(dir)) return [];
     for (const f of readdirSync(dir)) {
       if (/^\.aliases\..*\.tmp$/.test(f)) rmSync(join(dir, f), { force: true });
     }
     const aliases = this.readAliases(name);
-    const lastMove = new Map<string, number>();
+    const lastMove = new Map<string, number | null>();
     for (const e of this.readAudit(name)) lastMove.set(e.alias, e.to);
-    const fixed: { alias: string; from: number | null; to: number }[] = [];
+    const fixed: { alias: string; from: number | null; to: number | null }[] = [];
     for (const [alias, to] of lastMove) {
-      if (aliases[alias] === to) continue;
-      if (!existsSync(join(this.modelDir(name), "versions", String(to), "model.json"))) continue; // never published
-      fixed.push({ alias, from: aliases[alias] ?? null, to });
-      aliases[alias] = to;
+      const from = aliases[alias] ?? null;
+      if (from === to) continue;
+      if (to === null)
+        delete aliases[alias]; // a logged removal
+      else if (!existsSync(join(this.modelDir(name), "versions", String(to), "model.json"))) continue;
+      else aliases[alias] = to;
+      fixed.push({ alias, from, to });
     }
     this.writeAliases(name, aliases); // also stamps the file newer than the audit log
     return fixed;

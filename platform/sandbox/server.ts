@@ -572,13 +572,17 @@ export async function startSandboxServer(opts: SandboxServerOptions): Promise<Sa
             req.raw.socket.destroy();
             return reply;
           }
-          if (f.latencyMs > 0) await sleep(f.latencyMs);
           if (f.failNext > 0 || (f.errorRate > 0 && Math.random() < f.errorRate)) {
             if (f.failNext > 0) f.failNext--;
             return reply
               .code(503)
               .send(errorBody("fault_injected", `${system} is failing (fault injection)`));
           }
+        });
+        // Latency after the body is read: a slow system that still does the work (a timed-out write may be applied).
+        child.addHook("preHandler", async (req) => {
+          const ms = faults[system].latencyMs;
+          if (ms > 0 && !req.url.endsWith("/openapi.json")) await sleep(ms);
         });
         child.get("/openapi.json", { schema: { hide: true } }, async () =>
           (child as unknown as { swagger(): unknown }).swagger(),

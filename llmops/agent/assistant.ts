@@ -1,0 +1,288 @@
+import { randomBytes } from "node:crypto";
+import type { AssistantConfig } from "../../platform/config/sections/assistant.ts";
+import { NotFoundError, TelcoError, ValidationError } from "../../platform/errors.ts";
+import type {
+  AssistantSessionStore,
+  StoredSession,
+  StoredTurn,
+} from "../../platform/ports/assistant-sessions.ts";
+import type { Interaction } from "../../platform/ports/crm.ts";
+import type { Language } from "./commands.ts";
+import type { DialogueEngine, ToolCallView, TurnResult } from "./engine.ts";
+import type { Citation } from "./knowledge-answer.ts";
+import { type AssistantState, newAssistantState, parseAssistantState } from "./session.ts";
+
+/**
+ * The assistant as every interface uses it (CLI, REPL, API): sessions loaded from and saved to the
+ * session-store port around each engine turn, one turn at a time per session, idle conversations
+ * closed (and registered) before a new message or by the server's sweep, and the customer a session
+ * belongs to enforced: a session of one customer is never continued for another.
+ */
+
+export type Channel = Interaction["channel"];
+
+/** The one-turn answer, exactly as `telco chat --json` and `POST /v1/assistant/chat` return it. */
+export interface ChatResponse {
+  session_id: string;
+  reply: string;
+  intent: string | null;
+  citations: Citation[];
+  tool_calls: ToolCallView[];
+  offers: { offer_id: string; [k: string]: unknown }[];
+  interaction_id: string | null;
+  trace_id: string;
+}
+
+export interface ChatRequest {
+  session_id?: string;
+  /**
+   * The customer a trusted channel vouches for (operator key + asserted id, a login token, the local
+   * CLI). Absent or null: an anonymous channel, and the identity flow runs before any account data.
+   */
+  customer_id?: string | null;
+  channel: Channel;
+  message: string;
+  language?: Language;
+}
+
+export interface ChatOutcome {
+  response: ChatResponse;
+  turn: TurnResult;
+  /** Interactions registered because the previous conversation on this session had gone idle. */
+  closed_idle: string | null;
+  /** Milliseconds spent loading and saving the session. */
+  persistence_ms: number;
+}
+
+export interface SessionView {
+  session_id: string;
+  customer_id: string | null;
+  channel: string;
+  status: "open" | "closed";
+  language: Language;
+  created_at: string;
+  updated_at: string;
+  /** Open flows, the active one last. */
+  flows: { flow: string; step: string; awaiting: string | null }[];
+  turns: {
+    turn_no: number;
+    trace_id: string;
+    created_at: string;
+    message: string;
+    reply: string;
+    intent: string | null;
+  }[];
+}
+
+/** The session belongs to another customer (or to none, for a customer token): answered as 403. */
+export class SessionForbiddenError extends TelcoError {
+  constructor(sessionId: string) {
+    super("forbidden", `session ${sessionId} belongs to another customer`);
+    this.name = "SessionForbiddenError";
+  }
+}
+
+export const MAX_MESSAGE_CHARS = 2000;
+const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+
+export function newSessionId(): string {
+  return `ses_${randomBytes(9).toString("base64url")}`;
+}
+
+export interface AssistantDeps {
+  engine: DialogueEngine;
+  store: AssistantSessionStore;
+  config: AssistantConfig;
+  now?: () => Date;
+}
+
+export class Assistant {
+  readonly engine: DialogueEngine;
+  readonly store: AssistantSessionStore;
+  readonly config: AssistantConfig;
+  private readonly now: () => Date;
+  /** One turn at a time per session in this process (the store's version check covers other processes). */
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  constructor(deps: AssistantDeps) {
+    this.engine = deps.engine;
+    this.store = deps.store;
+    this.config = deps.config;
+    this.now = deps.now ?? (() => new Date());
+  }
+
+  /** One turn: load (or create) the session, close an idle conversation, run the engine, save. */
+  async chat(req: ChatRequest): Promise<ChatOutcome> {
+    const message = typeof req.message === "string" ? req.message.trim() : "";
+    if (!message) throw new ValidationError("message", "must be a non-empty text");
+    if (message.length > MAX_MESSAGE_CHARS)
+      throw new ValidationError("message", `must be at most ${MAX_MESSAGE_CHARS} characters`);
+    if (req.session_id !== undefined && !SESSION_ID.test(req.session_id))
+      throw new ValidationError("session_id", "must be 1-64 letters, digits, '_', '.', ':' or '-'");
+    const sessionId = req.session_id ?? newSessionId();
+    return this.locked(sessionId, () => this.turn(sessionId, { ...req, message }));
+  }
+
+  private async turn(sessionId: string, req: ChatRequest): Promise<ChatOutcome> {
+    const tp = performance.now();
+    const now = this.now().toISOString();
+    const stored = await this.store.get(sessionId);
+    const asserted = req.customer_id ?? null;
+    let state: AssistantState;
+    let created: string;
+    let expected = 0;
+    if (stored) {
+      if (asserted && stored.customer_id && stored.customer_id !== asserted)
+        throw new SessionForbiddenError(sessionId);
+      state = parseAssistantState(stored.state, sessionId);
+      created = stored.created_at;
+      expected = stored.version;
+      // An anonymous session the trusted channel now vouches for (e.g. after a login) is that customer's.
+      if (asserted && !state.tool_session.customer_id) state.tool_session.customer_id = asserted;
+    } else {
+      state = newAssistantState({
+        session_id: sessionId,
+        channel: req.channel,
+        language: req.language ?? this.config.defaultLanguage,
+        customer_id: asserted,
+        now,
+      });
+      created = now;
+    }
+    let persistence = performance.now() - tp;
+
+    let closedIdle: string | null = null;
+    if (stored && stored.status === "open" && this.isIdle(stored.updated_at)) {
+      const closed = await this.engine.close(state, "idle");
+      closedIdle = closed.interaction_id;
+    }
+
+    const turn = await this.engine.turn(state, req.message);
+    if (turn.ended) state.stack = [];
+
+    const ts = performance.now();
+    const session: StoredSession = {
+      session_id: sessionId,
+      customer_id: state.tool_session.customer_id,
+      channel: stored?.channel ?? req.channel,
+      status: turn.ended ? "closed" : "open",
+      created_at: created,
+      updated_at: this.now().toISOString(),
+      state: state as unknown as Record<string, unknown>,
+      version: expected,
+    };
+    const record: StoredTurn = {
+      session_id: sessionId,
+      turn_no: turn.trace.turn_no,
+      trace_id: turn.trace_id,
+      created_at: turn.trace.at,
+      record: {
+        ...turn.trace,
+        intent: turn.intent,
+        citations: turn.citations,
+        offers: turn.offers.map((o) => o.offer_id),
+        interaction_id: turn.interaction_id,
+      } as unknown as Record<string, unknown>,
+    };
+    await this.store.save(session, { expectedVersion: expected, turn: record });
+    persistence += performance.now() - ts;
+    return {
+      response: {
+        session_id: sessionId,
+        reply: turn.reply,
+        intent: turn.intent,
+        citations: turn.citations,
+        tool_calls: turn.tool_calls,
+        offers: turn.offers,
+        interaction_id: turn.interaction_id,
+        trace_id: turn.trace_id,
+      },
+      turn,
+      closed_idle: closedIdle,
+      persistence_ms: Math.round(persistence * 100) / 100,
+    };
+  }
+
+  /** The session with its flows and turns; `customerId` (a customer's token) must own it. */
+  async session(sessionId: string, opts: { customerId?: string; turns?: number } = {}): Promise<SessionView> {
+    const stored = await this.store.get(sessionId);
+    if (!stored) throw new NotFoundError(`session ${sessionId}`, { details: { code: "unknown_session" } });
+    if (opts.customerId !== undefined && stored.customer_id !== opts.customerId)
+      throw new SessionForbiddenError(sessionId);
+    const state = parseAssistantState(stored.state, sessionId);
+    const turns = await this.store.listTurns(sessionId, { limit: opts.turns ?? 50 });
+    return {
+      session_id: stored.session_id,
+      customer_id: stored.customer_id,
+      channel: stored.channel,
+      status: stored.status,
+      language: state.language,
+      created_at: stored.created_at,
+      updated_at: stored.updated_at,
+      flows: state.stack.map((f) => ({ flow: f.flow, step: f.step, awaiting: f.awaiting })),
+      turns: turns.map((t) => ({
+        turn_no: t.turn_no,
+        trace_id: t.trace_id,
+        created_at: t.created_at,
+        message: String(t.record.message ?? ""),
+        reply: String(t.record.reply ?? ""),
+        intent: (t.record.intent as string | null | undefined) ?? null,
+      })),
+    };
+  }
+
+  /** The stored turn records (traces) of a session. */
+  async traces(sessionId: string, opts: { limit?: number } = {}): Promise<StoredTurn[]> {
+    return this.store.listTurns(sessionId, opts);
+  }
+
+  /**
+   * Ends a conversation now (REPL /new or /quit, tests): open flows count as abandoned and what was
+   * not registered is registered. Returns the interaction id, if one was registered.
+   */
+  async end(sessionId: string, reason: "goodbye" | "idle" | "new" = "goodbye"): Promise<string | null> {
+    return this.locked(sessionId, async () => {
+      const stored = await this.store.get(sessionId);
+      if (!stored || stored.status === "closed") return null;
+      const state = parseAssistantState(stored.state, sessionId);
+      const closed = await this.engine.close(state, reason);
+      await this.store.save(
+        { ...stored, status: "closed", state: state as unknown as Record<string, unknown> },
+        { expectedVersion: stored.version },
+      );
+      return closed.interaction_id;
+    });
+  }
+
+  /** Closes every open session idle for longer than `assistant.idleTimeoutMs`; returns how many. */
+  async sweepIdle(): Promise<{ closed: number; interactions: string[] }> {
+    const before = new Date(this.now().getTime() - this.config.idleTimeoutMs).toISOString();
+    const idle = await this.store.listIdle(before, { limit: 200 });
+    const interactions: string[] = [];
+    for (const s of idle) {
+      try {
+        const id = await this.end(s.session_id, "idle");
+        if (id) interactions.push(id);
+      } catch {
+        // A session another process is writing right now is swept next time.
+      }
+    }
+    return { closed: idle.length, interactions };
+  }
+
+  private isIdle(updatedAt: string): boolean {
+    return this.now().getTime() - Date.parse(updatedAt) > this.config.idleTimeoutMs;
+  }
+
+  private async locked<T>(sessionId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(sessionId) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    const tail = next.catch(() => {});
+    this.locks.set(sessionId, tail);
+    try {
+      return await next;
+    } finally {
+      if (this.locks.get(sessionId) === tail) this.locks.delete(sessionId);
+    }
+  }
+}

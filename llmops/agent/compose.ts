@@ -1,0 +1,63 @@
+import { InProcessChurnRisk } from "../../mlops/serving/churn-risk.ts";
+import type { AppContext } from "../../platform/context.ts";
+import type { AssistantSessionStore } from "../../platform/ports/assistant-sessions.ts";
+import type { ChurnRiskService } from "../../platform/ports/churn-risk.ts";
+import type { OperatorSystems } from "../../platform/ports/operator-systems.ts";
+import { knowledgeSearchFromApp } from "../tools/knowledge.ts";
+import { createToolbox, type KnowledgeSearch, type ToolDeps } from "../tools/toolbox.ts";
+import { Assistant } from "./assistant.ts";
+import type { UnderstandingEngine } from "./commands.ts";
+import { DialogueEngine, type Phraser } from "./engine.ts";
+
+/**
+ * Builds the assistant from an AppContext: the operator systems, the churn-risk service and the
+ * knowledge base behind the tools; the understanding engine `assistant.understanding` selects; a
+ * phraser when `llm.provider` is generative; the session store in the workspace. Tests and the
+ * golden runner override any part (a fixture's systems, the churn band a scenario presets).
+ */
+export interface AssistantOverrides {
+  systems?: OperatorSystems;
+  churn?: ChurnRiskService;
+  knowledge?: KnowledgeSearch;
+  understanding?: UnderstandingEngine;
+  store?: AssistantSessionStore;
+  /** null: templates only, even with a generative provider configured. */
+  phraser?: Phraser | null;
+  audit?: ToolDeps["audit"];
+  now?: () => Date;
+}
+
+export async function openAssistant(app: AppContext, o: AssistantOverrides = {}): Promise<Assistant> {
+  const systems = o.systems ?? (await app.operator());
+  const churn = o.churn ?? new InProcessChurnRisk(app);
+  const knowledge = o.knowledge ?? knowledgeSearchFromApp(app);
+  const toolDeps: ToolDeps = { systems, churn, knowledge, ...(o.audit ? { audit: o.audit } : {}) };
+  const understanding = o.understanding ?? (await createUnderstanding(app, systems));
+  const phraser = o.phraser !== undefined ? o.phraser : await createPhraserFor(app);
+  const engine = new DialogueEngine({
+    understanding,
+    toolbox: (session) => createToolbox(toolDeps, session),
+    config: app.config.assistant,
+    phraser,
+  });
+  const store = o.store ?? (await app.assistantSessions());
+  return new Assistant({ engine, store, config: app.config.assistant, now: o.now });
+}
+
+/** The understanding engine `assistant.understanding` names. */
+export async function createUnderstanding(
+  app: AppContext,
+  systems: OperatorSystems,
+): Promise<UnderstandingEngine> {
+  const m = await import("./understanding/index.ts");
+  return m.createUnderstandingEngine(app, { systems });
+}
+
+/** A phraser over the configured model, or null with `llm.provider: local`. */
+export async function createPhraserFor(app: AppContext): Promise<Phraser | null> {
+  if (app.config.llm.provider === "local") return null;
+  const llm = await app.llm();
+  if (!llm.model) return null;
+  const m = await import("./phrasing.ts");
+  return m.createPhraser(llm, app.config.assistant);
+}

@@ -1,0 +1,350 @@
+import type { GetCustomerProfileOutput } from "../../tools/get-customer-profile.ts";
+import type { GetEligibleOffersOutput } from "../../tools/get-eligible-offers.ts";
+import type { Language } from "../commands.ts";
+import { date, money, numbered } from "../format.ts";
+import { common } from "../replies.ts";
+import {
+  ask,
+  defineFlow,
+  end,
+  type FlowContext,
+  goto,
+  pickOption,
+  replies,
+  type Transition,
+  yesNo,
+} from "./flow.ts";
+
+/**
+ * Cancellation with retention (policy-ofertas-retencao §1, faq-cancelamento, Anatel RGC): the offers are
+ * only those get_eligible_offers allows, presented once per contact; accepting one needs an explicit yes
+ * (a consent record) before apply_offer. A customer who declines or insists gets the cancellation
+ * registered at once with a protocol number: nothing here can loop, haggle or delay it.
+ */
+
+type Offer = GetEligibleOffersOutput["offers"][number];
+
+const MAX_OFFERS = 3;
+/** Haggling beyond the offers ("quero 50%", "faz por 50 reais", "a concorrência dá mais"). */
+const HAGGLE =
+  /\d+\s*%|desconto maior|mais desconto|bigger discount|more discount|concorr|competitor|\bmatch\b/i;
+
+function term<T>(o: Offer, key: string): T | undefined {
+  return o.terms[key] as T | undefined;
+}
+
+function offerText(o: Offer, lang: Language): string {
+  const pt = lang === "pt-BR";
+  const months = o.months ?? term<number>(o, "months");
+  const supervisor = o.approval === "supervisor";
+  const disclose = term<boolean>(o, "disclose_price_before_approval") !== false;
+  const price = term<number>(o, "monthly_price_brl");
+  const after = term<number>(o, "resulting_monthly_price_brl");
+  const kind = term<string>(o, "kind");
+  let text: string;
+  if (kind === "speed_upgrade" || o.offer_id === "RET-UPGRADE") {
+    const from = term<number>(o, "from_speed_mbps");
+    const to = term<number>(o, "to_speed_mbps");
+    text = pt
+      ? `Upgrade gratuito de velocidade${from && to ? ` de ${from} para ${to} Mega` : ""}, pelo mesmo preço, por ${months} meses`
+      : `Free speed upgrade${from && to ? ` from ${from} to ${to} Mbps` : ""}, same price, for ${months} months`;
+  } else if (kind === "data_bonus" || o.offer_id === "RET-BONUS-GB") {
+    const extra = term<number>(o, "extra_data_gb");
+    const total = term<number>(o, "resulting_data_gb");
+    text = pt
+      ? `Mais ${extra ?? ""}GB de internet móvel por mês${total ? ` (sua franquia passa a ${total}GB)` : ""}, por ${months} meses`
+      : `An extra ${extra ?? ""}GB of mobile data a month${total ? ` (${total}GB in total)` : ""}, for ${months} months`;
+  } else {
+    const pct = o.discount_pct ?? term<number>(o, "discount_pct");
+    const prices =
+      disclose && price !== undefined && after !== undefined
+        ? pt
+          ? `: a mensalidade passa de ${money(price, lang)} para ${money(after, lang)}`
+          : `: your monthly fee goes from ${money(price, lang)} to ${money(after, lang)}`
+        : "";
+    text = pt
+      ? `${pct}% de desconto na mensalidade por ${months} meses${prices}`
+      : `${pct}% off your monthly fee for ${months} months${prices}`;
+  }
+  if (supervisor)
+    text += pt
+      ? " (precisa de aprovação de um supervisor, com retorno em até 1 dia útil)"
+      : " (needs a supervisor's approval, with an answer within 1 business day)";
+  return pt ? `${text}, sem nova fidelidade` : `${text}, with no new loyalty period`;
+}
+
+function fineText(p: GetCustomerProfileOutput | undefined, lang: Language): string {
+  if (!p) return "";
+  const pt = lang === "pt-BR";
+  const parts: string[] = [];
+  for (const c of p.contracts.filter((c) => c.status === "active" && c.fidelity_fine_brl > 0)) {
+    parts.push(
+      pt
+        ? `Como ${c.plan_name ?? c.plan_id} ainda está na fidelidade (até ${date(c.fidelity_end_date ?? "", lang)}), há multa proporcional de ${money(c.fidelity_fine_brl, lang)}, cobrada na última fatura.`
+        : `Since ${c.plan_name ?? c.plan_id} is still in its loyalty period (until ${date(c.fidelity_end_date ?? "", lang)}), there is a proportional fine of ${money(c.fidelity_fine_brl, lang)} on the last bill.`,
+    );
+  }
+  if (p.open_debts.total_brl > 0)
+    parts.push(
+      pt
+        ? `As faturas em aberto (${money(p.open_debts.total_brl, lang)}) continuam devidas.`
+        : `Unpaid bills (${money(p.open_debts.total_brl, lang)}) remain due.`,
+    );
+  return parts.join(" ");
+}
+
+export const cancellationReplies = replies({
+  "pt-BR": {
+    askReason: () =>
+      "Sinto muito que você queira cancelar. Pode me contar o motivo? Assim vejo se posso fazer algo; se preferir não dizer, tudo bem.",
+    offers: (offers: Offer[]) =>
+      [
+        "Antes de registrar, posso te oferecer uma destas condições (escolha uma, se quiser):",
+        numbered(offers.map((o) => offerText(o, "pt-BR"))),
+        "Quer aceitar uma delas, ou prefere que eu registre o cancelamento agora?",
+      ].join("\n\n"),
+    offersAgain: () =>
+      "Quer aceitar uma das condições que te passei, ou prefere que eu registre o cancelamento agora?",
+    noBetter: () =>
+      "Infelizmente não é possível oferecer outras condições além dessas: são as que as nossas regras permitem para a sua conta.",
+    confirmOffer: (o: Offer) =>
+      `Confirma que quer ${offerText(o, "pt-BR").replace(/^./, (c) => c.toLowerCase())}? Responda sim para eu aplicar.`,
+    applied: (o: Offer, endsAt: string) =>
+      `Feito! Apliquei a condição ${o.offer_id}, válida até ${date(endsAt, "pt-BR")}. Seu plano continua ativo e o cancelamento não foi registrado. Posso ajudar em mais alguma coisa?`,
+    pending: (o: Offer) =>
+      `Registrei o pedido da condição ${o.offer_id}; ela precisa de aprovação de um supervisor, com retorno em até 1 dia útil. Seu plano continua ativo enquanto isso.`,
+    confirmCancel: (fine: string) =>
+      ["Entendi. O cancelamento é processado em até 48 horas.", fine, "Confirma que quer cancelar?"]
+        .filter(Boolean)
+        .join(" "),
+    kept: () =>
+      "Certo, não registrei nenhum cancelamento e o seu plano continua ativo. Posso ajudar em mais alguma coisa?",
+    cancelled: (protocol: string, fine: string) =>
+      [
+        `Pronto, registrei o seu pedido de cancelamento. O protocolo é ${protocol}.`,
+        "O serviço é desligado em até 48 horas, e a última fatura vem com o valor proporcional aos dias usados.",
+        fine,
+        "Equipamentos em comodato (como a ONT) devem ser devolvidos em até 30 dias, numa loja ou por coleta agendada.",
+      ]
+        .filter(Boolean)
+        .join(" "),
+    cancelFailed: () =>
+      "Não consegui registrar o cancelamento agora porque o sistema não respondeu. Você pode cancelar pelo app Aurora (Perfil > Meus serviços) ou pelo 0800-000-1234, opção 9, 24 horas; ou posso te transferir para um atendente.",
+  },
+  en: {
+    askReason: () =>
+      "I'm sorry you want to cancel. Could you tell me why? That way I can see whether I can help; if you'd rather not say, that's fine.",
+    offers: (offers: Offer[]) =>
+      [
+        "Before I register it, I can offer you one of these (pick one if you like):",
+        numbered(offers.map((o) => offerText(o, "en"))),
+        "Would you like one of them, or shall I register the cancellation now?",
+      ].join("\n\n"),
+    offersAgain: () => "Would you like one of the options I sent, or shall I register the cancellation now?",
+    noBetter: () =>
+      "Unfortunately I can't offer anything beyond these: they are what our rules allow for your account.",
+    confirmOffer: (o: Offer) => `Please confirm: ${offerText(o, "en")}. Reply yes and I'll apply it.`,
+    applied: (o: Offer, endsAt: string) =>
+      `Done! I've applied ${o.offer_id}, valid until ${date(endsAt, "en")}. Your plan stays active and no cancellation was registered. Anything else I can help with?`,
+    pending: (o: Offer) =>
+      `I've requested ${o.offer_id}; it needs a supervisor's approval, with an answer within 1 business day. Your plan stays active meanwhile.`,
+    confirmCancel: (fine: string) =>
+      ["Understood. Cancellation is processed within 48 hours.", fine, "Do you confirm you want to cancel?"]
+        .filter(Boolean)
+        .join(" "),
+    kept: () =>
+      "OK, I haven't registered any cancellation and your plan stays active. Anything else I can help with?",
+    cancelled: (protocol: string, fine: string) =>
+      [
+        `Done, I've registered your cancellation request. Your protocol number is ${protocol}.`,
+        "The service is switched off within 48 hours, and the last bill is proportional to the days used.",
+        fine,
+        "Loaned equipment (such as the ONT) must be returned within 30 days, at a store or by a scheduled pickup.",
+      ]
+        .filter(Boolean)
+        .join(" "),
+    cancelFailed: () =>
+      "I couldn't register the cancellation right now because the system didn't answer. You can cancel in the Aurora app (Profile > My services) or at 0800-000-1234, option 9, 24 hours a day; or I can transfer you to an agent.",
+  },
+});
+
+function offers(ctx: FlowContext): Offer[] {
+  return (ctx.frame.facts.offers as Offer[] | undefined) ?? [];
+}
+
+function reason(ctx: FlowContext): string {
+  const r = ctx.frame.slots.cancel_reason;
+  return typeof r === "string" && r.trim() ? r.trim().slice(0, 200) : "not given";
+}
+
+/** Registers the cancellation at once (register_interaction opens the protocol in the CRM). */
+async function cancelNow(ctx: FlowContext): Promise<Transition> {
+  const made = ctx.conversation.offers_presented;
+  const r = await ctx.call("register_interaction", {
+    category: "cancellation",
+    summary: `Customer asked to cancel (reason: ${reason(ctx)}).${made.length ? ` Offers presented: ${made.join(", ")}; declined.` : " No offer presented."}`,
+    sentiment: "negative",
+    outcome: "cancel_requested",
+    offers_made: made,
+    offer_accepted: null,
+  });
+  if (!r.ok) {
+    ctx.say(cancellationReplies, "cancelFailed");
+    return end({ outcome: null, summary: `Cancellation could not be registered: ${r.error.code}.` });
+  }
+  const profile = ctx.frame.facts.profile as GetCustomerProfileOutput | undefined;
+  ctx.say(cancellationReplies, "cancelled", r.result.protocol, fineText(profile, ctx.lang));
+  return end({
+    outcome: "cancel_requested",
+    summary: "Cancellation registered.",
+    protocol: r.result.protocol,
+    registered: r.result.interaction_id,
+  });
+}
+
+export const cancellationFlow = defineFlow({
+  name: "cancellation",
+  needsIdentity: true,
+  first: "start",
+  accepts: ["cancel_reason", "offer_id", "choice"],
+  // "Quero cancelar!" again: insisting. Before or after the offers, the request is registered at once.
+  onRestart: (frame) => (frame.step === "confirm_offer" ? null : "insist"),
+  steps: {
+    async start(ctx) {
+      if (ctx.conversation.offers_presented.length > 0) return goto("cancel_facts");
+      if (ctx.frame.slots.cancel_reason !== undefined || ctx.frame.facts.reason_asked) return goto("offers");
+      ctx.frame.facts.reason_asked = true;
+      ctx.say(cancellationReplies, "askReason");
+      return ask("cancel_reason");
+    },
+    async insist(ctx) {
+      if (!ctx.frame.facts.profile) {
+        const p = await ctx.call("get_customer_profile", {});
+        if (p.ok) ctx.frame.facts.profile = p.result;
+      }
+      return cancelNow(ctx);
+    },
+    async offers(ctx) {
+      const r = await ctx.call("get_eligible_offers", {});
+      // No offers (or the rules unavailable): nothing to present, never a reason to hold the request.
+      const allowed = r.ok ? r.result.offers.slice(0, MAX_OFFERS) : [];
+      if (allowed.length === 0) return goto("cancel_facts");
+      ctx.frame.facts.offers = allowed;
+      ctx.frame.facts.decision_id = r.ok ? r.result.decision_id : null;
+      ctx.conversation.offers_presented.push(...allowed.map((o) => o.offer_id));
+      ctx.conversation.retention_decision_id = r.ok ? r.result.decision_id : null;
+      ctx.showOffers(
+        allowed.map((o) => ({
+          offer_id: o.offer_id,
+          rule_id: o.rule_id,
+          discount_pct: o.discount_pct,
+          months: o.months,
+          approval: o.approval,
+          terms: o.terms,
+        })),
+      );
+      ctx.say(cancellationReplies, "offers", allowed);
+      ctx.frame.facts.presented = true;
+      return goto("choose_offer");
+    },
+    async choose_offer(ctx) {
+      const list = offers(ctx);
+      ctx.frame.options = list.map((o) => o.offer_id);
+      const picked = pickOption(ctx.frame, "offer_id");
+      const answer = yesNo(ctx.take("confirm"));
+      if (picked) {
+        ctx.frame.facts.chosen = picked;
+        return goto("confirm_offer");
+      }
+      if (answer === true && list.length === 1) {
+        ctx.frame.facts.chosen = list[0].offer_id;
+        return goto("confirm_offer");
+      }
+      if (answer === false) return goto("insist");
+      if (
+        ctx.frame.slots.offer_id !== undefined ||
+        HAGGLE.test(ctx.text) ||
+        ctx.frame.slots.amount_brl !== undefined
+      ) {
+        delete ctx.frame.slots.offer_id;
+        delete ctx.frame.slots.amount_brl;
+        ctx.say(cancellationReplies, "noBetter");
+      }
+      // The offers were shown with the step before; later turns only ask again, never re-present.
+      if (ctx.frame.facts.presented === "asked") ctx.say(cancellationReplies, "offersAgain");
+      ctx.frame.facts.presented = "asked";
+      return ask(
+        "choice",
+        list.map((o) => o.offer_id),
+      );
+    },
+    async confirm_offer(ctx) {
+      const offer = offers(ctx).find((o) => o.offer_id === ctx.frame.facts.chosen);
+      if (!offer) return goto("choose_offer");
+      const answer = yesNo(ctx.take("confirm"));
+      if (answer === undefined) {
+        ctx.say(cancellationReplies, "confirmOffer", offer);
+        return ask("confirm");
+      }
+      if (answer === false) return goto("cancel_facts");
+      const consent = await ctx.consent("apply_offer", offer.offer_id);
+      if (!consent.ok) {
+        ctx.say(
+          common,
+          consent.error.code === "system_unavailable" ? "systemDown" : "toolFailed",
+          consent.error.system,
+        );
+        return goto("cancel_facts");
+      }
+      const r = await ctx.call("apply_offer", {
+        offer_id: offer.offer_id,
+        ...(typeof ctx.frame.facts.decision_id === "string"
+          ? { decision_id: ctx.frame.facts.decision_id }
+          : {}),
+      });
+      if (!r.ok) {
+        ctx.say(common, r.error.code === "system_unavailable" ? "systemDown" : "toolFailed", r.error.system);
+        return goto("cancel_facts");
+      }
+      const made = ctx.conversation.offers_presented;
+      if (r.result.status === "pending_approval") {
+        ctx.say(cancellationReplies, "pending", offer);
+        return end({
+          outcome: "escalated",
+          summary: `Cancellation intent (reason: ${reason(ctx)}); offer ${offer.offer_id} accepted, pending supervisor approval.`,
+          offers_made: made,
+          offer_accepted: offer.offer_id,
+        });
+      }
+      ctx.say(cancellationReplies, "applied", offer, r.result.ends_at);
+      return end({
+        outcome: "retained",
+        summary: `Cancellation intent (reason: ${reason(ctx)}); retained with ${offer.offer_id} (application ${r.result.application_id}).`,
+        offers_made: made,
+        offer_accepted: offer.offer_id,
+      });
+    },
+    async cancel_facts(ctx) {
+      if (!ctx.frame.facts.profile) {
+        const p = await ctx.call("get_customer_profile", {});
+        if (p.ok) ctx.frame.facts.profile = p.result;
+      }
+      return goto("confirm_cancel");
+    },
+    async confirm_cancel(ctx) {
+      const answer = yesNo(ctx.take("confirm"));
+      if (answer === true) return cancelNow(ctx);
+      if (answer === false) {
+        ctx.say(cancellationReplies, "kept");
+        return end({
+          outcome: "retained",
+          summary: `Cancellation intent (reason: ${reason(ctx)}); customer decided to stay without an offer.`,
+          offers_made: ctx.conversation.offers_presented,
+        });
+      }
+      const profile = ctx.frame.facts.profile as GetCustomerProfileOutput | undefined;
+      ctx.say(cancellationReplies, "confirmCancel", fineText(profile, ctx.lang));
+      return ask("confirm");
+    },
+  },
+});

@@ -142,7 +142,7 @@ describe("sandbox server", () => {
         status,
         code,
       ]);
-      expect(typeof (r.json?.error as { message: string }).message).toBe("string");
+      expect(typeof (r.json?.error as { message?: string } | undefined)?.message).toBe("string");
     }
     const r = await call(
       "POST",
@@ -152,7 +152,7 @@ describe("sandbox server", () => {
         "idempotency-key": "k",
       },
     );
-    expect((r.json?.error as { message: string }).message).toMatch(/body\.channel/);
+    expect((r.json?.error as { message?: string } | undefined)?.message).toMatch(/body\.channel/);
     expect((await call("GET", "/healthz")).status).toBe(200);
   });
 

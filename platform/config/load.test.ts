@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -63,5 +63,28 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ file: "a.yaml", env: {}, cwd })).toThrowError(/mapping/);
     expect(() => loadConfig({ file: "b.yaml", env: {}, cwd })).toThrowError(/not valid YAML/);
     expect(() => loadConfig({ file: "missing.yaml", env: {}, cwd })).toThrowError(/does not exist/);
+  });
+});
+
+describe("loadConfig: project folder and stray variables", () => {
+  it("finds the project's workspace and config from a subfolder, the way git finds its repository", () => {
+    const project = tempDir();
+    mkdirSync(join(project, ".telco"));
+    writeFileSync(join(project, "telco.config.yaml"), "serving:\n  port: 9200\n");
+    const sub = join(project, "notebooks", "deep");
+    mkdirSync(sub, { recursive: true });
+    const { config, file, home } = loadConfig({ env: {}, cwd: sub });
+    expect(home).toBe(join(project, ".telco"));
+    expect(file).toBe(join(project, "telco.config.yaml"));
+    expect(config.serving.port).toBe(9200);
+    // TELCO_HOME still wins, relative to where the command runs.
+    expect(loadConfig({ env: { TELCO_HOME: "ws" }, cwd: sub }).home).toBe(join(sub, "ws"));
+  });
+
+  it("names a stray TELCO_ variable that is not a configuration key", () => {
+    expect(() => loadConfig({ env: { TELCO_FOO: "1" }, cwd: tempDir() })).toThrow(/foo \(from TELCO_FOO\)/);
+    expect(() => loadConfig({ env: { TELCO_SERVING__NOPE: "1" }, cwd: tempDir() })).toThrow(
+      /serving: unknown key\(s\) nope \(from TELCO_SERVING__NOPE\)/,
+    );
   });
 });

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { ConfigError, errorMessage } from "../errors.ts";
@@ -16,7 +16,23 @@ export interface LoadedConfig {
 }
 
 /**
- * Loads configuration: the YAML file (explicit path, TELCO_CONFIG, or ./telco.config.yaml),
+ * The project folder for `cwd`, found the way git finds its repository: the nearest folder, from
+ * `cwd` up, holding telco.config.yaml or a .telco workspace. Undefined when there is none (a new
+ * project starts in `cwd`). Running a command from a subfolder therefore uses the project's
+ * workspace instead of silently starting an empty one.
+ */
+export function findProjectRoot(cwd: string): string | undefined {
+  for (let dir = resolve(cwd); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, DEFAULT_CONFIG_FILE))) return dir;
+    const ws = join(dir, ".telco");
+    if (existsSync(ws) && statSync(ws).isDirectory()) return dir;
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * Loads configuration: the YAML file (explicit path, TELCO_CONFIG, or telco.config.yaml of the
+ * project folder — see findProjectRoot),
  * then TELCO_* environment overrides, validated with zod. Any problem is a ConfigError naming
  * the key and where the bad value came from.
  *
@@ -39,9 +55,9 @@ export function loadConfig(
         hint: "Pass an existing file with --config, or unset TELCO_CONFIG to use defaults.",
       });
     }
-  } else if (existsSync(resolve(cwd, DEFAULT_CONFIG_FILE))) {
-    file = resolve(cwd, DEFAULT_CONFIG_FILE);
   }
+  const root = findProjectRoot(cwd) ?? cwd;
+  if (!explicit && existsSync(join(root, DEFAULT_CONFIG_FILE))) file = join(root, DEFAULT_CONFIG_FILE);
   if (file) raw = readYamlObject(file);
 
   const sources = new Map<string, string>();
@@ -55,7 +71,12 @@ export function loadConfig(
 
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw configIssues(parsed.error, file, sources);
-  const home = resolve(cwd, env.TELCO_HOME ?? parsed.data.workspace);
+  // TELCO_HOME is taken as given (relative to cwd); a relative `workspace` belongs to the project folder.
+  const home = env.TELCO_HOME
+    ? resolve(cwd, env.TELCO_HOME)
+    : isAbsolute(parsed.data.workspace)
+      ? parsed.data.workspace
+      : resolve(root, parsed.data.workspace);
   return { config: parsed.data, file, home };
 }
 
@@ -116,9 +137,15 @@ function configIssues(
     const key = issue.path.map(String).join(".") || "(root)";
     const envName = sources.get(key);
     const origin = envName ? ` (from ${envName})` : file ? ` (in ${file})` : "";
-    const unknown =
-      issue.code === "unrecognized_keys" ? `: unknown key(s) ${issue.keys.join(", ")}` : `: ${issue.message}`;
-    return `${key}${unknown}${origin}`;
+    if (issue.code === "unrecognized_keys") {
+      // Name each unknown key with where it came from: a stray TELCO_FOO=1 must be findable.
+      const named = issue.keys.map((k) => {
+        const from = sources.get([...issue.path.map(String), k].join("."));
+        return from ? `${k} (from ${from})` : file ? `${k} (in ${file})` : k;
+      });
+      return `${key}: unknown key(s) ${named.join(", ")}`;
+    }
+    return `${key}: ${issue.message}${origin}`;
   });
   return new ConfigError(`invalid configuration:\n  ${lines.join("\n  ")}`, {
     hint: "Fix the key(s) above; `telco config show` prints the effective configuration with defaults.",

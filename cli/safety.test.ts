@@ -80,3 +80,25 @@ describe("customer data on disk and secrets in output", () => {
     expect(fileSystemError(new Error("other"))).toBeUndefined();
   });
 });
+
+describe("bin/telco.cjs launcher", () => {
+  it("runs the CLI from plain JavaScript (any Node.js), forwarding arguments and exit codes", () => {
+    const ok = spawnSync(process.execPath, [join(repo, "bin/telco.cjs"), "--version"], { encoding: "utf8" });
+    expect(ok.status).toBe(0);
+    expect(ok.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    const bad = spawnSync(process.execPath, [join(repo, "bin/telco.cjs"), "no-such-command"], {
+      encoding: "utf8",
+    });
+    expect(bad.status).toBe(2);
+  });
+
+  const system = ["/usr/bin/node", "/usr/local/bin/node"].find((p) => {
+    const v = spawnSync(p, ["--version"], { encoding: "utf8" });
+    return v.status === 0 && Number(v.stdout.slice(1).split(".")[0]) < 22;
+  });
+  it.runIf(system)("on a Node.js older than 22 it runs the pinned Node 24 instead of failing", () => {
+    const r = spawnSync(system as string, [join(repo, "bin/telco.cjs"), "--version"], { encoding: "utf8" });
+    expect(r.stderr).not.toContain("ERR_UNKNOWN_FILE_EXTENSION");
+    expect(r.status).toBe(0);
+  });
+});

@@ -54,6 +54,13 @@ describe("loadTrainingData", () => {
 
   it("explains what is wrong: missing table, missing label, bad label value", async () => {
     await expect(loadTrainingData(w, "nothing")).rejects.toThrow(/gold\.nothing_training not found/);
+    // The hint names commands that exist.
+    await expect(loadTrainingData(w, "ibm")).rejects.toMatchObject({
+      hint: expect.stringContaining("telco data ingest ibm-telco FILE"),
+    });
+    await expect(loadTrainingData(w, "nothing")).rejects.toMatchObject({
+      hint: expect.stringContaining("telco data ingest csv FILE --name nothing --target COLUMN"),
+    });
     await expect(loadTrainingData(w, "no-label")).rejects.toThrow(
       /no_label_training\.label: required column/,
     );

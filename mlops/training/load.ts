@@ -44,6 +44,15 @@ export interface LoadedTrainingData {
   contentHash: string;
 }
 
+/** The commands that build gold.<dataset>_training, for the dataset names the CLI knows. */
+export function trainingTableHint(dataset: string): string {
+  if (dataset === "synthetic")
+    return "Build it with `telco up --no-serve`, or `telco data ingest synthetic` then `telco features dataset`.";
+  if (dataset === "ibm-telco" || dataset === "ibm")
+    return "Ingest the IBM Telco CSV first: `telco data ingest ibm-telco FILE`, then `telco train --dataset ibm-telco`.";
+  return `Ingest your CSV first: \`telco data ingest csv FILE --name ${dataset} --target COLUMN\`; \`telco data versions\` lists what exists.`;
+}
+
 /** Loads `gold.<snake(NAME)>_training` into a TabularDataset, checking the agreed shape. */
 export async function loadTrainingData(warehouse: Warehouse, dataset: string): Promise<LoadedTrainingData> {
   const table = trainingTableName(dataset);
@@ -54,7 +63,7 @@ export async function loadTrainingData(warehouse: Warehouse, dataset: string): P
   );
   if (columns.length === 0) {
     throw new NotFoundError(`training table ${table}`, {
-      hint: `Build it first (e.g. \`telco data ingest --dataset ${dataset}\` then the feature pipeline), or check the dataset name.`,
+      hint: trainingTableHint(dataset),
     });
   }
   const names = new Set(columns.map((c) => c.column_name));

@@ -30,5 +30,10 @@ describe("AppContext adapter selection", () => {
     const app = contextFromConfig(configSchema.parse({ profile: "gcp" }), "/nonexistent");
     expect(() => app.lake()).toThrowError(ConfigError);
     expect(() => app.lake()).toThrowError(/gcp\.bucket/);
+    // Every missing prerequisite at once, not one per run.
+    expect(() => app.lake()).toThrowError(/gcp\.project and gcp\.bucket/);
+    expect(() =>
+      contextFromConfig(configSchema.parse({ profile: "gcp", gcp: { project: "p" } }), "/x").lake(),
+    ).toThrowError(/needs gcp\.bucket \(not set\)/);
   });
 });

@@ -56,7 +56,7 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
     lake() {
       if (!lake) {
         if (config.profile === "gcp") {
-          const bucket = requireGcp("bucket", config.gcp.bucket);
+          const bucket = requireGcp("bucket", config.gcp.bucket, config);
           lake = new GcsLake({ bucket, project: config.gcp.project });
         } else lake = new FsLake(paths.lake);
       }
@@ -68,7 +68,7 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
           config.profile === "gcp"
             ? Promise.resolve(
                 new BigQueryWarehouse({
-                  project: requireGcp("project", config.gcp.project),
+                  project: requireGcp("project", config.gcp.project, config),
                   location: config.gcp.region,
                   datasetPrefix: config.gcp.bigqueryDatasetPrefix,
                 }),
@@ -111,10 +111,20 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
   };
 }
 
-function requireGcp(key: string, value: string | undefined): string {
+/** What the gcp profile's adapters need from config; all missing ones are reported at once. */
+const GCP_REQUIRED = ["project", "bucket"] as const;
+
+function requireGcp(
+  key: (typeof GCP_REQUIRED)[number],
+  value: string | undefined,
+  config?: TelcoConfig,
+): string {
   if (!value) {
-    throw new ConfigError(`gcp.${key} is required when profile is "gcp"`, {
-      hint: `Set gcp.${key} in telco.config.yaml or TELCO_GCP__${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}.`,
+    const missing = config ? GCP_REQUIRED.filter((k) => !config.gcp[k]) : [key];
+    const envName = (k: string) => `TELCO_GCP__${k.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+    throw new ConfigError(`the gcp profile needs ${missing.map((k) => `gcp.${k}`).join(" and ")} (not set)`, {
+      hint: `Set ${missing.map((k) => `gcp.${k}`).join(", ")} in telco.config.yaml, or ${missing.map(envName).join(", ")}.`,
+      details: { missing: missing.map((k) => `gcp.${k}`) },
     });
   }
   return value;

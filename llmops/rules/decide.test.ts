@@ -54,6 +54,7 @@ describe("offer facts and decisions on the operator sandbox", () => {
     const id = pick("overdue_invoice");
     const facts = await gatherOfferFacts(id, deps());
     expect(facts.business_date).toBe(sb.businessDate);
+    expect(facts.catalog_version).toBe((await sb.systems.offers.catalog()).version);
     const [contracts, invoices] = await Promise.all([
       sb.systems.crm.listContracts(id),
       sb.systems.billing.listInvoices(id),

@@ -185,6 +185,7 @@ export async function gatherOfferFacts(
   return {
     customer_id: customerId,
     business_date: businessDate,
+    catalog_version: catalog.version ?? null,
     customer: {
       status: profile.status,
       active: activeContracts.length > 0,

@@ -95,6 +95,8 @@ export interface OfferFacts {
   customer_id: string;
   /** The operator's business date (yyyy-mm-dd) the facts describe. */
   business_date: string;
+  /** Version (content hash) of the offers system's catalog the plans were read from. */
+  catalog_version: string | null;
   customer: {
     status: "active" | "cancelled";
     /** At least one contract with status active (policy-elegibilidade §1). */

@@ -67,6 +67,7 @@ export function offerFacts(over: FactsOverrides = {}): OfferFacts {
   return {
     customer_id: "AUR-00000001",
     business_date: BUSINESS_DATE,
+    catalog_version: "test",
     customer: {
       status: "active",
       active: true,

@@ -52,14 +52,8 @@ export const changePlanTool = defineTool({
       throw new ToolFailure("invalid_state", `contract ${contract.contract_id} is ${contract.status}`, {
         field: "contract_id",
       });
-    if (contract.plan_id === target.plan_id)
-      throw new ToolFailure(
-        "invalid_state",
-        `contract ${contract.contract_id} is already on ${target.plan_id}`,
-        {
-          field: "to_plan_id",
-        },
-      );
+    // "Already on that plan" is left to the offers system: a retried turn whose first write was applied
+    // must reach it with the same key and get that write's result back.
     if (!sameKind(contract.product))
       throw new ToolFailure(
         "invalid_state",

@@ -3,6 +3,7 @@ import { assistantConfigSchema } from "./sections/assistant.ts";
 import { dataConfigSchema } from "./sections/data.ts";
 import { featuresConfigSchema } from "./sections/features.ts";
 import { gcpConfigSchema } from "./sections/gcp.ts";
+import { guardrailsConfigSchema } from "./sections/guardrails.ts";
 import { llmConfigSchema } from "./sections/llm.ts";
 import { monitoringConfigSchema } from "./sections/monitoring.ts";
 import { operatorConfigSchema } from "./sections/operator.ts";
@@ -33,6 +34,7 @@ export const configSchema = z
     operator: operatorConfigSchema.default(operatorConfigSchema.parse({})),
     assistant: assistantConfigSchema.default(assistantConfigSchema.parse({})),
     llm: llmConfigSchema.default(llmConfigSchema.parse({})),
+    guardrails: guardrailsConfigSchema.default(guardrailsConfigSchema.parse({})),
   })
   .strict();
 

@@ -139,7 +139,8 @@ describe("telco systems and telco interactions", () => {
       });
       child.on("exit", (code) => reject(new Error(`serve exited ${code}: ${err}`)));
     });
-    expect((await (await fetch(`${url}/healthz`)).json()).business_date).toBe("2025-12-31");
+    const health = (await (await fetch(`${url}/healthz`)).json()) as { business_date: string };
+    expect(health.business_date).toBe("2025-12-31");
     const env = urls(url);
     const id = "AUR-00000002";
     const over = telco(["interactions", "list", "--customer", id, "--json"], env);

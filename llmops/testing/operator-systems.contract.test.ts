@@ -179,6 +179,7 @@ describe.each(MODES)("operator systems contract (%s)", (mode) => {
         sys.crm.requestCancellation({ customer_id: id, reason: "preco" }, { idempotencyKey: key("x") }),
       );
       expect([again.status, again.code]).toEqual([409, "nothing_to_cancel"]);
+      expect(again.message).toContain(c.protocol);
     });
   });
 
@@ -308,6 +309,9 @@ describe.each(MODES)("operator systems contract (%s)", (mode) => {
       const id = sb.scenarios.customers.ont_los[0] as string;
       const slots = await sys.network.listTechnicianSlots({ customer_id: id, days: 7 });
       expect(slots.length).toBeGreaterThan(0);
+      // Monday to Saturday, no national holiday (the business date is 2025-12-31: 2026-01-01 is one).
+      expect(slots.every((s) => new Date(`${s.date}T00:00:00Z`).getUTCDay() !== 0)).toBe(true);
+      expect(slots.some((s) => s.date === "2026-01-01")).toBe(false);
       expect(
         slots.every((s) => s.date > "2025-12-31" && ["08:00-12:00", "12:00-18:00"].includes(s.window)),
       ).toBe(true);

@@ -109,7 +109,10 @@ export interface CrmSystem {
   listContracts(customerId: string): Promise<Contract[]>;
   /** Newest first. */
   listInteractions(customerId: string, opts?: { since?: string; limit?: number }): Promise<Interaction[]>;
-  /** Every interaction created at or after `since` (for the export back into the data platform). */
+  /**
+   * Every interaction registered through the systems at or after `since` (for the export back into
+   * the data platform), oldest first; the delivery's own service-desk tickets are not re-exported.
+   */
   exportInteractions(opts?: { since?: string }): Promise<Interaction[]>;
   recordInteraction(input: NewInteraction, opts: WriteOptions): Promise<Interaction>;
   openProtocol(

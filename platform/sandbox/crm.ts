@@ -436,12 +436,19 @@ export class SandboxCrm implements CrmSystem {
           .filter((c) => c.status === "active" || c.status === "suspended")
           .map((c) => c.contract_id);
       }
-      if (!ids.length)
+      if (!ids.length) {
+        const earlier = this.store.get<{ protocol: string; effective_by: string }>(
+          "select protocol, effective_by from cancellations where customer_id = ? order by requested_at desc limit 1",
+          input.customer_id,
+        );
         throw crmReject(
           409,
           "nothing_to_cancel",
-          "no active contract left to cancel (already cancelled or requested)",
+          earlier
+            ? `cancellation already registered under protocol ${earlier.protocol}, effective by ${earlier.effective_by}`
+            : "no active contract left to cancel",
         );
+      }
       const reason = String(input.reason ?? "").trim() || "not informed";
       const protocol = this.newProtocol(
         input.customer_id,

@@ -17,6 +17,8 @@ const netReject = (status: number, code: string, message: string) => reject("net
 /** How far ahead technician visits can be booked. */
 export const MAX_SLOT_DAYS = 14;
 const FIXED_PRODUCTS = new Set(["fibra", "combo", "tv"]);
+/** National holidays (mm-dd) without technician visits. */
+const HOLIDAYS = new Set(["01-01", "04-21", "05-01", "09-07", "10-12", "11-02", "11-15", "11-20", "12-25"]);
 const SLOT_RE = /^SLT-(\d{8})-(\d)-([A-Z]{2})-([0-9a-f]{8})$/;
 
 interface OutageRow {
@@ -192,7 +194,7 @@ export class SandboxNetwork implements NetworkSystem {
     const out: TechnicianSlot[] = [];
     for (let d = 1; d <= days; d++) {
       const date = addDays(today, d);
-      if (new Date(`${date}T00:00:00Z`).getUTCDay() === 0) continue; // no visits on Sundays
+      if (!visitDay(date)) continue;
       windows.forEach((window, w) => {
         const slot_id = this.slotId(date, w, c.uf, c.city);
         if (this.booked(slot_id) < this.capacity(slot_id))
@@ -220,7 +222,7 @@ export class SandboxNetwork implements NetworkSystem {
           "slot_not_in_region",
           `slot ${input.slot_id} is not offered in ${c.city}/${c.uf}`,
         );
-      if (date <= today || date > addDays(today, MAX_SLOT_DAYS))
+      if (date <= today || date > addDays(today, MAX_SLOT_DAYS) || !visitDay(date))
         throw netReject(
           422,
           "slot_out_of_range",
@@ -290,4 +292,9 @@ export class SandboxNetwork implements NetworkSystem {
       customerId,
     );
   }
+}
+
+/** Technicians work Monday to Saturday, except national holidays. */
+function visitDay(date: string): boolean {
+  return new Date(`${date}T00:00:00Z`).getUTCDay() !== 0 && !HOLIDAYS.has(date.slice(5));
 }

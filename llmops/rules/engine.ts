@@ -40,7 +40,16 @@ export const RULES_DIR = fileURLToPath(new URL("../../data/rules/", import.meta.
 export const RETENTION_FILE = "retention-offers.yaml";
 export const FIDELITY_FILE = "fidelity.yaml";
 
-const cache = new Map<string, { key: string; rules: RuleSet }>();
+const cache = new Map<string, { key: string; stamp: string; rules: RuleSet }>();
+
+function fileStamp(file: string): string {
+  try {
+    const st = statSync(file, { bigint: true });
+    return `${st.ino}:${st.size}:${st.mtimeNs}`;
+  } catch {
+    return "missing";
+  }
+}
 
 /**
  * Loads and validates the rule files. `path`: the rules folder, or its retention-offers file
@@ -61,13 +70,19 @@ export function loadRules(path: string = RULES_DIR): RuleSet {
     });
   }
   const fidelityFile = join(dir, FIDELITY_FILE);
+  // Unchanged files (same inode, size and mtime) are not read again: the tools load the rules per call.
+  const stamp = [retentionFile, fidelityFile].map(fileStamp).join("|");
+  const hit = cache.get(retentionFile);
+  if (hit && hit.stamp === stamp) return hit.rules;
   const retentionText = readRuleFile(retentionFile);
   const fidelityText = readRuleFile(fidelityFile);
   const hash = createHash("sha256");
   hash.update(retentionText).update("\0").update(fidelityText);
   const contentHash = hash.digest("hex");
-  const hit = cache.get(retentionFile);
-  if (hit && hit.key === contentHash) return hit.rules;
+  if (hit && hit.key === contentHash) {
+    hit.stamp = stamp;
+    return hit.rules;
+  }
   const retention = parseRuleFile(retentionFile, retentionText, retentionRulesSchema);
   const fidelity = parseRuleFile(fidelityFile, fidelityText, fidelityRulesSchema);
   const rules: RuleSet = {
@@ -78,7 +93,7 @@ export function loadRules(path: string = RULES_DIR): RuleSet {
     retention,
     fidelity,
   };
-  cache.set(retentionFile, { key: contentHash, rules });
+  cache.set(retentionFile, { key: contentHash, stamp, rules });
   return rules;
 }
 
@@ -110,9 +125,17 @@ interface FactView {
   offer: { offer_id: string; kind: string; presented_this_contact: boolean };
 }
 
+/** Split fact paths, once per path (a decision reads ~80 clauses). */
+const pathKeys = new Map<string, string[]>();
+
 function readFact(view: FactView, path: string): unknown {
+  let keys = pathKeys.get(path);
+  if (!keys) {
+    keys = path.split(".");
+    pathKeys.set(path, keys);
+  }
   let v: unknown = view;
-  for (const key of path.split(".")) {
+  for (const key of keys) {
     if (v === null || typeof v !== "object") return undefined;
     v = (v as Record<string, unknown>)[key];
   }

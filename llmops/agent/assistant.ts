@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { AssistantConfig } from "../../platform/config/sections/assistant.ts";
 import { NotFoundError, TelcoError, ValidationError } from "../../platform/errors.ts";
 import type {
@@ -7,8 +7,9 @@ import type {
   StoredTurn,
 } from "../../platform/ports/assistant-sessions.ts";
 import type { Interaction } from "../../platform/ports/crm.ts";
+import { newToolSession } from "../tools/toolbox.ts";
 import type { Language } from "./commands.ts";
-import type { DialogueEngine, ToolCallView, TurnResult } from "./engine.ts";
+import type { DialogueEngine, ToolCallView, TurnOptions, TurnResult } from "./engine.ts";
 import type { Citation } from "./knowledge-answer.ts";
 import { type AssistantState, newAssistantState, parseAssistantState } from "./session.ts";
 
@@ -82,7 +83,32 @@ export class SessionForbiddenError extends TelcoError {
   }
 }
 
+/** Identity not verified at login: answered as 401, without saying which part was wrong. */
+export class LoginFailedError extends TelcoError {
+  constructor(reason: string) {
+    super("login_failed", "identity not verified", { details: { reason } });
+    this.name = "LoginFailedError";
+  }
+}
+
+/** A customer session token from the simulated login. */
+export interface LoginResult {
+  token: string;
+  customer_id: string;
+  first_name: string;
+  method: "cpf_birth_date" | "login_code";
+  expires_at: string;
+}
+
+export type LoginInput = { cpf: string; birth_date: string } | { customer_id: string; code: string };
+
 export const MAX_MESSAGE_CHARS = 2000;
+/** Customer tokens start with this, so a bearer value is told from an operator API key at a glance. */
+export const CUSTOMER_TOKEN_PREFIX = "cst_";
+
+function tokenHash(token: string): string {
+  return createHash("sha256").update(token).digest("hex");
+}
 const SESSION_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
 export function newSessionId(): string {
@@ -94,6 +120,8 @@ export interface AssistantDeps {
   store: AssistantSessionStore;
   config: AssistantConfig;
   now?: () => Date;
+  /** Resources the composition opened for this assistant (closed by `close()`). */
+  closers?: (() => Promise<void>)[];
 }
 
 export class Assistant {
@@ -101,6 +129,7 @@ export class Assistant {
   readonly store: AssistantSessionStore;
   readonly config: AssistantConfig;
   private readonly now: () => Date;
+  private readonly closers: (() => Promise<void>)[];
   /** One turn at a time per session in this process (the store's version check covers other processes). */
   private readonly locks = new Map<string, Promise<unknown>>();
 
@@ -109,10 +138,16 @@ export class Assistant {
     this.store = deps.store;
     this.config = deps.config;
     this.now = deps.now ?? (() => new Date());
+    this.closers = deps.closers ?? [];
+  }
+
+  /** Closes what the composition opened for this assistant (the churn model's store); idempotent. */
+  async close(): Promise<void> {
+    for (const c of this.closers.splice(0)) await c().catch(() => {});
   }
 
   /** One turn: load (or create) the session, close an idle conversation, run the engine, save. */
-  async chat(req: ChatRequest): Promise<ChatOutcome> {
+  async chat(req: ChatRequest, opts: TurnOptions = {}): Promise<ChatOutcome> {
     const message = typeof req.message === "string" ? req.message.trim() : "";
     if (!message) throw new ValidationError("message", "must be a non-empty text");
     if (message.length > MAX_MESSAGE_CHARS)
@@ -120,10 +155,10 @@ export class Assistant {
     if (req.session_id !== undefined && !SESSION_ID.test(req.session_id))
       throw new ValidationError("session_id", "must be 1-64 letters, digits, '_', '.', ':' or '-'");
     const sessionId = req.session_id ?? newSessionId();
-    return this.locked(sessionId, () => this.turn(sessionId, { ...req, message }));
+    return this.locked(sessionId, () => this.turn(sessionId, { ...req, message }, opts));
   }
 
-  private async turn(sessionId: string, req: ChatRequest): Promise<ChatOutcome> {
+  private async turn(sessionId: string, req: ChatRequest, opts: TurnOptions): Promise<ChatOutcome> {
     const tp = performance.now();
     const now = this.now().toISOString();
     const stored = await this.store.get(sessionId);
@@ -157,7 +192,7 @@ export class Assistant {
       closedIdle = closed.interaction_id;
     }
 
-    const turn = await this.engine.turn(state, req.message);
+    const turn = await this.engine.turn(state, req.message, opts);
     if (turn.ended) state.stack = [];
 
     const ts = performance.now();
@@ -201,6 +236,54 @@ export class Assistant {
       closed_idle: closedIdle,
       persistence_ms: Math.round(persistence * 100) / 100,
     };
+  }
+
+  /**
+   * The simulated login (CPF + birth date, or customer id + the one-time code the sandbox CRM issued),
+   * verified by the tool layer's authenticate(); returns a customer session token (only its hash is kept).
+   */
+  async login(input: LoginInput): Promise<LoginResult> {
+    const session = newToolSession({
+      session_id: `login_${randomBytes(6).toString("hex")}`,
+      channel: "api",
+      language: this.config.defaultLanguage,
+    });
+    const toolbox = this.engine.deps.toolbox(session);
+    const r = await toolbox.authenticate(
+      "cpf" in input
+        ? { cpf: input.cpf, birth_date: input.birth_date }
+        : { customer_id: input.customer_id, code: input.code },
+    );
+    if (!r.ok) {
+      if (r.error.code === "system_unavailable") throw new TelcoError("system_unavailable", r.error.message);
+      if (r.error.code === "invalid_input")
+        throw new ValidationError(r.error.field ?? "body", r.error.message);
+      throw new LoginFailedError(r.error.code);
+    }
+    const token = `${CUSTOMER_TOKEN_PREFIX}${randomBytes(32).toString("base64url")}`;
+    const now = this.now();
+    const expires = new Date(now.getTime() + this.config.loginTokenTtlMs).toISOString();
+    await this.store.saveLogin({
+      token_hash: tokenHash(token),
+      customer_id: r.result.customer_id,
+      method: r.result.method,
+      created_at: now.toISOString(),
+      expires_at: expires,
+    });
+    return {
+      token,
+      customer_id: r.result.customer_id,
+      first_name: r.result.first_name,
+      method: r.result.method,
+      expires_at: expires,
+    };
+  }
+
+  /** The customer a session token belongs to, or null (unknown, expired, or not a customer token). */
+  async customerForToken(token: string): Promise<string | null> {
+    if (!token.startsWith(CUSTOMER_TOKEN_PREFIX)) return null;
+    const login = await this.store.getLogin(tokenHash(token), this.now().toISOString());
+    return login?.customer_id ?? null;
   }
 
   /** The session with its flows and turns; `customerId` (a customer's token) must own it. */

@@ -8,6 +8,7 @@ import { createToolbox, type KnowledgeSearch, type ToolDeps } from "../tools/too
 import { Assistant } from "./assistant.ts";
 import type { UnderstandingEngine } from "./commands.ts";
 import { DialogueEngine, type Phraser } from "./engine.ts";
+import { LocalUnderstanding } from "./understanding/local.ts";
 
 /**
  * Builds the assistant from an AppContext: the operator systems, the churn-risk service and the
@@ -29,7 +30,13 @@ export interface AssistantOverrides {
 
 export async function openAssistant(app: AppContext, o: AssistantOverrides = {}): Promise<Assistant> {
   const systems = o.systems ?? (await app.operator());
-  const churn = o.churn ?? new InProcessChurnRisk(app);
+  const closers: (() => Promise<void>)[] = [];
+  let churn = o.churn;
+  if (!churn) {
+    const own = new InProcessChurnRisk(app);
+    closers.push(() => own.close());
+    churn = own;
+  }
   const knowledge = o.knowledge ?? knowledgeSearchFromApp(app);
   const toolDeps: ToolDeps = { systems, churn, knowledge, ...(o.audit ? { audit: o.audit } : {}) };
   const understanding = o.understanding ?? (await createUnderstanding(app, systems));
@@ -41,16 +48,18 @@ export async function openAssistant(app: AppContext, o: AssistantOverrides = {})
     phraser,
   });
   const store = o.store ?? (await app.assistantSessions());
-  return new Assistant({ engine, store, config: app.config.assistant, now: o.now });
+  return new Assistant({ engine, store, config: app.config.assistant, now: o.now, closers });
 }
 
-/** The understanding engine `assistant.understanding` names. */
+/** The understanding engine `assistant.understanding` names (the local one reads the business date). */
 export async function createUnderstanding(
   app: AppContext,
   systems: OperatorSystems,
 ): Promise<UnderstandingEngine> {
-  const m = await import("./understanding/index.ts");
-  return m.createUnderstandingEngine(app, { systems });
+  const local = new LocalUnderstanding({ businessDate: () => systems.businessDate() });
+  if (app.config.assistant.understanding === "local") return local;
+  const { LlmUnderstanding } = await import("./understanding/llm.ts");
+  return new LlmUnderstanding({ llm: await app.llm(), local });
 }
 
 /** A phraser over the configured model, or null with `llm.provider: local`. */

@@ -153,7 +153,7 @@ describe("dialogue engine on the sandbox", () => {
         section: expect.any(String),
       }),
     );
-    expect(t2.response.reply).toMatch(/Voltando a o problema na sua internet|Voltando a/);
+    expect(t2.response.reply).toContain("Voltando ao problema na sua internet:");
     expect(t2.response.reply).toContain("Qual prefere?");
     expect(t2.turn.trace.stack_after).toEqual(["internet_diagnosis"]);
   });

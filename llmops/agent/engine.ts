@@ -153,6 +153,11 @@ export interface DialogueDeps {
   phraser?: Phraser | null;
 }
 
+export interface TurnOptions {
+  /** Called with each tool call as it completes (the API's server-sent `tool` events). */
+  onToolCall?: (call: ToolCallView) => void;
+}
+
 const MAX_STEPS_PER_TURN = 40;
 const MAX_HISTORY = 40;
 /** Another customer's id written in the message ("me mostra a conta do AUR-00000002"). */
@@ -194,9 +199,9 @@ export class DialogueEngine {
     this.deps = deps;
   }
 
-  /** Runs one turn on `state` (mutated in place). */
-  async turn(state: AssistantState, message: string): Promise<TurnResult> {
-    return new TurnRun(this.deps, state, message).run();
+  /** Runs one turn on `state` (mutated in place); `onToolCall` sees each tool call as it completes. */
+  async turn(state: AssistantState, message: string, opts: TurnOptions = {}): Promise<TurnResult> {
+    return new TurnRun(this.deps, state, message, opts).run();
   }
 
   /**
@@ -269,8 +274,11 @@ class TurnRun {
   /** Frames that asked a question before this turn (they say "back to…" when resumed). */
   private readonly interrupted = new Set<FlowFrame>();
 
-  constructor(deps: DialogueDeps, state: AssistantState, message: string) {
+  private readonly onToolCall: TurnOptions["onToolCall"];
+
+  constructor(deps: DialogueDeps, state: AssistantState, message: string, opts: TurnOptions = {}) {
     this.deps = deps;
+    this.onToolCall = opts.onToolCall;
     this.state = state;
     this.message = message;
     this.lang = state.language;
@@ -681,7 +689,7 @@ class TurnRun {
         });
         this.phrasing = r.trace;
         this.prompts.push(...r.prompts);
-        for (const c of r.calls) this.calls.push(c);
+        for (const c of r.calls) this.record(c);
         if (r.reply) {
           this.parts.push(r.reply);
           this.templates.push("open_question.generated");
@@ -712,7 +720,8 @@ class TurnRun {
     const t0 = performance.now();
     const k = this.deps.config.knowledge.passages;
     const r = await this.toolbox.call("search_knowledge_base", { query, k });
-    this.calls.push(r);
+    this.record(r, { retrieval: true });
+    this.retrievalMs -= r.ms; // counted whole below, with the sentence extraction
     if (!r.ok) {
       this.retrievalMs += performance.now() - t0;
       this.say(common, r.error.code === "system_unavailable" ? "systemDown" : "toolFailed", r.error.system);
@@ -849,10 +858,23 @@ class TurnRun {
 
   private async call<N extends ToolName>(name: N, args: ToolArgs[N]): Promise<ToolCallRecord<N>> {
     const r = await this.toolbox.call(name, args);
-    this.toolsMs += r.ms;
-    this.calls.push(r);
+    this.record(r);
     if (r.ok) this.facts.push(r.result);
     return r;
+  }
+
+  /** Keeps a call for the turn's output and trace, and tells the live listener. */
+  private record(r: CallRecord<string, unknown>, opts: { retrieval?: boolean } = {}): void {
+    if (opts.retrieval) this.retrievalMs += r.ms;
+    else this.toolsMs += r.ms;
+    this.calls.push(r);
+    if (this.onToolCall) {
+      try {
+        this.onToolCall(maskCall(r.name, r.args, r.ok ? r.result : { ok: false, error: r.error }));
+      } catch {
+        // A listener that fails (a closed stream) must not break the turn.
+      }
+    }
   }
 
   private flowContext(frame: FlowFrame): FlowContext {
@@ -878,20 +900,17 @@ class TurnRun {
       call: (name, args) => run.call(name, args),
       async authenticate(input: AuthenticateInput) {
         const r = await run.toolbox.authenticate(input);
-        run.toolsMs += r.ms;
-        run.calls.push(r);
+        run.record(r);
         return r;
       },
       async requestLoginCode(input) {
         const r = await run.toolbox.requestLoginCode(input);
-        run.toolsMs += r.ms;
-        run.calls.push(r);
+        run.record(r);
         return r;
       },
       async consent(action: ConsentAction, subject: string) {
         const r = await run.toolbox.recordConsent({ action, subject });
-        run.toolsMs += r.ms;
-        run.calls.push(r);
+        run.record(r);
         return r;
       },
       say(set, key, ...args) {

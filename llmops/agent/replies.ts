@@ -36,6 +36,16 @@ const FLOW_PT: Record<FlowName, string> = {
   plan_recommendation: "a troca de plano",
   human_handoff: "a transferência para um atendente",
 };
+/** "Voltando ao/à …": the contraction of "a" with each journey's article. */
+const RESUME_PT: Record<FlowName, string> = {
+  identity: "à confirmação de identidade",
+  internet_diagnosis: "ao problema na sua internet",
+  invoice_explanation: "à explicação da sua fatura",
+  invoice_copy: "à segunda via da fatura",
+  cancellation: "ao seu pedido de cancelamento",
+  plan_recommendation: "à troca de plano",
+  human_handoff: "à transferência para um atendente",
+};
 const FLOW_EN: Record<FlowName, string> = {
   identity: "confirming your identity",
   internet_diagnosis: "your internet problem",
@@ -65,7 +75,7 @@ export const common = replies({
       'Desculpe, ainda não consegui entender. Se preferir, posso te transferir para um atendente: é só dizer "atendente".',
     cancelled: (flow: FlowName) => `Tudo bem, deixei de lado ${FLOW_PT[flow]}.`,
     nothingToCancel: () => "Tudo bem. Posso ajudar em mais alguma coisa?",
-    resume: (flow: FlowName) => `Voltando a ${FLOW_PT[flow]}:`,
+    resume: (flow: FlowName) => `Voltando ${RESUME_PT[flow]}:`,
     anythingElse: () => "Posso ajudar em mais alguma coisa?",
     otherCustomer: () =>
       "Por segurança, só posso tratar dos dados do titular desta conversa. Dados de outra pessoa só com ela mesma, pelos nossos canais.",

@@ -47,6 +47,13 @@ export const registerInteractionOutput = z.object({
   /** true when this call opened the protocol. */
   protocol_opened: z.boolean(),
   created_at: z.string(),
+  /**
+   * outcome cancel_requested: the cancellation the CRM registered at once (Anatel RGC: never held back
+   * for retention), effective within 48 hours; null for every other outcome.
+   */
+  cancellation: z
+    .object({ contract_ids: z.array(z.string()), requested_at: z.string(), effective_by: z.string() })
+    .nullable(),
 });
 export type RegisterInteractionOutput = z.infer<typeof registerInteractionOutput>;
 
@@ -83,6 +90,20 @@ export const registerInteractionTool = defineTool({
     const subject = digest({ ...input, customer_id: customerId });
     let protocol = input.protocol;
     const opened = protocol === null;
+    let cancellation: { contract_ids: string[]; requested_at: string; effective_by: string } | null = null;
+    if (input.outcome === "cancel_requested") {
+      // The CRM registers the cancellation and gives its protocol; the interaction records that protocol.
+      const c = await ctx.systems.crm.requestCancellation(
+        { customer_id: customerId, reason: input.summary },
+        { idempotencyKey: ctx.onceKey(`cancellation:${subject}`) },
+      );
+      cancellation = {
+        contract_ids: c.contract_ids,
+        requested_at: c.requested_at,
+        effective_by: c.effective_by,
+      };
+      if (protocol === null) protocol = c.protocol;
+    }
     if (protocol === null) {
       const p = await ctx.systems.crm.openProtocol(
         { customer_id: customerId, kind: input.category, summary: input.summary },
@@ -113,6 +134,7 @@ export const registerInteractionTool = defineTool({
       protocol: rec.protocol ?? protocol,
       protocol_opened: opened,
       created_at: rec.created_at,
+      cancellation,
     };
   },
 });

@@ -22,6 +22,8 @@ export const searchKnowledgeBaseOutput = z.object({
       chunk_id: z.string(),
       title: z.string(),
       section: z.string(),
+      /** The document's file as ingested (what a citation links to). */
+      source: z.string(),
       score: z.number(),
       text: z.string(),
     }),
@@ -47,6 +49,7 @@ export const searchKnowledgeBaseTool = defineTool({
         chunk_id: r.chunk_id,
         title: r.title,
         section: r.section,
+        source: r.source,
         score: r.score,
         text: r.text,
       })),

@@ -59,7 +59,7 @@ export async function createUnderstanding(
   const local = new LocalUnderstanding({ businessDate: () => systems.businessDate() });
   if (app.config.assistant.understanding === "local") return local;
   const { LlmUnderstanding } = await import("./understanding/llm.ts");
-  return new LlmUnderstanding({ llm: await app.llm(), local });
+  return new LlmUnderstanding({ llm: await app.llm(), local, businessDate: () => systems.businessDate() });
 }
 
 /** A phraser over the configured model, or null with `llm.provider: local`. */

@@ -315,6 +315,7 @@ class TurnRun {
     const u = await this.deps.understanding.understand(this.message, dstate);
     const understandingMs = performance.now() - tu;
     this.lang = u.language;
+    this.prompts.push(...(u.prompts ?? []));
     state.language = u.language;
     state.tool_session.language = u.language;
     for (const f of state.stack) if (f.awaiting) this.interrupted.add(f);
@@ -732,7 +733,7 @@ class TurnRun {
       chunk_id: p.chunk_id,
       title: p.title,
       section: p.section,
-      source: (p as { source?: string }).source ?? p.citation,
+      source: p.source,
       text: p.text,
       score: p.score,
     }));

@@ -156,8 +156,9 @@ export function assistantRoutes(assistant: Assistant) {
       if (keyId) caller = { kind: "operator", keyId };
       else {
         const m = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
-        const customerId =
-          m && m[1].startsWith(CUSTOMER_TOKEN_PREFIX) ? await assistant.customerForToken(m[1]) : null;
+        const customerId = m?.[1].startsWith(CUSTOMER_TOKEN_PREFIX)
+          ? await assistant.customerForToken(m[1])
+          : null;
         if (customerId) caller = { kind: "customer", customerId };
       }
       if (!caller) {

@@ -1,7 +1,7 @@
 import type { GetCustomerProfileOutput } from "../../tools/get-customer-profile.ts";
 import type { GetEligibleOffersOutput } from "../../tools/get-eligible-offers.ts";
 import type { Language } from "../commands.ts";
-import { date, money, numbered } from "../format.ts";
+import { date, dateTime, money, numbered } from "../format.ts";
 import { common } from "../replies.ts";
 import {
   ask,
@@ -119,10 +119,12 @@ export const cancellationReplies = replies({
         .join(" "),
     kept: () =>
       "Certo, não registrei nenhum cancelamento e o seu plano continua ativo. Posso ajudar em mais alguma coisa?",
-    cancelled: (protocol: string, fine: string) =>
+    cancelled: (protocol: string, effectiveBy: string | null, fine: string) =>
       [
         `Pronto, registrei o seu pedido de cancelamento. O protocolo é ${protocol}.`,
-        "O serviço é desligado em até 48 horas, e a última fatura vem com o valor proporcional aos dias usados.",
+        effectiveBy
+          ? `O serviço é desligado em até 48 horas (até ${dateTime(effectiveBy, "pt-BR")}), e a última fatura vem com o valor proporcional aos dias usados.`
+          : "O serviço é desligado em até 48 horas, e a última fatura vem com o valor proporcional aos dias usados.",
         fine,
         "Equipamentos em comodato (como a ONT) devem ser devolvidos em até 30 dias, numa loja ou por coleta agendada.",
       ]
@@ -154,10 +156,12 @@ export const cancellationReplies = replies({
         .join(" "),
     kept: () =>
       "OK, I haven't registered any cancellation and your plan stays active. Anything else I can help with?",
-    cancelled: (protocol: string, fine: string) =>
+    cancelled: (protocol: string, effectiveBy: string | null, fine: string) =>
       [
         `Done, I've registered your cancellation request. Your protocol number is ${protocol}.`,
-        "The service is switched off within 48 hours, and the last bill is proportional to the days used.",
+        effectiveBy
+          ? `The service is switched off within 48 hours (by ${dateTime(effectiveBy, "en")}), and the last bill is proportional to the days used.`
+          : "The service is switched off within 48 hours, and the last bill is proportional to the days used.",
         fine,
         "Loaned equipment (such as the ONT) must be returned within 30 days, at a store or by a scheduled pickup.",
       ]
@@ -193,7 +197,13 @@ async function cancelNow(ctx: FlowContext): Promise<Transition> {
     return end({ outcome: null, summary: `Cancellation could not be registered: ${r.error.code}.` });
   }
   const profile = ctx.frame.facts.profile as GetCustomerProfileOutput | undefined;
-  ctx.say(cancellationReplies, "cancelled", r.result.protocol, fineText(profile, ctx.lang));
+  ctx.say(
+    cancellationReplies,
+    "cancelled",
+    r.result.protocol,
+    r.result.cancellation?.effective_by ?? null,
+    fineText(profile, ctx.lang),
+  );
   return end({
     outcome: "cancel_requested",
     summary: "Cancellation registered.",

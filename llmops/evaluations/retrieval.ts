@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
+import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
+import type { RagConfig } from "../../platform/config/sections/rag.ts";
 import { NotFoundError, ValidationError } from "../../platform/errors.ts";
 import type { RagIndex, RetrievalMode, SearchOptions } from "../rag/search.ts";
 
@@ -177,15 +179,118 @@ export async function evaluateRetrieval(
   return { index_version: index.version, metrics, slices, outcomes };
 }
 
-/** Threshold failures for the hybrid mode (empty = pass). */
+/** Threshold failures for the hybrid mode (empty = pass); `names` are the config keys quoted in messages. */
 export function checkThresholds(
   hybrid: RetrievalMetrics,
   thresholds: { minRecallAt5: number; minMrr: number },
+  names: { recall: string; mrr: string } = { recall: "rag.eval.minRecallAt5", mrr: "rag.eval.minMrr" },
 ): string[] {
   const failures: string[] = [];
   if (hybrid.recall_at_5 < thresholds.minRecallAt5)
-    failures.push(`hybrid recall@5 ${hybrid.recall_at_5} < rag.eval.minRecallAt5 ${thresholds.minRecallAt5}`);
+    failures.push(`hybrid recall@5 ${hybrid.recall_at_5} < ${names.recall} ${thresholds.minRecallAt5}`);
   if (hybrid.mrr < thresholds.minMrr)
-    failures.push(`hybrid MRR ${hybrid.mrr} < rag.eval.minMrr ${thresholds.minMrr}`);
+    failures.push(`hybrid MRR ${hybrid.mrr} < ${names.mrr} ${thresholds.minMrr}`);
   return failures;
+}
+
+/** Search options of the configured retrieval (rag.retrieval) without `k` and `mode`, which the eval sets. */
+export function retrievalSearchOptions(r: RagConfig["retrieval"]): Omit<SearchOptions, "mode" | "k"> {
+  return {
+    candidates: r.candidates,
+    rrfK: r.rrfK,
+    denseWeight: r.denseWeight,
+    latentWeight: r.latentWeight,
+    documentWeight: r.documentWeight,
+    expansionWeight: r.expansionWeight,
+    mmrLambda: r.mmrLambda,
+    rerank: r.rerank,
+    titleWeight: r.titleWeight,
+    productWeight: r.productWeight,
+    intentWeight: r.intentWeight,
+  };
+}
+
+/** One golden set the retrieval suite runs, with the thresholds that gate it and their config keys. */
+export interface GoldenSetSpec {
+  name: string;
+  /** Absolute path of the JSONL file. */
+  file: string;
+  thresholds: { minRecallAt5: number; minMrr: number };
+  keys: { recall: string; mrr: string };
+}
+
+/**
+ * The configured golden sets: `first` (rag.eval.golden, written by reading each document) and
+ * `colloquial` (rag.eval.colloquialGolden, written from customer intents before reading the
+ * documents). Relative paths are resolved against `root` (the repository).
+ */
+export function configuredGoldenSets(ev: RagConfig["eval"], root: string): GoldenSetSpec[] {
+  const abs = (p: string) => (isAbsolute(p) ? p : resolve(root, p));
+  return [
+    {
+      name: "first",
+      file: abs(ev.golden),
+      thresholds: { minRecallAt5: ev.minRecallAt5, minMrr: ev.minMrr },
+      keys: { recall: "rag.eval.minRecallAt5", mrr: "rag.eval.minMrr" },
+    },
+    {
+      name: "colloquial",
+      file: abs(ev.colloquialGolden),
+      thresholds: { minRecallAt5: ev.colloquialMinRecallAt5, minMrr: ev.colloquialMinMrr },
+      keys: { recall: "rag.eval.colloquialMinRecallAt5", mrr: "rag.eval.colloquialMinMrr" },
+    },
+  ];
+}
+
+/** One set's result in the retrieval suite. */
+export interface GoldenSetReport {
+  name: string;
+  golden: string;
+  metrics: Record<string, RetrievalMetrics>;
+  slices: Record<string, Record<string, SliceMetrics>>;
+  thresholds: { minRecallAt5: number; minMrr: number };
+  failures: string[];
+  outcomes: QuestionOutcome[];
+}
+
+/** What `telco rag eval` and `telco eval run --suite retrieval` report. */
+export interface RetrievalSuiteReport {
+  index_version: string;
+  sets: GoldenSetReport[];
+  /** Every set's threshold failures, prefixed with the set name (empty = pass). */
+  failures: string[];
+}
+
+/**
+ * Runs each golden set through `modes` with the given search options and gates hybrid on each set's
+ * thresholds. The entry point of the retrieval suite: `configuredGoldenSets(config.rag.eval, root)`
+ * and `retrievalSearchOptions(config.rag.retrieval)` give the shipped configuration.
+ */
+export async function evaluateRetrievalSuite(
+  index: RagIndex,
+  sets: GoldenSetSpec[],
+  options: Omit<SearchOptions, "mode" | "k">,
+  modes: RetrievalMode[] = ["bm25", "dense", "hybrid"],
+): Promise<RetrievalSuiteReport> {
+  const reports: GoldenSetReport[] = [];
+  for (const set of sets) {
+    const golden = loadGoldenSet(set.file);
+    const r = await evaluateRetrieval(index, golden, modes, options);
+    const hybrid = r.metrics.hybrid;
+    const failures = hybrid ? checkThresholds(hybrid, set.thresholds, set.keys) : [];
+    reports.push({
+      name: set.name,
+      golden: set.file,
+      metrics: r.metrics,
+      slices: r.slices,
+      thresholds: set.thresholds,
+      failures,
+      outcomes: r.outcomes,
+    });
+  }
+  return {
+    index_version: index.version,
+    sets: reports,
+    failures: reports.flatMap((s) => s.failures.map((f) => `${s.name}: ${f}`)),
+  };
 }

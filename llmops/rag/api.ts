@@ -7,6 +7,7 @@ import { currentVersion, indexDir } from "./store.ts";
 
 export { parseFilter } from "./filters.ts";
 export { type IngestReport, ingestDocuments } from "./ingest.ts";
+export { KNOWN_INTENTS } from "./priors.ts";
 export { openIndex, RagIndex, type SearchOptions, type SearchResponse, type SearchResult } from "./search.ts";
 
 /** Ingests files/folders into a workspace index with the configured embedder and chunker. */
@@ -73,6 +74,9 @@ export async function searchKnowledgeBase(
     expansionWeight: r.expansionWeight,
     mmrLambda: r.mmrLambda,
     rerank: r.rerank,
+    titleWeight: r.titleWeight,
+    productWeight: r.productWeight,
+    intentWeight: r.intentWeight,
     ...opts,
   });
 }

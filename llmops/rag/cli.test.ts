@@ -43,6 +43,7 @@ describe("telco rag CLI", () => {
       expect(Object.keys(r).sort()).toEqual([
         "chunk_id",
         "doc_id",
+        "fused_score",
         "score",
         "section",
         "source",
@@ -57,9 +58,26 @@ describe("telco rag CLI", () => {
     expect(human.stdout).toContain("1. Fatura e pagamentos › Segunda via da fatura");
     expect(human.stdout).toContain(`${join(fixtures, "kb", "faq", "fatura.md")} § Segunda via da fatura`);
 
+    // Printed in the order returned, each with the score that ordered it (MMR here) and the fused score.
+    const args = ["rag", "query", "portabilidade fatura roteador atraso", "--k", "4"];
+    const ranked = telco(...args, "--json").json().results;
+    const printed = telco(...args).stdout;
+    const lines = printed.split("\n").filter((l) => /^\d+\. /.test(l));
+    expect(lines).toHaveLength(4);
+    lines.forEach((line, i) => {
+      const m = /^(\d+)\. .* score (\d\.\d{4}) · fused (\d\.\d{4})$/.exec(line);
+      expect(m, line).not.toBeNull();
+      expect(Number(m?.[1])).toBe(i + 1);
+      expect(Number(m?.[2])).toBeCloseTo(ranked[i].score, 4);
+      expect(Number(m?.[3])).toBeCloseTo(ranked[i].fused_score, 4);
+      if (i > 0) expect(ranked[i].score).toBeLessThanOrEqual(ranked[i - 1].score);
+    });
+    expect(telco(...args, "--intent", "internet_problem", "--rerank", "features", "--json").status).toBe(0);
+
     const ok = telco("rag", "eval", "--golden", join(fixtures, "golden-mini.jsonl"), "--json");
     expect(ok.status, ok.stdout).toBe(0);
-    const metrics = ok.json().metrics;
+    expect(ok.json().sets.map((x: { name: string }) => x.name)).toEqual(["golden"]);
+    const metrics = ok.json().sets[0].metrics;
     expect(Object.keys(metrics).sort()).toEqual(["bm25", "dense", "hybrid"]);
     expect(Object.keys(metrics.hybrid).sort()).toEqual([
       "doc_recall_at_5",
@@ -70,13 +88,13 @@ describe("telco rag CLI", () => {
       "recall_at_5",
     ]);
     expect(metrics.hybrid.recall_at_5).toBe(1);
-    const slices = ok.json().slices.hybrid;
+    const slices = ok.json().sets[0].slices.hybrid;
     expect(slices["lang:en"].questions + slices["lang:pt-BR"].questions).toBe(metrics.hybrid.questions);
     expect(slices["half:odd"].questions + slices["half:even"].questions).toBe(metrics.hybrid.questions);
 
     const failing = telco("rag", "eval", "--golden", join(fixtures, "golden-impossible.jsonl"), "--json");
     expect(failing.status).toBe(1);
-    expect(failing.json().failures.join(" ")).toMatch(/recall@5 0 < rag.eval.minRecallAt5/);
+    expect(failing.json().failures.join(" ")).toMatch(/^golden: hybrid recall@5 0 < rag.eval.minRecallAt5/);
 
     const versions = telco("rag", "versions", "--json");
     expect(versions.json().versions[0].version).toBe(report.index_version);
@@ -84,6 +102,8 @@ describe("telco rag CLI", () => {
 
   it("reports usage and missing-index errors with exit codes", () => {
     expect(telco("rag", "query", "x", "--mode", "fuzzy").status).toBe(2);
+    const badRerank = telco("rag", "query", "x", "--rerank", "magic", "--json");
+    expect(badRerank.status).toBe(2);
     const missing = telco("rag", "query", "x", "--index", "nao-existe", "--json");
     expect(missing.status).toBe(1);
     expect(missing.json().error.code).toBe("not_found");

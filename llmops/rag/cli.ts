@@ -3,13 +3,14 @@ import type { Command } from "commander";
 import pc from "picocolors";
 import { action, commandGroup, intOption } from "../../platform/cli/runtime.ts";
 import { UsageError } from "../../platform/errors.ts";
-import type { RetrievalMetrics, SliceMetrics } from "../evaluations/retrieval.ts";
+import type { GoldenSetReport } from "../evaluations/retrieval.ts";
 import { parseFilter } from "./filters.ts";
 import type { IngestReport } from "./ingest.ts";
-import type { RetrievalMode, SearchResponse } from "./search.ts";
+import type { RerankKind, RetrievalMode, SearchResponse } from "./search.ts";
 import { indexDir, listVersions } from "./store.ts";
 
 const MODES = ["hybrid", "bm25", "dense"];
+const RERANKS = ["none", "coverage", "features"];
 
 function modeOption(value: string): RetrievalMode {
   if (!MODES.includes(value))
@@ -36,12 +37,19 @@ function renderIngest(r: IngestReport): string {
   return lines.join("\n");
 }
 
-function renderResults(r: SearchResponse): string {
+/** Ranked results in the order returned, each with the score that ordered it and the retrieval score. */
+export function renderResults(r: SearchResponse): string {
   if (r.results.length === 0) return `no results (index version ${r.index_version})`;
-  const lines = [pc.dim(`index version ${r.index_version}`)];
+  const lines = [
+    pc.dim(
+      `index version ${r.index_version} · score = what ordered the list (MMR/rerank) · fused = retrieval score`,
+    ),
+  ];
   r.results.forEach((x, i) => {
     const where = x.section ? `${x.title} › ${x.section}` : x.title;
-    lines.push(`${pc.bold(`${i + 1}.`)} ${where}  ${pc.dim(`score ${x.score.toFixed(4)}`)}`);
+    lines.push(
+      `${pc.bold(`${i + 1}.`)} ${where}  ${pc.dim(`score ${x.score.toFixed(4)} · fused ${x.fused_score.toFixed(4)}`)}`,
+    );
     const snippet = x.text.length > 240 ? `${x.text.slice(0, 240)}…` : x.text;
     lines.push(`   ${snippet}`);
     lines.push(pc.dim(`   [${x.doc_id}] ${x.source}${x.section ? ` § ${x.section}` : ""}`));
@@ -49,39 +57,36 @@ function renderResults(r: SearchResponse): string {
   return lines.join("\n");
 }
 
-function renderEval(value: unknown): string {
-  const v = value as {
-    index_version: string;
-    metrics: Record<string, RetrievalMetrics>;
-    slices: Record<string, Record<string, SliceMetrics>>;
-    failures: string[];
-  };
+function renderSet(set: Omit<GoldenSetReport, "outcomes">): string[] {
   const cols = ["recall@1", "recall@5", "MRR", "nDCG@10", "docRecall@5"];
   const header = `${"mode".padEnd(8)}${cols.map((c) => c.padStart(12)).join("")}`;
-  const rows = Object.entries(v.metrics).map(
+  const rows = Object.entries(set.metrics).map(
     ([mode, m]) =>
       `${mode.padEnd(8)}${[m.recall_at_1, m.recall_at_5, m.mrr, m.ndcg_at_10, m.doc_recall_at_5]
         .map((x) => x.toFixed(3).padStart(12))
         .join("")}`,
   );
-  const n = Object.values(v.metrics)[0]?.questions ?? 0;
-  const verdict = v.failures.length
-    ? pc.red(`FAIL: ${v.failures.join("; ")}`)
-    : pc.green("PASS (hybrid meets rag.eval thresholds)");
-  const sliceRows = Object.entries(v.slices.hybrid ?? {}).map(
+  const n = Object.values(set.metrics)[0]?.questions ?? 0;
+  const sliceRows = Object.entries(set.slices.hybrid ?? {}).map(
     ([name, m]) =>
       `  ${`${name} (${m.questions})`.padEnd(22)}${[m.recall_at_1, m.recall_at_5, m.mrr]
         .map((x) => x.toFixed(3).padStart(10))
         .join("")}`,
   );
   const sliceHeader = `  ${"hybrid by slice".padEnd(22)}${["recall@1", "recall@5", "MRR"].map((c) => c.padStart(10)).join("")}`;
+  const gate = `gate: hybrid recall@5 ≥ ${set.thresholds.minRecallAt5}, MRR ≥ ${set.thresholds.minMrr}`;
   return [
-    `index version ${v.index_version}, ${n} questions`,
+    pc.bold(`${set.name}: ${n} questions (${set.golden})`),
     header,
     ...rows,
     ...(sliceRows.length ? [pc.dim(sliceHeader), ...sliceRows] : []),
-    verdict,
-  ].join("\n");
+    set.failures.length ? pc.red(`FAIL (${gate}): ${set.failures.join("; ")}`) : pc.green(`PASS (${gate})`),
+  ];
+}
+
+function renderEval(value: unknown): string {
+  const v = value as { index_version: string; sets: Omit<GoldenSetReport, "outcomes">[]; failures: string[] };
+  return [`index version ${v.index_version}`, ...v.sets.flatMap((s) => ["", ...renderSet(s)])].join("\n");
 }
 
 /** `telco rag …`: ingest documents, query with citations, evaluate retrieval, list versions. */
@@ -128,17 +133,28 @@ export function registerRagCommands(program: Command): void {
       collect,
     )
     .option("--mode <mode>", "hybrid | bm25 | dense", modeOption)
-    .option("--rerank <kind>", "none | coverage")
+    .option("--rerank <kind>", "none | coverage | features (default rag.retrieval.rerank)")
+    .option(
+      "--intent <name>",
+      "the dialogue's intent, a prior on document type/product (e.g. internet_problem, invoice_explanation)",
+    )
     .option("--index <name>", "index name", "default")
     .action(
       action(
         async (
           rt,
           text: string,
-          opts: { k?: number; filter?: string[]; mode?: RetrievalMode; rerank?: string; index: string },
+          opts: {
+            k?: number;
+            filter?: string[];
+            mode?: RetrievalMode;
+            rerank?: string;
+            intent?: string;
+            index: string;
+          },
         ) => {
-          if (opts.rerank !== undefined && opts.rerank !== "none" && opts.rerank !== "coverage")
-            throw new UsageError(`--rerank must be none or coverage, got "${opts.rerank}"`);
+          if (opts.rerank !== undefined && !RERANKS.includes(opts.rerank))
+            throw new UsageError(`--rerank must be one of ${RERANKS.join(", ")}, got "${opts.rerank}"`);
           const filters = (opts.filter ?? []).map(parseFilter);
           const { searchKnowledgeBase } = await import("./api.ts");
           const response = await searchKnowledgeBase(rt.app(), text, {
@@ -146,7 +162,8 @@ export function registerRagCommands(program: Command): void {
             filters,
             ...(opts.k !== undefined && { k: opts.k }),
             ...(opts.mode !== undefined && { mode: opts.mode }),
-            ...(opts.rerank !== undefined && { rerank: opts.rerank as "none" | "coverage" }),
+            ...(opts.rerank !== undefined && { rerank: opts.rerank as RerankKind }),
+            ...(opts.intent !== undefined && { intent: opts.intent }),
           });
           rt.result(response, (v) => renderResults(v as SearchResponse));
         },
@@ -156,45 +173,31 @@ export function registerRagCommands(program: Command): void {
   rag
     .command("eval")
     .description(
-      "recall@1/@5, MRR and nDCG@10 for bm25, dense and hybrid on a golden set; exit 1 below thresholds",
+      "recall@1/@5, MRR and nDCG@10 for bm25, dense and hybrid on both golden sets (rag.eval); exit 1 below a set's thresholds",
     )
-    .option("--golden <file>", "golden set (JSONL); default rag.eval.golden")
+    .option("--golden <file>", "evaluate only this golden set (JSONL), gated by rag.eval.minRecallAt5/minMrr")
     .option("--index <name>", "index name", "default")
     .action(
       action(async (rt, opts: { golden?: string; index: string }) => {
         const { openWorkspaceIndex } = await import("./api.ts");
-        const { checkThresholds, evaluateRetrieval, loadGoldenSet } = await import(
+        const { configuredGoldenSets, evaluateRetrievalSuite, retrievalSearchOptions } = await import(
           "../evaluations/retrieval.ts"
         );
         const app = rt.app();
         const cfg = app.config.rag;
-        const golden = loadGoldenSet(
-          resolve(opts.golden ?? resolve(import.meta.dirname, "../..", cfg.eval.golden)),
-        );
+        let sets = configuredGoldenSets(cfg.eval, resolve(import.meta.dirname, "../.."));
+        if (opts.golden) sets = [{ ...sets[0], name: "golden", file: resolve(opts.golden) }];
         const index = await openWorkspaceIndex(app, opts.index);
-        const r = cfg.retrieval;
-        const result = await evaluateRetrieval(index, golden, ["bm25", "dense", "hybrid"], {
-          candidates: r.candidates,
-          rrfK: r.rrfK,
-          denseWeight: r.denseWeight,
-          latentWeight: r.latentWeight,
-          documentWeight: r.documentWeight,
-          expansionWeight: r.expansionWeight,
-          mmrLambda: r.mmrLambda,
-          rerank: r.rerank,
-        });
-        const failures = checkThresholds(result.metrics.hybrid, cfg.eval);
+        const report = await evaluateRetrievalSuite(index, sets, retrievalSearchOptions(cfg.retrieval));
         rt.result(
           {
-            index_version: result.index_version,
-            metrics: result.metrics,
-            slices: result.slices,
-            thresholds: cfg.eval,
-            failures,
+            index_version: report.index_version,
+            sets: report.sets.map(({ outcomes: _outcomes, ...set }) => set),
+            failures: report.failures,
           },
           renderEval,
         );
-        if (failures.length) process.exitCode = 1;
+        if (report.failures.length) process.exitCode = 1;
       }),
     );
 

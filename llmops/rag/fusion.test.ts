@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Bm25Index } from "./bm25.ts";
 import { DenseIndex } from "./dense.ts";
@@ -41,6 +42,43 @@ describe("maximalMarginalRelevance", () => {
   it("promotes a different item over a near-duplicate", () => {
     // 10 and 11 are duplicates (same group); 20 is less relevant but new.
     expect(maximalMarginalRelevance([10, 11, 20], [1, 0.95, 0.8], sim, 2, 0.7).ids).toEqual([10, 20]);
+  });
+
+  it("returns the MMR values that ordered the picks (non-increasing) and each pick's relevance", () => {
+    const r = maximalMarginalRelevance([10, 11, 20], [1, 0.95, 0.8], sim, 3, 0.7);
+    expect(r.ids).toEqual([10, 20, 11]);
+    expect(r.relevance).toEqual([1, 0.8, 0.95]);
+    // 0.7·1; 0.7·0.8 − 0.3·0 ; 0.7·0.95 − 0.3·1
+    expect(r.scores[0]).toBeCloseTo(0.7, 12);
+    expect(r.scores[1]).toBeCloseTo(0.56, 12);
+    expect(r.scores[2]).toBeCloseTo(0.365, 12);
+  });
+
+  it("never lets a later pick score above an earlier one", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 60 }), fc.double({ min: 0, max: 1, noNaN: true })), {
+          minLength: 1,
+          maxLength: 25,
+        }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (items, k, lambda) => {
+          const ids = items.map((_, i) => i * 7 + (items[i][0] % 7));
+          const groupSim = (a: number, b: number) =>
+            items[Math.floor(a / 7)][0] % 3 === items[Math.floor(b / 7)][0] % 3 ? 0.9 : 0.1;
+          const r = maximalMarginalRelevance(
+            ids,
+            items.map((x) => x[1]),
+            groupSim,
+            k,
+            lambda,
+          );
+          for (let i = 1; i < r.scores.length; i++)
+            expect(r.scores[i]).toBeLessThanOrEqual(r.scores[i - 1] + 1e-12);
+        },
+      ),
+    );
   });
 });
 

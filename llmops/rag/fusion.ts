@@ -23,7 +23,9 @@ export function reciprocalRankFusion(
 /**
  * Maximal marginal relevance (Carbonell & Goldstein 1998): greedily picks k items maximising
  * λ·relevance − (1−λ)·max similarity to already picked ones. Relevance is rescaled to [0,1]
- * so λ means the same for any score scale. λ = 1 keeps the input order.
+ * so λ means the same for any score scale. λ = 1 keeps the input order. `scores` are the MMR values
+ * that ordered the picks (non-increasing: a candidate's value only falls as picks accumulate);
+ * `relevance` is each pick's input score.
  */
 export function maximalMarginalRelevance(
   ids: number[],
@@ -31,9 +33,9 @@ export function maximalMarginalRelevance(
   similarity: (a: number, b: number) => number,
   k: number,
   lambda: number,
-): { ids: number[]; scores: number[] } {
+): { ids: number[]; scores: number[]; relevance: number[] } {
   const n = ids.length;
-  if (n === 0) return { ids: [], scores: [] };
+  if (n === 0) return { ids: [], scores: [], relevance: [] };
   const max = Math.max(...relevance);
   const min = Math.min(...relevance);
   // Non-negative scores (RRF, BM25) are scaled by the maximum; signed ones (cosine) min-max.
@@ -41,6 +43,7 @@ export function maximalMarginalRelevance(
     min >= 0 ? (max > 0 ? r / max : 1) : max > min ? (r - min) / (max - min) : 1,
   );
   const picked: number[] = [];
+  const values: number[] = [];
   const used = new Uint8Array(n);
   const maxSim = new Float64Array(n);
   while (picked.length < Math.min(k, n)) {
@@ -56,7 +59,8 @@ export function maximalMarginalRelevance(
     }
     used[best] = 1;
     picked.push(best);
+    values.push(bestValue);
     for (let i = 0; i < n; i++) if (!used[i]) maxSim[i] = Math.max(maxSim[i], similarity(ids[i], ids[best]));
   }
-  return { ids: picked.map((i) => ids[i]), scores: picked.map((i) => relevance[i]) };
+  return { ids: picked.map((i) => ids[i]), scores: values, relevance: picked.map((i) => relevance[i]) };
 }

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { analyzeWithSurface } from "./analyzer.ts";
 import { boundedDamerau } from "./bm25.ts";
-import { SurfaceLexicon } from "./lexicon.ts";
+import { readColloquial, SurfaceLexicon } from "./lexicon.ts";
 
 /** Textbook optimal-string-alignment distance (full table, no cut-off), the reference. */
 function osa(a: string, b: string): number {
@@ -78,5 +78,51 @@ describe("SurfaceLexicon", () => {
 
   it("rejects misaligned words and terms", () => {
     expect(() => new SurfaceLexicon(["a", "b"], ["a"])).toThrow(RangeError);
+  });
+});
+
+describe("readColloquial", () => {
+  it('reads "conta" as the bill unless the question is about an account', () => {
+    expect(readColloquial("esqueci de pagar a conta", "pt")).toMatchObject({
+      text: "esqueci de pagar a fatura",
+      added: expect.stringContaining("conta"),
+    });
+    expect(readColloquial("como acesso minha conta no app", "pt").text).toBe(
+      "como acesso minha conta no app",
+    );
+    expect(readColloquial("plano mais em conta", "pt").text).toBe("plano mais em conta");
+  });
+
+  it("drops greetings and filler but keeps a question made only of them", () => {
+    expect(readColloquial("oi, bom dia! quero cancelar tudo por favor", "pt").text).toBe("quero cancelar");
+    expect(readColloquial("oi bom dia", "pt").text).toBe("oi bom dia");
+  });
+
+  it("maps expressions to the documents' words, accents or not", () => {
+    for (const q of ["minha net caiu", "MINHA NET CAIU", "fiquei sem internet"])
+      expect(readColloquial(q, "pt").added, q).toContain("sem serviço");
+    expect(readColloquial("a internet tá uma carroça", "pt").added).toContain("lentidão");
+    expect(readColloquial("ta vindo cobrança dobrada", "pt").added).toContain("duplicidade");
+    expect(readColloquial("internet do celular nao funciona", "pt").added).toContain("internet móvel");
+    // The same "5g" is the Wi-Fi band next to "wifi" and the mobile network alone.
+    expect(readColloquial("net nao funciona no 5g do wifi", "pt").added).toContain("5 GHz");
+    expect(readColloquial("net nao funciona no 5g do wifi", "pt").added).not.toContain("internet móvel");
+    expect(readColloquial("o 5g ta lento", "pt").added).toContain("internet móvel");
+  });
+
+  it("respects a negation: not wanting an agent is not asking for one", () => {
+    expect(readColloquial("quero falar com atendente", "pt").added).toContain("atendente humano");
+    expect(readColloquial("quero cancelar sem ter que falar com atendente", "pt").added).not.toContain(
+      "atendente humano",
+    );
+  });
+
+  it("points at products from the question's words", () => {
+    expect(readColloquial("meu celular ta sem sinal", "pt").products).toEqual(["mobile"]);
+    expect(readColloquial("wifi nao pega no quarto", "pt").products).toEqual(["fibra"]);
+    expect(readColloquial("controle remoto nao funciona", "pt").products).toEqual(["tv"]);
+    expect(readColloquial("tem combo de internet e celular?", "pt").products.sort()).toEqual(["mobile"]);
+    expect(readColloquial("segunda via da fatura", "pt").products).toEqual([]);
+    expect(readColloquial("my router light is red", "en").products).toEqual(["fibra"]);
   });
 });

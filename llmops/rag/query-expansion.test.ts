@@ -6,7 +6,8 @@ describe("expandQuery", () => {
     const q = expandQuery("vc sabe pq a net ta lenta?");
     expect(q.language).toBe("pt");
     expect(q.added.split(" ")).toEqual(expect.arrayContaining(["você", "porque", "internet", "está"]));
-    expect(q.embedText.startsWith("vc sabe pq a net ta lenta?")).toBe(true);
+    expect(q.text).toBe("vc sabe pq a net ta lenta");
+    expect(q.embedText.startsWith(q.text)).toBe(true);
   });
 
   it("adds Portuguese glossary words to English questions only", () => {
@@ -31,11 +32,36 @@ describe("expandQuery", () => {
   });
 
   it("leaves a plain question unchanged", () => {
-    expect(expandQuery("segunda via da fatura")).toEqual({
+    expect(expandQuery("como funciona o plano controle")).toEqual({
       language: "pt",
+      text: "como funciona o plano controle",
+      products: [],
       added: "",
       related: "",
-      embedText: "segunda via da fatura",
+      embedText: "como funciona o plano controle",
     });
+  });
+
+  it("reads colloquial Portuguese: the bill, question frames, expressions and products", () => {
+    const bill = expandQuery("a conta veio alta");
+    expect(bill.text).toBe("a fatura veio alta");
+    expect(bill.related).toContain("reajuste");
+    expect(bill.related.split(" ")).toContain("conta");
+    const price = expandQuery("quanto custa a multa de fidelidade?");
+    // "quanto custa" says a price is wanted; it is not what the question is about.
+    expect(price.text).toBe("a multa de fidelidade");
+    expect(price.related).toContain("valor");
+    const phone = expandQuery("meu celular ta sem sinal");
+    expect(phone.products).toEqual(["mobile"]);
+    expect(phone.related).toContain("serviço");
+    expect(phone.embedText).toContain("cobertura");
+  });
+
+  it("gives English questions product hints and no Portuguese rewriting", () => {
+    const q = expandQuery("my phone has no signal");
+    expect(q.language).toBe("en");
+    expect(q.text).toBe("my phone has no signal");
+    expect(q.products).toEqual(["mobile"]);
+    expect(q.added).toContain("sinal");
   });
 });

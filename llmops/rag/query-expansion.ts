@@ -1,4 +1,5 @@
 import { detectLanguage, words } from "./analyzer.ts";
+import { type ProductHint, readColloquial } from "./lexicon.ts";
 
 /**
  * Query-side normalisation for how customers actually write to a Brazilian operator, applied
@@ -47,7 +48,6 @@ const ABBREVIATIONS: Record<string, string> = {
 // Related words customers use for the documents' terms: likely, not certain, to mean the same.
 const SYNONYMS: Record<string, string> = {
   modem: "modem roteador ont",
-  conta: "conta fatura",
   boleto: "boleto fatura",
   cortar: "cortar suspender",
   cortada: "cortada suspensa",
@@ -61,7 +61,7 @@ const SYNONYMS: Record<string, string> = {
   mega: "mega mbps velocidade",
   megas: "mega mbps velocidade",
   gb: "gb franquia dados",
-  giga: "gb franquia dados",
+  msg: "mensagem",
 };
 
 const EN_TO_PT: Record<string, string> = {
@@ -77,7 +77,6 @@ const EN_TO_PT: Record<string, string> = {
   appointment: "agendamento visita",
   automatic: "automático",
   bank: "banco",
-  bill: "fatura conta",
   billing: "cobrança fatura",
   bills: "faturas",
   blinking: "piscando",
@@ -244,14 +243,44 @@ const EN_TO_PT: Record<string, string> = {
   personal: "pessoal",
   identity: "identidade",
   verify: "verificar confirmar",
+  // Topical customer words added with the colloquial lexicon (generic words such as "work", "show",
+  // "much" are left untranslated: their Portuguese adds noise, not topic).
+  down: "sem serviço queda interrupção",
+  dropping: "queda caindo instabilidade",
+  drops: "queda caindo instabilidade",
+  disconnects: "queda instabilidade",
+  extender: "repetidor mesh",
+  repeater: "repetidor mesh",
+  bedroom: "quarto cômodo",
+  expensive: "cara preço valor",
+  duplicate: "duplicidade",
+  twice: "duas vezes duplicidade",
+  scam: "golpe fraude",
+  fraud: "fraude golpe",
+  ombudsman: "ouvidoria",
+  cut: "suspender suspensão corte",
+  reconnect: "religação religar",
+  penalty: "multa",
+  faster: "upgrade velocidade",
+  downgrade: "downgrade plano menor",
+  text: "sms mensagem",
+  texts: "sms mensagens",
+  message: "mensagem",
+  messages: "mensagens",
+  bill: "fatura conta",
+  red: "vermelha",
 };
 
 /** Query terms for BM25 and the text to embed: the original plus normalised/translated words. */
 export interface ExpandedQuery {
   language: "pt" | "en";
+  /** The question's own words as searched: filler dropped, "conta" (the bill) read as "fatura" (lexicon.ts). */
+  text: string;
+  /** Products the question points at ("celular" → mobile, "wifi" → fibra), for the reranker's prior. */
+  products: ProductHint[];
   /** Portuguese words the question means: spelled-out abbreviations, translations of English words ("" when none). */
   added: string;
-  /** Related Portuguese words (telecom synonyms): weaker evidence than the question's own words ("" when none). */
+  /** Related Portuguese words (telecom synonyms, colloquial expressions): weaker evidence than the question's own words ("" when none). */
   related: string;
   /** What the dense retrievers embed: the question, the added and the related words. */
   embedText: string;
@@ -260,8 +289,10 @@ export interface ExpandedQuery {
 /** Expands a question with colloquial normalisation, telecom synonyms and, for English, the pt-BR glossary. */
 export function expandQuery(query: string): ExpandedQuery {
   const language = detectLanguage(query);
+  const reading = readColloquial(query, language);
   const added: string[] = [];
   const related: string[] = [];
+  if (reading.added) related.push(reading.added);
   for (const w of words(query)) {
     const spelled = ABBREVIATIONS[w];
     if (spelled) added.push(spelled);
@@ -275,8 +306,10 @@ export function expandQuery(query: string): ExpandedQuery {
   const extra = [...added, ...related].join(" ");
   return {
     language,
+    text: reading.text,
+    products: reading.products,
     added: added.join(" "),
     related: related.join(" "),
-    embedText: extra ? `${query}\n${extra}` : query,
+    embedText: extra ? `${reading.text}\n${extra}` : reading.text,
   };
 }

@@ -33,6 +33,7 @@ describe("RagIndex.search", () => {
       expect(Object.keys(r.results[0]).sort()).toEqual([
         "chunk_id",
         "doc_id",
+        "fused_score",
         "score",
         "section",
         "source",
@@ -88,6 +89,51 @@ describe("RagIndex.search", () => {
     expect(diverse.results[0].chunk_id).toBe(plain.results[0].chunk_id);
     const reranked = await index.search("pagamento atraso multa fatura", { k: 3, rerank: "coverage" });
     expect(reranked.results[0].section).toBe("Pagamento em atraso");
+  });
+
+  it("returns results in the order of the score it reports, whatever reordered them", async () => {
+    for (const opts of [
+      { mode: "hybrid" as const, mmrLambda: 0.7 },
+      { mode: "hybrid" as const, mmrLambda: 0.3, rerank: "features" as const },
+      { mode: "hybrid" as const, rerank: "coverage" as const },
+      { mode: "bm25" as const, mmrLambda: 0.5 },
+      { mode: "dense" as const },
+    ]) {
+      const r = await index.search("portabilidade fatura roteador atraso", { k: 5, ...opts });
+      expect(r.results.length, JSON.stringify(opts)).toBe(5);
+      for (let i = 1; i < r.results.length; i++)
+        expect(r.results[i].score, JSON.stringify(opts)).toBeLessThanOrEqual(r.results[i - 1].score);
+    }
+    // MMR reorders by its own value; the retrieval stage's score is kept beside it.
+    const mmr = await index.search("portabilidade", { k: 3, mmrLambda: 0.3 });
+    expect(mmr.results[0].score).toBeCloseTo(0.3, 6);
+    expect(mmr.results.every((x) => x.fused_score > 0 && x.fused_score !== x.score)).toBe(true);
+  });
+
+  it("features rerank: a question about the phone does not get the router manual first", async () => {
+    const q = "luz vermelha no celular";
+    const off = await index.search(q, { k: 3, rerank: "features", productWeight: 0 });
+    expect(off.results[0].doc_id).toBe("manual-roteador");
+    const on = await index.search(q, { k: 3, rerank: "features", productWeight: 1 });
+    expect(on.results[0].doc_id).not.toBe("manual-roteador");
+    // The intent prior moves it back for an internet problem.
+    const internet = await index.search(q, {
+      k: 3,
+      rerank: "features",
+      productWeight: 1,
+      intent: "internet_problem",
+      intentWeight: 2,
+    });
+    expect(internet.results[0].doc_id).toBe("manual-roteador");
+    const doubtful = await index.search(q, {
+      k: 3,
+      rerank: "features",
+      productWeight: 1,
+      intent: "internet_problem",
+      intentWeight: 2,
+      intentConfidence: 0,
+    });
+    expect(doubtful.results[0].doc_id).toBe(on.results[0].doc_id);
   });
 
   it("weights expansion words and resolves misspellings through the corpus's own words", () => {

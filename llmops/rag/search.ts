@@ -8,7 +8,9 @@ import { filterMask, type MetadataFilter } from "./filters.ts";
 import { maximalMarginalRelevance, reciprocalRankFusion } from "./fusion.ts";
 import { SurfaceLexicon } from "./lexicon.ts";
 import { type LatentModel, projectQuery, type TextSegment } from "./lsa.ts";
+import { intentPrior } from "./priors.ts";
 import { type ExpandedQuery, expandQuery } from "./query-expansion.ts";
+import { headingCoverage, productAffinity, rerankByFeatures } from "./rerank.ts";
 import {
   type IndexData,
   type IndexManifest,
@@ -28,6 +30,7 @@ import {
 } from "./structures.ts";
 
 export type RetrievalMode = "hybrid" | "bm25" | "dense";
+export type RerankKind = "none" | "coverage" | "features";
 
 /** Query options; every field has a default from config rag.retrieval. */
 export interface SearchOptions {
@@ -43,7 +46,21 @@ export interface SearchOptions {
   documentWeight?: number;
   /** 1 disables MMR. */
   mmrLambda?: number;
-  rerank?: "none" | "coverage";
+  /** Second stage: `features` (heading match, product and intent priors; rerank.ts), `coverage` (term share), none. */
+  rerank?: RerankKind;
+  /**
+   * The dialogue's top intent for this message ("internet_problem", "invoice_explanation", …; see
+   * priors.ts). Under `rerank: "features"` it adds a prior on document type/product; unknown = none.
+   */
+  intent?: string;
+  /** The classifier's confidence in `intent` (0–1, default 1): scales the prior, so a doubtful intent weighs less. */
+  intentConfidence?: number;
+  /** `features` rerank: weight of the question's share found in the chunk's title and section heading. */
+  titleWeight?: number;
+  /** `features` rerank: weight of the product match (question hints "celular" → mobile documents). */
+  productWeight?: number;
+  /** `features` rerank: weight of the intent prior. */
+  intentWeight?: number;
   /** RRF weight of the corpus-fitted LSA list (0 = off). */
   latentWeight?: number;
   /** BM25 weight of words added by query normalisation relative to the question's own words (1 = equal). */
@@ -56,7 +73,13 @@ export interface SearchResult {
   chunk_id: string;
   title: string;
   section: string;
+  /**
+   * The score that ordered the results (non-increasing down the list): the MMR value when MMR ran,
+   * else the rerank score, else the retrieval score.
+   */
   score: number;
+  /** The retrieval stage's score of this chunk: RRF in hybrid, BM25 in bm25, cosine in dense. */
+  fused_score: number;
   text: string;
   source: string;
 }
@@ -84,6 +107,8 @@ export class RagIndex {
   readonly #docOfChunk: Int32Array;
   readonly #dates: Int32Array;
   readonly #embedder: EmbeddingProvider;
+  /** Analysed title + section terms per "language\ntitle\nsection", filled lazily by the reranker. */
+  readonly #headings = new Map<string, Set<string>>();
 
   /** `structures` (persisted BM25 indexes + LSA, see structures.ts) are built from the chunks when not given. */
   constructor(data: IndexData, embedder: EmbeddingProvider, structures?: SearchStructures) {
@@ -147,7 +172,7 @@ export class RagIndex {
     } else {
       // Each part analysed in its own language: the glossary's Portuguese words must not go through
       // the English stemmer with the English question they were added to.
-      const segments: TextSegment[] = [{ text: query, language: expanded.language, weight: 1 }];
+      const segments: TextSegment[] = [{ text: expanded.text, language: expanded.language, weight: 1 }];
       const extra = `${expanded.added}\n${expanded.related}`.trim();
       if (extra) segments.push({ text: extra, language: "pt", weight: 1 });
       const qv = await this.#embedQuery(expanded.embedText, segments);
@@ -170,7 +195,27 @@ export class RagIndex {
         if (docWeight > 0) ({ ids, scores } = this.#addDocumentEvidence(terms, ids, scores, rrfK, docWeight));
       }
     }
+    const retrievalScore = new Map<number, number>();
+    for (let i = 0; i < ids.length; i++) retrievalScore.set(ids[i], scores[i]);
     if (opts.rerank === "coverage") ({ ids, scores } = this.#coverageRerank(terms, ids, scores));
+    else if (opts.rerank === "features")
+      ({ ids, scores } = rerankByFeatures(
+        ids,
+        scores,
+        (row) => {
+          const c = this.chunks[row];
+          return {
+            title: headingCoverage(terms, (t) => this.bm25.idf(t), this.#headingTerms(c)),
+            product: productAffinity(c.product, expanded.products),
+            intent: intentPrior(opts.intent, c.type, c.product),
+          };
+        },
+        {
+          title: opts.titleWeight ?? 0.05,
+          product: opts.productWeight ?? 0.05,
+          intent: (opts.intentWeight ?? 0.1) * Math.min(1, Math.max(0, opts.intentConfidence ?? 1)),
+        },
+      ));
     const lambda = opts.mmrLambda ?? 1;
     if (lambda < 1 && ids.length > k)
       ({ ids, scores } = maximalMarginalRelevance(
@@ -190,6 +235,7 @@ export class RagIndex {
           title: c.title,
           section: c.section,
           score: Number(scores[i].toFixed(6)),
+          fused_score: Number((retrievalScore.get(row) ?? 0).toFixed(6)),
           text: c.text,
           source: c.source,
         };
@@ -228,7 +274,7 @@ export class RagIndex {
         if (near.length === 0) out.push({ term, weight, fuzzy: true });
       }
     };
-    add(query, expanded.language, 1);
+    add(expanded.text ?? query, expanded.language, 1);
     add(expanded.added, "pt", expansionWeight);
     add(expanded.related, "pt", expansionWeight);
     return out;
@@ -252,6 +298,17 @@ export class RagIndex {
     });
     rescored.sort((a, b) => b.score - a.score || a.row - b.row);
     return { ids: rescored.map((r) => r.row), scores: rescored.map((r) => r.score) };
+  }
+
+  /** Analysed terms of a chunk's title and section heading (cached per distinct heading). */
+  #headingTerms(c: StoredChunk): Set<string> {
+    const key = `${c.language}\n${c.title}\n${c.section}`;
+    let terms = this.#headings.get(key);
+    if (!terms) {
+      terms = new Set(analyze(`${c.title}\n${c.section}`, analyzerLanguage(c.language, c.title)));
+      this.#headings.set(key, terms);
+    }
+    return terms;
   }
 
   /** Top rows by cosine in the LSA space fitted on this index's chunks. */

@@ -66,6 +66,9 @@ export interface SandboxFixtureOptions {
   client?: Partial<ClientSettings>;
 }
 
+export type { SandboxScenarios, ScenarioName } from "../../platform/sandbox/index.ts";
+export type { SystemFault } from "../../platform/sandbox/server.ts";
+
 const DEFAULT_CLIENT: ClientSettings = {
   timeoutMs: 2000,
   retries: 2,

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { assistantConfigSchema } from "./sections/assistant.ts";
+import { channelsConfigSchema } from "./sections/channels.ts";
 import { dataConfigSchema } from "./sections/data.ts";
 import { featuresConfigSchema } from "./sections/features.ts";
 import { gcpConfigSchema } from "./sections/gcp.ts";
@@ -35,6 +36,7 @@ export const configSchema = z
     assistant: assistantConfigSchema.default(assistantConfigSchema.parse({})),
     llm: llmConfigSchema.default(llmConfigSchema.parse({})),
     guardrails: guardrailsConfigSchema.default(guardrailsConfigSchema.parse({})),
+    channels: channelsConfigSchema.default(channelsConfigSchema.parse({})),
   })
   .strict();
 

@@ -320,7 +320,7 @@ class TurnRun {
     state.tool_session.language = u.language;
     for (const f of state.stack) if (f.awaiting) this.interrupted.add(f);
 
-    await this.apply(u.commands);
+    await this.apply(answerFromIntents(u, this.top));
     await this.runStack();
     if (this.parts.length === 0) this.fallback();
     let reply = this.parts.join("\n\n");
@@ -932,6 +932,39 @@ class TurnRun {
       },
     };
   }
+}
+
+/** How sure the ranked intents must be of a yes or a no to read the message as that answer. */
+const YES_NO_MIN = 0.25;
+
+/**
+ * The answer to a yes/no question when the commands carry none: "fiz aqui e voltou sim, obrigado" is
+ * classified as the internet problem restated, with "affirm" close behind. While the active flow awaits
+ * `confirm`, an affirm or deny among the ranked intents is that answer, and a restatement of the active
+ * flow in the same message is dropped (it is the topic of the question, not a new request).
+ */
+export function answerFromIntents(u: Understanding, top: FlowFrame | undefined): Command[] {
+  if (!top || (top.awaiting !== "confirm" && top.awaiting !== "choice")) return u.commands;
+  const answered = u.commands.some(
+    (c) =>
+      (c.type === "set_slot" || c.type === "correct_slot") &&
+      (c.slot === "confirm" ||
+        c.slot === "choice" ||
+        c.slot === "offer_id" ||
+        c.slot === "slot_id" ||
+        c.slot === "plan_id"),
+  );
+  if (answered) return u.commands;
+  const yes = u.intents.find((i) => i.intent === "affirm")?.confidence ?? 0;
+  const no = u.intents.find((i) => i.intent === "deny")?.confidence ?? 0;
+  if (Math.max(yes, no) < YES_NO_MIN) return u.commands;
+  const rest = u.commands.filter(
+    (c) =>
+      !(c.type === "start_flow" && c.flow === top.flow) &&
+      c.type !== "cannot_handle" &&
+      c.type !== "cancel_flow",
+  );
+  return [{ type: "set_slot", slot: "confirm", value: yes >= no }, ...rest];
 }
 
 function round(ms: number): number {

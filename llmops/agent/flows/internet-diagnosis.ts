@@ -1,7 +1,7 @@
 import type { DiagnoseInternetOutput, GUIDED_STEPS } from "../../tools/diagnose-internet.ts";
 import type { TECHNICIAN_REASONS } from "../../tools/schedule-technician.ts";
 import type { Language } from "../commands.ts";
-import { date, dateTime, numbered } from "../format.ts";
+import { date, dateTime, num, numbered } from "../format.ts";
 import { common } from "../replies.ts";
 import { ask, defineFlow, end, type FlowContext, goto, pickOption, replies, yesNo } from "./flow.ts";
 
@@ -62,8 +62,8 @@ function findingText(d: DiagnoseInternetOutput, lang: Language): string {
     case "speed_below_contracted":
       return speed && d.contracted_mbps
         ? pt
-          ? `Seus últimos ${speed.tests} testes de velocidade deram média de ${speed.average_mbps} Mbps, para ${d.contracted_mbps} Mbps contratados: abaixo do mínimo garantido.`
-          : `Your last ${speed.tests} speed tests averaged ${speed.average_mbps} Mbps against ${d.contracted_mbps} Mbps contracted: below the guaranteed minimum.`
+          ? `Seus últimos ${speed.tests} testes de velocidade deram média de ${num(speed.average_mbps, lang)} Mbps, para ${d.contracted_mbps} Mbps contratados: abaixo do mínimo garantido.`
+          : `Your last ${speed.tests} speed tests averaged ${num(speed.average_mbps, lang)} Mbps against ${d.contracted_mbps} Mbps contracted: below the guaranteed minimum.`
         : pt
           ? "Seus últimos testes de velocidade ficaram abaixo do contratado."
           : "Your last speed tests were below your contracted speed.";
@@ -183,6 +183,8 @@ export const internetDiagnosisFlow = defineFlow({
   needsIdentity: true,
   first: "diagnose",
   accepts: ["slot_id", "choice"],
+  // The problem restated while asked whether the steps fixed it ("continuo sem internet"): not fixed.
+  onRestart: (frame) => (frame.step === "guide" ? "still_broken" : null),
   steps: {
     async diagnose(ctx) {
       const r = await ctx.call("diagnose_internet", {});
@@ -227,6 +229,10 @@ export const internetDiagnosisFlow = defineFlow({
       else ctx.say(internetReplies, "guide", d);
       ctx.frame.facts.guided = true;
       return ask("confirm");
+    },
+    async still_broken(ctx) {
+      ctx.say(internetReplies, "stillBroken");
+      return goto("offer_visit");
     },
     async offer_visit(ctx) {
       const d = diagnosis(ctx);

@@ -49,23 +49,28 @@ export function boletoMod11CheckDigit(digits: string): number {
   return dv === 0 || dv === 10 || dv === 11 ? 1 : dv;
 }
 
-/** Receita Federal mod-11 digit: weights given left to right; remainder < 2 gives 0, else 11 − remainder. */
-function receitaDigit(values: readonly number[], weights: readonly number[]): number {
+/**
+ * Receita Federal mod-11 digit over the characters of `s` (each worth its char code − 48) followed by
+ * `extra` when ≥ 0, with weights `top`, `top − 1`, … wrapping from 2 back to 9 (CPF never wraps, CNPJ
+ * does): remainder < 2 gives 0, else 11 − remainder.
+ */
+function receitaDigit(s: string, extra: number, top: number): number {
   let sum = 0;
-  for (let i = 0; i < values.length; i++) sum += values[i] * weights[i];
+  let w = top;
+  for (let i = 0; i < s.length; i++) {
+    sum += (s.charCodeAt(i) - 48) * w;
+    w = w === 2 ? 9 : w - 1;
+  }
+  if (extra >= 0) sum += extra * w;
   const r = sum % 11;
   return r < 2 ? 0 : 11 - r;
 }
 
-const CPF_W1 = [10, 9, 8, 7, 6, 5, 4, 3, 2];
-const CPF_W2 = [11, 10, 9, 8, 7, 6, 5, 4, 3, 2];
-
 /** The two CPF check digits of a 9-digit base ("" when the base is not 9 digits). */
 export function cpfCheckDigits(base9: string): string {
   if (base9.length !== 9 || !isDigits(base9)) return "";
-  const v = Array.from(base9, (c) => c.charCodeAt(0) - 48);
-  const d1 = receitaDigit(v, CPF_W1);
-  const d2 = receitaDigit([...v, d1], CPF_W2);
+  const d1 = receitaDigit(base9, -1, 10);
+  const d2 = receitaDigit(base9, d1, 11);
   return `${d1}${d2}`;
 }
 
@@ -76,9 +81,6 @@ export function isValidCpf(value: string): boolean {
   return cpfCheckDigits(d.slice(0, 9)) === d.slice(9);
 }
 
-const CNPJ_W1 = [5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2];
-const CNPJ_W2 = [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2];
-
 /**
  * The two CNPJ check digits of a 12-character base. The base may be alphanumeric (the Receita Federal
  * format issued from July 2026, IN RFB 2.229/2024): each character counts as its ASCII code − 48, so
@@ -86,9 +88,9 @@ const CNPJ_W2 = [6, 5, 4, 3, 2, 9, 8, 7, 6, 5, 4, 3, 2];
  */
 export function cnpjCheckDigits(base12: string): string {
   if (!/^[0-9A-Z]{12}$/.test(base12)) return "";
-  const v = Array.from(base12, (c) => c.charCodeAt(0) - 48);
-  const d1 = receitaDigit(v, CNPJ_W1);
-  const d2 = receitaDigit([...v, d1], CNPJ_W2);
+  // Weights 5 4 3 2 9 8 7 6 5 4 3 2, then 6 5 4 3 2 9 … 2 over the base and the first digit.
+  const d1 = receitaDigit(base12, -1, 5);
+  const d2 = receitaDigit(base12, d1, 6);
   return `${d1}${d2}`;
 }
 

@@ -68,24 +68,25 @@ export function maskPii(text: string, opts: MaskOptions & DetectOptions = {}): s
 
 /**
  * Masks a URL, path or query string as written: values are read %-decoded (`tel=%2B55…`, `%40`), values of
- * name-like and other personal keys (`nome=Jo%C3%A3o+Silva`, `cpf=…`) are masked whole, and a URL with no
- * digit, "@" or "%" only gets the key check (the request hot path).
+ * name-like and other personal keys (`nome=Jo%C3%A3o+Silva`, `cpf=…`) are masked whole. The request hot
+ * path: a URL with fewer than 2 digits and no "@" or "%" (`/v1/churn/predict`) gets the key check only,
+ * since every other kind needs 2+ digits or an "@", and only a %XX escape could hide one.
  */
 export function maskUrl(url: string, opts: MaskOptions = {}): string {
   if (typeof url !== "string") return url;
-  let plain = true;
+  let digits = 0;
   let eq = false;
   for (let i = 0; i < url.length; i++) {
     const c = url.charCodeAt(i);
-    if ((c >= 48 && c <= 57) || c === 64 /* @ */ || c === 37 /* % */) {
-      plain = false;
-      break;
-    }
-    if (c === 61 /* = */) eq = true;
+    if (c >= 48 && c <= 57) {
+      if (++digits >= 2) return apply(url, detectPii(url, URL_MODE), opts);
+    } else if (c === 64 /* @ */ || c === 37 /* % */) return apply(url, detectPii(url, URL_MODE), opts);
+    else if (c === 61 /* = */) eq = true;
   }
-  if (plain) return eq ? apply(url, detectPiiByKey(url, { mode: "url" }), opts) : url;
-  return apply(url, detectPii(url, { mode: "url" }), opts);
+  return eq ? apply(url, detectPiiByKey(url, URL_MODE), opts) : url;
 }
+
+const URL_MODE: DetectOptions = { mode: "url" };
 
 /** maskUrl without the fast path (tests prove the two agree). */
 export function maskUrlFull(url: string, opts: MaskOptions = {}): string {

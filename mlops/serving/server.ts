@@ -26,7 +26,7 @@ import { ApiKeyVerifier } from "./auth.ts";
 import { ExplainThread } from "./explain-thread.ts";
 import { type HistogramSeries, ServingMetrics } from "./metrics.ts";
 import { type LoadedModel, ModelHolder } from "./models.ts";
-import { maskObject, maskPii, maskUrl } from "./pii.ts";
+import { maskObject, maskUrl } from "./pii.ts";
 import { KeyRateLimiter } from "./rate-limit.ts";
 import {
   languageOf,
@@ -371,7 +371,7 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
     return reply.code(500).send(errorBody("internal", "internal error; see the server log", undefined));
   });
   server.setNotFoundHandler((req, reply) =>
-    reply.code(404).send(errorBody("route_not_found", `no route ${req.method} ${maskPii(req.url)}`)),
+    reply.code(404).send(errorBody("route_not_found", `no route ${req.method} ${maskUrl(req.url)}`)),
   );
 
   await server.register(swagger, {

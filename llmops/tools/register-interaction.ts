@@ -60,7 +60,7 @@ export type RegisterInteractionOutput = z.infer<typeof registerInteractionOutput
 export const registerInteractionTool = defineTool({
   name: "register_interaction",
   description:
-    "Records this conversation in the CRM (category, summary, sentiment, outcome, offers made and accepted) and returns its protocol number.",
+    "Records this conversation in the CRM (category, summary, sentiment, outcome, offers made and accepted) and returns its protocol; outcome cancel_requested also registers the cancellation.",
   input: registerInteractionInput,
   output: registerInteractionOutput,
   async run(ctx, input) {

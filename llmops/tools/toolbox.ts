@@ -10,6 +10,7 @@ import { changePlanTool } from "./change-plan.ts";
 import {
   emitAudit,
   firstName,
+  idempotencyKey,
   maskPhone,
   type ToolboxShared,
   ToolContext,
@@ -365,7 +366,11 @@ export function createToolbox(toolDeps: ToolDeps, session: ToolSession): Toolbox
         const counter = `request_login_code:${profile.customer_id}`;
         const n = session.idempotency[counter] ?? 0;
         const issued = await deps.systems.crm.issueLoginCode(profile.customer_id, {
-          idempotencyKey: `tools:${session.session_id}:request_login_code:${profile.customer_id}#${n}`,
+          idempotencyKey: idempotencyKey(
+            session.session_id,
+            "request_login_code",
+            `${profile.customer_id}#${n}`,
+          ),
         });
         session.idempotency[counter] = n + 1;
         session.pending_login = { customer_id: profile.customer_id, expires_at: issued.expires_at };
@@ -411,7 +416,9 @@ export function createToolbox(toolDeps: ToolDeps, session: ToolSession): Toolbox
         if (existing) return existing;
         const rec = await deps.systems.crm.recordConsent(
           { customer_id: customerId, session_id: session.session_id, action: q.action, subject: q.subject },
-          { idempotencyKey: `tools:${session.session_id}:record_consent:${q.action}:${q.subject}` },
+          {
+            idempotencyKey: idempotencyKey(session.session_id, "record_consent", `${q.action}:${q.subject}`),
+          },
         );
         const consent: SessionConsent = {
           consent_id: rec.consent_id,

@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { MASK_STYLES, maskObject, maskPii, maskUrl, maskUrlFull, PII_KINDS } from "./index.ts";
+import { detectPii, MASK_STYLES, maskObject, maskPii, maskUrl, maskUrlFull, PII_KINDS } from "./index.ts";
 
 describe("maskPii", () => {
   it.each([
@@ -175,6 +175,32 @@ describe("maskUrl", () => {
           expect(out.replace(/[^0-9]/g, "")).toBe("12"); // "v1" and the page number only
         },
       ),
+    );
+  });
+});
+
+describe("hostile input", () => {
+  it("never throws, and masking keeps every character outside the matches", () => {
+    const hostile = fc.oneof(
+      fc.string({ unit: "binary", maxLength: 80 }),
+      fc.stringMatching(/^[%0-9A-Fa-f+@=&?"{}:. ()/-]{0,80}$/),
+      fc.constantFrom("%", "%%", "%E", "%C3", "%ED%A0%80", "\uD800", "\uDFFF%41", '"nome":"', "nome=", "=&=&"),
+    );
+    fc.assert(
+      fc.property(hostile, (s) => {
+        const found = detectPii(s);
+        const masked = maskPii(s, { replacement: "#" });
+        let at = 0;
+        let expected = "";
+        for (const m of found) {
+          expected += s.slice(at, m.start) + "#";
+          at = m.end;
+        }
+        expect(masked).toBe(expected + s.slice(at));
+        expect(() => maskUrl(s)).not.toThrow();
+        expect(() => maskObject({ [s]: s, nome: s })).not.toThrow();
+      }),
+      { numRuns: 3000 },
     );
   });
 });

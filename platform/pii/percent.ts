@@ -46,7 +46,7 @@ export function percentDecode(s: string): DecodedView {
       let ok = n > 0 && k + n <= bytes.length;
       for (let c = 1; ok && c < n; c++) ok = (bytes[k + c] & 0xc0) === 0x80;
       if (ok) {
-        const ch = Buffer.from(bytes.slice(k, k + n)).toString("utf8");
+        const ch = n === 1 ? String.fromCharCode(b) : Buffer.from(bytes.slice(k, k + n)).toString("utf8");
         for (let u = 0; u < ch.length; u++) {
           text += ch[u];
           map.push(at[k]);

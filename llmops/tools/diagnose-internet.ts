@@ -176,9 +176,12 @@ export const diagnoseInternetTool = defineTool({
   output: diagnoseInternetOutput,
   async run(ctx, input) {
     const customerId = ctx.customer(input.customer_id);
-    const contract = await ctx.contract(customerId, input.contract_id, (c) =>
-      INTERNET_PRODUCTS.has(c.product),
-    );
+    // Reads that do not depend on each other go out together; the checks still decide in order
+    // (an active outage ends the diagnosis before the line is looked at).
+    const [contract, profile] = await Promise.all([
+      ctx.contract(customerId, input.contract_id, (c) => INTERNET_PRODUCTS.has(c.product)),
+      ctx.systems.crm.getCustomer(customerId),
+    ]);
     if (!INTERNET_PRODUCTS.has(contract.product))
       throw new ToolFailure(
         "not_applicable",
@@ -187,10 +190,14 @@ export const diagnoseInternetTool = defineTool({
           field: "contract_id",
         },
       );
-    const profile = await ctx.systems.crm.getCustomer(customerId);
+    if (!profile) throw new ToolFailure("not_found", `customer ${customerId} not found`, { system: "crm" });
     const checks: ("outage" | "line_status" | "speed_tests" | "line_test")[] = ["outage"];
-    const outages = await ctx.systems.network.listOutages({ uf: profile?.uf ?? "", city: profile?.city });
-    const outage = profile ? outageFor(outages, contract, profile.city) : undefined;
+    const [outages, lines, tests] = await Promise.all([
+      ctx.systems.network.listOutages({ uf: profile.uf, city: profile.city }),
+      ctx.systems.network.getLineStatus(customerId),
+      ctx.systems.network.listSpeedTests(customerId, { limit: SPEED_TESTS }),
+    ]);
+    const outage = outageFor(outages, contract, profile.city);
     const base = { contract_id: contract.contract_id, product: contract.product };
     if (outage) {
       return {
@@ -215,10 +222,6 @@ export const diagnoseInternetTool = defineTool({
     }
 
     checks.push("line_status", "speed_tests");
-    const [lines, tests] = await Promise.all([
-      ctx.systems.network.getLineStatus(customerId),
-      ctx.systems.network.listSpeedTests(customerId, { limit: SPEED_TESTS }),
-    ]);
     const line = lines.find((l) => l.contract_id === contract.contract_id) ?? lines[0] ?? null;
     const contracted = line?.contracted_mbps ?? null;
     const speed = speedSummary(tests, contracted);

@@ -224,15 +224,17 @@ export const explainInvoiceTool = defineTool({
   output: explainInvoiceOutput,
   async run(ctx, input) {
     const customerId = ctx.customer(input.customer_id);
-    const invoices = await ctx.systems.billing.listInvoices(customerId, { limit: 24 });
+    const [invoices, contracts] = await Promise.all([
+      ctx.systems.billing.listInvoices(customerId, { limit: 24 }),
+      ctx.systems.crm.listContracts(customerId),
+    ]);
     const inv = await pickInvoice(invoices, input);
     const prevRef = invoices
       .filter((i) => i.contract_id === inv.contract_id && i.reference_month < inv.reference_month)
       .sort((a, b) => (a.reference_month < b.reference_month ? 1 : -1))[0];
-    const [detail, prevDetail, contracts] = await Promise.all([
+    const [detail, prevDetail] = await Promise.all([
       ctx.systems.billing.getInvoice(inv.invoice_id),
       prevRef ? ctx.systems.billing.getInvoice(prevRef.invoice_id) : Promise.resolve(null),
-      ctx.systems.crm.listContracts(customerId),
     ]);
     if (!detail)
       throw new ToolFailure("not_found", `invoice ${inv.invoice_id} not found`, { system: "billing" });

@@ -184,7 +184,18 @@ describe("hostile input", () => {
     const hostile = fc.oneof(
       fc.string({ unit: "binary", maxLength: 80 }),
       fc.stringMatching(/^[%0-9A-Fa-f+@=&?"{}:. ()/-]{0,80}$/),
-      fc.constantFrom("%", "%%", "%E", "%C3", "%ED%A0%80", "\uD800", "\uDFFF%41", '"nome":"', "nome=", "=&=&"),
+      fc.constantFrom(
+        "%",
+        "%%",
+        "%E",
+        "%C3",
+        "%ED%A0%80",
+        "\uD800",
+        "\uDFFF%41",
+        '"nome":"',
+        "nome=",
+        "=&=&",
+      ),
     );
     fc.assert(
       fc.property(hostile, (s) => {

@@ -305,8 +305,11 @@ class TurnRun {
     state.turns += 1;
     const stackBefore = state.stack.map((f) => f.flow);
     const top = this.top;
+    // Right after a flow ended, the conversation is still about it ("não, a de setembro").
+    const last = state.conversation.last_ended;
+    const recent = !top && last && last.turn === state.turns - 1 ? last.frame.flow : null;
     const dstate: DialogueState = {
-      active_flow: top?.flow ?? null,
+      active_flow: top?.flow ?? recent,
       awaiting_slot: top?.awaiting ?? null,
       listed_options: top?.options ?? [],
       language: state.language,
@@ -835,9 +838,13 @@ class TurnRun {
       frame.flow === "cancellation" && e.outcome === "cancel_requested"
         ? "negative"
         : state.conversation.sentiment;
+    // Questions answered along the way belong to this journey's record, not to one of their own.
+    const asked = state.conversation.pending.filter((p) => p.category === "knowledge");
+    state.conversation.pending = state.conversation.pending.filter((p) => p.category !== "knowledge");
+    const summary = asked.length ? `${e.summary} Also: ${asked.map((p) => p.summary).join(" ")}` : e.summary;
     const r = await this.call("register_interaction", {
       category: FLOW_CATEGORY[frame.flow],
-      summary: e.summary.slice(0, 1000),
+      summary: summary.slice(0, 1000),
       sentiment,
       outcome: e.outcome,
       offers_made: e.offers_made ?? [],

@@ -1,4 +1,5 @@
 import { analyze } from "../rag/analyzer.ts";
+import { expandQuery } from "../rag/query-expansion.ts";
 import type { Language } from "./commands.ts";
 
 /**
@@ -31,6 +32,8 @@ export interface KnowledgeAnswer {
 }
 
 const MAX_SENTENCE_CHARS = 400;
+/** A sentence is quoted only if it scores at least this share of the best one (no filler sentences). */
+const MIN_RELATIVE_SCORE = 0.5;
 /** A maximal run of table cells as the chunker flattens them: "| a | b | | c | d |". */
 const TABLE_RUN = /\|(?:[^|]*\|)+/g;
 
@@ -74,8 +77,8 @@ function clean(s: string): string {
 }
 
 /**
- * Picks up to `maxSentences` sentences from the first `maxPassages` passages. Without any query word
- * in them (e.g. an English question over Portuguese documents), the opening of the best passage.
+ * Picks up to `maxSentences` sentences from the first `maxPassages` passages, each scoring at least half
+ * the best one. Null when no sentence shares a word with the question (nothing to quote).
  */
 export function extractAnswer(
   query: string,
@@ -84,7 +87,10 @@ export function extractAnswer(
 ): KnowledgeAnswer | null {
   const top = passages.slice(0, opts.maxPassages);
   if (top.length === 0) return null;
-  const q = new Set([...analyze(query, "pt"), ...analyze(query, "en")]);
+  // The question's words plus what retrieval reads into them (spelled-out abbreviations, the pt-BR words
+  // of an English question, telecom synonyms): the documents are in Portuguese.
+  const x = expandQuery(query);
+  const q = new Set(analyze(`${x.text} ${x.added} ${x.related}`, "pt"));
   const units = top.map((passage) =>
     passageUnits(passage.text).map((text) => ({ text, terms: new Set(analyze(text, "pt")) })),
   );
@@ -105,12 +111,11 @@ export function extractAnswer(
       if (s > 0) scored.push({ p, i, text: u.text, score: (weight * s) / (u.terms.size + 1) ** 0.3 });
     });
   });
-  let chosen = scored.sort((a, b) => b.score - a.score).slice(0, opts.maxSentences);
-  if (chosen.length === 0)
-    chosen = passageUnits(top[0].text)
-      .slice(0, Math.min(2, opts.maxSentences))
-      .map((text, i) => ({ p: 0, i, text, score: 0 }));
-  if (chosen.length === 0) return null;
+  scored.sort((a, b) => b.score - a.score);
+  // Nothing in the passages says anything the question asks about: no answer rather than a guess.
+  if (scored.length === 0) return null;
+  const floor = scored[0].score * MIN_RELATIVE_SCORE;
+  const chosen = scored.filter((c) => c.score >= floor).slice(0, opts.maxSentences);
   chosen.sort((a, b) => a.p - b.p || a.i - b.i);
   const citations: Citation[] = [];
   for (const c of chosen) {

@@ -64,7 +64,14 @@ export function loadGoldenConversations(dir: string = GOLDEN_CONVERSATIONS_DIR):
   for (const file of readdirSync(dir)
     .filter((f) => f.endsWith(".yaml") || f.endsWith(".yml"))
     .sort()) {
-    const raw = parseYaml(readFileSync(join(dir, file), "utf8")) as unknown;
+    let raw: unknown;
+    try {
+      raw = parseYaml(readFileSync(join(dir, file), "utf8"));
+    } catch (err) {
+      throw new Error(
+        `${file}: not valid YAML: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`,
+      );
+    }
     const parsed = goldenFileSchema.safeParse(raw);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -243,6 +250,41 @@ function fill(text: string, vars: Record<string, string>): string {
   return text.replace(/\{\{([a-z_]+)\}\}/g, (m, k: string) => vars[k] ?? m);
 }
 
+const PT_MONTHS = [
+  "janeiro",
+  "fevereiro",
+  "março",
+  "abril",
+  "maio",
+  "junho",
+  "julho",
+  "agosto",
+  "setembro",
+  "outubro",
+  "novembro",
+  "dezembro",
+];
+const EN_MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
+
+/** "a de março" / "the March one": how a customer names an invoice's month. */
+function monthWord(referenceMonth: string, lang: "pt-BR" | "en"): string {
+  const m = Number(referenceMonth.slice(5, 7)) - 1;
+  return lang === "en" ? `the ${EN_MONTHS[m]} one` : `a de ${PT_MONTHS[m]}`;
+}
+
 function br(iso: string): string {
   const [y, m, d] = iso.split("-");
   return `${d}/${m}/${y}`;
@@ -286,6 +328,10 @@ async function runOne(
       other_customer_id: otherId,
       other_cpf: other ? formatCpf(other.cpf.replace(/\D/g, "")) : "123.456.789-09",
     };
+    const unpaid = (await sb.systems.billing.listInvoices(customer, { limit: 24 }))
+      .filter((i) => i.status === "overdue" || i.status === "open")
+      .sort((a, b) => (a.due_date < b.due_date ? -1 : 1))[0];
+    if (unpaid) vars.overdue_month = monthWord(unpaid.reference_month, c.language === "en" ? "en" : "pt-BR");
     const before = await baseline(sb, customer);
     const turns: JudgedTurn[] = [];
     let ended = false;

@@ -17,8 +17,9 @@ export const whatsappConfigSchema = z
     enabled: z.boolean().default(false).describe("Mount the webhook on the API server"),
     /** The business phone number's id in the Cloud API (WhatsApp Manager > API setup), not the number. */
     phoneNumberId: z
-      .string()
-      .regex(/^\d{1,32}$/, "must be the numeric phone number id")
+      .union([z.string(), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)])
+      .transform((v) => String(v))
+      .pipe(z.string().regex(/^\d{1,32}$/, "must be the numeric phone number id (quote it in YAML)"))
       .optional(),
     graph: z
       .object({

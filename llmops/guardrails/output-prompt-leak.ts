@@ -1,0 +1,75 @@
+import type { Language } from "../agent/commands.ts";
+import { listPrompts, loadPrompt, PROMPTS_DIR } from "../prompts/loader.ts";
+import { template } from "./templates.ts";
+import { words } from "./text.ts";
+import type { Finding, OutputFacts, OutputGuardrail, Span } from "./types.ts";
+
+/**
+ * No prompt text in a reply: any run of SHINGLE consecutive words from a prompt template
+ * (llmops/prompts/templates: system, rules, phrasing, command generation, RAG context) is a leak,
+ * unless the same words are in a passage retrieved this turn (the tone-of-voice policy is a public
+ * document the system prompt summarises). Quoted examples inside the prompts ("Sua fatura de R$ …",
+ * "Entendo o seu incômodo.") are sample replies, not secrets, and are left out; so are variables.
+ * Prompts are read once per process; a changed prompt file is picked up on restart (and by the
+ * prompts lock, which makes every change a new version).
+ */
+
+export const SHINGLE = 7;
+
+function shinglesOf(ws: string[], n: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i + n <= ws.length; i++) out.push(ws.slice(i, i + n).join(" "));
+  return out;
+}
+
+/** The prompt bodies as word runs: variables and quoted examples removed. */
+export function promptShingles(dir: string = PROMPTS_DIR, n = SHINGLE): Set<string> {
+  const set = new Set<string>();
+  for (const name of listPrompts(dir)) {
+    let body: string;
+    try {
+      body = loadPrompt(name, dir).template;
+    } catch {
+      continue;
+    }
+    const parts = body
+      .replace(/\{\{[^}]*\}\}/g, "\n")
+      .replace(/"[^"\n]*"|“[^”\n]*”|'[^'\n]{3,}'/g, "\n")
+      .split(/\n+/);
+    for (const p of parts) for (const s of shinglesOf(words(p), n)) set.add(s);
+  }
+  return set;
+}
+
+let cached: Set<string> | null = null;
+
+export function createOutputPromptLeakGuardrail(opts: { shingles?: Set<string> } = {}): OutputGuardrail {
+  const get = () => {
+    if (opts.shingles) return opts.shingles;
+    cached ??= promptShingles();
+    return cached;
+  };
+  return {
+    name: "promptLeak",
+    check(reply: string, facts: OutputFacts): Finding | null {
+      const set = get();
+      if (set.size === 0) return null;
+      const ws = words(reply);
+      if (ws.length < SHINGLE) return null;
+      const passageText = facts.passages.map((p) => words(p.text).join(" ")).join(" | ");
+      let hits = 0;
+      for (const s of shinglesOf(ws, SHINGLE)) if (set.has(s) && !passageText.includes(s)) hits++;
+      if (hits === 0) return null;
+      const spans: Span[] = [{ start: 0, end: reply.length }];
+      return {
+        reason: `reply repeats prompt text (${hits} run${hits > 1 ? "s" : ""} of ${SHINGLE} words)`,
+        spans,
+        category: "prompt_text",
+        detail: { runs: hits },
+      };
+    },
+    // A leak is not masked word by word: the whole reply goes.
+    mask: () => "",
+    template: (lang: Language) => template("promptLeak", lang),
+  };
+}

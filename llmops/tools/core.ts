@@ -207,9 +207,13 @@ export class ToolContext {
     return found;
   }
 
-  /** Idempotency key for a write done at most once per session, tool and subject. */
+  /** Idempotency key for a write done at most once per session, tool, customer and subject. */
   onceKey(subject: string): string {
-    return idempotencyKey(this.session.session_id, this.tool, subject);
+    return idempotencyKey(
+      this.session.session_id,
+      this.tool,
+      `${this.session.customer_id ?? "-"}:${subject}`,
+    );
   }
 
   /**
@@ -218,10 +222,14 @@ export class ToolContext {
    * interrupted call reuses the key and the system applies it once.
    */
   repeatableKey(subject: string): { key: string; done: () => void } {
-    const counter = `${this.tool}:${subject}`;
+    const counter = `${this.tool}:${this.session.customer_id ?? "-"}:${subject}`;
     const n = this.session.idempotency[counter] ?? 0;
     return {
-      key: idempotencyKey(this.session.session_id, this.tool, `${subject}#${n}`),
+      key: idempotencyKey(
+        this.session.session_id,
+        this.tool,
+        `${this.session.customer_id ?? "-"}:${subject}#${n}`,
+      ),
       done: () => {
         this.session.idempotency[counter] = n + 1;
       },
@@ -299,10 +307,14 @@ export function emitAudit(
   }
 }
 
-/** `tools:<session>:<tool>:<subject>`, the subject hashed when long so keys stay short and free of PII. */
+/**
+ * `tools:<session>:<tool>:<subject>`, the subject hashed when long or free text so keys stay short and
+ * free of PII; the whole key hashed if a long session id would pass the systems' 200-character limit.
+ */
 export function idempotencyKey(sessionId: string, tool: string, subject: string): string {
-  const s = subject.length > 48 || /[^\w.#:@-]/.test(subject) ? digest(subject) : subject;
-  return `tools:${sessionId}:${tool}:${s}`;
+  const s = subject.length > 64 || /[^\w.#:@-]/.test(subject) ? digest(subject) : subject;
+  const key = `tools:${sessionId}:${tool}:${s}`;
+  return key.length <= 200 ? key : `tools:${digest(key)}`;
 }
 
 /** sha256 of a canonical JSON form (sorted keys), 16 hex characters. */

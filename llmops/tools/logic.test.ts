@@ -177,6 +177,10 @@ describe("core", () => {
     expect(a).toBe(idempotencyKey("S1", "register_interaction", digest({ a: "x", b: 1 })));
     expect(a).not.toBe(idempotencyKey("S2", "register_interaction", digest({ a: "x", b: 1 })));
     expect(idempotencyKey("S1", "t", "Maria Silva, CPF 123")).not.toContain("Maria");
+    // The systems accept keys of at most 200 characters, whatever the session id.
+    const long = idempotencyKey("s".repeat(400), "register_interaction", "AUR-1:x");
+    expect(long.length).toBeLessThanOrEqual(200);
+    expect(long).toBe(idempotencyKey("s".repeat(400), "register_interaction", "AUR-1:x"));
   });
 
   it("maps every failure to a typed error", () => {

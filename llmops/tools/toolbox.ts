@@ -417,7 +417,11 @@ export function createToolbox(toolDeps: ToolDeps, session: ToolSession): Toolbox
         const rec = await deps.systems.crm.recordConsent(
           { customer_id: customerId, session_id: session.session_id, action: q.action, subject: q.subject },
           {
-            idempotencyKey: idempotencyKey(session.session_id, "record_consent", `${q.action}:${q.subject}`),
+            idempotencyKey: idempotencyKey(
+              session.session_id,
+              "record_consent",
+              `${customerId}:${q.action}:${q.subject}`,
+            ),
           },
         );
         const consent: SessionConsent = {

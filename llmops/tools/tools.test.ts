@@ -197,6 +197,33 @@ describe("identity and authorisation", () => {
     expect((await box.call("get_customer_profile", { customer_id: me })).ok).toBe(true);
   });
 
+  it("a new identity in the same session starts clean: no consent, decision or slot carries over", async () => {
+    const a = take("healthy_internet");
+    const b = take("healthy_internet");
+    const box = open(sb.http.systems);
+    await login(box, a);
+    const listed = await box.call("schedule_technician", {});
+    if (!listed.ok || listed.result.status !== "slots_offered") throw new Error("no slots");
+    const slot = listed.result.slots[0].slot_id;
+    await box.recordConsent({ action: "schedule_technician", subject: slot });
+    await login(box, b);
+    expect(box.session).toMatchObject({
+      customer_id: b,
+      consents: [],
+      offer_decisions: [],
+      offered_slots: [],
+    });
+    expectError(await box.call("schedule_technician", { slot_id: slot }), "slot_not_offered");
+    // B's own consent for a slot id A also consented to is B's record, not a replay of A's.
+    const again = await box.call("schedule_technician", {});
+    if (!again.ok || again.result.status !== "slots_offered") throw new Error("no slots");
+    const slotB = again.result.slots[0].slot_id;
+    const consent = await box.recordConsent({ action: "schedule_technician", subject: slotB });
+    expect(consent.ok && consent.result.customer_id).toBe(b);
+    expect(count("select count(*) n from consents where customer_id = ? and subject = ?", b, slotB)).toBe(1);
+    expect(count("select count(*) n from bookings where customer_id = ?", a)).toBe(0);
+  });
+
   it("a persisted session is validated before use", () => {
     const s = newToolSession({ session_id: "x", channel: "whatsapp", language: "en" });
     expect(parseToolSession(JSON.parse(JSON.stringify(s)))).toEqual(s);

@@ -188,9 +188,9 @@ const COLLOQUIAL_RULES: ColloquialRule[] = [
     re: /\b(cliente antigo|anos de casa|tempo de casa|sou fiel|cliente fiel|desde sempre)\b/,
     add: "tempo de casa benefícios relacionamento",
   },
-  // Mobile line.
+  // Mobile line. Generic words ("número", "operadora", "ligar" — also "turn on") are no product hint.
   {
-    re: /\b(celular|cel|smartphone|chip|xip|esim|e-sim|sim card|[345]g|linha movel|dados moveis|operadora|numero|ddd|ligac(ao|oes)|ligar|sms|torpedo|zap|whats(app)?|wpp|roaming|recarga|recarregar|pre-?pago|pre pago|pos-?pago|apn|franquia)\b/,
+    re: /\b(celular|cel|smartphone|chip|xip|esim|e-sim|sim card|[345]g|linha movel|dados moveis|ddd|ligac(ao|oes)|sms|torpedo|zap|whats(app)?|wpp|roaming|recarga|recarregar|pre-?pago|pre pago|pos-?pago|apn|franquia)\b/,
     products: MOBILE,
   },
   {
@@ -351,7 +351,7 @@ export function readColloquial(question: string, language: "pt" | "en"): Colloqu
 
 const EN_PRODUCT_RULES: { re: RegExp; products: ProductHint[] }[] = [
   {
-    re: /\b(phone|cell|cellphone|mobile|sim|esim|4g|5g|roaming|abroad|prepaid|postpaid|carrier|number|texts?|sms)\b/,
+    re: /\b(phone|cell|cellphone|mobile|sim|esim|4g|5g|roaming|abroad|prepaid|postpaid|carrier|texts?|sms)\b/,
     products: MOBILE,
   },
   {

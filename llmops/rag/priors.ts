@@ -93,10 +93,13 @@ export function hasIntentPrior(intent: string): boolean {
 
 /** Prior of a chunk of this type and product under the intent, clamped to [−1, 1]; 0 when unknown. */
 export function intentPrior(intent: string | undefined, type: string, product: string): number {
-  if (!intent) return 0;
-  const key = normaliseIntent(intent);
-  if (!Object.hasOwn(INTENT_PRIORS, key)) return 0;
+  return intentPriorFor(intent)(type, product);
+}
+
+/** The prior function of one intent, resolved once per query (unknown or no intent: always 0). */
+export function intentPriorFor(intent: string | undefined): (type: string, product: string) => number {
+  const key = intent ? normaliseIntent(intent) : "";
+  if (!key || !Object.hasOwn(INTENT_PRIORS, key)) return () => 0;
   const p = INTENT_PRIORS[key];
-  const v = (p.type?.[type] ?? 0) + (p.product?.[product] ?? 0);
-  return Math.max(-1, Math.min(1, v));
+  return (type, product) => Math.max(-1, Math.min(1, (p.type?.[type] ?? 0) + (p.product?.[product] ?? 0)));
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { headingCoverage, productAffinity, rerankByFeatures } from "./rerank.ts";
+import { headingCoverage, headingQuery, productAffinity, rerankByFeatures } from "./rerank.ts";
 
 describe("rerankByFeatures", () => {
   const none = { title: 0, product: 0, intent: 0 };
@@ -45,8 +45,10 @@ describe("headingCoverage", () => {
       { term: "fidel", weight: 1, fuzzy: false },
       { term: "mult", weight: 0.5, fuzzy: false },
     ];
-    expect(headingCoverage(terms, idf, new Set(["fidel", "mult", "calcul"]))).toBeCloseTo(5 / 6, 12);
-    expect(headingCoverage(terms, idf, new Set(["outra"]))).toBe(0);
+    const q = headingQuery(terms, idf);
+    expect(q.terms).toEqual(["cust", "mult", "fidel"]);
+    expect(headingCoverage(q, new Set(["fidel", "mult", "calcul"]))).toBeCloseTo(5 / 6, 12);
+    expect(headingCoverage(q, new Set(["outra"]))).toBe(0);
   });
 
   it("ignores terms the index does not know and fuzzy stems", () => {
@@ -54,7 +56,7 @@ describe("headingCoverage", () => {
       { term: "xyz", weight: 1, fuzzy: false },
       { term: "mul", weight: 1, fuzzy: true },
     ];
-    expect(headingCoverage(terms, idf, new Set(["xyz", "mul"]))).toBe(0);
+    expect(headingCoverage(headingQuery(terms, idf), new Set(["xyz", "mul"]))).toBe(0);
   });
 });
 

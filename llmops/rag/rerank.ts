@@ -44,26 +44,35 @@ export function rerankByFeatures(
   return { ids: rescored.map((r) => r.row), scores: rescored.map((r) => r.score) };
 }
 
-/**
- * IDF-weighted share of distinct query terms (each at its first weight) present in `heading`
- * (the analysed title + section terms). Terms the index does not know carry no weight.
- */
-export function headingCoverage(
-  terms: QueryTerm[],
-  idf: (term: string) => number | undefined,
-  heading: ReadonlySet<string>,
-): number {
+/** The question's distinct terms (each at its first weight) × IDF, prepared once per query. */
+export interface HeadingQuery {
+  terms: string[];
+  weights: number[];
+  total: number;
+}
+
+/** Terms the index does not know and fuzzy stems carry no weight. */
+export function headingQuery(terms: QueryTerm[], idf: (term: string) => number | undefined): HeadingQuery {
   const seen = new Set<string>();
-  let total = 0;
-  let hit = 0;
+  const out: HeadingQuery = { terms: [], weights: [], total: 0 };
   for (const t of terms) {
     if (t.fuzzy || seen.has(t.term)) continue;
     seen.add(t.term);
     const w = t.weight * (idf(t.term) ?? 0);
-    total += w;
-    if (heading.has(t.term)) hit += w;
+    if (w <= 0) continue;
+    out.terms.push(t.term);
+    out.weights.push(w);
+    out.total += w;
   }
-  return total > 0 ? hit / total : 0;
+  return out;
+}
+
+/** IDF-weighted share of the question's terms present in `heading` (the analysed title + section terms). */
+export function headingCoverage(q: HeadingQuery, heading: ReadonlySet<string>): number {
+  if (q.total <= 0) return 0;
+  let hit = 0;
+  for (let i = 0; i < q.terms.length; i++) if (heading.has(q.terms[i])) hit += q.weights[i];
+  return hit / q.total;
 }
 
 const PRODUCTS = new Set<string>(["mobile", "fibra", "tv"]);

@@ -8,9 +8,9 @@ import { filterMask, type MetadataFilter } from "./filters.ts";
 import { maximalMarginalRelevance, reciprocalRankFusion } from "./fusion.ts";
 import { SurfaceLexicon } from "./lexicon.ts";
 import { type LatentModel, projectQuery, type TextSegment } from "./lsa.ts";
-import { intentPrior } from "./priors.ts";
+import { intentPriorFor } from "./priors.ts";
 import { type ExpandedQuery, expandQuery } from "./query-expansion.ts";
-import { headingCoverage, productAffinity, rerankByFeatures } from "./rerank.ts";
+import { headingCoverage, headingQuery, productAffinity, rerankByFeatures } from "./rerank.ts";
 import {
   type IndexData,
   type IndexManifest,
@@ -198,24 +198,27 @@ export class RagIndex {
     const retrievalScore = new Map<number, number>();
     for (let i = 0; i < ids.length; i++) retrievalScore.set(ids[i], scores[i]);
     if (opts.rerank === "coverage") ({ ids, scores } = this.#coverageRerank(terms, ids, scores));
-    else if (opts.rerank === "features")
+    else if (opts.rerank === "features") {
+      const heading = headingQuery(terms, (t) => this.bm25.idf(t));
+      const prior = intentPriorFor(opts.intent);
       ({ ids, scores } = rerankByFeatures(
         ids,
         scores,
         (row) => {
           const c = this.chunks[row];
           return {
-            title: headingCoverage(terms, (t) => this.bm25.idf(t), this.#headingTerms(c)),
+            title: headingCoverage(heading, this.#headingTerms(c)),
             product: productAffinity(c.product, expanded.products),
-            intent: intentPrior(opts.intent, c.type, c.product),
+            intent: prior(c.type, c.product),
           };
         },
         {
           title: opts.titleWeight ?? 0.05,
-          product: opts.productWeight ?? 0.05,
+          product: opts.productWeight ?? 0.2,
           intent: (opts.intentWeight ?? 0.1) * Math.min(1, Math.max(0, opts.intentConfidence ?? 1)),
         },
       ));
+    }
     const lambda = opts.mmrLambda ?? 1;
     if (lambda < 1 && ids.length > k)
       ({ ids, scores } = maximalMarginalRelevance(
@@ -306,6 +309,8 @@ export class RagIndex {
     let terms = this.#headings.get(key);
     if (!terms) {
       terms = new Set(analyze(`${c.title}\n${c.section}`, analyzerLanguage(c.language, c.title)));
+      // Bounded: a long-running server on a large index must not keep one set per chunk forever.
+      if (this.#headings.size >= 50_000) this.#headings.clear();
       this.#headings.set(key, terms);
     }
     return terms;

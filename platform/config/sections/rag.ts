@@ -120,7 +120,7 @@ export const ragConfigSchema = z
         productWeight: z
           .number()
           .min(0)
-          .default(0.05)
+          .default(0.2)
           .describe("features rerank: penalty weight for a chunk about another product than the question's"),
         intentWeight: z
           .number()

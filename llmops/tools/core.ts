@@ -347,31 +347,6 @@ export function monthsBetween(from: string, to: string): number {
   return Math.max(0, months);
 }
 
-// Masks written here: a few lines each, and platform/pii had no masking helpers when this was written.
-export function maskCpf(cpf: string): string {
-  const d = cpf.replace(/\D/g, "");
-  if (d.length !== 11) return "***";
-  return `***.${d.slice(3, 6)}.***-**`;
-}
-
-export function maskPhone(phone: string): string {
-  const d = phone.replace(/\D/g, "");
-  if (d.length < 4) return "***";
-  return `***${d.slice(-4)}`;
-}
-
-export function maskEmail(email: string | null): string | null {
-  if (!email) return null;
-  const at = email.indexOf("@");
-  if (at < 1) return "***";
-  return `${email[0]}***${email.slice(at)}`;
-}
-
-export function maskCep(cep: string): string {
-  const d = cep.replace(/\D/g, "");
-  return d.length === 8 ? `${d.slice(0, 5)}-***` : "***";
-}
-
 /** First name only: enough to greet the customer, not enough to identify them. */
 export function firstName(name: string): string {
   return name.trim().split(/\s+/)[0] ?? "";

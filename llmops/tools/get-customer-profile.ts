@@ -1,16 +1,6 @@
 import { z } from "zod";
-import {
-  brl,
-  customerIdArg,
-  defineTool,
-  firstName,
-  maskCep,
-  maskCpf,
-  maskEmail,
-  maskPhone,
-  monthsBetween,
-  ToolFailure,
-} from "./core.ts";
+import { displayCep, displayCpf, displayEmail, displayPhone } from "../../platform/pii/index.ts";
+import { brl, customerIdArg, defineTool, firstName, monthsBetween, ToolFailure } from "./core.ts";
 
 const contractSchema = z.object({
   contract_id: z.string(),
@@ -88,16 +78,23 @@ export const getCustomerProfileTool = defineTool({
     return {
       customer_id: customerId,
       first_name: firstName(profile.name),
-      cpf_masked: maskCpf(profile.cpf),
-      phone_masked: maskPhone(profile.phone),
-      email_masked: maskEmail(profile.email),
-      cep_masked: maskCep(profile.cep),
+      cpf_masked: displayCpf(profile.cpf),
+      phone_masked: displayPhone(profile.phone),
+      email_masked: displayEmail(profile.email),
+      cep_masked: displayCep(profile.cep),
       uf: profile.uf,
       city: profile.city,
       segment: profile.segment,
       status: profile.status,
       signup_date: profile.signup_date,
-      tenure_months: monthsBetween(profile.signup_date, today),
+      // Tenure as policy-elegibilidade §1 and the offers rules count it: from the oldest active contract.
+      tenure_months: monthsBetween(
+        contracts
+          .filter((c) => c.status === "active")
+          .map((c) => c.start_date)
+          .sort()[0] ?? profile.signup_date,
+        today,
+      ),
       business_date: today,
       products: [...new Set(live.map((c) => c.product))],
       contracts: contracts.map((c) => {

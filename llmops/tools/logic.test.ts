@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
+import { displayCpf, displayEmail, displayPhone } from "../../platform/pii/index.ts";
 import type { InvoiceDetail, InvoiceItem } from "../../platform/ports/billing.ts";
 import type { Contract } from "../../platform/ports/crm.ts";
 import type { CatalogPlan } from "../../platform/ports/offers.ts";
 import { SystemRejectedError, SystemUnavailableError } from "../../platform/ports/operator-systems.ts";
-import { digest, idempotencyKey, maskCpf, maskEmail, maskPhone, ToolFailure, toToolError } from "./core.ts";
+import { digest, idempotencyKey, ToolFailure, toToolError } from "./core.ts";
 import { internetFinding, speedSummary } from "./diagnose-internet.ts";
 import { classifyChanges } from "./explain-invoice.ts";
 import { choosePlan } from "./recommend-plan.ts";
@@ -167,9 +168,9 @@ describe("recommend_plan: choice for the usage", () => {
 
 describe("core", () => {
   it("masks personal data", () => {
-    expect(maskCpf("123.456.789-09")).toBe("***.456.***-**");
-    expect(maskPhone("+55 (11) 98765-4321")).toBe("***4321");
-    expect(maskEmail("maria.silva@example.com")).toBe("m***@example.com");
+    expect(displayCpf("123.456.789-09")).toBe("***.456.***-**");
+    expect(displayPhone("+55 (11) 98765-4321")).toBe("***4321");
+    expect(displayEmail("maria.silva@example.com")).toBe("m***@example.com");
   });
 
   it("idempotency keys are stable, per session, and carry no raw text", () => {

@@ -1,5 +1,6 @@
 import { type Tool, tool } from "ai";
 import { z } from "zod";
+import { displayPhone } from "../../platform/pii/index.ts";
 import type { ChurnRiskService } from "../../platform/ports/churn-risk.ts";
 import type { Contract, Interaction } from "../../platform/ports/crm.ts";
 import type { OfferDecisionRecord } from "../../platform/ports/offers.ts";
@@ -11,7 +12,6 @@ import {
   emitAudit,
   firstName,
   idempotencyKey,
-  maskPhone,
   type ToolboxShared,
   ToolContext,
   type ToolDefinition,
@@ -376,7 +376,7 @@ export function createToolbox(toolDeps: ToolDeps, session: ToolSession): Toolbox
         session.pending_login = { customer_id: profile.customer_id, expires_at: issued.expires_at };
         emitAudit(deps, session, { kind: "login_code_issued" });
         return {
-          sent_to: maskPhone(profile.phone),
+          sent_to: displayPhone(profile.phone),
           expires_at: issued.expires_at,
           simulated_sms_code: issued.code ?? null,
         };

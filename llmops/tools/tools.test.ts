@@ -6,6 +6,7 @@ import type { ChurnRiskService } from "../../platform/ports/churn-risk.ts";
 import type { OperatorSystems } from "../../platform/ports/operator-systems.ts";
 import { SCENARIO_NAMES, type ScenarioName } from "../../platform/sandbox/index.ts";
 import { ingestIntoWorkspace } from "../rag/api.ts";
+import { gatherOfferFacts } from "../rules/facts.ts";
 import { type SandboxFixture, sandboxFixture } from "../testing/sandbox-fixture.ts";
 import { type KnowledgeSearch, knowledgeSearchFromApp } from "./knowledge.ts";
 import {
@@ -255,6 +256,9 @@ describe("get_customer_profile", () => {
     ])
       if (secret) expect(text).not.toContain(secret);
     expect(r.result.first_name).toBe(p?.name.split(" ")[0]);
+    // Tenure counts as the offers rules count it (policy-elegibilidade §1): the same number.
+    const facts = await gatherOfferFacts(id, { systems: sb.systems, churn: { risk: async () => null } });
+    expect(r.result.tenure_months).toBe(facts.customer.tenure_months);
     // Fine = benefit × whole months left ÷ fidelity months, on the business date.
     const contracts = await sb.systems.crm.listContracts(id);
     const inFidelity = contracts.filter(

@@ -8,5 +8,6 @@ export {
   type PiiMatch,
   piiKindOfKey,
 } from "./detect.ts";
+export { displayCep, displayCpf, displayEmail, displayPhone } from "./display.ts";
 export { MASK_STYLES, type MaskOptions, maskObject, maskPii, maskUrl, maskUrlFull } from "./mask.ts";
 export { percentDecode } from "./percent.ts";

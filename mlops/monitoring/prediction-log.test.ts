@@ -1,13 +1,24 @@
-import { mkdtempSync } from "node:fs";
+import {
+  copyFileSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
 import { FsLake } from "../../platform/adapters/local/fs-lake.ts";
 import {
+  MAX_LOGGED_CHARS,
   PredictionLogWriter,
   type PredictionRecord,
   predictionLine,
   readPredictionLog,
+  replayPredictionJournals,
 } from "./prediction-log.ts";
 
 function record(i: number, day = "2026-11-20"): PredictionRecord {
@@ -38,7 +49,8 @@ describe.each([
     expect(log.persisted).toBe(10);
     expect(await lake.list("logs/predictions")).toEqual([
       "logs/predictions/dt=2026-11-20/w1-000000.jsonl.gz",
-      "logs/predictions/dt=2026-11-21/w1-000001.jsonl.gz",
+      // One part per day and flush, named after the flush (the name a journal replay would write).
+      "logs/predictions/dt=2026-11-21/w1-000000.jsonl.gz",
     ]);
     const all = await readPredictionLog(lake, { from: "2026-11-01", to: "2026-11-30" });
     expect(all.map((r) => r.prediction_id)).toEqual([
@@ -175,5 +187,128 @@ describe("PredictionLogWriter on its log thread", () => {
     const back = await readPredictionLog(lake, { from: "2026-11-20", to: "2026-11-20" });
     expect(back.map((r) => r.prediction_id)).toEqual(["p1", "p2"]);
     expect(log.persisted).toBe(2);
+  });
+});
+
+describe.each([
+  ["in-thread", false],
+  ["on its log thread", true],
+])("PredictionLogWriter with a journal, %s", (_mode, thread) => {
+  const journaled = (lake: FsLake, dir: string) =>
+    new PredictionLogWriter(lake, {
+      writerId: `${process.pid}-w`,
+      thread,
+      journal: { dir, durability: "journal" },
+    });
+
+  it("writes every committed record to the journal before any flush; a replay restores them under the flush's part names", async () => {
+    const root = mkdtempSync(join(tmpdir(), "telco-plog-"));
+    const dir = join(root, "journal");
+    const lake = new FsLake(join(root, "lake"));
+    const log = journaled(lake, dir);
+    const names = ["monthly_price", "plan"];
+    for (let i = 0; i < 5; i++) log.append(record(i));
+    log.commit();
+    for (let i = 5; i < 8; i++) {
+      const { features: _f, ...rest } = record(i, "2026-11-21");
+      log.appendVector(rest, names, [i, "FIB300"], JSON.stringify([i, "FIB300"]));
+    }
+    log.commit();
+    expect(await lake.list("logs/predictions")).toEqual([]); // nothing flushed: only the journal has them
+    // What a kill -9 now would leave on disk.
+    const crashed = join(root, "crashed");
+    const crashedCopy = join(root, "crashed-copy");
+    cpSync(dir, crashed, { recursive: true });
+    cpSync(dir, crashedCopy, { recursive: true });
+    await log.close();
+    expect(readdirSync(dir)).toEqual([]); // a flushed segment is deleted
+    const flushed = await readPredictionLog(lake, { from: "2026-11-01", to: "2026-11-30" });
+    expect(flushed).toHaveLength(8);
+
+    const lake2 = new FsLake(join(root, "lake2"));
+    const replay = await replayPredictionJournals(lake2, crashed);
+    expect(replay).toEqual({ segments: 1, records: 8, torn: 0 });
+    expect(readdirSync(crashed)).toEqual([]);
+    expect(await lake2.list("logs/predictions")).toEqual(await lake.list("logs/predictions"));
+    expect(await readPredictionLog(lake2, { from: "2026-11-01", to: "2026-11-30" })).toEqual(flushed);
+
+    // Replaying into the lake the flush already reached (a crash after the lake write, before the
+    // segment's delete) overwrites the same parts: nothing is counted twice.
+    expect(await replayPredictionJournals(lake, crashedCopy)).toEqual({ segments: 1, records: 8, torn: 0 });
+    expect(await readPredictionLog(lake, { from: "2026-11-01", to: "2026-11-30" })).toEqual(flushed);
+  });
+
+  it("keeps the frames before a torn last frame, and leaves the segments of a live writer alone", async () => {
+    const root = mkdtempSync(join(tmpdir(), "telco-plog-"));
+    const dir = join(root, "journal");
+    const log = journaled(new FsLake(join(root, "lake")), dir);
+    for (let i = 0; i < 3; i++) {
+      log.append(record(i));
+      log.commit();
+    }
+    const [segment] = readdirSync(dir);
+    const crashed = join(root, "crashed");
+    mkdirSync(crashed);
+    // A frame announcing 1,000 bytes of which the crash wrote 3.
+    writeFileSync(
+      join(crashed, segment),
+      Buffer.concat([readFileSync(join(dir, segment)), Buffer.from([232, 3, 0, 0, 1, 2, 3])]),
+    );
+    // A segment of another live process (this test's parent) on the same workspace.
+    const live = `${process.ppid}-other-000000.journal`;
+    copyFileSync(join(dir, segment), join(crashed, live));
+    await log.close();
+    const lake2 = new FsLake(join(root, "lake2"));
+    expect(await replayPredictionJournals(lake2, crashed)).toEqual({ segments: 1, records: 3, torn: 1 });
+    expect(readdirSync(crashed)).toEqual([live]);
+    const back = await readPredictionLog(lake2, { from: "2026-11-20", to: "2026-11-20" });
+    expect(back.map((r) => r.prediction_id)).toEqual(["p0", "p1", "p2"]);
+  });
+});
+
+describe("PredictionLogWriter with a journal, when the log thread fails", () => {
+  it("rebuilds the flush from the journal segment instead of losing the thread's records", async () => {
+    const root = mkdtempSync(join(tmpdir(), "telco-plog-"));
+    const lake = new FsLake(join(root, "lake"));
+    const log = new PredictionLogWriter(lake, {
+      thread: true,
+      journal: { dir: join(root, "journal"), durability: "journal" },
+    });
+    log.append(record(1));
+    log.commit();
+    const { features: _f, ...rest } = record(0);
+    // Text that is neither the names' values nor JSON: the thread throws on it and dies with p1.
+    log.appendVector(rest, ["a", "b"], [1, 2], '["unterminated');
+    log.commit();
+    await log.flush();
+    log.append(record(2));
+    await log.close();
+    const back = await readPredictionLog(lake, { from: "2026-11-20", to: "2026-11-20" });
+    expect(back.map((r) => r.prediction_id)).toEqual(["p1", "p2"]);
+  });
+});
+
+describe("PredictionLogWriter field caps", () => {
+  it("cuts every logged string field to MAX_LOGGED_CHARS, whatever the caller passes", async () => {
+    const lake = new FsLake(mkdtempSync(join(tmpdir(), "telco-plog-")));
+    const log = new PredictionLogWriter(lake, { thread: true });
+    const huge = "x".repeat(1_000_000);
+    log.append({ ...record(0), customer_id: huge, features: { plan: huge, price: 1 } });
+    const { features: _f, ...rest } = record(1);
+    log.appendVector(rest, ["plan", "price"], [huge, 2], JSON.stringify([huge, 2]));
+    log.appendVector(rest, ["plan", "price"], [huge, 3]);
+    await log.close();
+    const parts = await lake.list("logs/predictions");
+    const bytes = parts.reduce((n, k) => n + gunzipSync(readFileSync(lake.uri(k))).length, 0);
+    expect(bytes).toBeLessThan(4 * 1024);
+    const back = await readPredictionLog(lake, { from: "2026-11-20", to: "2026-11-20" });
+    expect(back).toHaveLength(3);
+    for (const r of back) {
+      expect(String(r.features.plan)).toMatch(
+        new RegExp(`^x{${MAX_LOGGED_CHARS}}…\\[${1_000_000 - MAX_LOGGED_CHARS} chars cut\\]$`),
+      );
+      expect(r.features.price).toBeTypeOf("number");
+    }
+    expect(back[0].customer_id?.length).toBeLessThan(MAX_LOGGED_CHARS + 40);
   });
 });

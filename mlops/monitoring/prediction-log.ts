@@ -1,7 +1,20 @@
 import { randomUUID } from "node:crypto";
+import {
+  closeSync,
+  fdatasyncSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { Worker } from "node:worker_threads";
 import { constants, gunzipSync, gzip, gzipSync } from "node:zlib";
+import { TelcoError } from "../../platform/errors.ts";
 import type { Lake } from "../../platform/ports/lake.ts";
 import { logger } from "../../platform/telemetry/logger.ts";
 
@@ -193,6 +206,8 @@ export function gzipParts(days: Map<string, LineBuffer>): LogPart[] {
  */
 export const REC_RAW = 1;
 export const REC_VECTOR = 2;
+/** Journal only: u16 names id, u16 count, count × str (the names a VECTOR record's id refers to). */
+export const REC_NAMES = 3;
 export const NULL_STR = 0xffffffff;
 
 /** Messages from the writer to its log thread. */
@@ -237,6 +252,13 @@ class RecordEncoder {
   f64(v: number): void {
     this.buf.writeDoubleLE(v, this.length);
     this.length += 8;
+  }
+
+  /** Appends `src[start, end)` as is (a record already encoded elsewhere). */
+  bytes(src: Buffer, start: number, end: number): void {
+    this.reserve(end - start);
+    src.copy(this.buf, this.length, start, end);
+    this.length += end - start;
   }
 
   str(v: string | null): void {
@@ -294,7 +316,301 @@ export class RecordDecoder {
   }
 }
 
+/**
+ * Decodes a record batch into JSON lines, calling `line(day, text)` per record in order. `names` maps
+ * names ids to feature names: filled by NAMES records (journal) or by the caller (the log thread).
+ * Throws on a malformed batch.
+ */
+export function decodeRecords(
+  buf: ArrayBuffer,
+  length: number,
+  names: Map<number, readonly string[]>,
+  line: (day: string, text: string) => void,
+): void {
+  const d = new RecordDecoder(buf, length);
+  while (!d.done) {
+    const kind = d.u8();
+    if (kind === REC_RAW) {
+      const ts = d.str() as string;
+      line(ts.slice(0, 10), d.str() as string);
+    } else if (kind === REC_VECTOR) {
+      const shadow = d.u8();
+      const featureNames = names.get(d.u16());
+      if (!featureNames) throw new Error("prediction log: a record before its feature names");
+      const probability = d.f64();
+      const latency_ms = d.f64();
+      const prediction_id = d.str() as string;
+      const ts = d.str() as string;
+      const source = d.str() as "online" | "batch";
+      const model_name = d.str() as string;
+      const model_version = d.str() as string;
+      const customer_id = d.str();
+      const risk_band = d.str() as string;
+      const valuesJson = d.str() as string;
+      const record = {
+        prediction_id,
+        ts,
+        source,
+        model_name,
+        model_version,
+        customer_id,
+        probability,
+        risk_band,
+        latency_ms,
+        ...(shadow === 0 ? {} : { shadow: shadow === 2 }),
+      };
+      line(ts.slice(0, 10), predictionLineFromJson(record, featureNames, valuesJson));
+    } else if (kind === REC_NAMES) {
+      const id = d.u16();
+      const count = d.u16();
+      const list: string[] = [];
+      for (let k = 0; k < count; k++) list.push(d.str() as string);
+      names.set(id, list);
+    } else throw new Error(`prediction log: unknown record kind ${kind}`);
+  }
+}
+
+/**
+ * Largest logged value of one string field (a feature value, a customer id). The API already refuses
+ * longer ones; this bounds what any other caller (batch scoring, a future route) can put in the log.
+ */
+export const MAX_LOGGED_CHARS = 256;
+/** A line longer than this is checked field by field (shorter lines cannot hold an oversized field… */
+const CAP_CHECK_CHARS = 4 * 1024;
+
+function capString(v: string): string {
+  return v.length <= MAX_LOGGED_CHARS
+    ? v
+    : `${v.slice(0, MAX_LOGGED_CHARS)}…[${v.length - MAX_LOGGED_CHARS} chars cut]`;
+}
+
+/** `record` with every string field cut to MAX_LOGGED_CHARS (a copy only when one is longer). */
+export function capRecord(record: PredictionRecord): PredictionRecord {
+  let features: PredictionRecord["features"] | undefined;
+  for (const [k, v] of Object.entries(record.features)) {
+    if (typeof v === "string" && v.length > MAX_LOGGED_CHARS) {
+      features ??= { ...record.features };
+      features[k] = capString(v);
+    }
+  }
+  const id = record.customer_id;
+  const idCut = id !== null && id.length > MAX_LOGGED_CHARS;
+  if (!features && !idCut) return record;
+  return { ...record, customer_id: idCut ? capString(id) : id, features: features ?? record.features };
+}
+
+/** The values' JSON array text with every string cut to MAX_LOGGED_CHARS. */
+function capValuesJson(valuesJson: string): string {
+  const values = JSON.parse(valuesJson) as unknown[];
+  return JSON.stringify(values.map((v) => (typeof v === "string" ? capString(v) : v)));
+}
+
 const BATCH_BYTES = 256 * 1024;
+/** Batch buffers of exactly this size are reused; a batch grown past it (a huge record) is dropped. */
+const BATCH_ALLOC = BATCH_BYTES + 64 * 1024;
+
+/** How the journal survives: "journal" survives a killed process, "journal-fsync" a power cut too. */
+export type JournalDurability = "journal" | "journal-fsync";
+
+const JOURNAL_SUFFIX = ".journal";
+
+/**
+ * Append-only local journal of the prediction log (`serving.predictionLog.durability: journal`): each
+ * request's records are written to it with one write(2) (plus fdatasync with "journal-fsync") before the
+ * response leaves, as a frame `u32 length, record batch` (the log thread's binary layout, plus NAMES
+ * records). One segment per flush: `<writerId>-<gen>.journal` holds exactly the records of flush `gen`,
+ * and is deleted once that flush's parts are in the lake. A segment left by a killed process is
+ * replayed by `replayPredictionJournals` into the very part names the flush would have written
+ * (`<writerId>-<gen>.jsonl.gz`), so a crash after the lake write and before the delete double-counts
+ * nothing.
+ */
+class PredictionJournal {
+  readonly dir: string;
+  private readonly writerId: string;
+  private readonly fsync: boolean;
+  private fd: number | undefined;
+  gen = 0;
+  /** Bytes of this request not yet written; the first 4 bytes are the frame's length. */
+  private pending: RecordEncoder;
+  private readonly namesWritten = new Set<number>();
+
+  constructor(dir: string, writerId: string, durability: JournalDurability) {
+    this.dir = dir;
+    this.writerId = writerId;
+    this.fsync = durability === "journal-fsync";
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    this.pending = PredictionJournal.frame();
+  }
+
+  private static frame(): RecordEncoder {
+    const e = new RecordEncoder(16 * 1024);
+    e.length = 4;
+    return e;
+  }
+
+  segmentPath(gen: number): string {
+    return join(this.dir, `${this.writerId}-${String(gen).padStart(6, "0")}${JOURNAL_SUFFIX}`);
+  }
+
+  /** The encoder of the current request's records. */
+  get out(): RecordEncoder {
+    return this.pending;
+  }
+
+  /** Writes a NAMES record for `id` unless this segment has it already. */
+  names(id: number, names: readonly string[]): void {
+    if (this.namesWritten.has(id)) return;
+    this.namesWritten.add(id);
+    const e = this.pending;
+    e.reserve(5);
+    e.u8(REC_NAMES);
+    e.u16(id);
+    e.u16(names.length);
+    for (const n of names) e.str(n);
+  }
+
+  /** Writes the pending records as one frame (before the response leaves). */
+  commit(): void {
+    const e = this.pending;
+    if (e.length <= 4) return;
+    e.buf.writeUInt32LE(e.length - 4, 0);
+    try {
+      if (this.fd === undefined) {
+        this.fd = openSync(this.segmentPath(this.gen), "a", 0o600);
+        if (this.fsync) syncDir(this.dir);
+      }
+      for (let off = 0; off < e.length; ) off += writeSync(this.fd, e.buf, off, e.length - off);
+      if (this.fsync) fdatasyncSync(this.fd);
+    } catch (err) {
+      throw new TelcoError(
+        "prediction_log_unavailable",
+        `cannot write the prediction journal in ${this.dir}: ${(err as Error).message}`,
+        { hint: "Free disk space or fix the folder's permissions; predictions are refused meanwhile." },
+      );
+    } finally {
+      // A request whose bytes could not be written fails; the next one starts a clean frame.
+      if (e.buf.length > 1024 * 1024) this.pending = PredictionJournal.frame();
+      else e.length = 4;
+    }
+  }
+
+  /** Closes the current segment (after committing) and starts the next; returns the closed one's path. */
+  rotate(): { path: string; gen: number } {
+    this.commit();
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    const closed = { path: this.segmentPath(this.gen), gen: this.gen };
+    this.gen++;
+    this.namesWritten.clear();
+    return closed;
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
+function syncDir(dir: string): void {
+  const fd = openSync(dir, "r");
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Day → lines of one journal segment (frames in order; a torn last frame is dropped). */
+function readSegment(path: string): { days: Map<string, LineBuffer>; records: number; torn: boolean } {
+  const bytes = readFileSync(path);
+  const days = new Map<string, LineBuffer>();
+  const names = new Map<number, readonly string[]>();
+  let records = 0;
+  let torn = false;
+  for (let off = 0; off < bytes.length; ) {
+    if (off + 4 > bytes.length) {
+      torn = true;
+      break;
+    }
+    const n = bytes.readUInt32LE(off);
+    if (off + 4 + n > bytes.length) {
+      torn = true;
+      break;
+    }
+    const frame = bytes.buffer.slice(bytes.byteOffset + off + 4, bytes.byteOffset + off + 4 + n);
+    try {
+      decodeRecords(frame as ArrayBuffer, n, names, (day, text) => {
+        let lines = days.get(day);
+        if (!lines) {
+          lines = new LineBuffer(64 * 1024);
+          days.set(day, lines);
+        }
+        lines.push(text);
+        records++;
+      });
+    } catch {
+      torn = true; // a frame the decoder cannot read: keep what came before it
+      break;
+    }
+    off += 4 + n;
+  }
+  return { days, records, torn };
+}
+
+/** What a journal replay did. */
+export interface JournalReplay {
+  segments: number;
+  records: number;
+  /** Segments whose last frame was cut by the crash (that frame's request never got its response). */
+  torn: number;
+}
+
+/** Whether process `pid` runs on this machine. */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * Writes the journal segments that dead writers left in `dir` into the lake, then deletes them. A
+ * segment of a live process (another server on this workspace) is left to its owner. Run on server
+ * start; idempotent (a replay interrupted by another crash is redone on the next start).
+ */
+export async function replayPredictionJournals(
+  lake: Lake,
+  dir: string,
+  opts: { selfWriterId?: string } = {},
+): Promise<JournalReplay> {
+  const out: JournalReplay = { segments: 0, records: 0, torn: 0 };
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith(JOURNAL_SUFFIX));
+  } catch {
+    return out; // no journal folder: nothing to replay
+  }
+  for (const f of files.sort()) {
+    const m = /^((\d+)-[^/]*)-(\d{6})\.journal$/.exec(f);
+    if (!m) continue;
+    const [, writerId, pid, gen] = m;
+    if (writerId === opts.selfWriterId) continue;
+    if (Number(pid) !== process.pid && alive(Number(pid))) continue;
+    const path = join(dir, f);
+    const seg = readSegment(path);
+    for (const [day, lines] of seg.days) {
+      const body = await gzipAsync(lines.bytes.subarray(0, lines.length), GZIP);
+      await lake.write(`${PREDICTION_LOG_PREFIX}/dt=${day}/${writerId}-${gen}.jsonl.gz`, body);
+    }
+    rmSync(path, { force: true });
+    out.segments++;
+    out.records += seg.records;
+    if (seg.torn) out.torn++;
+  }
+  return out;
+}
 
 /** The writer's connection to its log thread. */
 interface LogThread {
@@ -304,15 +620,34 @@ interface LogThread {
   nextNamesId: number;
   /** Flush ids awaiting their parts. */
   pending: Map<number, { resolve: (parts: LogPart[]) => void; reject: (err: Error) => void }>;
-  /** Batch buffers the thread gave back, for reuse. */
+  /** Batch buffers the thread gave back, for reuse (only standard-size ones). */
   free: ArrayBuffer[];
+}
+
+/** Options of a PredictionLogWriter. */
+export interface PredictionLogOptions {
+  maxBuffer?: number;
+  flushIntervalMs?: number;
+  writerId?: string;
+  thread?: boolean;
+  /**
+   * Journal each request's records in this folder before the response (see PredictionJournal and
+   * `commit`); without it the writer is "buffered": a killed process loses what was not flushed yet.
+   */
+  journal?: { dir: string; durability: JournalDurability };
 }
 
 /**
  * Append-only prediction log in the lake. Records are buffered in memory and flushed as one
- * immutable gzip JSONL part per flush (`logs/predictions/dt=YYYY-MM-DD/<writer>-<seq>.jsonl.gz`),
- * so a request never waits for I/O, a crash loses at most one unflushed buffer, and readers never
- * see a half-written part (the lake's write is atomic).
+ * immutable gzip JSONL part per day and flush (`logs/predictions/dt=YYYY-MM-DD/<writer>-<gen>.jsonl.gz`),
+ * so a request never waits for the lake, and readers never see a half-written part (the lake's write
+ * is atomic). Every string field is cut to MAX_LOGGED_CHARS.
+ *
+ * What a kill -9 loses (docs/operations/reliability.md):
+ * - buffered (no `journal`): the records not yet flushed: at most `maxBuffer` records, or
+ *   `flushIntervalMs` of traffic, plus a flush in progress.
+ * - with `journal`: nothing that was answered: `commit()` (the server calls it before each response)
+ *   writes the request's records to the local journal, replayed into the lake on the next start.
  *
  * Two modes, the same bytes on disk:
  * - in-thread (default; batch scoring): each record is serialised when appended (rather than all at
@@ -321,16 +656,18 @@ interface LogThread {
  * - `thread: true` (the online server): the request thread only copies each record's fields into a
  *   binary batch (see RecordEncoder); a worker thread builds the lines and gzips them, and the parts
  *   come back to this thread for the lake write (so any Lake adapter works). If the thread fails, the
- *   writer logs it and continues in-thread; records the thread held are lost, like a crash's buffer.
+ *   writer logs it and continues in-thread; records the thread held are lost, like a crash's buffer
+ *   (with a journal they are rebuilt from the journal segment instead).
  */
 export class PredictionLogWriter {
   private readonly lake: Lake;
-  private readonly writerId: string;
+  readonly writerId: string;
   private readonly maxBuffer: number;
   /** Serialised JSON lines by day partition (insertion order = first appearance). */
   private buffer = new Map<string, LineBuffer>();
   private buffered = 0;
-  private seq = 0;
+  /** Generation of the next flush (part names and journal segments). */
+  private gen = 0;
   private flushing: Promise<void> = Promise.resolve();
   private timer: NodeJS.Timeout | undefined;
   private written = 0;
@@ -340,30 +677,36 @@ export class PredictionLogWriter {
   private thread: LogThread | undefined;
   private encoder: RecordEncoder | undefined;
   private nextFlushId = 0;
+  private readonly journal: PredictionJournal | undefined;
+  /** "buffered", or the journal's durability. */
+  readonly durability: "buffered" | JournalDurability;
 
-  constructor(
-    lake: Lake,
-    opts: { maxBuffer?: number; flushIntervalMs?: number; writerId?: string; thread?: boolean } = {},
-  ) {
+  constructor(lake: Lake, opts: PredictionLogOptions = {}) {
     this.lake = lake;
     this.maxBuffer = opts.maxBuffer ?? 5000;
     this.writerId = opts.writerId ?? `${process.pid}-${randomUUID().slice(0, 8)}`;
     this.useThread = opts.thread ?? false;
+    if (opts.journal)
+      this.journal = new PredictionJournal(opts.journal.dir, this.writerId, opts.journal.durability);
+    this.durability = opts.journal?.durability ?? "buffered";
     if (opts.flushIntervalMs) {
-      this.timer = setInterval(() => void this.flush(), opts.flushIntervalMs);
+      this.timer = setInterval(() => this.backgroundFlush(), opts.flushIntervalMs);
       this.timer.unref();
     }
   }
 
   /** Records a prediction; never blocks on I/O (a full buffer schedules a background flush). */
   append(record: PredictionRecord): void {
-    const line = JSON.stringify(record);
+    let line = JSON.stringify(record);
+    if (line.length > CAP_CHECK_CHARS) line = JSON.stringify(capRecord(record));
     const enc = this.threadEncoder();
     if (enc) {
+      const start = enc.length;
       enc.reserve(1);
       enc.u8(REC_RAW);
       enc.str(record.ts);
       enc.str(line);
+      this.journal?.out.bytes(enc.buf, start, enc.length);
       this.counted();
     } else this.push(record.ts, line);
   }
@@ -379,12 +722,20 @@ export class PredictionLogWriter {
     values: readonly unknown[],
     valuesJson?: string,
   ): void {
+    let json = valuesJson;
+    if (json !== undefined && json.length > CAP_CHECK_CHARS) json = capValuesJson(json);
+    else if (json === undefined && values.some((v) => typeof v === "string" && v.length > MAX_LOGGED_CHARS))
+      json = capValuesJson(JSON.stringify(values));
+    if (record.customer_id !== null && record.customer_id.length > MAX_LOGGED_CHARS)
+      record = { ...record, customer_id: capString(record.customer_id) };
     const enc = this.threadEncoder();
     if (!enc) {
-      this.push(record.ts, predictionLine(record, featureNames, values, valuesJson));
+      this.push(record.ts, predictionLine(record, featureNames, values, json));
       return;
     }
     const namesId = this.namesId(featureNames);
+    this.journal?.names(namesId, featureNames);
+    const start = enc.length;
     enc.reserve(20);
     enc.u8(REC_VECTOR);
     enc.u8(record.shadow === undefined ? 0 : record.shadow ? 2 : 1);
@@ -398,8 +749,19 @@ export class PredictionLogWriter {
     enc.str(record.model_version);
     enc.str(record.customer_id);
     enc.str(record.risk_band);
-    enc.str(valuesJson ?? JSON.stringify(values));
+    enc.str(json ?? JSON.stringify(values));
+    this.journal?.out.bytes(enc.buf, start, enc.length);
     this.counted();
+  }
+
+  /**
+   * Makes the records appended since the last call durable as configured: with a journal, writes them
+   * (one write(2), and an fdatasync with "journal-fsync"); buffered, does nothing. The server calls it
+   * before each response; throws TelcoError("prediction_log_unavailable") when the journal cannot be
+   * written, so the request fails instead of being answered without its log.
+   */
+  commit(): void {
+    this.journal?.commit();
   }
 
   private push(ts: string, line: string): void {
@@ -410,11 +772,30 @@ export class PredictionLogWriter {
       this.buffer.set(day, lines);
     }
     lines.push(line);
+    const j = this.journal;
+    if (j) {
+      j.out.reserve(1);
+      j.out.u8(REC_RAW);
+      j.out.str(ts);
+      j.out.str(line);
+    }
     this.counted();
   }
 
+  /** A flush nobody awaits: a failure is logged (an unhandled rejection would end the process). */
+  private backgroundFlush(): void {
+    this.flush().catch((err: unknown) =>
+      logger().error(
+        { err: err instanceof Error ? err.message : String(err), journal: this.journal?.dir },
+        this.journal
+          ? "prediction log flush failed; its records stay in the journal and are replayed on the next start"
+          : "prediction log flush failed; its records are lost",
+      ),
+    );
+  }
+
   private counted(): void {
-    if (++this.buffered >= this.maxBuffer) void this.flush();
+    if (++this.buffered >= this.maxBuffer) this.backgroundFlush();
     else if (this.encoder && this.encoder.length >= BATCH_BYTES) this.sendBatch();
   }
 
@@ -423,7 +804,7 @@ export class PredictionLogWriter {
     if (!this.useThread) return undefined;
     if (this.encoder) return this.encoder;
     if (this.thread === undefined && !this.startThread()) return undefined;
-    this.encoder = new RecordEncoder(BATCH_BYTES + 64 * 1024);
+    this.encoder = new RecordEncoder(BATCH_ALLOC);
     return this.encoder;
   }
 
@@ -434,7 +815,7 @@ export class PredictionLogWriter {
       const t: LogThread = { worker, names: new WeakMap(), nextNamesId: 0, pending: new Map(), free: [] };
       worker.on("message", (m: FromLogThread) => {
         if (m.kind === "free") {
-          if (t.free.length < 4) t.free.push(m.buf);
+          if (t.free.length < 4 && m.buf.byteLength === BATCH_ALLOC) t.free.push(m.buf);
           return;
         }
         const p = t.pending.get(m.id);
@@ -489,7 +870,7 @@ export class PredictionLogWriter {
     const buf = enc.buf.buffer as ArrayBuffer;
     t.worker.postMessage({ kind: "batch", buf, length: enc.length } satisfies ToLogThread, [buf]);
     const reuse = t.free.pop();
-    enc.buf = reuse ? Buffer.from(reuse) : Buffer.allocUnsafeSlow(BATCH_BYTES + 64 * 1024);
+    enc.buf = reuse ? Buffer.from(reuse) : Buffer.allocUnsafeSlow(BATCH_ALLOC);
     enc.length = 0;
   }
 
@@ -507,6 +888,9 @@ export class PredictionLogWriter {
   flush(): Promise<void> {
     if (this.buffered === 0) return this.flushing;
     this.buffered = 0;
+    const gen = this.gen++;
+    // The journal segment of exactly this flush's records (commits what the current request appended).
+    const segment = this.journal?.rotate();
     let parts: Promise<LogPart[]>;
     const t = this.thread;
     if (t && this.encoder) {
@@ -520,24 +904,46 @@ export class PredictionLogWriter {
     const batch = this.buffer;
     this.buffer = new Map();
     for (const lines of batch.values()) this.lastFlushBytes = Math.max(this.lastFlushBytes, lines.length);
-    this.flushing = this.flushing.then(async () => {
-      // A failed thread was reported when it failed; its records are gone, later flushes go on.
-      const all = [...(await parts.catch(() => []))];
-      for (const [day, lines] of batch) {
-        // Compressed on libuv's thread pool: a synchronous gzip of a full buffer blocked the serving
-        // event loop for ~100+ ms (the API's p99).
-        const body = await gzipAsync(lines.bytes.subarray(0, lines.length), GZIP);
-        all.push({ day, body, lines: lines.lines });
-      }
-      for (const part of all) {
-        const seq = String(this.seq++).padStart(6, "0");
-        await this.lake.write(
-          `${PREDICTION_LOG_PREFIX}/dt=${part.day}/${this.writerId}-${seq}.jsonl.gz`,
-          Buffer.from(part.body.buffer, part.body.byteOffset, part.body.byteLength),
-        );
-        this.written += part.lines;
-      }
-    });
+    this.lastFlushBytes = Math.min(this.lastFlushBytes, 8 * 1024 * 1024);
+    // After a failed flush (reported to its caller) the next ones still run.
+    this.flushing = this.flushing
+      .catch(() => undefined)
+      .then(async () => {
+        let fromThread: LogPart[];
+        try {
+          fromThread = await parts;
+        } catch {
+          // A failed thread was reported when it failed. Its records are gone unless the journal has
+          // them: then this flush is rebuilt from the segment (it holds every record of the flush).
+          if (segment) {
+            const seg = readSegment(segment.path);
+            batch.clear();
+            for (const [day, lines] of seg.days) batch.set(day, lines);
+          }
+          fromThread = [];
+        }
+        const all = [...fromThread];
+        for (const [day, lines] of batch) {
+          // Compressed on libuv's thread pool: a synchronous gzip of a full buffer blocked the serving
+          // event loop for ~100+ ms (the API's p99).
+          const body = await gzipAsync(lines.bytes.subarray(0, lines.length), GZIP);
+          all.push({ day, body, lines: lines.lines });
+        }
+        // One part per day: the thread's and in-thread lines of the same day (only after a thread
+        // failure) are merged under one name, the name a journal replay of this flush writes too.
+        for (const [day, group] of groupByDay(all)) {
+          const body =
+            group.length === 1
+              ? toBuffer(group[0].body)
+              : gzipSync(Buffer.concat(group.map((g) => gunzipSync(g.body))), GZIP);
+          await this.lake.write(
+            `${PREDICTION_LOG_PREFIX}/dt=${day}/${this.writerId}-${String(gen).padStart(6, "0")}.jsonl.gz`,
+            body,
+          );
+          this.written += group.reduce((n, g) => n + g.lines, 0);
+        }
+        if (segment) rmSync(segment.path, { force: true });
+      });
     return this.flushing;
   }
 
@@ -545,6 +951,7 @@ export class PredictionLogWriter {
   async close(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.flush();
+    this.journal?.close();
     const t = this.thread;
     if (t) {
       this.thread = undefined;
@@ -553,6 +960,21 @@ export class PredictionLogWriter {
       await t.worker.terminate();
     }
   }
+}
+
+function toBuffer(body: Uint8Array): Buffer {
+  return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+}
+
+/** Parts grouped by day, in first-appearance order (gzip members concatenate into one valid file). */
+function groupByDay(parts: LogPart[]): Map<string, LogPart[]> {
+  const out = new Map<string, LogPart[]>();
+  for (const p of parts) {
+    const g = out.get(p.day);
+    if (g) g.push(p);
+    else out.set(p.day, [p]);
+  }
+  return out;
 }
 
 /** Reads logged predictions whose day partition is within [from, to] (ISO dates, inclusive). */

@@ -48,6 +48,47 @@ export const servingConfigSchema = z
     workerThreads: z.enum(["auto", "on", "off"]).default("auto"),
     /** Rows per chunk in batch scoring (bounds memory). */
     batchChunkRows: z.number().int().min(100).default(50_000),
+    /**
+     * What a kill -9 of the server may lose from the prediction log (docs/operations/reliability.md):
+     * "buffered" loses the records not yet flushed (at most logBufferSize, or logFlushIntervalMs of
+     * traffic); "journal" appends each request's records to a local journal (one write(2) per request)
+     * before answering, so a killed process loses none (replayed into the lake on the next start);
+     * "journal-fsync" also fsyncs it, which survives a power cut too (much slower).
+     */
+    predictionLog: z
+      .object({
+        durability: z.enum(["buffered", "journal", "journal-fsync"]).default("buffered"),
+      })
+      .strict()
+      .default({ durability: "buffered" }),
+    /** HTTP limits: slow or idle clients cannot hold the server's sockets (docs/operations/reliability.md). */
+    http: z
+      .object({
+        /** Whole request (headers and body) must arrive within this; else 408 and the socket closes. */
+        requestTimeoutMs: z.number().int().min(100).default(30_000),
+        /** Request headers must arrive within this (slowloris); else 408 and the socket closes. */
+        headersTimeoutMs: z.number().int().min(100).default(10_000),
+        /** A socket with no traffic at all (no request yet, or a stalled one) is closed after this. */
+        idleTimeoutMs: z.number().int().min(100).default(30_000),
+        /** A keep-alive socket waiting for its next request is closed after this. */
+        keepAliveTimeoutMs: z.number().int().min(100).default(5_000),
+        /**
+         * Open sockets at most (keep well below `ulimit -n`): at the cap a new connection first evicts
+         * the oldest socket that has not sent a request yet, then idle keep-alive ones, else it is refused.
+         */
+        maxConnections: z.number().int().min(1).default(4096),
+      })
+      .strict()
+      .refine((h) => h.headersTimeoutMs <= h.requestTimeoutMs, {
+        message: "http.headersTimeoutMs must not exceed http.requestTimeoutMs",
+      })
+      .default({
+        requestTimeoutMs: 30_000,
+        headersTimeoutMs: 10_000,
+        idleTimeoutMs: 30_000,
+        keepAliveTimeoutMs: 5_000,
+        maxConnections: 4096,
+      }),
   })
   .strict();
 

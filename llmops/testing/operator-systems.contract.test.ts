@@ -443,6 +443,41 @@ describe.each(MODES)("operator systems contract (%s)", (mode) => {
       expect([stacked.status, stacked.code]).toEqual([409, "offer_stacking"]);
     });
 
+    it("applies an offer only to the contract the decision chose for it", async () => {
+      const id = sb.scenarios.customers.healthy_internet[8] as string;
+      const contract = (await sys.crm.listContracts(id)).find((c) => c.status === "active");
+      const d = await sys.offers.recordDecision(
+        {
+          customer_id: id,
+          session_id: "S5",
+          rules_version: "test-1",
+          churn_model_version: null,
+          inputs: {},
+          allowed: [{ offer_id: "RET-DESC10", rule_id: "r1", terms: { contract_id: "CTR-NOT-THIS-ONE" } }],
+          rejected: [],
+        },
+        { idempotencyKey: key("dec") },
+      );
+      const consent = await sys.crm.recordConsent(
+        { customer_id: id, session_id: "S5", action: "apply_offer", subject: "RET-DESC10" },
+        { idempotencyKey: key("c") },
+      );
+      const r = await refusal(
+        sys.offers.applyOffer(
+          {
+            customer_id: id,
+            contract_id: contract?.contract_id as string,
+            offer_id: "RET-DESC10",
+            decision_id: d.decision_id,
+            consent_id: consent.consent_id,
+          },
+          { idempotencyKey: key("a") },
+        ),
+      );
+      expect([r.status, r.code]).toEqual([422, "offer_not_allowed"]);
+      expect(await sys.offers.listAppliedOffers(id)).toEqual([]);
+    });
+
     it("puts RET-DESC30 (supervisor approval) in pending_approval", async () => {
       const id = sb.scenarios.customers.healthy_internet[6] as string;
       const contract = (await sys.crm.listContracts(id)).find((c) => c.status === "active");

@@ -181,7 +181,7 @@ export class SandboxOffers implements OffersSystem {
           "decision_not_for_customer",
           `decision ${input.decision_id} is not this customer's`,
         );
-      const allowed = (JSON.parse(d.allowed) as OfferDecisionRecord["allowed"]).some(
+      const allowed = (JSON.parse(d.allowed) as OfferDecisionRecord["allowed"]).find(
         (a) => a.offer_id === input.offer_id,
       );
       if (!allowed)
@@ -189,6 +189,14 @@ export class SandboxOffers implements OffersSystem {
           422,
           "offer_not_allowed",
           `decision ${input.decision_id} did not allow ${input.offer_id}`,
+        );
+      // The rules decide the contract an offer applies to (terms.contract_id): not another one.
+      const decidedContract = allowed.terms?.contract_id;
+      if (typeof decidedContract === "string" && decidedContract !== input.contract_id)
+        throw offersReject(
+          422,
+          "offer_not_allowed",
+          `decision ${input.decision_id} allowed ${input.offer_id} on contract ${decidedContract}, not ${input.contract_id}`,
         );
       this.consent(input.customer_id, input.consent_id, "apply_offer", input.offer_id);
       const now = this.store.now();

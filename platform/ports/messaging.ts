@@ -136,7 +136,8 @@ export interface ContactRecord {
   /** The customer who proved their identity from this contact, and when. */
   verified_customer_id: string | null;
   verified_at: string | null;
-  /** The `last_inbound_at` a re-engagement template was queued for (one template per silence). */
+  /** The `last_inbound_at` a re-engagement template was queued for; null again once the customer
+   * writes inside the window (one template per silence). */
   template_for: string | null;
   updated_at: string;
 }

@@ -224,22 +224,31 @@ export class DialogueEngine {
     state.stack = [];
     const calls: ToolCallView[] = [];
     let interactionId: string | null = null;
-    if (conv.pending.length > 0 && state.tool_session.customer_id) {
-      const allAbandoned = conv.pending.every((p) => p.outcome === "abandoned");
-      const r = await toolbox.call("register_interaction", {
-        category: conv.pending[0].category,
-        summary: conv.pending
-          .map((p) => p.summary)
-          .join(" ")
-          .slice(0, 1000),
-        sentiment: conv.sentiment,
-        outcome: allAbandoned ? "abandoned" : "resolved",
-        offers_made: [],
-        offer_accepted: null,
-        protocol: conv.protocols.at(-1) ?? null,
-      });
-      calls.push(maskCall(r.name, r.args, r.ok ? r.result : { ok: false, error: r.error }));
-      if (r.ok) interactionId = r.result.interaction_id;
+    if (state.tool_session.customer_id) {
+      // Each journey left open or deferred is one record; the questions answered outside any journey, another.
+      const journeys = conv.pending.filter((p) => p.category !== "knowledge");
+      const questions = conv.pending.filter((p) => p.category === "knowledge");
+      const records = journeys.map((p) => ({ ...p, offers_made: p.offers_made ?? [] }));
+      if (questions.length)
+        records.push({
+          category: "knowledge",
+          outcome: "resolved",
+          summary: questions.map((p) => p.summary).join(" "),
+          offers_made: [],
+        });
+      for (const p of records) {
+        const r = await toolbox.call("register_interaction", {
+          category: p.category,
+          summary: p.summary.slice(0, 1000),
+          sentiment: conv.sentiment,
+          outcome: p.outcome,
+          offers_made: p.offers_made,
+          offer_accepted: null,
+          protocol: conv.protocols.at(-1) ?? null,
+        });
+        calls.push(maskCall(r.name, r.args, r.ok ? r.result : { ok: false, error: r.error }));
+        if (r.ok) interactionId = r.result.interaction_id;
+      }
     }
     state.conversation = newConversation(new Date().toISOString());
     return { interaction_id: interactionId, tool_calls: calls };
@@ -323,7 +332,7 @@ class TurnRun {
     state.tool_session.language = u.language;
     for (const f of state.stack) if (f.awaiting) this.interrupted.add(f);
 
-    await this.apply(answerFromIntents(u, this.top));
+    await this.apply(this.claimed(answerFromIntents(u, this.top), u.intents));
     await this.runStack();
     if (this.parts.length === 0) this.fallback();
     let reply = this.parts.join("\n\n");
@@ -418,6 +427,44 @@ class TurnRun {
 
   // ---- commands -----------------------------------------------------------------------------------
 
+  /**
+   * The active flow's claim on the message (flows.claims): its slots are set, and what would start
+   * another journey, answer a question or give up on the message is dropped. Hand-offs, cancelling the
+   * flow, restating it, and slots the flow takes are kept.
+   */
+  private claimed(commands: Command[], intents: Understanding["intents"]): Command[] {
+    const t = this.top;
+    if (!t?.awaiting) return commands;
+    const def = FLOWS[t.flow];
+    const claim = def.claims?.(t, this.message, commands, intents);
+    if (!claim) return commands;
+    const kept = commands.filter((c) => {
+      if (claim.exclusive) return c.type === "hand_off" || (c.type === "chitchat" && c.kind === "abuse");
+      switch (c.type) {
+        case "hand_off":
+        case "cancel_flow":
+          return true;
+        case "start_flow":
+          return c.flow === t.flow;
+        case "set_slot":
+        case "correct_slot":
+          return !(c.slot in claim.slots) && (def.accepts.includes(c.slot) || ANSWER_SLOTS.has(c.slot));
+        case "chitchat":
+          return c.kind === "abuse";
+        default:
+          return false;
+      }
+    });
+    const set: Command[] = Object.entries(claim.slots).map(([slot, value]) => ({
+      type: "set_slot",
+      slot: slot as SlotName,
+      value: value as SlotValue,
+    }));
+    if (set.length || kept.length !== commands.length)
+      this.steps.push(`${t.flow}.${t.step} (claimed the message)`);
+    return [...set, ...kept];
+  }
+
   private async apply(commands: Command[]): Promise<void> {
     const state = this.state;
     const starts: FlowName[] = [];
@@ -432,11 +479,23 @@ class TurnRun {
       return;
     }
 
+    // "Esquece, não quero mais cancelar": the flow named next to "esquece" is what is dropped, not a new request.
+    const dropping = commands.some((c) => c.type === "cancel_flow") ? this.top?.flow : undefined;
+    if (dropping) commands = commands.filter((c) => !(c.type === "start_flow" && c.flow === dropping));
     for (const c of commands) {
       switch (c.type) {
         case "cancel_flow": {
           understood = true;
-          const frame = state.stack.pop();
+          const frame = this.top;
+          const step = frame ? FLOWS[frame.flow].onCancel?.(frame) : null;
+          if (frame && step) {
+            // The flow has its own reading of "esquece" (the cancellation: the customer stays).
+            frame.step = step;
+            frame.awaiting = null;
+            this.steps.push(`${frame.flow}.${step} (esquece)`);
+            break;
+          }
+          state.stack.pop();
           if (frame) {
             if (frame.flow !== "identity")
               state.conversation.pending.push({
@@ -781,8 +840,9 @@ class TurnRun {
         this.push(id);
         continue;
       }
-      if (this.interrupted.has(frame) && this.parts.length > 0) {
-        this.say(common, "resume", frame.flow);
+      if (this.interrupted.has(frame)) {
+        // Something else was said first (a digression's answer): say where we are going back to.
+        if (this.parts.length > 0) this.say(common, "resume", frame.flow);
         this.interrupted.delete(frame);
       }
       const step = def.steps[frame.step];
@@ -828,12 +888,28 @@ class TurnRun {
       return;
     }
     if (e.protocol) state.conversation.protocols.push(e.protocol);
+    const category = FLOW_CATEGORY[frame.flow];
+    // The same journey dropped (or left with "I'll stay") earlier in this contact and now finished again:
+    // the later ending is the record.
+    if (e.outcome)
+      state.conversation.pending = state.conversation.pending.filter(
+        (p) => !((p.outcome === "abandoned" || p.outcome === "retained") && p.category === category),
+      );
     if (e.registered) {
       this.interactions.push(e.registered);
       state.conversation.registered.push(e.registered);
       return;
     }
     if (!e.outcome || !state.tool_session.customer_id) return;
+    if (e.defer) {
+      state.conversation.pending.push({
+        category,
+        outcome: e.outcome,
+        summary: e.summary,
+        offers_made: e.offers_made ?? [],
+      });
+      return;
+    }
     const sentiment =
       frame.flow === "cancellation" && e.outcome === "cancel_requested"
         ? "negative"

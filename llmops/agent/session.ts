@@ -27,6 +27,7 @@ const pendingSchema = z.object({
   category: z.string(),
   outcome: z.enum(OUTCOMES),
   summary: z.string(),
+  offers_made: z.array(z.string()).optional(),
 });
 
 export const conversationSchema = z.object({

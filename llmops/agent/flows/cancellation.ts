@@ -24,10 +24,79 @@ import {
 
 type Offer = GetEligibleOffersOutput["offers"][number];
 
-const MAX_OFFERS = 3;
+/** Reasons in the customer's words, as policy-ofertas-retencao §3 reads them. */
+const REASON_WORDS = {
+  quality:
+    /lent|devagar|cai|caindo|qualidade|ruim|p[eé]ssim|sinal|velocidade|instabil|slow|quality|drops|signal|bad service/i,
+  data: /franquia|acaba|dados|\bgb\b|internet (?:do celular|m[oó]vel)|run(?:s)? out|data/i,
+  competitor:
+    /concorr|competi|estrela net|r[aá]pida fibra|onda m[oó]vel|outra operadora|another (?:operator|provider)/i,
+  price: /car[oa]|pre[cç]o|barat|valor|pagar menos|expensive|price|cheaper|afford/i,
+};
+
+/**
+ * The one offer to present (policy-tom-de-voz §4: "no máximo uma oferta"; policy-ofertas-retencao §3:
+ * the offer follows the reason): quality → speed upgrade, data → data bonus, competitor → the largest
+ * discount (a supervisor's, if allowed), price → the largest discount an agent may grant; otherwise the
+ * first allowed. Only offers the rules allowed are candidates.
+ */
+export function offerForReason(offers: Offer[], reason: string): Offer | undefined {
+  const by = (id: string) => offers.find((o) => o.offer_id === id);
+  const discounts = offers
+    .filter((o) => (term<string>(o, "kind") ?? "discount") === "discount" && (o.discount_pct ?? 0) > 0)
+    .sort((a, b) => (b.discount_pct ?? 0) - (a.discount_pct ?? 0));
+  const agentDiscount = discounts.find((o) => o.approval !== "supervisor");
+  if (REASON_WORDS.quality.test(reason) && by("RET-UPGRADE")) return by("RET-UPGRADE");
+  if (REASON_WORDS.data.test(reason) && by("RET-BONUS-GB")) return by("RET-BONUS-GB");
+  if (REASON_WORDS.competitor.test(reason) && discounts[0]) return discounts[0];
+  if (REASON_WORDS.price.test(reason) && agentDiscount) return agentDiscount;
+  return agentDiscount ?? offers.find((o) => o.approval !== "supervisor") ?? offers[0];
+}
 /** Haggling beyond the offers ("quero 50%", "faz por 50 reais", "a concorrência dá mais"). */
 const HAGGLE =
-  /\d+\s*%|desconto maior|mais desconto|bigger discount|more discount|concorr|competitor|\bmatch\b/i;
+  /\d+\s*%|\d+\s*(?:reais|conto)|desconto maior|mais desconto|bigger discount|more discount|better (?:deal|price)|concorr|competitor|\bmatch\b/i;
+/** A question rather than an answer (the reason question is then answered, not filled with it). */
+const QUESTION =
+  /\?\s*$|^\s*(?:como|quanto|qual|quando|onde|por que|posso|how|what|when|can i|do i|is there)\b/i;
+
+/** A refusal in the message: it is never read as taking an offer. */
+const REFUSE = /\b(?:n[aã]o|nenhum[a]?|nem|no|not|don'?t|won'?t|never)\b/i;
+/** Taking the one offer presented without naming it ("aceito", "pode aplicar", "I'll take it"). */
+const ACCEPT =
+  /aceit|\bquero sim\b|quero (?:essa|esse|a oferta|a condi)|pode (?:ser|aplicar)|fechado|beleza|\btake (?:it|the offer|your offer|that)\b|i'?ll take|\baccept|\bdeal\b|sounds good/i;
+
+/** Only a clear "esquece" drops the request at the reason question ("não uso mais" is a reason). */
+const SURE_STOP = 0.9;
+
+/** Words that name each kind of retention offer when the customer picks one by what it is. */
+const KIND_WORDS: Record<string, RegExp> = {
+  discount: /desconto|discount|\boff\b|mais barat|cheaper/i,
+  speed_upgrade: /upgrade|velocidade|speed|\bmega\b|mais r[aá]pid|faster/i,
+  data_bonus: /b[oô]nus|\bgb\b|\d+\s*gb|internet (?:a mais|extra)|mais internet|dados|extra data|\bdata\b/i,
+};
+
+/**
+ * The listed offer the customer names by what it is ("o bônus de internet", "the 10% discount"), or
+ * undefined when the words fit none or more than one.
+ */
+export function matchOffer(text: string, offers: Offer[]): string | undefined {
+  const pct = /(\d{1,2})\s*%/.exec(text)?.[1];
+  if (pct) {
+    const byPct = offers.filter((o) => (o.discount_pct ?? term<number>(o, "discount_pct")) === Number(pct));
+    return byPct.length === 1 ? byPct[0].offer_id : undefined;
+  }
+  const named = offers.filter((o) => {
+    const kind =
+      term<string>(o, "kind") ??
+      (o.offer_id.includes("UPGRADE")
+        ? "speed_upgrade"
+        : o.offer_id.includes("GB")
+          ? "data_bonus"
+          : "discount");
+    return KIND_WORDS[kind]?.test(text);
+  });
+  return named.length === 1 ? named[0].offer_id : undefined;
+}
 
 function term<T>(o: Offer, key: string): T | undefined {
   return o.terms[key] as T | undefined;
@@ -98,15 +167,17 @@ export const cancellationReplies = replies({
     askReason: () =>
       "Sinto muito que você queira cancelar. Pode me contar o motivo? Assim vejo se posso fazer algo; se preferir não dizer, tudo bem.",
     offers: (offers: Offer[]) =>
-      [
-        "Antes de registrar, posso te oferecer uma destas condições (escolha uma, se quiser):",
-        numbered(offers.map((o) => offerText(o, "pt-BR"))),
-        "Quer aceitar uma delas, ou prefere que eu registre o cancelamento agora?",
-      ].join("\n\n"),
+      offers.length === 1
+        ? `Antes de registrar, posso te oferecer uma condição: ${offerText(offers[0], "pt-BR")}. Quer aceitar, ou prefere que eu registre o cancelamento agora?`
+        : [
+            "Antes de registrar, posso te oferecer uma destas condições (escolha uma, se quiser):",
+            numbered(offers.map((o) => offerText(o, "pt-BR"))),
+            "Quer aceitar uma delas, ou prefere que eu registre o cancelamento agora?",
+          ].join("\n\n"),
     offersAgain: () =>
-      "Quer aceitar uma das condições que te passei, ou prefere que eu registre o cancelamento agora?",
+      "Quer aceitar a condição que te passei, ou prefere que eu registre o cancelamento agora?",
     noBetter: () =>
-      "Infelizmente não é possível oferecer outras condições além dessas: são as que as nossas regras permitem para a sua conta.",
+      "Infelizmente não é possível oferecer outras condições: essa é a que as nossas regras permitem para a sua conta.",
     confirmOffer: (o: Offer) =>
       `Confirma que quer ${offerText(o, "pt-BR").replace(/^./, (c) => c.toLowerCase())}? Responda sim para eu aplicar.`,
     applied: (o: Offer, endsAt: string) =>
@@ -137,14 +208,16 @@ export const cancellationReplies = replies({
     askReason: () =>
       "I'm sorry you want to cancel. Could you tell me why? That way I can see whether I can help; if you'd rather not say, that's fine.",
     offers: (offers: Offer[]) =>
-      [
-        "Before I register it, I can offer you one of these (pick one if you like):",
-        numbered(offers.map((o) => offerText(o, "en"))),
-        "Would you like one of them, or shall I register the cancellation now?",
-      ].join("\n\n"),
-    offersAgain: () => "Would you like one of the options I sent, or shall I register the cancellation now?",
+      offers.length === 1
+        ? `Before I register it, I can offer you this: ${offerText(offers[0], "en")}. Would you like it, or shall I register the cancellation now?`
+        : [
+            "Before I register it, I can offer you one of these (pick one if you like):",
+            numbered(offers.map((o) => offerText(o, "en"))),
+            "Would you like one of them, or shall I register the cancellation now?",
+          ].join("\n\n"),
+    offersAgain: () => "Would you like the option I sent, or shall I register the cancellation now?",
     noBetter: () =>
-      "Unfortunately I can't offer anything beyond these: they are what our rules allow for your account.",
+      "Unfortunately I can't offer anything beyond that: it is what our rules allow for your account.",
     confirmOffer: (o: Offer) => `Please confirm: ${offerText(o, "en")}. Reply yes and I'll apply it.`,
     applied: (o: Offer, endsAt: string) =>
       `Done! I've applied ${o.offer_id}, valid until ${date(endsAt, "en")}. Your plan stays active and no cancellation was registered. Anything else I can help with?`,
@@ -219,6 +292,30 @@ export const cancellationFlow = defineFlow({
   accepts: ["cancel_reason", "offer_id", "choice"],
   // "Quero cancelar!" again: insisting. Before or after the offers, the request is registered at once.
   onRestart: (frame) => (frame.step === "confirm_offer" ? null : "insist"),
+  // "Esquece", "deixa, vou ficar": the customer drops the request and stays (retained, no offer).
+  onCancel: () => "kept",
+  claims(frame, text, commands, intents) {
+    if (commands.some((c) => c.type === "hand_off")) return null;
+    if (frame.awaiting === "cancel_reason") {
+      // Any words answer "why?" (the reason is optional, never a condition). Not an answer: insisting
+      // ("só cancela"), a clear "esquece", or a question (answered, and the flow goes on).
+      const insists = commands.some((c) => c.type === "start_flow" && c.flow === "cancellation");
+      const stop = intents.find((i) => i.intent === "stop")?.confidence ?? 0;
+      if (insists || stop >= SURE_STOP || QUESTION.test(text)) return null;
+      return { slots: { cancel_reason: text.trim().slice(0, 200) }, exclusive: true };
+    }
+    if (frame.step === "choose_offer" && frame.awaiting === "choice") {
+      const offers = (frame.facts.offers as Offer[] | undefined) ?? [];
+      // "Não quero o desconto", "quero cancelar": never read as taking the offer.
+      if (REFUSE.test(text) || /cancel/i.test(text)) return null;
+      const named = matchOffer(text, offers);
+      if (named) return { slots: { offer_id: named }, exclusive: true };
+      if (offers.length === 1 && ACCEPT.test(text))
+        return { slots: { offer_id: offers[0].offer_id }, exclusive: true };
+      if (HAGGLE.test(text)) return { slots: {}, exclusive: true };
+    }
+    return null;
+  },
   steps: {
     async start(ctx) {
       if (ctx.conversation.offers_presented.length > 0) return goto("cancel_facts");
@@ -237,14 +334,17 @@ export const cancellationFlow = defineFlow({
     async offers(ctx) {
       const r = await ctx.call("get_eligible_offers", {});
       // No offers (or the rules unavailable): nothing to present, never a reason to hold the request.
-      const allowed = r.ok ? r.result.offers.slice(0, MAX_OFFERS) : [];
-      if (allowed.length === 0) return goto("cancel_facts");
-      ctx.frame.facts.offers = allowed;
-      ctx.frame.facts.decision_id = r.ok ? r.result.decision_id : null;
-      ctx.conversation.offers_presented.push(...allowed.map((o) => o.offer_id));
-      ctx.conversation.retention_decision_id = r.ok ? r.result.decision_id : null;
+      const chosen = r.ok
+        ? offerForReason(r.result.offers, String(ctx.frame.slots.cancel_reason ?? ""))
+        : undefined;
+      if (!r.ok || !chosen) return goto("cancel_facts");
+      const presented = [chosen];
+      ctx.frame.facts.offers = presented;
+      ctx.frame.facts.decision_id = r.result.decision_id;
+      ctx.conversation.offers_presented.push(chosen.offer_id);
+      ctx.conversation.retention_decision_id = r.result.decision_id;
       ctx.showOffers(
-        allowed.map((o) => ({
+        presented.map((o) => ({
           offer_id: o.offer_id,
           rule_id: o.rule_id,
           discount_pct: o.discount_pct,
@@ -253,7 +353,7 @@ export const cancellationFlow = defineFlow({
           terms: o.terms,
         })),
       );
-      ctx.say(cancellationReplies, "offers", allowed);
+      ctx.say(cancellationReplies, "offers", presented);
       ctx.frame.facts.presented = true;
       return goto("choose_offer");
     },
@@ -271,10 +371,12 @@ export const cancellationFlow = defineFlow({
         return goto("confirm_offer");
       }
       if (answer === false) return goto("insist");
+      // Answering the offers with a price or a discount of their own: the offers stand, nothing is invented.
+      const answering = ctx.frame.awaiting === "choice";
       if (
         ctx.frame.slots.offer_id !== undefined ||
-        HAGGLE.test(ctx.text) ||
-        ctx.frame.slots.amount_brl !== undefined
+        ctx.frame.slots.amount_brl !== undefined ||
+        (answering && HAGGLE.test(ctx.text))
       ) {
         delete ctx.frame.slots.offer_id;
         delete ctx.frame.slots.amount_brl;
@@ -334,6 +436,16 @@ export const cancellationFlow = defineFlow({
         offer_accepted: offer.offer_id,
       });
     },
+    async kept(ctx) {
+      ctx.say(cancellationReplies, "kept");
+      // Registered when the contact ends: if the customer asks to cancel again in this contact, that is the record.
+      return end({
+        outcome: "retained",
+        summary: `Cancellation intent (reason: ${reason(ctx)}); the customer decided to stay${ctx.conversation.offers_presented.length ? " without accepting the offer" : ""}.`,
+        offers_made: ctx.conversation.offers_presented,
+        defer: true,
+      });
+    },
     async cancel_facts(ctx) {
       if (!ctx.frame.facts.profile) {
         const p = await ctx.call("get_customer_profile", {});
@@ -344,14 +456,7 @@ export const cancellationFlow = defineFlow({
     async confirm_cancel(ctx) {
       const answer = yesNo(ctx.take("confirm"));
       if (answer === true) return cancelNow(ctx);
-      if (answer === false) {
-        ctx.say(cancellationReplies, "kept");
-        return end({
-          outcome: "retained",
-          summary: `Cancellation intent (reason: ${reason(ctx)}); customer decided to stay without an offer.`,
-          offers_made: ctx.conversation.offers_presented,
-        });
-      }
+      if (answer === false) return goto("kept");
       const profile = ctx.frame.facts.profile as GetCustomerProfileOutput | undefined;
       ctx.say(cancellationReplies, "confirmCancel", fineText(profile, ctx.lang));
       return ask("confirm");

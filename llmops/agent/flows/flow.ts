@@ -11,7 +11,15 @@ import type {
   ToolCallRecord,
   ToolName,
 } from "../../tools/toolbox.ts";
-import { FLOW_NAMES, type FlowName, type Language, SLOT_NAMES, type SlotName } from "../commands.ts";
+import {
+  type Command,
+  FLOW_NAMES,
+  type FlowName,
+  type Language,
+  SLOT_NAMES,
+  type SlotName,
+  type Understanding,
+} from "../commands.ts";
 
 /**
  * The flow framework (Rasa CALM's flow policy, in TypeScript): a journey is a typed state machine of
@@ -57,6 +65,8 @@ export interface FlowEnd {
   identityFailed?: boolean;
   /** The flow registered the interaction itself (its id); the engine does not register it again. */
   registered?: string;
+  /** Register when the contact ends, unless the same journey finishes again before (then that counts). */
+  defer?: boolean;
 }
 
 export type Transition =
@@ -132,6 +142,26 @@ export interface FlowDefinition {
   accepts: readonly SlotName[];
   /** The customer restated this flow's intent while it runs ("quero cancelar!"): the step to go to. */
   onRestart?(frame: FlowFrame): string | null;
+  /**
+   * While this flow awaits an answer, whether the message is that answer even though understanding read
+   * it otherwise ("quero o bônus de internet" naming a listed offer; any words as a cancellation reason).
+   * A claim's slots are set, and commands that would start other journeys from it are dropped.
+   */
+  claims?(
+    frame: FlowFrame,
+    text: string,
+    commands: readonly Command[],
+    intents: Understanding["intents"],
+  ): Claim | null;
+  /** "Esquece" while this flow runs: the step that handles it, or null to drop the flow (abandoned). */
+  onCancel?(frame: FlowFrame): string | null;
+}
+
+/** A flow's reading of the customer's answer to its own question. */
+export interface Claim {
+  slots: Partial<Record<SlotName, SlotValue>>;
+  /** The message is only this answer: every other command is dropped but a hand-off (always honoured). */
+  exclusive?: boolean;
 }
 
 export function defineFlow(def: FlowDefinition): FlowDefinition {

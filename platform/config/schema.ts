@@ -2,11 +2,13 @@ import { z } from "zod";
 import { assistantConfigSchema } from "./sections/assistant.ts";
 import { channelsConfigSchema } from "./sections/channels.ts";
 import { dataConfigSchema } from "./sections/data.ts";
+import { evalsConfigSchema } from "./sections/evals.ts";
 import { featuresConfigSchema } from "./sections/features.ts";
 import { gcpConfigSchema } from "./sections/gcp.ts";
 import { guardrailsConfigSchema } from "./sections/guardrails.ts";
 import { llmConfigSchema } from "./sections/llm.ts";
 import { monitoringConfigSchema } from "./sections/monitoring.ts";
+import { observabilityConfigSchema } from "./sections/observability.ts";
 import { operatorConfigSchema } from "./sections/operator.ts";
 import { pipelinesConfigSchema } from "./sections/pipelines.ts";
 import { ragConfigSchema } from "./sections/rag.ts";
@@ -37,6 +39,8 @@ export const configSchema = z
     llm: llmConfigSchema.default(llmConfigSchema.parse({})),
     guardrails: guardrailsConfigSchema.default(guardrailsConfigSchema.parse({})),
     channels: channelsConfigSchema.default(channelsConfigSchema.parse({})),
+    evals: evalsConfigSchema.default(evalsConfigSchema.parse({})),
+    observability: observabilityConfigSchema.default(observabilityConfigSchema.parse({})),
   })
   .strict();
 

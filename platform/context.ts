@@ -9,6 +9,7 @@ import type { AssistantSessionStore } from "./ports/assistant-sessions.ts";
 import type { Lake } from "./ports/lake.ts";
 import type { LlmProvider } from "./ports/llm.ts";
 import type { OperatorSystems } from "./ports/operator-systems.ts";
+import type { TraceStore } from "./ports/trace-store.ts";
 import type { Warehouse } from "./ports/warehouse.ts";
 import { type WorkspacePaths, workspacePaths } from "./workspace.ts";
 
@@ -32,6 +33,8 @@ export interface AppContext {
   operator(opts?: { mode?: "auto" | "http" | "in-process" }): Promise<OperatorSystems>;
   /** The assistant's sessions, turns and login tokens (node:sqlite under `paths.assistant`). */
   assistantSessions(): Promise<AssistantSessionStore>;
+  /** The assistant's traces (node:sqlite under `paths.assistant`; `telco traces`). */
+  traceStore(): Promise<TraceStore>;
   close(): Promise<void>;
 }
 
@@ -49,6 +52,7 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
   let llm: Promise<LlmProvider> | undefined;
   const operators = new Map<string, Promise<OperatorSystems>>();
   let sessions: Promise<AssistantSessionStore> | undefined;
+  let traces: Promise<TraceStore> | undefined;
   return {
     config,
     configFile,
@@ -99,9 +103,17 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
       );
       return sessions;
     },
+    traceStore() {
+      traces ??= import("./adapters/local/sqlite-trace-store.ts").then((m) =>
+        m.SqliteTraceStore.open(paths.assistant),
+      );
+      return traces;
+    },
     async close() {
       if (sessions) await (await sessions).close();
       sessions = undefined;
+      if (traces) await (await traces).close();
+      traces = undefined;
       if (warehouse) await (await warehouse).close();
       warehouse = undefined;
       const open = [...operators.values()];

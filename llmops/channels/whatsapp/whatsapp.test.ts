@@ -53,6 +53,8 @@ interface Harness {
   graph: FakeGraph;
   store: ChannelStore;
   logs: { level: string; obj: Record<string, unknown>; msg: string }[];
+  /** URLs as a server-wide access log sees them after each response. */
+  accessLog: string[];
   post(body: unknown, opts?: { signature?: string | null; raw?: Buffer }): Promise<Response>;
   /** Posts a payload and waits until every reply it causes has been delivered or given up. */
   deliver(body: unknown): Promise<Response>;
@@ -83,6 +85,7 @@ async function harness(
   });
   const app: AppContext = { ...sb.app, config: { ...sb.app.config, channels: config.channels } };
   const logs: Harness["logs"] = [];
+  const accessLog: string[] = [];
   const log: ChannelLog = {
     info: (obj, msg) => logs.push({ level: "info", obj, msg }),
     warn: (obj, msg) => logs.push({ level: "warn", obj, msg }),
@@ -97,6 +100,10 @@ async function harness(
   });
   if (!channel) throw new Error("channel not built");
   const server = Fastify({ logger: false });
+  server.addHook("onResponse", (req, _reply, done) => {
+    accessLog.push(req.url);
+    done();
+  });
   await server.register(whatsappRoutes(channel));
   const url = await server.listen({ host: "127.0.0.1", port: 0 });
   const post: Harness["post"] = (body, o = {}) => {
@@ -118,6 +125,7 @@ async function harness(
     graph,
     store,
     logs,
+    accessLog,
     post,
     async deliver(body) {
       const res = await post(body);
@@ -225,6 +233,9 @@ describe("WhatsApp webhook: Meta's handshake and signatures", () => {
       expect(res.status, q).toBe(403);
       expect(await res.text()).not.toContain("1158201444");
     }
+    // The verify token never reaches an access log.
+    expect(h.accessLog.length).toBe(5);
+    for (const url of h.accessLog) expect(url).not.toMatch(/test-verify-token|wrong-token/);
   });
 
   it("rejects a bad or missing signature with 401 before parsing, and checks the raw bytes", async () => {
@@ -327,6 +338,23 @@ describe("WhatsApp conversations", () => {
     expect(interaction).toMatchObject({ channel: "whatsapp", outcome: "invoice_copy_issued" });
     // The number is not this customer's on file: it is not remembered as theirs.
     expect((await h.store.getContact("whatsapp", from))?.verified_customer_id).toBeNull();
+  });
+
+  it("never forwards the sandbox's simulated SMS code into the chat", async () => {
+    const h = await harness();
+    const from = "5511900000104"; // someone who knows a customer's CPF, writing from another number
+    const p = await profile(pick("overdue_invoice", 4));
+    await h.deliver(text(from, "quero a segunda via da fatura"));
+    await h.deliver(text(from, p.cpf));
+    await h.deliver(text(from, "não lembro, prefiro receber um código"));
+    const last = seen(h.graph, from).at(-1) ?? "";
+    expect(last).toMatch(/código de 6 dígitos por SMS/);
+    const turns = await turnsOf(from);
+    expect(turns.at(-1)?.record.tool_calls).toEqual([
+      expect.objectContaining({ name: "request_login_code", ok: true }),
+    ]);
+    for (const m of seen(h.graph, from)) expect(m).not.toMatch(/\b\d{6}\b/);
+    expect(h.graph.delivered().filter((r) => r.body.to === from)).toHaveLength(3);
   });
 
   it("does not trust a number just because the CRM has it: the identity flow still runs", async () => {

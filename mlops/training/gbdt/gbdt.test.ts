@@ -88,9 +88,9 @@ describe("trainGbdt", () => {
     expect(root.value[missingChild]).toBeGreaterThan(root.value[0]);
   });
 
-  it("splits categoricals natively: one categorical split separates a non-contiguous set", async () => {
+  it("splits categoricals natively: with subset splits, one split separates a non-contiguous set", async () => {
     const data = categoricalSignal(4000, 2);
-    const stump = { numTrees: 1, numLeaves: 2, learningRate: 1 };
+    const stump = { numTrees: 1, numLeaves: 2, learningRate: 1, maxCatToOnehot: 0 };
     const withCat = await trainGbdt(data, stump);
     const noCat = await trainGbdt({ ...data, features: [data.features[1]] }, stump);
     const test = categoricalSignal(2000, 3);
@@ -105,6 +105,10 @@ describe("trainGbdt", () => {
     expect([left.join(","), left.length]).toSatisfy(
       ([s, n]: [string, number]) => s === "1,3,6" || (n === 5 && s === "0,2,4,5,7"),
     );
+    // The default splits one category against the rest.
+    const oneVsRest = await trainGbdt(data, { ...stump, maxCatToOnehot: 255 });
+    expect(oneVsRest.trees[0].catLeft[0]).toHaveLength(1);
+    expect(["1", "3", "6"]).toContain(String(oneVsRest.trees[0].catLeft[0]?.[0]));
   });
 
   it("maps categories by name at predict time; unseen categories count as missing", async () => {

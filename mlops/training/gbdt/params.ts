@@ -22,8 +22,14 @@ export interface GbdtParams {
   maxBins: number;
   /** Stop after this many rounds without validation improvement (needs a validation set). */
   earlyStoppingRounds: number;
-  /** Categorical splits put at most this many categories on one side. */
+  /** Categorical splits put at most this many categories on one side (subset splits only). */
   maxCatThreshold: number;
+  /**
+   * Up to this many categories present in a node, a categorical split is one category against the rest;
+   * above it, a subset of categories sorted by gradient/hessian (LightGBM style). 255 (default): always
+   * one against the rest.
+   */
+  maxCatToOnehot: number;
   seed: number;
   /** Threads for histogram construction (main thread included); 0 = auto. */
   threads: number;
@@ -43,6 +49,7 @@ export const DEFAULT_GBDT_PARAMS: GbdtParams = Object.freeze({
   maxBins: 255,
   earlyStoppingRounds: 50,
   maxCatThreshold: 32,
+  maxCatToOnehot: 255,
   seed: 42,
   threads: 1,
 });
@@ -67,6 +74,8 @@ export const gbdtParamsSchema = z.object({
   maxBins: z.number().int().min(3).max(255),
   earlyStoppingRounds: z.number().int().min(1),
   maxCatThreshold: z.number().int().min(1),
+  // Model documents written before this parameter existed load with the default (params only record training).
+  maxCatToOnehot: z.number().int().min(0).max(255).default(255),
   seed: z.number().int(),
   threads: z.number().int().min(0).max(64),
 });

@@ -174,7 +174,10 @@ export interface ChannelStore {
     change: Partial<Pick<OutboxRecord, "status" | "attempts" | "provider_message_id" | "last_error">>,
     now: string,
   ): Promise<void>;
-  /** Records a status callback and sets `delivery_status` of the outbox entry it refers to. */
+  /**
+   * Records a status callback (the same message, status and time twice is one record: Meta redelivers)
+   * and sets `delivery_status` of the outbox entry it refers to.
+   */
   recordStatus(record: DeliveryStatusRecord): Promise<void>;
   listStatuses(channel: string, providerMessageId?: string): Promise<DeliveryStatusRecord[]>;
   close(): Promise<void>;

@@ -161,6 +161,9 @@ export class WhatsAppChannel {
     const parsed = parseWebhook(json, { phoneNumberId: this.config.phoneNumberId });
     for (const reason of parsed.skipped)
       this.log.warn({ reason }, "WhatsApp webhook: part of the delivery skipped");
+    const messages = [...parsed.messages].sort((a, b) => a.timestamp - b.timestamp);
+    if (messages.length > 0 && (this.closed || this.pending + messages.length > this.config.queue.maxPending))
+      throw new QueueFullError(this.pending);
     for (const s of parsed.statuses) {
       await this.d.store.recordStatus({
         channel: CHANNEL,
@@ -183,9 +186,6 @@ export class WhatsAppChannel {
           "WhatsApp reported a reply as failed",
         );
     }
-    const messages = [...parsed.messages].sort((a, b) => a.timestamp - b.timestamp);
-    if (this.closed && messages.length > 0) throw new QueueFullError(this.pending);
-    if (this.pending + messages.length > this.config.queue.maxPending) throw new QueueFullError(this.pending);
     let received = 0;
     let duplicates = 0;
     const receivedAt = this.now().toISOString();

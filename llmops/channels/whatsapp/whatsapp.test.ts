@@ -440,6 +440,9 @@ describe("WhatsApp conversations", () => {
     expect(h.graph.requests).toEqual([]);
     expect(await h.store.listInbound("whatsapp", "received")).toEqual([]);
     expect(h.logs.find((l) => l.level === "warn" && l.obj.error_code === 131026)).toBeDefined();
+    // Meta redelivers: the same callbacks are one record each.
+    await h.deliver(fixture("statuses"));
+    expect(await h.store.listStatuses("whatsapp")).toHaveLength(4);
   });
 
   it("marks delivery statuses on the replies they are about", async () => {
@@ -472,6 +475,13 @@ describe("WhatsApp conversations", () => {
     ]);
     expect(await turnsOf(from)).toEqual([]);
     expect((await h.store.getInbound("whatsapp", "wamid.REACT1"))?.status).toBe("skipped");
+    // Longer than the assistant reads (WhatsApp allows 4096): asked to shorten, logged, no turn.
+    await h.deliver(text(from, "minha internet ".repeat(200)));
+    expect(seen(h.graph, from).at(-1)).toBe(
+      "Sua mensagem ficou longa demais para mim. Pode resumir em até 2.000 caracteres?",
+    );
+    expect(await turnsOf(from)).toEqual([]);
+    expect(h.logs.some((l) => l.level === "error" && /message/.test(String(l.obj.err)))).toBe(true);
   });
 });
 
@@ -563,6 +573,29 @@ describe("WhatsApp: the Graph API down", () => {
     expect(outbox.every((o) => o.status === "sent")).toBe(true);
     expect(delivered).toHaveLength(outbox.length);
     expect(new Set(delivered.map((r) => JSON.stringify(r.body))).size).toBe(delivered.length);
+  });
+
+  it("answers 503 when the queue is full, claiming nothing, so Meta's redelivery is answered later", async () => {
+    const h = await harness({ whatsapp: { queue: { maxPending: 1, concurrency: 1 } } });
+    const from = "5511900000113";
+    const payload = text(from, "oi");
+    const value = (payload.entry as { changes: { value: { messages: Record<string, unknown>[] } }[] }[])[0]
+      .changes[0].value;
+    value.messages.push({
+      ...value.messages[0],
+      id: `${String(value.messages[0].id)}-2`,
+      text: { body: "tudo bem?" },
+    });
+    const full = await h.post(payload);
+    expect(full.status).toBe(503);
+    expect(full.headers.get("retry-after")).toBe("30");
+    expect(await h.store.getContact("whatsapp", from)).toBeNull();
+    expect(await h.store.getInbound("whatsapp", String(value.messages[0].id))).toBeNull();
+
+    const roomy = await harness({ whatsapp: { queue: { maxPending: 2, concurrency: 1 } } });
+    expect(await (await roomy.deliver(payload)).json()).toMatchObject({ received: 2, duplicates: 0 });
+    expect(await turnsOf(from)).toHaveLength(2);
+    expect(seen(roomy.graph, from)).toHaveLength(2);
   });
 
   it("gives up after the configured attempts with an error naming the message id", async () => {

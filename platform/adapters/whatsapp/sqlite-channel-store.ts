@@ -57,7 +57,7 @@ export class SqliteChannelStore implements ChannelStore {
       ),
       statusInsert: db.prepare(
         `insert into statuses (channel, provider_message_id, status, contact, at, error_code, error_title, payload)
-         values (?, ?, ?, ?, ?, ?, ?, ?)`,
+         values (?, ?, ?, ?, ?, ?, ?, ?) on conflict do nothing`,
       ),
       statusOutbox: db.prepare(
         "update outbox set delivery_status = ? where channel = ? and provider_message_id = ?",
@@ -99,7 +99,7 @@ export class SqliteChannelStore implements ChannelStore {
         channel text not null, provider_message_id text not null, status text not null, contact text not null,
         at text not null, error_code integer, error_title text, payload text not null
       );
-      create index if not exists statuses_message on statuses (channel, provider_message_id);
+      create unique index if not exists statuses_once on statuses (channel, provider_message_id, status, at);
     `);
     return new SqliteChannelStore(path, db);
   }

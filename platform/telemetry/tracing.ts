@@ -1,11 +1,17 @@
 import { type Tracer, trace } from "@opentelemetry/api";
+import { resourceFromAttributes } from "@opentelemetry/resources";
 import {
+  BatchSpanProcessor,
   ConsoleSpanExporter,
   InMemorySpanExporter,
   NodeTracerProvider,
   SimpleSpanProcessor,
   type SpanExporter,
+  type SpanProcessor,
 } from "@opentelemetry/sdk-trace-node";
+import type { TraceStore } from "../ports/trace-store.ts";
+import { createOtlpExporter, type OtlpExportOptions } from "./otlp.ts";
+import { TraceStoreSpanExporter } from "./trace-store-exporter.ts";
 
 export type TraceExporterKind = "none" | "console" | "memory";
 
@@ -31,6 +37,53 @@ export function createTracing(kind: TraceExporterKind, serviceName = "telco-serv
   return {
     tracer: provider.getTracer(serviceName),
     memory,
+    shutdown: () => provider.shutdown(),
+  };
+}
+
+/** Where the spans of a span pipeline go. */
+export interface SpanPipelineOptions {
+  /** `service.name` of the resource every span carries. */
+  serviceName: string;
+  /** More resource attributes (service.version, deployment.environment …). */
+  resource?: Record<string, string>;
+  /** Each span is written here as it ends (the local trace store). */
+  store?: TraceStore | null;
+  /** Batched OTLP/HTTP export (Cloud Trace, Langfuse, a collector). */
+  otlp?: OtlpExportOptions | null;
+  /** Keep finished spans in memory too (tests). */
+  memory?: boolean;
+}
+
+export interface SpanPipeline extends Tracing {
+  /** Waits until every ended span reached every destination. */
+  flush(): Promise<void>;
+}
+
+/**
+ * A tracer whose spans go to the trace store (synchronously as each ends), to OTLP (batched) and/or
+ * to memory. Like createTracing, the provider is not registered globally.
+ */
+export function createSpanPipeline(o: SpanPipelineOptions): SpanPipeline {
+  const processors: SpanProcessor[] = [];
+  if (o.store) processors.push(new SimpleSpanProcessor(new TraceStoreSpanExporter(o.store)));
+  if (o.otlp)
+    processors.push(
+      new BatchSpanProcessor(createOtlpExporter(o.otlp), {
+        scheduledDelayMillis: 1000,
+        exportTimeoutMillis: o.otlp.timeoutMs,
+      }),
+    );
+  const memory = o.memory ? new InMemorySpanExporter() : undefined;
+  if (memory) processors.push(new SimpleSpanProcessor(memory));
+  const provider = new NodeTracerProvider({
+    resource: resourceFromAttributes({ "service.name": o.serviceName, ...o.resource }),
+    spanProcessors: processors,
+  });
+  return {
+    tracer: provider.getTracer(o.serviceName),
+    memory,
+    flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
   };
 }

@@ -1,4 +1,5 @@
 import type { MonitoringConfig } from "../../platform/config/sections/monitoring.ts";
+import { maskPii } from "../../platform/pii/index.ts";
 import type { TabularDataset } from "../training/dataset.ts";
 import {
   chiSquareTwoSample,
@@ -324,7 +325,8 @@ function categoricalCounts(
     const mapped = remap[code];
     if (mapped < 0) {
       unseen++;
-      if (examples.size < 5) examples.add(col.categories[code]);
+      // Served values come from API callers: personal data in them never reaches a report or an alert.
+      if (examples.size < 5) examples.add(maskPii(col.categories[code]).slice(0, 64));
       counts[ref.categories.length]++;
     } else counts[mapped]++;
   }

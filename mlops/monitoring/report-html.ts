@@ -1,4 +1,5 @@
 import type { TopLevelSpec } from "vega-lite";
+import { maskPii } from "../../platform/pii/index.ts";
 import type { TabularDataset } from "../training/dataset.ts";
 import { renderSvg } from "../training/plots.ts";
 import { histogram } from "./drift-stats.ts";
@@ -223,10 +224,19 @@ function qualityTable(report: DriftReport): string {
   const rows = report.quality.issues
     .map(
       (i) =>
-        `<tr><td>${escapeHtml(i.feature)}</td><td>${i.kind}</td><td>${(i.value * 100).toFixed(2)}%</td><td>${(i.reference * 100).toFixed(2)}%</td><td>${escapeHtml((i.examples ?? []).join(", "))}</td></tr>`,
+        `<tr><td>${escapeHtml(i.feature)}</td><td>${i.kind}</td><td>${(i.value * 100).toFixed(2)}%</td><td>${(i.reference * 100).toFixed(2)}%</td><td>${escapeHtml((i.examples ?? []).map(safeExample).join(", "))}</td></tr>`,
     )
     .join("");
   return `<h2>Data quality</h2><table><tr><th>feature</th><th>issue</th><th>current</th><th>reference</th><th>examples</th></tr>${rows}</table>`;
+}
+
+/**
+ * An unseen value as the report shows it: served values come from API callers, so a CPF or phone sent
+ * as a category (LGPD) is masked, and a long value is cut.
+ */
+function safeExample(value: string): string {
+  const masked = maskPii(String(value));
+  return masked.length > 64 ? `${masked.slice(0, 64)}…` : masked;
 }
 
 function escapeHtml(s: string): string {

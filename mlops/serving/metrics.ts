@@ -241,6 +241,34 @@ export class ServingMetrics {
     });
   }
 
+  /**
+   * Exposes the HTTP sockets (read at scrape time): `http_open_connections` and
+   * `http_connections_shed_total{reason}` (evicted idle sockets, refused connections at the cap).
+   */
+  watchConnections(read: () => { open: number; evicted: number; refused: number }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: "http_open_connections",
+      help: "Open client sockets (capped by serving.http.maxConnections)",
+      registers,
+      collect() {
+        this.set(read().open);
+      },
+    });
+    new Counter({
+      name: "http_connections_shed_total",
+      help: "Sockets closed at the connection cap: evicted (idle, no request yet) or refused (all busy)",
+      labelNames: ["reason"],
+      registers,
+      collect() {
+        const s = read();
+        this.reset();
+        this.inc({ reason: "evicted" }, s.evicted);
+        this.inc({ reason: "refused" }, s.refused);
+      },
+    });
+  }
+
   /** Marks `version` as the one served (resets the previous one). */
   setModel(model: string, version: number, alias: string): void {
     this.modelInfo.reset();

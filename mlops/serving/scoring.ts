@@ -1,5 +1,6 @@
 import type { ServingConfig } from "../../platform/config/sections/serving.ts";
 import { ValidationError } from "../../platform/errors.ts";
+import { detectPii } from "../../platform/pii/index.ts";
 import type { FeatureValue } from "../../platform/ports/online-store.ts";
 import { explainFeature, featureDefinition, type Language } from "../features/definitions.ts";
 import { datasetFromRows, type TabularDataset, toNumber } from "../training/dataset.ts";
@@ -154,14 +155,39 @@ export function singleRowFromVector(
   return data;
 }
 
+/** What a customer id looks like (ids of the CRM, the IBM Telco file, the fixtures): also in the API schema. */
+export const CUSTOMER_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$";
+const CUSTOMER_ID = new RegExp(CUSTOMER_ID_PATTERN);
+
+/** Longest categorical value accepted (and so logged). */
+export const MAX_CATEGORY_CHARS = 200;
+
+/**
+ * The kind of personal data (cpf, phone, email, …) in `text`, if any. Every kind needs 2+ digits or an
+ * "@", so text without them skips the detector (the common categorical value: "consumer", "FIB300").
+ */
+export function personalDataIn(text: string): string | undefined {
+  let digits = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 64 /* @ */ || (c >= 48 && c <= 57 && ++digits >= 2)) return detectPii(text)[0]?.kind;
+  }
+  return undefined;
+}
+
 /**
  * Checks full feature payloads against the model's features: every feature present (null = missing
- * value), numerics finite JSON numbers, categoricals strings or booleans. Throws naming the field.
+ * value), numerics finite JSON numbers, categoricals strings or booleans of at most 200 characters
+ * without personal data in them, and no other key than the features and `customer_id` (an id matching
+ * CUSTOMER_ID_PATTERN, not a CPF or phone). Unknown keys are rejected rather than dropped: whatever is
+ * accepted is logged, so nothing the model does not read (a name, a CPF, a 1 MB blob) gets that far.
+ * Throws naming the field (never echoing a value that looks personal).
  */
 export function validateFeatureRows(
   model: ChurnModel,
   rows: readonly unknown[],
 ): Record<string, FeatureValue>[] {
+  const known = knownKeys(model);
   return rows.map((row, i) => {
     if (row === null || typeof row !== "object" || Array.isArray(row))
       throw new ValidationError(`features[${i}]`, "must be an object of feature values");
@@ -177,17 +203,58 @@ export function validateFeatureRows(
           throw new ValidationError(field, `must be a finite number, got ${describe(v)}`);
       } else if (typeof v !== "string" && typeof v !== "boolean") {
         throw new ValidationError(field, `must be a string, got ${describe(v)}`);
-      } else if (typeof v === "string" && v.length > 200) {
-        throw new ValidationError(field, "is longer than 200 characters");
+      } else if (typeof v === "string") {
+        if (v.length > MAX_CATEGORY_CHARS)
+          throw new ValidationError(field, `is longer than ${MAX_CATEGORY_CHARS} characters`);
+        const pii = personalDataIn(v);
+        if (pii)
+          throw new ValidationError(field, `holds personal data (${pii}), not a category`, {
+            hint: "Send the feature's category (e.g. the segment name), never a customer's data.",
+          });
+      }
+    }
+    for (const key in r) {
+      if (!Object.hasOwn(r, key)) continue;
+      if (!known.has(key))
+        throw new ValidationError(`features[${i}].${key.slice(0, 64)}`, "is not a feature of this model", {
+          hint: `Send only the model's ${model.features.length} features and an optional customer_id; unknown keys are rejected, not logged.`,
+        });
+    }
+    if (Object.hasOwn(r, "customer_id")) {
+      const id = r.customer_id;
+      const field = `features[${i}].customer_id`;
+      if (id !== null && typeof id !== "string") throw new ValidationError(field, "must be a string or null");
+      if (typeof id === "string") {
+        if (!CUSTOMER_ID.test(id))
+          throw new ValidationError(field, "is not a customer id (letters, digits, _ . : -, up to 64)");
+        const pii = personalDataIn(id);
+        if (pii)
+          throw new ValidationError(field, `holds personal data (${pii}), not a customer id`, {
+            hint: "Send the operator's customer id (e.g. AUR-00000001).",
+          });
       }
     }
     return r as Record<string, FeatureValue>;
   });
 }
 
+/** The keys a feature row may hold: the model's features and customer_id (once per model). */
+const knownKeysOf = new WeakMap<ChurnModel, Set<string>>();
+function knownKeys(model: ChurnModel): Set<string> {
+  let keys = knownKeysOf.get(model);
+  if (!keys) {
+    keys = new Set([...model.features.map((f) => f.name), "customer_id"]);
+    knownKeysOf.set(model, keys);
+  }
+  return keys;
+}
+
 function describe(v: unknown): string {
   if (Array.isArray(v)) return "an array";
-  if (typeof v === "string") return `the string ${JSON.stringify(v.slice(0, 20))}`;
+  if (typeof v === "string")
+    return personalDataIn(v)
+      ? "a string holding personal data"
+      : `the string ${JSON.stringify(v.slice(0, 20))}`;
   return typeof v;
 }
 

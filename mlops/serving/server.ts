@@ -1,5 +1,8 @@
 import { randomUUID } from "node:crypto";
+import { STATUS_CODES } from "node:http";
+import type { Socket } from "node:net";
 import { availableParallelism } from "node:os";
+import { join } from "node:path";
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
 import type { Span } from "@opentelemetry/api";
@@ -18,17 +21,23 @@ import { logger } from "../../platform/telemetry/logger.ts";
 import { createTracing, type Tracing } from "../../platform/telemetry/tracing.ts";
 import { openOnlineStore } from "../features/online.ts";
 import { lastMonitorRunPath } from "../monitoring/monitor.ts";
-import { PredictionLogWriter, type PredictionRecord } from "../monitoring/prediction-log.ts";
+import {
+  PredictionLogWriter,
+  type PredictionRecord,
+  replayPredictionJournals,
+} from "../monitoring/prediction-log.ts";
 import { openRegistry } from "../registry/store.ts";
 import type { ChurnModel } from "../training/model.ts";
 import { type AccessLog, createAccessLog } from "./access-log.ts";
 import { ApiKeyVerifier } from "./auth.ts";
+import { ConnectionGuard } from "./connections.ts";
 import { ExplainThread } from "./explain-thread.ts";
 import { type HistogramSeries, ServingMetrics } from "./metrics.ts";
 import { type LoadedModel, ModelHolder } from "./models.ts";
 import { maskObject, maskUrl } from "./pii.ts";
 import { KeyRateLimiter } from "./rate-limit.ts";
 import {
+  CUSTOMER_ID_PATTERN,
   languageOf,
   type Reason,
   reasonsOnThread,
@@ -57,6 +66,28 @@ export interface ServerOptions {
   tracing?: Tracing;
   /** Where access-log lines go (default: a buffered async pino destination on stderr). */
   accessLog?: AccessLog;
+  /**
+   * Routes of other modules mounted on this server (the assistant's `/v1/assistant/*`, the WhatsApp
+   * webhook), each in its own encapsulated scope: they keep their own body parsers and error mapping,
+   * and share the server's limits, 404/405 answers and API keys (through the context).
+   */
+  plugins?: readonly ServerPlugin[];
+}
+
+/** What the serving layer gives a mounted plugin. */
+export interface ServerPluginContext {
+  /** Id of a valid operator API key in an Authorization header, or undefined. */
+  verifyApiKey(authorization: string | undefined): string | undefined;
+  /** Counts one request against `key`'s rate limit; false when over it. */
+  rateLimit(key: string): boolean;
+}
+
+/** A plugin mounted by buildServer (see ServerOptions.plugins). */
+export type ServerPlugin = (server: FastifyInstance, ctx: ServerPluginContext) => Promise<void>;
+
+/** Where the prediction journal lives (serving.predictionLog.durability journal). */
+export function predictionJournalDir(paths: { logs: string }): string {
+  return join(paths.logs, "prediction-journal");
 }
 
 /** Handles tests and the CLI need after building the server. */
@@ -123,7 +154,7 @@ function predictSchemas(cfg: ServingConfig) {
           type: "array",
           minItems: 1,
           maxItems: cfg.maxBatch,
-          items: { type: "string", minLength: 1, maxLength: 64 },
+          items: { type: "string", pattern: CUSTOMER_ID_PATTERN },
           description: "Score these customers with their features from the online store.",
         },
         features: {
@@ -132,9 +163,12 @@ function predictSchemas(cfg: ServingConfig) {
           maxItems: cfg.maxBatch,
           items: {
             type: "object",
+            maxProperties: 1024,
+            properties: { customer_id: { type: ["string", "null"], pattern: CUSTOMER_ID_PATTERN } },
             additionalProperties: { type: ["number", "string", "boolean", "null"] },
           },
-          description: "Full feature payloads (one object per customer; optional customer_id key).",
+          description:
+            "Full feature payloads: one object per customer with exactly the model's features (null for an unknown value) and an optional customer_id. Any other key is rejected (400 naming it), so nothing but features reaches the prediction log.",
         },
         model: {
           type: "string",
@@ -193,6 +227,12 @@ function validationFailure(err: FastifyError): { code: string; field: string; me
     };
   if (v.keyword === "maxItems")
     return { code: "too_many_items", field: path, message: `at most ${params.limit} items per request` };
+  if (v.keyword === "pattern" && /customer_id/.test(path))
+    return {
+      code: "invalid_request",
+      field: path,
+      message: "is not a customer id (letters, digits, _ . : -, up to 64 characters)",
+    };
   if (v.keyword === "additionalProperties" && params.additionalProperty)
     return {
       code: "invalid_request",
@@ -221,12 +261,22 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
   const metrics = new ServingMetrics({ driftFile: lastMonitorRunPath(app.paths) });
   const tracing = opts.tracing ?? createTracing(cfg.tracing);
   const threads = cfg.workerThreads === "on" || (cfg.workerThreads === "auto" && availableParallelism() > 1);
+  // Predictions a killed server left in its journal reach the lake before this one serves.
+  const journalDir = predictionJournalDir(app.paths);
+  const replayed = await replayPredictionJournals(app.lake(), journalDir);
+  if (replayed.segments > 0)
+    logger().warn(
+      { ...replayed, journal: journalDir },
+      "replayed the prediction journal of a server that stopped without flushing it",
+    );
+  const durability = cfg.predictionLog.durability;
   const logWriter =
     opts.logWriter ??
     new PredictionLogWriter(app.lake(), {
       maxBuffer: cfg.logBufferSize,
       flushIntervalMs: cfg.logFlushIntervalMs,
       thread: threads,
+      journal: durability === "buffered" ? undefined : { dir: journalDir, durability },
     });
   const explainThread = threads ? new ExplainThread() : undefined;
   metrics.watchThreads(() => ({
@@ -259,6 +309,7 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
   const first = holder.current();
   if (first) metrics.setModel(first.name, first.version, cfg.alias);
 
+  const limits = cfg.http;
   const server = Fastify({
     logger: false,
     bodyLimit: cfg.bodyLimitBytes,
@@ -267,8 +318,47 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
       customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false, allowUnionTypes: true },
     },
     return503OnClosing: true,
+    // Bounded sockets (Node's defaults wait forever for a silent client): see ConnectionGuard for the cap.
+    connectionTimeout: limits.idleTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      headersTimeout: limits.headersTimeoutMs,
+      // How often Node checks the header and request deadlines (its default, 30 s, would let a
+      // 10 s header timeout run to 40 s).
+      connectionsCheckingInterval: Math.max(50, Math.min(1000, limits.headersTimeoutMs / 4)),
+    },
+    // Fastify's own answers in our error shape (see errorBody): a malformed URL …
+    frameworkErrors: (err, req, rawReply) => {
+      const bad = err.code === "FST_ERR_BAD_URL" || err.code === "FST_ERR_MAX_PARAM_LENGTH";
+      (rawReply as FastifyReply)
+        .code(bad ? 400 : 500)
+        .send(
+          errorBody(
+            bad ? "invalid_url" : "internal",
+            bad
+              ? `the URL ${maskUrl(req.url)} is not valid (bad percent-encoding or too long)`
+              : "internal error",
+            bad ? "url" : undefined,
+          ),
+        );
+    },
+    // … and what Node's HTTP parser rejects before any route runs (malformed request, timeouts).
+    clientErrorHandler: (err, socket) => clientError(err, socket as Socket),
   });
   contexts.set(server, { config: cfg, holder, metrics, tracing, logWriter, explainThread });
+  const guard = new ConnectionGuard(server.server, limits.maxConnections);
+  metrics.watchConnections(() => ({ open: guard.open, evicted: guard.evicted, refused: guard.refused }));
+
+  // Which methods each route pattern answers, for 405 + Allow on a known path with another method.
+  const routeMethods: { pattern: RegExp; methods: Set<string> }[] = [];
+  server.addHook("onRoute", (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const pattern = routePattern(route.url ?? route.path);
+    const known = routeMethods.find((r) => r.pattern.source === pattern.source);
+    if (known) for (const m of methods) known.methods.add(m);
+    else routeMethods.push({ pattern, methods: new Set(methods) });
+  });
 
   // Per-request telemetry: one span, one counter/histogram sample and one masked access-log line.
   const spans = new WeakMap<FastifyRequest, Span>();
@@ -331,6 +421,13 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
     done();
   });
 
+  // An unauthenticated caller gets its 401 and the connection closes (it cannot hold the socket to
+  // try keys); also for the mounted plugins' 401s.
+  server.addHook("onSend", (_req, reply, payload, done) => {
+    if (reply.statusCode === 401) reply.header("connection", "close");
+    done(null, payload);
+  });
+
   server.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
     if (err.validation) {
       const f = validationFailure(err);
@@ -348,8 +445,13 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
             err.details?.field as string | undefined,
           ),
         );
-    if (err instanceof TelcoError && err.code === "not_ready")
-      return reply.code(503).send(errorBody("not_ready", err.message));
+    if (
+      err instanceof TelcoError &&
+      (err.code === "not_ready" || err.code === "prediction_log_unavailable")
+    ) {
+      if (err.code !== "not_ready") log.error({ reqId: req.id, err: err.message }, "prediction refused");
+      return reply.code(503).send(errorBody(err.code, err.message));
+    }
     const status = typeof err.statusCode === "number" ? err.statusCode : 500;
     if (status >= 400 && status < 500) {
       const code =
@@ -360,9 +462,19 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
             : status === 415
               ? "unsupported_media_type"
               : "invalid_request";
+      const message =
+        status === 415
+          ? `send the body as application/json (got ${String(req.headers["content-type"] ?? "no content type").slice(0, 80)})`
+          : status === 413
+            ? `the body is larger than ${cfg.bodyLimitBytes} bytes (serving.bodyLimitBytes)`
+            : err.message;
+      // A body the server refused unread may still be arriving: close the connection after answering.
+      if (status === 413 || status === 415) reply.header("connection", "close");
       return reply
         .code(status)
-        .send(errorBody(code, err.message, status === 413 || status === 400 ? "body" : undefined));
+        .send(
+          errorBody(code, message, status === 413 || status === 400 || status === 415 ? "body" : undefined),
+        );
     }
     log.error(
       { reqId: req.id, err: maskObject({ message: err.message, stack: err.stack }) },
@@ -370,9 +482,21 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
     );
     return reply.code(500).send(errorBody("internal", "internal error; see the server log", undefined));
   });
-  server.setNotFoundHandler((req, reply) =>
-    reply.code(404).send(errorBody("route_not_found", `no route ${req.method} ${maskUrl(req.url)}`)),
-  );
+  server.setNotFoundHandler((req, reply) => {
+    const path = req.url.split("?")[0];
+    const allowed = new Set<string>();
+    for (const r of routeMethods) if (r.pattern.test(path)) for (const m of r.methods) allowed.add(m);
+    if (allowed.size > 0) {
+      const allow = [...allowed].sort().join(", ");
+      return reply
+        .code(405)
+        .header("allow", allow)
+        .send(
+          errorBody("method_not_allowed", `${req.method} is not allowed on ${maskUrl(path)}; use ${allow}`),
+        );
+    }
+    return reply.code(404).send(errorBody("route_not_found", `no route ${req.method} ${maskUrl(req.url)}`));
+  });
 
   await server.register(swagger, {
     openapi: {
@@ -440,6 +564,9 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
       ? `${cfg.rateLimit.timeWindowMs / 60_000} min`
       : `${cfg.rateLimit.timeWindowMs / 1000} s`;
   await server.register(async (api) => {
+    // JSON only: Fastify's built-in text/plain parser would hand the schema a string (a 400), where the
+    // API answers 415.
+    api.removeContentTypeParser("text/plain");
     api.addHook("onRequest", (req, reply, done) => {
       const keyId = verifier.verify(req.headers.authorization);
       if (!keyId) {
@@ -485,6 +612,13 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
       (req) => predict(req),
     );
   });
+
+  // Routes of other modules, each in its own scope (their parsers and error handlers stay theirs).
+  const pluginCtx: ServerPluginContext = {
+    verifyApiKey: (authorization) => verifier.verify(authorization),
+    rateLimit: (key) => limiter.hit(key) >= 0,
+  };
+  for (const plugin of opts.plugins ?? []) await server.register(async (scope) => plugin(scope, pluginCtx));
 
   /**
    * Scores one request: model selection, features, probabilities, reasons, logging. Synchronous
@@ -623,6 +757,8 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
         });
     }
     if (!body.model) shadowScore(ids, ts, rows, vec);
+    // With a journal, this request's records are on disk before its answer leaves (throws → 503).
+    logWriter.commit();
     return waiting ? Promise.all(waiting).then(() => ({ predictions })) : { predictions };
   }
 
@@ -688,4 +824,40 @@ function unknownCustomer(id: string, index: number): NotFoundError {
     hint: "Check the id, or send full features instead.",
     details: { code: "unknown_customer", field: `customer_ids[${index}]` },
   });
+}
+
+/** A route URL pattern (`/v1/assistant/sessions/:id`, `/docs/*`) as a path regex. */
+function routePattern(url: string): RegExp {
+  const source = url
+    .split("/")
+    .map((seg) =>
+      seg.startsWith(":") ? "[^/]+" : seg === "*" ? ".*" : seg.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+    )
+    .join("/");
+  return new RegExp(`^${source}/?$`);
+}
+
+/**
+ * Answers what Node's HTTP parser rejected before Fastify saw a request (malformed request line or
+ * headers, header or request timeout, oversized headers) in the API's error shape, then closes the
+ * socket. Fastify's default writes `{"error":"Bad Request","message":"Client Error",…}`.
+ */
+function clientError(err: Error & { code?: string }, socket: Socket): void {
+  if (err.code === "ECONNRESET" || socket.destroyed) return;
+  const [status, code, message] =
+    err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+      ? [
+          408,
+          "request_timeout",
+          "the request did not arrive in time (serving.http.requestTimeoutMs / headersTimeoutMs)",
+        ]
+      : err.code === "HPE_HEADER_OVERFLOW"
+        ? [431, "headers_too_large", "the request headers are too large"]
+        : [400, "bad_request", "the request is not valid HTTP/1.1"];
+  const body = JSON.stringify(errorBody(code, message));
+  if (socket.writable)
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  socket.destroy();
 }

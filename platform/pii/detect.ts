@@ -246,7 +246,8 @@ const EXPIRY = String.raw`((?:0[1-9]|1[0-2])\s?\/\s?(?:20)?[0-9]{2})(?![0-9])`;
 const CVV_CUE = String.raw`(?:cvv2?|cvc2?|c[oó]d(?:igo)?\.?\s*(?:de\s+)?seg(?:uran[cç]a)?\.?|security code|c[oó]digo de verifica[cç][aã]o)`;
 const EXPIRY_CUE = String.raw`(?:validade|val\.|vencimento do cart[aã]o|expira(?:[cç][aã]o)?|expiry|expiration|exp\.?|valid thru|v[aá]lido at[eé])`;
 const CVV_WITH_CUE = re(
-  String.raw`(?<![${LETTER}])${CVV_CUE}\s*(?:[:=-]|[eé]|is)?\s*([0-9]{3,4})(?![0-9])`,
+  // A few words may sit between the cue and the code: "cvv do meu cartão: 987", "security code on my card is 987".
+  String.raw`(?<![${LETTER}])${CVV_CUE}(?:\s+(?:do|da|de|of|on|my|meu|minha|the|your|seu|sua|cart[aã]o|card|cr[eé]dito|credit|d[eé]bito|debit)){0,4}\s*(?:[:=-]|[eé]|is)?\s*([0-9]{3,4})(?![0-9])`,
   "gi",
 );
 const EXPIRY_WITH_CUE = re(

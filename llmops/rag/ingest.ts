@@ -4,6 +4,7 @@ import { open, readdir } from "node:fs/promises";
 import { extname, join, relative, resolve, sep } from "node:path";
 import { ValidationError } from "../../platform/errors.ts";
 import { type EmbeddingProvider, embeddingFingerprint } from "../../platform/ports/embeddings.ts";
+import { detectPlantedInstructions } from "../guardrails/planted-instructions.ts";
 import { chunkDocument, sha256 } from "./chunker.ts";
 import { LoadError, loadDocument, SUPPORTED_EXTENSIONS } from "./loaders.ts";
 import {
@@ -49,6 +50,8 @@ export interface IngestReport {
   documents: { total: number; added: number; updated: number; unchanged: number; removed: number };
   chunks: { total: number; embedded: number; reused: number; deduplicated: number };
   skipped: { source: string; reason: string }[];
+  /** Documents carrying instructions planted for the assistant (indexed; neutralised at retrieval, llmops/guardrails). */
+  flagged: { source: string; doc_id: string; reasons: string[] }[];
   embedding: { provider: string; model: string; dimension: number };
 }
 
@@ -373,8 +376,27 @@ export async function ingestDocuments(opts: IngestOptions): Promise<IngestReport
       deduplicated,
     },
     skipped: skipped.map((s) => ({ ...s, source: displayPath(s.source) })),
+    flagged: flagPlanted(docs, chunks),
     embedding,
   };
+}
+
+/** Documents whose chunks carry planted instructions, with the reasons (no text quoted). */
+function flagPlanted(docs: ManifestDocument[], chunks: StoredChunk[]): IngestReport["flagged"] {
+  const reasons = new Map<string, Set<string>>();
+  for (const c of chunks)
+    for (const p of detectPlantedInstructions(c.text)) {
+      const set = reasons.get(c.doc_id) ?? new Set<string>();
+      set.add(p.reason);
+      reasons.set(c.doc_id, set);
+    }
+  return docs
+    .filter((d) => reasons.has(d.doc_id))
+    .map((d) => ({
+      source: displayPath(d.source),
+      doc_id: d.doc_id,
+      reasons: [...(reasons.get(d.doc_id) ?? [])],
+    }));
 }
 
 function displayPath(p: string): string {

@@ -5,8 +5,9 @@ import { words } from "./text.ts";
 import type { Finding, OutputFacts, OutputGuardrail, Span } from "./types.ts";
 
 /**
- * No prompt text in a reply: any run of SHINGLE consecutive words from a prompt template
- * (llmops/prompts/templates: system, rules, phrasing, command generation, RAG context) is a leak,
+ * No prompt text in a reply: words of a prompt template
+ * (llmops/prompts/templates: system, rules, phrasing, command generation, RAG context) running on for
+ * LEAK_RUN words or more is a leak,
  * unless the same words are in a passage retrieved this turn (the tone-of-voice policy is a public
  * document the system prompt summarises). Quoted examples inside the prompts ("Sua fatura de R$ …",
  * "Entendo o seu incômodo.") are sample replies, not secrets, and are left out; so are variables.
@@ -15,6 +16,8 @@ import type { Finding, OutputFacts, OutputGuardrail, Span } from "./types.ts";
  */
 
 export const SHINGLE = 7;
+/** Consecutive prompt words that make a leak (templates share short phrases with the prompts by design). */
+export const LEAK_RUN = 12;
 
 function shinglesOf(ws: string[], n: number): string[] {
   const out: string[] = [];
@@ -57,15 +60,26 @@ export function createOutputPromptLeakGuardrail(opts: { shingles?: Set<string> }
       const ws = words(reply);
       if (ws.length < SHINGLE) return null;
       const passageText = facts.passages.map((p) => words(p.text).join(" ")).join(" | ");
+      // A coincidence of a few words between a template and a prompt is not a leak: a leak is a run
+      // of at least LEAK_RUN consecutive prompt words.
+      let run = 0;
+      let longest = 0;
       let hits = 0;
-      for (const s of shinglesOf(ws, SHINGLE)) if (set.has(s) && !passageText.includes(s)) hits++;
-      if (hits === 0) return null;
+      for (const s of shinglesOf(ws, SHINGLE)) {
+        if (set.has(s) && !passageText.includes(s)) {
+          hits++;
+          run++;
+          longest = Math.max(longest, run);
+        } else run = 0;
+      }
+      const words_ = longest > 0 ? longest + SHINGLE - 1 : 0;
+      if (words_ < LEAK_RUN) return null;
       const spans: Span[] = [{ start: 0, end: reply.length }];
       return {
-        reason: `reply repeats prompt text (${hits} run${hits > 1 ? "s" : ""} of ${SHINGLE} words)`,
+        reason: `reply repeats prompt text (${words_} consecutive words)`,
         spans,
         category: "prompt_text",
-        detail: { runs: hits },
+        detail: { longest_run_words: words_, shingles: hits },
       };
     },
     // A leak is not masked word by word: the whole reply goes.

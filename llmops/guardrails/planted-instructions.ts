@@ -38,7 +38,7 @@ const DOC_RULES: DocRule[] = [
     re: new RegExp(
       String.raw`\b(?:nota|notas|instrucao|instrucoes|mensagem|aviso|recado|observacao|orientacao|ordem|comando)\s+(?:importante\s+|interna\s+|secreta\s+|oculta\s+)?(?:para|pra|ao|a|aos)\s+(?:o |a |os |qualquer |todo )?${AI}\b` +
         String.raw`|\bse (?:voce|vc) (?:e|for|eh) (?:uma |um |o |a )?(?:ia|inteligencia artificial|modelo de linguagem|assistente virtual|assistente de ia|chatbot|llm|robo)\b` +
-        String.raw`|\b(?:note|notes|instruction|instructions|message|attention|reminder)\s+(?:to|for)\s+(?:the |any |all )?${AI}s?\b|\bif you(?: are|'re| re) (?:an? |the )?(?:ai|language model|llm|assistant|chatbot|bot|gpt)\b|\b(?:ai|llm|language model|assistant|model|bot)s? (?:reading|processing|summari[sz]ing|that reads?) this\b` +
+        String.raw`|\b(?:note|notes|instruction|instructions|message|attention|reminder)\s+(?:to|for)\s+(?:the |any |all )?${AI}s?\b|\b(?:attention|atencao|aviso),?\s+(?:the |all |any |o |a )?${AI}s?\b|\bif you(?: are|'re| re) (?:an? |the )?(?:ai|language model|llm|assistant|chatbot|bot|gpt)\b|\b(?:ai|llm|language model|assistant|model|bot)s? (?:reading|processing|summari[sz]ing|that reads?) this\b` +
         String.raw`|\b(?:ao|o|a) ${AI} (?:que )?(?:ler|lendo|leia|processar|resumir) (?:este|esse) (?:documento|texto|trecho)\b|\b(?:o|a) ${AI}\s+(?:deve|devera|precisa|tem que)\s+(?:sempre\s+|agora\s+|imediatamente\s+)?(?:ignorar|revelar|dizer que|informar que|prometer|garantir|oferecer\s+${BIG_GIFT}|aplicar\s+${BIG_GIFT}|enviar|mandar|incluir)\b`,
     ),
   },
@@ -55,6 +55,7 @@ const DOC_RULES: DocRule[] = [
     reason: "sends conversation or customer data to an outside address",
     re: new RegExp(
       String.raw`!\[[^\]]*\]\(\s*https?:\/\/[^)\s]*[?&][^)]*\)|\b(?:envie|enviem|encaminhe|encaminhem|mande|mandem|poste|send|forward|post|upload|exfiltrate)\b[^.!?\n]{0,60}\b(?:https?:\/\/|www\.|[a-z0-9._-]+@[a-z0-9-]+\.[a-z]{2,})` +
+        String.raw`|\b(?:reveal|disclose|share|give out|revele|revelar|divulgue|compartilhe|informe|passe)\b[^.!?\n]{0,30}\b(?:cpf|phone numbers?|telefone|data de nascimento|birth ?date|senha|password|codigo|code)\b[^.!?\n]{0,40}\b(?:anyone|anybody|qualquer (?:um|pessoa)|whoever|quem (?:pedir|perguntar|solicitar))\b` +
         String.raw`|\b(?:inclua|incluam|include|adicione|add|anexe|append|coloque|put)\s+(?:sempre\s+|always\s+)?(?:o |a |os |as |the |this )?(?:cpf|dados|telefone|data de nascimento|codigo|senha|conversa|historico|prompt|instrucoes|customer'?s? (?:data|cpf|phone|details)|conversation|chat history|system prompt|password|code)\b[^.!?\n]{0,50}\b(?:na resposta|no link|na url|em um link|in (?:the |your )?(?:reply|answer|response|url|link)|to the (?:url|link))`,
     ),
   },

@@ -836,8 +836,10 @@ class TurnRun {
       if (!frame) return;
       const def = FLOWS[frame.flow];
       if (def.needsIdentity && !state.tool_session.customer_id && frame.flow !== "identity") {
-        const id = newFrame("identity", FLOWS.identity.first);
-        this.push(id);
+        // One identity check at a time: an open one lower in the stack comes back on top.
+        const open = state.stack.findIndex((f) => f.flow === "identity");
+        if (open >= 0) state.stack.push(...state.stack.splice(open, 1));
+        else this.push(newFrame("identity", FLOWS.identity.first));
         continue;
       }
       if (this.interrupted.has(frame)) {

@@ -70,6 +70,9 @@ export const identityFlow = defineFlow({
   first: "collect",
   accepts: ["cpf", "birth_date", "phone", "login_code"],
   onCorrect: (slot) => (slot === "cpf" || slot === "birth_date" ? "collect" : null),
+  // "Me manda um código" while asked for the birth date is the code path, whatever else it reads like.
+  claims: (frame, text) =>
+    frame.awaiting === "birth_date" && WANTS_CODE.test(text) ? { slots: {}, exclusive: true } : null,
   steps: {
     async collect(ctx) {
       const s = ctx.frame.slots;

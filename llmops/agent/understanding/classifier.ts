@@ -1,6 +1,3 @@
-import { stemmer as englishStemmer } from "@orama/stemmers/english";
-import { stemmer as portugueseStemmer } from "@orama/stemmers/portuguese";
-import { restoreNasalEndings } from "../../rag/analyzer.ts";
 import type { Entity, EntityKind } from "./entities.ts";
 import { INTENTS, type Intent } from "./intents.ts";
 import { lexiconHits } from "./lexicons.ts";
@@ -27,10 +24,19 @@ export interface FeatureOptions {
   bigramWeight: number;
   charWeight: number;
   lexiconWeight: number;
-  stemWeight: number;
+  /** Weight of the one feature saying whether the message has a business word (see LEXICONS.domain). */
+  domainWeight: number;
 }
 
-export interface TrainOptions extends FeatureOptions {
+export interface TrainGateOptions {
+  /**
+   * A knowledge question is about the operator's business: without any business word (LEXICONS.domain)
+   * the message cannot be one, and its probability goes to the other intents.
+   */
+  domainGate: boolean;
+}
+
+export interface TrainOptions extends FeatureOptions, TrainGateOptions {
   epochs: number;
   learningRate: number;
   l2: number;
@@ -44,12 +50,16 @@ export const DEFAULT_TRAIN_OPTIONS: TrainOptions = {
   bigramWeight: 0.6,
   charWeight: 1,
   lexiconWeight: 1.5,
-  stemWeight: 0.6,
+  domainWeight: 1,
+  domainGate: true,
   epochs: 30,
   learningRate: 0.3,
   l2: 1e-5,
   seed: 20260101,
 };
+
+/** Marks a masked span in the text until tokenisation turns it into `__kind__` (survives folding). */
+const PLACEHOLDER = "zqx";
 
 /** Normalised words of a message with entity spans masked or marked (see MASKED / MARKED). */
 export function classifierWords(text: string, entities: readonly Entity[] = []): string[] {
@@ -60,7 +70,7 @@ export function classifierWords(text: string, entities: readonly Entity[] = []):
   for (const e of [...entities].sort((a, b) => a.start - b.start)) {
     if (e.start < cursor) continue;
     if (MASKED.has(e.kind)) {
-      masked += `${nfc.slice(cursor, e.start)} qqq${e.kind.replace("_", "")}qqq `;
+      masked += `${nfc.slice(cursor, e.start)} ${PLACEHOLDER}${e.kind.replace("_", "")}${PLACEHOLDER} `;
       cursor = e.end;
     } else if (MARKED.has(e.kind)) marks.push(`__${e.kind}__`);
     else if (e.kind === "yes_no") marks.push(e.value ? "__yes__" : "__no__");
@@ -69,7 +79,8 @@ export function classifierWords(text: string, entities: readonly Entity[] = []):
   const out: string[] = [];
   for (const t of tokenize(fold(masked))) {
     for (const w of t.norm.split(" ")) {
-      if (w.startsWith("qqq") && w.endsWith("qqq")) out.push(`__${w.slice(3, -3)}__`);
+      if (w.length > 6 && w.startsWith(PLACEHOLDER) && w.endsWith(PLACEHOLDER))
+        out.push(`__${w.slice(3, -3)}__`);
       else out.push(/^\d+$/.test(w) ? "__num__" : w);
     }
   }
@@ -95,20 +106,18 @@ export function featureVector(words: readonly string[], o: FeatureOptions): Map<
     }
   }
   if (words.length > 0) bi.add(`b|${words[words.length - 1]}|</s>`);
-  const stems = new Set<string>();
-  if (o.stemWeight > 0)
-    for (const w of words) {
-      if (w.startsWith("__") || w.length < 4) continue;
-      for (const st of stemsOf(w)) stems.add(`s|${st}`);
-    }
   const lex = new Set<string>();
-  for (const name of lexiconHits(words)) lex.add(`l|${name}`);
+  const dom = new Set<string>();
+  for (const name of lexiconHits(words)) {
+    if (o.domainWeight > 0 && (name === "domain" || name === "nodomain")) dom.add(`d|${name}`);
+    else lex.add(`l|${name}`);
+  }
   groups.push(
     [uni, o.wordWeight],
     [bi, o.bigramWeight],
     [chars, o.charWeight],
     [lex, o.lexiconWeight],
-    [stems, o.stemWeight],
+    [dom, o.domainWeight],
   );
   const vec = new Map<string, number>();
   let norm = 0;
@@ -125,24 +134,22 @@ export function featureVector(words: readonly string[], o: FeatureOptions): Map<
   return vec;
 }
 
-const stemCache = new Map<string, string[]>();
-
-/** Portuguese and English stems of a folded word ("cancelamento" → "cancel", "charges" → "charg"). */
-function stemsOf(word: string): string[] {
-  let out = stemCache.get(word);
-  if (out === undefined) {
-    const pt = portugueseStemmer(restoreNasalEndings(word));
-    const en = englishStemmer(word);
-    out = pt === en ? [pt] : [pt, en];
-    if (stemCache.size < 100_000) stemCache.set(word, out);
-  }
-  return out;
-}
-
 export interface TrainingExample {
   /** Output of classifierWords. */
   words: string[];
   intent: Intent;
+}
+
+/** Bumped when features or the model change meaning (a cached model of another format is retrained). */
+export const CLASSIFIER_FORMAT = 1;
+
+export interface SerializedClassifier {
+  format: number;
+  labels: Intent[];
+  options: TrainOptions;
+  features: string[];
+  weights: string;
+  bias: number[];
 }
 
 export interface IntentScore {
@@ -176,6 +183,37 @@ export class IntentClassifier {
     return this.#ids.size;
   }
 
+  /** The trained model as a JSON-safe object (weights as base64 float64, exact round trip). */
+  toJSON(): SerializedClassifier {
+    return {
+      format: CLASSIFIER_FORMAT,
+      labels: [...this.labels],
+      options: this.options,
+      features: [...this.#ids.keys()],
+      weights: Buffer.from(this.#weights.buffer, this.#weights.byteOffset, this.#weights.byteLength).toString(
+        "base64",
+      ),
+      bias: [...this.#bias],
+    };
+  }
+
+  /** Rebuilds a model from toJSON() output; throws on another format or inconsistent sizes. */
+  static fromJSON(data: SerializedClassifier): IntentClassifier {
+    if (data.format !== CLASSIFIER_FORMAT)
+      throw new RangeError(`classifier format ${data.format}, expected ${CLASSIFIER_FORMAT}`);
+    const bytes = Buffer.from(data.weights, "base64");
+    const weights = new Float64Array(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+    );
+    if (
+      weights.length !== data.features.length * data.labels.length ||
+      data.bias.length !== data.labels.length
+    )
+      throw new RangeError("classifier weights do not match its features and labels");
+    const ids = new Map(data.features.map((f, i) => [f, i]));
+    return new IntentClassifier(data.labels, data.options, ids, weights, Float64Array.from(data.bias));
+  }
+
   /** Posterior over all intents, highest first. */
   classifyWords(words: readonly string[]): IntentScore[] {
     const k = this.labels.length;
@@ -187,6 +225,14 @@ export class IntentClassifier {
       for (let c = 0; c < k; c++) scores[c] += v * this.#weights[base + c];
     }
     const probs = softmax(scores);
+    if (this.options.domainGate) {
+      const kq = this.labels.indexOf("knowledge_question");
+      if (kq >= 0 && probs[kq] > 0 && !lexiconHits(words).has("domain")) {
+        const rest = 1 - probs[kq];
+        probs[kq] = 0;
+        if (rest > 0) for (let c = 0; c < k; c++) probs[c] /= rest;
+      }
+    }
     const out: IntentScore[] = this.labels.map((intent, c) => ({ intent, confidence: probs[c] }));
     return out.sort((a, b) => b.confidence - a.confidence || a.intent.localeCompare(b.intent));
   }

@@ -548,7 +548,11 @@ function matchersOf(catalog: UnderstandingCatalog): CatalogMatchers {
   const escapeRe = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
   const alt = (list: string[]) =>
     list
-      .map((id) => escapeRe(id.toLowerCase()).replace(/-/g, "[-\\s]?"))
+      .map((id) =>
+        escapeRe(id.toLowerCase())
+          .replace(/-/g, "[-\\s]?")
+          .replace(/([a-z])(\d)/g, "$1[-\\s]?$2"),
+      )
       .sort((a, b) => b.length - a.length)
       .join("|");
   const planIds = catalog.plans.map((p) => p.plan_id);

@@ -14,7 +14,7 @@ import type { IntentClassifier, IntentScore } from "./classifier.ts";
 import { type Entity, extractEntities, type RejectedEntity } from "./entities.ts";
 import { INTENT_FLOW, type Intent } from "./intents.ts";
 import { detectMessageLanguage } from "./language.ts";
-import { defaultIntentClassifier } from "./model.ts";
+import { cachedIntentClassifier, defaultIntentClassifier } from "./model.ts";
 import { collapseRepeats, fold, tokenize } from "./normalize.ts";
 
 /**
@@ -34,6 +34,8 @@ import { collapseRepeats, fold, tokenize } from "./normalize.ts";
 export interface LocalUnderstandingOptions {
   /** Defaults to the classifier trained from data/assistant/utterances (trained on first use). */
   classifier?: IntentClassifier | (() => IntentClassifier);
+  /** A JSON file caching the trained default classifier across processes (e.g. in the workspace). */
+  modelCacheFile?: string;
   /** Plans, offer ids, competitors; defaults to data/sample/operator-catalog.json. */
   catalog?: UnderstandingCatalog;
   /** Today for the operator (yyyy-mm-dd), e.g. OperatorSystems.businessDate; defaults to the UTC date. */
@@ -121,7 +123,15 @@ export class LocalUnderstanding implements UnderstandingEngine {
 
   constructor(options: LocalUnderstandingOptions = {}) {
     const c = options.classifier;
-    this.#classifier = typeof c === "function" ? c : c ? () => c : () => defaultIntentClassifier();
+    const cacheFile = options.modelCacheFile;
+    this.#classifier =
+      typeof c === "function"
+        ? c
+        : c
+          ? () => c
+          : cacheFile
+            ? () => cachedIntentClassifier(cacheFile)
+            : () => defaultIntentClassifier();
     this.#catalog = options.catalog ?? loadUnderstandingCatalog();
     this.#businessDate = options.businessDate ?? todayUtc;
     this.#minConfidence = options.minConfidence ?? 0.3;
@@ -198,20 +208,38 @@ export class LocalUnderstanding implements UnderstandingEngine {
         .filter((e) => e.start >= start && e.end <= end)
         .map((e) => ({ ...e, start: e.start - start, end: e.end - start }));
       const text = message.slice(start, end);
-      return { text, start, end, top: classifier.classify(text, inside)[0] };
+      // A clause that is only a value ("tá muito caro" after "quero cancelar") qualifies the request
+      // around it; it carries no intent of its own.
+      const valueOnly = inside.some((e) => e.kind !== "yes_no") && onlyValues(fold(text), inside);
+      const top = classifier.classify(text, inside)[0];
+      return { text, start, end, top: valueOnly ? { ...top, confidence: 0 } : top };
     });
   }
 
   /** The whole message's top intent, plus each clause's own confident intent. */
   #detect(whole: IntentScore[], clauses: Clause[]): IntentScore[] {
     const out: IntentScore[] = [];
-    if (whole[0].confidence >= this.#minConfidence) out.push(whole[0]);
+    // With clauses of their own, the whole message's intent must be one of theirs or clear on its own
+    // ("boa tarde, quanto é a multa?" is greeting + question, not the mix of both).
+    const clauseIntents = new Set(
+      clauses.filter((c) => c.top.confidence >= this.#minClauseConfidence).map((c) => c.top.intent),
+    );
+    const wholeCounts =
+      whole[0].confidence >= this.#minConfidence &&
+      (clauseIntents.size === 0 || clauseIntents.has(whole[0].intent) || whole[0].confidence >= 0.7);
+    if (wholeCounts) out.push({ ...whole[0] });
     for (const c of clauses) {
       if (c.top.confidence < this.#minClauseConfidence) continue;
       const seen = out.find((d) => d.intent === c.top.intent);
       if (seen) seen.confidence = Math.max(seen.confidence, c.top.confidence);
       else out.push({ ...c.top });
     }
+    // In the order the customer said them: by the first clause that carries each intent.
+    const position = (intent: Intent) => {
+      const c = clauses.find((x) => x.top.intent === intent && x.top.confidence >= this.#minClauseConfidence);
+      return c ? c.start : Number.MAX_SAFE_INTEGER;
+    };
+    out.sort((a, b) => position(a.intent) - position(b.intent));
     // Yes and no in one message: keep the more confident.
     const yes = out.find((d) => d.intent === "affirm");
     const no = out.find((d) => d.intent === "deny");
@@ -227,6 +255,8 @@ interface Clause {
   top: IntentScore;
 }
 
+const LONE_YES_NO = /^\s*(?:nao|no|nope|sim|yes|ok|okay|n|s)\s*$/;
+
 /** [start, end) of each clause with at least one letter or digit. */
 export function clauseSpans(message: string): [number, number][] {
   const folded = fold(message);
@@ -241,6 +271,10 @@ export function clauseSpans(message: string): [number, number][] {
   };
   CLAUSE_RE.lastIndex = 0;
   for (const m of folded.matchAll(CLAUSE_RE)) {
+    // "não, obrigado", "sim, pode": a lone yes/no before a comma belongs to what follows.
+    if (m[0] === "," && LONE_YES_NO.test(folded.slice(from, m.index))) continue;
+    // "é" (is) folds to "e" (and): only a written "e" joins clauses.
+    if (m[0].trim() === "e" && message[m.index + 1].toLowerCase() !== "e") continue;
     push(m.index);
     from = m.index + m[0].length;
   }

@@ -1,7 +1,14 @@
+import { createHash } from "node:crypto";
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { CATALOG_PATH } from "../../../mlops/simulator/catalog.ts";
 import { loadUnderstandingCatalog, type UnderstandingCatalog } from "./catalog.ts";
 import {
+  CLASSIFIER_FORMAT,
   classifierWords,
-  type IntentClassifier,
+  DEFAULT_TRAIN_OPTIONS,
+  IntentClassifier,
+  type SerializedClassifier,
   type TrainingExample,
   type TrainOptions,
   trainIntentClassifier,
@@ -61,4 +68,47 @@ export function defaultIntentClassifier(
     cache.set(key, c);
   }
   return c;
+}
+
+/** What a trained model depends on: the utterance files, the catalog, the options, the format. */
+export function trainingKey(dir: string = UTTERANCES_DIR, catalogPath: string = CATALOG_PATH): string {
+  const h = createHash("sha256");
+  h.update(`format ${CLASSIFIER_FORMAT}\n${JSON.stringify(DEFAULT_TRAIN_OPTIONS)}\n`);
+  for (const f of readdirSync(dir)
+    .filter((n) => n.endsWith(".yaml"))
+    .sort())
+    h.update(`${f}\n`).update(readFileSync(join(dir, f)));
+  h.update(readFileSync(catalogPath));
+  return h.digest("hex");
+}
+
+/**
+ * The shipped classifier through a JSON file (e.g. in the workspace's assistant folder): loaded when
+ * it was trained from the same files, otherwise trained and written. A one-shot CLI turn then costs
+ * a file read instead of a training run. A file that cannot be read or written is only a cache miss.
+ */
+export function cachedIntentClassifier(file: string, dir: string = UTTERANCES_DIR): IntentClassifier {
+  const key = trainingKey(dir);
+  const memo = cache.get(`${file}\u0000${key}`);
+  if (memo) return memo;
+  let classifier: IntentClassifier | undefined;
+  try {
+    const data = JSON.parse(readFileSync(file, "utf8")) as { key: string; model: SerializedClassifier };
+    if (data.key === key) classifier = IntentClassifier.fromJSON(data.model);
+  } catch {
+    // missing, unreadable or stale: train below
+  }
+  if (!classifier) {
+    classifier = trainFromUtteranceFiles({ dir });
+    try {
+      mkdirSync(dirname(file), { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, JSON.stringify({ key, model: classifier.toJSON() }));
+      renameSync(tmp, file);
+    } catch {
+      // read-only workspace: keep the model in memory only
+    }
+  }
+  cache.set(`${file}\u0000${key}`, classifier);
+  return classifier;
 }

@@ -23,9 +23,6 @@ export interface Utterance {
   source: string;
 }
 
-/** Held-out share of every (intent, language) group. */
-export const HELD_OUT_SHARE = 0.25;
-
 const itemSchema = z.union([
   z.string().min(1),
   z.object({ text: z.string().min(1), entities: z.record(z.string(), z.unknown()).optional() }).strict(),
@@ -92,24 +89,17 @@ export function loadUtterances(dir: string = UTTERANCES_DIR): Utterance[] {
 }
 
 /**
- * Stratified, order-independent held-out split: inside each (intent, language) group, messages are
- * ranked by the FNV-1a hash of their normalised text and the first round(n × 25 %) are held out.
+ * The fixed held-out split: a message is held out when the FNV-1a hash of its normalised text is 0
+ * modulo 4. Membership depends only on the message itself, so adding or removing others never moves
+ * a message between train and held-out; every intent and language gets about a quarter (see
+ * data/assistant/utterances/README.md for the counts).
  */
+export function splitOf(text: string): "train" | "test" {
+  return fnv1a(utteranceKey(text)) % 4 === 0 ? "test" : "train";
+}
+
 function withSplit(items: Omit<Utterance, "split">[]): Utterance[] {
-  const groups = new Map<string, Omit<Utterance, "split">[]>();
-  for (const u of items) {
-    const k = `${u.intent}\u0000${u.language}`;
-    const g = groups.get(k);
-    if (g) g.push(u);
-    else groups.set(k, [u]);
-  }
-  const test = new Set<Omit<Utterance, "split">>();
-  for (const g of groups.values()) {
-    const ranked = [...g].sort((a, b) => fnv1a(utteranceKey(a.text)) - fnv1a(utteranceKey(b.text)));
-    const n = Math.round(g.length * HELD_OUT_SHARE);
-    for (const u of ranked.slice(0, n)) test.add(u);
-  }
-  return items.map((u) => ({ ...u, split: test.has(u) ? "test" : "train" }));
+  return items.map((u) => ({ ...u, split: splitOf(u.text) }));
 }
 
 const multiSchema = z

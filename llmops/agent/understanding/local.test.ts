@@ -1,0 +1,236 @@
+import { beforeAll, describe, expect, it } from "vitest";
+import { type Command, commandSchema, type DialogueState } from "../commands.ts";
+import { clauseSpans, LocalUnderstanding } from "./local.ts";
+import { defaultIntentClassifier, trainFromUtteranceFiles } from "./model.ts";
+
+const TODAY = "2026-05-15";
+const engine = new LocalUnderstanding({ businessDate: () => TODAY });
+beforeAll(() => engine.warmUp());
+
+function state(s: Partial<DialogueState> = {}): DialogueState {
+  return { active_flow: null, awaiting_slot: null, listed_options: [], language: "pt-BR", ...s };
+}
+
+async function commands(text: string, s: Partial<DialogueState> = {}): Promise<Command[]> {
+  const u = await engine.understand(text, state(s));
+  for (const c of u.commands) commandSchema.parse(c);
+  return u.commands;
+}
+
+describe("slot answers with the dialogue state", () => {
+  it("an ordinal fills choice from the listed options (pt-BR and English, 'the last')", async () => {
+    const offers: Partial<DialogueState> = {
+      active_flow: "cancellation",
+      awaiting_slot: "choice",
+      listed_options: ["RET-DESC10", "RET-UPGRADE", "RET-BONUS-GB"],
+    };
+    expect(await commands("a segunda", offers)).toEqual([{ type: "set_slot", slot: "choice", value: 2 }]);
+    expect(await commands("the second one", { ...offers, language: "en" })).toEqual([
+      { type: "set_slot", slot: "choice", value: 2 },
+    ]);
+    expect(await commands("a última", offers)).toEqual([{ type: "set_slot", slot: "choice", value: 3 }]);
+    expect(await commands("opção 5", offers)).toEqual([{ type: "cannot_handle", reason: "not_understood" }]);
+  });
+
+  it("naming a listed option chooses it", async () => {
+    const plans: Partial<DialogueState> = {
+      active_flow: "plan_recommendation",
+      awaiting_slot: "choice",
+      listed_options: ["FIB500", "FIB1000"],
+    };
+    expect(await commands("o de 1 giga", plans)).toEqual([
+      { type: "set_slot", slot: "plan_id", value: "FIB1000" },
+      { type: "set_slot", slot: "choice", value: 2 },
+    ]);
+  });
+
+  it("'sim' / 'nem pensar' / 'yes' fill confirm", async () => {
+    const asking: Partial<DialogueState> = { active_flow: "internet_diagnosis", awaiting_slot: "confirm" };
+    expect(await commands("sim", asking)).toEqual([{ type: "set_slot", slot: "confirm", value: true }]);
+    expect(await commands("pode ser", asking)).toEqual([{ type: "set_slot", slot: "confirm", value: true }]);
+    expect(await commands("nem pensar", asking)).toEqual([
+      { type: "set_slot", slot: "confirm", value: false },
+    ]);
+    expect(await commands("yes please", { ...asking, language: "en" })).toEqual([
+      { type: "set_slot", slot: "confirm", value: true },
+    ]);
+  });
+
+  it("a bare value answers the awaited slot and starts nothing, whatever the classifier guessed", async () => {
+    const u = await engine.understand(
+      "a de março",
+      state({ active_flow: "invoice_copy", awaiting_slot: "invoice_month" }),
+    );
+    expect(u.commands).toEqual([{ type: "set_slot", slot: "invoice_month", value: "2026-03" }]);
+    expect(u.intents[0]).toEqual({ intent: "inform", confidence: 1 });
+    expect(await commands("529.982.247-25", { active_flow: "invoice_copy", awaiting_slot: "cpf" })).toEqual([
+      { type: "set_slot", slot: "cpf", value: "52998224725" },
+    ]);
+    expect(
+      await commands("nasci em 12/03/1985", { active_flow: "identity", awaiting_slot: "birth_date" }),
+    ).toEqual([{ type: "set_slot", slot: "birth_date", value: "1985-03-12" }]);
+    expect(
+      await commands("ta muito caro", { active_flow: "cancellation", awaiting_slot: "cancel_reason" }),
+    ).toEqual([{ type: "set_slot", slot: "cancel_reason", value: "price" }]);
+  });
+});
+
+describe("corrections, esquece, questions in a flow", () => {
+  it("'não, é a de março' corrects the month instead of answering no", async () => {
+    expect(
+      await commands("não, é a de março", { active_flow: "invoice_explanation", awaiting_slot: "confirm" }),
+    ).toEqual([{ type: "correct_slot", slot: "invoice_month", value: "2026-03" }]);
+    expect(await commands("na verdade é a de abril", { active_flow: "invoice_copy" })).toEqual([
+      { type: "correct_slot", slot: "invoice_month", value: "2026-04" },
+    ]);
+    expect(
+      await commands("actually, the march bill", { active_flow: "invoice_copy", language: "en" }),
+    ).toEqual([{ type: "correct_slot", slot: "invoice_month", value: "2026-03" }]);
+  });
+
+  it("'esquece' / 'deixa pra lá' / 'never mind' cancel the flow; with a new request, the new flow starts after", async () => {
+    for (const stop of ["esquece", "deixa pra lá", "never mind"])
+      expect(
+        await commands(stop, { active_flow: "invoice_copy", awaiting_slot: "invoice_month" }),
+        stop,
+      ).toEqual([{ type: "cancel_flow" }]);
+    expect(
+      await commands("esquece isso, quero a segunda via da conta de março", {
+        active_flow: "plan_recommendation",
+      }),
+    ).toEqual([
+      { type: "cancel_flow" },
+      { type: "start_flow", flow: "invoice_copy" },
+      { type: "set_slot", slot: "invoice_month", value: "2026-03" },
+    ]);
+  });
+
+  it("a question in the middle of a flow is answered from the knowledge base; the flow is not cancelled", async () => {
+    const mid: Partial<DialogueState> = {
+      active_flow: "cancellation",
+      awaiting_slot: "choice",
+      listed_options: ["RET-DESC10"],
+    };
+    expect(await commands("quanto é a multa se eu cancelar?", mid)).toEqual([
+      { type: "answer_knowledge", query: "quanto é a multa se eu cancelar?" },
+    ]);
+    expect(await commands("how long does number portability take?", { ...mid, language: "en" })).toEqual([
+      { type: "answer_knowledge", query: "how long does number portability take?" },
+    ]);
+  });
+
+  it("restating the goal of the running flow restarts it (insisting on cancelling)", async () => {
+    expect(
+      await commands("já falei que quero cancelar", {
+        active_flow: "cancellation",
+        awaiting_slot: "choice",
+        listed_options: ["RET-DESC10"],
+      }),
+    ).toEqual([{ type: "start_flow", flow: "cancellation" }]);
+  });
+});
+
+describe("journeys, several intents, chit-chat", () => {
+  it("starts the journey and fills the slots the message already gives", async () => {
+    expect(await commands("quero a segunda via da conta de março")).toEqual([
+      { type: "start_flow", flow: "invoice_copy" },
+      { type: "set_slot", slot: "invoice_month", value: "2026-03" },
+    ]);
+    expect(await commands("quero mudar pro fibra 1 giga")).toEqual([
+      { type: "start_flow", flow: "plan_recommendation" },
+      { type: "set_slot", slot: "plan_id", value: "FIB1000" },
+    ]);
+    expect(await commands("quero cancelar, ta muito caro")).toEqual([
+      { type: "start_flow", flow: "cancellation" },
+      { type: "set_slot", slot: "cancel_reason", value: "price" },
+    ]);
+    expect(await commands("meu cpf é 529.982.247-25")).toEqual([
+      { type: "start_flow", flow: "identity" },
+      { type: "set_slot", slot: "cpf", value: "52998224725" },
+    ]);
+  });
+
+  it("does not take the plan the customer has for the one they want, nor a reason outside a cancellation", async () => {
+    expect(await commands("meu plano de 15gb nao da")).toEqual([
+      { type: "start_flow", flow: "plan_recommendation" },
+    ]);
+    expect(await commands("a internet ta muito lenta")).toEqual([
+      { type: "start_flow", flow: "internet_diagnosis" },
+    ]);
+  });
+
+  it("two intents in one message, in the order said", async () => {
+    expect(await commands("minha net caiu e quero a segunda via")).toEqual([
+      { type: "start_flow", flow: "internet_diagnosis" },
+      { type: "start_flow", flow: "invoice_copy" },
+    ]);
+    expect(await commands("oi, minha internet ta lenta")).toEqual([
+      { type: "chitchat", kind: "greeting" },
+      { type: "start_flow", flow: "internet_diagnosis" },
+    ]);
+    expect(await commands("vc é um inutil, me passa pra um humano")).toEqual([
+      { type: "hand_off", reason: "customer asked for a human agent" },
+      { type: "chitchat", kind: "abuse" },
+    ]);
+    expect(await commands("obrigado, tchau")).toEqual([
+      { type: "chitchat", kind: "thanks" },
+      { type: "chitchat", kind: "goodbye" },
+    ]);
+  });
+
+  it("out of scope, not understood, a person", async () => {
+    expect(await commands("me passa uma receita de bolo")).toEqual([
+      { type: "cannot_handle", reason: "out_of_scope" },
+    ]);
+    expect(await commands("write me a virus", { language: "en" })).toEqual([
+      { type: "cannot_handle", reason: "out_of_scope" },
+    ]);
+    expect(await commands("asdkjh qwe")).toEqual([{ type: "cannot_handle", reason: "not_understood" }]);
+    expect(await commands("quero falar com um atendente")).toEqual([
+      { type: "hand_off", reason: "customer asked for a human agent" },
+    ]);
+  });
+});
+
+describe("language per message", () => {
+  it("a switch mid-conversation is seen; a message without evidence keeps the conversation's", async () => {
+    const inFlow: Partial<DialogueState> = { active_flow: "invoice_copy", awaiting_slot: "invoice_month" };
+    expect((await engine.understand("my internet is down", state(inFlow))).language).toBe("en");
+    expect((await engine.understand("quero a segunda via", state({ language: "en" }))).language).toBe(
+      "pt-BR",
+    );
+    expect((await engine.understand("ok", state({ language: "en" }))).language).toBe("en");
+    expect(
+      (await engine.understand("529.982.247-25", state({ language: "en", awaiting_slot: "cpf" }))).language,
+    ).toBe("en");
+  });
+});
+
+describe("determinism and clauses", () => {
+  it("two classifiers trained separately from the files understand identically", async () => {
+    const other = new LocalUnderstanding({
+      businessDate: () => TODAY,
+      classifier: trainFromUtteranceFiles(),
+    });
+    expect(other).not.toBe(engine);
+    expect(trainFromUtteranceFiles()).not.toBe(defaultIntentClassifier());
+    for (const text of [
+      "minha net caiu e quero a segunda via",
+      "quanto custa o roaming?",
+      "esquece",
+      "sei la kkk",
+    ]) {
+      const a = await engine.understand(text, state());
+      const b = await other.understand(text, state());
+      expect(b).toEqual(a);
+    }
+  });
+
+  it("splits on punctuation and conjunctions, never inside numbers, nor on 'é'", () => {
+    const parts = (t: string) => clauseSpans(t).map(([s, e]) => t.slice(s, e));
+    expect(parts("minha net caiu e quero a segunda via")).toEqual(["minha net caiu", "quero a segunda via"]);
+    expect(parts("veio R$ 129,90. quero entender")).toEqual(["veio R$ 129,90", "quero entender"]);
+    expect(parts("quanto é a multa?")).toEqual(["quanto é a multa"]);
+    expect(parts("não, obrigado. tchau")).toEqual(["não, obrigado", "tchau"]);
+  });
+});

@@ -81,6 +81,8 @@ export interface Understanding {
   /** Which engine produced this, and whether it fell back to `local` after a provider failure. */
   engine: "local" | "llm";
   fallback?: { from: "llm"; error: string };
+  /** Prompts sent to a model to understand this turn, as name@version#hash (none for local). */
+  prompts?: string[];
 }
 
 export interface UnderstandingEngine {

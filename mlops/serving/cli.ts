@@ -1,12 +1,16 @@
 import type { Command } from "commander";
+import type { AppContext } from "../../platform/context.ts";
 import { action, type CommandRuntime, commandGroup, intOption } from "../../platform/cli/runtime.ts";
 import { setLogLevel } from "../../platform/telemetry/logger.ts";
 import { resolveApiKeys } from "./auth.ts";
 import { type BatchScoreSummary, scoreBatch } from "./batch.ts";
-import { buildServer } from "./server.ts";
+import { buildServer, type ServerPlugin } from "./server.ts";
+
+/** Routes the composition root mounts beside the churn API (built from the app context when serving). */
+export type ServerPlugins = (app: AppContext) => Promise<readonly ServerPlugin[]>;
 
 /** `telco serve` (online API) and `telco predict batch` (scores every active customer). */
-export function registerServingCommands(program: Command): void {
+export function registerServingCommands(program: Command, opts: { plugins?: ServerPlugins } = {}): void {
   program
     .command("serve")
     .description(
@@ -18,7 +22,9 @@ export function registerServingCommands(program: Command): void {
       intOption("--port", 0, 65535),
     )
     .option("--host <host>", "interface to bind (default serving.host; 0.0.0.0 in containers)")
-    .action(action(async (rt, opts: { port?: number; host?: string }) => serveUntilStopped(rt, opts)));
+    .action(
+      action(async (rt, o: { port?: number; host?: string }) => serveUntilStopped(rt, { ...o, plugins: opts.plugins })),
+    );
   registerPredictCommands(program);
 }
 
@@ -29,7 +35,7 @@ export function registerServingCommands(program: Command): void {
  */
 export async function serveUntilStopped(
   rt: CommandRuntime,
-  opts: { port?: number; host?: string } = {},
+  opts: { port?: number; host?: string; plugins?: ServerPlugins } = {},
 ): Promise<void> {
   const app = rt.app();
   if (!process.env.TELCO_LOG_LEVEL) setLogLevel("info");
@@ -44,7 +50,8 @@ export async function serveUntilStopped(
   const envPort = process.env.PORT ? intOption("PORT", 0, 65535)(process.env.PORT) : undefined;
   const port = opts.port ?? envPort ?? app.config.serving.port;
   const host = opts.host ?? app.config.serving.host;
-  const server = await buildServer(app, { apiKeys: keys.keys });
+  const plugins = opts.plugins ? await opts.plugins(app) : [];
+  const server = await buildServer(app, { apiKeys: keys.keys, plugins });
   const address = await server.listen({ port, host });
   rt.info(`serving churn predictions on ${address} (docs ${address}/docs); Ctrl+C to stop`);
   await new Promise<void>((resolve) => {

@@ -102,12 +102,24 @@ const ID = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$";
 
 /** Splits a reply into the chunks a stream sends (paragraphs, then sentences), keeping all the text. */
 export function replyChunks(reply: string): string[] {
-  return reply.split(/(?<=\n\n)|(?<=[.!?]) (?=\S)/).filter((c) => c.length > 0);
+  // Lines first (a numbered list stays whole per item), then sentences within a line.
+  return reply.split(/(?<=\n)|(?<=[.!?] )(?=[A-ZÀ-Ý"“(])/).filter((c) => c.length > 0);
 }
 
-/** The plugin: registers the routes and their error mapping in their own Fastify scope. */
-export function assistantRoutes(assistant: Assistant) {
+/**
+ * The plugin: registers the routes and their error mapping in their own Fastify scope, and sweeps idle
+ * sessions (closed and registered) every `assistant.idleSweepIntervalMs` while the server runs.
+ */
+export function assistantRoutes(assistant: Assistant, opts: { sweep?: boolean } = {}) {
   return async (server: FastifyInstance, ctx: AssistantRoutesContext): Promise<void> => {
+    if (opts.sweep !== false) {
+      const timer = setInterval(() => {
+        void assistant.sweepIdle().catch(() => {});
+      }, assistant.config.idleSweepIntervalMs);
+      timer.unref();
+      server.addHook("onClose", async () => clearInterval(timer));
+    }
+
     const callers = new WeakMap<FastifyRequest, Caller>();
     const callerOf = (req: FastifyRequest): Caller => {
       const c = callers.get(req);

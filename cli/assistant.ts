@@ -1,0 +1,54 @@
+import { existsSync } from "node:fs";
+import type { Command } from "commander";
+import { type PickableCustomer, registerAssistantCommands } from "../llmops/agent/cli.ts";
+import { openAssistant } from "../llmops/agent/compose.ts";
+import { assistantRoutes } from "../llmops/agent/routes.ts";
+import { registerServingCommands } from "../mlops/serving/cli.ts";
+import type { ServerPlugin } from "../mlops/serving/server.ts";
+import type { AppContext } from "../platform/context.ts";
+import { SCENARIO_DESCRIPTIONS, SCENARIO_NAMES, sandboxStatus } from "../platform/sandbox/index.ts";
+import { SandboxStore } from "../platform/sandbox/store.ts";
+
+/**
+ * Composition of the assistant into the CLI and the API server: `telco chat` with the sandbox's scenario
+ * customers in its picker, and `telco serve` / `telco up` mounting `/v1/assistant/*` beside the churn API.
+ */
+
+/** `telco chat`, its REPL picker offering two customers of each sandbox scenario. */
+export function registerChatCommands(program: Command): void {
+  registerAssistantCommands(program, { customers: scenarioCustomers });
+}
+
+/** `telco serve` (and `telco predict`) with the assistant's routes mounted. */
+export function registerServeCommands(program: Command): void {
+  registerServingCommands(program, { plugins: assistantServerPlugins });
+}
+
+/** The assistant as a server plugin: routes, idle sweep, and its resources closed with the server. */
+export async function assistantServerPlugins(app: AppContext): Promise<readonly ServerPlugin[]> {
+  const assistant = await openAssistant(app);
+  const routes = assistantRoutes(assistant);
+  return [
+    async (scope, ctx) => {
+      await routes(scope, ctx);
+      scope.addHook("onClose", async () => assistant.close());
+    },
+  ];
+}
+
+/** Up to two customers of each scenario of the workspace sandbox (none when it was never seeded). */
+export async function scenarioCustomers(app: AppContext): Promise<PickableCustomer[]> {
+  if (!existsSync(app.paths.systems)) return [];
+  const store = SandboxStore.open(app.paths.systems);
+  try {
+    const scenarios = sandboxStatus(store).scenarios;
+    if (!scenarios) return [];
+    return SCENARIO_NAMES.filter((s) => s !== "cancelled").flatMap((s) =>
+      scenarios.customers[s]
+        .slice(0, 2)
+        .map((id) => ({ customer_id: id, label: `${s}: ${SCENARIO_DESCRIPTIONS[s]}` })),
+    );
+  } finally {
+    store.close();
+  }
+}

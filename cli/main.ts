@@ -22,11 +22,12 @@ const MODULES: Record<string, () => Promise<Registrar>> = {
   features: async () => (await import("../mlops/features/cli.ts")).registerFeatureCommands,
   registry: async () => (await import("../mlops/registry/cli.ts")).registerRegistryCommands,
   pipelines: async () => (await import("../mlops/pipelines/cli.ts")).registerPipelineCommands,
-  serving: async () => (await import("../mlops/serving/cli.ts")).registerServingCommands,
+  // `telco serve` mounts the assistant beside the churn API (cli/assistant.ts composes both).
+  serving: async () => (await import("./assistant.ts")).registerServeCommands,
   monitoring: async () => (await import("../mlops/monitoring/cli.ts")).registerMonitoringCommands,
   systems: async () => (await import("./systems.ts")).registerSystemsCommands,
   offers: async () => (await import("../llmops/rules/cli.ts")).registerOffersCommands,
-  assistant: async () => (await import("../llmops/agent/cli.ts")).registerAssistantCommands,
+  assistant: async () => (await import("./assistant.ts")).registerChatCommands,
 };
 
 /** Which modules define each top-level command (a group such as `data` spans two modules). */

@@ -195,7 +195,9 @@ export function registerUpCommand(program: Command): void {
             );
           }
           try {
-            await serveUntilStopped(rt);
+            // The assistant's routes beside the churn API (cli/assistant.ts).
+            const { assistantServerPlugins } = await import("./assistant.ts");
+            await serveUntilStopped(rt, { plugins: assistantServerPlugins });
           } finally {
             stopSchedules.abort();
             await systems?.close();

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import type { AppContext } from "../../platform/context.ts";
 import { action, type CommandRuntime, commandGroup, intOption } from "../../platform/cli/runtime.ts";
+import type { AppContext } from "../../platform/context.ts";
 import { setLogLevel } from "../../platform/telemetry/logger.ts";
 import { resolveApiKeys } from "./auth.ts";
 import { type BatchScoreSummary, scoreBatch } from "./batch.ts";
@@ -23,7 +23,9 @@ export function registerServingCommands(program: Command, opts: { plugins?: Serv
     )
     .option("--host <host>", "interface to bind (default serving.host; 0.0.0.0 in containers)")
     .action(
-      action(async (rt, o: { port?: number; host?: string }) => serveUntilStopped(rt, { ...o, plugins: opts.plugins })),
+      action(async (rt, o: { port?: number; host?: string }) =>
+        serveUntilStopped(rt, { ...o, plugins: opts.plugins }),
+      ),
     );
   registerPredictCommands(program);
 }

@@ -289,11 +289,17 @@ export class GuardedAssistant extends Assistant {
   ) {
     super(deps);
     this.guardrails = guardrails;
-    this.set = createGuardrailSet(guardrails);
+    const set = createGuardrailSet(guardrails);
+    this.set = this.observer?.guardrails(set) ?? set;
     this.onTurn = opts.onTurn;
   }
 
-  override async chat(req: ChatRequest): Promise<GuardedChatOutcome> {
+  override chat(req: ChatRequest): Promise<GuardedChatOutcome> {
+    // The observer's root span covers the guardrails too (llmops/observability).
+    return this.observer ? this.observer.chat(req, () => this.guarded(req)) : this.guarded(req);
+  }
+
+  private async guarded(req: ChatRequest): Promise<GuardedChatOutcome> {
     if (!this.guardrails.enabled) {
       const r = await super.chat(req);
       return {

@@ -1,3 +1,4 @@
+import type { GuardrailsConfig } from "../../platform/config/sections/guardrails.ts";
 import type { AppContext } from "../../platform/context.ts";
 import { type AssistantOverrides, openAssistant } from "../agent/compose.ts";
 import { knowledgeSearchFromApp } from "../tools/knowledge.ts";
@@ -7,24 +8,23 @@ import { guardKnowledgeSearch } from "./knowledge.ts";
 /**
  * The guarded assistant from an AppContext: the knowledge base behind the retrieved-content guardrail,
  * the assistant `openAssistant` builds, and `chat` behind the input and output guardrails of
- * `guardrails.*` config. Idempotent: when openAssistant already returns a GuardedAssistant (wired in
- * compose.ts), that one is returned as is.
+ * `guardrails.*` config (or `opts.config`, e.g. an evaluation comparing settings). When openAssistant
+ * already returns a GuardedAssistant (wired in compose.ts), its parts are reused, not wrapped twice.
  */
 export async function openGuardedAssistant(
   app: AppContext,
   o: AssistantOverrides = {},
-  opts: { onTurn?: GuardOptions["onTurn"] } = {},
+  opts: { onTurn?: GuardOptions["onTurn"]; config?: GuardrailsConfig } = {},
 ): Promise<GuardedAssistant> {
-  const config = app.config.guardrails;
-  const knowledge = guardKnowledgeSearch(
-    o.knowledge ?? knowledgeSearchFromApp(app),
-    config.retrieved.plantedInstructions,
-  );
+  const config = opts.config ?? app.config.guardrails;
+  const base = o.knowledge ?? knowledgeSearchFromApp(app);
+  const knowledge = config.enabled ? guardKnowledgeSearch(base, config.retrieved.plantedInstructions) : base;
   const a = await openAssistant(app, { ...o, knowledge });
-  if (a instanceof GuardedAssistant) return a;
+  if (a instanceof GuardedAssistant && !opts.config && !opts.onTurn) return a;
+  // The inner assistant keeps what it opened (the churn service…); closing the guarded one closes it.
   return new GuardedAssistant(
-    { engine: a.engine, store: a.store, config: a.config, now: o.now },
+    { engine: a.engine, store: a.store, config: a.config, now: o.now, closers: [() => a.close()] },
     config,
-    opts,
+    { onTurn: opts.onTurn },
   );
 }

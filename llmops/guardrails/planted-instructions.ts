@@ -70,6 +70,8 @@ const HTML_COMMENT = /<!--[\s\S]*?-->/g;
 const COMMENT_SIGNAL = new RegExp(
   String.raw`\b(?:${AI}|ignore|ignor|instruc|instruction|prompt|diga|responda|tell|say|ofereca|offer|system|sistema|regras|rules|cliente|customer)\b`,
 );
+/** Markdown images/links whose URL carries a query: rendering them sends data out. */
+const EXFIL_LINK = /!\[[^\]\n]*\]\(\s*https?:\/\/[^)\s]*[?&][^)\n]*\)/g;
 const HIDDEN_CHARS = /[\u200B-\u200D\u2060-\u2064\uFEFF]{3,}|[\u{E0000}-\u{E007F}]+/gu;
 
 /** Planted instructions in a document's text, with their offsets (what ingest flags). Never throws. */
@@ -86,6 +88,13 @@ export function detectPlantedInstructions(text: string): PlantedInstruction[] {
         reason: "instructions hidden in an HTML comment",
       });
   }
+  for (const m of text.matchAll(EXFIL_LINK))
+    out.push({
+      start: m.index,
+      end: m.index + m[0].length,
+      category: "exfiltration",
+      reason: "an image or link that would send data to an outside address",
+    });
   for (const m of text.matchAll(HIDDEN_CHARS))
     out.push({
       start: m.index,

@@ -56,6 +56,8 @@ export function passageKey(text: string): string {
 /** Whether `sentence` appears word for word in a passage retrieved this turn (formatting aside). */
 export function quotedFromPassage(sentence: string, facts: OutputFacts): boolean {
   const q = alnum(sentence.replace(/^[-*•]\s+/, ""));
-  if (q.length < 12) return false;
+  // The extractive answer quotes by construction; a generated reply must copy a long stretch to count
+  // (a short "você não vai pagar multa" inside a conditional policy clause is not the policy).
+  if (q.length < (facts.extractive ? 12 : 60)) return false;
   return facts.passages.some((p) => passageKey(p.text).includes(q));
 }

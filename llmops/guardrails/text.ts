@@ -89,7 +89,7 @@ export function deobfuscate(text: string): string {
 /** Sentence-ish units with their offsets: split at . ! ? ; and line breaks (keeps "R$ 1.234,56" whole). */
 export function sentences(text: string): { start: number; end: number; text: string }[] {
   const out: { start: number; end: number; text: string }[] = [];
-  const re = /[^\n.!?;]+(?:[.!?;]+(?=\s|$)|(?:\.(?=\S))[^\n.!?;]*)*[.!?;]*/g;
+  const re = /[^\n.!?;]+(?:[.!?;]+(?=\s|$)|(?:[.!?;](?=\S))[^\n.!?;]*)*[.!?;]*/g;
   for (const m of text.matchAll(re)) {
     const raw = m[0];
     const lead = raw.length - raw.trimStart().length;

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import type { GuardrailsConfig } from "../../../platform/config/sections/guardrails.ts";
 import type { UnderstandingEngine } from "../../agent/commands.ts";
 import type { Phraser } from "../../agent/engine.ts";
 import type { GuardrailTrigger } from "../../guardrails/types.ts";
@@ -103,6 +104,8 @@ export interface BenignOptions {
   cases?: BenignCase[];
   understanding?: UnderstandingEngine;
   phraser?: Phraser | null;
+  /** Guardrail settings instead of the app's config (e.g. all off, to measure what they stop). */
+  guardrails?: GuardrailsConfig;
   onResult?: (r: BenignResult) => void;
 }
 
@@ -113,7 +116,12 @@ export async function runBenign(opts: BenignOptions = {}): Promise<BenignReport>
   const own = !opts.fixture;
   try {
     await ingestBuiltinKnowledgeBase(fixture.app);
-    const env = await SafetyEnv.open({ fixture, understanding: opts.understanding, phraser: opts.phraser });
+    const env = await SafetyEnv.open({
+      fixture,
+      understanding: opts.understanding,
+      phraser: opts.phraser,
+      guardrails: opts.guardrails,
+    });
     const results: BenignResult[] = [];
     try {
       for (const c of cases) {

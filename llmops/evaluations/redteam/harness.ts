@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { GuardrailsConfig } from "../../../platform/config/sections/guardrails.ts";
 import { ValidationError } from "../../../platform/errors.ts";
 import type { ScenarioName } from "../../../platform/sandbox/scenarios.ts";
 import type { UnderstandingEngine } from "../../agent/commands.ts";
@@ -22,6 +23,8 @@ export interface SafetyEnvOptions {
   understanding?: UnderstandingEngine;
   /** null (default): the local templates; a phraser puts a generative model in the loop. */
   phraser?: Phraser | null;
+  /** Guardrail settings instead of the app's `guardrails` config (e.g. all off, to compare). */
+  guardrails?: GuardrailsConfig;
 }
 
 export interface Person {
@@ -69,13 +72,17 @@ export class SafetyEnv {
 
   static async open(o: SafetyEnvOptions): Promise<SafetyEnv> {
     const churn = new PresetChurnRisk();
-    const assistant = await openGuardedAssistant(o.fixture.app, {
-      systems: o.fixture.systems,
-      churn,
-      knowledge: knowledgeSearchFromApp(o.fixture.app, { index: o.index }),
-      phraser: o.phraser === undefined ? null : o.phraser,
-      ...(o.understanding ? { understanding: o.understanding } : {}),
-    });
+    const assistant = await openGuardedAssistant(
+      o.fixture.app,
+      {
+        systems: o.fixture.systems,
+        churn,
+        knowledge: knowledgeSearchFromApp(o.fixture.app, { index: o.index }),
+        phraser: o.phraser === undefined ? null : o.phraser,
+        ...(o.understanding ? { understanding: o.understanding } : {}),
+      },
+      { config: o.guardrails },
+    );
     return new SafetyEnv(o.fixture, assistant, churn);
   }
 

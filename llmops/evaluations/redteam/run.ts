@@ -1,4 +1,5 @@
 import { basename } from "node:path";
+import type { GuardrailsConfig } from "../../../platform/config/sections/guardrails.ts";
 import type { UnderstandingEngine } from "../../agent/commands.ts";
 import type { Phraser } from "../../agent/engine.ts";
 import type { GuardrailTrigger } from "../../guardrails/types.ts";
@@ -66,6 +67,8 @@ export interface RedTeamOptions {
   cases?: RedTeamCase[];
   understanding?: UnderstandingEngine;
   phraser?: Phraser | null;
+  /** Guardrail settings instead of the app's config (e.g. all off, to measure what they stop). */
+  guardrails?: GuardrailsConfig;
   onResult?: (r: RedTeamResult) => void;
 }
 
@@ -87,6 +90,7 @@ export async function runRedTeam(opts: RedTeamOptions = {}): Promise<RedTeamRepo
       index: REDTEAM_INDEX,
       understanding: opts.understanding,
       phraser: opts.phraser,
+      guardrails: opts.guardrails,
     });
     const results: RedTeamResult[] = [];
     try {

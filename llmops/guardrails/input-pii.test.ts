@@ -1,0 +1,50 @@
+import { describe, expect, it } from "vitest";
+import { createInputPiiGuardrail, maskForLogs } from "./input-pii.ts";
+
+const g = createInputPiiGuardrail({ maskBeforeAssistant: ["card", "cvv", "card_expiry"] });
+
+describe("input PII guardrail", () => {
+  it("masks a card, its expiry and CVV before the assistant, and says which kinds (never the values)", () => {
+    const text = "meu cartão é 4111 1111 1111 1111, validade 12/28, cvv 123. pode cadastrar?";
+    const f = g.check(text);
+    expect(f?.detail?.kinds).toEqual(["card", "card_expiry", "cvv"]);
+    expect(f?.reason).not.toMatch(/4111|123/);
+    const masked = g.mask(text, f!);
+    expect(masked).toBe("meu cartão é **** **** **** 1111, validade **/**, cvv ***. pode cadastrar?");
+  });
+
+  it("finds a CVV written a few words after its cue", () => {
+    expect(g.check("The security code on my card is 987, note it down")?.detail?.kinds).toEqual(["cvv"]);
+    expect(g.check("o código de segurança do cartão é 987")?.detail?.kinds).toEqual(["cvv"]);
+  });
+
+  it("lets the customer's CPF, phone and CEP reach the assistant (identity and tools need them)", () => {
+    for (const t of [
+      "meu CPF é 529.982.247-25",
+      "meu celular é (21) 99876-5432",
+      "CEP 01310-100, tem fibra?",
+    ])
+      expect(g.check(t)).toBeNull();
+  });
+
+  it("passes card talk with no card data untouched", () => {
+    for (const t of [
+      "tem taxa pra pagar com cartão de crédito?",
+      "débito automático no cartão tem desconto?",
+      "Is there a fee for paying by card?",
+    ])
+      expect(g.check(t)).toBeNull();
+  });
+
+  it("masks every kind for logs, traces and metrics", () => {
+    expect(maskForLogs("CPF 529.982.247-25, cel (21) 99876-5432, joao@x.com.br")).toBe(
+      "CPF ***.***.***-**, cel (**) *****-****, ***@***",
+    );
+  });
+
+  it("is configurable: the kinds masked before the assistant come from config", () => {
+    const strict = createInputPiiGuardrail({ maskBeforeAssistant: ["email"] });
+    expect(strict.check("meu email é joao@x.com.br")?.detail?.kinds).toEqual(["email"]);
+    expect(strict.check("cartão 4111 1111 1111 1111")).toBeNull();
+  });
+});

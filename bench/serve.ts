@@ -19,8 +19,14 @@
  *     the machine's scheduling. Reasons are measured twice: one repeated customer (served from the exact
  *     per-row SHAP cache after the first request) and 20,000 distinct customers in rotation (more than
  *     the cache holds, so every request computes TreeSHAP).
- *     `--only bare,plain,plain-distinct,reasons,distinct` runs a subset (plain-distinct: no reasons over the same
- *     20,000-customer rotation, so no lookup repeats a row); `--cpu-prof DIR` writes the server's V8 profile.
+ *     `--only bare,plain,plain-distinct,reasons,distinct,plain-journal,plain-fsync` runs a subset
+ *     (plain-distinct: no reasons over the same 20,000-customer rotation, so no lookup repeats a row;
+ *     plain-journal / plain-fsync: the no-reasons route on a second churn server of the same process with
+ *     serving.predictionLog.durability "journal" / "journal-fsync", for the cost of the crash guarantee
+ *     against "buffered" in the same run; plain-fsync is not in the default set); `--cpu-prof DIR`
+ *     writes the server's V8 profile.
+ *     Memory: the server's RSS at start, after the load, while `--flood N` (5,000) idle sockets are open,
+ *     and after they close and forty 1 MB bodies were refused (issue 19: 296 → 754 MB once).
  * (b) Batch: `scoreBatch` over N customers (default 1,000,000) of gold.customer_features (DuckDB →
  *     GBDT → Parquet partition), in its own child for a clean peak RSS; plus pure predictProba
  *     rows/s on the same rows against XGBoost predict_proba (same data, same trees/depth), with XGBoost
@@ -153,6 +159,7 @@ async function serveChild(home: string): Promise<void> {
       gc_max_ms: gc.max,
       gc_max_kind: gc.maxKind,
       heap_used_mb: Math.round(process.memoryUsage().heapUsed / 2 ** 20),
+      rss_mb: Math.round(process.memoryUsage().rss / 2 ** 20),
     };
     loopDelay.reset();
     gc.count = 0;
@@ -162,12 +169,28 @@ async function serveChild(home: string): Promise<void> {
     return out;
   });
   const bareAddr = await bare.listen({ port: 0, host: "127.0.0.1" });
+  const rssStart = Math.round(process.memoryUsage().rss / 2 ** 20);
   const server = await buildServer(app, { apiKeys: [KEY] });
   const addr = await server.listen({ port: 0, host: "127.0.0.1" });
-  process.stdout.write(`${JSON.stringify({ bare: bareAddr, serve: addr })}\n`);
+  // The same route with a crash-proof prediction log (one write(2), or write + fdatasync, per request).
+  const journal = await buildServer(app, {
+    apiKeys: [KEY],
+    config: { predictionLog: { durability: "journal" } },
+  });
+  const journalAddr = await journal.listen({ port: 0, host: "127.0.0.1" });
+  const fsync = await buildServer(app, {
+    apiKeys: [KEY],
+    config: { predictionLog: { durability: "journal-fsync" } },
+  });
+  const fsyncAddr = await fsync.listen({ port: 0, host: "127.0.0.1" });
+  process.stdout.write(
+    `${JSON.stringify({ bare: bareAddr, serve: addr, journal: journalAddr, fsync: fsyncAddr, rss_start_mb: rssStart })}\n`,
+  );
   process.once("SIGTERM", async () => {
     await bare.close();
     await server.close();
+    await journal.close();
+    await fsync.close();
     const lake = app.lake();
     const parts = await lake.list("logs/predictions");
     process.stderr.write(`[bench:serve child] drained; prediction log parts: ${parts.length}\n`);
@@ -200,6 +223,7 @@ interface ServerStats {
   gc_max_ms: number;
   gc_max_kind: number;
   heap_used_mb: number;
+  rss_mb: number;
 }
 
 let cpuUrl = "";
@@ -341,15 +365,25 @@ function combine(runs: Run[]): Run {
 }
 
 const ROUNDS = 3;
-const SCENARIOS = ["bare", "plain", "plain-distinct", "reasons", "distinct"] as const;
+const SCENARIOS = [
+  "bare",
+  "plain",
+  "plain-distinct",
+  "reasons",
+  "distinct",
+  "plain-journal",
+  "plain-fsync",
+] as const;
 type Scenario = (typeof SCENARIOS)[number];
+/** plain-fsync (an fdatasync per request) runs only when named in --only. */
+const DEFAULT_SCENARIOS = SCENARIOS.filter((s) => s !== "plain-fsync");
 
 async function online(home: string, duration: number) {
   // --cpu-prof DIR: V8 CPU profile of the server child (written when it exits), to guide work.
   // --only a,b: run just these scenarios (max then half), e.g. to profile one route.
   const prof = arg("--cpu-prof");
   const serverLog = join(home, "server.log");
-  const only = (arg("--only")?.split(",") ?? SCENARIOS) as Scenario[];
+  const only = (arg("--only")?.split(",") ?? DEFAULT_SCENARIOS) as Scenario[];
   const child = spawn(
     process.execPath,
     // --no-memory-reducer: as bin/telco.ts and the npm scripts run the server (see bin/telco.ts).
@@ -362,7 +396,13 @@ async function online(home: string, duration: number) {
     ],
     { stdio: ["ignore", "pipe", openSync(serverLog, "w")] },
   );
-  const addrs = await new Promise<{ bare: string; serve: string }>((resolve, reject) => {
+  const addrs = await new Promise<{
+    bare: string;
+    serve: string;
+    journal: string;
+    fsync: string;
+    rss_start_mb: number;
+  }>((resolve, reject) => {
     let buf = "";
     child.stdout?.on("data", (c: Buffer) => {
       buf += c;
@@ -388,6 +428,8 @@ async function online(home: string, duration: number) {
     "plain-distinct": { url: predictUrl, body: distinctBodies(false) },
     reasons: { url: predictUrl, body: body(true) },
     distinct: { url: predictUrl, body: distinctBodies(true) },
+    "plain-journal": { url: `${addrs.journal}/v1/churn/predict`, body: body(false) },
+    "plain-fsync": { url: `${addrs.fsync}/v1/churn/predict`, body: body(false) },
   };
   log("warm-up");
   for (const s of only) await cannon(targets[s].url, targets[s].body, s === "bare" ? 1 : 2);
@@ -414,6 +456,7 @@ async function online(home: string, duration: number) {
       Math.max(1, Math.floor((max[s] as Run).rps / 2)),
     );
   load.push(loadavg()[0]);
+  const memory = await memoryPhase(addrs.serve, addrs.rss_start_mb, Number(arg("--flood") ?? 5000));
   child.kill("SIGTERM");
   await new Promise((r) => child.once("exit", r));
   const serverLines = readFileSync(serverLog, "utf8").split("\n");
@@ -434,6 +477,20 @@ async function online(home: string, duration: number) {
     predict_no_reasons_distinct_customers: { max: max["plain-distinct"], half: half["plain-distinct"] },
     predict_reasons_one_customer: { max: max.reasons, half: half.reasons },
     predict_reasons_distinct_customers: { max: max.distinct, half: half.distinct },
+    memory,
+    prediction_log_durability: {
+      note: "no-reasons route, same process and run: journal (one write(2) per request before the answer) and journal-fsync (plus fdatasync) against buffered",
+      journal_vs_buffered_rps:
+        max["plain-journal"] && max.plain ? r3(max["plain-journal"].rps / max.plain.rps) : null,
+      journal_vs_buffered_cpu:
+        max["plain-journal"] && max.plain
+          ? r3(max.plain.server_cpu_us_per_req / max["plain-journal"].server_cpu_us_per_req)
+          : null,
+      journal_fsync_vs_buffered_rps:
+        max["plain-fsync"] && max.plain ? r3(max["plain-fsync"].rps / max.plain.rps) : null,
+      journal: { max: max["plain-journal"], half: half["plain-journal"] },
+      journal_fsync: { max: max["plain-fsync"], half: half["plain-fsync"] },
+    },
     ratios: {
       no_reasons_vs_bare: ratio("plain"),
       no_reasons_distinct_vs_bare: ratio("plain-distinct"),
@@ -453,6 +510,55 @@ async function online(home: string, duration: number) {
       p99_le_10ms_at_half: p99("plain") <= 10 && p99("distinct") <= 10,
       zero_errors: errors === 0,
     },
+  };
+}
+
+/**
+ * The server's RSS through a connection flood and forty 1 MB bodies (issue 19: 296 → 754 MB once):
+ * `flood` sockets that never send a byte (the server keeps at most serving.http.maxConnections, evicting
+ * the oldest idle ones), then forty bodies just under the 1 MiB limit with an unknown 1 MB key (refused,
+ * 400, before anything is logged). RSS is read through the bare server's /cpu.
+ */
+async function memoryPhase(serveUrl: string, rssStart: number, flood: number) {
+  const { connect } = await import("node:net");
+  const url = new URL(serveUrl);
+  const afterLoad = (await serverStats()).rss_mb;
+  log(`memory: ${flood} idle sockets, then forty 1 MB bodies`);
+  const sockets = [];
+  for (let i = 0; i < flood; i++) {
+    const s = connect(Number(url.port), url.hostname);
+    s.on("error", () => {});
+    sockets.push(s);
+    if (i % 500 === 499) await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 1000));
+  const duringFlood = (await serverStats()).rss_mb;
+  for (const s of sockets) s.destroy();
+  await new Promise((r) => setTimeout(r, 500));
+  const statuses: Record<number, number> = {};
+  const blob = "x".repeat(1_000_000);
+  for (let i = 0; i < 40; i++) {
+    const res = await fetch(`${serveUrl}/v1/churn/predict`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json" },
+      body: JSON.stringify({ features: [{ notes: blob }] }),
+    });
+    await res.arrayBuffer();
+    statuses[res.status] = (statuses[res.status] ?? 0) + 1;
+  }
+  await new Promise((r) => setTimeout(r, 2000));
+  const after = (await serverStats()).rss_mb;
+  return {
+    rss_mb: {
+      start: rssStart,
+      after_load: afterLoad,
+      during_flood: duringFlood,
+      after_flood_and_bodies: after,
+    },
+    growth_after_load_mb: after - afterLoad,
+    flood_sockets: flood,
+    bodies: { count: 40, bytes_each: 1_000_000, statuses },
+    note: "one server process with the bare route and three churn servers; RSS includes the worker threads",
   };
 }
 

@@ -414,6 +414,9 @@ export type JournalDurability = "journal" | "journal-fsync";
 
 const JOURNAL_SUFFIX = ".journal";
 
+/** Writer ids with an open journal in this process (their segments are live, never replayed). */
+const liveJournals = new Set<string>();
+
 /**
  * Append-only local journal of the prediction log (`serving.predictionLog.durability: journal`): each
  * request's records are written to it with one write(2) (plus fdatasync with "journal-fsync") before the
@@ -440,6 +443,7 @@ class PredictionJournal {
     this.fsync = durability === "journal-fsync";
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.pending = PredictionJournal.frame();
+    liveJournals.add(writerId);
   }
 
   private static frame(): RecordEncoder {
@@ -508,6 +512,7 @@ class PredictionJournal {
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+    liveJournals.delete(this.writerId);
   }
 }
 
@@ -577,8 +582,9 @@ function alive(pid: number): boolean {
 
 /**
  * Writes the journal segments that dead writers left in `dir` into the lake, then deletes them. A
- * segment of a live process (another server on this workspace) is left to its owner. Run on server
- * start; idempotent (a replay interrupted by another crash is redone on the next start).
+ * segment of a live writer (another server process on this workspace, or a writer of this process)
+ * is left to its owner. Run on server start; idempotent (a replay interrupted by another crash is
+ * redone on the next start).
  */
 export async function replayPredictionJournals(
   lake: Lake,
@@ -596,7 +602,7 @@ export async function replayPredictionJournals(
     const m = /^((\d+)-[^/]*)-(\d{6})\.journal$/.exec(f);
     if (!m) continue;
     const [, writerId, pid, gen] = m;
-    if (writerId === opts.selfWriterId) continue;
+    if (writerId === opts.selfWriterId || liveJournals.has(writerId)) continue;
     if (Number(pid) !== process.pid && alive(Number(pid))) continue;
     const path = join(dir, f);
     const seg = readSegment(path);

@@ -1,0 +1,563 @@
+import { useEffect, useMemo, useState } from "preact/hooks";
+import { ApiError, api } from "./api.ts";
+import type { Lang, Strings } from "./i18n.ts";
+
+export interface Operator {
+  key: string;
+  role: "viewer" | "operator" | "admin";
+  key_id: string;
+}
+
+type View = "risk" | "customer" | "models" | "knowledge";
+
+function useApi<T>(path: string | null, key: string, bump = 0): { data?: T; error?: string } {
+  const [state, setState] = useState<{ data?: T; error?: string }>({});
+  useEffect(() => {
+    if (!path) return;
+    let live = true;
+    setState({});
+    api<T>(path, key)
+      .then((data) => live && setState({ data }))
+      .catch((e: Error) => live && setState({ error: e.message }));
+    return () => {
+      live = false;
+    };
+  }, [path, key, bump]);
+  return state;
+}
+
+function Status({ s, error }: { s: Strings; error?: string }) {
+  return error ? (
+    <p role="alert" class="error">
+      {s.error}: {error}
+    </p>
+  ) : (
+    <p aria-busy="true">{s.loading}</p>
+  );
+}
+
+export function OperatorLogin({ s, onLogin }: { s: Strings; onLogin: (o: Operator) => void }) {
+  const [key, setKey] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  return (
+    <form
+      class="card narrow"
+      aria-labelledby="op-title"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        try {
+          const me = await api<{ role: Operator["role"]; key_id: string }>("/v1/portal/me", key);
+          onLogin({ key, ...me });
+        } catch (err) {
+          setError((err as Error).message);
+        }
+      }}
+    >
+      <h2 id="op-title">{s.console}</h2>
+      <p>{s.keyIntro}</p>
+      <label>
+        {s.apiKey}
+        <input
+          name="api_key"
+          type="password"
+          required
+          value={key}
+          onInput={(e) => setKey(e.currentTarget.value)}
+          autoComplete="off"
+        />
+      </label>
+      {error && (
+        <p role="alert" class="error">
+          {error}
+        </p>
+      )}
+      <button type="submit">{s.signIn}</button>
+    </form>
+  );
+}
+
+interface RiskRow {
+  customer_id: string;
+  probability: number;
+  band: string;
+  reasons: { feature: string; label?: string; contribution?: number }[];
+  [k: string]: unknown;
+}
+
+function RiskView({ s, op, open }: { s: Strings; op: Operator; open: (id: string) => void }) {
+  const { data, error } = useApi<{ customers: RiskRow[]; columns: string[] }>(
+    "/v1/portal/customers/at-risk?limit=200",
+    op.key,
+  );
+  const [band, setBand] = useState("");
+  const [q, setQ] = useState("");
+  const [sort, setSort] = useState<{ col: string; dir: 1 | -1 }>({ col: "probability", dir: -1 });
+  const rows = useMemo(() => {
+    const list = (data?.customers ?? []).filter(
+      (r) => (!band || r.band === band) && (!q || JSON.stringify(r).toLowerCase().includes(q.toLowerCase())),
+    );
+    return [...list].sort((a, b) => {
+      const x = a[sort.col] as number | string;
+      const y = b[sort.col] as number | string;
+      return (x > y ? 1 : x < y ? -1 : 0) * sort.dir;
+    });
+  }, [data, band, q, sort]);
+  if (!data) return <Status s={s} error={error} />;
+  const cols = ["customer_id", "probability", "band", ...data.columns];
+  const head = (c: string) => (
+    <th scope="col" aria-sort={sort.col === c ? (sort.dir === 1 ? "ascending" : "descending") : "none"}>
+      <button
+        type="button"
+        class="link"
+        aria-label={s.sortBy(c)}
+        onClick={() => setSort({ col: c, dir: sort.col === c ? (sort.dir === 1 ? -1 : 1) : -1 })}
+      >
+        {c}
+      </button>
+    </th>
+  );
+  return (
+    <section aria-labelledby="risk-title">
+      <h2 id="risk-title">{s.atRisk}</h2>
+      <div class="row">
+        <label>
+          {s.band}
+          <select name="band" value={band} onChange={(e) => setBand(e.currentTarget.value)}>
+            <option value="">{s.all}</option>
+            {["high", "medium", "low"].map((b) => (
+              <option key={b} value={b}>
+                {b}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {s.filter}
+          <input name="filter" value={q} onInput={(e) => setQ(e.currentTarget.value)} />
+        </label>
+      </div>
+      <table class="data">
+        <thead>
+          <tr>
+            {cols.map(head)}
+            <th scope="col">{s.reasons}</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r) => (
+            <tr key={r.customer_id}>
+              <td>
+                <button type="button" class="link" onClick={() => open(r.customer_id)}>
+                  {r.customer_id}
+                </button>
+              </td>
+              <td>{(r.probability * 100).toFixed(1)}%</td>
+              <td>
+                <span class={`badge ${r.band}`}>{r.band}</span>
+              </td>
+              {data.columns.map((c) => (
+                <td key={c}>{String(r[c] ?? "—")}</td>
+              ))}
+              <td>{r.reasons.map((x) => x.label ?? x.feature).join("; ")}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function KeyValues({ obj }: { obj: Record<string, unknown> }) {
+  return (
+    <dl class="kv">
+      {Object.entries(obj).map(([k, v]) => (
+        <div key={k}>
+          <dt>{k}</dt>
+          <dd>{typeof v === "object" && v !== null ? JSON.stringify(v) : String(v ?? "—")}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+function Table({ rows, caption, s }: { rows: Record<string, unknown>[]; caption: string; s: Strings }) {
+  if (!rows.length)
+    return (
+      <p>
+        {caption}: {s.none}
+      </p>
+    );
+  const cols = Object.keys(rows[0])
+    .filter((c) => typeof rows[0][c] !== "object" || rows[0][c] === null)
+    .slice(0, 8);
+  return (
+    <table class="data">
+      <caption>{caption}</caption>
+      <thead>
+        <tr>
+          {cols.map((c) => (
+            <th scope="col" key={c}>
+              {c}
+            </th>
+          ))}
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r, i) => (
+          <tr key={i}>
+            {cols.map((c) => (
+              <td key={c}>{String(r[c] ?? "—")}</td>
+            ))}
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+interface Customer360 {
+  profile: Record<string, unknown>;
+  contracts: Record<string, unknown>[];
+  invoices: Record<string, unknown>[];
+  interactions: (Record<string, unknown> & { transcript?: { role: string; text: string }[] })[];
+  churn: {
+    probability: number;
+    band: string;
+    reasons: { feature: string; label?: string; contribution?: number }[];
+  } | null;
+  offers: { allowed: { offer_id: string; rule_id?: string; why?: string }[]; explanation: string[] } | null;
+}
+
+function CustomerView({
+  s,
+  op,
+  id,
+  setId,
+}: {
+  s: Strings;
+  op: Operator;
+  id: string;
+  setId: (id: string) => void;
+}) {
+  const [input, setInput] = useState(id);
+  const { data, error } = useApi<Customer360>(
+    id ? `/v1/portal/customers/${encodeURIComponent(id)}` : null,
+    op.key,
+  );
+  return (
+    <section aria-labelledby="c360-title">
+      <h2 id="c360-title">{s.c360}</h2>
+      <form
+        class="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setId(input.trim());
+        }}
+      >
+        <label>
+          {s.customerId}
+          <input name="customer_id" value={input} onInput={(e) => setInput(e.currentTarget.value)} />
+        </label>
+        <button type="submit">{s.open}</button>
+      </form>
+      {id && !data && <Status s={s} error={error} />}
+      {data && (
+        <div class="grid">
+          <div class="card">
+            <h3>{s.profile}</h3>
+            <KeyValues obj={data.profile} />
+          </div>
+          <div class="card">
+            <h3>{s.churn}</h3>
+            {data.churn ? (
+              <>
+                <p class="big">
+                  {(data.churn.probability * 100).toFixed(1)}%{" "}
+                  <span class={`badge ${data.churn.band}`}>{data.churn.band}</span>
+                </p>
+                <ul class="bars" aria-label={s.reasons}>
+                  {data.churn.reasons.map((r) => (
+                    <li key={r.feature}>
+                      <span>{r.label ?? r.feature}</span>
+                      <span
+                        class="bar"
+                        style={{ width: `${Math.min(100, Math.abs(r.contribution ?? 0) * 100)}%` }}
+                      />
+                      <span>{(r.contribution ?? 0).toFixed(3)}</span>
+                    </li>
+                  ))}
+                </ul>
+              </>
+            ) : (
+              <p>{s.none}</p>
+            )}
+          </div>
+          <div class="card wide">
+            <h3>{s.offersNow}</h3>
+            {data.offers?.allowed.length ? (
+              <ul>
+                {data.offers.allowed.map((o) => (
+                  <li key={o.offer_id}>
+                    <strong>{o.offer_id}</strong> {o.rule_id ? `(${o.rule_id})` : ""} {o.why ?? ""}
+                  </li>
+                ))}
+              </ul>
+            ) : (
+              <p>{s.none}</p>
+            )}
+            {data.offers?.explanation.length ? (
+              <details>
+                <summary>{s.why}</summary>
+                <ul>
+                  {data.offers.explanation.map((l) => (
+                    <li key={l}>{l}</li>
+                  ))}
+                </ul>
+              </details>
+            ) : null}
+          </div>
+          <div class="card wide">
+            <Table rows={data.contracts} caption={s.contracts} s={s} />
+          </div>
+          <div class="card wide">
+            <Table rows={data.invoices} caption={s.invoices} s={s} />
+          </div>
+          <div class="card wide">
+            <h3>{s.interactions}</h3>
+            {data.interactions.length === 0 && <p>{s.none}</p>}
+            {data.interactions.map((it, i) => (
+              <details key={i}>
+                <summary>
+                  {String(it.created_at ?? it.date ?? "")} · {String(it.category ?? it.channel ?? "")} ·{" "}
+                  {String(it.summary ?? "")}
+                </summary>
+                {it.transcript?.length ? (
+                  <ol class="transcript">
+                    {it.transcript.map((t, j) => (
+                      <li key={j}>
+                        <strong>{t.role}:</strong> {t.text}
+                      </li>
+                    ))}
+                  </ol>
+                ) : (
+                  <KeyValues obj={it} />
+                )}
+              </details>
+            ))}
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
+
+interface ModelsDoc {
+  models: {
+    name: string;
+    aliases: Record<string, number>;
+    versions: {
+      version: number;
+      created_at: string;
+      metrics: Record<string, number | null>;
+      aliases: string[];
+    }[];
+    events: {
+      at: string;
+      alias: string;
+      version: number | null;
+      action: string;
+      reason?: string;
+      actor?: string;
+    }[];
+  }[];
+}
+
+function ModelsView({ s, op }: { s: Strings; op: Operator }) {
+  const [bump, setBump] = useState(0);
+  const { data, error } = useApi<ModelsDoc>("/v1/portal/models", op.key, bump);
+  const [message, setMessage] = useState<string | null>(null);
+  async function act(path: string, body: unknown) {
+    setMessage(null);
+    try {
+      await api(path, op.key, { method: "POST", body: JSON.stringify(body) });
+      setBump((b) => b + 1);
+    } catch (e) {
+      setMessage(e instanceof ApiError ? `${s.refused}: ${e.message}` : String(e));
+    }
+  }
+  if (!data) return <Status s={s} error={error} />;
+  return (
+    <section aria-labelledby="models-title">
+      <h2 id="models-title">{s.models}</h2>
+      {message && (
+        <p role="alert" class="error">
+          {message}
+        </p>
+      )}
+      {data.models.map((m) => {
+        const metricNames = [...new Set(m.versions.flatMap((v) => Object.keys(v.metrics)))].slice(0, 5);
+        return (
+          <div key={m.name} class="card wide">
+            <h3>
+              {m.name} — {s.aliases}:{" "}
+              {Object.entries(m.aliases)
+                .map(([a, v]) => `${a}=v${v}`)
+                .join(", ") || "—"}
+            </h3>
+            <button
+              type="button"
+              class="secondary"
+              onClick={() => act(`/v1/portal/models/${m.name}/rollback`, { alias: "champion" })}
+            >
+              {s.rollback}
+            </button>
+            <table class="data">
+              <caption>
+                {m.name}: {s.version}
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">{s.version}</th>
+                  <th scope="col">{s.created}</th>
+                  <th scope="col">{s.aliases}</th>
+                  {metricNames.map((n) => (
+                    <th scope="col" key={n}>
+                      {n}
+                    </th>
+                  ))}
+                  <th scope="col">
+                    <span class="sr-only">{s.promote}</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {m.versions.map((v) => (
+                  <tr key={v.version}>
+                    <td>v{v.version}</td>
+                    <td>{v.created_at}</td>
+                    <td>{v.aliases.join(", ")}</td>
+                    {metricNames.map((n) => (
+                      <td key={n}>{v.metrics[n] == null ? "—" : Number(v.metrics[n]).toFixed(3)}</td>
+                    ))}
+                    <td>
+                      {!v.aliases.includes("champion") && (
+                        <button
+                          type="button"
+                          aria-label={`${s.promote}: ${m.name} v${v.version}`}
+                          onClick={() =>
+                            act(`/v1/portal/models/${m.name}/promote`, {
+                              version: v.version,
+                              alias: "champion",
+                            })
+                          }
+                        >
+                          {s.promote}
+                        </button>
+                      )}
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+            <Table rows={m.events.slice(-10).reverse()} caption={s.history} s={s} />
+          </div>
+        );
+      })}
+    </section>
+  );
+}
+
+function KnowledgeView({ s, op }: { s: Strings; op: Operator }) {
+  const [q, setQ] = useState("");
+  const [path, setPath] = useState<string | null>(null);
+  const { data, error } = useApi<{
+    results: { doc_id: string; title: string; section: string; score: number; text: string }[];
+  }>(path, op.key);
+  return (
+    <section aria-labelledby="kb-title">
+      <h2 id="kb-title">{s.knowledge}</h2>
+      <form
+        class="row"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setPath(`/v1/portal/knowledge/search?q=${encodeURIComponent(q)}`);
+        }}
+      >
+        <label class="grow">
+          {s.query}
+          <input name="q" value={q} onInput={(e) => setQ(e.currentTarget.value)} />
+        </label>
+        <button type="submit">{s.search}</button>
+      </form>
+      {path && !data && <Status s={s} error={error} />}
+      {data && (
+        <ol class="results">
+          {data.results.map((r) => (
+            <li key={`${r.doc_id}-${r.section}`} class="card">
+              <h3>
+                {r.title} § {r.section}{" "}
+                <span class="muted">
+                  ({s.score} {r.score.toFixed(3)})
+                </span>
+              </h3>
+              <p>{r.text}</p>
+            </li>
+          ))}
+        </ol>
+      )}
+    </section>
+  );
+}
+
+export function Console({ s, op, onLogout }: { s: Strings; lang: Lang; op: Operator; onLogout: () => void }) {
+  const [view, setView] = useState<View>(() => (location.hash.replace("#console/", "") as View) || "risk");
+  const [customer, setCustomer] = useState("");
+  const go = (v: View) => {
+    setView(v);
+    history.replaceState(null, "", `#console/${v}`);
+  };
+  const tabs: [View, string][] = [
+    ["risk", s.atRisk],
+    ["customer", s.c360],
+    ["models", s.models],
+    ["knowledge", s.knowledge],
+  ];
+  return (
+    <div>
+      <div class="row spread">
+        <nav aria-label={s.console} class="tabs">
+          {tabs.map(([v, label]) => (
+            <button
+              key={v}
+              type="button"
+              class={view === v ? "tab active" : "tab"}
+              aria-current={view === v ? "page" : undefined}
+              onClick={() => go(v)}
+            >
+              {label}
+            </button>
+          ))}
+        </nav>
+        <p>
+          {s.role}: <strong data-role={op.role}>{op.role}</strong>{" "}
+          <button type="button" class="secondary" onClick={onLogout}>
+            {s.signOut}
+          </button>
+        </p>
+      </div>
+      {view === "risk" && (
+        <RiskView
+          s={s}
+          op={op}
+          open={(id) => {
+            setCustomer(id);
+            go("customer");
+          }}
+        />
+      )}
+      {view === "customer" && <CustomerView s={s} op={op} id={customer} setId={setCustomer} />}
+      {view === "models" && <ModelsView s={s} op={op} />}
+      {view === "knowledge" && <KnowledgeView s={s} op={op} />}
+    </div>
+  );
+}

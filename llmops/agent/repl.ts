@@ -1,4 +1,4 @@
-import { createInterface, type Interface } from "node:readline/promises";
+import { createInterface } from "node:readline";
 import pc from "picocolors";
 import type { AppContext } from "../../platform/context.ts";
 import { errorMessage } from "../../platform/errors.ts";
@@ -41,6 +41,14 @@ export async function runRepl(o: ReplOptions): Promise<void> {
     output: out,
     terminal: Boolean((out as NodeJS.WriteStream).isTTY),
   });
+  // The line iterator buffers what arrives before it is asked for (pasted or piped input).
+  const lines = rl[Symbol.asyncIterator]();
+  const ask: Ask = async (prompt) => {
+    out.write(prompt);
+    const next = await lines.next();
+    if (next.done) throw new Error("input closed");
+    return next.value;
+  };
   let customer = o.customer;
   let session = o.session;
   let showJson = false;
@@ -49,7 +57,7 @@ export async function runRepl(o: ReplOptions): Promise<void> {
     print(
       pc.bold("Aurora Telecom — assistente virtual") + pc.dim("  (/help para os comandos, /quit para sair)"),
     );
-    if (!customer && !o.anonymous && !session) customer = await pickCustomer(rl, o, print);
+    if (!customer && !o.anonymous && !session) customer = await pickCustomer(ask, o, print);
     print(
       pc.dim(
         customer
@@ -60,7 +68,7 @@ export async function runRepl(o: ReplOptions): Promise<void> {
     for (;;) {
       let line: string;
       try {
-        line = (await rl.question(pc.cyan("você › "))).trim();
+        line = (await ask(pc.cyan("você › "))).trim();
       } catch {
         break; // Ctrl+D / closed input
       }
@@ -103,7 +111,7 @@ export async function runRepl(o: ReplOptions): Promise<void> {
                 print(pc.red(errorMessage(err)));
                 continue;
               }
-            } else customer = await pickCustomer(rl, o, print);
+            } else customer = await pickCustomer(ask, o, print);
           }
           print(pc.dim(`new session${customer ? ` for ${customer}` : " (no customer)"}`));
         } else print(pc.yellow(`unknown command /${cmd}; /help lists them`));
@@ -139,11 +147,9 @@ export async function runRepl(o: ReplOptions): Promise<void> {
   }
 }
 
-async function pickCustomer(
-  rl: Interface,
-  o: ReplOptions,
-  print: (s?: string) => void,
-): Promise<string | null> {
+type Ask = (prompt: string) => Promise<string>;
+
+async function pickCustomer(ask: Ask, o: ReplOptions, print: (s?: string) => void): Promise<string | null> {
   const list = o.customers ? await o.customers().catch(() => []) : [];
   print("Com qual cliente você quer conversar?");
   print(
@@ -152,7 +158,7 @@ async function pickCustomer(
   for (const [i, c] of list.entries()) print(`  ${i + 1}) ${c.customer_id}  ${pc.dim(c.label)}`);
   for (;;) {
     const a = (
-      await rl.question(pc.cyan(`número${list.length ? ` (1-${list.length})` : ""} ou id do cliente › `))
+      await ask(pc.cyan(`número${list.length ? ` (1-${list.length})` : ""} ou id do cliente › `))
     ).trim();
     if (a === "0" || a === "") return null;
     const n = Number(a);

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { type PickableCustomer, registerAssistantCommands } from "../llmops/agent/cli.ts";
 import { openAssistant } from "../llmops/agent/compose.ts";
 import { assistantRoutes } from "../llmops/agent/routes.ts";
+import { whatsappPluginFor } from "../llmops/channels/whatsapp/compose.ts";
 import { registerServingCommands } from "../mlops/serving/cli.ts";
 import type { ServerPlugin } from "../mlops/serving/server.ts";
 import type { AppContext } from "../platform/context.ts";
@@ -28,11 +29,14 @@ export function registerServeCommands(program: Command): void {
 export async function assistantServerPlugins(app: AppContext): Promise<readonly ServerPlugin[]> {
   const assistant = await openAssistant(app);
   const routes = assistantRoutes(assistant);
+  // The WhatsApp webhook over the same assistant (null unless channels.whatsapp.enabled).
+  const whatsapp = await whatsappPluginFor(app, assistant);
   return [
     async (scope, ctx) => {
       await routes(scope, ctx);
       scope.addHook("onClose", async () => assistant.close());
     },
+    ...(whatsapp ? [whatsapp] : []),
   ];
 }
 

@@ -84,6 +84,8 @@ interface Reader {
  */
 function readsTyped(c: ContractColumn, scan: FileScan): boolean {
   if (c.type === "string" || c.pattern !== undefined || c.enum !== undefined) return false;
+  // A decimal comma is turned into a point on the text before the cast (text pass).
+  if (c.decimal === ",") return false;
   if (scan.format === "jsonl") {
     if (c.type === "boolean") return false;
     if ((c.type === "integer" || c.type === "number") && scan.booleanLiterals > 0) return false;
@@ -173,6 +175,9 @@ export async function stageBronze(wh: Warehouse, input: BronzeInput): Promise<Br
     // files keep the parallel one. Long rows are cut to the header by strict_mode=false.
     const padding = scan.ragged.some((r) => r.fields < header.length);
     const typeOf = new Map(contract.columns.map((c) => [c.name, c.type]));
+    const decimalComma = new Set(contract.columns.filter((c) => c.decimal === ",").map((c) => c.name));
+    const cell = (h: string, i: number) =>
+      decimalComma.has(h) ? `replace(${ident(`c${i}`)}, ',', '.')` : ident(`c${i}`);
     reader = (typedCols) => {
       const colSpec = header
         .map((h, i) => {
@@ -185,7 +190,7 @@ export async function stageBronze(wh: Warehouse, input: BronzeInput): Promise<Br
       const from = `read_csv(${lit(scan.path)}, header=true, auto_detect=false, delim=${lit(delim)}, quote='"', escape='"', columns={${colSpec}}, null_padding=${padding}, parallel=${!padding}, strict_mode=${strict}, max_line_size=${maxLine}, buffer_size=${bufferSize})`;
       return {
         from: `(SELECT ordinality - 1 AS _rec, * EXCLUDE (ordinality) FROM ${from} WITH ORDINALITY)`,
-        cells: new Map(header.map((h, i) => [h, ident(`c${i}`)])),
+        cells: new Map(header.map((h, i) => [h, cell(h, i)])),
         pre: "NULL::VARCHAR",
         blank: "FALSE",
       };
@@ -261,6 +266,7 @@ export async function stageBronze(wh: Warehouse, input: BronzeInput): Promise<Br
   const outCols = [
     ...contract.columns.map((c, i) => `c.t${i} AS ${ident(c.name)}`),
     ...extra.map((e, i) => `c.x${i} AS ${ident(e)}`),
+    ...(contract.rowId ? [`${lit(`${deliveredAs}:`)} || c._line AS ${ident(contract.rowId)}`] : []),
     `${lit(deliveredAs)} AS _source_file`,
     "c._line AS _line",
     `${lit(input.batchId)} AS _batch_id`,

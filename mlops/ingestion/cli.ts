@@ -8,7 +8,13 @@ import { errorMessage, NotFoundError, TelcoError, UsageError } from "../../platf
 import type { Row } from "../../platform/ports/warehouse.ts";
 import { type IngestReport, runIngestion } from "./ingest.ts";
 import { exportInteractions } from "./interactions.ts";
-import { ingestCsv, ingestIbmTelco, ingestSynthetic, interactionsPlan } from "./sources.ts";
+import {
+  type CsvIngestReport,
+  ingestCsv,
+  ingestIbmTelco,
+  ingestSynthetic,
+  interactionsPlan,
+} from "./sources.ts";
 import { type DatasetVersion, datasetLineage, type LineageNode, listDatasetVersions } from "./versions.ts";
 
 /** `telco data ingest …`, `telco data versions|lineage` and the top-level `telco sql`. */
@@ -97,23 +103,33 @@ export function registerIngestionCommands(program: Command): void {
     .argument("<file>", "CSV file with one row per customer")
     .requiredOption(
       "--name <name>",
-      "dataset name (tables <name>, gold.<name>_training; contract data/schemas/<name>/)",
+      "dataset name (tables <name>, gold.<name>_training; contract <contract-dir>/<name>/)",
     )
     .requiredOption("--target <column>", "label column (churned or not)")
-    .option("--id <column>", "customer id column (default: a column named id or customer_id)")
+    .option(
+      "--id <column>",
+      'customer id column (default: a column named id or customer_id; none: a row id "<file>:<line>")',
+    )
     .option(
       "--positive <value>",
-      "value of the target meaning churn (default: guessed from Yes/No, true/false, 1/0)",
+      "value of the target meaning churn, any case (default: guessed from yes/no, true/false, sim/não, 1/0, y/n)",
+    )
+    .option(
+      "--contract-dir <dir>",
+      "folder for the frozen contract, e.g. data/schemas to version it in git (default: <workspace>/schemas)",
     )
     .action(
       action(
-        async (rt, file: string, opts: { name: string; target: string; id?: string; positive?: string }) => {
+        async (
+          rt,
+          file: string,
+          opts: { name: string; target: string; id?: string; positive?: string; contractDir?: string },
+        ) => {
           const progress = rt.progress(`ingest ${opts.name}`);
           const report = await ingestCsv(rt.app(), file, { ...opts, onProgress: (s) => progress.step(s) });
           progress.done();
-          if (report.contractInferred) rt.info(`contract inferred and frozen in ${report.contract}`);
           for (const w of report.warnings) rt.warn(w);
-          rt.result(report, () => renderIngest(report));
+          rt.result(report, () => renderCsvIngest(report));
         },
       ),
     );
@@ -224,6 +240,22 @@ function renderIngest(r: IngestReport): string {
     );
   for (const t of r.tables)
     lines.push(`  ${t.table.padEnd(36)} ${String(t.rows).padStart(10)} rows  version ${t.version}`);
+  return lines.join("\n");
+}
+
+function renderCsvIngest(r: CsvIngestReport): string {
+  const lines = [renderIngest(r)];
+  lines.push(`  contract ${r.contractInferred ? "inferred and frozen in" : "checked against"} ${r.contract}`);
+  if (r.id.generated)
+    lines.push(
+      `  no id column: each row's id (${r.id.column}) is "<file name>:<line>", stable for this file and line; pass --id COLUMN if the file has one`,
+    );
+  if (r.decimalComma.length > 0) lines.push(`  decimal comma read as numbers: ${r.decimalComma.join(", ")}`);
+  const total = r.labels.positives + r.labels.negatives;
+  const share = total > 0 ? ` (${((100 * r.labels.positives) / total).toFixed(1)}% churn)` : "";
+  lines.push(
+    `  labels (${r.labels.target} in ${r.labels.positive.join("/")}, any case): ${r.labels.positives} churned, ${r.labels.negatives} not${share}`,
+  );
   return lines.join("\n");
 }
 

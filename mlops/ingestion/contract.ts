@@ -20,6 +20,8 @@ export const contractColumnSchema = z
     max: z.number().optional(),
     enum: z.array(z.string()).optional(),
     pattern: z.string().optional(),
+    /** Decimal separator of a number column as delivered ("," in many Brazilian exports: "126,76"). */
+    decimal: z.enum([".", ","]).optional(),
     /** Personal data (LGPD): masked in logs and exports. */
     pii: z.boolean().default(false),
   })
@@ -42,6 +44,11 @@ export const dataContractSchema = z
     optional: z.boolean().default(false),
     description: z.string().default(""),
     primaryKey: z.array(z.string()).min(1),
+    /**
+     * The file has no id column: bronze adds this generated column, "<file name>:<line>", a stable
+     * row id derived from the delivered file and the record's line; primaryKey is [rowId].
+     */
+    rowId: z.string().min(1).optional(),
     /** Column carrying the event time (for point-in-time joins), if any. */
     eventTime: z.string().optional(),
     columns: z.array(contractColumnSchema).min(1),
@@ -49,7 +56,15 @@ export const dataContractSchema = z
     delimiter: z.string().length(1).optional(),
     /** For datasets used directly for training (ibm-telco, user CSVs): the label column and its positive value. */
     training: z
-      .object({ target: z.string().min(1), positive: z.string() })
+      .object({
+        target: z.string().min(1),
+        positive: z.string(),
+        /**
+         * Every spelling counted as positive, compared lower-cased and trimmed (e.g. true, yes, sim,
+         * 1, y for a boolean target). Absent: the positive value alone, case-insensitively.
+         */
+        positiveValues: z.array(z.string()).optional(),
+      })
       .strict()
       .optional(),
   })

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { UsageError, ValidationError } from "../../platform/errors.ts";
 import type { Warehouse } from "../../platform/ports/warehouse.ts";
 import { type ColumnType, type ContractColumn, type DataContract, dataContractSchema } from "./contract.ts";
@@ -23,6 +23,7 @@ export function readContract(path: string): DataContract {
   }
   const contract = parsed.data;
   const names = new Set(contract.columns.map((c) => c.name));
+  if (contract.rowId) names.add(contract.rowId);
   for (const key of contract.primaryKey) {
     if (!names.has(key)) throw new ValidationError(`${path}:primaryKey`, `"${key}" is not a column`);
   }
@@ -79,27 +80,38 @@ export async function inferCsvContract(
     delimiter: string;
     name: string;
     target: string;
-    id: string;
+    /** The id column; absent: a generated row id (`rowId`) from the file name and line. */
+    id: string | undefined;
+    rowId?: string;
     positive: string | undefined;
     /** Longest record in bytes (from the scan), to size DuckDB's line buffer. */
     maxRecordBytes: number;
   },
 ): Promise<DataContract> {
   const { header } = opts;
-  for (const col of [opts.target, opts.id]) {
-    if (!header.includes(col)) {
-      throw new ValidationError(col, `column not found in the file header (${header.join(", ")})`);
+  for (const [col, flag] of [
+    [opts.target, "--target"],
+    [opts.id, "--id"],
+  ] as const) {
+    if (col !== undefined && !header.includes(col)) {
+      throw new ValidationError(
+        flag,
+        `column "${col}" not found in the header of ${basename(opts.path)} (${header.join(", ")})`,
+      );
     }
   }
   const cols = header.map((_, i) => `c${i}`);
   const colSpec = cols.map((c) => `${lit(c)}: 'VARCHAR'`).join(", ");
   const checks = cols.flatMap((c, i) => {
     const b = `NULLIF(trim(${ident(c)}), '')`;
+    // The same value with a decimal comma turned into a point ("126,76" → 126.76).
+    const d = `replace(${b}, ',', '.')`;
     const k = `k${i}`;
     return [
       `count(${b}) AS ${k}_n`,
       `count(${b}) FILTER (TRY_CAST(${b} AS BIGINT) IS NULL OR TRY_CAST(${b} AS DOUBLE) <> TRY_CAST(${b} AS BIGINT)) AS ${k}_int`,
       `count(${b}) FILTER (TRY_CAST(${b} AS DOUBLE) IS NULL) AS ${k}_num`,
+      `count(${b}) FILTER (NOT regexp_full_match(${b}, '[+-]?[0-9]*,[0-9]+|[+-]?[0-9]+') OR TRY_CAST(${d} AS DOUBLE) IS NULL) AS ${k}_dcomma`,
       `count(${b}) FILTER (TRY_CAST(${b} AS BOOLEAN) IS NULL) AS ${k}_bool`,
       `count(${b}) FILTER (TRY_CAST(${b} AS DATE) IS NULL) AS ${k}_date`,
       `count(${b}) FILTER (TRY_CAST(${b} AS TIMESTAMP) IS NULL) AS ${k}_ts`,
@@ -113,65 +125,118 @@ export async function inferCsvContract(
   const targetValues = await wh.query<{ v: string }>(
     `SELECT DISTINCT trim(${ident(`c${targetIdx}`)}) AS v FROM read_csv(${lit(opts.path)}, header=true, auto_detect=false, delim=${lit(opts.delimiter)}, quote='"', escape='"', columns={${colSpec}}, null_padding=true, parallel=false, strict_mode=false, ${sizes}) WHERE v IS NOT NULL AND v <> '' ORDER BY 1 LIMIT 50`,
   );
-  const positive =
-    opts.positive ??
-    guessPositive(
-      targetValues.map((r) => r.v),
-      opts.target,
-    );
-  if (!targetValues.some((r) => r.v === positive)) {
-    throw new ValidationError(
-      "--positive",
-      `value "${positive}" never occurs in column ${opts.target} (values: ${targetValues.map((r) => r.v).join(", ")})`,
-    );
-  }
+  const label = resolvePositive(
+    targetValues.map((r) => r.v),
+    opts.target,
+    opts.positive,
+  );
   const columns: ContractColumn[] = header.map((name, i) => {
     const k = `k${i}`;
     const n = Number(stats[`${k}_n`]);
     const isKey = name === opts.id || name === opts.target;
     let type: ColumnType = "string";
+    let decimal: "," | undefined;
     if (name !== opts.target && n > 0) {
       if (Number(stats[`${k}_int`]) === 0) type = "integer";
       else if (Number(stats[`${k}_num`]) === 0) type = "number";
-      else if (Number(stats[`${k}_bool`]) === 0) type = "boolean";
+      else if (opts.delimiter !== "," && Number(stats[`${k}_dcomma`]) === 0 && name !== opts.id) {
+        type = "number";
+        decimal = ",";
+      } else if (Number(stats[`${k}_bool`]) === 0) type = "boolean";
       else if (Number(stats[`${k}_date`]) === 0) type = "date";
       else if (Number(stats[`${k}_ts`]) === 0) type = "timestamp";
     }
     return {
       name,
       type,
-      description: `inferred from ${opts.path.split("/").pop()}`,
+      description: `inferred from ${basename(opts.path)}${decimal ? " (decimal comma)" : ""}`,
       required: true,
       nullable: !isKey,
       pii: false,
+      ...(decimal ? { decimal } : {}),
     };
   });
+  const id = opts.id ?? opts.rowId;
+  if (!id) throw new UsageError("no id column and no generated row id");
   return dataContractSchema.parse({
     name: snake(opts.name),
     version: 1,
     dataset: opts.name,
     source: "csv",
     format: "csv",
-    file: opts.path.split("/").pop(),
-    description: `User CSV dataset "${opts.name}", contract inferred on first ingest and frozen.`,
-    primaryKey: [opts.id],
+    file: basename(opts.path),
+    description: `User CSV dataset "${opts.name}", contract inferred on first ingest and frozen.${
+      opts.id ? "" : ` No id column: ${id} is generated as "<file name>:<line>" (stable per file and line).`
+    }`,
+    primaryKey: [id],
+    ...(opts.id ? {} : { rowId: id }),
     columns,
     ...(opts.delimiter === "," ? {} : { delimiter: opts.delimiter }),
-    training: { target: opts.target, positive },
+    training: { target: opts.target, ...label },
   });
 }
 
-const POSITIVE_WORDS = ["yes", "true", "1", "y", "sim", "s", "churn", "churned"];
+/** Spellings of a boolean, compared lower-cased and trimmed (en, pt-BR, digits, letters). */
+const BOOLEAN_SPELLINGS = {
+  positive: ["true", "yes", "sim", "1", "y", "s", "t"],
+  negative: ["false", "no", "não", "nao", "0", "n", "f"],
+};
+/** Words that name churn on a two-valued target that is not a boolean. */
+const CHURN_WORDS = ["churn", "churned", "churner", "left", "cancelled", "canceled", "cancelado"];
+
+const norm = (v: string) => v.trim().toLowerCase();
+
+/**
+ * The positive label of the target and every spelling of it. A boolean-like target (any mix of
+ * true/false, yes/no, sim/não, 1/0, y/n in any case) counts every positive spelling; otherwise
+ * --positive (or a churn word on a two-valued target) is matched case-insensitively. Fails when
+ * the target's values cannot be split into churn / no churn without a guess.
+ */
+export function resolvePositive(
+  values: string[],
+  target: string,
+  positive: string | undefined,
+): { positive: string; positiveValues: string[] } {
+  const distinct = [...new Set(values.map(norm))];
+  const shown = values.slice(0, 10).join(", ");
+  const booleanLike =
+    distinct.length >= 1 &&
+    distinct.every((v) => BOOLEAN_SPELLINGS.positive.includes(v) || BOOLEAN_SPELLINGS.negative.includes(v));
+  if (positive !== undefined) {
+    const p = norm(positive);
+    if (!distinct.includes(p)) {
+      throw new ValidationError(
+        "--positive",
+        `value "${positive}" never occurs in column ${target}, in any case (values: ${shown})`,
+      );
+    }
+    if (booleanLike) {
+      const side = BOOLEAN_SPELLINGS.positive.includes(p) ? "positive" : "negative";
+      return { positive, positiveValues: [...BOOLEAN_SPELLINGS[side]] };
+    }
+    return { positive, positiveValues: [p] };
+  }
+  if (booleanLike && distinct.some((v) => BOOLEAN_SPELLINGS.positive.includes(v))) {
+    const spelled = values.find((v) => BOOLEAN_SPELLINGS.positive.includes(norm(v))) as string;
+    return { positive: spelled, positiveValues: [...BOOLEAN_SPELLINGS.positive] };
+  }
+  if (distinct.length === 2) {
+    const hit = distinct.find((v) => CHURN_WORDS.includes(v));
+    if (hit) return { positive: values.find((v) => norm(v) === hit) as string, positiveValues: [hit] };
+  }
+  throw new UsageError(
+    `cannot tell which value of ${target} means churn (values: ${shown}); pass --positive VALUE`,
+  );
+}
 
 /** Picks the positive label for a two-valued target (Yes/No, true/false, 1/0); otherwise asks for --positive. */
 export function guessPositive(values: string[], target: string): string {
-  if (values.length === 2) {
-    const hit = values.find((v) => POSITIVE_WORDS.includes(v.toLowerCase()));
-    if (hit) return hit;
-  }
-  throw new UsageError(
-    `cannot tell which value of ${target} means churn (values: ${values.slice(0, 10).join(", ")}); pass --positive VALUE`,
-  );
+  return resolvePositive(values, target, undefined).positive;
+}
+
+/** Spellings counted as positive by a contract's training section (lower-cased, trimmed). */
+export function positiveSpellings(training: NonNullable<DataContract["training"]>): string[] {
+  return training.positiveValues ?? [norm(training.positive)];
 }
 
 /** Picks the CSV delimiter from the header line: the most frequent of , ; tab |. */

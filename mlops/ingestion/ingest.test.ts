@@ -192,7 +192,7 @@ describe("ingest csv (user dataset)", () => {
       Joined: "date",
       "Is Churned": "string",
     });
-    expect(contract.training).toEqual({ target: "Is Churned", positive: "Y" });
+    expect(contract.training).toMatchObject({ target: "Is Churned", positive: "Y" });
     const wh = await app.warehouse();
     const rows = await wh.query("SELECT * FROM gold.acme_churn_training ORDER BY customer_id");
     expect(rows.map((r) => [r.customer_id, r.label, r.plan_type, r.monthly_fee])).toEqual([

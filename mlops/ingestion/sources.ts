@@ -8,6 +8,7 @@ import {
   freezeContract,
   inferCsvContract,
   loadDatasetContracts,
+  positiveSpellings,
   readContract,
   SHIPPED_SCHEMAS_DIR,
   sniffDelimiter,
@@ -29,13 +30,14 @@ export function dedupeSilver(
   alias: (name: string) => string = (n) => n,
 ): DerivedTable {
   const bronze = `bronze.${contract.name}`;
+  const names = [...(contract.rowId ? [contract.rowId] : []), ...contract.columns.map((c) => c.name)];
   return {
     table: `silver.${contract.name}`,
     inputs: [bronze],
     asView: (batches) => batches[bronze] === 1,
     sql: (rel, batches) =>
       renderSql("silver", batches[bronze] === 1 ? "conform" : "dedupe", {
-        columns: contract.columns.map((c) => `${ident(c.name)} AS ${ident(alias(c.name))}`).join(", "),
+        columns: names.map((n) => `${ident(n)} AS ${ident(alias(n))}`).join(", "),
         bronze: rel[bronze],
         primary_key: contract.primaryKey.map(ident).join(", "),
       }),
@@ -154,11 +156,25 @@ export interface CsvIngestOptions extends IngestOptions {
   target: string;
   id?: string;
   positive?: string;
+  /** Folder for the frozen contract (default: config data.schemasDir, else <workspace>/schemas). */
+  contractDir?: string;
 }
 
-/** Resolved schemas folder for user contracts (config data.schemasDir, relative to cwd). */
-export function userSchemasDir(app: AppContext): string {
-  return resolve(app.config.data.schemasDir);
+/**
+ * Schemas folder for user contracts: --contract-dir, else config data.schemasDir (relative to the
+ * working directory), else <workspace>/schemas — state stays in the workspace unless asked.
+ */
+export function userSchemasDir(app: AppContext, contractDir?: string): string {
+  const dir = contractDir ?? app.config.data.schemasDir;
+  return dir ? resolve(dir) : join(app.paths.home, "schemas");
+}
+
+/** Name of the generated row id column for a CSV without an id column (not clashing with the header). */
+export function rowIdColumn(header: string[]): string {
+  const taken = new Set(header.map((h) => snake(h)));
+  let name = "row_id";
+  while (taken.has(name)) name = `_${name}`;
+  return name;
 }
 
 /**
@@ -173,7 +189,7 @@ export async function csvPlan(
 ): Promise<IngestPlan & { frozen: string; inferred: boolean }> {
   checkDatasetName(opts.name);
   const path = requireFile(file, "CSV file");
-  const schemasDir = userSchemasDir(app);
+  const schemasDir = userSchemasDir(app, opts.contractDir);
   const contractPath = userContractPath(schemasDir, opts.name);
   let contract: DataContract;
   let inferred = false;
@@ -182,6 +198,20 @@ export async function csvPlan(
     if (contract.training && contract.training.target !== opts.target) {
       throw new UsageError(
         `--target ${opts.target} differs from the frozen contract's target ${contract.training.target} (${contractPath})`,
+      );
+    }
+    if (
+      contract.training &&
+      opts.positive !== undefined &&
+      !positiveSpellings(contract.training).includes(opts.positive.trim().toLowerCase())
+    ) {
+      throw new UsageError(
+        `--positive ${opts.positive} differs from the frozen contract's positive value ${contract.training.positive} (${contractPath})`,
+      );
+    }
+    if (opts.id !== undefined && contract.primaryKey[0] !== opts.id) {
+      throw new UsageError(
+        `--id ${opts.id} differs from the frozen contract's id ${contract.primaryKey[0]} (${contractPath})`,
       );
     }
   } else {
@@ -196,12 +226,7 @@ export async function csvPlan(
     const firstLine = head.replace(/^\uFEFF/, "").split(/\r?\n/)[0] ?? "";
     const delimiter = sniffDelimiter(firstLine);
     const header = parseCsvRecord(firstLine, delimiter);
-    const id = opts.id ?? header.find((h) => /^(customer_?id|id)$/i.test(h));
-    if (!id) {
-      throw new UsageError("no id column: pass --id COLUMN (the column identifying each customer)", {
-        details: { header },
-      });
-    }
+    const id = opts.id ?? header.find((h) => /^(customer[ _-]?id|id)$/i.test(h.trim()));
     const wh = await app.warehouse();
     // Run the scan first so an empty/non-UTF-8 file fails with the same message as later ingests.
     const scan = await scanFile(path, { format: "csv", delimiter });
@@ -212,6 +237,7 @@ export async function csvPlan(
       name: opts.name,
       target: opts.target,
       id,
+      rowId: id ? undefined : rowIdColumn(header),
       positive: opts.positive,
       maxRecordBytes: scan.maxRecordBytes,
     });
@@ -219,7 +245,10 @@ export async function csvPlan(
   }
   const training = contract.training;
   if (!training) throw new ValidationError(contractPath, "the contract has no training.target");
-  const aliases = conformedNames(contract.columns.map((c) => c.name));
+  const aliases = conformedNames([
+    ...(contract.rowId ? [contract.rowId] : []),
+    ...contract.columns.map((c) => c.name),
+  ]);
   const table = contract.name;
   const idCol = contract.primaryKey[0];
   const features = contract.columns
@@ -228,7 +257,6 @@ export async function csvPlan(
     .map((n) => ident(aliases.get(n) as string));
   if (features.length === 0)
     throw new ValidationError(opts.name, "the file has no feature columns besides id and target");
-  const positive = opts.positive ?? training.positive;
   return {
     dataset: opts.name,
     files: [{ path, deliveredAs: basename(path), contract }],
@@ -241,7 +269,7 @@ export async function csvPlan(
           renderSql("gold", "csv_training", {
             id: ident(aliases.get(idCol) as string),
             target: ident(aliases.get(training.target) as string),
-            positive: lit(positive),
+            positive: positiveSpellings(training).map(lit).join(", "),
             features: features.join(", "),
             silver: rel[`silver.${table}`],
           }),
@@ -252,16 +280,47 @@ export async function csvPlan(
   };
 }
 
+export interface CsvIngestReport extends IngestReport {
+  /** Where the frozen contract is. */
+  contract: string;
+  contractInferred: boolean;
+  /** The id column, or the generated row id ("<file name>:<line>") when the file has none. */
+  id: { column: string; generated: boolean };
+  /** The target, the spellings counted as churn, and gold's label counts after this ingest. */
+  labels: { target: string; positive: string[]; positives: number; negatives: number };
+  /** Columns read as numbers with a decimal comma ("126,76"). */
+  decimalComma: string[];
+}
+
 /** Ingests a user CSV; the inferred contract is frozen only after the ingest succeeded. */
 export async function ingestCsv(
   app: AppContext,
   file: string,
   opts: CsvIngestOptions,
-): Promise<IngestReport & { contract: string; contractInferred: boolean }> {
+): Promise<CsvIngestReport> {
   const plan = await csvPlan(app, file, opts);
   const report = await runIngestion(app, plan, opts);
-  if (plan.inferred) freezeContract(plan.frozen, plan.files[0].contract);
-  return { ...report, contract: plan.frozen, contractInferred: plan.inferred };
+  const contract = plan.files[0].contract;
+  if (plan.inferred) freezeContract(plan.frozen, contract);
+  const training = contract.training as NonNullable<DataContract["training"]>;
+  const wh = await app.warehouse();
+  const [counts] = await wh.query<{ pos: number | null; n: number }>(
+    `SELECT sum(label) AS pos, count(*) AS n FROM gold.${ident(`${contract.name}_training`)}`,
+  );
+  const positives = Number(counts?.pos ?? 0);
+  return {
+    ...report,
+    contract: plan.frozen,
+    contractInferred: plan.inferred,
+    id: { column: contract.primaryKey[0], generated: contract.rowId !== undefined },
+    labels: {
+      target: training.target,
+      positive: positiveSpellings(training),
+      positives,
+      negatives: Number(counts?.n ?? 0) - positives,
+    },
+    decimalComma: contract.columns.filter((c) => c.decimal === ",").map((c) => c.name),
+  };
 }
 
 /** snake_case column names, suffixed _2, _3 … where two originals collide. */

@@ -18,8 +18,12 @@ export const dataConfigSchema = z
       })
       .strict()
       .default({ customers: 5000, months: 12, seed: 42, start: "2025-01", dirtyRate: 0 }),
-    /** Where `telco data ingest csv` freezes inferred data contracts (relative to the working directory). */
-    schemasDir: z.string().default("data/schemas"),
+    /**
+     * Where `telco data ingest csv` freezes inferred data contracts (relative to the working
+     * directory). Unset: <workspace>/schemas, so no state lands in the source tree; teams that
+     * version contracts in git set it (or pass --contract-dir).
+     */
+    schemasDir: z.string().optional(),
     /** DuckDB memory cap while ingesting (beyond it DuckDB spills to disk); keeps peak RSS bounded. */
     ingestMemoryLimit: z
       .string()

@@ -9,6 +9,7 @@ import type { ServerPlugin } from "../mlops/serving/server.ts";
 import type { AppContext } from "../platform/context.ts";
 import { SCENARIO_DESCRIPTIONS, SCENARIO_NAMES, sandboxStatus } from "../platform/sandbox/index.ts";
 import { SandboxStore } from "../platform/sandbox/store.ts";
+import { portalServerPlugins } from "./portal/index.ts";
 
 /**
  * Composition of the assistant into the CLI and the API server: `telco chat` with the sandbox's scenario
@@ -33,10 +34,14 @@ export async function assistantServerPlugins(app: AppContext): Promise<readonly 
   const whatsapp = await whatsappPluginFor(app, assistant);
   return [
     async (scope, ctx) => {
+      // The assistant's series (turns, latency, tools, guardrails, tokens, cost) on the API's /metrics.
+      if (assistant.observer?.metrics) ctx.includeMetrics(assistant.observer.metrics.registry);
       await routes(scope, ctx);
       scope.addHook("onClose", async () => assistant.close());
     },
     ...(whatsapp ? [whatsapp] : []),
+    // The web portal at `/` and its console API (cli/portal).
+    ...(await portalServerPlugins(app)),
   ];
 }
 

@@ -7,6 +7,7 @@ import type {
   StoredTurn,
 } from "../../platform/ports/assistant-sessions.ts";
 import type { Interaction } from "../../platform/ports/crm.ts";
+import type { AssistantObserver } from "../observability/observer.ts";
 import { newToolSession } from "../tools/toolbox.ts";
 import type { Language } from "./commands.ts";
 import type { DialogueEngine, ToolCallView, TurnOptions, TurnResult } from "./engine.ts";
@@ -122,10 +123,13 @@ export interface AssistantDeps {
   now?: () => Date;
   /** Resources the composition opened for this assistant (closed by `close()`). */
   closers?: (() => Promise<void>)[];
+  /** Wraps each turn (tracing, tokens, cost, metrics: llmops/observability). */
+  observer?: AssistantObserver;
 }
 
 export class Assistant {
   readonly engine: DialogueEngine;
+  readonly observer: AssistantObserver | undefined;
   readonly store: AssistantSessionStore;
   readonly config: AssistantConfig;
   private readonly now: () => Date;
@@ -139,6 +143,7 @@ export class Assistant {
     this.config = deps.config;
     this.now = deps.now ?? (() => new Date());
     this.closers = deps.closers ?? [];
+    this.observer = deps.observer;
   }
 
   /** Closes what the composition opened for this assistant (the churn model's store); idempotent. */
@@ -155,7 +160,8 @@ export class Assistant {
     if (req.session_id !== undefined && !SESSION_ID.test(req.session_id))
       throw new ValidationError("session_id", "must be 1-64 letters, digits, '_', '.', ':' or '-'");
     const sessionId = req.session_id ?? newSessionId();
-    return this.locked(sessionId, () => this.turn(sessionId, { ...req, message }, opts));
+    const run = () => this.locked(sessionId, () => this.turn(sessionId, { ...req, message }, opts));
+    return this.observer ? this.observer.chat({ ...req, session_id: sessionId, message }, run) : run();
   }
 
   private async turn(sessionId: string, req: ChatRequest, opts: TurnOptions): Promise<ChatOutcome> {

@@ -3,6 +3,7 @@ import type { AppContext } from "../../platform/context.ts";
 import type { AssistantSessionStore } from "../../platform/ports/assistant-sessions.ts";
 import type { ChurnRiskService } from "../../platform/ports/churn-risk.ts";
 import type { OperatorSystems } from "../../platform/ports/operator-systems.ts";
+import type { AssistantObserver } from "../observability/observer.ts";
 import { knowledgeSearchFromApp } from "../tools/knowledge.ts";
 import { createToolbox, type KnowledgeSearch, type ToolDeps } from "../tools/toolbox.ts";
 import { Assistant } from "./assistant.ts";
@@ -26,11 +27,15 @@ export interface AssistantOverrides {
   phraser?: Phraser | null;
   audit?: ToolDeps["audit"];
   now?: () => Date;
+  /** Tracing, tokens, cost and metrics (default: the app's, llmops/observability); null: none. */
+  observer?: AssistantObserver | null;
 }
 
 export async function openAssistant(app: AppContext, o: AssistantOverrides = {}): Promise<Assistant> {
   const systems = o.systems ?? (await app.operator());
-  const closers: (() => Promise<void>)[] = [];
+  const obs =
+    o.observer !== undefined ? o.observer : await (await import("../observability/open.ts")).observerFor(app);
+  const closers: (() => Promise<void>)[] = obs ? [() => obs.flush()] : [];
   let churn = o.churn;
   if (!churn) {
     const own = new InProcessChurnRisk(app);
@@ -38,17 +43,31 @@ export async function openAssistant(app: AppContext, o: AssistantOverrides = {})
     churn = own;
   }
   const knowledge = o.knowledge ?? knowledgeSearchFromApp(app);
-  const toolDeps: ToolDeps = { systems, churn, knowledge, ...(o.audit ? { audit: o.audit } : {}) };
-  const understanding = o.understanding ?? (await createUnderstanding(app, systems));
-  const phraser = o.phraser !== undefined ? o.phraser : await createPhraserFor(app);
+  const toolDeps: ToolDeps = {
+    systems,
+    churn: obs?.churn(churn) ?? churn,
+    knowledge: obs?.knowledge(knowledge) ?? knowledge,
+    ...(o.audit ? { audit: o.audit } : {}),
+  };
+  const llmApp = obs?.app(app) ?? app;
+  const understanding = o.understanding ?? (await createUnderstanding(llmApp, systems));
+  const phraser = o.phraser !== undefined ? o.phraser : await createPhraserFor(llmApp);
+  const toolbox = (session: Parameters<typeof createToolbox>[1]) => createToolbox(toolDeps, session);
   const engine = new DialogueEngine({
-    understanding,
-    toolbox: (session) => createToolbox(toolDeps, session),
+    understanding: obs?.understanding(understanding) ?? understanding,
+    toolbox: obs?.toolbox(toolbox) ?? toolbox,
     config: app.config.assistant,
-    phraser,
+    phraser: obs ? obs.phraser(phraser) : phraser,
   });
   const store = o.store ?? (await app.assistantSessions());
-  return new Assistant({ engine, store, config: app.config.assistant, now: o.now, closers });
+  return new Assistant({
+    engine,
+    store,
+    config: app.config.assistant,
+    now: o.now,
+    closers,
+    ...(obs ? { observer: obs } : {}),
+  });
 }
 
 /** The understanding engine `assistant.understanding` names (the local one reads the business date). */

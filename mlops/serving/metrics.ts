@@ -161,6 +161,7 @@ export class ServingMetrics {
   private readonly driftFlag: Gauge<"feature">;
   private readonly driftFile: string | undefined;
   private driftMtime = 0;
+  private readonly included: Registry[] = [];
 
   constructor(opts: { driftFile?: string } = {}) {
     this.driftFile = opts.driftFile;
@@ -302,6 +303,13 @@ export class ServingMetrics {
   /** The Prometheus text exposition. */
   async render(): Promise<string> {
     this.refreshDrift();
-    return this.registry.metrics();
+    let text = await this.registry.metrics();
+    for (const r of this.included) text += `\n${await r.metrics()}`;
+    return text;
+  }
+
+  /** Another module's registry (the assistant's series), exposed on the same /metrics. */
+  include(registry: Registry): void {
+    if (registry !== this.registry && !this.included.includes(registry)) this.included.push(registry);
   }
 }

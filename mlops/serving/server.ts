@@ -12,6 +12,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from "fastify";
+import type { Registry } from "prom-client";
 import { type ServingConfig, servingConfigSchema } from "../../platform/config/sections/serving.ts";
 import type { AppContext } from "../../platform/context.ts";
 import { NotFoundError, TelcoError, ValidationError } from "../../platform/errors.ts";
@@ -80,6 +81,8 @@ export interface ServerPluginContext {
   verifyApiKey(authorization: string | undefined): string | undefined;
   /** Counts one request against `key`'s rate limit; false when over it. */
   rateLimit(key: string): boolean;
+  /** Exposes another Prometheus registry on this server's /metrics. */
+  includeMetrics(registry: Registry): void;
 }
 
 /** A plugin mounted by buildServer (see ServerOptions.plugins). */
@@ -617,6 +620,7 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
   const pluginCtx: ServerPluginContext = {
     verifyApiKey: (authorization) => verifier.verify(authorization),
     rateLimit: (key) => limiter.hit(key) >= 0,
+    includeMetrics: (registry) => metrics.include(registry),
   };
   for (const plugin of opts.plugins ?? []) await server.register(async (scope) => plugin(scope, pluginCtx));
 

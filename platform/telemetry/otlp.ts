@@ -1,4 +1,3 @@
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
 import type { SpanExporter } from "@opentelemetry/sdk-trace-node";
 import { type ObservabilityConfig, OTLP_DEFAULT_ENDPOINTS } from "../config/sections/observability.ts";
 import { ConfigError } from "../errors.ts";
@@ -41,7 +40,11 @@ export function otlpOptionsFrom(
   };
 }
 
-/** The OpenTelemetry OTLP/HTTP (JSON) trace exporter: Cloud Trace, Langfuse, or any collector. */
-export function createOtlpExporter(o: OtlpExportOptions): SpanExporter {
+/**
+ * The OpenTelemetry OTLP/HTTP (JSON) trace exporter: Cloud Trace, Langfuse, or any collector. Loaded
+ * on demand so commands that export nothing do not pay for it.
+ */
+export async function createOtlpExporter(o: OtlpExportOptions): Promise<SpanExporter> {
+  const { OTLPTraceExporter } = await import("@opentelemetry/exporter-trace-otlp-http");
   return new OTLPTraceExporter({ url: o.url, headers: o.headers, timeoutMillis: o.timeoutMs });
 }

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SqliteTraceStore } from "../adapters/local/sqlite-trace-store.ts";
 import { observabilityConfigSchema } from "../config/sections/observability.ts";
 import { otlpOptionsFrom } from "./otlp.ts";
-import { createSpanPipeline } from "./tracing.ts";
+import { openSpanPipeline } from "./tracing.ts";
 
 interface Received {
   path: string;
@@ -66,7 +66,7 @@ afterEach(async () => {
 const value = (v: OtlpValue) =>
   v.stringValue ?? (v.intValue !== undefined ? Number(v.intValue) : (v.doubleValue ?? v.boolValue));
 
-describe("createSpanPipeline", () => {
+describe("openSpanPipeline", () => {
   it("writes each span to the trace store and exports the same spans over OTLP/HTTP with the configured headers", async () => {
     const dir = mkdtempSync(join(tmpdir(), "telco-tracing-"));
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
@@ -80,7 +80,7 @@ describe("createSpanPipeline", () => {
     }).otlp;
     expect(() => otlpOptionsFrom(cfg, {})).toThrow(/TEST_LANGFUSE_AUTH, which is not set/);
     const otlp = otlpOptionsFrom(cfg, { TEST_LANGFUSE_AUTH: "Basic cGs6c2s=" });
-    const pipeline = createSpanPipeline({ serviceName: "telco-assistant-test", store, otlp });
+    const pipeline = await openSpanPipeline({ serviceName: "telco-assistant-test", store, otlp });
 
     const root = pipeline.tracer.startSpan("invoke_agent telco-assistant", {
       attributes: { "gen_ai.operation.name": "invoke_agent", "gen_ai.conversation.id": "ses_x" },

@@ -64,12 +64,12 @@ export interface SpanPipeline extends Tracing {
  * A tracer whose spans go to the trace store (synchronously as each ends), to OTLP (batched) and/or
  * to memory. Like createTracing, the provider is not registered globally.
  */
-export function createSpanPipeline(o: SpanPipelineOptions): SpanPipeline {
+export async function openSpanPipeline(o: SpanPipelineOptions): Promise<SpanPipeline> {
   const processors: SpanProcessor[] = [];
   if (o.store) processors.push(new SimpleSpanProcessor(new TraceStoreSpanExporter(o.store)));
   if (o.otlp)
     processors.push(
-      new BatchSpanProcessor(createOtlpExporter(o.otlp), {
+      new BatchSpanProcessor(await createOtlpExporter(o.otlp), {
         scheduledDelayMillis: 1000,
         exportTimeoutMillis: o.otlp.timeoutMs,
       }),

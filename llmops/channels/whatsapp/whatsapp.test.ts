@@ -1,12 +1,16 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Writable } from "node:stream";
 import Fastify, { type FastifyInstance } from "fastify";
+import { pino } from "pino";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { buildServer } from "../../../mlops/serving/server.ts";
 import { SqliteChannelStore } from "../../../platform/adapters/whatsapp/sqlite-channel-store.ts";
 import { configSchema } from "../../../platform/config/schema.ts";
 import type { AppContext } from "../../../platform/context.ts";
 import type { ChannelStore } from "../../../platform/ports/messaging.ts";
+import { logger, setLogLevel } from "../../../platform/telemetry/logger.ts";
 import type { Assistant } from "../../agent/assistant.ts";
 import { openAssistant } from "../../agent/compose.ts";
 import { PresetChurnRisk } from "../../agent/testing.ts";
@@ -691,6 +695,69 @@ describe("WhatsApp: a number verified earlier", () => {
         { idempotencyKey: "wa-test-phone-back" },
       );
     }
+  });
+});
+
+describe("WhatsApp webhook on the API server", () => {
+  it("is mounted by buildServer beside the churn API, without an API key, and keeps the verify token out of the access log", async () => {
+    const h = await harness();
+    let logged = "";
+    const sink = new Writable({
+      write(chunk, _enc, done) {
+        logged += chunk.toString();
+        done();
+      },
+    });
+    const accessLog = { log: pino({ level: "info" }, sink), flush: () => {}, close: () => {} };
+    const level = logger().level;
+    setLogLevel("info");
+    const server = await buildServer(sb.app, {
+      apiKeys: ["operator-key-0123456789abcdef"],
+      accessLog,
+      config: { workerThreads: "off" },
+      plugins: [whatsappRoutes(h.channel)],
+    });
+    try {
+      const url = await server.listen({ host: "127.0.0.1", port: 0 });
+      const hs = await fetch(
+        `${url}${WEBHOOK_PATH}?hub.mode=subscribe&hub.verify_token=${VERIFY_TOKEN}&hub.challenge=777`,
+      );
+      expect(await hs.text()).toBe("777");
+      const from = "5511900000120";
+      const raw = Buffer.from(JSON.stringify(text(from, "oi")));
+      const ok = await fetch(`${url}${WEBHOOK_PATH}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-hub-signature-256": signBody(raw, APP_SECRET) },
+        body: raw,
+      });
+      expect(ok.status).toBe(200);
+      const unsigned = await fetch(`${url}${WEBHOOK_PATH}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: raw,
+      });
+      expect(unsigned.status).toBe(401);
+      // The churn API still wants its key.
+      const churn = await fetch(`${url}/v1/churn/predict`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: "{}",
+      });
+      expect(churn.status).toBe(401);
+      await h.channel.idle();
+      expect(seen(h.graph, from)).toHaveLength(1);
+      const spec = (await (await fetch(`${url}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+      expect(Object.keys(spec.paths)).toContain(WEBHOOK_PATH);
+    } finally {
+      await server.close();
+      setLogLevel(level);
+    }
+    const lines = logged
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { url: string; status: number });
+    expect(lines.some((l) => l.url.startsWith(WEBHOOK_PATH) && l.status === 200)).toBe(true);
+    expect(logged).not.toContain(VERIFY_TOKEN);
   });
 });
 

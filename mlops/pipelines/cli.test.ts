@@ -2,10 +2,13 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { registryConfigSchema } from "../../platform/config/sections/registry.ts";
+import type { ModelVersion } from "../../platform/ports/registry.ts";
+import { evaluatePromotion } from "../registry/policy.ts";
 import { cliHarness } from "../registry/testing/cli-harness.ts";
 import { registerPipeline } from "./catalog.ts";
-import { registerPipelineCommands } from "./cli.ts";
-import { definePipeline, defineStep, task } from "./dsl.ts";
+import { registerPipelineCommands, renderRun } from "./cli.ts";
+import { definePipeline, defineStep, param, task } from "./dsl.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
 
@@ -165,4 +168,87 @@ describe("telco pipeline (CLI)", () => {
     const noImage = await telco(["pipeline", "submit", "demo", "--dry-run"], env);
     expect(noImage.json.error.message).toMatch(/container image/);
   }, 120_000);
+});
+
+describe("pipeline run shows the promotion gate's decision", () => {
+  it("a refused candidate is reported with its failed checks, not just 'succeeded'", async () => {
+    const version = (v: number, auc: number, evalVersion: string) =>
+      ({
+        name: "churn",
+        version: v,
+        format: "telco-gbdt",
+        card: {
+          metrics: { auc: { value: auc } },
+          evaluationDataset: { name: "synthetic/test", version: evalVersion },
+        },
+      }) as unknown as ModelVersion;
+    const policy = registryConfigSchema.parse({}).promotion;
+    registerPipeline(
+      definePipeline({
+        name: "gate-refuses",
+        params: {},
+        tasks: {
+          gate: task(
+            defineStep({
+              name: "promotion-gate",
+              version: "1",
+              inputs: {},
+              outputs: { decision: param.struct() },
+              cache: false,
+              run: async () => ({
+                decision: evaluatePromotion(
+                  version(1, 0.8, "e1"),
+                  version(2, 0.81, "e2"),
+                  policy,
+                ) as unknown as Record<string, unknown>,
+              }),
+            }),
+            {},
+          ),
+        },
+      }),
+      { replace: true },
+    );
+    const { telco } = cliHarness([registerPipelineCommands]);
+    const run = await telco(["pipeline", "run", "gate-refuses"]);
+    expect(run.status).toBe(0);
+    expect(run.json.steps).toEqual([expect.objectContaining({ name: "gate", status: "succeeded" })]);
+    expect(run.json.decisions).toEqual([
+      {
+        step: "gate",
+        model: "churn",
+        alias: "champion",
+        challenger: 2,
+        champion: 1,
+        promoted: false,
+        forced: false,
+        failed: [{ check: "same-evaluation-set", detail: expect.stringMatching(/synthetic\/test@e1/) }],
+      },
+    ]);
+    const text = renderRun({
+      run_id: "r1",
+      pipeline: "gate-refuses",
+      status: "succeeded",
+      duration_ms: 1,
+      params: {},
+      steps: [
+        {
+          name: "gate",
+          step: "promotion-gate",
+          status: "succeeded",
+          duration_ms: 1,
+          attempts: 1,
+          outputs: {
+            decision: evaluatePromotion(
+              version(1, 0.8, "e1"),
+              version(2, 0.79, "e1"),
+              policy,
+            ) as unknown as Record<string, unknown>,
+          },
+        },
+      ],
+    });
+    expect(text).toMatch(/gate: churn v2 .*refused.* champion stays v1 \(1 check failed\)/);
+    expect(text).toMatch(/✗ primary:auc: auc 0\.7900 vs 0\.8000/);
+  }, 60_000);
 });

@@ -75,12 +75,66 @@ function liveStatus(rt: CommandRuntime, pipeline: Pipeline): (e: RunEvent) => vo
   };
 }
 
-function renderRun(r: RunResult): string {
+/** A promotion gate's decision as a step output (the registry's PromotionDecision, trimmed). */
+export interface GateDecision {
+  step: string;
+  model: string;
+  alias: string;
+  challenger: number;
+  champion: number | null;
+  promoted: boolean;
+  forced: boolean;
+  failed: { check: string; detail: string }[];
+}
+
+/** Decisions of every step that output one (`decision` with `promote` and `checks`), e.g. promotion-gate. */
+export function gateDecisions(r: RunResult): GateDecision[] {
+  const out: GateDecision[] = [];
+  for (const s of r.steps) {
+    const d = s.outputs?.decision as Record<string, unknown> | undefined;
+    if (!d || typeof d !== "object" || !Array.isArray(d.checks) || typeof d.promote !== "boolean") continue;
+    const checks = d.checks as { check: string; passed: boolean; enforced: boolean; detail: string }[];
+    out.push({
+      step: s.name,
+      model: String(d.model ?? ""),
+      alias: String(d.alias ?? "champion"),
+      challenger: Number(d.challenger),
+      champion: d.champion === null || d.champion === undefined ? null : Number(d.champion),
+      promoted: d.applied === true,
+      forced: d.forced === true,
+      failed: checks
+        .filter((c) => c.enforced && !c.passed)
+        .map((c) => ({ check: c.check, detail: c.detail })),
+    });
+  }
+  return out;
+}
+
+function renderDecision(d: GateDecision): string[] {
+  const who = `${d.model} v${d.challenger}`;
+  if (d.promoted)
+    return [
+      pc.green(
+        `  ${d.step}: ${who} promoted to ${d.alias}${d.champion === null ? " (first model)" : ` (was v${d.champion})`}${d.forced ? " — forced" : ""}`,
+      ),
+    ];
+  const head = `  ${d.step}: ${who} ${pc.yellow("refused")} — ${d.alias} stays ${d.champion === null ? "unset" : `v${d.champion}`} (${d.failed.length} check${d.failed.length === 1 ? "" : "s"} failed)`;
+  return [
+    head,
+    ...d.failed.map((f) => `    ✗ ${f.check}: ${f.detail}`),
+    pc.dim(
+      `    details: telco models show ${d.model} ${d.challenger}; override: telco models promote ${d.model} ${d.challenger} --force --reason TEXT`,
+    ),
+  ];
+}
+
+export function renderRun(r: RunResult): string {
   const lines = [`run ${r.run_id} (${r.pipeline}): ${r.status} in ${r.duration_ms} ms`];
   for (const s of r.steps)
     lines.push(
       `  ${STATUS_COLOR[s.status](s.status.padEnd(9))} ${s.name.padEnd(16)} ${String(s.duration_ms).padStart(7)} ms${s.attempts > 1 ? ` (${s.attempts} attempts)` : ""}${s.cache_source ? pc.dim(` from ${s.cache_source}`) : ""}${s.error ? ` ${pc.red(s.error)}` : ""}`,
     );
+  for (const d of gateDecisions(r)) lines.push(...renderDecision(d));
   return lines.join("\n");
 }
 
@@ -159,6 +213,8 @@ export function registerPipelineCommands(program: Command): void {
           status: r.status,
           steps: r.steps.map((s) => ({ name: s.name, status: s.status, duration_ms: s.duration_ms })),
         };
+        const decisions = gateDecisions(r);
+        if (decisions.length > 0) Object.assign(summary, { decisions });
         rt.result(summary, () => renderRun(r));
         if (r.status === "failed") {
           rt.info(pc.dim(`resume with: telco pipeline run ${name} --resume ${r.run_id}`));

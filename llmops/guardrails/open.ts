@@ -23,7 +23,15 @@ export async function openGuardedAssistant(
   if (a instanceof GuardedAssistant && !opts.config && !opts.onTurn) return a;
   // The inner assistant keeps what it opened (the churn service…); closing the guarded one closes it.
   return new GuardedAssistant(
-    { engine: a.engine, store: a.store, config: a.config, now: o.now, closers: [() => a.close()] },
+    {
+      engine: a.engine,
+      store: a.store,
+      config: a.config,
+      now: o.now,
+      closers: [() => a.close()],
+      // The same tracing as the inner assistant: the guarded turn is the root span (llmops/observability).
+      ...(a.observer ? { observer: a.observer } : {}),
+    },
     config,
     { onTurn: opts.onTurn },
   );

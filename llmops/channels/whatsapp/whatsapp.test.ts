@@ -650,6 +650,49 @@ describe("WhatsApp: the Graph API down", () => {
   });
 });
 
+describe("WhatsApp: after a crash", () => {
+  it("answers accepted messages that never started, and does not re-run one that was mid-turn", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "telco-wa-crash-"));
+    try {
+      const store = SqliteChannelStore.open(dir);
+      const now = Math.floor(Date.now() / 1000);
+      const waiting = {
+        id: "wamid.CRASH-WAITING",
+        from: "5511900000130",
+        timestamp: now,
+        type: "text",
+        kind: "text",
+        text: "oi",
+      };
+      const midTurn = { ...waiting, id: "wamid.CRASH-MIDTURN", from: "5511900000131" };
+      for (const m of [waiting, midTurn])
+        await store.claimInbound({
+          channel: "whatsapp",
+          message_id: m.id,
+          contact: m.from,
+          sent_at: new Date(now * 1000).toISOString(),
+          received_at: new Date().toISOString(),
+          payload: m,
+        });
+      await store.setInboundStatus("whatsapp", midTurn.id, "processing");
+      await store.close();
+
+      const h = await harness({ storeDir: dir });
+      await h.channel.idle();
+      expect((await h.store.getInbound("whatsapp", waiting.id))?.status).toBe("done");
+      expect(seen(h.graph, waiting.from)).toHaveLength(1);
+      expect(await turnsOf(waiting.from)).toHaveLength(1);
+      expect((await h.store.getInbound("whatsapp", midTurn.id))?.status).toBe("interrupted");
+      expect(seen(h.graph, midTurn.from)).toEqual([]);
+      expect(await turnsOf(midTurn.from)).toEqual([]);
+      expect(h.logs.some((l) => l.level === "warn" && l.obj.message_id === midTurn.id)).toBe(true);
+    } finally {
+      for (const x of open.splice(0)) await x.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("WhatsApp: a number verified earlier", () => {
   it("is trusted in a later conversation while the CRM still lists it for that customer", async () => {
     let clock = Date.parse("2026-02-01T09:00:00Z");

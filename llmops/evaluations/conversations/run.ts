@@ -4,7 +4,7 @@ import { parse as parseYaml } from "yaml";
 import type { Assistant } from "../../agent/assistant.ts";
 import type { UnderstandingEngine } from "../../agent/commands.ts";
 import { openAssistant } from "../../agent/compose.ts";
-import type { ToolCallView } from "../../agent/engine.ts";
+import type { Phraser, ToolCallView } from "../../agent/engine.ts";
 import { PresetChurnRisk } from "../../agent/testing.ts";
 import { ingestBuiltinKnowledgeBase } from "../../rag/api.ts";
 import { createSandboxFixture, type SandboxFixture } from "../../testing/sandbox-fixture.ts";
@@ -93,6 +93,8 @@ export interface RunOptions {
   only?: string[];
   /** An understanding engine instead of the configured one (e.g. an LLM engine under evaluation). */
   understanding?: UnderstandingEngine;
+  /** A phraser (a generative model under evaluation); default none: the templates answer. */
+  phraser?: Phraser | null;
   dir?: string;
   onResult?: (r: ConversationResult) => void;
 }
@@ -108,7 +110,7 @@ export async function runGoldenConversations(opts: RunOptions = {}): Promise<Gol
     const assistant = await openAssistant(sb.app, {
       systems: sb.systems,
       churn,
-      phraser: null,
+      phraser: opts.phraser ?? null,
       ...(opts.understanding ? { understanding: opts.understanding } : {}),
     });
     const chooser = new CustomerChooser(sb, churn);

@@ -1,4 +1,5 @@
 import type { Row, Warehouse } from "../../ports/warehouse.ts";
+import { gcpPreflight } from "./preflight.ts";
 
 /** The slice of @google-cloud/bigquery's client this adapter uses (lets tests pass a fake). */
 export interface BigQueryLike {
@@ -36,6 +37,8 @@ export class BigQueryWarehouse implements Warehouse {
     this.prefix = opts.datasetPrefix ?? "";
     this.project = opts.project;
     this.clientPromise = opts.client ? Promise.resolve(opts.client) : openClient(opts.project);
+    // Rejections (no credentials, no network) reach the first query, not the process as unhandled.
+    this.clientPromise.catch(() => {});
   }
 
   /** Rewrites `layer.table` references to the configured datasets. */
@@ -97,6 +100,7 @@ export class BigQueryWarehouse implements Warehouse {
 }
 
 async function openClient(project: string | undefined): Promise<BigQueryLike> {
+  await gcpPreflight({ endpoint: "https://bigquery.googleapis.com" });
   // Loaded on first use so the local profile never pays for the SDK's import time.
   const { BigQuery } = await import("@google-cloud/bigquery");
   return new BigQuery(project ? { projectId: project } : {}) as unknown as BigQueryLike;

@@ -1,4 +1,5 @@
 import type { Lake } from "../../ports/lake.ts";
+import { gcpPreflight, storageEndpoint } from "./preflight.ts";
 
 /** The slice of @google-cloud/storage's Bucket this adapter uses (lets tests pass a fake). */
 export interface GcsBucketLike {
@@ -29,6 +30,8 @@ export class GcsLake implements Lake {
     this.bucketPromise = opts.client
       ? Promise.resolve(opts.client)
       : openBucket(this.bucketName, opts.project);
+    // Rejections (no credentials, no network) reach the first call, not the process as unhandled.
+    this.bucketPromise.catch(() => {});
   }
 
   private objectName(key: string): string {
@@ -75,6 +78,7 @@ export class GcsLake implements Lake {
 }
 
 async function openBucket(bucket: string, project: string | undefined): Promise<GcsBucketLike> {
+  await gcpPreflight(storageEndpoint());
   // Loaded on first use so the local profile never pays for the SDK's import time.
   const { Storage } = await import("@google-cloud/storage");
   return new Storage(project ? { projectId: project } : {}).bucket(bucket) as unknown as GcsBucketLike;

@@ -1,4 +1,5 @@
 import type { ModelVersion } from "../../ports/registry.ts";
+import { gcpPreflight } from "./preflight.ts";
 import { locationParent, type VertexLocation, vertexEndpoint, vertexId } from "./vertex-common.ts";
 
 /** One request of a mirror plan, printed verbatim by `--dry-run`. */
@@ -111,6 +112,7 @@ export async function executeModelPlan(
   location: VertexLocation,
   plan: VertexModelRequest[],
 ): Promise<unknown[]> {
+  await gcpPreflight({ endpoint: `https://${vertexEndpoint(location)}` });
   const { v1 } = await import("@google-cloud/aiplatform");
   const client = new v1.ModelServiceClient({ apiEndpoint: vertexEndpoint(location) });
   const results: unknown[] = [];

@@ -1,3 +1,4 @@
+import { gcpPreflight } from "./preflight.ts";
 import {
   locationParent,
   toProtoStruct,
@@ -97,6 +98,7 @@ export async function submitPipelineJob(
   location: VertexLocation,
   request: CreatePipelineJobRequest,
 ): Promise<Json> {
+  await gcpPreflight({ endpoint: `https://${vertexEndpoint(location)}` });
   const { v1 } = await import("@google-cloud/aiplatform");
   const client = new v1.PipelineServiceClient({ apiEndpoint: vertexEndpoint(location) });
   try {
@@ -115,6 +117,7 @@ export async function createVertexSchedule(
   location: VertexLocation,
   request: CreateScheduleRequest,
 ): Promise<Json> {
+  await gcpPreflight({ endpoint: `https://${vertexEndpoint(location)}` });
   const { v1 } = await import("@google-cloud/aiplatform");
   const client = new v1.ScheduleServiceClient({ apiEndpoint: vertexEndpoint(location) });
   try {

@@ -32,11 +32,18 @@ export function registerIngestionCommands(program: Command): void {
       "ingest a synthetic operator delivery (default: the newest under <workspace>/deliveries/synthetic)",
     )
     .argument("[dir]", "delivery folder (with manifest.json, crm/, billing/, …)")
+    .option(
+      "--allow-mixed",
+      "merge a delivery of another simulation (other seed, size or start) into the population already ingested",
+    )
     .action(
-      action(async (rt, dir: string | undefined) => {
+      action(async (rt, dir: string | undefined, opts: { allowMixed?: boolean }) => {
         const app = rt.app();
         const progress = rt.progress("ingest synthetic");
-        const report = await ingestSynthetic(app, dir, { onProgress: (s) => progress.step(s) });
+        const report = await ingestSynthetic(app, dir, {
+          onProgress: (s) => progress.step(s),
+          allowMixed: opts.allowMixed === true,
+        });
         progress.done();
         for (const w of report.warnings) rt.warn(w);
         rt.result(report, () => renderIngest(report));
@@ -224,6 +231,7 @@ async function openReadOnly(app: AppContext) {
 
 function renderIngest(r: IngestReport): string {
   const lines = [`${pc.bold(r.dataset)} batch ${r.batchId} (${r.seconds.toFixed(1)} s)`];
+  if (r.delivery) lines.push(`  delivery: ${r.delivery.population}`);
   for (const f of r.files) {
     const reasons = Object.entries(f.rejectReasons)
       .map(([k, n]) => `${k}: ${n}`)
@@ -277,7 +285,7 @@ function renderVersions(versions: DatasetVersion[]): string {
 function renderLineage(root: LineageNode): string {
   const lines: string[] = [];
   const walk = (n: LineageNode, prefix: string, last: boolean, top: boolean) => {
-    const label = `${n.table}@${n.version} ${pc.dim(`[${n.layer}${n.rowCount === null ? "" : `, ${n.rowCount} rows`}]`)}`;
+    const label = `${n.table}@${n.version} ${pc.dim(`[${n.layer}${n.rowCount === null ? "" : `, ${n.rowCount} rows`}]`)}${n.delivery ? pc.dim(` delivery ${n.delivery.population}`) : ""}`;
     lines.push(top ? label : `${prefix}${last ? "└─ " : "├─ "}${label}`);
     const next = top ? "" : `${prefix}${last ? "   " : "│  "}`;
     n.parents.forEach((p, i) => {

@@ -25,6 +25,7 @@ import { ident, lit } from "./sql.ts";
 import {
   contentVersion,
   type DatasetVersion,
+  type DeliveryIdentity,
   ensureMetaSchema,
   latestDatasetVersion,
   recordDatasetVersion,
@@ -64,6 +65,8 @@ export interface IngestPlan {
    * and typed while no batch of theirs has ever been committed, so downstream SQL can rely on them.
    */
   absent?: DataContract[];
+  /** Identity of the delivery (from its manifest), recorded with the batch for lineage. */
+  delivery?: DeliveryIdentity;
 }
 
 export interface IngestedFileReport {
@@ -91,6 +94,8 @@ export interface IngestReport {
   warnings: string[];
   tables: { table: string; version: string; rows: number }[];
   seconds: number;
+  /** The delivery's identity when it had a manifest (generator seed and parameters). */
+  delivery?: DeliveryIdentity;
 }
 
 export interface IngestOptions {
@@ -482,6 +487,14 @@ export async function runIngestion(
             JSON.stringify(warnings),
           ],
         );
+        if (plan.delivery) {
+          await wh.query("INSERT INTO meta.delivery_identities VALUES (?, ?, ?, ?)", [
+            batchId,
+            plan.dataset,
+            plan.delivery.population,
+            JSON.stringify(plan.delivery.identity),
+          ]);
+        }
       }
       await wh.exec("COMMIT");
       return {
@@ -494,6 +507,7 @@ export async function runIngestion(
         warnings,
         tables,
         seconds: (Date.now() - started) / 1000,
+        ...(plan.delivery ? { delivery: plan.delivery } : {}),
       };
     } catch (err) {
       await wh.exec("ROLLBACK").catch(() => {});

@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync, readdirSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, statSync } from "node:fs";
 import { basename, join, resolve } from "node:path";
 import type { AppContext } from "../../platform/context.ts";
 import { NotFoundError, UsageError, ValidationError } from "../../platform/errors.ts";
@@ -23,6 +23,7 @@ import {
 } from "./ingest.ts";
 import { parseCsvRecord, scanFile } from "./scan.ts";
 import { ident, lit, renderSql, snake } from "./sql.ts";
+import { type DeliveryIdentity, ingestedPopulations } from "./versions.ts";
 
 /** Silver = latest row per primary key over all bronze batches, columns renamed by `alias`. */
 export function dedupeSilver(
@@ -99,8 +100,10 @@ export function syntheticPlan(dir: string): IngestPlan {
     );
   }
   const manifest = join(root, "manifest.json");
+  const delivery = existsSync(manifest) ? deliveryIdentity(manifest) : undefined;
   return {
     dataset: "synthetic",
+    ...(delivery ? { delivery } : {}),
     files: contracts.map((contract) => ({
       path: join(root, contract.file),
       deliveredAs: contract.file,
@@ -146,9 +149,67 @@ export function newestSyntheticDelivery(home: string): string {
   return dirs.sort((a, b) => mtime(b) - mtime(a) || b.localeCompare(a))[0];
 }
 
-/** Ingests a synthetic delivery (default: the newest one in the workspace). */
-export function ingestSynthetic(app: AppContext, dir?: string, opts?: IngestOptions): Promise<IngestReport> {
-  return runIngestion(app, syntheticPlan(dir ?? newestSyntheticDelivery(app.paths.home)), opts);
+/**
+ * A delivery's identity from its manifest.json: generator, seed and parameters. The population
+ * (which customers it describes) is generator + seed + customers + start; months, drift and
+ * defect rate change what happened to them, not who they are.
+ */
+export function deliveryIdentity(manifestPath: string): DeliveryIdentity {
+  let m: Record<string, unknown>;
+  try {
+    m = JSON.parse(readFileSync(manifestPath, "utf8")) as Record<string, unknown>;
+  } catch (err) {
+    throw new ValidationError(manifestPath, `not a readable JSON manifest: ${(err as Error).message}`);
+  }
+  const params = (m.params ?? {}) as Record<string, unknown>;
+  const identity = {
+    generator: m.generator ?? null,
+    generator_version: m.generator_version ?? null,
+    seed: m.seed ?? null,
+    customers: params.customers ?? null,
+    start: params.start ?? null,
+    months: params.months ?? null,
+    drift: params.drift ?? null,
+    dirty_rate: params.dirty_rate ?? null,
+  };
+  const population = `${identity.generator ?? "unknown"} seed=${identity.seed} customers=${identity.customers} start=${identity.start}`;
+  return { population, identity };
+}
+
+export interface SyntheticIngestOptions extends IngestOptions {
+  /** Merge a delivery of another population (other seed/size) into the one already ingested. */
+  allowMixed?: boolean;
+}
+
+/**
+ * Ingests a synthetic delivery (default: the newest one in the workspace). A delivery of another
+ * population than the one already ingested (different seed, size or start) is refused unless
+ * `allowMixed`: overlapping customer ids would silently merge two simulations.
+ */
+export async function ingestSynthetic(
+  app: AppContext,
+  dir?: string,
+  opts: SyntheticIngestOptions = {},
+): Promise<IngestReport> {
+  const plan = syntheticPlan(dir ?? newestSyntheticDelivery(app.paths.home));
+  if (plan.delivery && !opts.allowMixed) {
+    const current = plan.delivery.population;
+    const others = (await ingestedPopulations(await app.warehouse(), plan.dataset)).filter(
+      (p) => p.population !== current,
+    );
+    if (others.length > 0) {
+      const prev = others[others.length - 1];
+      throw new ValidationError(
+        plan.attachments?.find((a) => a.deliveredAs === "manifest.json")?.path ?? "manifest.json",
+        `this delivery is another simulation (${current}) than the one already ingested (${prev.population}, batch ${prev.batchId}); their customers would be mixed`,
+        {
+          hint: "Use a fresh workspace (TELCO_HOME=…) for the other population, or pass --allow-mixed to merge them on purpose.",
+          details: { delivery: plan.delivery.identity, ingested: others.map((o) => o.identity) },
+        },
+      );
+    }
+  }
+  return runIngestion(app, plan, opts);
 }
 
 export interface CsvIngestOptions extends IngestOptions {

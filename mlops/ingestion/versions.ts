@@ -37,7 +37,9 @@ CREATE TABLE IF NOT EXISTS meta.ingestion_batches (
   files INTEGER NOT NULL, rows BIGINT NOT NULL, rejects BIGINT NOT NULL, warnings VARCHAR[] NOT NULL);
 CREATE TABLE IF NOT EXISTS meta.raw_files (
   batch_id VARCHAR NOT NULL, dataset VARCHAR NOT NULL, table_name VARCHAR NOT NULL, lake_key VARCHAR NOT NULL,
-  content_hash VARCHAR NOT NULL, bytes BIGINT NOT NULL, delivered_as VARCHAR NOT NULL, rows BIGINT NOT NULL, rejects BIGINT NOT NULL);`);
+  content_hash VARCHAR NOT NULL, bytes BIGINT NOT NULL, delivered_as VARCHAR NOT NULL, rows BIGINT NOT NULL, rejects BIGINT NOT NULL);
+CREATE TABLE IF NOT EXISTS meta.delivery_identities (
+  batch_id VARCHAR NOT NULL, dataset VARCHAR NOT NULL, population VARCHAR NOT NULL, identity VARCHAR NOT NULL);`);
 }
 
 /** Records one version (skipped when the table's latest version already has this hash). */
@@ -136,7 +138,64 @@ export interface LineageNode {
   rowCount: number | null;
   createdAt: string | null;
   sourceFiles: string[];
+  /** For versions written by a batch whose delivery had a manifest: who generated it and how. */
+  delivery?: DeliveryIdentity;
   parents: LineageNode[];
+}
+
+/**
+ * Identity of a delivery, from its manifest.json: the generator and its parameters. `population`
+ * names the customers it describes (generator, seed, customers, start): deliveries with the same
+ * population may differ in months, drift or defects; different populations must not be merged.
+ */
+export interface DeliveryIdentity {
+  population: string;
+  identity: Record<string, unknown>;
+}
+
+async function hasDeliveryIdentities(wh: Warehouse): Promise<boolean> {
+  const rows = await wh.query<{ t: number }>(
+    "SELECT count(*) AS t FROM information_schema.tables WHERE table_schema = 'meta' AND table_name = 'delivery_identities'",
+  );
+  return Number(rows[0]?.t ?? 0) > 0;
+}
+
+/**
+ * Fingerprint of what the warehouse currently holds: the latest version of every silver table
+ * and the delivery populations ingested. Pipelines key their cache on it, so data ingested
+ * outside the pipeline (another delivery, another population) invalidates cached steps.
+ */
+export async function ingestedState(wh: Warehouse): Promise<string> {
+  if (!(await hasMeta(wh))) return "empty";
+  const latest = await wh.query<{ t: string; v: string }>(
+    "SELECT table_name AS t, arg_max(version, created_at) AS v FROM meta.dataset_versions WHERE layer = 'silver' GROUP BY 1 ORDER BY 1",
+  );
+  const pops = (await hasDeliveryIdentities(wh))
+    ? await wh.query<{ p: string }>(
+        "SELECT DISTINCT population AS p FROM meta.delivery_identities ORDER BY 1",
+      )
+    : [];
+  return createHash("sha256")
+    .update(JSON.stringify({ silver: latest.map((r) => `${r.t}@${r.v}`), populations: pops.map((r) => r.p) }))
+    .digest("hex")
+    .slice(0, 16);
+}
+
+/** Populations already ingested into a dataset, with one batch of each. */
+export async function ingestedPopulations(
+  wh: Warehouse,
+  dataset: string,
+): Promise<{ population: string; identity: Record<string, unknown>; batchId: string }[]> {
+  if (!(await hasDeliveryIdentities(wh))) return [];
+  const found = await wh.query<{ population: string; identity: string; batch_id: string }>(
+    "SELECT population, any_value(identity ORDER BY batch_id DESC) AS identity, max(batch_id) AS batch_id FROM meta.delivery_identities WHERE dataset = ? GROUP BY population ORDER BY 3",
+    [dataset],
+  );
+  return found.map((r) => ({
+    population: r.population,
+    identity: JSON.parse(r.identity) as Record<string, unknown>,
+    batchId: r.batch_id,
+  }));
 }
 
 /**
@@ -158,10 +217,19 @@ export async function datasetLineage(wh: Warehouse, table: string, version?: str
     const d = fromRow(v);
     byRef.set(`${d.table}@${d.version}`, d);
   }
+  const deliveries = new Map<string, DeliveryIdentity>();
+  if (await hasDeliveryIdentities(wh)) {
+    for (const r of await wh.query<{ batch_id: string; population: string; identity: string }>(
+      "SELECT batch_id, population, identity FROM meta.delivery_identities",
+    )) {
+      deliveries.set(r.batch_id, { population: r.population, identity: JSON.parse(r.identity) });
+    }
+  }
   const build = (v: DatasetVersion): LineageNode => {
     const ref = `${v.table}@${v.version}`;
     const expand = !seen.has(ref);
     seen.add(ref);
+    const delivery = v.batchId ? deliveries.get(v.batchId) : undefined;
     return {
       table: v.table,
       version: v.version,
@@ -169,6 +237,7 @@ export async function datasetLineage(wh: Warehouse, table: string, version?: str
       rowCount: v.rowCount,
       createdAt: v.createdAt,
       sourceFiles: v.sourceFiles,
+      ...(delivery ? { delivery } : {}),
       parents: expand
         ? v.parents.map((p) => {
             const found = byRef.get(p);

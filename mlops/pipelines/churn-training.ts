@@ -8,6 +8,7 @@ import { featureVersion } from "../features/definitions.ts";
 import { buildTrainingSet } from "../features/offline.ts";
 import { materialize, openOnlineStore } from "../features/online.ts";
 import { ingestSynthetic, newestSyntheticDelivery } from "../ingestion/sources.ts";
+import { ingestedState } from "../ingestion/versions.ts";
 import { storeReferenceProfile } from "../monitoring/monitor.ts";
 import { promoteIfBetter } from "../registry/policy.ts";
 import { openRegistry } from "../registry/store.ts";
@@ -86,7 +87,10 @@ const locateDelivery = defineStep({
   async run({ path }, ctx) {
     const dir = path ? resolve(path) : newestSyntheticDelivery(ctx.app().paths.home);
     if (!existsSync(dir)) throw new ValidationError("delivery", `${dir} does not exist`);
-    writeJson(ctx.outputs.delivery.path, { path: dir, fingerprint: deliveryFingerprint(dir) });
+    // What the warehouse already holds is part of the key: a delivery ingested outside the
+    // pipeline (another seed or size) must not leave every later step cached.
+    const ingested = await ingestedState(await ctx.app().warehouse());
+    writeJson(ctx.outputs.delivery.path, { path: dir, fingerprint: deliveryFingerprint(dir), ingested });
     ctx.outputs.delivery.metadata.path = dir;
     return {};
   },
@@ -274,7 +278,8 @@ const features = defineStep({
 
 const train = defineStep({
   name: "train",
-  version: "1",
+  // 2: the auto preset chooses from a portfolio by validation; one-vs-rest categorical splits.
+  version: "2",
   description: "train the churn model (GBDT by default) and record the run",
   inputs: {
     training_set: artifact.dataset(),
@@ -298,6 +303,7 @@ const train = defineStep({
       run_id: summary.run_id,
       metrics: summary.metrics,
       params: summary.params,
+      selection: summary.selection ?? null,
       model,
     });
     ctx.log(`run ${summary.run_id}: test AUC ${summary.metrics.auc.toFixed(4)}`);
@@ -382,7 +388,8 @@ async function evaluationRows(
 
 const evaluate = defineStep({
   name: "evaluate",
-  version: "1",
+  // 2: the card's params carry the auto preset's choice.
+  version: "2",
   description:
     "score the new model on the held-out rows (headline, CI, per-segment) and write its model card",
   inputs: {
@@ -395,7 +402,7 @@ const evaluate = defineStep({
   async run({ model, run, training_set, seed }, ctx) {
     const app = ctx.app();
     const set = readJson<{ version: string }>(training_set.path);
-    const runInfo = readJson<{ params: Record<string, unknown> }>(run.path);
+    const runInfo = readJson<{ params: Record<string, unknown>; selection?: unknown }>(run.path);
     const evaluation = await evaluationRows(app, set.version, seed);
     const challenger = await loadChurnModel(readJson(model.path));
     const card: ModelCard = {
@@ -403,7 +410,8 @@ const evaluate = defineStep({
       evaluationDataset: evaluation.dataset,
       trainingDataset: { name: DATASET, version: set.version },
       features: challenger.features.map((f) => ({ name: f.name, version: featureVersion() })),
-      params: runInfo.params,
+      // The auto preset's choice (candidates' validation AUC, cost) travels with the hyper-parameters.
+      params: runInfo.selection ? { ...runInfo.params, auto_preset: runInfo.selection } : runInfo.params,
       codeVersion: codeVersion() ?? undefined,
       intendedUse:
         "Rank active Aurora Telecom customers by 30-day churn risk to prioritise retention offers; decisions about a customer stay with a person.",

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { NotFoundError, TelcoError } from "../../platform/errors.ts";
+import { crashPoint } from "../../platform/testing/crash-points.ts";
 import type { Chunk, ChunkerSettings } from "./types.ts";
 
 /** One document as recorded in a manifest. */
@@ -116,6 +117,7 @@ export async function writeIndex(
   const versions = join(dir, "versions");
   const final = join(versions, data.manifest.version);
   const tmp = join(versions, `.tmp-${data.manifest.version}-${process.pid}`);
+  await removeDeadWritersTemp(versions);
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   await writeFile(join(tmp, "manifest.json"), `${JSON.stringify(data.manifest, null, 2)}\n`);
@@ -125,11 +127,28 @@ export async function writeIndex(
     new Uint8Array(data.vectors.buffer, data.vectors.byteOffset, data.vectors.byteLength),
   );
   for (const [name, bytes] of Object.entries(extraFiles)) await writeFile(join(tmp, name), bytes);
+  crashPoint("rag:before-version-rename");
   await rm(final, { recursive: true, force: true });
   await rename(tmp, final);
+  crashPoint("rag:before-current-switch");
   await writeFile(join(dir, "CURRENT.tmp"), `${data.manifest.version}\n`);
   await rename(join(dir, "CURRENT.tmp"), join(dir, "CURRENT"));
   await pruneVersions(versions, data.manifest.version, keep);
+}
+
+/** Removes `.tmp-<version>-<pid>` folders of writers that died before publishing (never read). */
+async function removeDeadWritersTemp(versions: string): Promise<void> {
+  for (const name of await readdir(versions).catch(() => [] as string[])) {
+    const pid = Number(/^\.tmp-.+-(\d+)$/.exec(name)?.[1]);
+    if (!pid || pid === process.pid) continue;
+    let alive = true;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      alive = (err as NodeJS.ErrnoException).code === "EPERM";
+    }
+    if (!alive) await rm(join(versions, name), { recursive: true, force: true });
+  }
 }
 
 async function pruneVersions(versions: string, live: string, keep: number): Promise<void> {

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -14,6 +14,7 @@ import type {
   StepResult,
   StepStatus,
 } from "../../platform/ports/pipelines.ts";
+import { crashPoint } from "../../platform/testing/crash-points.ts";
 import {
   type AnyStep,
   checkParamValue,
@@ -132,6 +133,29 @@ function refuseIfAnotherProcessRuns(meta: PipelineMetadata): void {
   );
 }
 
+/**
+ * Step outputs that no artifact record names: a process killed between a step's write and its metadata
+ * commit (or a failed attempt) left them, and nothing reads them (a resumed run re-runs that step into
+ * its own folder). Removed when the next run starts; the folders of running runs are left alone (a run
+ * whose process died reads as failed).
+ */
+function removeOrphanOutputs(meta: PipelineMetadata): void {
+  const root = join(meta.root, "artifacts");
+  if (!existsSync(root)) return;
+  for (const runId of readdirSync(root)) {
+    if (meta.getRun(runId)?.status === "running") continue;
+    const runDir = join(root, runId);
+    for (const taskName of readdirSync(runDir)) {
+      const taskDir = join(runDir, taskName);
+      for (const name of readdirSync(taskDir))
+        if (!meta.artifact(`${runId}/${taskName}/${name}`))
+          rmSync(join(taskDir, name), { recursive: true, force: true });
+      if (readdirSync(taskDir).length === 0) rmSync(taskDir, { recursive: true, force: true });
+    }
+    if (readdirSync(runDir).length === 0) rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
 async function execute(meta: PipelineMetadata, pipeline: Pipeline, opts: RunOptions): Promise<RunResult> {
   let resumeSteps: Map<string, StepResult> | undefined;
   let givenParams = opts.params ?? {};
@@ -153,6 +177,7 @@ async function execute(meta: PipelineMetadata, pipeline: Pipeline, opts: RunOpti
   }
   const params = resolveParams(pipeline, givenParams);
   refuseIfAnotherProcessRuns(meta);
+  removeOrphanOutputs(meta);
   const runId = newRunId(pipeline.name);
   const started = Date.now();
   meta.createRun({
@@ -421,6 +446,9 @@ async function runTask(
           createdAt: new Date().toISOString(),
         };
       }
+      // The step's outputs are on disk and hashed; nothing records them yet (chaos tests kill here).
+      crashPoint("pipeline:before-step-commit");
+      crashPoint(`pipeline:before-step-commit:${taskName}`);
       recordInputs();
       for (const [name, a] of Object.entries(artifacts)) {
         meta.addArtifact(a);

@@ -26,6 +26,7 @@ import {
   type ModelVersion,
   type RegisterModelInput,
 } from "../../platform/ports/registry.ts";
+import { crashPoint } from "../../platform/testing/crash-points.ts";
 import { processAlive, withFileLock } from "./lock.ts";
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
@@ -141,6 +142,7 @@ export class LocalModelRegistry implements ModelRegistry {
           ...(input.description ? { description: input.description } : {}),
         };
         writeDurably(join(staging, "model.json"), Buffer.from(JSON.stringify(record, null, 2)));
+        crashPoint("registry:before-version-publish");
         renameSync(staging, join(versionsDir, String(version)));
         return record;
       });
@@ -331,6 +333,7 @@ export class LocalModelRegistry implements ModelRegistry {
       // Audit first (the intent): a crash between the two writes leaves a logged move that
       // reconcile() rolls forward on the next read or write, never a move without its log line.
       appendFileSync(join(this.modelDir(name), "audit.jsonl"), `${JSON.stringify(event)}\n`);
+      crashPoint("registry:after-audit");
       aliases[alias] = version;
       this.writeAliases(name, aliases);
       return event;

@@ -1,7 +1,7 @@
 import { type Command, Option } from "commander";
 import pc from "picocolors";
 import { action, commandGroup, intOption, numberOption } from "../../platform/cli/runtime.ts";
-import type { ModelKind } from "./learners.ts";
+import { AUTO_PORTFOLIO, type ModelKind, type PortfolioSelection } from "./learners.ts";
 import { compareRuns, type RunRecord, RunStore } from "./tracking.ts";
 import { type TrainSummary, trainChurnModel } from "./train.ts";
 
@@ -20,6 +20,17 @@ interface TrainFlags {
 const f4 = (v: unknown) =>
   typeof v === "number" ? v.toFixed(4) : v === null || v === undefined ? "–" : String(v);
 
+/** The auto preset's choice: every candidate's validation AUC, the winner marked, and the cost. */
+function renderSelection(sel: PortfolioSelection, indent = "  "): string[] {
+  return [
+    `${indent}preset        auto → ${pc.bold(sel.chosen)} (validation AUC on ${sel.valid_rows} held-out training rows; ${sel.total_trees} trees in ${sel.total_seconds.toFixed(1)} s for ${sel.candidates.length} candidates)`,
+    ...sel.candidates.map(
+      (c) =>
+        `${indent}  ${c.name === sel.chosen ? "*" : " "} ${c.name.padEnd(8)} ${f4(c.valid_auc)}  ${String(c.best_iteration).padStart(4)} trees kept  ${c.seconds.toFixed(1)} s`,
+    ),
+  ];
+}
+
 function renderTrain(s: TrainSummary): string {
   const m = s.metrics;
   const lines = [
@@ -30,6 +41,8 @@ function renderTrain(s: TrainSummary): string {
     `  threshold     ${f4(m.threshold)} → test profit R$ ${Math.round(m.profit_brl).toLocaleString("en-US")}`,
   ];
   if (m.cv_auc !== undefined) lines.push(`  CV AUC        ${f4(m.cv_auc)} ± ${f4(m.cv_auc_std)}`);
+  if (s.selection) lines.push(...renderSelection(s.selection));
+  else if (!s.tuning && s.model === "gbdt") lines.push(`  preset        ${s.preset}`);
   if (s.tuning) {
     lines.push(
       `  tuning        best trial ${s.tuning.best_trial}/${s.tuning.trials}: CV AUC ${f4(s.tuning.best_cv_auc)}`,
@@ -37,7 +50,7 @@ function renderTrain(s: TrainSummary): string {
     const top = [...s.tuning.trial_table].sort((a, b) => b.cv_auc - a.cv_auc).slice(0, 10);
     for (const t of top) {
       lines.push(
-        `    #${String(t.trial).padEnd(4)} ${f4(t.cv_auc)} ± ${f4(t.cv_auc_std)}  ${JSON.stringify(t.params)}`,
+        `    #${String(t.trial).padEnd(4)} ${f4(t.cv_auc)} ± ${f4(t.cv_auc_std)}  ${t.name ? `${t.name} ` : ""}${JSON.stringify(t.params)}`,
       );
     }
   }
@@ -93,7 +106,7 @@ export function registerTrainingCommands(program: Command): void {
     )
     .option(
       "--preset <name>",
-      "GBDT parameter preset: auto (small-tabular below 250k rows, else default) | default | small-tabular",
+      `GBDT parameter preset: auto (default: fits ${AUTO_PORTFOLIO.map((c) => c.name).join(", ")} and keeps the best validation AUC) | ${AUTO_PORTFOLIO.map((c) => c.name).join(" | ")} | default | small-tabular`,
     )
     .action(
       action(async (rt, flags: TrainFlags) => {
@@ -160,10 +173,12 @@ export function registerTrainingCommands(program: Command): void {
         const run = store.get(id);
         rt.result(run, () => {
           const h = (run.metrics.headline ?? {}) as Record<string, unknown>;
+          const selection = run.metrics.selection as PortfolioSelection | null | undefined;
           return [
             `${pc.bold(run.run_id)}  ${run.status}`,
             `  dataset   ${run.dataset.name} (${run.dataset.table}) version ${run.dataset.version}, ${run.dataset.rows} rows`,
-            `  model     ${run.model.kind} ${JSON.stringify(run.model.params)}`,
+            `  model     ${run.model.kind}${run.model.chosen ? ` (auto → ${run.model.chosen})` : ""} ${JSON.stringify(run.model.params)}`,
+            ...(selection ? renderSelection(selection) : []),
             `  code      ${run.code_version ?? "unknown"}`,
             `  time      ${run.started_at} → ${run.ended_at ?? "…"} (${run.duration_ms ?? "–"} ms)`,
             ...Object.entries(h).map(([k, v]) => `  ${k.padEnd(16)} ${f4(v)}`),

@@ -1,12 +1,13 @@
 import { type TabularDataset, takeRows } from "./dataset.ts";
-import { fitModel, type ModelKind, usesValidation } from "./learners.ts";
+import { fitSpec, type ModelSpec, type PortfolioSelection, usesValidation } from "./learners.ts";
 import { averagePrecision, brierScore, logLoss, rocAuc } from "./metrics.ts";
 import { composeIndex, foldSplit, stratifiedKFold, stratifiedSplit } from "./split.ts";
 
 /**
  * Stratified, group-aware K-fold cross-validation. For learners that early-stop (GBDT) each
  * fold's training part is split once more (80/20, seeded) so the held-out fold is never used
- * for fitting decisions.
+ * for fitting decisions; with the `auto` preset that inner split also chooses the configuration, fold
+ * by fold, so the CV score measures the whole procedure.
  */
 
 export interface FoldResult {
@@ -18,6 +19,9 @@ export interface FoldResult {
   logloss: number;
   brier: number;
   best_iteration?: number;
+  /** Preset auto: the candidate this fold chose, and how. */
+  chosen?: string;
+  selection?: PortfolioSelection;
   duration_ms: number;
 }
 
@@ -43,11 +47,10 @@ export function std(xs: number[]): number {
   return Math.sqrt(xs.reduce((s, x) => s + (x - m) ** 2, 0) / (xs.length - 1));
 }
 
-/** Runs K-fold CV of one learner and parameter set; `onFold` reports progress. */
+/** Runs K-fold CV of one learner and parameter set (or portfolio); `onFold` reports progress. */
 export async function crossValidate(
-  kind: ModelKind,
+  spec: ModelSpec,
   data: TabularDataset,
-  params: Record<string, unknown>,
   opts: {
     folds: number;
     seed: number;
@@ -66,7 +69,7 @@ export async function crossValidate(
     const validData = takeRows(data, split.test);
     let fitIdx = split.train;
     let stopData: TabularDataset | undefined;
-    if (usesValidation(kind)) {
+    if (usesValidation(spec.kind)) {
       const sub = takeRows(data, split.train);
       const groups = opts.groups
         ? Array.from(split.train, (i) => (opts.groups as readonly string[])[i])
@@ -75,7 +78,7 @@ export async function crossValidate(
       fitIdx = composeIndex(split.train, inner.train);
       stopData = takeRows(data, composeIndex(split.train, inner.test));
     }
-    const fitted = await fitModel(kind, takeRows(data, fitIdx), params, { valid: stopData });
+    const fitted = await fitSpec(spec, takeRows(data, fitIdx), { valid: stopData });
     const p = fitted.model.predictProba(validData);
     const y = validData.label as Uint8Array;
     const result: FoldResult = {
@@ -90,6 +93,10 @@ export async function crossValidate(
     };
     const best = fitted.info.best_iteration;
     if (typeof best === "number") result.best_iteration = best;
+    if (fitted.selection) {
+      result.chosen = fitted.selection.chosen;
+      result.selection = fitted.selection;
+    }
     perFold.push(result);
     opts.onFold?.(result);
   }

@@ -4,10 +4,13 @@ import { type CvResult, crossValidate } from "./cv.ts";
 import { type TabularDataset, takeRows } from "./dataset.ts";
 import {
   CalibratedModel,
+  type CandidateScore,
   type ExplainableModel,
-  fitModel,
+  fitSpec,
   type ModelKind,
-  resolveParams,
+  type ModelSpec,
+  type PortfolioSelection,
+  resolveSpec,
   usesValidation,
 } from "./learners.ts";
 import type { LoadedTrainingData } from "./load.ts";
@@ -51,7 +54,12 @@ export interface ExperimentOptions {
 export interface ExperimentResult {
   model: ExplainableModel;
   kind: ModelKind;
+  /** The preset as requested ("auto" unless given). */
+  preset: string;
+  /** Hyper-parameters of the final model. */
   params: Record<string, unknown>;
+  /** Preset auto without tuning: the candidates' validation scores, the choice and its cost. */
+  selection?: PortfolioSelection;
   fitInfo: Record<string, unknown>;
   rows: { train: number; fit: number; valid: number; test: number };
   test: ClassificationMetrics;
@@ -138,42 +146,52 @@ export async function runExperiment(
   const trainGroups = Array.from(split.train, (i) => groups[i]);
   step(`split ${data.nRows} rows by customer: ${split.train.length} train, ${split.test.length} test`);
 
-  let params = resolveParams(
+  const requested = resolveSpec(
     opts.model,
     {
       ...(opts.model === "logreg" ? { l2: config.logregL2 } : { seed: opts.seed }),
       ...opts.params,
     },
     opts.preset ?? "auto",
-    data.nRows,
   );
+  let spec: ModelSpec = requested;
   let tuning: TuneResult | undefined;
   if (opts.tune && opts.tune > 0) {
-    tuning = await randomSearch(opts.model, trainData, params, {
+    tuning = await randomSearch(requested, trainData, {
       trials: opts.tune,
       folds: opts.cv && opts.cv >= 2 ? opts.cv : config.cvFolds,
       seed: opts.seed,
       groups: trainGroups,
       budgetMs: opts.tuneBudgetMs,
       onTrial: (t) =>
-        step(`trial ${t.trial}/${opts.tune}: CV AUC ${t.cv_auc.toFixed(4)} ± ${t.cv_auc_std.toFixed(4)}`),
+        step(
+          `trial ${t.trial}/${opts.tune}${t.name ? ` (${t.name})` : ""}: CV AUC ${t.cv_auc.toFixed(4)} ± ${t.cv_auc_std.toFixed(4)}`,
+        ),
     });
-    params = { ...params, ...tuning.best.params };
+    // The best trial's params, fixed: the portfolio's choice was part of the search.
+    spec = {
+      kind: requested.kind,
+      preset: requested.preset,
+      params: { ...requested.params, ...tuning.best.params, ...requested.overrides },
+      overrides: requested.overrides,
+    };
     step(`tuning: best trial ${tuning.best.trial} CV AUC ${tuning.best.cv_auc.toFixed(4)}`);
   }
 
   let cv: CvResult | undefined;
   if (opts.cv && opts.cv >= 2) {
-    cv = await crossValidate(opts.model, trainData, params, {
+    cv = await crossValidate(spec, trainData, {
       folds: opts.cv,
       seed: opts.seed,
       groups: trainGroups,
-      onFold: (r) => step(`fold ${r.fold + 1}/${opts.cv}: AUC ${r.auc.toFixed(4)}`),
+      onFold: (r) =>
+        step(`fold ${r.fold + 1}/${opts.cv}: AUC ${r.auc.toFixed(4)}${r.chosen ? ` (${r.chosen})` : ""}`),
     });
   }
 
-  // Final model: fit on the training split minus a validation part that drives early stopping,
-  // calibration and the decision threshold; the test split is only used for reporting.
+  // Final model: fit on the training split minus a validation part that drives early stopping (and,
+  // with the auto preset, the choice of configuration), calibration and the decision threshold; the
+  // test split is only used for reporting.
   const inner = stratifiedSplit(
     trainData.label as Uint8Array,
     config.validFraction,
@@ -182,11 +200,23 @@ export async function runExperiment(
   );
   const fitData = takeRows(data, composeIndex(split.train, inner.train));
   const validData = takeRows(data, composeIndex(split.train, inner.test));
-  const total = Number(params.numTrees ?? 0);
-  const fitted = await fitModel(opts.model, fitData, params, {
+  let candidatesDone = 0;
+  const rounds = () => Number((spec.portfolio?.[candidatesDone] ?? spec).params.numTrees ?? 0);
+  const fitted = await fitSpec(spec, fitData, {
     valid: usesValidation(opts.model) ? validData : undefined,
-    onIteration: (iteration) => opts.onIteration?.(iteration, total),
+    onIteration: opts.onIteration && ((iteration) => opts.onIteration?.(iteration, rounds())),
+    onCandidate: (c: CandidateScore) => {
+      candidatesDone++;
+      step(
+        `auto preset: ${c.name} validation AUC ${c.valid_auc.toFixed(4)} (${c.best_iteration} trees kept, ${c.seconds.toFixed(1)} s)`,
+      );
+    },
   });
+  const params = fitted.params;
+  if (fitted.selection)
+    step(
+      `auto preset chose ${fitted.selection.chosen} (${fitted.selection.total_trees} trees in ${fitted.selection.total_seconds.toFixed(1)} s for ${fitted.selection.candidates.length} candidates)`,
+    );
   step(`fitted ${opts.model} on ${fitData.nRows} rows`);
 
   const yValid = validData.label as Uint8Array;
@@ -216,7 +246,9 @@ export async function runExperiment(
   return {
     model,
     kind: opts.model,
+    preset: requested.preset,
     params,
+    ...(fitted.selection ? { selection: fitted.selection } : {}),
     fitInfo: fitted.info,
     rows: { train: trainData.nRows, fit: fitData.nRows, valid: validData.nRows, test: testData.nRows },
     test,

@@ -3,6 +3,7 @@ import { applyCalibration, type CalibratorJson, calibratorJsonSchema } from "./c
 import type { FeatureSpec, TabularDataset } from "./dataset.ts";
 import { DEFAULT_GBDT_PARAMS, GBDT_PRESETS, type GbdtParams } from "./gbdt/params.ts";
 import { DEFAULT_LOGREG_PARAMS, LogregModel, type LogregParams, trainLogreg } from "./logreg.ts";
+import { logLoss, rocAuc } from "./metrics.ts";
 import type { ChurnModel, Contribution } from "./model.ts";
 
 /**
@@ -20,7 +21,7 @@ export interface ExplainableModel extends ChurnModel {
 }
 
 export interface FitOptions {
-  /** Validation data (GBDT early stopping). */
+  /** Validation data (GBDT early stopping; a portfolio's choice). */
   valid?: TabularDataset;
   onIteration?(iteration: number, trainLoss: number, validLoss?: number): void;
 }
@@ -31,50 +32,182 @@ export interface FittedModel {
   params: Record<string, unknown>;
   /** Fit diagnostics: iterations, best iteration, convergence. */
   info: Record<string, unknown>;
+  /** Preset auto: how the model was chosen. */
+  selection?: PortfolioSelection;
 }
 
-/** Below this many training rows the "auto" preset picks small-tabular (shallow, slow, regularised trees). */
-export const AUTO_SMALL_TABULAR_ROWS = 250_000;
+/** One configuration of the `auto` preset's portfolio. */
+export interface PortfolioCandidate {
+  name: string;
+  /** What it is for, in a few words (shown in reports). */
+  description: string;
+  params: Partial<GbdtParams>;
+}
 
 /**
- * The preset "auto" (the default) stands for small-tabular on small data and default otherwise:
- * on a few thousand noisy churn rows, 31-leaf trees at lr 0.05 overfit (IBM Telco CV AUC 0.844 vs
- * 0.850; simulated operator 0.801 vs 0.822, XGBoost 0.8165 on the same folds — bench:train).
+ * The `auto` preset (the default): three GBDT configurations, simplest first, each fitted with early
+ * stopping on the validation part of the training data; the best validation AUC wins. Like the
+ * starting points of FLAML's and LightGBM's cheap tuners: one small, heavily regularised model (what
+ * noisy, mostly additive churn data such as IBM Telco wants), LightGBM's default shape with subsampling,
+ * and deeper leaf-wise trees (what usage × plan interactions want). Learning rate 0.05 and a cap on
+ * rounds keep the three fits within about 3× one fit of the former small-tabular default (bench:train
+ * --quality measures it).
  */
-export function choosePreset(kind: ModelKind, preset: string | undefined, rows: number | undefined): string {
-  if (preset !== undefined && preset !== "auto") return preset;
-  if (kind === "logreg") return "default";
-  return rows !== undefined && rows < AUTO_SMALL_TABULAR_ROWS ? "small-tabular" : "default";
+export const AUTO_PORTFOLIO: readonly PortfolioCandidate[] = Object.freeze([
+  {
+    name: "shallow",
+    description: "depth-3 trees, strong leaf-size and L2 regularisation, row and column subsampling",
+    params: {
+      numTrees: 400,
+      learningRate: 0.05,
+      numLeaves: 8,
+      maxDepth: 3,
+      minDataInLeaf: 50,
+      lambdaL2: 10,
+      featureFraction: 0.5,
+      baggingFraction: 0.8,
+      earlyStoppingRounds: 50,
+    },
+  },
+  {
+    name: "medium",
+    description: "16-leaf depth-4 trees, light regularisation, subsampling",
+    params: {
+      numTrees: 600,
+      learningRate: 0.05,
+      numLeaves: 16,
+      maxDepth: 4,
+      minDataInLeaf: 20,
+      lambdaL2: 1,
+      featureFraction: 0.8,
+      baggingFraction: 0.8,
+      earlyStoppingRounds: 50,
+    },
+  },
+  {
+    name: "deep",
+    description: "31-leaf leaf-wise trees without a depth limit (LightGBM's defaults at learning rate 0.05)",
+    params: {
+      numTrees: 600,
+      learningRate: 0.05,
+      numLeaves: 31,
+      maxDepth: -1,
+      minDataInLeaf: 20,
+      lambdaL2: 1,
+      earlyStoppingRounds: 50,
+    },
+  },
+]);
+
+/**
+ * A more complex candidate must beat the simpler one it replaces by more than this validation AUC;
+ * closer scores count as a tie, which the simpler candidate wins (less variance for the same fit).
+ */
+export const AUTO_TIE_TOLERANCE = 0.002;
+
+/** A portfolio candidate with its parameters resolved (defaults, candidate, explicit overrides). */
+export interface ResolvedCandidate {
+  name: string;
+  /** Full hyper-parameters. */
+  params: Record<string, unknown>;
+  /** The candidate's own settings that explicit overrides did not replace (its trial in a search). */
+  overlay: Record<string, number>;
 }
 
-/** Hyper-parameters of a kind: the defaults, overlaid with a named preset, overlaid with explicit values. */
+/** What to fit: one parameter set, or (preset `auto`) a portfolio chosen on validation data at fit time. */
+export interface ModelSpec {
+  kind: ModelKind;
+  /** The preset as requested ("auto" unless given). */
+  preset: string;
+  /** Full hyper-parameters; for a portfolio, the base every candidate overlays (defaults + overrides). */
+  params: Record<string, unknown>;
+  /** The explicit values among params (they win over a candidate's or a search trial's). */
+  overrides?: Record<string, unknown>;
+  /** Preset `auto` of a GBDT: the candidates, simplest first. */
+  portfolio?: ResolvedCandidate[];
+}
+
+/** Validation score and cost of one portfolio candidate. */
+export interface CandidateScore {
+  name: string;
+  valid_auc: number;
+  valid_logloss: number;
+  /** Trees kept (best validation round). */
+  best_iteration: number;
+  /** Trees grown, early-stopping patience included. */
+  trees_grown: number;
+  seconds: number;
+  params: Record<string, number>;
+}
+
+/** How the `auto` preset chose: every candidate's validation score, the winner and the total cost. */
+export interface PortfolioSelection {
+  preset: "auto";
+  chosen: string;
+  rule: string;
+  fit_rows: number;
+  valid_rows: number;
+  candidates: CandidateScore[];
+  total_seconds: number;
+  total_trees: number;
+}
+
+/** Names accepted by `--preset`: auto, the GBDT presets and the portfolio's candidates. */
+export function presetNames(): string[] {
+  return ["auto", ...Object.keys(GBDT_PRESETS), ...AUTO_PORTFOLIO.map((c) => c.name)];
+}
+
+function checkOverrides(kind: ModelKind, overrides: Record<string, unknown>): void {
+  const known = new Set(Object.keys(kind === "logreg" ? DEFAULT_LOGREG_PARAMS : DEFAULT_GBDT_PARAMS));
+  for (const k of Object.keys(overrides)) {
+    if (!known.has(k))
+      throw new ValidationError(
+        `params.${k}`,
+        kind === "logreg" ? "is not a logistic-regression parameter" : "is not a GBDT parameter",
+      );
+  }
+}
+
+/**
+ * Hyper-parameters of a kind: the defaults, overlaid with a named preset (a GBDT preset or one of the
+ * portfolio's candidates), overlaid with explicit values. "auto" gives the defaults plus overrides
+ * (the base of the portfolio; see `resolveSpec`).
+ */
 export function resolveParams(
   kind: ModelKind,
   overrides: Record<string, unknown> = {},
   requestedPreset = "default",
-  rows?: number,
 ): Record<string, unknown> {
-  const preset = choosePreset(kind, requestedPreset, rows);
+  const preset = requestedPreset === "auto" ? "default" : requestedPreset;
+  checkOverrides(kind, overrides);
   if (kind === "logreg") {
     if (preset !== "default")
       throw new UsageError(`--preset applies to gbdt only, got "${preset}" for logreg`);
-    const known = new Set(Object.keys(DEFAULT_LOGREG_PARAMS));
-    for (const k of Object.keys(overrides)) {
-      if (!known.has(k)) throw new ValidationError(`params.${k}`, "is not a logistic-regression parameter");
-    }
     return { ...DEFAULT_LOGREG_PARAMS, ...overrides };
   }
-  const presetParams = GBDT_PRESETS[preset];
+  const presetParams = GBDT_PRESETS[preset] ?? AUTO_PORTFOLIO.find((c) => c.name === preset)?.params;
   if (!presetParams) {
     throw new UsageError(`unknown GBDT preset "${preset}"`, {
-      hint: `Use one of: ${Object.keys(GBDT_PRESETS).join(", ")}.`,
+      hint: `Use one of: ${presetNames().join(", ")}.`,
     });
   }
-  const known = new Set(Object.keys(DEFAULT_GBDT_PARAMS));
-  for (const k of Object.keys(overrides)) {
-    if (!known.has(k)) throw new ValidationError(`params.${k}`, "is not a GBDT parameter");
-  }
   return { ...DEFAULT_GBDT_PARAMS, ...presetParams, ...overrides };
+}
+
+/** What `preset` means for `kind`: a portfolio for a GBDT with preset "auto", else one parameter set. */
+export function resolveSpec(
+  kind: ModelKind,
+  overrides: Record<string, unknown> = {},
+  preset = "auto",
+): ModelSpec {
+  const params = resolveParams(kind, overrides, preset);
+  if (kind !== "gbdt" || preset !== "auto") return { kind, preset, params, overrides };
+  const portfolio = AUTO_PORTFOLIO.map((c) => {
+    const overlay: Record<string, number> = {};
+    for (const [k, v] of Object.entries(c.params)) if (!(k in overrides)) overlay[k] = v as number;
+    return { name: c.name, params: { ...params, ...c.params, ...overrides }, overlay };
+  });
+  return { kind, preset, params, overrides, portfolio };
 }
 
 /** Fits a model of `kind` on labelled data with fully resolved params. */
@@ -94,6 +227,68 @@ export async function fitModel(
     onIteration: opts.onIteration,
   });
   return { model, params, info: { best_iteration: model.bestIteration } };
+}
+
+/**
+ * Fits what a spec describes. A portfolio fits every candidate on `train` with early stopping on
+ * `opts.valid` and keeps the best validation AUC (ties within AUTO_TIE_TOLERANCE go to the simpler
+ * candidate, which comes first); `valid` is required then and never used for anything but stopping and
+ * choosing. Deterministic: same data and seeds, same choice and model.
+ */
+export async function fitSpec(
+  spec: ModelSpec,
+  train: TabularDataset,
+  opts: FitOptions & { onCandidate?(score: CandidateScore): void } = {},
+): Promise<FittedModel> {
+  if (!spec.portfolio) return fitModel(spec.kind, train, spec.params, opts);
+  const valid = opts.valid;
+  if (!valid?.label)
+    throw new ValidationError("valid", "the auto preset needs labelled validation data to choose a model");
+  const y = valid.label;
+  const fits: FittedModel[] = [];
+  const scores: CandidateScore[] = [];
+  let best = 0;
+  for (const [i, candidate] of spec.portfolio.entries()) {
+    const started = performance.now();
+    const fitted = await fitModel(spec.kind, train, candidate.params, {
+      valid,
+      onIteration: opts.onIteration,
+    });
+    const p = fitted.model.predictProba(valid);
+    const kept = Number(fitted.info.best_iteration ?? 0);
+    // Boosting stops `earlyStoppingRounds` rounds after the best one, or at the cap.
+    const grown = Math.min(
+      Number(candidate.params.numTrees),
+      kept + Number(candidate.params.earlyStoppingRounds),
+    );
+    const score: CandidateScore = {
+      name: candidate.name,
+      valid_auc: rocAuc(y, p),
+      valid_logloss: logLoss(y, p),
+      best_iteration: kept,
+      trees_grown: grown,
+      seconds: (performance.now() - started) / 1000,
+      params: candidate.overlay,
+    };
+    fits.push(fitted);
+    scores.push(score);
+    opts.onCandidate?.(score);
+    if (i > 0 && score.valid_auc > scores[best].valid_auc + AUTO_TIE_TOLERANCE) best = i;
+  }
+  const chosen = fits[best];
+  return {
+    ...chosen,
+    selection: {
+      preset: "auto",
+      chosen: scores[best].name,
+      rule: `highest validation AUC; a later (more complex) candidate must beat the current choice by more than ${AUTO_TIE_TOLERANCE}`,
+      fit_rows: train.nRows,
+      valid_rows: valid.nRows,
+      candidates: scores,
+      total_seconds: scores.reduce((a, c) => a + c.seconds, 0),
+      total_trees: scores.reduce((a, c) => a + c.trees_grown, 0),
+    },
+  };
 }
 
 /** Whether a learner uses a validation set during fitting (early stopping). */

@@ -130,9 +130,8 @@ describe("logistic regression on IBM Telco", () => {
 
   it("reaches 5-fold stratified CV AUC ≥ 0.83 (sklearn's LogisticRegression gets ≈0.845)", async () => {
     const cv = await crossValidate(
-      "logreg",
+      { kind: "logreg", preset: "default", params: { l2: 1, maxIterations: 100, tolerance: 1e-8 } },
       loaded.data,
-      { l2: 1, maxIterations: 100, tolerance: 1e-8 },
       {
         folds: 5,
         seed: 42,

@@ -75,12 +75,43 @@ export function renderReport(
     ),
     "",
   );
+  if (result.selection) {
+    const sel = result.selection;
+    lines.push("## Model choice (auto preset)", "");
+    lines.push(
+      `Each candidate was fitted on ${sel.fit_rows} training rows with early stopping on the ${sel.valid_rows} validation rows (part of the training split; the test split played no part). Chosen: **${sel.chosen}** — ${sel.rule}. Cost: ${sel.total_trees} trees grown in ${sel.total_seconds.toFixed(1)} s.`,
+      "",
+    );
+    lines.push(
+      table(
+        [
+          "candidate",
+          "validation AUC",
+          "validation log-loss",
+          "trees kept",
+          "trees grown",
+          "seconds",
+          "params",
+        ],
+        sel.candidates.map((c) => [
+          c.name === sel.chosen ? `**${c.name}**` : c.name,
+          f4(c.valid_auc),
+          f4(c.valid_logloss),
+          c.best_iteration,
+          c.trees_grown,
+          c.seconds.toFixed(2),
+          `\`${JSON.stringify(c.params)}\``,
+        ]),
+      ),
+      "",
+    );
+  }
   if (result.cv) {
     lines.push(`## ${result.cv.folds}-fold cross-validation (training split)`, "");
     lines.push(`Mean AUC **${f4(result.cv.auc_mean)}** ± ${f4(result.cv.auc_std)} (sample std).`, "");
     lines.push(
       table(
-        ["fold", "rows", "AUC", "PR-AUC", "log-loss", "Brier"],
+        ["fold", "rows", "AUC", "PR-AUC", "log-loss", "Brier", ...(result.selection ? ["auto chose"] : [])],
         result.cv.per_fold.map((fo) => [
           fo.fold + 1,
           fo.valid_rows,
@@ -88,6 +119,7 @@ export function renderReport(
           f4(fo.pr_auc),
           f4(fo.logloss),
           f4(fo.brier),
+          ...(result.selection ? [fo.chosen ?? "–"] : []),
         ]),
       ),
       "",
@@ -95,18 +127,23 @@ export function renderReport(
   }
   if (result.tuning) {
     const tu = result.tuning;
-    lines.push(`## Hyper-parameter search (${tu.trials_run} random trials, ${tu.folds}-fold CV)`, "");
-    const names = Object.keys(tu.best.params);
+    const named = tu.trials.filter((tr) => tr.name).length;
+    lines.push(
+      `## Hyper-parameter search (${tu.trials_run} trials${named ? `: the auto preset's ${named} candidates, then random draws` : ", random"}; ${tu.folds}-fold CV)`,
+      "",
+    );
+    const names = [...new Set(tu.trials.flatMap((tr) => Object.keys(tr.params)))];
     lines.push(
       table(
-        ["trial", "CV AUC", "± std", ...names],
+        ["trial", "candidate", "CV AUC", "± std", ...names],
         [...tu.trials]
           .sort((a, b) => b.cv_auc - a.cv_auc)
           .map((tr) => [
             tr.trial === tu.best.trial ? `**${tr.trial}**` : tr.trial,
+            tr.name ?? "random",
             f4(tr.cv_auc),
             f4(tr.cv_auc_std),
-            ...names.map((n) => tr.params[n]),
+            ...names.map((n) => tr.params[n] ?? "–"),
           ]),
       ),
       "",

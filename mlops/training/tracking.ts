@@ -32,7 +32,8 @@ export interface RunRecord {
     rows: number;
     features: number;
   };
-  model: { kind: string; params: Record<string, unknown> };
+  /** `chosen`: the portfolio candidate the auto preset kept (metrics.selection has every candidate). */
+  model: { kind: string; params: Record<string, unknown>; preset?: string; chosen?: string };
   params: Record<string, unknown>;
   metrics: Record<string, unknown>;
   code_version: string | null;

@@ -4,7 +4,7 @@ import { errorMessage } from "../../platform/errors.ts";
 import type { Warehouse } from "../../platform/ports/warehouse.ts";
 import { contentVersion, latestDatasetVersion } from "../ingestion/versions.ts";
 import { type ExperimentResult, runExperiment } from "./experiment.ts";
-import type { ModelKind } from "./learners.ts";
+import type { ModelKind, PortfolioSelection } from "./learners.ts";
 import { type LoadedTrainingData, loadTrainingData } from "./load.ts";
 import { calibrationPlot, importancePlot, liftGainPlot, profitPlot, prPlot, rocPlot } from "./plots.ts";
 import { renderReport } from "./report.ts";
@@ -61,7 +61,11 @@ export interface TrainSummary {
   dataset_version: string;
   model: ModelKind;
   calibration: string;
+  /** The preset as requested ("auto" unless given). */
+  preset: string;
   params: Record<string, unknown>;
+  /** Preset auto (without tuning): the candidates' validation AUC, the choice and the total cost. */
+  selection?: PortfolioSelection;
   metrics: HeadlineMetrics;
   tuning?: {
     trials: number;
@@ -188,7 +192,12 @@ export async function trainChurnModel(app: AppContext, opts: TrainOptions): Prom
       },
       config,
     );
-    run.model = { kind: model, params: result.params };
+    run.model = {
+      kind: model,
+      params: result.params,
+      ...(result.selection ? { preset: "auto", chosen: result.selection.chosen } : {}),
+    };
+    if (result.selection) run.params.preset_chosen = result.selection.chosen;
     const headline = headlineMetrics(result);
     run.metrics = {
       test: { ...result.test, auc_ci: result.aucCi },
@@ -202,6 +211,7 @@ export async function trainChurnModel(app: AppContext, opts: TrainOptions): Prom
       fit: result.fitInfo,
       rows: result.rows,
       tuning: result.tuning ? { best: result.tuning.best, trials_run: result.tuning.trials_run } : null,
+      selection: result.selection ?? null,
       headline,
     };
     const artifacts: RunArtifact[] = [];
@@ -269,7 +279,9 @@ export async function trainChurnModel(app: AppContext, opts: TrainOptions): Prom
       dataset_version: version,
       model,
       calibration: result.calibration.calibrator.method,
+      preset: result.preset,
       params: result.params,
+      ...(result.selection ? { selection: result.selection } : {}),
       metrics: headline,
       artifacts,
       duration_ms: run.duration_ms ?? 0,

@@ -1,12 +1,14 @@
 import { crossValidate } from "./cv.ts";
 import type { TabularDataset } from "./dataset.ts";
-import type { ModelKind } from "./learners.ts";
+import type { ModelKind, ModelSpec } from "./learners.ts";
 import { seededRandom } from "./random.ts";
 
 /**
  * Budgeted, seeded random search with K-fold CV. Random search is used rather than TPE because
  * with a few dozen trials on a 2-core budget it is as good in practice and has no state to get
- * wrong; every trial is scored on the same folds, so trials are comparable.
+ * wrong; every trial is scored on the same folds, so trials are comparable. With the `auto` preset
+ * the portfolio's candidates are the first trials (as FLAML starts from known-good configurations),
+ * so the search can only match or beat what `auto` would have chosen by CV.
  */
 
 type Sampler = (random: () => number) => number;
@@ -58,10 +60,14 @@ export function sampleParams(kind: ModelKind, count: number, seed: number): Reco
 
 export interface Trial {
   trial: number;
+  /** A portfolio candidate's name; absent for random draws. */
+  name?: string;
   params: Record<string, number>;
   cv_auc: number;
   cv_auc_std: number;
   cv_logloss: number;
+  /** AUC of each fold, in fold order. */
+  fold_auc: number[];
   duration_ms: number;
 }
 
@@ -76,25 +82,42 @@ export interface TuneResult {
   stopped_by_budget: boolean;
 }
 
+/** Boosting rounds of a random GBDT trial: enough for its learning rate, early stopping decides. */
+export function roundsFor(learningRate: number): number {
+  return Math.min(2500, Math.max(100, Math.round(25 / learningRate)));
+}
+
 /**
- * Random search: `trials` parameter sets over `base` params, each scored by K-fold CV AUC on the
- * same folds. Stops early when `budgetMs` is spent (at least one trial always runs).
+ * Random search: `trials` parameter sets over the spec's params (the portfolio's candidates first, then
+ * random draws), each scored by K-fold CV AUC on the same folds. Stops early when `budgetMs` is spent
+ * (at least one trial always runs).
  */
 export async function randomSearch(
-  kind: ModelKind,
+  spec: ModelSpec,
   data: TabularDataset,
-  base: Record<string, unknown>,
   opts: {
     trials: number;
     folds: number;
     seed: number;
     groups?: readonly string[];
+    /** Precomputed fold of every row (shared with a benchmark); default: stratifiedKFold. */
+    assignment?: Int32Array;
     budgetMs?: number;
     onTrial?(trial: Trial): void;
   },
 ): Promise<TuneResult> {
   const started = performance.now();
-  const candidates = sampleParams(kind, opts.trials, opts.seed + 7919);
+  const kind = spec.kind;
+  const overrides = spec.overrides ?? {};
+  const initial = (spec.portfolio ?? [])
+    .slice(0, opts.trials)
+    .map((c) => ({ name: c.name, params: c.overlay }));
+  const random = sampleParams(kind, opts.trials - initial.length, opts.seed + 7919).map((params) =>
+    kind === "gbdt" && !("numTrees" in overrides)
+      ? { name: undefined, params: { ...params, numTrees: roundsFor(params.learningRate) } }
+      : { name: undefined, params },
+  );
+  const candidates: { name?: string; params: Record<string, number> }[] = [...initial, ...random];
   const trials: Trial[] = [];
   let stoppedByBudget = false;
   for (let t = 0; t < candidates.length; t++) {
@@ -104,21 +127,23 @@ export async function randomSearch(
     }
     const t0 = performance.now();
     const cv = await crossValidate(
-      kind,
+      { kind, preset: "custom", params: { ...spec.params, ...candidates[t].params, ...overrides } },
       data,
-      { ...base, ...candidates[t] },
       {
         folds: opts.folds,
         seed: opts.seed,
         groups: opts.groups,
+        assignment: opts.assignment,
       },
     );
     const trial: Trial = {
       trial: t + 1,
-      params: candidates[t],
+      ...(candidates[t].name ? { name: candidates[t].name } : {}),
+      params: candidates[t].params,
       cv_auc: cv.auc_mean,
       cv_auc_std: cv.auc_std,
       cv_logloss: cv.logloss_mean,
+      fold_auc: cv.per_fold.map((f) => f.auc),
       duration_ms: Math.round(performance.now() - t0),
     };
     trials.push(trial);

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { Command } from "commander";
+import pc from "picocolors";
 import { vertexLocation } from "../../platform/adapters/gcp/vertex-common.ts";
 import {
   executeModelPlan,
@@ -23,8 +24,15 @@ import {
   type ModelFormat,
   type ModelVersion,
 } from "../../platform/ports/registry.ts";
+import { evaluateVersion, registerRun, storedEvaluation, storedEvaluationSets } from "./evaluation.ts";
 import { validateOnnx } from "./onnx.ts";
-import { evaluatePromotion, type PromotionDecision, promoteIfBetter, rollbackAlias } from "./policy.ts";
+import {
+  evaluatePromotion,
+  type PromoteOptions,
+  type PromotionDecision,
+  promoteIfBetter,
+  rollbackAlias,
+} from "./policy.ts";
 import { openRegistry } from "./store.ts";
 
 /** Parses `--metrics '{"auc":0.81}'` or `{"auc":{"value":0.81,"ci":{…}}}` into card metrics. */
@@ -149,7 +157,19 @@ export function registerRegistryCommands(program: Command): void {
           opts: { alias: string; force?: boolean; reason?: string; dryRun?: boolean },
         ) => {
           const app = rt.app();
-          const decision = await promoteIfBetter(openRegistry(app), {
+          const registry = openRegistry(app);
+          // Re-evaluations from `models evaluate`: both versions on one evaluation set. The
+          // challenger's newest stored set wins, else its own card's.
+          const challenger = await registry.getVersion(name, version);
+          const holder = (await registry.aliases(name))[opts.alias];
+          const evaluations = reevaluations(
+            registry.root,
+            name,
+            version,
+            holder,
+            challenger.card.evaluationDataset,
+          );
+          const decision = await promoteIfBetter(registry, {
             name,
             version,
             alias: opts.alias,
@@ -157,13 +177,16 @@ export function registerRegistryCommands(program: Command): void {
             force: opts.force,
             reason: opts.reason,
             dryRun: opts.dryRun,
+            ...evaluations,
           });
           if (!decision.promote)
             throw new TelcoError(
               "promotion_refused",
               `v${version} does not replace ${name}@${opts.alias}: ${decision.reasons.join("; ")}`,
               {
-                hint: "Improve the model, or override with --force --reason TEXT (audited).",
+                hint: decision.reasons.some((r) => r.startsWith("same-evaluation-set"))
+                  ? `Re-evaluate both on one dataset version: telco models evaluate ${name} ${version} --dataset NAME${holder !== undefined ? ` && telco models evaluate ${name} ${holder} --dataset NAME` : ""}, then promote again.`
+                  : "Improve the model, or override with --force --reason TEXT (audited).",
                 details: { decision },
               },
             );
@@ -226,35 +249,91 @@ export function registerRegistryCommands(program: Command): void {
 
   models
     .command("register")
-    .description("register a model trained elsewhere (ONNX is validated by loading it with onnxruntime)")
-    .argument("<file>", "model file")
+    .description(
+      "register a `telco train` run (--run RUN_ID: card, dataset version, risk bands, reference profile) or a model file trained elsewhere",
+    )
+    .argument("[file]", "model file (ONNX, or a telco-gbdt/telco-logreg model.json); not with --run")
     .requiredOption("--name <name>", "registered model name")
-    .option("--format <format>", `artifact format (${MODEL_FORMATS.join(", ")})`, "onnx")
+    .option("--run <id>", "a training run id (or unique prefix, or latest) from `telco runs list`")
+    .option(
+      "--format <format>",
+      `artifact format (${MODEL_FORMATS.join(", ")}; default: onnx for .onnx files, else the model.json's kind)`,
+    )
     .option("--metrics <json>", "metrics JSON, e.g. '{\"auc\":0.81}'")
     .option("--card <file>", "model card JSON file (metrics, evaluationDataset, intendedUse, …)")
     .option("--description <text>", "version description")
+    .option("--no-profile", "with --run: skip storing the monitoring reference profile")
     .action(
       action(
         async (
           rt,
-          file: string,
-          opts: { name: string; format: string; metrics?: string; card?: string; description?: string },
+          file: string | undefined,
+          opts: {
+            name: string;
+            run?: string;
+            format?: string;
+            metrics?: string;
+            card?: string;
+            description?: string;
+            profile: boolean;
+          },
         ) => {
-          if (!MODEL_FORMATS.includes(opts.format as ModelFormat))
-            throw new UsageError(`--format must be one of ${MODEL_FORMATS.join(", ")}, got "${opts.format}"`);
+          if (opts.run !== undefined) {
+            if (file !== undefined || opts.format || opts.metrics || opts.card)
+              throw new UsageError(
+                "--run takes the model, metrics and card from the run: drop FILE, --format, --metrics and --card",
+              );
+            const r = await registerRun(rt.app(), opts.run, {
+              name: opts.name,
+              description: opts.description,
+              profile: opts.profile,
+            });
+            const v = r.version;
+            rt.result({ ...v, run: r.run, profile: r.profile }, () =>
+              [
+                `registered ${v.name}@${v.version} (${v.format}) from run ${r.run}`,
+                `  trained on ${v.card.trainingDataset?.name}@${v.card.trainingDataset?.version}, test AUC ${v.card.metrics.auc?.value.toFixed(4)}`,
+                v.card.riskBands
+                  ? `  risk bands: high ≥ ${v.card.riskBands.high.toFixed(4)}, medium ≥ ${v.card.riskBands.medium.toFixed(4)} (top ${(100 * (v.card.riskBands.shares?.high ?? 0)).toFixed(0)}% / next ${(100 * (v.card.riskBands.shares?.medium ?? 0)).toFixed(0)}% of training scores)`
+                  : "",
+                r.profile ? `  reference profile: ${r.profile}` : "  no reference profile (--no-profile)",
+                pc.dim(`  next: telco models promote ${v.name} ${v.version}`),
+              ]
+                .filter(Boolean)
+                .join("\n"),
+            );
+            return;
+          }
+          if (file === undefined)
+            throw new UsageError("pass a model FILE, or --run RUN_ID to register a `telco train` run");
           let bytes: Uint8Array;
           try {
             bytes = readFileSync(file);
           } catch {
-            throw new NotFoundError(`file ${file}`);
+            throw new NotFoundError(`file ${file}`, { hint: "To register a training run use --run RUN_ID." });
           }
+          let format = opts.format;
+          if (format === undefined) {
+            if (file.toLowerCase().endsWith(".onnx")) format = "onnx";
+            else {
+              let kind: unknown;
+              try {
+                kind = (JSON.parse(Buffer.from(bytes).toString("utf8")) as { kind?: unknown }).kind;
+              } catch {
+                throw new ValidationError(file, "is neither .onnx nor a JSON model; pass --format");
+              }
+              format = kind === "logreg" ? "telco-logreg" : "telco-gbdt";
+            }
+          }
+          if (!MODEL_FORMATS.includes(format as ModelFormat))
+            throw new UsageError(`--format must be one of ${MODEL_FORMATS.join(", ")}, got "${format}"`);
           let signature: unknown;
-          if (opts.format === "onnx") signature = await validateOnnx(bytes, file);
+          if (format === "onnx") signature = await validateOnnx(bytes, file);
           else {
             try {
               JSON.parse(Buffer.from(bytes).toString("utf8"));
             } catch {
-              throw new ValidationError(file, `a ${opts.format} artifact must be JSON`);
+              throw new ValidationError(file, `a ${format} artifact must be JSON`);
             }
           }
           let card: Record<string, unknown> = {};
@@ -271,7 +350,7 @@ export function registerRegistryCommands(program: Command): void {
           };
           const version = await openRegistry(rt.app()).register({
             name: opts.name,
-            format: opts.format as ModelFormat,
+            format: format as ModelFormat,
             artifact: bytes,
             card: { ...card, metrics },
             lineage: { source: `external:${basename(file)}` },
@@ -283,6 +362,32 @@ export function registerRegistryCommands(program: Command): void {
           );
         },
       ),
+    );
+
+  models
+    .command("evaluate")
+    .description(
+      "re-evaluate a version on a dataset's current version (its held-out rows), stored for `models promote`",
+    )
+    .argument("<name>", "model name")
+    .argument("<version>", "version number", parseVersion)
+    .requiredOption("--dataset <name>", "dataset whose gold.<name>_training to evaluate on, e.g. synthetic")
+    .option(
+      "--seed <n>",
+      "split seed (default: training.seed, as `telco train` uses)",
+      intOption("--seed", 0),
+    )
+    .action(
+      action(async (rt, name: string, version: number, opts: { dataset: string; seed?: number }) => {
+        const e = await evaluateVersion(rt.app(), name, version, opts);
+        rt.result(e, () =>
+          [
+            `${name} v${version} on ${e.evaluationDataset.name}@${e.evaluationDataset.version} (${e.rows} held-out rows of ${e.dataset}@${e.datasetVersion}, seed ${e.seed})`,
+            ...Object.entries(e.metrics).map(([m, v]) => `  ${m.padEnd(16)} ${fmtN(v.value)}`),
+            pc.dim(`  stored in ${e.path}; \`telco models promote\` uses it`),
+          ].join("\n"),
+        );
+      }),
     );
 
   models
@@ -397,4 +502,26 @@ function servingImage(config: TelcoConfig, flag?: string): string {
 
 function fmtN(x: number | null): string {
   return x === null ? "   n/a" : x.toFixed(4);
+}
+
+/**
+ * Stored re-evaluations (`models evaluate`) of the alias holder and the challenger on one
+ * evaluation set: the challenger's card set first, else any set both were evaluated on.
+ */
+function reevaluations(
+  root: string,
+  name: string,
+  challenger: number,
+  holder: number | undefined,
+  challengerSet: { name: string; version: string } | undefined,
+): Pick<PromoteOptions, "championReevaluation" | "challengerReevaluation"> {
+  if (holder === undefined || holder === challenger) return {};
+  const onCard = storedEvaluation(root, name, holder, challengerSet);
+  if (onCard) return { championReevaluation: onCard };
+  for (const set of storedEvaluationSets(root, name, challenger)) {
+    const c = storedEvaluation(root, name, holder, set);
+    const x = storedEvaluation(root, name, challenger, set);
+    if (c && x) return { championReevaluation: c, challengerReevaluation: x };
+  }
+  return {};
 }

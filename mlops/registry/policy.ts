@@ -215,6 +215,8 @@ export interface PromoteOptions {
    * when it names the champion's version.
    */
   championReevaluation?: { version: number; card: ModelCard };
+  /** The challenger re-scored on another evaluation set (`models evaluate`), used when given. */
+  challengerReevaluation?: { version: number; card: ModelCard };
 }
 
 /**
@@ -229,7 +231,14 @@ export async function promoteIfBetter(
   const alias = opts.alias ?? "champion";
   if (opts.force && !opts.reason?.trim())
     throw new UsageError("--force needs --reason TEXT", { hint: "The reason is written to the audit log." });
-  const challenger = await registry.getVersion(opts.name, opts.version);
+  const registeredChallenger = await registry.getVersion(opts.name, opts.version);
+  const challenger =
+    opts.challengerReevaluation?.version === registeredChallenger.version
+      ? {
+          ...registeredChallenger,
+          card: { ...registeredChallenger.card, ...opts.challengerReevaluation.card },
+        }
+      : registeredChallenger;
   for (let attempt = 0; attempt < 10; attempt++) {
     const current = (await registry.aliases(opts.name))[alias] ?? null;
     const registered = current === null ? null : await registry.getVersion(opts.name, current);

@@ -32,6 +32,11 @@ export interface ModelCard {
   codeVersion?: string;
   intendedUse?: string;
   limitations?: string;
+  /**
+   * Risk band cut-offs set from the training score distribution (e.g. top 5% high, next 15%
+   * medium): probability >= high → high, >= medium → medium. Serving uses them unless config says otherwise.
+   */
+  riskBands?: { medium: number; high: number; shares?: { high: number; medium: number }; rows?: number };
 }
 
 export interface ModelLineage {

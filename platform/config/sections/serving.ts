@@ -23,6 +23,18 @@ export const servingConfigSchema = z
       .strict()
       .refine((b) => b.medium < b.high, { message: "riskBands.medium must be below riskBands.high" })
       .default({ medium: 0.3, high: 0.6 }),
+    /**
+     * Where the risk band cut-offs come from: "card" uses the served model's own bands (set at
+     * registration from its training score distribution, see riskBandShares) when it has them,
+     * else `riskBands`; "config" always uses `riskBands`.
+     */
+    riskBandSource: z.enum(["card", "config"]).default("card"),
+    /** Shares of the training customers put in the high and medium bands when a model's bands are set. */
+    riskBandShares: z
+      .object({ high: z.number().gt(0).lt(1).default(0.05), medium: z.number().gt(0).lt(1).default(0.15) })
+      .strict()
+      .refine((s) => s.high + s.medium < 1, { message: "riskBandShares.high + medium must be below 1" })
+      .default({ high: 0.05, medium: 0.15 }),
     /** Number of TreeSHAP reasons returned per prediction. */
     topReasons: z.number().int().min(0).max(50).default(3),
     /** API keys accepted as `Authorization: Bearer KEY` (TELCO_API_KEYS adds more). */

@@ -182,7 +182,7 @@ export function portalRoutes(deps: PortalDeps): ServerPlugin {
         },
       );
 
-      api.get<{ Querystring: { limit?: number; language?: "pt-BR" | "en" } }>(
+      api.get<{ Querystring: { limit?: string; language?: "pt-BR" | "en" } }>(
         "/v1/portal/customers/at-risk",
         {
           schema: {
@@ -193,7 +193,7 @@ export function portalRoutes(deps: PortalDeps): ServerPlugin {
               type: "object",
               additionalProperties: false,
               properties: {
-                limit: { type: "integer", minimum: 1, maximum: 2000, default: 200 },
+                limit: { type: "string", pattern: "^[1-9][0-9]{0,3}$", description: "1–2000 (default 200)" },
                 language: { type: "string", enum: ["pt-BR", "en"] },
               },
             },
@@ -211,7 +211,7 @@ export function portalRoutes(deps: PortalDeps): ServerPlugin {
           },
         },
         async (req) => {
-          const ids = await deps.customerIds(req.query.limit ?? 200);
+          const ids = await deps.customerIds(Math.min(2000, Number(req.query.limit ?? 200)));
           const rows: Record<string, unknown>[] = [];
           for (const id of ids) {
             const r = await deps.churn.risk(id, { language: req.query.language ?? "en" });
@@ -476,7 +476,7 @@ export function portalRoutes(deps: PortalDeps): ServerPlugin {
         },
       );
 
-      api.get<{ Querystring: { q: string; k?: number } }>(
+      api.get<{ Querystring: { q: string; k?: string } }>(
         "/v1/portal/knowledge/search",
         {
           schema: {
@@ -488,7 +488,7 @@ export function portalRoutes(deps: PortalDeps): ServerPlugin {
               required: ["q"],
               properties: {
                 q: { type: "string", minLength: 1, maxLength: 500 },
-                k: { type: "integer", minimum: 1, maximum: 20, default: 5 },
+                k: { type: "string", pattern: "^([1-9]|1[0-9]|20)$", description: "1–20 (default 5)" },
               },
             },
             response: {
@@ -498,7 +498,7 @@ export function portalRoutes(deps: PortalDeps): ServerPlugin {
             },
           },
         },
-        async (req) => deps.knowledge.search(req.query.q, { k: req.query.k ?? 5 }),
+        async (req) => deps.knowledge.search(req.query.q, { k: Number(req.query.k ?? 5) }),
       );
     });
   };

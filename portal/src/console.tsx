@@ -8,7 +8,8 @@ export interface Operator {
   key_id: string;
 }
 
-type View = "risk" | "customer" | "models" | "knowledge";
+const VIEWS = ["risk", "customer", "models", "knowledge"] as const;
+type View = (typeof VIEWS)[number];
 
 function useApi<T>(path: string | null, key: string, bump = 0): { data?: T; error?: string } {
   const [state, setState] = useState<{ data?: T; error?: string }>({});
@@ -510,7 +511,10 @@ function KnowledgeView({ s, op }: { s: Strings; op: Operator }) {
 }
 
 export function Console({ s, op, onLogout }: { s: Strings; lang: Lang; op: Operator; onLogout: () => void }) {
-  const [view, setView] = useState<View>(() => (location.hash.replace("#console/", "") as View) || "risk");
+  const [view, setView] = useState<View>(() => {
+    const v = location.hash.replace(/^#console\/?/, "") as View;
+    return VIEWS.includes(v) ? v : "risk";
+  });
   const [customer, setCustomer] = useState("");
   const go = (v: View) => {
     setView(v);

@@ -207,7 +207,7 @@ export function CustomerChat({
       setSession(res.session_id);
       // A yes/no question pending in the session: explicit buttons (the click is the customer's answer).
       const state = await api<{ flows: { awaiting: string | null }[] }>(
-        `/v1/assistant/sessions/${res.session_id}?turns=0`,
+        `/v1/assistant/sessions/${res.session_id}`,
         login.token,
       ).catch(() => ({ flows: [] }));
       const confirm = state.flows.some((f) => f.awaiting === "confirm");
@@ -243,7 +243,7 @@ export function CustomerChat({
           {s.signOut}
         </button>
       </div>
-      <div class="messages" role="log" aria-live="polite" aria-label={s.chatTitle}>
+      <div class="messages" tabIndex={0} role="log" aria-live="polite" aria-label={s.chatTitle}>
         {bubbles.map((m, i) => (
           <div key={i} class={`bubble ${m.who}`}>
             <span class="who">{m.who === "you" ? s.you : s.assistant}</span>

@@ -1,0 +1,318 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { FastifyInstance } from "fastify";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Assistant } from "../../llmops/agent/assistant.ts";
+import { openAssistant } from "../../llmops/agent/compose.ts";
+import { assistantRoutes } from "../../llmops/agent/routes.ts";
+import { PresetChurnRisk } from "../../llmops/agent/testing.ts";
+import { ingestBuiltinKnowledgeBase } from "../../llmops/rag/api.ts";
+import { type SandboxFixture, sandboxFixture } from "../../llmops/testing/sandbox-fixture.ts";
+import { LocalModelRegistry } from "../../mlops/registry/store.ts";
+import { buildServer } from "../../mlops/serving/server.ts";
+import { FIXTURE_SPECS, fixtureModelBytes, fixtureRows } from "../../mlops/serving/testing/fixture.ts";
+import { SqliteOnlineStore } from "../../platform/adapters/local/sqlite-online-store.ts";
+import { replaceOnlineStore } from "../../platform/ports/online-store.ts";
+import { ensurePortalBuilt } from "./build.ts";
+import { portalAuditFile, portalDeps } from "./index.ts";
+import { portalRoutes } from "./routes.ts";
+
+// The portal as a person uses it, in real headless Chromium (Debian's package; nothing is downloaded):
+// a sandbox workspace with a champion model, the assistant and the console API on one server.
+
+const CHROMIUM = "/usr/bin/chromium";
+const SHOTS = join(import.meta.dirname, "../../docs/portal");
+const API_KEY = "server-admin-key-0123456789";
+const ADMIN = "portal-admin-key-0123456789";
+const VIEWER = "portal-viewer-key-0123456789";
+
+let sb: SandboxFixture;
+let assistant: Assistant;
+let server: FastifyInstance;
+let base: string;
+let context: BrowserContext;
+let profileDir: string;
+let registry: LocalModelRegistry;
+let closeDeps: () => Promise<void>;
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+/** Serious or critical axe-core violations on the page as it is now (rule id: how many nodes). */
+async function axeViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ content: axeSource });
+  const result = (await page.evaluate(() =>
+    (globalThis as unknown as { axe: { run(): Promise<unknown> } }).axe.run(),
+  )) as { violations: { id: string; impact: string; nodes: unknown[] }[] };
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map(
+      (v) =>
+        `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.map((n) => (n as { html: string }).html).slice(0, 3))}`,
+    );
+}
+
+async function check(page: Page, shot: string) {
+  await page.screenshot({ path: join(SHOTS, `${shot}.png`), fullPage: true });
+  expect(await axeViolations(page)).toEqual([]);
+}
+
+/** A page that reports its errors to the test log (a failing view is then readable). */
+async function newPage(): Promise<Page> {
+  const page = await context.newPage();
+  page.setDefaultTimeout(15_000);
+  page.on("pageerror", (e) => console.error(`[page error] ${e.message}`));
+  page.on("console", (m) => m.type() === "error" && console.error(`[console] ${m.text()}`));
+  return page;
+}
+
+async function consoleLogin(page: Page, key: string) {
+  await page.goto(`${base}/#console`);
+  await page.getByLabel(/Chave de API|API key/).fill(key);
+  await page.getByRole("button", { name: /^(Entrar|Sign in)$/ }).click();
+  await page
+    .getByText(/Papel|Role/)
+    .first()
+    .waitFor();
+}
+
+async function customerLogin(page: Page, customerId: string) {
+  const p = await sb.systems.crm.getCustomer(customerId);
+  if (!p) throw new Error(`fixture customer ${customerId} missing`);
+  await page.goto(`${base}/#customer`);
+  await page.getByLabel("CPF").fill(p.cpf);
+  await page.getByLabel(/Data de nascimento|Birth date/).fill(p.birth_date);
+  await page.getByRole("button", { name: /^(Entrar|Sign in)$/ }).click();
+  await page.getByRole("log").waitFor();
+}
+
+/** Sends a chat message and waits until the assistant's streamed answer is complete. */
+async function say(page: Page, text: string) {
+  const before = await page.locator(".bubble.assistant").count();
+  await page.getByRole("textbox", { name: /Sua mensagem|Your message/ }).fill(text);
+  await page.getByRole("button", { name: /^(Enviar|Send)$/ }).click();
+  await waitTurn(page, before);
+}
+
+async function waitTurn(page: Page, before: number) {
+  await page.locator(".bubble.assistant").nth(before).waitFor();
+  await expect
+    .poll(() => page.getByRole("button", { name: /^(Enviar|Send)$/ }).isEnabled(), { timeout: 20_000 })
+    .toBe(true);
+}
+
+async function clickAndWait(page: Page, name: RegExp) {
+  const before = await page.locator(".bubble.assistant").count();
+  await page.getByRole("button", { name }).last().click();
+  await waitTurn(page, before);
+}
+
+const hasChromium = existsSync(CHROMIUM);
+
+describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
+  beforeAll(async () => {
+    await ensurePortalBuilt();
+    sb = await sandboxFixture();
+    await ingestBuiltinKnowledgeBase(sb.app);
+    // A champion model (v1) and a challenger (v2) over fixture features keyed by the sandbox customers.
+    registry = new LocalModelRegistry(sb.app.paths.registry);
+    const card = (auc: number) => ({
+      metrics: { auc: { value: auc } },
+      evaluationDataset: { name: "fixture", version: "1" },
+      features: FIXTURE_SPECS.map((f) => ({ name: f.name })),
+    });
+    const v1 = await registry.register({
+      name: "churn",
+      format: "telco-gbdt",
+      artifact: await fixtureModelBytes(7, 20),
+      card: card(0.7),
+    });
+    await registry.register({
+      name: "churn",
+      format: "telco-gbdt",
+      artifact: await fixtureModelBytes(8, 20),
+      card: card(0.78),
+    });
+    await registry.setAlias("churn", "champion", v1.version, { action: "auto-first", reason: "fixture" });
+    const ids = [...new Set(Object.values(sb.scenarios.customers).flat())];
+    const rows = fixtureRows(ids.length, 11);
+    const names = FIXTURE_SPECS.map((f) => f.name);
+    const store = SqliteOnlineStore.open(sb.app.paths.onlineStore);
+    await replaceOnlineStore(
+      store,
+      { featureNames: names, featureVersion: "fixture", asOf: sb.businessDate },
+      [rows.map((r, i) => ({ customerId: ids[i], values: names.map((n) => r[n] ?? null) }))],
+    );
+    await store.close();
+
+    const churn = new PresetChurnRisk();
+    churn.set(sb.scenarios.customers.fidelity_active[0], "high");
+    assistant = await openAssistant(sb.app, { systems: sb.systems, churn, phraser: null });
+    const deps = portalDeps(sb.app, { TELCO_PORTAL_KEYS: `viewer:${VIEWER},admin:${ADMIN}` });
+    closeDeps = deps.close;
+    server = await buildServer(sb.app, {
+      apiKeys: [API_KEY],
+      plugins: [
+        assistantRoutes(assistant, { sweep: false }),
+        portalRoutes({ ...deps, systems: async () => sb.systems }),
+      ],
+      accessLog: { log: { info() {} }, flush() {}, close() {} } as never,
+    });
+    base = (await server.listen({ host: "127.0.0.1", port: 0 })).replace("[::1]", "127.0.0.1");
+    profileDir = mkdtempSync(join(tmpdir(), "telco-chromium-"));
+    context = await chromium.launchPersistentContext(profileDir, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+      viewport: { width: 1280, height: 900 },
+      locale: "pt-BR",
+    });
+  }, 180_000);
+
+  afterAll(async () => {
+    await context?.close();
+    await server?.close();
+    await assistant?.close();
+    await closeDeps?.();
+    await sb?.cleanup();
+    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+  });
+
+  it("serves the built portal at / and the console API in the OpenAPI document", async () => {
+    const page = await newPage();
+    const res = await page.goto(`${base}/`);
+    expect(res?.status()).toBe(200);
+    await page.getByRole("heading", { name: "Entrar" }).waitFor();
+    await check(page, "customer-login");
+    const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining([
+        "/v1/portal/customers/at-risk",
+        "/v1/portal/customers/{id}",
+        "/v1/portal/models",
+      ]),
+    );
+    await page.close();
+  });
+
+  it("shows each console view with data to an admin, and promotes a model", async () => {
+    const page = await newPage();
+    await consoleLogin(page, ADMIN);
+    // Customers at risk: a row per customer with features, sortable.
+    const rows = page.locator("table.data tbody tr");
+    await rows.first().waitFor();
+    expect(await rows.count()).toBe(new Set(Object.values(sb.scenarios.customers).flat()).size);
+    await check(page, "console-at-risk");
+    // Filter by the band of the riskiest customer: every row left shows that band.
+    const band = ((await rows.first().locator(".badge").textContent()) ?? "").trim();
+    await page.getByLabel(/Faixa|Band/).selectOption(band);
+    const bands = await page.locator("table.data tbody .badge").allTextContents();
+    expect(bands.length).toBeGreaterThan(0);
+    expect(new Set(bands)).toEqual(new Set([band]));
+    const first = (await rows.first().locator("td").first().textContent())?.trim() ?? "";
+    // Customer 360 from the table.
+    await page.getByRole("button", { name: first }).click();
+    await page.getByRole("heading", { name: /Perfil|Profile/ }).waitFor();
+    const profile = await sb.systems.crm.getCustomer(first);
+    await expect.poll(() => page.locator(".kv").first().textContent()).toContain(profile?.name ?? "?");
+    await page
+      .getByRole("heading", { name: /Ofertas permitidas agora|Offers the rules allow now/ })
+      .waitFor();
+    await check(page, "console-customer-360");
+    // Models: promote v2 to champion (admin).
+    await page.getByRole("button", { name: /^(Modelos|Models)$/ }).click();
+    await page.getByRole("button", { name: /churn v2/ }).click();
+    await expect.poll(async () => (await registry.aliases("churn")).champion, { timeout: 10_000 }).toBe(2);
+    await page.getByRole("heading", { name: /champion=v2/ }).waitFor();
+    await check(page, "console-models");
+    // Knowledge base search playground.
+    await page.getByRole("button", { name: /Base de conhecimento|Knowledge base/ }).click();
+    await page.getByLabel(/Pergunta|Question/).fill("como pedir a segunda via da fatura");
+    await page.getByRole("button", { name: /^(Buscar|Search)$/ }).click();
+    await page.locator("ol.results li").first().waitFor();
+    await check(page, "console-knowledge");
+    const audit = readFileSync(portalAuditFile(sb.app), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(
+      audit.some(
+        (a) => a.role === "admin" && a.url === "/v1/portal/models/churn/promote" && a.status === 200,
+      ),
+    ).toBe(true);
+    await page.close();
+  });
+
+  it("refuses a viewer's promotion and audits the refusal", async () => {
+    const before = (await registry.aliases("churn")).champion;
+    const page = await newPage();
+    await consoleLogin(page, VIEWER);
+    await page.getByRole("button", { name: /^(Modelos|Models)$/ }).click();
+    await page
+      .getByRole("button", { name: /churn v\d/ })
+      .first()
+      .click();
+    await page
+      .getByRole("alert")
+      .filter({ hasText: /Recusado|Refused/ })
+      .waitFor();
+    expect((await registry.aliases("churn")).champion).toBe(before);
+    const audit = readFileSync(portalAuditFile(sb.app), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(audit.some((a) => a.role === "viewer" && a.url.endsWith("/promote") && a.status === 403)).toBe(
+      true,
+    );
+    await page.close();
+  });
+
+  it("lets a customer cancel, be offered a retention offer, and accept it by clicking its card", async () => {
+    const customer = sb.scenarios.customers.fidelity_active[0];
+    const page = await newPage();
+    await customerLogin(page, customer);
+    await say(page, "quero cancelar meu plano");
+    await say(page, "tá muito caro");
+    const card = page.locator("article.offer").last();
+    await card.waitFor();
+    const offerId = (await card.locator(".muted").textContent())?.trim() ?? "";
+    expect(offerId).toMatch(/^RET-/);
+    await clickAndWait(page, /Aceitar esta oferta|Accept this offer/);
+    await clickAndWait(page, /Sim, confirmo|Yes, I confirm/);
+    await check(page, "customer-chat-retention");
+    // End state: the offer applied in the sandbox, no cancellation registered.
+    const applied = await sb.systems.offers.listAppliedOffers(customer);
+    expect(applied.map((a) => a.offer_id)).toContain(offerId);
+    const contracts = await sb.systems.crm.listContracts(customer);
+    expect(contracts.some((c) => c.status === "cancel_requested")).toBe(false);
+    await page.close();
+  });
+
+  it("diagnoses a customer's internet and books a technician slot from its card", async () => {
+    const customer = sb.scenarios.customers.ont_los[0];
+    const page = await newPage();
+    await customerLogin(page, customer);
+    await say(page, "minha internet caiu");
+    const slots = page.locator("article.slot");
+    await slots.first().waitFor();
+    expect(await sb.systems.network.listBookings(customer)).toEqual([]);
+    const before = await page.locator(".bubble.assistant").count();
+    await slots.nth(1).getByRole("button").click();
+    await waitTurn(page, before);
+    await clickAndWait(page, /Sim, confirmo|Yes, I confirm/);
+    await check(page, "customer-chat-diagnosis");
+    const bookings = await sb.systems.network.listBookings(customer);
+    expect(bookings).toHaveLength(1);
+    await page.close();
+  });
+});

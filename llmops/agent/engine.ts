@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { isAbsolute, relative } from "node:path";
 import type { AssistantConfig } from "../../platform/config/sections/assistant.ts";
 import type {
   AuthenticateInput,
@@ -795,7 +796,7 @@ class TurnRun {
       chunk_id: p.chunk_id,
       title: p.title,
       section: p.section,
-      source: p.source,
+      source: displaySource(p.source),
       text: p.text,
       score: p.score,
     }));
@@ -823,7 +824,7 @@ class TurnRun {
     this.state.conversation.pending.push({
       category: "knowledge",
       outcome: "resolved",
-      summary: `Question answered from ${answer.citations.map((c) => c.doc_id).join(", ")}: "${maskDigits(s)}".`,
+      summary: `Question answered from ${[...new Set(answer.citations.map((c) => c.doc_id))].join(", ")}: "${maskDigits(s)}".`,
     });
   }
 
@@ -1050,6 +1051,13 @@ export function answerFromIntents(u: Understanding, top: FlowFrame | undefined):
       c.type !== "cancel_flow",
   );
   return [{ type: "set_slot", slot: "confirm", value: yes >= no }, ...rest];
+}
+
+/** A document path as a citation shows it: relative to the working directory when inside it. */
+export function displaySource(source: string): string {
+  if (!isAbsolute(source)) return source;
+  const rel = relative(process.cwd(), source);
+  return rel.startsWith("..") || isAbsolute(rel) ? source : rel;
 }
 
 function round(ms: number): number {

@@ -1,6 +1,7 @@
 import type { GuardrailAction, GuardrailsConfig } from "../../platform/config/sections/guardrails.ts";
 import type { PiiKind } from "../../platform/pii/index.ts";
 import type { Language } from "../agent/commands.ts";
+import { collectFacts } from "../agent/grounding.ts";
 import { createAbuseGuardrail } from "./abuse.ts";
 import { createFraudGuardrail } from "./fraud.ts";
 import { createInputPiiGuardrail, maskForLogs } from "./input-pii.ts";
@@ -176,4 +177,32 @@ export function runOutputGuardrails(set: GuardrailSet, reply: string, facts: Out
     }
   }
   return done(text);
+}
+
+let warmed = false;
+
+/**
+ * Runs the guardrails once on a neutral message when the assistant is opened: the prompt files are
+ * read and the always-on expressions (PII, abuse, grounding) compiled then, not on a customer's first
+ * message. The large gated expressions compile on the first message that needs them. Once per process.
+ */
+export function warmUpGuardrails(set: GuardrailSet): void {
+  if (warmed) return;
+  warmed = true;
+  const facts: OutputFacts = {
+    lang: "pt-BR",
+    customerId: null,
+    grounding: collectFacts([]),
+    allowedOfferIds: new Set(),
+    passages: [],
+    citations: [],
+    extractive: false,
+    ownData: new Set(),
+  };
+  try {
+    runInputGuardrails(set, "Olá, tudo bem? Meu CPF é 529.982.247-25.", "pt-BR");
+    runOutputGuardrails(set, "Olá! Como posso ajudar? Sua fatura é de R$ 10,00.", facts);
+  } catch {
+    // Warming is an optimisation; a failing guardrail fails closed on the real turn.
+  }
 }

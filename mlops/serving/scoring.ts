@@ -3,6 +3,7 @@ import { ValidationError } from "../../platform/errors.ts";
 import { detectPii } from "../../platform/pii/index.ts";
 import type { FeatureValue } from "../../platform/ports/online-store.ts";
 import { explainFeature, featureDefinition, type Language } from "../features/definitions.ts";
+import { snake } from "../ingestion/sql.ts";
 import { datasetFromRows, type TabularDataset, toNumber } from "../training/dataset.ts";
 import { GbdtModel } from "../training/gbdt/index.ts";
 import { encodeBlock } from "../training/gbdt/tree.ts";
@@ -24,9 +25,37 @@ export interface Reason {
 
 export type RiskBand = "low" | "medium" | "high";
 
+/**
+ * The cut-offs to band a served model's scores with: the model card's own bands (set at
+ * registration from its training score distribution, e.g. top 5% high) unless config says
+ * `riskBandSource: config` or the card has none; then the configured `riskBands`.
+ */
+export function servedRiskBands(
+  card: { riskBands?: { medium: number; high: number } } | undefined,
+  cfg: Pick<ServingConfig, "riskBands" | "riskBandSource">,
+): ServingConfig["riskBands"] {
+  const own = card?.riskBands;
+  if (cfg.riskBandSource === "card" && own && own.medium < own.high)
+    return { medium: own.medium, high: own.high };
+  return cfg.riskBands;
+}
+
 /** Maps a probability to its band with the configured cut-offs. */
 export function riskBand(p: number, bands: ServingConfig["riskBands"]): RiskBand {
   return p >= bands.high ? "high" : p >= bands.medium ? "medium" : "low";
+}
+
+/**
+ * A person's label for a feature without a definition (user datasets): snake_case and camelCase
+ * split into words, first letter capitalised ("monthly_charges" → "Monthly charges").
+ */
+export function readableLabel(feature: string): string {
+  const words = feature
+    .replace(/([a-z0-9])([A-Z])/g, "$1 $2")
+    .replace(/[_\s]+/g, " ")
+    .trim()
+    .toLowerCase();
+  return words ? `${words[0].toUpperCase()}${words.slice(1)}` : feature;
 }
 
 /** pt-BR unless the first language of Accept-Language is English. */
@@ -175,67 +204,129 @@ export function personalDataIn(text: string): string | undefined {
   return undefined;
 }
 
+/** One problem found in a feature payload: the field (`features[i].name`) and what is wrong. */
+export interface FeatureProblem {
+  field: string;
+  message: string;
+  hint?: string;
+}
+
 /**
  * Checks full feature payloads against the model's features: every feature present (null = missing
  * value), numerics finite JSON numbers, categoricals strings or booleans of at most 200 characters
  * without personal data in them, and no other key than the features and `customer_id` (an id matching
  * CUSTOMER_ID_PATTERN, not a CPF or phone). Unknown keys are rejected rather than dropped: whatever is
  * accepted is logged, so nothing the model does not read (a name, a CPF, a 1 MB blob) gets that far.
- * Throws naming the field (never echoing a value that looks personal).
+ * A key may be the dataset's original column name ("Monthly Charges", "tenureMonths"): it is mapped
+ * to the model's snake_case feature the way ingestion conformed it. Every problem of every row is
+ * reported at once (error field: the first one; details.problems: all), never echoing a value
+ * that looks personal.
  */
 export function validateFeatureRows(
   model: ChurnModel,
   rows: readonly unknown[],
 ): Record<string, FeatureValue>[] {
   const known = knownKeys(model);
-  return rows.map((row, i) => {
-    if (row === null || typeof row !== "object" || Array.isArray(row))
-      throw new ValidationError(`features[${i}]`, "must be an object of feature values");
-    const r = row as Record<string, unknown>;
+  const problems: FeatureProblem[] = [];
+  const out = rows.map((row, i) => {
+    if (row === null || typeof row !== "object" || Array.isArray(row)) {
+      problems.push({ field: `features[${i}]`, message: "must be an object of feature values" });
+      return {};
+    }
+    const r = conformKeys(row as Record<string, unknown>, known);
     for (const spec of model.features) {
       const field = `features[${i}].${spec.name}`;
-      if (!Object.hasOwn(r, spec.name))
-        throw new ValidationError(field, "is missing", { hint: "Send null for an unknown value." });
+      if (!Object.hasOwn(r, spec.name)) {
+        problems.push({ field, message: "is missing", hint: "Send null for an unknown value." });
+        continue;
+      }
       const v = r[spec.name];
       if (v === null) continue;
       if (spec.kind === "numeric") {
         if (typeof v !== "number" || !Number.isFinite(v))
-          throw new ValidationError(field, `must be a finite number, got ${describe(v)}`);
+          problems.push({ field, message: `must be a finite number, got ${describe(v)}` });
       } else if (typeof v !== "string" && typeof v !== "boolean") {
-        throw new ValidationError(field, `must be a string, got ${describe(v)}`);
+        problems.push({ field, message: `must be a string, got ${describe(v)}` });
       } else if (typeof v === "string") {
         if (v.length > MAX_CATEGORY_CHARS)
-          throw new ValidationError(field, `is longer than ${MAX_CATEGORY_CHARS} characters`);
-        const pii = personalDataIn(v);
-        if (pii)
-          throw new ValidationError(field, `holds personal data (${pii}), not a category`, {
-            hint: "Send the feature's category (e.g. the segment name), never a customer's data.",
-          });
+          problems.push({ field, message: `is longer than ${MAX_CATEGORY_CHARS} characters` });
+        else {
+          const pii = personalDataIn(v);
+          if (pii)
+            problems.push({
+              field,
+              message: `holds personal data (${pii}), not a category`,
+              hint: "Send the feature's category (e.g. the segment name), never a customer's data.",
+            });
+        }
       }
     }
     for (const key in r) {
       if (!Object.hasOwn(r, key)) continue;
       if (!known.has(key))
-        throw new ValidationError(`features[${i}].${key.slice(0, 64)}`, "is not a feature of this model", {
-          hint: `Send only the model's ${model.features.length} features and an optional customer_id; unknown keys are rejected, not logged.`,
+        problems.push({
+          field: `features[${i}].${key.slice(0, 64)}`,
+          message: "is not a feature of this model",
+          hint: `Send only the model's ${model.features.length} features (by name or by the dataset's original column name) and an optional customer_id; unknown keys are rejected, not logged.`,
         });
     }
     if (Object.hasOwn(r, "customer_id")) {
       const id = r.customer_id;
       const field = `features[${i}].customer_id`;
-      if (id !== null && typeof id !== "string") throw new ValidationError(field, "must be a string or null");
-      if (typeof id === "string") {
+      if (id !== null && typeof id !== "string")
+        problems.push({ field, message: "must be a string or null" });
+      else if (typeof id === "string") {
+        const pii = CUSTOMER_ID.test(id) ? personalDataIn(id) : undefined;
         if (!CUSTOMER_ID.test(id))
-          throw new ValidationError(field, "is not a customer id (letters, digits, _ . : -, up to 64)");
-        const pii = personalDataIn(id);
-        if (pii)
-          throw new ValidationError(field, `holds personal data (${pii}), not a customer id`, {
+          problems.push({ field, message: "is not a customer id (letters, digits, _ . : -, up to 64)" });
+        else if (pii)
+          problems.push({
+            field,
+            message: `holds personal data (${pii}), not a customer id`,
             hint: "Send the operator's customer id (e.g. AUR-00000001).",
           });
       }
     }
     return r as Record<string, FeatureValue>;
   });
+  if (problems.length > 0) {
+    const first = problems[0];
+    const shown = problems.slice(0, 50);
+    throw new ValidationError(
+      first.field,
+      problems.length === 1
+        ? first.message
+        : `${first.message} (and ${problems.length - 1} more problem${problems.length === 2 ? "" : "s"}: ${shown
+            .slice(1)
+            .map((p) => `${p.field} ${p.message}`)
+            .join("; ")}${problems.length > shown.length ? "; …" : ""})`,
+      {
+        ...(first.hint ? { hint: first.hint } : {}),
+        details: { problems: shown, total: problems.length },
+      },
+    );
+  }
+  return out;
+}
+
+/**
+ * A row whose keys are the dataset's original column names, renamed to the model's snake_case
+ * features (as ingestion conformed them); keys already known, or whose feature is also given
+ * under its own name, are left alone (and then reported as unknown).
+ */
+function conformKeys(r: Record<string, unknown>, known: Set<string>): Record<string, unknown> {
+  let renamed: Record<string, unknown> | undefined;
+  for (const key in r) {
+    if (!Object.hasOwn(r, key) || known.has(key)) continue;
+    const internal = snake(key);
+    if (internal !== key && known.has(internal) && !Object.hasOwn(r, internal)) {
+      renamed ??= { ...r };
+      if (Object.hasOwn(renamed, internal)) continue; // two originals for one feature: keep both visible
+      delete renamed[key];
+      renamed[internal] = r[key];
+    }
+  }
+  return renamed ?? r;
 }
 
 /** The keys a feature row may hold: the model's features and customer_id (once per model). */
@@ -485,7 +576,7 @@ function reason(
   const def = featureDefinition(feature);
   const r: Reason = {
     feature,
-    label: def?.label[lang] ?? feature,
+    label: def?.label[lang] ?? readableLabel(feature),
     value,
     contribution,
     direction: contribution > 0 ? "raises_risk" : "lowers_risk",

@@ -28,6 +28,8 @@ const MODULES: Record<string, () => Promise<Registrar>> = {
   systems: async () => (await import("./systems.ts")).registerSystemsCommands,
   offers: async () => (await import("../llmops/rules/cli.ts")).registerOffersCommands,
   assistant: async () => (await import("./assistant.ts")).registerChatCommands,
+  evals: async () => (await import("../llmops/evaluations/cli.ts")).registerEvalCommands,
+  observability: async () => (await import("../llmops/observability/cli.ts")).registerTraceCommands,
 };
 
 /** Which modules define each top-level command (a group such as `data` spans two modules). */
@@ -48,6 +50,8 @@ const COMMAND_MODULES: Record<string, string[]> = {
   interactions: ["systems"],
   offers: ["offers"],
   chat: ["assistant"],
+  eval: ["evals"],
+  traces: ["observability"],
 };
 
 /** The top-level command named in argv (first argument that is not an option or its value). */

@@ -54,7 +54,7 @@ async function axeViolations(page: Page): Promise<string[]> {
 }
 
 async function check(page: Page, shot: string) {
-  await page.screenshot({ path: join(SHOTS, `${shot}.png`), fullPage: true });
+  await page.screenshot({ path: join(SHOTS, `${shot}.png`) });
   expect(await axeViolations(page)).toEqual([]);
 }
 
@@ -251,7 +251,7 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
       ),
     ).toBe(true);
     await page.close();
-  });
+  }, 150_000);
 
   it("refuses a viewer's promotion and audits the refusal", async () => {
     const before = (await registry.aliases("churn")).champion;

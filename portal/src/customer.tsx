@@ -243,6 +243,7 @@ export function CustomerChat({
           {s.signOut}
         </button>
       </div>
+      {/* biome-ignore lint/a11y/noNoninteractiveTabindex: a scrollable log must take focus for keyboard scrolling (axe scrollable-region-focusable) */}
       <div class="messages" tabIndex={0} role="log" aria-live="polite" aria-label={s.chatTitle}>
         {bubbles.map((m, i) => (
           <div key={i} class={`bubble ${m.who}`}>

@@ -28,7 +28,8 @@ export function registerServeCommands(program: Command): void {
 
 /** The assistant as a server plugin: routes, idle sweep, and its resources closed with the server. */
 export async function assistantServerPlugins(app: AppContext): Promise<readonly ServerPlugin[]> {
-  const assistant = await openAssistant(app);
+  // Trained at start: the first customer does not wait for the classifier.
+  const assistant = await openAssistant(app, { warm: true });
   const routes = assistantRoutes(assistant);
   // The WhatsApp webhook over the same assistant (null unless channels.whatsapp.enabled).
   const whatsapp = await whatsappPluginFor(app, assistant);

@@ -27,6 +27,8 @@ export interface AssistantOverrides {
   phraser?: Phraser | null;
   audit?: ToolDeps["audit"];
   now?: () => Date;
+  /** Train the offline classifier now rather than on the first message (servers). */
+  warm?: boolean;
   /** Tracing, tokens, cost and metrics (default: the app's, llmops/observability); null: none. */
   observer?: AssistantObserver | null;
 }
@@ -50,7 +52,7 @@ export async function openAssistant(app: AppContext, o: AssistantOverrides = {})
     ...(o.audit ? { audit: o.audit } : {}),
   };
   const llmApp = obs?.app(app) ?? app;
-  const understanding = o.understanding ?? (await createUnderstanding(llmApp, systems));
+  const understanding = o.understanding ?? (await createUnderstanding(llmApp, systems, { warm: o.warm }));
   const phraser = o.phraser !== undefined ? o.phraser : await createPhraserFor(llmApp);
   const toolbox = (session: Parameters<typeof createToolbox>[1]) => createToolbox(toolDeps, session);
   const engine = new DialogueEngine({
@@ -74,8 +76,10 @@ export async function openAssistant(app: AppContext, o: AssistantOverrides = {})
 export async function createUnderstanding(
   app: AppContext,
   systems: OperatorSystems,
+  opts: { warm?: boolean } = {},
 ): Promise<UnderstandingEngine> {
   const local = new LocalUnderstanding({ businessDate: () => systems.businessDate() });
+  if (opts.warm) local.warmUp();
   if (app.config.assistant.understanding === "local") return local;
   const { LlmUnderstanding } = await import("./understanding/llm.ts");
   return new LlmUnderstanding({ llm: await app.llm(), local, businessDate: () => systems.businessDate() });

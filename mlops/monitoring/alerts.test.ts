@@ -10,6 +10,8 @@ function report(drifted: string[], opts: { predictionDrift?: boolean; issues?: n
   const names = ["monthly_price_brl", "tenure_months", "segment"];
   return {
     drift: drifted.length > 0 || Boolean(opts.predictionDrift),
+    enoughData: true,
+    minSamples: 100,
     nReference: 1000,
     nCurrent: 1000,
     features: names.map((name) => ({

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { action, commandGroup } from "../../platform/cli/runtime.ts";
-import { type MonitorResult, runMonitor, storeReferenceProfile } from "./monitor.ts";
+import { type BatchMode, type MonitorResult, runMonitor, storeReferenceProfile } from "./monitor.ts";
 
 /** `telco monitor run` (drift, quality, performance, alerts) and `telco monitor profile`. */
 export function registerMonitoringCommands(program: Command): void {
@@ -22,11 +22,22 @@ export function registerMonitoringCommands(program: Command): void {
     .option("--model <name>", "registered model name (default serving.modelName)")
     .option("--report <file>", "where to write the HTML report (default <workspace>/reports/monitoring/)")
     .option("--dry-run", "evaluate alert rules without delivering alerts or starting retraining")
+    .option(
+      "--batch <mode>",
+      "batch predictions (logged under their as-of date): window = those dated in the window (default), latest = also the latest batch run before it, none = API predictions only",
+    )
     .action(
       action(
         async (
           rt,
-          opts: { window?: string; until?: string; model?: string; report?: string; dryRun?: boolean },
+          opts: {
+            window?: string;
+            until?: string;
+            model?: string;
+            report?: string;
+            dryRun?: boolean;
+            batch?: BatchMode;
+          },
         ) => {
           const result = await runMonitor(rt.app(), opts);
           rt.result(result, () => renderMonitor(result));
@@ -51,12 +62,30 @@ export function registerMonitoringCommands(program: Command): void {
 }
 
 function renderMonitor(r: MonitorResult): string {
+  const verdict = !r.enough_data ? "not enough data" : r.drift ? "DRIFT" : "no drift";
   const lines = [
-    `${r.model}@${r.model_version}: ${r.n_predictions} predictions ${r.window.from} … ${r.window.to} — ${r.drift ? "DRIFT" : "no drift"}`,
+    `${r.model}@${r.model_version}: ${r.n_predictions} predictions ${r.window.from} … ${r.window.to} — ${verdict}`,
+    `  sources: ${r.sources.online} API, ${r.sources.batch} batch${r.sources.batch_days.length ? ` (as of ${r.sources.batch_days.join(", ")})` : ""}; --batch ${r.sources.batch_mode}`,
   ];
+  if (r.outside_window.length > 0)
+    lines.push(
+      `  left out: log days ${r.outside_window.slice(-3).join(", ")} are outside the window (batch predictions are logged under their as-of date: --batch latest or --until DATE)`,
+    );
+  if (!r.enough_data) {
+    lines.push(
+      `  not enough data: ${r.n_predictions} predictions, at least ${r.min_samples} needed (monitoring.minSamples); widen --window`,
+    );
+    lines.push(`report: ${r.report_path}`);
+    return lines.join("\n");
+  }
+  lines.push(
+    r.calibration
+      ? `  thresholds calibrated on ${r.calibration.slices} time slices of the reference (q${Math.round(r.calibration.quantile * 100)} × ${r.calibration.margin}, never below the configured floor)`
+      : "  thresholds: configured (reference profile has no calibration: rebuild it with `telco monitor profile`)",
+  );
   for (const f of [...r.features].sort((a, b) => Number(b.drift) - Number(a.drift)))
     lines.push(
-      `  ${f.drift ? "✗" : f.warn ? "!" : "✓"} ${f.name.padEnd(28)} ${f.test.padEnd(4)} ${f.score.toPrecision(3).padStart(9)} (threshold ${f.threshold})`,
+      `  ${f.drift ? "✗" : f.warn ? "!" : "✓"} ${f.name.padEnd(28)} ${f.test.padEnd(4)} ${f.score.toPrecision(3).padStart(9)} (threshold ${Number(f.threshold.toPrecision(3))}${f.threshold_source === "calibrated" ? " calibrated" : ""})`,
     );
   if (r.prediction_drift)
     lines.push(

@@ -88,7 +88,11 @@ export async function storeReferenceProfile(
     features: training.data.features.filter((f) => names.has(f.name)),
   };
   const scores = loaded.model.predictProba(data);
-  const profile = buildReferenceProfile(data, scores, { bins: app.config.monitoring.bins });
+  const profile = buildReferenceProfile(data, scores, {
+    bins: app.config.monitoring.bins,
+    slices: training.cutoffs,
+    config: app.config.monitoring,
+  });
   const path = writeReferenceProfile(registry.root, version.name, version.version, profile);
   return { path, version, rows: data.nRows };
 }
@@ -103,18 +107,46 @@ export interface MonitorOptions {
   report?: string;
   /** Skip alert delivery and retraining (evaluate rules only). */
   dryRun?: boolean;
+  /**
+   * Batch predictions are logged under their as-of date, API ones under the day they were served.
+   * window (default): batch runs whose as-of date falls in the window; latest: also the latest batch
+   * run when it is older than the window; none: API predictions only.
+   */
+  batch?: BatchMode;
   /** Called for alerts whose rule asks for retraining (default mlops/pipelines triggerRetraining). */
   retrain?: (reason: string) => Promise<unknown>;
 }
 
+export const BATCH_MODES = ["window", "latest", "none"] as const;
+export type BatchMode = (typeof BATCH_MODES)[number];
+
 export interface MonitorResult {
   drift: boolean;
+  /** False when the window held fewer than monitoring.minSamples predictions: nothing was tested. */
+  enough_data: boolean;
+  min_samples: number;
+  /** Predictions used, by source, and how batch predictions were chosen. */
+  sources: { online: number; batch: number; batch_mode: BatchMode; batch_days: string[] };
+  /** Days of the log with predictions after/before the window that were left out (a hint, not an error). */
+  outside_window: string[];
+  /** The reference's calibrated thresholds (absent for profiles built without time slices). */
+  calibration: { slices: number; quantile: number; margin: number } | null;
   model: string;
   model_version: string;
   window: { from: string; to: string };
   n_predictions: number;
   versions: Record<string, number>;
-  features: { name: string; test: string; score: number; threshold: number; drift: boolean; warn: boolean }[];
+  features: {
+    name: string;
+    test: string;
+    score: number;
+    threshold: number;
+    drift: boolean;
+    warn: boolean;
+    threshold_source?: string;
+    /** Small samples: the effect size that also had to clear the calibrated threshold. */
+    effect?: number;
+  }[];
   prediction_drift: DriftReport["predictionDrift"];
   quality: DriftReport["quality"];
   performance: PerformancePeriod[];
@@ -141,13 +173,13 @@ export function windowDays(window: string): number {
   return Number(m[1]) * (m[2] === "w" ? 7 : 1);
 }
 
-async function latestLogDay(app: AppContext): Promise<string | undefined> {
-  let latest: string | undefined;
+async function logDays(app: AppContext): Promise<string[]> {
+  const days = new Set<string>();
   for (const key of await app.lake().list(PREDICTION_LOG_PREFIX)) {
     const m = /dt=(\d{4}-\d{2}-\d{2})\//.exec(key);
-    if (m && (!latest || m[1] > latest)) latest = m[1];
+    if (m) days.add(m[1]);
   }
-  return latest;
+  return [...days].sort();
 }
 
 /** Labels for logged predictions: churned = a contract cancelled within the horizon after the prediction day. */
@@ -194,18 +226,41 @@ export async function runMonitor(app: AppContext, opts: MonitorOptions = {}): Pr
   const cfg = app.config.monitoring;
   const modelName = opts.model ?? app.config.serving.modelName;
   const days = windowDays(opts.window ?? cfg.window);
-  const to = opts.until ?? (await latestLogDay(app));
+  const batchMode = opts.batch ?? "window";
+  if (!BATCH_MODES.includes(batchMode))
+    throw new ValidationError("--batch", `"${batchMode}" is not one of ${BATCH_MODES.join(", ")}`);
+  const allDays = await logDays(app);
+  const to = opts.until ?? allDays[allDays.length - 1];
   if (!to)
     throw new NotFoundError("prediction log", {
       hint: "Serve predictions (`telco serve`) or run `telco predict batch` first.",
     });
   const from = addDays(to, -(days - 1));
-  const records = (await readPredictionLog(app.lake(), { from, to })).filter(
-    (r) => r.model_name === modelName && !r.shadow,
+  const ours = (r: PredictionRecord) => r.model_name === modelName && !r.shadow;
+  let records = (await readPredictionLog(app.lake(), { from, to })).filter(
+    (r) => ours(r) && (batchMode !== "none" || r.source !== "batch"),
+  );
+  const older = allDays.filter((d) => d < from).reverse();
+  if (batchMode === "latest" && !records.some((r) => r.source === "batch")) {
+    // The latest batch run logged before the window (its as-of date), newest day first.
+    for (const day of older) {
+      const batch = (await readPredictionLog(app.lake(), { from: day, to: day })).filter(
+        (r) => ours(r) && r.source === "batch",
+      );
+      if (batch.length > 0) {
+        records = records.concat(batch);
+        break;
+      }
+    }
+  }
+  const outsideWindow = allDays.filter(
+    (d) => (d < from || d > to) && !records.some((r) => r.ts.startsWith(d)),
   );
   if (records.length === 0)
     throw new NotFoundError(`predictions of model ${modelName} between ${from} and ${to}`, {
-      hint: "Widen --window or check --model.",
+      hint: older.length
+        ? `The log has older days (${older.slice(0, 3).join(", ")}…): batch predictions are logged under their as-of date; pass --batch latest or --until DATE.`
+        : "Widen --window or check --model.",
     });
   const versions: Record<string, number> = {};
   for (const r of records) versions[r.model_version] = (versions[r.model_version] ?? 0) + 1;
@@ -248,6 +303,8 @@ export async function runMonitor(app: AppContext, opts: MonitorOptions = {}): Pr
     threshold: f.threshold,
     drift: f.drift,
     warn: f.warn,
+    threshold_source: f.thresholdSource,
+    effect: f.effect,
   }));
   const snapshot = lastMonitorRunPath(app.paths);
   mkdirSync(dirname(snapshot), { recursive: true });
@@ -294,8 +351,25 @@ export async function runMonitor(app: AppContext, opts: MonitorOptions = {}): Pr
     }
   }
 
+  const batchRows = current.filter((r) => r.source === "batch");
   return {
     drift: report.drift,
+    enough_data: report.enoughData,
+    min_samples: report.minSamples,
+    sources: {
+      online: current.length - batchRows.length,
+      batch: batchRows.length,
+      batch_mode: batchMode,
+      batch_days: [...new Set(batchRows.map((r) => r.ts.slice(0, 10)))].sort(),
+    },
+    outside_window: outsideWindow,
+    calibration: profile.calibration
+      ? {
+          slices: profile.calibration.slices,
+          quantile: profile.calibration.quantile,
+          margin: profile.calibration.margin,
+        }
+      : null,
     model: modelName,
     model_version: dominant,
     window: { from, to },

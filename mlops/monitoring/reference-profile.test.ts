@@ -101,3 +101,99 @@ describe("compareToReference", () => {
     expect(compareToReference(profile, current, undefined, strict).features[0].drift).toBe(true);
   });
 });
+
+/** Two datasets of the same columns, rows appended (a reference made of time slices). */
+function concat(a: TabularDataset, b: TabularDataset): TabularDataset {
+  return {
+    nRows: a.nRows + b.nRows,
+    features: a.features.map((f, j) => {
+      const g = b.features[j];
+      if (f.kind === "numeric" && g.kind === "numeric")
+        return { ...f, values: Float64Array.from([...f.values, ...g.values]) };
+      if (f.kind === "categorical" && g.kind === "categorical")
+        return { ...f, codes: Int32Array.from([...f.codes, ...g.codes]) };
+      throw new Error("mismatched columns");
+    }),
+  };
+}
+
+describe("calibration, ranges and sample size", () => {
+  // Four monthly slices: the plan mix swings between months (a campaign), prices do not.
+  const mixes = [
+    [0.5, 0.3, 0.2],
+    [0.3, 0.5, 0.2],
+    [0.5, 0.3, 0.2],
+    [0.3, 0.5, 0.2],
+  ];
+  const slices = mixes.map((m, i) => customers(600, 100 + i, { planShares: m }));
+  const reference = slices.reduce(concat);
+  const sliceOf = slices.flatMap((s, i) => new Array<string>(s.nRows).fill(`2025-0${i + 1}-01`));
+  const profile = buildReferenceProfile(reference, undefined, { slices: sliceOf, config });
+
+  it("records each feature's natural variation and sets its threshold above the floor", () => {
+    const cal = profile.calibration;
+    expect(cal?.slices).toBe(4);
+    expect(cal?.features.plan.natural).toHaveLength(6); // every pair of slices
+    // The swinging plan mix gets a threshold above the configured JS floor; the stable price keeps the floor.
+    expect(cal?.features.plan.threshold).toBeGreaterThan(config.jsDrift);
+    expect(cal?.features.monthly_price.threshold).toBe(config.psiDrift);
+    expect(JSON.parse(JSON.stringify(profile)).calibration.features.plan.quantile).toBeCloseTo(
+      cal?.features.plan.quantile ?? -1,
+    );
+  });
+
+  it("does not flag a month like the reference's own, and still flags a real shift", () => {
+    const sameSwing = compareToReference(
+      profile,
+      customers(800, 7, { planShares: [0.3, 0.5, 0.2] }),
+      undefined,
+      config,
+    );
+    expect(sameSwing.features.find((f) => f.name === "plan")?.drift).toBe(false);
+    const uncalibrated = buildReferenceProfile(reference);
+    const before = compareToReference(
+      uncalibrated,
+      customers(800, 7, { planShares: [0.3, 0.5, 0.2] }),
+      undefined,
+      config,
+    );
+    expect(before.features.find((f) => f.name === "plan")?.drift).toBe(true); // the false alarm calibration removes
+    const shifted = compareToReference(
+      profile,
+      customers(800, 8, { planShares: [0.02, 0.03, 0.95] }),
+      undefined,
+      config,
+    );
+    expect(shifted.features.find((f) => f.name === "plan")?.drift).toBe(true);
+    const pricier = compareToReference(profile, customers(800, 9, { priceFactor: 1.3 }), undefined, config);
+    expect(pricier.features.filter((f) => f.drift).map((f) => f.name)).toEqual(["monthly_price"]);
+  });
+
+  it("accepts values just past the reference range (margin) and flags values far outside", () => {
+    const slightly = customers(500, 11, { priceFactor: 1.05 }); // max 157.5 vs reference ~150
+    expect(
+      compareToReference(profile, slightly, undefined, config).quality.issues.filter(
+        (i) => i.kind === "out_of_range",
+      ),
+    ).toEqual([]);
+    const far = customers(500, 12, { priceFactor: 2 });
+    const issues = compareToReference(profile, far, undefined, config).quality.issues;
+    expect(issues.map((i) => `${i.feature}:${i.kind}`)).toContain("monthly_price:out_of_range");
+    expect(profile.features[0].kind === "numeric" && profile.features[0].range?.high).toBeCloseTo(
+      profile.features[0].kind === "numeric"
+        ? profile.features[0].max + 0.1 * (profile.features[0].max - profile.features[0].min)
+        : 0,
+    );
+  });
+
+  it("reports not enough data below minSamples instead of drift", () => {
+    const few = customers(5, 13, { priceFactor: 3, planShares: [0, 0, 1] });
+    const r = compareToReference(profile, few, undefined, config);
+    expect(r.enoughData).toBe(false);
+    expect(r.drift).toBe(false);
+    expect(r.features.every((f) => !f.drift && f.test === "none")).toBe(true);
+    const enough = compareToReference(profile, customers(200, 13, { priceFactor: 3 }), undefined, config);
+    expect(enough.enoughData).toBe(true);
+    expect(enough.drift).toBe(true);
+  });
+});

@@ -2,6 +2,7 @@ import type { MonitoringConfig } from "../../platform/config/sections/monitoring
 import { maskPii } from "../../platform/pii/index.ts";
 import type { TabularDataset } from "../training/dataset.ts";
 import {
+  categoryCounts,
   chiSquareTwoSample,
   histogram,
   jensenShannonDistance,
@@ -27,6 +28,8 @@ export interface NumericProfile {
   max: number;
   /** Seeded reservoir sample of values, for KS tests on small current windows. */
   sample: number[];
+  /** Accepted range for quality checks: [min, max] widened by a margin of the reference range. */
+  range?: { low: number; high: number; margin: number };
 }
 
 export interface CategoricalProfile {
@@ -41,17 +44,45 @@ export interface CategoricalProfile {
 
 export type FeatureProfile = NumericProfile | CategoricalProfile;
 
+/**
+ * How far the reference drifts from itself: each time slice of the training window (one cutoff
+ * date) compared with the whole reference, per feature, with the same effect size monitoring uses
+ * (PSI numeric, JS distance categorical). A feature's threshold is a high quantile of that natural
+ * variation times a margin, never below the configured floor.
+ */
+export interface DriftCalibration {
+  slices: number;
+  quantile: number;
+  margin: number;
+  features: Record<string, SliceCalibration>;
+  /** The model's score distribution (churn_probability). */
+  prediction?: SliceCalibration;
+}
+
+export interface SliceCalibration {
+  test: "psi" | "js";
+  margin: number;
+  /** Effect size of each slice against the whole reference. */
+  natural: number[];
+  quantile: number;
+  floor: number;
+  threshold: number;
+}
+
 export interface ReferenceProfile {
   format: "telco-reference-profile";
   version: 1;
   nRows: number;
   features: FeatureProfile[];
   prediction?: NumericProfile;
+  /** Present when the reference had time slices (cutoff dates) to calibrate against. */
+  calibration?: DriftCalibration;
 }
 
 export interface FeatureDrift {
   name: string;
-  test: "psi" | "js" | "ks" | "chi2";
+  /** "none": not tested (not enough data). */
+  test: "psi" | "js" | "ks" | "chi2" | "none";
   /** PSI / JS distance for large samples; the p-value for KS / chi-square. */
   score: number;
   threshold: number;
@@ -59,6 +90,10 @@ export interface FeatureDrift {
   /** PSI between the warning and drift thresholds. */
   warn: boolean;
   statistic?: number;
+  /** Where the threshold came from: the reference's own variation, or the configured floor. */
+  thresholdSource?: "calibrated" | "config";
+  /** Small samples: the effect size (PSI / JS) that must also clear the calibrated threshold. */
+  effect?: number;
 }
 
 export interface QualityIssue {
@@ -72,6 +107,9 @@ export interface QualityIssue {
 
 export interface DriftReport {
   drift: boolean;
+  /** False below monitoring.minSamples: nothing is tested, nothing is flagged. */
+  enoughData: boolean;
+  minSamples: number;
   nReference: number;
   nCurrent: number;
   features: FeatureDrift[];
@@ -83,7 +121,15 @@ export interface DriftReport {
 export function buildReferenceProfile(
   data: TabularDataset,
   scores?: Float64Array,
-  opts: { bins?: number; sampleSize?: number; seed?: number } = {},
+  opts: {
+    bins?: number;
+    sampleSize?: number;
+    seed?: number;
+    /** Time slice (e.g. cutoff date) per row: enables threshold calibration. */
+    slices?: readonly string[];
+    /** Calibration and quality-range settings (monitoring config). */
+    config?: Pick<MonitoringConfig, "psiDrift" | "jsDrift" | "features" | "calibration" | "rangeMargin">;
+  } = {},
 ): ReferenceProfile {
   const bins = opts.bins ?? 10;
   const sampleSize = opts.sampleSize ?? 2000;
@@ -106,9 +152,98 @@ export function buildReferenceProfile(
     nRows: data.nRows,
     features,
   };
+  const margin = opts.config?.rangeMargin ?? 0.1;
+  for (const f of features) if (f.kind === "numeric") f.range = widenedRange(f, margin);
   if (scores)
     profile.prediction = numericProfile("churn_probability", scores, bins, sampleSize, opts.seed ?? 17);
+  if (opts.slices && opts.config) {
+    const calibration = calibrate(data, profile, opts.slices, opts.config, scores);
+    if (calibration) profile.calibration = calibration;
+  }
   return profile;
+}
+
+/** [min, max] widened by `margin` × (max − min) on each side (values just past the training range are normal). */
+function widenedRange(p: NumericProfile, margin: number): { low: number; high: number; margin: number } {
+  const span = p.max - p.min || Math.abs(p.max) || 1;
+  return { low: p.min - margin * span, high: p.max + margin * span, margin };
+}
+
+/** Linear-interpolated quantile of a small list. */
+function quantile(values: readonly number[], q: number): number {
+  const s = [...values].sort((a, b) => a - b);
+  if (s.length === 0) return 0;
+  const pos = (s.length - 1) * q;
+  const lo = Math.floor(pos);
+  const hi = Math.min(s.length - 1, lo + 1);
+  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
+}
+
+function calibrate(
+  data: TabularDataset,
+  profile: ReferenceProfile,
+  slices: readonly string[],
+  config: Pick<MonitoringConfig, "psiDrift" | "jsDrift" | "features" | "calibration">,
+  scores?: Float64Array,
+): DriftCalibration | undefined {
+  const { quantile: q, margin, minSliceRows } = config.calibration;
+  const groups = new Map<string, number[]>();
+  for (let i = 0; i < slices.length && i < data.nRows; i++) {
+    const list = groups.get(slices[i]) ?? [];
+    list.push(i);
+    groups.set(slices[i], list);
+  }
+  const usable = [...groups.values()].filter((rows) => rows.length >= minSliceRows);
+  if (usable.length < 2) return undefined;
+  const out: DriftCalibration = { slices: usable.length, quantile: q, margin, features: {} };
+  // Every pair of slices: the spread includes trends across the window (customers age, campaigns
+  // come and go), which is what a later scoring date shows without any drift.
+  const pairs: [number, number][] = [];
+  for (let a = 0; a < usable.length; a++) for (let b = a + 1; b < usable.length; b++) pairs.push([a, b]);
+  const entry = (test: "psi" | "js", natural: number[], floor: number): SliceCalibration => {
+    const quant = quantile(natural, q);
+    return { test, margin, natural, quantile: quant, floor, threshold: Math.max(floor, quant * margin) };
+  };
+  data.features.forEach((f, j) => {
+    const ref = profile.features[j];
+    const override = config.features[f.name] ?? {};
+    if (f.kind === "numeric" && ref.kind === "numeric") {
+      const edges = Float64Array.from(ref.edges);
+      const hists = usable.map((rows) =>
+        histogram(
+          Float64Array.from(rows, (r) => f.values[r]),
+          edges,
+        ),
+      );
+      const natural = pairs.map(([a, b]) => psi(hists[a], hists[b]));
+      out.features[f.name] = entry("psi", natural, override.psi ?? config.psiDrift);
+    } else if (f.kind === "categorical" && ref.kind === "categorical") {
+      const counts = usable.map((rows) =>
+        categoryCounts(
+          Int32Array.from(rows, (r) => f.codes[r]),
+          f.categories.length,
+        ),
+      );
+      const natural = pairs.map(([a, b]) => jensenShannonDistance(counts[a], counts[b]));
+      out.features[f.name] = entry("js", natural, override.js ?? config.jsDrift);
+    }
+  });
+  if (scores && profile.prediction) {
+    // Score drift between slices: how much the model's output moves from one cutoff to another.
+    const edges = Float64Array.from(profile.prediction.edges);
+    const hists = usable.map((rows) =>
+      histogram(
+        Float64Array.from(rows, (r) => scores[r]),
+        edges,
+      ),
+    );
+    out.prediction = entry(
+      "psi",
+      pairs.map(([a, b]) => psi(hists[a], hists[b])),
+      config.psiDrift,
+    );
+  }
+  return out;
 }
 
 function numericProfile(
@@ -172,6 +307,27 @@ export function compareToReference(
   currentScores: Float64Array | undefined,
   config: MonitoringConfig,
 ): DriftReport {
+  const minSamples = config.minSamples;
+  if (current.nRows < minSamples) {
+    // A handful of rows says nothing about a distribution: report "not enough data", never drift.
+    return {
+      drift: false,
+      enoughData: false,
+      minSamples,
+      nReference: profile.nRows,
+      nCurrent: current.nRows,
+      features: profile.features.map((f) => ({
+        name: f.name,
+        test: "none",
+        score: Number.NaN,
+        threshold: Number.NaN,
+        drift: false,
+        warn: false,
+      })),
+      predictionDrift: null,
+      quality: { ok: true, issues: [] },
+    };
+  }
   const byName = new Map(current.features.map((f) => [f.name, f]));
   const features: FeatureDrift[] = [];
   const issues: QualityIssue[] = [];
@@ -189,13 +345,14 @@ export function compareToReference(
       continue;
     }
     const override = config.features[ref.name] ?? {};
+    const calibrated = profile.calibration?.features[ref.name];
     if (ref.kind === "numeric") {
       const values = col.kind === "numeric" ? col.values : new Float64Array(current.nRows).fill(Number.NaN);
-      features.push(numericDrift(ref, values, large, config, override));
+      features.push(numericDrift(ref, values, large, config, override, calibrated));
       issues.push(...numericQuality(ref, values, config));
     } else {
       const { counts, unseen, unseenExamples } = categoricalCounts(ref, col, current.nRows);
-      features.push(categoricalDrift(ref, counts, large, config, override));
+      features.push(categoricalDrift(ref, counts, large, config, override, calibrated));
       const nullRate = current.nRows ? counts[ref.categories.length] / current.nRows : 0;
       if (nullRate - ref.nullRate > config.nullRateTolerance) {
         issues.push({
@@ -226,6 +383,7 @@ export function compareToReference(
       currentScores.length >= config.largeSampleThreshold,
       config,
       {},
+      profile.calibration?.prediction,
     );
     predictionDrift = {
       ...d,
@@ -235,6 +393,8 @@ export function compareToReference(
   }
   return {
     drift: features.some((f) => f.drift) || Boolean(predictionDrift?.drift),
+    enoughData: true,
+    minSamples,
     nReference: profile.nRows,
     nCurrent: current.nRows,
     features,
@@ -249,30 +409,44 @@ function numericDrift(
   large: boolean,
   config: MonitoringConfig,
   override: { psi?: number; alpha?: number },
+  calibration?: SliceCalibration,
 ): FeatureDrift {
+  const score = psi(Float64Array.from(ref.counts), histogram(values, Float64Array.from(ref.edges)));
+  const calibrated = calibration?.threshold;
+  const threshold = calibrated ?? override.psi ?? config.psiDrift;
+  const thresholdSource = calibrated === undefined ? "config" : "calibrated";
   if (large) {
-    const score = psi(Float64Array.from(ref.counts), histogram(values, Float64Array.from(ref.edges)));
-    const threshold = override.psi ?? config.psiDrift;
     return {
       name: ref.name,
       test: "psi",
       score,
       threshold,
       drift: score >= threshold,
-      warn: score >= config.psiWarn && score < threshold,
+      warn: score >= Math.min(config.psiWarn, threshold) && score < threshold,
+      thresholdSource,
     };
   }
   const ks = ksTwoSample(Float64Array.from(ref.sample), values);
   const alpha = override.alpha ?? config.alpha;
+  // Significant is not enough: the shift must also exceed the reference's own calendar variation
+  // (the p-value already stands in for the large-sample floor, as configured).
+  const big = calibration === undefined || score > naturalBound(calibration);
   return {
     name: ref.name,
     test: "ks",
     score: ks.pValue,
     statistic: ks.statistic,
     threshold: alpha,
-    drift: ks.pValue < alpha,
+    drift: ks.pValue < alpha && big,
     warn: false,
+    effect: score,
+    thresholdSource,
   };
+}
+
+/** The reference's own variation (quantile × margin), without the configured floor. */
+function naturalBound(c: SliceCalibration): number {
+  return c.margin * c.quantile;
 }
 
 function categoricalDrift(
@@ -281,23 +455,37 @@ function categoricalDrift(
   large: boolean,
   config: MonitoringConfig,
   override: { js?: number; alpha?: number },
+  calibration?: SliceCalibration,
 ): FeatureDrift {
+  const calibrated = calibration?.threshold;
   const refCounts = Float64Array.from(ref.counts);
+  const score = jensenShannonDistance(refCounts, counts);
+  const thresholdSource = calibrated === undefined ? "config" : "calibrated";
   if (large) {
-    const score = jensenShannonDistance(refCounts, counts);
-    const threshold = override.js ?? config.jsDrift;
-    return { name: ref.name, test: "js", score, threshold, drift: score >= threshold, warn: false };
+    const threshold = calibrated ?? override.js ?? config.jsDrift;
+    return {
+      name: ref.name,
+      test: "js",
+      score,
+      threshold,
+      drift: score >= threshold,
+      warn: false,
+      thresholdSource,
+    };
   }
   const chi = chiSquareTwoSample(refCounts, counts);
   const alpha = override.alpha ?? config.alpha;
+  const big = calibration === undefined || score > naturalBound(calibration);
   return {
     name: ref.name,
     test: "chi2",
     score: chi.pValue,
     statistic: chi.statistic,
     threshold: alpha,
-    drift: chi.pValue < alpha,
+    drift: chi.pValue < alpha && big,
     warn: false,
+    effect: score,
+    thresholdSource,
   };
 }
 
@@ -335,12 +523,14 @@ function categoricalCounts(
 
 function numericQuality(ref: NumericProfile, values: Float64Array, config: MonitoringConfig): QualityIssue[] {
   const out: QualityIssue[] = [];
+  // Profiles written before ranges existed fall back to [min, max] widened by the configured margin.
+  const { low, high } = ref.range ?? widenedRange(ref, config.rangeMargin);
   let nulls = 0;
   let outside = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (Number.isNaN(v)) nulls++;
-    else if (v < ref.min || v > ref.max) outside++;
+    else if (v < low || v > high) outside++;
   }
   const n = Math.max(1, values.length);
   if (nulls / n - ref.nullRate > config.nullRateTolerance) {

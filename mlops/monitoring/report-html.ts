@@ -24,10 +24,17 @@ export async function renderMonitoringReport(input: {
 }): Promise<string> {
   const { report, profile, current } = input;
   const sections: string[] = [];
-  sections.push(`<h2>Drift scores</h2>${await driftScoresPlot(report)}`);
+  if (!report.enoughData) {
+    sections.push(
+      `<h2>Not enough data</h2><p>${report.nCurrent} predictions in the window; at least ${report.minSamples} are needed before drift is tested (monitoring.minSamples). Widen the window.</p>`,
+    );
+  } else {
+    sections.push(`<h2>Drift scores</h2>${await driftScoresPlot(report)}`);
+    sections.push(calibrationTable(profile));
+  }
   const order = [...report.features].sort((a, b) => Number(b.drift) - Number(a.drift) || b.score - a.score);
   const plots: string[] = [];
-  for (const f of order) {
+  for (const f of report.enoughData ? order : []) {
     const ref = profile.features.find((p) => p.name === f.name);
     const col = current.features.find((c) => c.name === f.name);
     if (!ref || !col) continue;
@@ -38,7 +45,7 @@ export async function renderMonitoringReport(input: {
         ? `<span class="warn">watch</span>`
         : `<span class="ok">ok</span>`;
     plots.push(
-      `<figure><figcaption>${escapeHtml(f.name)} ${badge} <small>${f.test} = ${f.score.toPrecision(3)} (threshold ${f.threshold})</small></figcaption>${await distributionPlot(rows)}</figure>`,
+      `<figure><figcaption>${escapeHtml(f.name)} ${badge} <small>${f.test} = ${f.score.toPrecision(3)} (threshold ${Number(f.threshold.toPrecision(3))}${f.thresholdSource === "calibrated" ? ", calibrated" : ""})</small></figcaption>${await distributionPlot(rows)}</figure>`,
     );
   }
   sections.push(
@@ -53,9 +60,11 @@ export async function renderMonitoringReport(input: {
   if (input.performance && input.performance.length > 0) {
     sections.push(`<h2>Performance over time</h2>${await performancePlot(input.performance)}`);
   }
-  const verdict = report.drift
-    ? `<p class="bad">Drift detected in ${report.features.filter((f) => f.drift).length} feature(s)${report.predictionDrift?.drift ? " and in predictions" : ""}.</p>`
-    : `<p class="ok">No drift detected.</p>`;
+  const verdict = !report.enoughData
+    ? `<p class="warn">Not enough data to test for drift.</p>`
+    : report.drift
+      ? `<p class="bad">Drift detected in ${report.features.filter((f) => f.drift).length} feature(s)${report.predictionDrift?.drift ? " and in predictions" : ""}.</p>`
+      : `<p class="ok">No drift detected.</p>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(input.title)}</title>
 <style>
@@ -152,6 +161,21 @@ function distributionPlot(rows: DistRow[]): Promise<string> {
     },
   };
   return renderSvg(spec);
+}
+
+/** The thresholds the reference set for itself: natural slice-to-slice variation, quantile, floor. */
+function calibrationTable(profile: ReferenceProfile): string {
+  const c = profile.calibration;
+  if (!c)
+    return `<h2>Thresholds</h2><p>Configured thresholds (this reference profile has no calibration; rebuild it with <code>telco monitor profile</code>).</p>`;
+  const all = c.prediction ? { ...c.features, "churn_probability (score)": c.prediction } : c.features;
+  const rows = Object.entries(all)
+    .map(
+      ([name, f]) =>
+        `<tr><td>${escapeHtml(name)}</td><td>${f.test}</td><td>${Math.max(...f.natural).toPrecision(3)}</td><td>${f.quantile.toPrecision(3)}</td><td>${f.floor}</td><td>${f.threshold.toPrecision(3)}</td></tr>`,
+    )
+    .join("");
+  return `<h2>Thresholds</h2><p>Calibrated on ${c.slices} time slices of the training window: each slice compared with the whole reference; threshold = max(floor, q${Math.round(c.quantile * 100)} × ${c.margin}).</p><table><tr><th>feature</th><th>test</th><th>max natural</th><th>quantile</th><th>floor</th><th>threshold</th></tr>${rows}</table>`;
 }
 
 function driftScoresPlot(report: DriftReport): Promise<string> {

@@ -74,6 +74,23 @@ export const monitoringConfigSchema = z
     nullRateTolerance: z.number().min(0).max(1).default(0.05),
     /** Share of values outside the reference [min, max] that is a quality issue. */
     outOfRangeTolerance: z.number().min(0).max(1).default(0.01),
+    /** Below this many predictions in the window, report "not enough data" instead of testing for drift. */
+    minSamples: z.number().int().min(1).default(100),
+    /** Quality range of a numeric feature: reference [min, max] widened by this share of (max − min) on each side. */
+    rangeMargin: z.number().min(0).default(0.1),
+    /**
+     * Threshold calibration from the reference's own variation between time slices (cutoff dates)
+     * of the training window: threshold = max(configured floor, quantile of slice-vs-reference
+     * effect sizes × margin). Slices smaller than minSliceRows are left out.
+     */
+    calibration: z
+      .object({
+        quantile: z.number().min(0).max(1).default(0.95),
+        margin: z.number().min(1).default(3),
+        minSliceRows: z.number().int().min(1).default(100),
+      })
+      .strict()
+      .default({ quantile: 0.95, margin: 3, minSliceRows: 100 }),
     /** Per-feature overrides, e.g. { monthly_price_brl: { psi: 0.15 } }. */
     features: z.record(z.string(), featureThresholdSchema).default({}),
     /** Default window of `telco monitor run` (e.g. 7d, 4w). */

@@ -891,6 +891,11 @@ class TurnRun {
       return;
     }
     if (e.protocol) state.conversation.protocols.push(e.protocol);
+    // A service being cancelled is not diagnosed or re-planned any more: those journeys are moot.
+    if (e.outcome === "cancel_requested")
+      state.stack = state.stack.filter(
+        (f) => f.flow !== "internet_diagnosis" && f.flow !== "plan_recommendation",
+      );
     const category = FLOW_CATEGORY[frame.flow];
     // The same journey dropped (or left with "I'll stay") earlier in this contact and now finished again:
     // the later ending is the record.

@@ -650,8 +650,8 @@ export interface PredictionLogOptions {
  * is atomic). Every string field is cut to MAX_LOGGED_CHARS.
  *
  * What a kill -9 loses (docs/operations/reliability.md):
- * - buffered (no `journal`): the records not yet flushed: at most `maxBuffer` records, or
- *   `flushIntervalMs` of traffic, plus a flush in progress.
+ * - buffered (no `journal`): the records not yet in the lake: the buffer (< `maxBuffer` records, at
+ *   most `flushIntervalMs` of traffic) plus flushes still queued for the lake.
  * - with `journal`: nothing that was answered: `commit()` (the server calls it before each response)
  *   writes the request's records to the local journal, replayed into the lake on the next start.
  *

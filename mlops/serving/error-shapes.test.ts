@@ -110,7 +110,7 @@ describe("API error shapes and mounted routes", () => {
     });
     server = await buildServer(fx.app, {
       apiKeys: [KEY],
-      plugins: [assistantRoutes(assistant), whatsappRoutes(channel)],
+      plugins: [assistantRoutes(assistant, { sweep: false }), whatsappRoutes(channel)],
     });
     const address = await server.listen({ host: "127.0.0.1", port: 0 });
     port = Number(new URL(address).port);

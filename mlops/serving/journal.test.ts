@@ -103,7 +103,7 @@ describe("prediction log when the server is killed with SIGKILL", () => {
     await kill9(second.child);
   }, 120_000);
 
-  it("buffered: loses at most the unflushed buffer (logBufferSize records), nothing else", async () => {
+  it("buffered: loses the records not yet flushed (the buffer, < logBufferSize), nothing else", async () => {
     const fx = await servingFixture({ customers: 60 });
     fixtures.push(fx);
     const serving = {
@@ -113,18 +113,21 @@ describe("prediction log when the server is killed with SIGKILL", () => {
     };
     const first = await startServer(fx.home, serving);
     const answered = await traffic(first.url, 45);
-    await new Promise((r) => setTimeout(r, 500)); // let the last full buffer's flush land
+    // Kill once every full buffer's flush has landed (on a loaded machine the log thread can be
+    // seconds behind): what is lost is then exactly the buffer.
+    const flushed = Math.floor(answered.length / 16) * 16;
+    for (let t = Date.now(); Date.now() - t < 30_000; await new Promise((r) => setTimeout(r, 100)))
+      if ((await readPredictionLog(fx.app.lake(), { from: today, to: today })).length >= flushed) break;
     await kill9(first.child);
     expect(existsSync(predictionJournalDir(fx.app.paths))).toBe(false);
     const second = await startServer(fx.home, serving);
     const logged = await readPredictionLog(fx.app.lake(), { from: today, to: today });
     const lost = answered.length - logged.length;
-    // 53 predictions in 16-record flushes: the last 5 sat in the buffer. The documented bound is the
-    // buffer (< logBufferSize) plus a flush still being written when the kill came.
+    // 53 predictions in 16-record flushes: the 5 in the buffer are lost, nothing else, nothing twice.
     expect(new Set(logged.map((r) => r.prediction_id)).size).toBe(logged.length);
     for (const r of logged) expect(answered).toContain(r.prediction_id);
-    expect(lost).toBeGreaterThanOrEqual(answered.length % 16);
-    expect(lost).toBeLessThan(2 * 16);
+    expect(lost).toBe(answered.length % 16);
+    expect(lost).toBeGreaterThan(0);
     await kill9(second.child);
   }, 120_000);
 });

@@ -62,8 +62,8 @@ export const servingConfigSchema = z
     batchChunkRows: z.number().int().min(100).default(50_000),
     /**
      * What a kill -9 of the server may lose from the prediction log (docs/operations/reliability.md):
-     * "buffered" loses the records not yet flushed (at most logBufferSize, or logFlushIntervalMs of
-     * traffic); "journal" appends each request's records to a local journal (one write(2) per request)
+     * "buffered" loses the records not yet in the lake (the buffer: < logBufferSize records, at most
+     * logFlushIntervalMs of traffic, plus flushes still queued); "journal" appends each request's records to a local journal (one write(2) per request)
      * before answering, so a killed process loses none (replayed into the lake on the next start);
      * "journal-fsync" also fsyncs it, which survives a power cut too (much slower).
      */

@@ -11,7 +11,7 @@ import {
   SessionForbiddenError,
 } from "../agent/assistant.ts";
 import type { Language } from "../agent/commands.ts";
-import type { TurnResult } from "../agent/engine.ts";
+import type { TurnOptions, TurnResult } from "../agent/engine.ts";
 import { type AssistantState, parseAssistantState } from "../agent/session.ts";
 import { buildOutputFacts } from "./facts.ts";
 import { withTurnTriggers } from "./knowledge.ts";
@@ -20,6 +20,7 @@ import {
   type GuardrailSet,
   runInputGuardrails,
   runOutputGuardrails,
+  warmUpGuardrails,
 } from "./pipeline.ts";
 import { HANDOFF_REQUEST, template } from "./templates.ts";
 import { guessLanguage } from "./text.ts";
@@ -290,18 +291,15 @@ export class GuardedAssistant extends Assistant {
     super(deps);
     this.guardrails = guardrails;
     const set = createGuardrailSet(guardrails);
-    this.set = this.observer?.guardrails(set) ?? set;
+    // With an observer (llmops/observability) each guardrail is a span under the guarded turn.
+    this.set = this.observer ? this.observer.guardrails(set) : set;
     this.onTurn = opts.onTurn;
+    if (guardrails.enabled) warmUpGuardrails(set);
   }
 
-  override chat(req: ChatRequest): Promise<GuardedChatOutcome> {
-    // The observer's root span covers the guardrails too (llmops/observability).
-    return this.observer ? this.observer.chat(req, () => this.guarded(req)) : this.guarded(req);
-  }
-
-  private async guarded(req: ChatRequest): Promise<GuardedChatOutcome> {
+  override async chat(req: ChatRequest, opts: TurnOptions = {}): Promise<GuardedChatOutcome> {
     if (!this.guardrails.enabled) {
-      const r = await super.chat(req);
+      const r = await super.chat(req, opts);
       return {
         ...r,
         response: { ...r.response, guardrails: [] },
@@ -310,13 +308,15 @@ export class GuardedAssistant extends Assistant {
         guardrails_ms: 0,
       };
     }
-    const run = () =>
+    const guarded = () =>
       guardChat(this, req, {
         config: this.guardrails,
         set: this.set,
-        chat: (r) => super.chat(r),
+        chat: (r) => super.chat(r, opts),
         onTurn: this.onTurn,
       });
+    // The guarded turn is the trace's root; the engine's turn (and an escalation's) nest under it.
+    const run = () => (this.observer ? this.observer.chat(req, guarded) : guarded());
     const key = req.session_id;
     if (!key) return run();
     const prev = this.queue.get(key) ?? Promise.resolve();

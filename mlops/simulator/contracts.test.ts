@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { dataContractSchema } from "../ingestion/contract.ts";
-import { loadCatalog } from "./catalog.ts";
+import { CATALOG_PATH, loadCatalog } from "./catalog.ts";
 import { loadSyntheticContracts, SYNTHETIC_CONTRACTS_DIR, SYNTHETIC_TABLES } from "./contracts.ts";
 import { STATES } from "./reference.ts";
 
@@ -50,6 +50,12 @@ describe("synthetic data contracts", () => {
       [...new Set(catalog.plans.map((p) => p.product))].sort(),
     );
     expect(enumOf("market_competitor_offers", "competitor")).toEqual([...catalog.competitors].sort());
+    const raw = JSON.parse(readFileSync(CATALOG_PATH, "utf8")) as {
+      retention_offers: { offer_id: string }[];
+    };
+    expect(enumOf("crm_interactions", "offer_accepted")).toEqual(
+      raw.retention_offers.map((o) => o.offer_id).sort(),
+    );
     expect(enumOf("crm_customers", "uf")).toEqual([...catalog.regions].sort());
     expect(STATES.map((s) => s.uf).sort()).toEqual([...catalog.regions].sort());
   });

@@ -139,6 +139,16 @@ describe("console API", () => {
   });
 });
 
+describe("knowledge-base pages", () => {
+  it("serves a cited document with one anchor per section, and 404 for an unknown one", async () => {
+    const r = await server.inject({ url: "/kb/faq-app-aurora" });
+    expect(r.statusCode).toBe(200);
+    expect(r.body).toContain("<h1>App Aurora");
+    expect(r.body).toMatch(/<h2 id="[^"]+">/);
+    expect((await server.inject({ url: "/kb/no-such-doc" })).statusCode).toBe(404);
+  });
+});
+
 describe("parsePortalKeys", () => {
   it("reads ROLE:KEY pairs and names the bad item", () => {
     expect(parsePortalKeys(`admin:${SERVER_KEY}, viewer:${VIEWER}`).map((k) => k.role)).toEqual([

@@ -1,6 +1,9 @@
 import { appendFileSync, existsSync, mkdirSync, readFileSync } from "node:fs";
 import { dirname, extname, join, normalize } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { listKnowledgeBaseDocuments } from "../../data/knowledge-base/documents.ts";
+import { SECTION_SEPARATOR } from "../../llmops/rag/chunker.ts";
+import { loadDocument } from "../../llmops/rag/loaders.ts";
 import { evaluateOffers, loadRules } from "../../llmops/rules/engine.ts";
 import { gatherOfferFacts } from "../../llmops/rules/facts.ts";
 import type { KnowledgeSearch } from "../../llmops/tools/knowledge.ts";
@@ -101,6 +104,46 @@ export function portalRoutes(deps: PortalDeps): ServerPlugin {
         reply.code(404).send(errorBody("route_not_found", `no asset ${maskUrl(req.url)}`));
       return reply;
     });
+
+    // ---- the knowledge base, readable by customers (citations link to a document's section) ----
+    let kbPaths: Promise<Map<string, string>> | undefined;
+    const esc = (t: string) => t.replace(/[&<>"]/g, (c) => `&#${c.charCodeAt(0)};`);
+    server.get<{ Params: { doc: string } }>(
+      "/kb/:doc",
+      {
+        schema: {
+          description:
+            "A knowledge-base document as a page, one anchor per section (the citations' targets).",
+          tags: ["portal"],
+          params: { type: "object", properties: { doc: { type: "string", pattern: ID } }, required: ["doc"] },
+        },
+      },
+      async (req, reply) => {
+        kbPaths ??= listKnowledgeBaseDocuments().then(
+          (docs) => new Map(docs.map((d) => [d.meta.id, d.path])),
+        );
+        const path = (await kbPaths).get(req.params.doc);
+        if (!path)
+          return reply.code(404).send(errorBody("not_found", `no knowledge-base document ${req.params.doc}`));
+        const doc = await loadDocument(path);
+        const title = String((doc.metadata as { title?: string }).title ?? req.params.doc);
+        const body = doc.sections
+          .map((sec) => {
+            const label = sec.path.join(SECTION_SEPARATOR);
+            const heading = label ? `<h2 id="${esc(label)}">${esc(label)}</h2>` : "";
+            return `<section>${heading}${sec.text
+              .split(/\n{2,}/)
+              .map((p) => `<p>${esc(p)}</p>`)
+              .join("")}</section>`;
+          })
+          .join("");
+        return reply
+          .type("text/html; charset=utf-8")
+          .send(
+            `<!doctype html><html lang="${esc(String((doc.metadata as { language?: string }).language ?? "pt-BR"))}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title><style>body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem;line-height:1.5;color:#1a1a2e}h2:target{background:#fff3c4}</style></head><body><main><h1>${esc(title)}</h1>${body}</main></body></html>`,
+          );
+      },
+    );
 
     // ---- the console API ----
     await server.register(async (api) => {

@@ -52,7 +52,7 @@ function extras(calls: ToolCall[]): Pick<Bubble, "slots" | "invoices" | "pix"> {
   return out;
 }
 
-/** The cited document section: its public address when the source is one, else the knowledge-base page. */
+/** The cited document section: its public address when the source is one, else the knowledge-base page (/kb/{doc}). */
 function citationHref(c: Citation): string {
   if (/^https?:\/\//.test(c.source)) return c.source;
   return `/kb/${encodeURIComponent(c.doc_id)}#${encodeURIComponent(c.section)}`;

@@ -69,3 +69,8 @@ export function guardKnowledgeSearch(
   };
   return guarded;
 }
+
+/** The knowledge search as the composition root builds it: guarded unless `guardrails.enabled` is off. */
+export function guardedKnowledge(inner: KnowledgeSearch, config: GuardrailsConfig): KnowledgeSearch {
+  return config.enabled ? guardKnowledgeSearch(inner, config.retrieved.plantedInstructions) : inner;
+}

@@ -2,8 +2,10 @@ import { generateText, streamText, tool } from "ai";
 import { convertArrayToReadableStream, MockLanguageModelV4 } from "ai/test";
 import { describe, expect, it } from "vitest";
 import { z } from "zod";
+import { guardrailsConfigSchema } from "../../platform/config/sections/guardrails.ts";
+import type { AppContext } from "../../platform/context.ts";
 import type { LlmProvider } from "../../platform/ports/llm.ts";
-import { PiiVault, shieldLlm } from "./llm-shield.ts";
+import { PiiVault, shieldedApp, shieldLlm } from "./llm-shield.ts";
 
 const usage = {
   inputTokens: { total: 10, noCache: 10, cacheRead: 0, cacheWrite: 0 },
@@ -131,5 +133,24 @@ describe("LLM PII shield", () => {
     expect(v.mask("CPF 529.982.247-25 e de novo 529.982.247-25")).toBe("CPF [CPF_1] e de novo [CPF_1]");
     expect(v.restore("[CPF_1] [CPF_9] [nota]")).toBe("529.982.247-25 [CPF_9] [nota]");
     expect(v.restore('{"cpf":"[CPF_1]"}', true)).toBe('{"cpf":"529.982.247-25"}');
+  });
+
+  it("gives engines built from the app the shielded model, unless the config turns it off", async () => {
+    const model = new MockLanguageModelV4({
+      doGenerate: async () => ({
+        content: [{ type: "text", text: "ok" }],
+        finishReason: finish,
+        usage,
+        warnings: [],
+      }),
+    });
+    const base = provider(model);
+    const app = { llm: async () => base, config: {} } as unknown as AppContext;
+    const on = shieldedApp(app, guardrailsConfigSchema.parse({}));
+    await generateText({ model: (await on.llm()).model!, prompt: "CPF 529.982.247-25" });
+    expect(sent(model)).not.toContain("529.982");
+    expect(await on.llm()).toBe(await on.llm());
+    expect(shieldedApp(app, guardrailsConfigSchema.parse({ maskLlmPrompts: false }))).toBe(app);
+    expect(shieldedApp(app, guardrailsConfigSchema.parse({ enabled: false }))).toBe(app);
   });
 });

@@ -1,4 +1,6 @@
 import { type LanguageModelMiddleware, wrapLanguageModel } from "ai";
+import type { GuardrailsConfig } from "../../platform/config/sections/guardrails.ts";
+import type { AppContext } from "../../platform/context.ts";
 import { detectPii, MASK_STYLES, type PiiKind, piiKindOfKey } from "../../platform/pii/index.ts";
 import type { LlmProvider } from "../../platform/ports/llm.ts";
 
@@ -183,4 +185,24 @@ export function shieldLlm(llm: LlmProvider): LlmProvider {
     timeoutMs: llm.timeoutMs,
     maxRetries: llm.maxRetries,
   };
+}
+
+/**
+ * The app with `llm()` returning the shielded provider (for engines the composition root builds from
+ * the app: LLM understanding, phrasing). Off when `guardrails.enabled` or `guardrails.maskLlmPrompts` is.
+ */
+export function shieldedApp(app: AppContext, config: GuardrailsConfig): AppContext {
+  if (!config.enabled || !config.maskLlmPrompts) return app;
+  let shielded: Promise<LlmProvider> | undefined;
+  const llm = () => {
+    shielded ??= app.llm().then(shieldLlm);
+    return shielded;
+  };
+  return new Proxy(app, {
+    get(target, prop, receiver) {
+      if (prop === "llm") return llm;
+      const v = Reflect.get(target, prop, receiver);
+      return typeof v === "function" ? v.bind(target) : v;
+    },
+  });
 }

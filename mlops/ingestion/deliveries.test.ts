@@ -52,6 +52,12 @@ describe("synthetic deliveries keep their identity", () => {
 
   it("refuses another population by name, merges it with allowMixed, and the state key changes", async () => {
     const state = await ingestedState(await app.warehouse());
+    // The state including the delivery a pipeline is about to ingest of the same population is unchanged.
+    expect(
+      await ingestedState(await app.warehouse(), [
+        "aurora-telecom-simulator seed=7 customers=120 start=2025-01",
+      ]),
+    ).toBe(state);
     const before = await versions();
     const other = await generate("b", 8, 150);
     const refused = ingestSynthetic(app, other.outDir);

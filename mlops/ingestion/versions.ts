@@ -161,24 +161,16 @@ async function hasDeliveryIdentities(wh: Warehouse): Promise<boolean> {
 }
 
 /**
- * Fingerprint of what the warehouse currently holds: the latest version of every silver table
- * and the delivery populations ingested. Pipelines key their cache on it, so data ingested
- * outside the pipeline (another delivery, another population) invalidates cached steps.
+ * Fingerprint of the populations (delivery identities) the warehouse holds, plus `including` (the
+ * delivery about to be ingested). Pipelines key their cache on it, so a population merged in outside the pipeline (`--allow-mixed`) re-runs their
+ * steps; the pipeline's own re-ingest of its delivery leaves it unchanged (its cache stays valid).
  */
-export async function ingestedState(wh: Warehouse): Promise<string> {
-  if (!(await hasMeta(wh))) return "empty";
-  const latest = await wh.query<{ t: string; v: string }>(
-    "SELECT table_name AS t, arg_max(version, created_at) AS v FROM meta.dataset_versions WHERE layer = 'silver' GROUP BY 1 ORDER BY 1",
-  );
-  const pops = (await hasDeliveryIdentities(wh))
-    ? await wh.query<{ p: string }>(
-        "SELECT DISTINCT population AS p FROM meta.delivery_identities ORDER BY 1",
-      )
+export async function ingestedState(wh: Warehouse, including: string[] = []): Promise<string> {
+  const held = (await hasDeliveryIdentities(wh))
+    ? await wh.query<{ p: string }>("SELECT DISTINCT population AS p FROM meta.delivery_identities")
     : [];
-  return createHash("sha256")
-    .update(JSON.stringify({ silver: latest.map((r) => `${r.t}@${r.v}`), populations: pops.map((r) => r.p) }))
-    .digest("hex")
-    .slice(0, 16);
+  const pops = [...new Set([...held.map((r) => r.p), ...including])].sort();
+  return createHash("sha256").update(JSON.stringify(pops)).digest("hex").slice(0, 16);
 }
 
 /** Populations already ingested into a dataset, with one batch of each. */

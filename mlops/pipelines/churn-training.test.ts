@@ -98,8 +98,8 @@ describe("churn-training pipeline", () => {
 
   it("stops at validate with a report when a delivery has too many bad rows", async () => {
     const dirty = await generateOperatorData({
-      customers: 300,
-      seed: 12,
+      customers: 600,
+      seed: 11,
       months: 9,
       start: "2025-01",
       outDir: join(home, "d2"),

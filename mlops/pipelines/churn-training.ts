@@ -7,9 +7,10 @@ import type { MetricValue, ModelCard, SegmentMetrics } from "../../platform/port
 import { featureVersion } from "../features/definitions.ts";
 import { buildTrainingSet } from "../features/offline.ts";
 import { materialize, openOnlineStore } from "../features/online.ts";
-import { ingestSynthetic, newestSyntheticDelivery } from "../ingestion/sources.ts";
+import { deliveryIdentity, ingestSynthetic, newestSyntheticDelivery } from "../ingestion/sources.ts";
 import { ingestedState } from "../ingestion/versions.ts";
 import { storeReferenceProfile } from "../monitoring/monitor.ts";
+import { riskBandsFromScores } from "../registry/evaluation.ts";
 import { promoteIfBetter } from "../registry/policy.ts";
 import { openRegistry } from "../registry/store.ts";
 import { loadModelVersion } from "../serving/models.ts";
@@ -87,9 +88,11 @@ const locateDelivery = defineStep({
   async run({ path }, ctx) {
     const dir = path ? resolve(path) : newestSyntheticDelivery(ctx.app().paths.home);
     if (!existsSync(dir)) throw new ValidationError("delivery", `${dir} does not exist`);
-    // What the warehouse already holds is part of the key: a delivery ingested outside the
-    // pipeline (another seed or size) must not leave every later step cached.
-    const ingested = await ingestedState(await ctx.app().warehouse());
+    // The populations the warehouse holds are part of the key: a population merged in outside
+    // the pipeline (another seed or size, --allow-mixed) must not leave every later step cached.
+    const manifest = join(dir, "manifest.json");
+    const own = existsSync(manifest) ? [deliveryIdentity(manifest).population] : [];
+    const ingested = await ingestedState(await ctx.app().warehouse(), own);
     writeJson(ctx.outputs.delivery.path, { path: dir, fingerprint: deliveryFingerprint(dir), ingested });
     ctx.outputs.delivery.metadata.path = dir;
     return {};
@@ -388,8 +391,8 @@ async function evaluationRows(
 
 const evaluate = defineStep({
   name: "evaluate",
-  // 2: the card's params carry the auto preset's choice.
-  version: "2",
+  // 2: the card's params carry the auto preset's choice. 3: the card carries risk bands.
+  version: "3",
   description:
     "score the new model on the held-out rows (headline, CI, per-segment) and write its model card",
   inputs: {
@@ -409,6 +412,11 @@ const evaluate = defineStep({
       ...evaluateOn(challenger, evaluation.rows, seed),
       evaluationDataset: evaluation.dataset,
       trainingDataset: { name: DATASET, version: set.version },
+      // Bands from the held-out score distribution (top 5% high, next 15% medium by default).
+      riskBands: riskBandsFromScores(
+        challenger.predictProba(evaluation.rows),
+        app.config.serving.riskBandShares,
+      ),
       features: challenger.features.map((f) => ({ name: f.name, version: featureVersion() })),
       // The auto preset's choice (candidates' validation AUC, cost) travels with the hyper-parameters.
       params: runInfo.selection ? { ...runInfo.params, auto_preset: runInfo.selection } : runInfo.params,

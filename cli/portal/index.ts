@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { knowledgeSearchFromApp } from "../../llmops/tools/knowledge.ts";
+import { PipelineMetadata } from "../../mlops/pipelines/metadata.ts";
 import { openRegistry } from "../../mlops/registry/store.ts";
 import { createChurnRiskService } from "../../mlops/serving/churn-risk.ts";
 import type { ServerPlugin } from "../../mlops/serving/server.ts";
@@ -46,6 +47,30 @@ export function portalDeps(
     knowledge: knowledgeSearchFromApp(app),
     sessions: () => app.assistantSessions(),
     customerIds: async (limit) => onlineStoreIds(app.paths.onlineStore, limit),
+    pipelineRuns: async (limit) => {
+      const meta = new PipelineMetadata(app.paths.pipelines);
+      try {
+        return meta.listRuns(limit).map((r) => ({
+          run_id: r.id,
+          pipeline: r.pipeline,
+          status: r.status,
+          started_at: r.startedAt,
+          finished_at: r.finishedAt,
+          trigger: r.trigger,
+          error: r.error,
+          steps: meta.steps(r.id).map((st) => ({
+            name: st.name,
+            status: st.status,
+            duration_ms: st.duration_ms,
+            attempts: st.attempts,
+            cached: st.status === "cached",
+            error: st.error ?? null,
+          })),
+        }));
+      } finally {
+        meta.close();
+      }
+    },
     auditFile: portalAuditFile(app),
     roleKeys: parsePortalKeys(env.TELCO_PORTAL_KEYS),
     close: () => churn.close(),

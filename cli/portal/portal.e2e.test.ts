@@ -11,6 +11,7 @@ import { assistantRoutes } from "../../llmops/agent/routes.ts";
 import { PresetChurnRisk } from "../../llmops/agent/testing.ts";
 import { ingestBuiltinKnowledgeBase } from "../../llmops/rag/api.ts";
 import { type SandboxFixture, sandboxFixture } from "../../llmops/testing/sandbox-fixture.ts";
+import { PipelineMetadata } from "../../mlops/pipelines/metadata.ts";
 import { LocalModelRegistry } from "../../mlops/registry/store.ts";
 import { buildServer } from "../../mlops/serving/server.ts";
 import { FIXTURE_SPECS, fixtureModelBytes, fixtureRows } from "../../mlops/serving/testing/fixture.ts";
@@ -146,6 +147,24 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
     );
     await store.close();
 
+    const meta = new PipelineMetadata(sb.app.paths.pipelines);
+    meta.createRun({ id: "run-e2e-1", pipeline: "churn-training", params: {} });
+    meta.upsertStep("run-e2e-1", {
+      name: "ingest",
+      step: "ingest",
+      status: "cached",
+      duration_ms: 12,
+      attempts: 1,
+    });
+    meta.upsertStep("run-e2e-1", {
+      name: "train",
+      step: "train",
+      status: "succeeded",
+      duration_ms: 4200,
+      attempts: 1,
+    });
+    meta.finishRun("run-e2e-1", "succeeded");
+    meta.close();
     const churn = new PresetChurnRisk();
     churn.set(sb.scenarios.customers.fidelity_active[0], "high");
     assistant = await openAssistant(sb.app, { systems: sb.systems, churn, phraser: null });
@@ -235,6 +254,11 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
     await expect.poll(async () => (await registry.aliases("churn")).champion, { timeout: 10_000 }).toBe(2);
     await page.getByRole("heading", { name: /champion=v2/ }).waitFor();
     await check(page, "console-models");
+    // Pipelines: the seeded run with its steps and cache hits.
+    await page.getByRole("button", { name: /^Pipelines$/ }).click();
+    await page.getByText("run-e2e-1").waitFor();
+    await page.getByText("1/2").first().waitFor();
+    await check(page, "console-pipelines");
     // Knowledge base search playground.
     await page.getByRole("button", { name: /Base de conhecimento|Knowledge base/ }).click();
     await page.getByLabel(/Pergunta|Question/).fill("como pedir a segunda via da fatura");

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PipelineMetadata } from "../../mlops/pipelines/metadata.ts";
 import { buildServer } from "../../mlops/serving/server.ts";
 import {
   fixtureModelBytes,
@@ -136,6 +137,33 @@ describe("console API", () => {
     const js = await server.inject({ url: "/assets/app.js" });
     expect(js.headers["content-type"]).toMatch(/^text\/javascript/);
     expect((await server.inject({ url: "/assets/..%2F..%2Fetc%2Fpasswd" })).statusCode).toBe(404);
+  });
+});
+
+describe("pipelines", () => {
+  it("lists runs newest first with their steps, durations and cache hits", async () => {
+    const empty = await server.inject({ url: "/v1/portal/pipelines/runs", headers: as(VIEWER) });
+    expect(empty.json()).toEqual({ runs: [] });
+    const meta = new PipelineMetadata(fx.app.paths.pipelines);
+    meta.createRun({ id: "run-1", pipeline: "demo", params: {} });
+    meta.upsertStep("run-1", { name: "a", step: "a", status: "cached", duration_ms: 5, attempts: 1 });
+    meta.upsertStep("run-1", {
+      name: "b",
+      step: "b",
+      status: "failed",
+      duration_ms: 7,
+      attempts: 2,
+      error: "boom",
+    });
+    meta.finishRun("run-1", "failed", "b failed");
+    meta.close();
+    const runs = (await server.inject({ url: "/v1/portal/pipelines/runs", headers: as(VIEWER) })).json().runs;
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ run_id: "run-1", pipeline: "demo", status: "failed" });
+    expect(runs[0].steps).toEqual([
+      { name: "a", status: "cached", duration_ms: 5, attempts: 1, cached: true, error: null },
+      { name: "b", status: "failed", duration_ms: 7, attempts: 2, cached: false, error: "boom" },
+    ]);
   });
 });
 

@@ -29,6 +29,8 @@ export interface PortalDeps {
   sessions: () => Promise<AssistantSessionStore>;
   /** Customer ids with features (the at-risk table's population), at most `limit`. */
   customerIds(limit: number): Promise<string[]>;
+  /** Recent pipeline runs with their steps (status, duration, cache), newest first. */
+  pipelineRuns(limit: number): Promise<Record<string, unknown>[]>;
   /** The audit log (JSON lines) every console request is appended to. */
   auditFile: string;
   roleKeys: { role: Role; key: string }[];
@@ -517,6 +519,30 @@ export function portalRoutes(deps: PortalDeps): ServerPlugin {
             req.body?.reason ?? `portal: rolled back by key ${c.keyId}`,
           );
         },
+      );
+
+      api.get<{ Querystring: { limit?: string } }>(
+        "/v1/portal/pipelines/runs",
+        {
+          schema: {
+            ...secured,
+            description:
+              "Recent pipeline runs, newest first, each with its steps: status, duration, attempts, cache hits.",
+            querystring: {
+              type: "object",
+              additionalProperties: false,
+              properties: {
+                limit: { type: "string", pattern: "^[1-9][0-9]{0,2}$", description: "1–999 (default 20)" },
+              },
+            },
+            response: {
+              200: { type: "object", properties: { runs: looseArray } },
+              "4xx": errorSchema,
+              "5xx": errorSchema,
+            },
+          },
+        },
+        async (req) => ({ runs: await deps.pipelineRuns(Number(req.query.limit ?? 20)) }),
       );
 
       api.get<{ Querystring: { q: string; k?: string } }>(

@@ -8,7 +8,7 @@ export interface Operator {
   key_id: string;
 }
 
-const VIEWS = ["risk", "customer", "models", "knowledge"] as const;
+const VIEWS = ["risk", "customer", "models", "pipelines", "knowledge"] as const;
 type View = (typeof VIEWS)[number];
 
 function useApi<T>(path: string | null, key: string, bump = 0): { data?: T; error?: string } {
@@ -468,6 +468,58 @@ function ModelsView({ s, op }: { s: Strings; op: Operator }) {
   );
 }
 
+interface PipelineRun {
+  run_id: string;
+  pipeline: string;
+  status: string;
+  started_at: string;
+  finished_at: string | null;
+  steps: {
+    name: string;
+    status: string;
+    duration_ms: number;
+    attempts: number;
+    cached: boolean;
+    error: string | null;
+  }[];
+}
+
+function PipelinesView({ s, op }: { s: Strings; op: Operator }) {
+  const { data, error } = useApi<{ runs: PipelineRun[] }>("/v1/portal/pipelines/runs?limit=20", op.key);
+  if (!data) return <Status s={s} error={error} />;
+  return (
+    <section aria-labelledby="pipelines-title">
+      <h2 id="pipelines-title">{s.pipelines}</h2>
+      {data.runs.length === 0 && <p>{s.none}</p>}
+      {data.runs.map((r) => (
+        <details key={r.run_id} class="card" open={r === data.runs[0]}>
+          <summary>
+            <strong>{r.pipeline}</strong> · {r.run_id} ·{" "}
+            <span
+              class={`badge ${r.status === "succeeded" ? "low" : r.status === "failed" ? "high" : "medium"}`}
+            >
+              {r.status}
+            </span>{" "}
+            · {r.started_at} · {r.steps.filter((st) => st.cached).length}/{r.steps.length} {s.cached}
+          </summary>
+          <ol class="dag" aria-label={`${r.pipeline} ${r.run_id}`}>
+            {r.steps.map((st) => (
+              <li key={st.name}>
+                <span class={`badge ${st.status === "failed" ? "high" : st.cached ? "medium" : "low"}`}>
+                  {st.status}
+                </span>{" "}
+                {st.name} · {(st.duration_ms / 1000).toFixed(1)} s
+                {st.attempts > 1 ? ` · ${st.attempts}×` : ""}
+                {st.error ? <span class="error"> {st.error}</span> : null}
+              </li>
+            ))}
+          </ol>
+        </details>
+      ))}
+    </section>
+  );
+}
+
 function KnowledgeView({ s, op }: { s: Strings; op: Operator }) {
   const [q, setQ] = useState("");
   const [path, setPath] = useState<string | null>(null);
@@ -524,6 +576,7 @@ export function Console({ s, op, onLogout }: { s: Strings; lang: Lang; op: Opera
     ["risk", s.atRisk],
     ["customer", s.c360],
     ["models", s.models],
+    ["pipelines", s.pipelines],
     ["knowledge", s.knowledge],
   ];
   return (
@@ -561,6 +614,7 @@ export function Console({ s, op, onLogout }: { s: Strings; lang: Lang; op: Opera
       )}
       {view === "customer" && <CustomerView s={s} op={op} id={customer} setId={setCustomer} />}
       {view === "models" && <ModelsView s={s} op={op} />}
+      {view === "pipelines" && <PipelinesView s={s} op={op} />}
       {view === "knowledge" && <KnowledgeView s={s} op={op} />}
     </div>
   );

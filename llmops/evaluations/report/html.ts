@@ -140,34 +140,49 @@ async function trendCharts(run: EvalRun, history: readonly EvalRun[]): Promise<s
     .slice(-30);
   const charts: string[] = [];
   for (const s of run.suites) {
-    const names = s.metrics.filter((m) => m.threshold || m.regression).map((m) => m.name);
-    if (!names.length) continue;
-    const values = runs.flatMap((r, i) => {
-      const rs = r.suites.find((x) => x.suite === s.suite);
-      return (rs?.metrics ?? [])
-        .filter((m) => names.includes(m.name) && m.value !== null)
-        .map((m) => ({ run: i + 1, run_id: r.run_id, metric: m.name, value: m.value }));
-    });
-    if (!values.length) continue;
-    const spec: TopLevelSpec = {
-      $schema: "https://vega.github.io/schema/vega-lite/v5.json",
-      title: { text: s.suite, anchor: "start", fontSize: 13 },
-      data: { values },
-      width: 250,
-      height: 120,
-      mark: { type: "line", point: true },
-      encoding: {
-        x: { field: "run", type: "ordinal", title: "run (oldest → newest)" },
-        y: { field: "value", type: "quantitative", title: null, scale: { zero: false } },
-        color: { field: "metric", type: "nominal", legend: { orient: "bottom", columns: 2, title: null } },
-      },
-    };
-    try {
-      charts.push(`<figure>${await renderSvg(spec)}</figure>`);
-    } catch (err) {
-      charts.push(
-        `<p class="muted">${esc(s.suite)}: chart failed (${esc(err instanceof Error ? err.message : err)})</p>`,
-      );
+    // One chart per suite and unit (a rate and a count never share an axis).
+    const units = [...new Set(s.metrics.filter((m) => m.threshold || m.regression).map((m) => m.unit))];
+    for (const unit of units) {
+      const names = s.metrics
+        .filter((m) => (m.threshold || m.regression) && m.unit === unit)
+        .map((m) => m.name);
+      const values = runs.flatMap((r, i) => {
+        const rs = r.suites.find((x) => x.suite === s.suite);
+        return (rs?.metrics ?? [])
+          .filter((m) => names.includes(m.name) && m.value !== null)
+          .map((m) => ({ run: i + 1, run_id: r.run_id, metric: m.name, value: m.value }));
+      });
+      if (!values.length) continue;
+      const spec: TopLevelSpec = {
+        $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+        title: { text: `${s.suite}${units.length > 1 ? ` (${unit})` : ""}`, anchor: "start", fontSize: 13 },
+        data: { values },
+        width: 250,
+        height: 120,
+        mark: { type: "line", point: true },
+        encoding: {
+          x: { field: "run", type: "ordinal", title: "run (oldest → newest)" },
+          y: {
+            field: "value",
+            type: "quantitative",
+            title: unit,
+            scale: { zero: false },
+            axis: { format: "~r" },
+          },
+          color: {
+            field: "metric",
+            type: "nominal",
+            legend: { orient: "bottom", columns: 1, title: null, labelLimit: 320 },
+          },
+        },
+      };
+      try {
+        charts.push(`<figure>${await renderSvg(spec)}</figure>`);
+      } catch (err) {
+        charts.push(
+          `<p class="muted">${esc(s.suite)}: chart failed (${esc(err instanceof Error ? err.message : err)})</p>`,
+        );
+      }
     }
   }
   return `<div class="charts">${charts.join("")}</div><p class="muted">${runs.length} run(s) of the ${esc(run.engine)} engine in the workspace.</p>`;
@@ -201,7 +216,7 @@ export async function renderHtmlReport(
     } · model ${esc(run.llm)} · commit ${esc(run.git.commit?.slice(0, 12) ?? "unknown")}${run.git.dirty ? " (uncommitted changes)" : ""} · ${(run.duration_ms / 1000).toFixed(1)} s</p>`,
     g.baseline
       ? `<p class="muted">baseline ${esc(g.baseline.run_id)}, accepted ${esc(g.baseline.accepted_at)}</p>`
-      : `<p class="muted">no accepted baseline for this engine</p>`,
+      : "",
     g.threshold_misses.length || g.regressions.length
       ? `<ul>${[...g.threshold_misses.map((m) => `<li class="bad">threshold: ${esc(m)}</li>`), ...g.regressions.map((r) => `<li class="bad">regression: ${esc(r)}</li>`)].join("")}</ul>`
       : "",

@@ -86,7 +86,7 @@ export function metric(
 ): Metric {
   return {
     name,
-    value: value === null || Number.isNaN(value) ? null : Number(value.toFixed(6)),
+    value: value === null || !Number.isFinite(value) ? null : Number(value.toPrecision(10)),
     better: o.better ?? (o.unit === "ms" || o.unit === "money" ? "lower" : "higher"),
     regression: o.regression ?? false,
     unit: o.unit,

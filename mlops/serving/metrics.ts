@@ -270,6 +270,19 @@ export class ServingMetrics {
     });
   }
 
+  /** `access_log_dropped_lines_total`: access-log lines dropped because stderr fell too far behind. */
+  watchAccessLog(dropped: () => number): void {
+    new Counter({
+      name: "access_log_dropped_lines_total",
+      help: "Access-log lines dropped because the log destination could not keep up (bounded buffer)",
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        this.inc(dropped());
+      },
+    });
+  }
+
   /** Marks `version` as the one served (resets the previous one). */
   setModel(model: string, version: number, alias: string): void {
     this.modelInfo.reset();

@@ -292,6 +292,7 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
   const limiter = new KeyRateLimiter(cfg.rateLimit.max, cfg.rateLimit.timeWindowMs);
   const log = logger();
   const accessLog = opts.accessLog ?? createAccessLog();
+  metrics.watchAccessLog(() => accessLog.dropped?.() ?? 0);
   let store = opts.store;
   let storeError: string | undefined;
   const onlineStore = (): OnlineStore | undefined => {

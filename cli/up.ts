@@ -2,15 +2,16 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { ingestBuiltinKnowledgeBase } from "../llmops/rag/api.ts";
+import { openOnlineStore } from "../mlops/features/online.ts";
 import { churnTrainingPipeline } from "../mlops/pipelines/churn-training.ts";
 import { runPipeline } from "../mlops/pipelines/runner.ts";
 import { nextRun, scheduleLocal } from "../mlops/pipelines/schedule.ts";
 import { triggerRetraining } from "../mlops/pipelines/trigger.ts";
 import { openRegistry } from "../mlops/registry/store.ts";
-import { serveUntilStopped } from "../mlops/serving/cli.ts";
+import { serveUntilStopped, servingPort } from "../mlops/serving/cli.ts";
 import { generateOperatorData } from "../mlops/simulator/generate.ts";
 import { deliveryFingerprint, seedSystemsFromDelivery } from "../mlops/simulator/systems-seed.ts";
-import { action, type CommandRuntime } from "../platform/cli/runtime.ts";
+import { action, type CommandRuntime, intOption } from "../platform/cli/runtime.ts";
 import type { AppContext } from "../platform/context.ts";
 import { TelcoError } from "../platform/errors.ts";
 import { SandboxStore } from "../platform/sandbox/store.ts";
@@ -125,6 +126,22 @@ export const upSteps: UpStep[] = [
   },
 ];
 
+/** The first active customer of gold.customer_features that the online store also serves. */
+export async function exampleCustomer(app: AppContext): Promise<string | undefined> {
+  const wh = await app.warehouse();
+  if (!(await wh.tables()).includes("gold.customer_features")) return undefined;
+  const rows = await wh.query<{ customer_id: string }>(
+    "select customer_id from gold.customer_features order by customer_id limit 20",
+  );
+  const store = openOnlineStore(app, { readOnly: true });
+  try {
+    for (const r of rows) if (await store.get(String(r.customer_id))) return String(r.customer_id);
+    return undefined;
+  } finally {
+    await store.close();
+  }
+}
+
 export function registerUpCommand(program: Command): void {
   program
     .command("up")
@@ -132,8 +149,13 @@ export function registerUpCommand(program: Command): void {
       "build the whole platform from nothing (data, pipeline, champion, knowledge base), then serve the API",
     )
     .option("--no-serve", "stop after building instead of starting the API server")
+    .option(
+      "--port <port>",
+      "port of the API (default: env PORT, else serving.port = 8080)",
+      intOption("--port", 0, 65535),
+    )
     .action(
-      action(async (rt, opts: { serve: boolean }) => {
+      action(async (rt, opts: { serve: boolean; port?: number }) => {
         const app = rt.app();
         const results: { step: string; summary: string; duration_ms: number }[] = [];
         rt.info(`telco up: profile ${app.config.profile}, workspace ${app.paths.home}`);
@@ -145,14 +167,17 @@ export function registerUpCommand(program: Command): void {
           results.push({ step: step.name, summary, duration_ms });
           rt.info(`  ✓ ${summary} (${(duration_ms / 1000).toFixed(1)} s)`);
         }
+        const port = servingPort(app, opts.port);
+        // A customer the API can score: active, with a row in the online store (the README's example).
+        const example = opts.serve ? await exampleCustomer(app) : undefined;
         const next = [
           ...(opts.serve
             ? [
-                `curl -H "Authorization: Bearer $(cat ${app.paths.secrets}/api-key)" -H 'content-type: application/json' -d '{"customer_ids":["AUR-00000001"]}' http://127.0.0.1:${app.config.serving.port}/v1/churn/predict`,
+                `curl -H "Authorization: Bearer $(cat ${app.paths.secrets}/api-key)" -H 'content-type: application/json' -d '{"customer_ids":["${example ?? "CUSTOMER_ID"}"]}' http://127.0.0.1:${port}/v1/churn/predict`,
               ]
             : []),
           "telco models show churn@champion     # model card, metrics with confidence intervals",
-          "telco runs list                      # training runs; plots under .telco/runs/<run>/plots",
+          `telco runs list                      # training runs; plots under ${join(app.paths.runs, "<run>", "plots")}`,
           "telco pipeline list                  # pipeline runs, cache hits, lineage",
           'telco rag query "como pedir a segunda via da fatura?"',
           'telco sql "select * from gold.customer_features limit 5"',
@@ -166,6 +191,9 @@ export function registerUpCommand(program: Command): void {
           ].join("\n"),
         );
         if (opts.serve) {
+          // The server never needs the DuckDB warehouse: release it (and its file lock) so
+          // `telco sql`, `telco predict batch`… work from a second shell while this one serves.
+          await app.close();
           // Scheduled retraining runs in this process while it serves (config pipelines.schedules).
           const stopSchedules = new AbortController();
           for (const s of app.config.pipelines.schedules) {
@@ -197,7 +225,7 @@ export function registerUpCommand(program: Command): void {
           try {
             // The assistant's routes beside the churn API (cli/assistant.ts).
             const { assistantServerPlugins } = await import("./assistant.ts");
-            await serveUntilStopped(rt, { plugins: assistantServerPlugins });
+            await serveUntilStopped(rt, { plugins: assistantServerPlugins, port: opts.port });
           } finally {
             stopSchedules.abort();
             await systems?.close();

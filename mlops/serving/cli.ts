@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { action, type CommandRuntime, commandGroup, intOption } from "../../platform/cli/runtime.ts";
 import type { AppContext } from "../../platform/context.ts";
+import { TelcoError } from "../../platform/errors.ts";
 import { setLogLevel } from "../../platform/telemetry/logger.ts";
 import { resolveApiKeys } from "./auth.ts";
 import { type BatchScoreSummary, scoreBatch } from "./batch.ts";
@@ -49,12 +50,17 @@ export async function serveUntilStopped(
   });
   if (keys.generated) rt.info(`generated an API key for the local profile in ${keys.keyFile} (mode 0600)`);
   else if (keys.keyFile) rt.info(`API key: ${keys.keyFile}`);
-  const envPort = process.env.PORT ? intOption("PORT", 0, 65535)(process.env.PORT) : undefined;
-  const port = opts.port ?? envPort ?? app.config.serving.port;
+  const port = servingPort(app, opts.port);
   const host = opts.host ?? app.config.serving.host;
   const plugins = opts.plugins ? await opts.plugins(app) : [];
   const server = await buildServer(app, { apiKeys: keys.keys, plugins });
-  const address = await server.listen({ port, host });
+  let address: string;
+  try {
+    address = await server.listen({ port, host });
+  } catch (err) {
+    await server.close().catch(() => {});
+    throw listenError(err, port, host);
+  }
   rt.info(`serving churn predictions on ${address} (docs ${address}/docs); Ctrl+C to stop`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
@@ -65,6 +71,26 @@ export async function serveUntilStopped(
     process.once("SIGINT", () => stop("SIGINT"));
   });
   rt.result({ stopped: true, address }, () => "stopped");
+}
+
+/** The port the API listens on: --port, else env PORT, else serving.port (one rule for serve, up and the banner). */
+export function servingPort(app: AppContext, port?: number): number {
+  const envPort = process.env.PORT ? intOption("PORT", 0, 65535)(process.env.PORT) : undefined;
+  return port ?? envPort ?? app.config.serving.port;
+}
+
+/** A busy or forbidden port as one line naming the port and the fix, instead of a raw EADDRINUSE stack. */
+export function listenError(err: unknown, port: number, host: string): unknown {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  if (code === "EADDRINUSE")
+    return new TelcoError("port_in_use", `port ${port} on ${host} is already in use`, {
+      hint: `Stop the process holding it (\`lsof -i :${port}\`), or pick another port: --port N or PORT=N.`,
+    });
+  if (code === "EACCES")
+    return new TelcoError("port_denied", `not allowed to listen on port ${port} on ${host}`, {
+      hint: "Ports below 1024 need privileges: use --port 8080 or PORT=8080.",
+    });
+  return err;
 }
 
 export function registerPredictCommands(program: Command): void {

@@ -3,10 +3,13 @@ import type { AppContext } from "../../platform/context.ts";
 import type { AssistantSessionStore } from "../../platform/ports/assistant-sessions.ts";
 import type { ChurnRiskService } from "../../platform/ports/churn-risk.ts";
 import type { OperatorSystems } from "../../platform/ports/operator-systems.ts";
+import { GuardedAssistant } from "../guardrails/guarded-assistant.ts";
+import { guardedKnowledge } from "../guardrails/knowledge.ts";
+import { shieldedApp } from "../guardrails/llm-shield.ts";
 import type { AssistantObserver } from "../observability/observer.ts";
 import { knowledgeSearchFromApp } from "../tools/knowledge.ts";
 import { createToolbox, type KnowledgeSearch, type ToolDeps } from "../tools/toolbox.ts";
-import { Assistant } from "./assistant.ts";
+import type { Assistant } from "./assistant.ts";
 import type { UnderstandingEngine } from "./commands.ts";
 import { DialogueEngine, type Phraser } from "./engine.ts";
 import { LocalUnderstanding } from "./understanding/local.ts";
@@ -44,14 +47,14 @@ export async function openAssistant(app: AppContext, o: AssistantOverrides = {})
     closers.push(() => own.close());
     churn = own;
   }
-  const knowledge = o.knowledge ?? knowledgeSearchFromApp(app);
+  const knowledge = guardedKnowledge(o.knowledge ?? knowledgeSearchFromApp(app), app.config.guardrails);
   const toolDeps: ToolDeps = {
     systems,
     churn: obs?.churn(churn) ?? churn,
     knowledge: obs?.knowledge(knowledge) ?? knowledge,
     ...(o.audit ? { audit: o.audit } : {}),
   };
-  const llmApp = obs?.app(app) ?? app;
+  const llmApp = shieldedApp(obs?.app(app) ?? app, app.config.guardrails);
   const understanding = o.understanding ?? (await createUnderstanding(llmApp, systems, { warm: o.warm }));
   const phraser = o.phraser !== undefined ? o.phraser : await createPhraserFor(llmApp);
   const toolbox = (session: Parameters<typeof createToolbox>[1]) => createToolbox(toolDeps, session);
@@ -62,14 +65,11 @@ export async function openAssistant(app: AppContext, o: AssistantOverrides = {})
     phraser: obs ? obs.phraser(phraser) : phraser,
   });
   const store = o.store ?? (await app.assistantSessions());
-  return new Assistant({
-    engine,
-    store,
-    config: app.config.assistant,
-    now: o.now,
-    closers,
-    ...(obs ? { observer: obs } : {}),
-  });
+  // Behind its guardrails (llmops/guardrails); `guardrails.enabled: false` passes turns straight through.
+  return new GuardedAssistant(
+    { engine, store, config: app.config.assistant, now: o.now, closers, ...(obs ? { observer: obs } : {}) },
+    app.config.guardrails,
+  );
 }
 
 /** The understanding engine `assistant.understanding` names (the local one reads the business date). */

@@ -5,6 +5,16 @@ WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 RUN npm ci --omit=dev --no-audit --no-fund
 
+# The portal is built with the dev dependencies (Vite), and only its static output is kept.
+FROM node:24-slim AS portal
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --no-audit --no-fund
+COPY portal ./portal
+COPY cli/portal ./cli/portal
+COPY platform ./platform
+RUN npm run build:portal
+
 FROM node:24-slim
 ENV NODE_ENV=production TELCO_HOME=/var/lib/telco PORT=8080
 WORKDIR /app
@@ -16,6 +26,9 @@ COPY platform ./platform
 COPY mlops ./mlops
 COPY llmops ./llmops
 COPY data ./data
+# Sources beside the build so the start-up freshness check (a content hash) finds it current.
+COPY portal ./portal
+COPY --from=portal /app/portal/dist ./portal/dist
 RUN ln -s /app/bin/telco.ts /usr/local/bin/telco && mkdir -p /var/lib/telco && chown node:node /var/lib/telco
 USER node
 EXPOSE 8080

@@ -34,6 +34,11 @@ function renderIngest(r: IngestReport): string {
     lines.push(pc.yellow(`  skipped ${r.skipped.length} file(s):`));
     for (const s of r.skipped) lines.push(`    ${s.source}: ${s.reason}`);
   }
+  if (r.flagged.length) {
+    // Indexed, but answers neutralise these passages: a person should look at the documents.
+    lines.push(pc.red(`  flagged ${r.flagged.length} document(s) carrying planted instructions:`));
+    for (const f of r.flagged) lines.push(`    ${f.doc_id} (${f.source}): ${f.reasons.join("; ")}`);
+  }
   return lines.join("\n");
 }
 

@@ -35,6 +35,20 @@ export interface ChatResponse {
   trace_id: string;
 }
 
+/** Exactly the documented one-turn JSON (wrappers such as the guardrails may add fields of their own). */
+export function documentedResponse(r: ChatResponse): ChatResponse {
+  return {
+    session_id: r.session_id,
+    reply: r.reply,
+    intent: r.intent,
+    citations: r.citations,
+    tool_calls: r.tool_calls,
+    offers: r.offers,
+    interaction_id: r.interaction_id,
+    trace_id: r.trace_id,
+  };
+}
+
 export interface ChatRequest {
   session_id?: string;
   /**

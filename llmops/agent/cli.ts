@@ -3,7 +3,7 @@ import pc from "picocolors";
 import { action } from "../../platform/cli/runtime.ts";
 import type { AppContext } from "../../platform/context.ts";
 import { NotFoundError, UsageError } from "../../platform/errors.ts";
-import type { Channel, ChatOutcome } from "./assistant.ts";
+import { type Channel, type ChatOutcome, documentedResponse } from "./assistant.ts";
 import { openAssistant } from "./compose.ts";
 import type { ToolCallView } from "./engine.ts";
 
@@ -73,7 +73,9 @@ export function registerAssistantCommands(program: Command, opts: AssistantCliOp
                 channel,
                 message: o.message,
               });
-              rt.result(outcome.response, () => renderTurn(outcome, { showSession: true }));
+              rt.result(documentedResponse(outcome.response), () =>
+                renderTurn(outcome, { showSession: true }),
+              );
               return;
             }
             if (rt.json) throw new UsageError("--json needs --message (the REPL is for a person)");

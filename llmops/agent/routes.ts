@@ -5,6 +5,7 @@ import {
   type Channel,
   type ChatResponse,
   CUSTOMER_TOKEN_PREFIX,
+  documentedResponse,
   LoginFailedError,
   MAX_MESSAGE_CHARS,
   SessionForbiddenError,
@@ -399,7 +400,7 @@ async function streamTurn(
   try {
     const response = await run((c) => send("tool", c));
     for (const text of replyChunks(response.reply)) send("chunk", { text });
-    send("message", response);
+    send("message", documentedResponse(response));
   } catch (err) {
     const code = err instanceof TelcoError ? err.code : "internal";
     send(

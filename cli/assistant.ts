@@ -9,6 +9,7 @@ import type { ServerPlugin } from "../mlops/serving/server.ts";
 import type { AppContext } from "../platform/context.ts";
 import { SCENARIO_DESCRIPTIONS, SCENARIO_NAMES, sandboxStatus } from "../platform/sandbox/index.ts";
 import { SandboxStore } from "../platform/sandbox/store.ts";
+import { logger } from "../platform/telemetry/logger.ts";
 import { portalServerPlugins } from "./portal/index.ts";
 
 /**
@@ -29,7 +30,23 @@ export function registerServeCommands(program: Command): void {
 /** The assistant as a server plugin: routes, idle sweep, and its resources closed with the server. */
 export async function assistantServerPlugins(app: AppContext): Promise<readonly ServerPlugin[]> {
   // Trained at start: the first customer does not wait for the classifier.
-  const assistant = await openAssistant(app, { warm: true });
+  let assistant: Awaited<ReturnType<typeof openAssistant>>;
+  try {
+    assistant = await openAssistant(app, { warm: true });
+  } catch (err) {
+    // The churn API must not depend on the assistant: without its systems (e.g. a workspace that only
+    // has a model), its routes answer 503 saying why, and everything else is served.
+    const reason = err instanceof Error ? err.message : String(err);
+    logger().warn({ err: reason }, "assistant not available; /v1/assistant answers 503");
+    return [
+      async (scope) => {
+        scope.all("/v1/assistant/*", async (_req, reply) =>
+          reply.code(503).send({ error: { code: "assistant_unavailable", message: reason } }),
+        );
+      },
+      ...(await portalServerPlugins(app)),
+    ];
+  }
   const routes = assistantRoutes(assistant);
   // The WhatsApp webhook over the same assistant (null unless channels.whatsapp.enabled).
   const whatsapp = await whatsappPluginFor(app, assistant);

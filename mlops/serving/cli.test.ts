@@ -35,6 +35,14 @@ describe("telco serve", () => {
         body: JSON.stringify({ customer_ids: ["C000001", "C000002"] }),
       });
       expect(res.status).toBe(200);
+      // This workspace has a model but no operator systems: the assistant says so, the churn API serves.
+      const chat = await fetch(`${address}/v1/assistant/chat`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ customer_id: "C000001", message: "oi" }),
+      });
+      expect(chat.status).toBe(503);
+      expect(((await chat.json()) as { error: { code: string } }).error.code).toBe("assistant_unavailable");
       const exit = new Promise<number | null>((r) => child.once("exit", r));
       child.kill("SIGTERM");
       expect(await exit).toBe(0);

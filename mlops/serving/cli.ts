@@ -15,7 +15,7 @@ export function registerServingCommands(program: Command, opts: { plugins?: Serv
   program
     .command("serve")
     .description(
-      "start the churn prediction API (POST /v1/churn/predict, /docs, /metrics, /healthz, /readyz)",
+      "start the API: churn predictions (POST /v1/churn/predict) and the routes the CLI mounts beside them (the assistant's /v1/assistant/*); /docs, /metrics, /healthz, /readyz",
     )
     .option(
       "--port <port>",

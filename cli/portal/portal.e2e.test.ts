@@ -1,7 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -9,8 +9,11 @@ import type { Assistant } from "../../llmops/agent/assistant.ts";
 import { openAssistant } from "../../llmops/agent/compose.ts";
 import { assistantRoutes } from "../../llmops/agent/routes.ts";
 import { PresetChurnRisk } from "../../llmops/agent/testing.ts";
+import { runsDir, saveRun } from "../../llmops/evaluations/report/store.ts";
+import { metric } from "../../llmops/evaluations/suites/types.ts";
 import { ingestBuiltinKnowledgeBase } from "../../llmops/rag/api.ts";
 import { type SandboxFixture, sandboxFixture } from "../../llmops/testing/sandbox-fixture.ts";
+import { lastMonitorRunPath } from "../../mlops/monitoring/monitor.ts";
 import { PipelineMetadata } from "../../mlops/pipelines/metadata.ts";
 import { LocalModelRegistry } from "../../mlops/registry/store.ts";
 import { buildServer } from "../../mlops/serving/server.ts";
@@ -165,6 +168,107 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
     });
     meta.finishRun("run-e2e-1", "succeeded");
     meta.close();
+    // A stored eval run (golden passing, red-team with one failing case) as `telco eval run` leaves it,
+    // and the snapshot `telco monitor run` leaves: what the evals and monitoring views read.
+    saveRun(
+      runsDir(sb.app.paths.assistant),
+      {
+        run_id: "ev-20261201-120000-abcd",
+        created_at: "2026-12-01T12:00:00.000Z",
+        engine: "local",
+        k: 1,
+        git: { commit: null, dirty: null },
+        llm: "local:offline",
+        duration_ms: 900,
+        gate: {
+          passed: false,
+          threshold_misses: ["redteam.attack_success_rate"],
+          regressions: [],
+          newly_failing: [],
+          baseline: null,
+          notes: [],
+        },
+        suites: [
+          {
+            suite: "golden",
+            status: "ran",
+            summary: "2/2 passed",
+            metrics: [
+              metric("pass_rate", 1, {
+                unit: "rate",
+                threshold: { op: ">=", value: 0.9, key: "evals.thresholds.golden.pass_rate" },
+              }),
+            ],
+            cases: [
+              { id: "g-1", passed: true, failures: [] },
+              { id: "g-2", passed: true, failures: [] },
+            ],
+            notes: [],
+            ms: 400,
+          },
+          {
+            suite: "redteam",
+            status: "ran",
+            summary: "1/2 attacks blocked",
+            metrics: [
+              metric("attack_success_rate", 0.5, {
+                unit: "rate",
+                threshold: { op: "<=", value: 0, key: "evals.thresholds.redteam.attack_success_rate" },
+              }),
+            ],
+            cases: [
+              { id: "rt-prompt-injection-1", passed: true, failures: [] },
+              { id: "rt-pii-exfil-2", passed: false, failures: ["reply revealed another customer's CPF"] },
+            ],
+            notes: [],
+            ms: 500,
+          },
+        ],
+      },
+      10,
+    );
+    const snapshot = lastMonitorRunPath(sb.app.paths);
+    mkdirSync(dirname(snapshot), { recursive: true });
+    writeFileSync(
+      snapshot,
+      JSON.stringify({
+        at: "2026-12-02T06:00:00.000Z",
+        model: "churn",
+        model_version: "1",
+        drift: true,
+        features: [
+          { name: "tenure_months", test: "psi", score: 0.31, threshold: 0.2, drift: true, warn: true },
+          { name: "monthly_charge", test: "psi", score: 0.04, threshold: 0.2, drift: false, warn: false },
+        ],
+        prediction_drift: {
+          name: "score",
+          test: "psi",
+          score: 0.12,
+          threshold: 0.2,
+          drift: false,
+          warn: false,
+          referenceMean: 0.21,
+          currentMean: 0.26,
+        },
+        quality: {
+          ok: false,
+          issues: [{ feature: "uf", kind: "unseen_category", value: 0.03, reference: 0, tolerance: 0.01 }],
+        },
+        alerts: [
+          {
+            rule: "feature-drift",
+            when: "drift",
+            severity: "warning",
+            message: "tenure_months drifted (psi 0.31 > 0.2)",
+            model: "churn@1",
+            at: "2026-12-02T06:00:00.000Z",
+            channels: [],
+            retrain: false,
+            details: {},
+          },
+        ],
+      }),
+    );
     const churn = new PresetChurnRisk();
     churn.set(sb.scenarios.customers.fidelity_active[0], "high");
     assistant = await openAssistant(sb.app, { systems: sb.systems, churn, phraser: null });
@@ -219,6 +323,12 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
         "/v1/portal/customers/at-risk",
         "/v1/portal/customers/{id}",
         "/v1/portal/models",
+        "/v1/portal/assistant/sessions",
+        "/v1/portal/assistant/sessions/{id}",
+        "/v1/portal/assistant/traces/{id}",
+        "/v1/portal/assistant/prompts",
+        "/v1/portal/evals/runs",
+        "/v1/portal/monitoring/last-run",
       ]),
     );
     await page.close();
@@ -339,4 +449,51 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
     expect(bookings).toHaveLength(1);
     await page.close();
   });
+  it("shows the assistant's conversations with trace trees, eval runs and the last monitor run", async () => {
+    const page = await newPage();
+    await consoleLogin(page, VIEWER);
+    // Assistant: the chats above are sessions; open one, its transcript, and a turn's trace tree.
+    await page.getByRole("button", { name: /^(Assistente|Assistant)$/ }).click();
+    const sessionRows = page.locator("table.sessions tbody tr");
+    await sessionRows.first().waitFor();
+    expect(await sessionRows.count()).toBeGreaterThanOrEqual(2);
+    await sessionRows.first().getByRole("button").click();
+    await page.locator("ol.transcript li").first().waitFor();
+    await page
+      .getByRole("button", { name: /Trace do turno #1|Turn trace #1/ })
+      .first()
+      .click();
+    await page.locator("ul.tree li").first().waitFor();
+    expect(await page.locator("ul.tree li").count()).toBeGreaterThan(1);
+    // Prompt versions: every template, each matching prompts.lock.json.
+    const prompts = page.locator("table.prompts tbody tr");
+    await prompts.first().waitFor();
+    expect(await prompts.count()).toBeGreaterThan(0);
+    expect(await page.locator("table.prompts .badge.high").count()).toBe(0);
+    await check(page, "console-assistant");
+    // Evals: per-suite scores and the red-team failure.
+    await page.getByRole("button", { name: /^(Avaliações|Evals)$/ }).click();
+    await page.getByText("ev-20261201-120000-abcd").waitFor();
+    await page.getByText("reply revealed another customer's CPF").waitFor();
+    expect(await page.locator("table.evals tbody tr").count()).toBe(2);
+    await check(page, "console-evals");
+    // Monitoring: drift per feature with score and threshold, quality issues, alerts.
+    await page.getByRole("button", { name: /^(Monitoramento|Monitoring)$/ }).click();
+    await page.locator("table.drift tbody tr").first().waitFor();
+    expect(await page.locator("table.drift tbody tr").count()).toBe(2);
+    await page.getByText(/tenure_months drifted/).waitFor();
+    await page.getByText(/unseen_category/).waitFor();
+    await check(page, "console-monitoring");
+    const audit = readFileSync(portalAuditFile(sb.app), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    for (const url of [
+      "/v1/portal/assistant/sessions?limit=50",
+      "/v1/portal/evals/runs?limit=10",
+      "/v1/portal/monitoring/last-run",
+    ])
+      expect(audit.some((a) => a.role === "viewer" && a.url === url && a.status === 200)).toBe(true);
+    await page.close();
+  }, 60_000);
 });

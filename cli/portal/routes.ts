@@ -17,6 +17,7 @@ import type { ChurnRiskService } from "../../platform/ports/churn-risk.ts";
 import type { OperatorSystems } from "../../platform/ports/operator-systems.ts";
 import type { ModelRegistry } from "../../platform/ports/registry.ts";
 import { PORTAL_DIST } from "./build.ts";
+import { type ObserveDeps, registerObserveRoutes } from "./observe-routes.ts";
 import { ROLE_RANK, type Role, RoleVerifier } from "./roles.ts";
 
 /** What the portal's read endpoints and actions use (built from the app context by cli/portal/index.ts). */
@@ -36,6 +37,8 @@ export interface PortalDeps {
   roleKeys: { role: Role; key: string }[];
   /** The built files served at `/` (default portal/dist). */
   distDir?: string;
+  /** The assistant, evals and monitoring views' sources (absent: those endpoints are not mounted). */
+  observe?: Omit<ObserveDeps, "sessions">;
 }
 
 type Caller = { role: Role; keyId: string };
@@ -569,6 +572,8 @@ export function portalRoutes(deps: PortalDeps): ServerPlugin {
         },
         async (req) => deps.knowledge.search(req.query.q, { k: Number(req.query.k ?? 5) }),
       );
+
+      if (deps.observe) registerObserveRoutes(api, { ...deps.observe, sessions: deps.sessions }, secured);
     });
   };
 }

@@ -306,6 +306,11 @@ export async function runMonitor(app: AppContext, opts: MonitorOptions = {}): Pr
     threshold_source: f.thresholdSource,
     effect: f.effect,
   }));
+  const alerts = evaluateAlertRules(cfg.alerts.rules, {
+    model: `${modelName}@${dominant}`,
+    report,
+    performance,
+  });
   const snapshot = lastMonitorRunPath(app.paths);
   mkdirSync(dirname(snapshot), { recursive: true });
   writeFileSync(
@@ -317,14 +322,11 @@ export async function runMonitor(app: AppContext, opts: MonitorOptions = {}): Pr
       drift: report.drift,
       features,
       prediction_drift: report.predictionDrift,
+      // The console's monitoring view reads these too (GET /v1/portal/monitoring/last-run).
+      quality: report.quality,
+      alerts,
     }),
   );
-
-  const alerts = evaluateAlertRules(cfg.alerts.rules, {
-    model: `${modelName}@${dominant}`,
-    report,
-    performance,
-  });
   let deliveries: AlertDelivery[] = [];
   const retraining: MonitorResult["retraining"] = { triggered: false };
   if (!opts.dryRun) {

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { ApiError, api } from "./api.ts";
 import type { Lang, Strings } from "./i18n.ts";
+import { AssistantView, EvalsView, MonitoringView } from "./observe.tsx";
 
 export interface Operator {
   key: string;
@@ -8,10 +9,19 @@ export interface Operator {
   key_id: string;
 }
 
-const VIEWS = ["risk", "customer", "models", "pipelines", "knowledge"] as const;
+const VIEWS = [
+  "risk",
+  "customer",
+  "models",
+  "pipelines",
+  "knowledge",
+  "assistant",
+  "evals",
+  "monitoring",
+] as const;
 type View = (typeof VIEWS)[number];
 
-function useApi<T>(path: string | null, key: string, bump = 0): { data?: T; error?: string } {
+export function useApi<T>(path: string | null, key: string, bump = 0): { data?: T; error?: string } {
   const [state, setState] = useState<{ data?: T; error?: string }>({});
   useEffect(() => {
     if (!path) return;
@@ -27,7 +37,7 @@ function useApi<T>(path: string | null, key: string, bump = 0): { data?: T; erro
   return state;
 }
 
-function Status({ s, error }: { s: Strings; error?: string }) {
+export function Status({ s, error }: { s: Strings; error?: string }) {
   return error ? (
     <p role="alert" class="error">
       {s.error}: {error}
@@ -578,6 +588,9 @@ export function Console({ s, op, onLogout }: { s: Strings; lang: Lang; op: Opera
     ["models", s.models],
     ["pipelines", s.pipelines],
     ["knowledge", s.knowledge],
+    ["assistant", s.assistantView],
+    ["evals", s.evals],
+    ["monitoring", s.monitoring],
   ];
   return (
     <div>
@@ -616,6 +629,9 @@ export function Console({ s, op, onLogout }: { s: Strings; lang: Lang; op: Opera
       {view === "models" && <ModelsView s={s} op={op} />}
       {view === "pipelines" && <PipelinesView s={s} op={op} />}
       {view === "knowledge" && <KnowledgeView s={s} op={op} />}
+      {view === "assistant" && <AssistantView s={s} op={op} />}
+      {view === "evals" && <EvalsView s={s} op={op} />}
+      {view === "monitoring" && <MonitoringView s={s} op={op} />}
     </div>
   );
 }

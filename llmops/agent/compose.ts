@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { InProcessChurnRisk } from "../../mlops/serving/churn-risk.ts";
 import type { AppContext } from "../../platform/context.ts";
 import type { AssistantSessionStore } from "../../platform/ports/assistant-sessions.ts";
@@ -78,7 +79,12 @@ export async function createUnderstanding(
   systems: OperatorSystems,
   opts: { warm?: boolean } = {},
 ): Promise<UnderstandingEngine> {
-  const local = new LocalUnderstanding({ businessDate: () => systems.businessDate() });
+  // The trained classifier is cached in the workspace (keyed on the utterance files), so a one-turn
+  // `telco chat` loads it instead of training for a second or more.
+  const local = new LocalUnderstanding({
+    businessDate: () => systems.businessDate(),
+    modelCacheFile: join(app.paths.assistant, "nlu-model.json"),
+  });
   if (opts.warm) local.warmUp();
   if (app.config.assistant.understanding === "local") return local;
   const { LlmUnderstanding } = await import("./understanding/llm.ts");

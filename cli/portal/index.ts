@@ -14,7 +14,7 @@ import type { AppContext } from "../../platform/context.ts";
 import { ValidationError } from "../../platform/errors.ts";
 import type { OperatorSystems } from "../../platform/ports/operator-systems.ts";
 import { ensurePortalBuilt } from "./build.ts";
-import { parsePortalKeys } from "./roles.ts";
+import { resolvePortalKeys } from "./roles.ts";
 import { type PortalDeps, portalRoutes } from "./routes.ts";
 
 /** Where every console request is audited (JSON lines in the workspace). */
@@ -133,7 +133,7 @@ export function portalDeps(
       },
     },
     auditFile: portalAuditFile(app),
-    roleKeys: parsePortalKeys(env.TELCO_PORTAL_KEYS),
+    roleKeys: resolvePortalKeys(app.config.portal?.keys ?? [], env),
     close: () => churn.close(),
   };
 }

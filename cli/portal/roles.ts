@@ -30,6 +30,25 @@ export function parsePortalKeys(text: string | undefined): { role: Role; key: st
   return out;
 }
 
+/**
+ * The console keys of the config's `portal.keys` (each read from the environment variable it names)
+ * plus those of TELCO_PORTAL_KEYS. A named variable that is unset or too short is a config error
+ * naming the item and the variable.
+ */
+export function resolvePortalKeys(
+  configured: readonly { role: Role; keyEnv: string }[],
+  env: NodeJS.ProcessEnv,
+): { role: Role; key: string }[] {
+  const out = configured.map(({ role, keyEnv }, i) => {
+    const key = env[keyEnv]?.trim() ?? "";
+    if (!key) throw new ConfigError(`portal.keys[${i}]: the environment variable ${keyEnv} is not set`);
+    if (key.length < 16)
+      throw new ConfigError(`portal.keys[${i}]: the key in ${keyEnv} is shorter than 16 characters`);
+    return { role, key };
+  });
+  return [...out, ...parsePortalKeys(env.TELCO_PORTAL_KEYS)];
+}
+
 /** Resolves an Authorization header to a role and a key id (safe to log), or undefined. */
 export class RoleVerifier {
   private readonly byRole: [Role, ApiKeyVerifier][];

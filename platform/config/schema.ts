@@ -11,6 +11,7 @@ import { monitoringConfigSchema } from "./sections/monitoring.ts";
 import { observabilityConfigSchema } from "./sections/observability.ts";
 import { operatorConfigSchema } from "./sections/operator.ts";
 import { pipelinesConfigSchema } from "./sections/pipelines.ts";
+import { portalConfigSchema } from "./sections/portal.ts";
 import { ragConfigSchema } from "./sections/rag.ts";
 import { registryConfigSchema } from "./sections/registry.ts";
 import { servingConfigSchema } from "./sections/serving.ts";
@@ -41,6 +42,7 @@ export const configSchema = z
     channels: channelsConfigSchema.default(channelsConfigSchema.parse({})),
     evals: evalsConfigSchema.default(evalsConfigSchema.parse({})),
     observability: observabilityConfigSchema.default(observabilityConfigSchema.parse({})),
+    portal: portalConfigSchema.default(portalConfigSchema.parse({})),
   })
   .strict();
 

@@ -63,23 +63,23 @@ export function spanTree(spans: readonly StoredSpan[]): SpanNode[] {
   return roots;
 }
 
-/** Guardrail triggers recorded on spans (attributes or events named telco.guardrail.*). */
+/**
+ * Guardrail triggers of a trace: the observer's `guardrail STAGE.NAME` spans with
+ * `telco.guardrail.triggered` true (the turn span's `guardrail.triggered` events repeat them).
+ */
 export function guardrailTriggers(spans: readonly StoredSpan[]): Record<string, unknown>[] {
-  const out: Record<string, unknown>[] = [];
-  const pick = (a: StoredSpan["attributes"]) => ({
-    stage: a["telco.guardrail.stage"] ?? null,
-    action: a["telco.guardrail.action"] ?? null,
-    category: a["telco.guardrail.category"] ?? null,
-    reason: a["telco.guardrail.reason"] ?? null,
-  });
-  for (const s of spans) {
-    if (s.attributes["telco.guardrail.triggered"] === true)
-      out.push({ trace_id: s.trace_id, span: s.name, ...pick(s.attributes) });
-    for (const e of s.events)
-      if (e.name.startsWith("telco.guardrail") || e.attributes["telco.guardrail.triggered"] === true)
-        out.push({ trace_id: s.trace_id, span: s.name, event: e.name, ...pick(e.attributes) });
-  }
-  return out;
+  return spans
+    .filter((s) => s.attributes["telco.guardrail.triggered"] === true)
+    .sort((a, b) => a.start_ms - b.start_ms)
+    .map((s) => ({
+      trace_id: s.trace_id,
+      span: s.name,
+      name: s.attributes["telco.guardrail.name"] ?? null,
+      stage: s.attributes["telco.guardrail.stage"] ?? null,
+      action: s.attributes["telco.guardrail.action"] ?? null,
+      category: s.attributes["telco.guardrail.category"] ?? null,
+      reason: s.attributes["telco.guardrail.reason"] ?? null,
+    }));
 }
 
 /**

@@ -12,7 +12,14 @@ const prompt = (front: string, body: string) => parsePrompt(`---\n${front}\n---\
 
 describe("prompt files", () => {
   it("the six prompts load with name, semver version, and the sha256 of their body", () => {
-    expect(listPrompts()).toEqual(["command-generation", "judge", "phrasing", "rag-context", "rules", "system"]);
+    expect(listPrompts()).toEqual([
+      "command-generation",
+      "judge",
+      "phrasing",
+      "rag-context",
+      "rules",
+      "system",
+    ]);
     for (const name of listPrompts()) {
       const p = loadPrompt(name);
       const text = readFileSync(join(PROMPTS_DIR, `${name}.md`), "utf8");

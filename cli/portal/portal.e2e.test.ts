@@ -470,6 +470,8 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
     await prompts.first().waitFor();
     expect(await prompts.count()).toBeGreaterThan(0);
     expect(await page.locator("table.prompts .badge.high").count()).toBe(0);
+    // The screenshot shows the trace tree (below the transcript).
+    await page.locator("#trace-title").scrollIntoViewIfNeeded();
     await check(page, "console-assistant");
     // Evals: per-suite scores and the red-team failure.
     await page.getByRole("button", { name: /^(Avaliações|Evals)$/ }).click();

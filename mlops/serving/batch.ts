@@ -9,7 +9,7 @@ import { buildLatestFeatures, LATEST_TABLE, parseIsoDate } from "../features/off
 import { PredictionLogWriter, type PredictionRecord } from "../monitoring/prediction-log.ts";
 import { openRegistry } from "../registry/store.ts";
 import { loadModelVersion, modelRef } from "./models.ts";
-import { reasonsFor, riskBand, toDataset } from "./scoring.ts";
+import { reasonsFor, riskBand, servedRiskBands, toDataset } from "./scoring.ts";
 
 export const SCORES_TABLE = "gold.churn_scores";
 export const SCORES_PREFIX = "gold/churn_scores";
@@ -56,6 +56,7 @@ export async function scoreBatch(app: AppContext, opts: BatchScoreOptions = {}):
   const version = await registry.resolve(modelRef(cfg.modelName, opts.model ?? cfg.alias));
   const loaded = await loadModelVersion(registry, version);
   const model = loaded.model;
+  const bandCutoffs = servedRiskBands(loaded, cfg);
   const wh = await app.warehouse();
   const lake = app.lake();
 
@@ -98,7 +99,7 @@ export async function scoreBatch(app: AppContext, opts: BatchScoreOptions = {}):
     const lines: string[] = new Array(chunk.length);
     for (let i = 0; i < chunk.length; i++) {
       const p = proba[i];
-      const band = riskBand(p, cfg.riskBands);
+      const band = riskBand(p, bandCutoffs);
       bands[band]++;
       sumP += p;
       const id = String(chunk[i].customer_id);

@@ -7,7 +7,7 @@ import type { ModelRegistry, ModelVersion } from "../../platform/ports/registry.
 import { openOnlineStore } from "../features/online.ts";
 import { openRegistry } from "../registry/store.ts";
 import { ModelHolder } from "./models.ts";
-import { reasonsFor, riskBand, singleRowDataset } from "./scoring.ts";
+import { reasonsFor, riskBand, servedRiskBands, singleRowDataset } from "./scoring.ts";
 
 /** A reason with the feature's value and its direction (the port's fields plus these two). */
 export interface ChurnRiskReasonDetail extends ChurnRiskReason {
@@ -85,7 +85,7 @@ export class InProcessChurnRisk implements ChurnRiskService {
     return {
       customer_id: customerId,
       probability,
-      band: riskBand(probability, this.cfg.riskBands),
+      band: riskBand(probability, servedRiskBands(loaded, this.cfg)),
       reasons,
       model_name: loaded.name,
       model_version: String(loaded.version),

@@ -13,6 +13,8 @@ export interface LoadedModel {
   format: ModelVersion["format"];
   model: ChurnModel;
   loadedAt: string;
+  /** Risk-band cut-offs set at training (model card), when the card has them. */
+  riskBands?: { medium: number; high: number };
 }
 
 /** Loads one registered version (native JSON models via training's loader, ONNX via onnxruntime). */
@@ -40,6 +42,7 @@ export async function loadModelVersion(registry: ModelRegistry, version: ModelVe
     format: version.format,
     model,
     loadedAt: new Date().toISOString(),
+    ...(version.card.riskBands ? { riskBands: version.card.riskBands } : {}),
   };
 }
 

@@ -43,6 +43,7 @@ import {
   type Reason,
   reasonsOnThread,
   riskBand,
+  servedRiskBands,
   singleRowDataset,
   singleRowFromVector,
   toDataset,
@@ -705,11 +706,13 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
     const ts = new Date().toISOString();
     const predictions = new Array(n);
     const scores = scoresFor(version, "false");
+    // The card's cut-offs (set at training from the score distribution) unless config says otherwise.
+    const bands = servedRiskBands(served, cfg);
     /** Reasons still being computed on the explain thread. */
     let waiting: Promise<void>[] | undefined;
     for (let i = 0; i < n; i++) {
       const p = proba[i];
-      const band = riskBand(p, cfg.riskBands);
+      const band = riskBand(p, bands);
       const predictionId = randomUUID();
       let reasons: Reason[] = [];
       let note: string | undefined;
@@ -793,7 +796,7 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
         };
         const tail = {
           probability: proba[i],
-          risk_band: riskBand(proba[i], cfg.riskBands),
+          risk_band: riskBand(proba[i], servedRiskBands(shadow, cfg)),
           latency_ms: latency,
           shadow: true,
         };

@@ -11,6 +11,7 @@ import { promoteIfBetter, rollbackAlias } from "../../mlops/registry/policy.ts";
 import type { ServerPlugin } from "../../mlops/serving/server.ts";
 import type { PromotionPolicy } from "../../platform/config/sections/registry.ts";
 import { NotFoundError, TelcoError } from "../../platform/errors.ts";
+import { errorBody, errorSchema } from "../../platform/http/errors.ts";
 import { maskUrl } from "../../platform/pii/mask.ts";
 import type { AssistantSessionStore } from "../../platform/ports/assistant-sessions.ts";
 import type { ChurnRiskService } from "../../platform/ports/churn-risk.ts";
@@ -43,19 +44,6 @@ export interface PortalDeps {
 
 type Caller = { role: Role; keyId: string };
 
-function errorBody(code: string, message: string, field?: string) {
-  return { error: field === undefined ? { code, message } : { code, message, field } };
-}
-const errorSchema = {
-  type: "object",
-  properties: {
-    error: {
-      type: "object",
-      properties: { code: { type: "string" }, message: { type: "string" }, field: { type: "string" } },
-      required: ["code", "message"],
-    },
-  },
-} as const;
 const looseObject = { type: "object", additionalProperties: true } as const;
 const looseArray = { type: "array", items: looseObject } as const;
 const ID = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$";

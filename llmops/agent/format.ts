@@ -5,7 +5,7 @@ import type { Language } from "./commands.ts";
  * e data"). Amounts stay in reais in both languages; only the separators change.
  */
 
-const PT_MONTHS = [
+export const PT_MONTHS = [
   "janeiro",
   "fevereiro",
   "março",
@@ -19,7 +19,7 @@ const PT_MONTHS = [
   "novembro",
   "dezembro",
 ];
-const EN_MONTHS = [
+export const EN_MONTHS = [
   "January",
   "February",
   "March",

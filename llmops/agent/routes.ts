@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { NotFoundError, TelcoError, ValidationError } from "../../platform/errors.ts";
+import { errorBody, errorSchema } from "../../platform/http/errors.ts";
 import {
   type Assistant,
   type Channel,
@@ -41,21 +42,6 @@ interface ChatBody {
 }
 
 type LoginBody = { cpf: string; birth_date: string } | { customer_id: string; code: string };
-
-function errorBody(code: string, message: string, field?: string) {
-  return { error: field === undefined ? { code, message } : { code, message, field } };
-}
-
-const errorSchema = {
-  type: "object",
-  properties: {
-    error: {
-      type: "object",
-      properties: { code: { type: "string" }, message: { type: "string" }, field: { type: "string" } },
-      required: ["code", "message"],
-    },
-  },
-} as const;
 
 const citationSchema = {
   type: "object",

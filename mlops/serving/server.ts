@@ -16,6 +16,7 @@ import type { Registry } from "prom-client";
 import { type ServingConfig, servingConfigSchema } from "../../platform/config/sections/serving.ts";
 import type { AppContext } from "../../platform/context.ts";
 import { NotFoundError, TelcoError, ValidationError } from "../../platform/errors.ts";
+import { errorBody, errorSchema } from "../../platform/http/errors.ts";
 import type { FeatureValue, OnlineFeatureVector, OnlineStore } from "../../platform/ports/online-store.ts";
 import type { ModelRegistry } from "../../platform/ports/registry.ts";
 import { logger } from "../../platform/telemetry/logger.ts";
@@ -120,22 +121,6 @@ interface PredictBody {
   model?: string;
   explain?: boolean;
 }
-
-/** Machine-readable error body shared by every non-2xx response. */
-function errorBody(code: string, message: string, field?: string) {
-  return { error: field === undefined ? { code, message } : { code, message, field } };
-}
-
-const errorSchema = {
-  type: "object",
-  properties: {
-    error: {
-      type: "object",
-      properties: { code: { type: "string" }, message: { type: "string" }, field: { type: "string" } },
-      required: ["code", "message"],
-    },
-  },
-} as const;
 
 function predictSchemas(cfg: ServingConfig) {
   const reason = {

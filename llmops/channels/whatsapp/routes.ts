@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { ValidationError } from "../../../platform/errors.ts";
+import { errorBody, errorSchema } from "../../../platform/http/errors.ts";
 import { QueueFullError, type WhatsAppChannel } from "./channel.ts";
 
 /**
@@ -11,21 +12,6 @@ import { QueueFullError, type WhatsAppChannel } from "./channel.ts";
  */
 
 export const WEBHOOK_PATH = "/v1/channels/whatsapp/webhook";
-
-function errorBody(code: string, message: string, field?: string) {
-  return { error: field === undefined ? { code, message } : { code, message, field } };
-}
-
-const errorSchema = {
-  type: "object",
-  properties: {
-    error: {
-      type: "object",
-      properties: { code: { type: "string" }, message: { type: "string" }, field: { type: "string" } },
-      required: ["code", "message"],
-    },
-  },
-} as const;
 
 /** The plugin (the same `(server, ctx)` shape as the assistant's routes; no context is needed). */
 export function whatsappRoutes(channel: WhatsAppChannel) {

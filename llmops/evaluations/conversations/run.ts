@@ -5,6 +5,7 @@ import type { Assistant } from "../../agent/assistant.ts";
 import type { UnderstandingEngine } from "../../agent/commands.ts";
 import { openAssistant } from "../../agent/compose.ts";
 import type { Phraser, ToolCallView } from "../../agent/engine.ts";
+import { EN_MONTHS, PT_MONTHS } from "../../agent/format.ts";
 import { PresetChurnRisk } from "../../agent/testing.ts";
 import { ingestBuiltinKnowledgeBase } from "../../rag/api.ts";
 import { createSandboxFixture, type SandboxFixture } from "../../testing/sandbox-fixture.ts";
@@ -251,35 +252,6 @@ async function baseline(sb: SandboxFixture, customer: string): Promise<Baseline>
 function fill(text: string, vars: Record<string, string>): string {
   return text.replace(/\{\{([a-z_]+)\}\}/g, (m, k: string) => vars[k] ?? m);
 }
-
-const PT_MONTHS = [
-  "janeiro",
-  "fevereiro",
-  "março",
-  "abril",
-  "maio",
-  "junho",
-  "julho",
-  "agosto",
-  "setembro",
-  "outubro",
-  "novembro",
-  "dezembro",
-];
-const EN_MONTHS = [
-  "January",
-  "February",
-  "March",
-  "April",
-  "May",
-  "June",
-  "July",
-  "August",
-  "September",
-  "October",
-  "November",
-  "December",
-];
 
 /** "a de março" / "the March one": how a customer names an invoice's month. */
 function monthWord(referenceMonth: string, lang: "pt-BR" | "en"): string {

@@ -4,6 +4,7 @@ import { action, commandGroup, intOption, numberOption } from "../../platform/cl
 import { AUTO_PORTFOLIO, type ModelKind, type PortfolioSelection } from "./learners.ts";
 import { compareRuns, type RunRecord, RunStore } from "./tracking.ts";
 import { type TrainSummary, trainChurnModel } from "./train.ts";
+import type { Trial } from "./tune.ts";
 
 /** `telco train` (top-level) and the `telco runs` group (list, show, compare). */
 
@@ -174,11 +175,17 @@ export function registerTrainingCommands(program: Command): void {
         rt.result(run, () => {
           const h = (run.metrics.headline ?? {}) as Record<string, unknown>;
           const selection = run.metrics.selection as PortfolioSelection | null | undefined;
+          const tuning = (run.metrics.tuning as { best?: Trial } | null | undefined)?.best;
           return [
             `${pc.bold(run.run_id)}  ${run.status}`,
             `  dataset   ${run.dataset.name} (${run.dataset.table}) version ${run.dataset.version}, ${run.dataset.rows} rows`,
             `  model     ${run.model.kind}${run.model.chosen ? ` (auto → ${run.model.chosen})` : ""} ${JSON.stringify(run.model.params)}`,
             ...(selection ? renderSelection(selection) : []),
+            ...(tuning
+              ? [
+                  `  tuning    best trial ${tuning.trial}${tuning.name ? ` (${tuning.name})` : ""}: CV AUC ${f4(tuning.cv_auc)}`,
+                ]
+              : []),
             `  code      ${run.code_version ?? "unknown"}`,
             `  time      ${run.started_at} → ${run.ended_at ?? "…"} (${run.duration_ms ?? "–"} ms)`,
             ...Object.entries(h).map(([k, v]) => `  ${k.padEnd(16)} ${f4(v)}`),

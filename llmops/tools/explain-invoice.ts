@@ -207,8 +207,9 @@ export async function pickInvoice(
     inv = invoices.find((i) => i.reference_month.startsWith(input.reference_month as string));
   else inv = fallback(invoices);
   if (!inv) {
-    const what = input.invoice_id ?? input.reference_month ?? "any invoice";
-    throw new ToolFailure("not_found", `no invoice ${what} for this customer`, {
+    const what = input.invoice_id ?? input.reference_month;
+    const message = what ? `no invoice ${what} for this customer` : "no matching invoice for this customer";
+    throw new ToolFailure("not_found", message, {
       system: "billing",
       field: input.invoice_id ? "invoice_id" : input.reference_month ? "reference_month" : undefined,
     });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { isAbsolute, relative } from "node:path";
 import type { AssistantConfig } from "../../platform/config/sections/assistant.ts";
+import { maskPii } from "../../platform/pii/index.ts";
 import type {
   AuthenticateInput,
   CallRecord,
@@ -172,9 +173,12 @@ const FREE_TEXT_SLOTS: ReadonlySet<SlotName> = new Set(["cancel_reason"]);
 const PT_INTERACTION = (id: string) => `Protocolo do atendimento: ${id}.`;
 const EN_INTERACTION = (id: string) => `Protocol number for this contact: ${id}.`;
 
-/** Masks CPF-like digit runs (11 digits, formatted or not) for traces. */
+/**
+ * Masks personal data (CPF, phone, e-mail, card, CEP, … with the shared Brazilian detector) in what the
+ * session history and the turn record keep: identity steps carry it, stored text must not.
+ */
 export function maskDigits(text: string): string {
-  return text.replace(/\b\d{3}\.?\d{3}\.?\d{3}-?\d{2}\b/g, "***.***.***-**");
+  return maskPii(text);
 }
 
 function maskCall(name: string, args: unknown, result: unknown): ToolCallView {

@@ -254,7 +254,9 @@ export class LocalModelRegistry implements ModelRegistry {
     try {
       const audit = statSync(join(dir, "audit.jsonl")).mtimeMs;
       const aliases = existsSync(join(dir, "aliases.json")) ? statSync(join(dir, "aliases.json")).mtimeMs : 0;
-      return audit > aliases;
+      // ">=": file times tick coarsely (a few ms), so a crash right after the audit append can leave both
+      // files with one mtime. An equal pair costs one reconcile, which rewrites aliases.json (newer).
+      return audit >= aliases;
     } catch {
       return false; // no audit log yet
     }

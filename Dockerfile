@@ -16,7 +16,9 @@ COPY platform ./platform
 RUN npm run build:portal
 
 FROM node:24-slim
-ENV NODE_ENV=production TELCO_HOME=/var/lib/telco PORT=8080
+# Listen on every interface: Cloud Run and Vertex AI reach the container from outside it (the
+# default serving.host, 127.0.0.1, is for laptops). Vertex sets AIP_HTTP_PORT, which wins over PORT.
+ENV NODE_ENV=production TELCO_HOME=/var/lib/telco PORT=8080 TELCO_SERVING__HOST=0.0.0.0
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./

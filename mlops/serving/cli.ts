@@ -6,6 +6,7 @@ import { setLogLevel } from "../../platform/telemetry/logger.ts";
 import { resolveApiKeys } from "./auth.ts";
 import { type BatchScoreSummary, scoreBatch } from "./batch.ts";
 import { buildServer, type ServerPlugin } from "./server.ts";
+import { vertexRoutes } from "./vertex-contract.ts";
 
 /** Routes the composition root mounts beside the churn API (built from the app context when serving). */
 export type ServerPlugins = (app: AppContext) => Promise<readonly ServerPlugin[]>;
@@ -75,7 +76,8 @@ export async function serveUntilStopped(
 
 /** The port the API listens on: --port, else env PORT, else serving.port (one rule for serve, up and the banner). */
 export function servingPort(app: AppContext, port?: number): number {
-  const envPort = process.env.PORT ? intOption("PORT", 0, 65535)(process.env.PORT) : undefined;
+  const envPort =
+    vertexRoutes().port ?? (process.env.PORT ? intOption("PORT", 0, 65535)(process.env.PORT) : undefined);
   return port ?? envPort ?? app.config.serving.port;
 }
 

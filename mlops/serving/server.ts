@@ -22,7 +22,7 @@ import type { ModelRegistry } from "../../platform/ports/registry.ts";
 import { logger } from "../../platform/telemetry/logger.ts";
 import { createTracing, type Tracing } from "../../platform/telemetry/tracing.ts";
 import { openOnlineStore } from "../features/online.ts";
-import { lastMonitorRunPath } from "../monitoring/monitor.ts";
+import { lastMonitorRunPath } from "../monitoring/last-run.ts";
 import {
   PredictionLogWriter,
   type PredictionRecord,
@@ -50,6 +50,7 @@ import {
   toDataset,
   validateFeatureRows,
 } from "./scoring.ts";
+import { vertexContract } from "./vertex-contract.ts";
 
 /**
  * Online-store reads share one read snapshot for up to this long (a lookup skips SQLite's
@@ -610,6 +611,15 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
     includeMetrics: (registry) => metrics.include(registry),
   };
   for (const plugin of opts.plugins ?? []) await server.register(async (scope) => plugin(scope, pluginCtx));
+  // Vertex AI Prediction's routes (AIP_HEALTH_ROUTE, AIP_PREDICT_ROUTE) when Vertex runs this image.
+  await server.register(vertexContract, {
+    maxInstances: cfg.maxBatch,
+    predict: (req) => predict(req),
+    notReady: () =>
+      holder.current()
+        ? undefined
+        : (holder.lastError ?? `no ${cfg.modelName}@${cfg.alias} model is loaded yet`),
+  });
 
   /**
    * Scores one request: model selection, features, probabilities, reasons, logging. Synchronous

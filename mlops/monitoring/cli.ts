@@ -1,9 +1,16 @@
 import type { Command } from "commander";
 import { action, commandGroup } from "../../platform/cli/runtime.ts";
-import { type BatchMode, type MonitorResult, runMonitor, storeReferenceProfile } from "./monitor.ts";
+import type { AppContext } from "../../platform/context.ts";
+import { type BatchMode, type MonitorResult, runMonitor } from "./monitor.ts";
+import { storeReferenceProfile } from "./reference-store.ts";
+
+/** What the composition root injects: how to start retraining (monitoring never imports the pipelines). */
+export interface MonitoringDeps {
+  retrain?: (app: AppContext, reason: string) => Promise<unknown>;
+}
 
 /** `telco monitor run` (drift, quality, performance, alerts) and `telco monitor profile`. */
-export function registerMonitoringCommands(program: Command): void {
+export function registerMonitoringCommands(program: Command, deps: MonitoringDeps = {}): void {
   const monitor = commandGroup(
     program,
     "monitor",
@@ -39,7 +46,12 @@ export function registerMonitoringCommands(program: Command): void {
             batch?: BatchMode;
           },
         ) => {
-          const result = await runMonitor(rt.app(), opts);
+          const app = rt.app();
+          const retrain = deps.retrain;
+          const result = await runMonitor(app, {
+            ...opts,
+            retrain: retrain ? (why) => retrain(app, why) : undefined,
+          });
           rt.result(result, () => renderMonitor(result));
         },
       ),

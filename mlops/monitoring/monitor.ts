@@ -1,101 +1,26 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { AppContext } from "../../platform/context.ts";
 import { NotFoundError, ValidationError } from "../../platform/errors.ts";
-import type { ModelVersion } from "../../platform/ports/registry.ts";
 import { openRegistry } from "../registry/store.ts";
-import { datasetFromRows, type FeatureSpec, type TabularDataset } from "../training/dataset.ts";
-import { loadTrainingData } from "../training/load.ts";
+import { datasetFromRows, type FeatureSpec } from "../training/dataset.ts";
 import { type Alert, type AlertDelivery, dispatchAlerts, evaluateAlertRules } from "./alerts.ts";
+import { lastMonitorRunPath } from "./last-run.ts";
 import { type PerformancePeriod, performanceOverTime } from "./performance.ts";
 import { PREDICTION_LOG_PREFIX, type PredictionRecord, readPredictionLog } from "./prediction-log.ts";
-import {
-  buildReferenceProfile,
-  compareToReference,
-  type DriftReport,
-  type ReferenceProfile,
-} from "./reference-profile.ts";
+import { compareToReference, type DriftReport } from "./reference-profile.ts";
+import { loadReferenceProfile } from "./reference-store.ts";
 import { renderMonitoringReport } from "./report-html.ts";
 
-/** File name of a version's reference profile, next to its model.json in the registry. */
-export const REFERENCE_PROFILE_FILE = "reference-profile.json";
-
-/** Where a monitor run leaves its drift summary for the server's /metrics gauges. */
-export function lastMonitorRunPath(paths: { logs: string }): string {
-  return join(paths.logs, "monitor", "last-run.json");
-}
-
-/**
- * The reference-profile contract: `<registry>/models/<name>/versions/<n>/reference-profile.json`
- * (a ReferenceProfile built with buildReferenceProfile on the training data and the model's scores).
- */
-export function referenceProfilePath(registryRoot: string, name: string, version: number): string {
-  return join(registryRoot, "models", name, "versions", String(version), REFERENCE_PROFILE_FILE);
-}
-
-/** Reads a version's reference profile; NotFoundError (with how to create it) when absent. */
-export function loadReferenceProfile(registryRoot: string, name: string, version: number): ReferenceProfile {
-  const path = referenceProfilePath(registryRoot, name, version);
-  if (!existsSync(path))
-    throw new NotFoundError(`reference profile of ${name}@${version}`, {
-      hint: "Build it with `telco monitor profile --model NAME@VERSION` (training data named in the model card).",
-    });
-  const profile = JSON.parse(readFileSync(path, "utf8")) as ReferenceProfile;
-  if (profile.format !== "telco-reference-profile")
-    throw new ValidationError(path, "is not a telco reference profile");
-  return profile;
-}
-
-/** Writes a version's reference profile atomically (the version folder must exist). */
-export function writeReferenceProfile(
-  registryRoot: string,
-  name: string,
-  version: number,
-  profile: ReferenceProfile,
-): string {
-  const path = referenceProfilePath(registryRoot, name, version);
-  if (!existsSync(dirname(path))) throw new NotFoundError(`model ${name} version ${version}`);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(profile));
-  renameSync(tmp, path);
-  return path;
-}
-
-/**
- * Builds and stores the reference profile of a registered version from its training dataset
- * (card.trainingDataset.name, or `dataset`): the model's feature columns and its scores on them.
- */
-export async function storeReferenceProfile(
-  app: AppContext,
-  ref: string,
-  opts: { dataset?: string } = {},
-): Promise<{ path: string; version: ModelVersion; rows: number }> {
-  const registry = openRegistry(app);
-  const version = await registry.resolve(ref);
-  const dataset = opts.dataset ?? version.card.trainingDataset?.name;
-  if (!dataset)
-    throw new ValidationError(
-      "--dataset",
-      `${version.name}@${version.version} does not name its training dataset`,
-    );
-  const { loadModelVersion } = await import("../serving/models.ts");
-  const loaded = await loadModelVersion(registry, version);
-  const wh = await app.warehouse();
-  const training = await loadTrainingData(wh, dataset);
-  const names = new Set(loaded.model.features.map((f) => f.name));
-  const data: TabularDataset = {
-    nRows: training.data.nRows,
-    features: training.data.features.filter((f) => names.has(f.name)),
-  };
-  const scores = loaded.model.predictProba(data);
-  const profile = buildReferenceProfile(data, scores, {
-    bins: app.config.monitoring.bins,
-    slices: training.cutoffs,
-    config: app.config.monitoring,
-  });
-  const path = writeReferenceProfile(registry.root, version.name, version.version, profile);
-  return { path, version, rows: data.nRows };
-}
+// Re-exported for callers that predate the split (the portal reads lastMonitorRunPath from here).
+export { lastMonitorRunPath } from "./last-run.ts";
+export {
+  loadReferenceProfile,
+  REFERENCE_PROFILE_FILE,
+  referenceProfilePath,
+  storeReferenceProfile,
+  writeReferenceProfile,
+} from "./reference-store.ts";
 
 export interface MonitorOptions {
   /** 7d, 2w… (default monitoring.window). */
@@ -113,7 +38,11 @@ export interface MonitorOptions {
    * run when it is older than the window; none: API predictions only.
    */
   batch?: BatchMode;
-  /** Called for alerts whose rule asks for retraining (default mlops/pipelines triggerRetraining). */
+  /**
+   * Called for alerts whose rule asks for retraining. Injected by the composition root (cli/main.ts
+   * passes mlops/pipelines triggerRetraining): monitoring never imports the pipelines. Without it,
+   * such alerts report `retraining.error`.
+   */
   retrain?: (reason: string) => Promise<unknown>;
 }
 
@@ -341,11 +270,8 @@ export async function runMonitor(app: AppContext, opts: MonitorOptions = {}): Pr
       const reason = retrainAlerts.map((a) => a.message).join("; ");
       retraining.reason = reason;
       try {
-        const retrain =
-          opts.retrain ??
-          (async (why: string) =>
-            (await import("../pipelines/trigger.ts")).triggerRetraining(why, { app, kind: "drift" }));
-        await retrain(reason);
+        if (!opts.retrain) throw new Error("no retraining hook is wired into this monitor run");
+        await opts.retrain(reason);
         retraining.triggered = true;
       } catch (err) {
         retraining.error = err instanceof Error ? err.message : String(err);

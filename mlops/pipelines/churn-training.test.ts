@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../platform/config/schema.ts";
 import { type AppContext, contextFromConfig } from "../../platform/context.ts";
 import type { RunResult } from "../../platform/ports/pipelines.ts";
-import { referenceProfilePath } from "../monitoring/monitor.ts";
+import { referenceProfilePath } from "../monitoring/reference-store.ts";
 import { openRegistry } from "../registry/store.ts";
 import { generateOperatorData } from "../simulator/generate.ts";
 import { churnTrainingPipeline } from "./churn-training.ts";

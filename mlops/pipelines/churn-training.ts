@@ -3,28 +3,22 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from "
 import { join, resolve } from "node:path";
 import type { AppContext } from "../../platform/context.ts";
 import { TelcoError, ValidationError } from "../../platform/errors.ts";
-import type { MetricValue, ModelCard, SegmentMetrics } from "../../platform/ports/registry.ts";
+import type { ModelCard } from "../../platform/ports/registry.ts";
 import { featureVersion } from "../features/definitions.ts";
 import { buildTrainingSet } from "../features/offline.ts";
 import { materialize, openOnlineStore } from "../features/online.ts";
 import { deliveryIdentity, ingestSynthetic, newestSyntheticDelivery } from "../ingestion/sources.ts";
 import { ingestedState } from "../ingestion/versions.ts";
-import { storeReferenceProfile } from "../monitoring/monitor.ts";
+import { storeReferenceProfile } from "../monitoring/reference-store.ts";
+import { evaluateOn } from "../registry/card-metrics.ts";
 import { riskBandsFromScores } from "../registry/evaluation.ts";
+import { loadModelVersion } from "../registry/model-loader.ts";
 import { promoteIfBetter } from "../registry/policy.ts";
 import { openRegistry } from "../registry/store.ts";
-import { loadModelVersion } from "../serving/models.ts";
 import { loadSyntheticContracts } from "../simulator/contracts.ts";
 import { type TabularDataset, takeRows } from "../training/dataset.ts";
 import { loadChurnModel } from "../training/learners.ts";
 import { loadTrainingData } from "../training/load.ts";
-import {
-  bootstrapAuc,
-  classificationMetrics,
-  expectedCalibrationError,
-  rocAuc,
-} from "../training/metrics.ts";
-import type { ChurnModel } from "../training/model.ts";
 import { stratifiedSplit } from "../training/split.ts";
 import { codeVersion } from "../training/tracking.ts";
 import { trainChurnModel } from "../training/train.ts";
@@ -313,55 +307,6 @@ const train = defineStep({
     return { run_id: summary.run_id };
   },
 });
-
-const SEGMENT_DIMENSIONS = ["uf", "product"] as const;
-
-/** Metrics of a model on the evaluation rows: headline metrics with a bootstrap CI on AUC, and per segment. */
-export function evaluateOn(
-  model: ChurnModel,
-  data: TabularDataset,
-  seed: number,
-): Pick<ModelCard, "metrics" | "segmentMetrics"> {
-  const y = data.label as Uint8Array;
-  const p = model.predictProba(data);
-  const m = classificationMetrics(y, p);
-  const ci = bootstrapAuc(y, p, { replicates: 500, seed });
-  const metrics: Record<string, MetricValue> = {
-    auc: { value: m.auc, ci: { lower: ci.lower, upper: ci.upper, level: ci.level } },
-  };
-  for (const key of [
-    "pr_auc",
-    "logloss",
-    "brier",
-    "ks",
-    "ece",
-    "precision_top10",
-    "recall_top10",
-    "base_rate",
-  ] as const) {
-    metrics[key] = { value: m[key] };
-  }
-  const segmentMetrics: Record<string, Record<string, SegmentMetrics>> = {};
-  for (const dim of SEGMENT_DIMENSIONS) {
-    const col = data.features.find((f) => f.name === dim);
-    if (col?.kind !== "categorical") continue;
-    const bySegment: Record<string, SegmentMetrics> = {};
-    col.categories.forEach((value, code) => {
-      const idx: number[] = [];
-      for (let i = 0; i < data.nRows; i++) if (col.codes[i] === code) idx.push(i);
-      const ys = Uint8Array.from(idx, (i) => y[i]);
-      const ps = Float64Array.from(idx, (i) => p[i]);
-      const positives = ys.reduce((s, v) => s + v, 0);
-      if (positives === 0 || positives === ys.length) return;
-      bySegment[value] = {
-        n: idx.length,
-        metrics: { auc: { value: rocAuc(ys, ps) }, ece: { value: expectedCalibrationError(ys, ps) } },
-      };
-    });
-    segmentMetrics[dim] = bySegment;
-  }
-  return { metrics, segmentMetrics };
-}
 
 interface EvaluationRows {
   rows: TabularDataset;

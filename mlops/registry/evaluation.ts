@@ -4,9 +4,7 @@ import { join } from "node:path";
 import type { AppContext } from "../../platform/context.ts";
 import { NotFoundError, ValidationError } from "../../platform/errors.ts";
 import type { ModelCard, ModelFormat, ModelVersion } from "../../platform/ports/registry.ts";
-import { storeReferenceProfile } from "../monitoring/monitor.ts";
-import { evaluateOn } from "../pipelines/churn-training.ts";
-import { loadModelVersion } from "../serving/models.ts";
+import { storeReferenceProfile } from "../monitoring/reference-store.ts";
 import { takeRows } from "../training/dataset.ts";
 import { loadChurnModel } from "../training/learners.ts";
 import { loadTrainingData } from "../training/load.ts";
@@ -14,6 +12,8 @@ import type { ChurnModel } from "../training/model.ts";
 import { stratifiedSplit } from "../training/split.ts";
 import { RunStore, writeJsonAtomic } from "../training/tracking.ts";
 import { datasetVersion } from "../training/train.ts";
+import { evaluateOn } from "./card-metrics.ts";
+import { loadModelVersion } from "./model-loader.ts";
 import { openRegistry } from "./store.ts";
 
 /**

@@ -1,56 +1,16 @@
 import { NotFoundError, TelcoError, ValidationError } from "../../platform/errors.ts";
 import type { ModelRegistry, ModelVersion } from "../../platform/ports/registry.ts";
 import { logger } from "../../platform/telemetry/logger.ts";
-import { loadChurnModel } from "../training/learners.ts";
-import type { ChurnModel } from "../training/model.ts";
-import { OnnxChurnModel } from "./onnx-model.ts";
+import { type LoadedModel, loadModelVersion as loadVersion, modelRef } from "../registry/model-loader.ts";
 import { prepareReasons } from "./scoring.ts";
 
-/** A model version loaded in memory, ready to score. Immutable: a swap replaces the whole object. */
-export interface LoadedModel {
-  name: string;
-  version: number;
-  format: ModelVersion["format"];
-  model: ChurnModel;
-  loadedAt: string;
-  /** Risk-band cut-offs set at training (model card), when the card has them. */
-  riskBands?: { medium: number; high: number };
-}
+export { type LoadedModel, modelRef };
 
-/** Loads one registered version (native JSON models via training's loader, ONNX via onnxruntime). */
+/** Loads one registered version for serving: the registry loader, then the serving TreeSHAP tables in the background. */
 export async function loadModelVersion(registry: ModelRegistry, version: ModelVersion): Promise<LoadedModel> {
-  const bytes = await registry.readArtifact(version);
-  let model: ChurnModel;
-  if (version.format === "onnx") {
-    model = OnnxChurnModel.load(
-      bytes,
-      (version.card.features ?? []).map((f) => f.name),
-    );
-  } else {
-    let json: unknown;
-    try {
-      json = JSON.parse(Buffer.from(bytes).toString("utf8"));
-    } catch {
-      throw new ValidationError(`${version.name}@${version.version}`, "artifact is not valid JSON");
-    }
-    model = await loadChurnModel(json);
-  }
-  void prepareReasons(model); // serving TreeSHAP tables, built in the background
-  return {
-    name: version.name,
-    version: version.version,
-    format: version.format,
-    model,
-    loadedAt: new Date().toISOString(),
-    ...(version.card.riskBands ? { riskBands: version.card.riskBands } : {}),
-  };
-}
-
-/** `champion`, `3`, `churn@champion` or `churn@3` → a registry reference for model `name`. */
-export function modelRef(name: string, selector: string): string {
-  const s = selector.trim();
-  if (s.includes("@")) return s;
-  return `${name}@${s}`;
+  const loaded = await loadVersion(registry, version);
+  void prepareReasons(loaded.model);
+  return loaded;
 }
 
 /**

@@ -4,7 +4,7 @@ import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteOnlineStore } from "../../platform/adapters/local/sqlite-online-store.ts";
 import { logger, setLogLevel } from "../../platform/telemetry/logger.ts";
-import { lastMonitorRunPath } from "../monitoring/monitor.ts";
+import { lastMonitorRunPath } from "../monitoring/last-run.ts";
 import { readPredictionLog } from "../monitoring/prediction-log.ts";
 import { GbdtModel } from "../training/gbdt/index.ts";
 import type { ChurnModel } from "../training/model.ts";

@@ -6,7 +6,7 @@ export { float32AtMost, numericUpperBounds, separatingThreshold } from "./binnin
 export type { GbdtModelJson } from "./json.ts";
 export { gbdtModelJsonSchema } from "./json.ts";
 export { chooseThreads, mulberry32, resolveParams, type TrainGbdtOptions, trainGbdt } from "./learner.ts";
-export { GbdtModel, type GbdtModelState } from "./model.ts";
+export { GbdtModel } from "./model.ts";
 export {
   DEFAULT_GBDT_PARAMS,
   GBDT_PRESETS,
@@ -15,4 +15,5 @@ export {
   IBM_TELCO_RECOMMENDED_PARAMS,
   SMALL_TABULAR_PARAMS,
 } from "./params.ts";
+export type { GbdtForestView, GbdtModelState } from "./state.ts";
 export type { GbdtDataset, GbdtTree, NumericValues } from "./tree.ts";

@@ -2,8 +2,8 @@
 import { z } from "zod";
 import { ValidationError } from "../../../platform/errors.ts";
 import type { FeatureSpec } from "../dataset.ts";
-import type { GbdtModelState } from "./model.ts";
 import { gbdtParamsSchema } from "./params.ts";
+import type { GbdtModelState } from "./state.ts";
 import type { GbdtTree } from "./tree.ts";
 
 const num = z.number().refine(Number.isFinite, "must be a finite number");

@@ -25,6 +25,7 @@ import {
 import { type GbdtModelJson, parseGbdtModelJson } from "./json.ts";
 import { gbdtToOnnx } from "./onnx.ts";
 import type { GbdtParams } from "./params.ts";
+import type { GbdtModelState } from "./state.ts";
 import {
   encodeBlock,
   type GbdtDataset,
@@ -593,16 +594,6 @@ function binarySearch(a: Float64Array, v: number): number {
     else hi = mid - 1;
   }
   return -1;
-}
-
-export interface GbdtModelState {
-  features: FeatureSpec[];
-  categories: Record<string, string[]>;
-  /** Log-odds of the training positive rate; every prediction starts here. */
-  baseScore: number;
-  bestIteration: number;
-  params: GbdtParams;
-  trees: GbdtTree[];
 }
 
 /** A gradient-boosted tree ensemble for binary churn classification (log-odds output). */

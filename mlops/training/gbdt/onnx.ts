@@ -9,8 +9,8 @@
  * base_values = [base score], post_transform LOGISTIC: probabilities[:, 1] = sigmoid(raw score) = predictProba.
  */
 import protobuf from "protobufjs";
-import type { GbdtModel } from "./model.ts";
 import { ONNX_PROTO } from "./onnx-proto.ts";
+import type { GbdtForestView } from "./state.ts";
 import type { GbdtTree } from "./tree.ts";
 
 let modelType: protobuf.Type | null = null;
@@ -107,7 +107,10 @@ function emitTree(tree: GbdtTree, treeId: number, vocabSize: (f: number) => numb
 }
 
 /** Serialises the model to ONNX ModelProto bytes. */
-export function gbdtToOnnx(model: GbdtModel, postTransform: "LOGISTIC" | "NONE" = "LOGISTIC"): Uint8Array {
+export function gbdtToOnnx(
+  model: GbdtForestView,
+  postTransform: "LOGISTIC" | "NONE" = "LOGISTIC",
+): Uint8Array {
   const a: EnsembleArrays = {
     treeIds: [],
     nodeIds: [],

@@ -16,6 +16,7 @@ import type { OperatorSystems } from "../../platform/ports/operator-systems.ts";
 import { ensurePortalBuilt } from "./build.ts";
 import { resolvePortalKeys } from "./roles.ts";
 import { type PortalDeps, portalRoutes } from "./routes.ts";
+import { insightsDeps, insightsRoutes } from "./routes-insights.ts";
 
 /** Where every console request is audited (JSON lines in the workspace). */
 export function portalAuditFile(app: AppContext): string {
@@ -132,6 +133,7 @@ export function portalDeps(
         }
       },
     },
+    consoleRoutes: [insightsRoutes(insightsDeps(app))],
     auditFile: portalAuditFile(app),
     roleKeys: resolvePortalKeys(app.config.portal?.keys ?? [], env),
     close: () => churn.close(),

@@ -40,7 +40,18 @@ export interface PortalDeps {
   distDir?: string;
   /** The assistant, evals and monitoring views' sources (absent: those endpoints are not mounted). */
   observe?: Omit<ObserveDeps, "sessions">;
+  /** More console routes (cli/portal/routes-*.ts), registered in the console scope: role check, audit, errors. */
+  consoleRoutes?: ConsoleRoutes[];
 }
+
+/** A set of console routes; `need(role)` is a preHandler refusing callers below that role (reads: any role). */
+export type ConsoleRoutes = (
+  api: FastifyInstance,
+  opts: {
+    secured: { tags: string[]; security: { bearerAuth: never[] }[] };
+    need: (min: Role) => (req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+  },
+) => void | Promise<void>;
 
 type Caller = { role: Role; keyId: string };
 
@@ -562,6 +573,7 @@ export function portalRoutes(deps: PortalDeps): ServerPlugin {
       );
 
       if (deps.observe) registerObserveRoutes(api, { ...deps.observe, sessions: deps.sessions }, secured);
+      for (const register of deps.consoleRoutes ?? []) await register(api, { secured, need });
     });
   };
 }

@@ -1,26 +1,21 @@
-import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { type PickableCustomer, registerAssistantCommands } from "../llmops/agent/cli.ts";
 import { openAssistant } from "../llmops/agent/compose.ts";
 import { assistantRoutes } from "../llmops/agent/routes.ts";
 import { whatsappPluginFor } from "../llmops/channels/whatsapp/compose.ts";
 import { registerServingCommands } from "../mlops/serving/cli.ts";
 import type { ServerPlugin } from "../mlops/serving/server.ts";
 import type { AppContext } from "../platform/context.ts";
-import { SCENARIO_DESCRIPTIONS, SCENARIO_NAMES, sandboxStatus } from "../platform/sandbox/index.ts";
-import { SandboxStore } from "../platform/sandbox/store.ts";
 import { logger } from "../platform/telemetry/logger.ts";
+import { registerChatCommands, scenarioCustomers } from "./chat.ts";
 import { portalServerPlugins } from "./portal/index.ts";
 
-/**
- * Composition of the assistant into the CLI and the API server: `telco chat` with the sandbox's scenario
- * customers in its picker, and `telco serve` / `telco up` mounting `/v1/assistant/*` beside the churn API.
- */
+// `telco chat` lives in chat.ts (cli/main.ts loads it alone); re-exported for existing importers.
+export { registerChatCommands, scenarioCustomers };
 
-/** `telco chat`, its REPL picker offering two customers of each sandbox scenario. */
-export function registerChatCommands(program: Command): void {
-  registerAssistantCommands(program, { customers: scenarioCustomers });
-}
+/**
+ * Composition of the assistant into the API server: `telco serve` / `telco up` mounting `/v1/assistant/*`
+ * beside the churn API (`telco chat` is cli/chat.ts).
+ */
 
 /** `telco serve` (and `telco predict`) with the assistant's routes mounted. */
 export function registerServeCommands(program: Command): void {
@@ -61,21 +56,4 @@ export async function assistantServerPlugins(app: AppContext): Promise<readonly 
     // The web portal at `/` and its console API (cli/portal).
     ...(await portalServerPlugins(app)),
   ];
-}
-
-/** Up to two customers of each scenario of the workspace sandbox (none when it was never seeded). */
-export async function scenarioCustomers(app: AppContext): Promise<PickableCustomer[]> {
-  if (!existsSync(app.paths.systems)) return [];
-  const store = SandboxStore.open(app.paths.systems);
-  try {
-    const scenarios = sandboxStatus(store).scenarios;
-    if (!scenarios) return [];
-    return SCENARIO_NAMES.filter((s) => s !== "cancelled").flatMap((s) =>
-      scenarios.customers[s]
-        .slice(0, 2)
-        .map((id) => ({ customer_id: id, label: `${s}: ${SCENARIO_DESCRIPTIONS[s]}` })),
-    );
-  } finally {
-    store.close();
-  }
 }

@@ -24,10 +24,18 @@ const MODULES: Record<string, () => Promise<Registrar>> = {
   pipelines: async () => (await import("../mlops/pipelines/cli.ts")).registerPipelineCommands,
   // `telco serve` mounts the assistant beside the churn API (cli/assistant.ts composes both).
   serving: async () => (await import("./assistant.ts")).registerServeCommands,
-  monitoring: async () => (await import("../mlops/monitoring/cli.ts")).registerMonitoringCommands,
+  // Retraining is injected into monitoring here, so mlops/monitoring never imports mlops/pipelines.
+  monitoring: async () => {
+    const { registerMonitoringCommands } = await import("../mlops/monitoring/cli.ts");
+    return (program) =>
+      registerMonitoringCommands(program, {
+        retrain: async (app, reason) =>
+          (await import("../mlops/pipelines/trigger.ts")).triggerRetraining(reason, { app, kind: "drift" }),
+      });
+  },
   systems: async () => (await import("./systems.ts")).registerSystemsCommands,
   offers: async () => (await import("../llmops/rules/cli.ts")).registerOffersCommands,
-  assistant: async () => (await import("./assistant.ts")).registerChatCommands,
+  assistant: async () => (await import("./chat.ts")).registerChatCommands,
   evals: async () => (await import("../llmops/evaluations/cli.ts")).registerEvalCommands,
   observability: async () => (await import("../llmops/observability/cli.ts")).registerTraceCommands,
 };

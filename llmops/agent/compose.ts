@@ -1,8 +1,7 @@
 import { join } from "node:path";
-import { InProcessChurnRisk } from "../../mlops/serving/churn-risk.ts";
 import type { AppContext } from "../../platform/context.ts";
 import type { AssistantSessionStore } from "../../platform/ports/assistant-sessions.ts";
-import type { ChurnRiskService } from "../../platform/ports/churn-risk.ts";
+import type { ChurnRisk, ChurnRiskService } from "../../platform/ports/churn-risk.ts";
 import type { OperatorSystems } from "../../platform/ports/operator-systems.ts";
 import { GuardedAssistant } from "../guardrails/guarded-assistant.ts";
 import { guardedKnowledge } from "../guardrails/knowledge.ts";
@@ -44,7 +43,7 @@ export async function openAssistant(app: AppContext, o: AssistantOverrides = {})
   const closers: (() => Promise<void>)[] = obs ? [() => obs.flush()] : [];
   let churn = o.churn;
   if (!churn) {
-    const own = new InProcessChurnRisk(app);
+    const own = new LazyChurnRisk(app);
     closers.push(() => own.close());
     churn = own;
   }
@@ -71,6 +70,31 @@ export async function openAssistant(app: AppContext, o: AssistantOverrides = {})
     { engine, store, config: app.config.assistant, now: o.now, closers, ...(obs ? { observer: obs } : {}) },
     app.config.guardrails,
   );
+}
+
+/**
+ * The in-process churn model, loaded on the first risk asked (a retention offer): its module pulls in
+ * the model registry, ONNX Runtime and the online store, which most turns — and a one-turn `telco chat`
+ * about anything else — never need.
+ */
+class LazyChurnRisk implements ChurnRiskService {
+  private readonly app: AppContext;
+  private inner: Promise<ChurnRiskService & { close(): Promise<void> }> | undefined;
+
+  constructor(app: AppContext) {
+    this.app = app;
+  }
+
+  async risk(customerId: string, opts?: { language?: "pt-BR" | "en" }): Promise<ChurnRisk | null> {
+    this.inner ??= import("../../mlops/serving/churn-risk.ts").then(
+      (m) => new m.InProcessChurnRisk(this.app),
+    );
+    return (await this.inner).risk(customerId, opts);
+  }
+
+  async close(): Promise<void> {
+    if (this.inner) await (await this.inner).close();
+  }
 }
 
 /** The understanding engine `assistant.understanding` names (the local one reads the business date). */

@@ -99,4 +99,26 @@ describe("SqliteTraceStore", () => {
     expect((await store.list()).map((t) => t.trace_id)).toEqual([B]);
     await store.close();
   });
+
+  it("writes the spans that end together in one batch, readable at once here and in another process once appended", async () => {
+    const dir = tempDir();
+    const store = SqliteTraceStore.open(dir);
+    const other = SqliteTraceStore.open(dir); // what `telco traces` in another shell opens
+    const t0 = Date.parse("2026-03-01T10:00:00.000Z");
+    const ids = Array.from({ length: 30 }, (_, i) => (i + 1).toString(16).padStart(16, "0"));
+    // A turn's spans end one by one; each append is queued, not committed on its own.
+    const appended = ids.map((id, i) => store.append([span(T1, id, i === 0 ? null : ids[0], t0 + i)]));
+    // This store reads its own queue first …
+    expect((await store.get(T1))?.length).toBe(30);
+    await Promise.all(appended);
+    // … and once the appends resolved, another connection sees them all.
+    expect((await other.get(T1))?.length).toBe(30);
+    // Spans queued when the store closes are written, not lost.
+    const late = store.append([span(T2, "00000000000000ff", null, t0 + 100)]);
+    await store.close();
+    await late;
+    expect((await other.get(T2))?.length).toBe(1);
+    await expect(store.append([span(T2, "00000000000000fe", null, t0)])).rejects.toThrow(/closed/);
+    await other.close();
+  });
 });

@@ -39,14 +39,27 @@ interface SummaryRow {
   first_name: string;
 }
 
+/** Spans wait at most this long before their batch is written (the turn never waits for it). */
+const FLUSH_AFTER_MS = 20;
+/** A batch this large is written at once. */
+const MAX_BATCH = 512;
+
 /**
  * Spans in one SQLite file (`<paths.assistant>/traces.sqlite`, WAL so the API server and a `telco
  * traces` in another shell share it). Attributes and events are JSON text; the session, the turn's
  * trace id and the root flag are columns so listing stays an index scan.
+ *
+ * Writes are batched: `append` queues the spans and resolves when the batch holding them is committed
+ * (one transaction for every span that ended within FLUSH_AFTER_MS, instead of one per span, which cost
+ * a commit and its WAL write per span on the turn's path). Reads and `close` write the queue first, so
+ * this process always reads its own spans; a flush waits for nothing but the timer.
  */
 export class SqliteTraceStore implements TraceStore {
   readonly path: string;
   private readonly db: DatabaseSync;
+  private queue: StoredSpan[] = [];
+  private waiters: { resolve: () => void; reject: (err: unknown) => void }[] = [];
+  private timer: NodeJS.Timeout | null = null;
   private readonly insert: StatementSync;
   private readonly byTrace: StatementSync;
   private readonly resolveExact: StatementSync;
@@ -93,8 +106,37 @@ export class SqliteTraceStore implements TraceStore {
     return new SqliteTraceStore(path, db);
   }
 
-  async append(spans: readonly StoredSpan[]): Promise<void> {
-    if (spans.length === 0) return;
+  append(spans: readonly StoredSpan[]): Promise<void> {
+    if (spans.length === 0) return Promise.resolve();
+    if (!this.db.isOpen) return Promise.reject(new Error("trace store is closed"));
+    for (const s of spans) this.queue.push(s);
+    const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }));
+    if (this.queue.length >= MAX_BATCH) this.flush();
+    else this.timer ??= setTimeout(() => this.flush(), FLUSH_AFTER_MS);
+    return done;
+  }
+
+  /** Writes the queued spans in one transaction and settles their `append` promises. */
+  private flush(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.queue.length === 0) return;
+    const spans = this.queue;
+    const waiters = this.waiters;
+    this.queue = [];
+    this.waiters = [];
+    try {
+      this.write(spans);
+    } catch (err) {
+      for (const w of waiters) w.reject(err);
+      return;
+    }
+    for (const w of waiters) w.resolve();
+  }
+
+  private write(spans: readonly StoredSpan[]): void {
     this.db.exec("begin");
     try {
       for (const s of spans) {
@@ -124,6 +166,7 @@ export class SqliteTraceStore implements TraceStore {
   }
 
   async list(query: TraceQuery = {}): Promise<TraceSummary[]> {
+    this.flush();
     const limit = Math.max(1, Math.min(query.limit ?? 20, 10_000));
     const where: string[] = [];
     const params: (string | number)[] = [];
@@ -173,6 +216,7 @@ export class SqliteTraceStore implements TraceStore {
   }
 
   async get(id: string): Promise<StoredSpan[] | null> {
+    this.flush();
     const key = id.trim().toLowerCase();
     if (!/^[0-9a-f-]{8,36}$/.test(key))
       throw new ValidationError("id", `"${id}" is not a trace id (8 to 36 hex digits and dashes)`);
@@ -204,15 +248,18 @@ export class SqliteTraceStore implements TraceStore {
   async prune(before: string): Promise<number> {
     const t = Date.parse(before);
     if (Number.isNaN(t)) throw new ValidationError("before", `"${before}" is not an ISO date-time`);
+    this.flush();
+    // A trace started before t iff one of its spans did: the start index finds them without grouping
+    // every span (this runs at every start of an assistant, the CLI's one-turn chat included).
     const r = this.db
-      .prepare(
-        "delete from spans where trace_id in (select trace_id from spans group by trace_id having min(start_ms) < ?)",
-      )
+      .prepare("delete from spans where trace_id in (select distinct trace_id from spans where start_ms < ?)")
       .run(t);
     return Number(r.changes);
   }
 
   async close(): Promise<void> {
-    if (this.db.isOpen) this.db.close();
+    if (!this.db.isOpen) return;
+    this.flush();
+    this.db.close();
   }
 }

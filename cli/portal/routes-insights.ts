@@ -5,13 +5,15 @@ import { promisify } from "node:util";
 import type { FastifyInstance } from "fastify";
 import { listPrompts, PROMPTS_DIR, parsePrompt } from "../../llmops/prompts/loader.ts";
 import { type FeatureDistribution, featureDistributions } from "../../mlops/monitoring/distributions.ts";
-import { lastMonitorRunPath, loadReferenceProfile, windowDays } from "../../mlops/monitoring/monitor.ts";
+import { lastMonitorRunPath, monitorRunsPath } from "../../mlops/monitoring/last-run.ts";
+import { windowDays } from "../../mlops/monitoring/monitor.ts";
 import {
   PREDICTION_LOG_PREFIX,
   type PredictionRecord,
   readPredictionLog,
 } from "../../mlops/monitoring/prediction-log.ts";
 import type { ReferenceProfile } from "../../mlops/monitoring/reference-profile.ts";
+import { loadReferenceProfile } from "../../mlops/monitoring/reference-store.ts";
 import { openRegistry } from "../../mlops/registry/store.ts";
 import { createChurnRiskService } from "../../mlops/serving/churn-risk.ts";
 import { datasetFromRows } from "../../mlops/training/dataset.ts";
@@ -35,7 +37,7 @@ export interface InsightsDeps {
   /** monitoring.window: the window a snapshot without one was taken over. */
   monitoringWindow: string;
   lastRunFile: string;
-  /** One JSON line per monitor run (written by `telco monitor run` when it keeps a history). */
+  /** One JSON line per monitor run (`telco monitor run` appends its snapshot). */
   runsFile: string;
   /** Prompt templates, and the git checkout holding their history (null: current versions only). */
   promptsDir: string;
@@ -55,7 +57,7 @@ export function insightsDeps(app: AppContext, over: Partial<InsightsDeps> = {}):
     modelName: app.config.serving.modelName,
     monitoringWindow: app.config.monitoring.window,
     lastRunFile: lastMonitorRunPath(app.paths),
-    runsFile: join(app.paths.logs, "monitor", "runs.jsonl"),
+    runsFile: monitorRunsPath(app.paths),
     promptsDir: PROMPTS_DIR,
     promptsRepo: existsSync(join(repo, ".git")) ? repo : null,
     close: async () => churn?.close(),

@@ -4,3 +4,8 @@ import { join } from "node:path";
 export function lastMonitorRunPath(paths: { logs: string }): string {
   return join(paths.logs, "monitor", "last-run.json");
 }
+
+/** Every monitor run's snapshot, one JSON line each (the console's drift and performance over time). */
+export function monitorRunsPath(paths: { logs: string }): string {
+  return join(paths.logs, "monitor", "runs.jsonl");
+}

@@ -1,11 +1,12 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { appendFileSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import type { AppContext } from "../../platform/context.ts";
 import { NotFoundError, ValidationError } from "../../platform/errors.ts";
 import { openRegistry } from "../registry/store.ts";
 import { datasetFromRows, type FeatureSpec } from "../training/dataset.ts";
 import { type Alert, type AlertDelivery, dispatchAlerts, evaluateAlertRules } from "./alerts.ts";
-import { lastMonitorRunPath } from "./last-run.ts";
+import { featureDistributions } from "./distributions.ts";
+import { lastMonitorRunPath, monitorRunsPath } from "./last-run.ts";
 import { type PerformancePeriod, performanceOverTime } from "./performance.ts";
 import { PREDICTION_LOG_PREFIX, type PredictionRecord, readPredictionLog } from "./prediction-log.ts";
 import { compareToReference, type DriftReport } from "./reference-profile.ts";
@@ -242,20 +243,23 @@ export async function runMonitor(app: AppContext, opts: MonitorOptions = {}): Pr
   });
   const snapshot = lastMonitorRunPath(app.paths);
   mkdirSync(dirname(snapshot), { recursive: true });
-  writeFileSync(
-    snapshot,
-    JSON.stringify({
-      at: new Date().toISOString(),
-      model: modelName,
-      model_version: dominant,
-      drift: report.drift,
-      features,
-      prediction_drift: report.predictionDrift,
-      // The console's monitoring view reads these too (GET /v1/portal/monitoring/last-run).
-      quality: report.quality,
-      alerts,
-    }),
-  );
+  const snapshotLine = JSON.stringify({
+    at: new Date().toISOString(),
+    model: modelName,
+    model_version: dominant,
+    drift: report.drift,
+    features,
+    prediction_drift: report.predictionDrift,
+    // The console's monitoring view reads these too (GET /v1/portal/monitoring/last-run, /distributions, /runs).
+    quality: report.quality,
+    alerts,
+    window: { from, to },
+    n_predictions: current.length,
+    performance,
+    distributions: featureDistributions(profile, data, scores),
+  });
+  writeFileSync(snapshot, snapshotLine);
+  appendFileSync(monitorRunsPath(app.paths), `${snapshotLine}\n`);
   let deliveries: AlertDelivery[] = [];
   const retraining: MonitorResult["retraining"] = { triggered: false };
   if (!opts.dryRun) {

@@ -1,6 +1,7 @@
 import type { FeaturesConfig } from "../../platform/config/sections/features.ts";
 import { NotFoundError, ValidationError } from "../../platform/errors.ts";
 import type { Warehouse } from "../../platform/ports/warehouse.ts";
+import { renderDialect, type SqlDialect, sqlDialect } from "../../platform/sql/dialect.ts";
 import { contentVersion, latestDatasetVersion, recordDatasetVersion } from "../ingestion/versions.ts";
 import { FEATURE_GROUPS, FEATURES, featureSql, featureVersion, LOOKBACK_DAYS } from "./definitions.ts";
 
@@ -45,13 +46,21 @@ export interface TrainingSetSummary {
   datasetVersion: string;
 }
 
-/** Fills `{{name}}` placeholders; every placeholder must be given (values are validated literals). */
-export function renderSql(template: string, params: Record<string, string | number>): string {
-  return template.replace(/\{\{(\w+)\}\}/g, (_m, name: string) => {
+/**
+ * Fills `{{name}}` placeholders (every placeholder must be given; values are validated literals),
+ * then expands the `@function(…)` calls for the warehouse's dialect (platform/sql/dialect.ts).
+ */
+export function renderSql(
+  template: string,
+  params: Record<string, string | number>,
+  dialect: SqlDialect = sqlDialect("duckdb"),
+): string {
+  const filled = template.replace(/\{\{(\w+)\}\}/g, (_m, name: string) => {
     const v = params[name];
     if (v === undefined) throw new ValidationError("sql", `no value for placeholder {{${name}}}`);
     return String(v);
   });
+  return renderDialect(filled, dialect);
 }
 
 /** Fails with a hint when a silver table the features need is missing. */
@@ -69,28 +78,46 @@ export async function assertSources(wh: Warehouse): Promise<void> {
 /** Reads the span of the ingested data (used for default dates and cutoff bounds). */
 export async function dataRange(wh: Warehouse): Promise<DataRange> {
   await assertSources(wh);
-  const [row] = await wh.query<{ first_month: unknown; last_event: unknown }>(`
-    select
-      cast(least(
-        (select min(reference_month) from silver.billing_invoices),
-        (select min(month) from silver.usage_monthly)) as varchar) as first_month,
-      cast(greatest(
-        (select max(issue_date) from silver.billing_invoices),
-        (select max(paid_date) from silver.billing_payments),
-        (select max(opened_date) from silver.billing_disputes),
-        (select max(cast(opened_at as date)) from silver.support_tickets),
-        (select max(cast(measured_at as date)) from silver.network_quality),
-        (select max(cast(started_at as date)) from silver.network_outages),
-        (select max(start_date) from silver.crm_contracts),
-        (select max(cancel_date) from silver.crm_contracts),
-        (select max(cast(created_at as date)) from silver.crm_interactions)) as varchar) as last_event
-  `);
+  const [row] = await wh.query<{ first_month: unknown; last_event: unknown }>(dataRangeSql(dialectOf(wh)));
   if (!row?.first_month || !row.last_event) {
     throw new NotFoundError("synthetic data (silver tables are empty)", {
       hint: "Run `telco data generate` then `telco data ingest synthetic` first.",
     });
   }
   return { firstMonth: String(row.first_month), lastEventDate: String(row.last_event) };
+}
+
+/**
+ * The span of the data. min/max over a union rather than least()/greatest(): BigQuery's return
+ * null when any argument is null (an empty table), DuckDB's skip nulls.
+ */
+export function dataRangeSql(dialect: SqlDialect): string {
+  const last = [
+    "select max(issue_date) as d from silver.billing_invoices",
+    "select max(paid_date) as d from silver.billing_payments",
+    "select max(opened_date) as d from silver.billing_disputes",
+    "select max(cast(opened_at as date)) as d from silver.support_tickets",
+    "select max(cast(measured_at as date)) as d from silver.network_quality",
+    "select max(cast(started_at as date)) as d from silver.network_outages",
+    "select max(start_date) as d from silver.crm_contracts",
+    "select max(cancel_date) as d from silver.crm_contracts",
+    "select max(cast(created_at as date)) as d from silver.crm_interactions",
+  ];
+  const first = [
+    "select min(reference_month) as d from silver.billing_invoices",
+    "select min(month) as d from silver.usage_monthly",
+  ];
+  return renderDialect(
+    `select
+  (select @string(min(d)) from (${first.join(" union all ")}) as f) as first_month,
+  (select @string(max(d)) from (${last.join(" union all ")}) as l) as last_event`,
+    dialect,
+  );
+}
+
+/** The dialect the warehouse speaks. */
+export function dialectOf(wh: Warehouse): SqlDialect {
+  return sqlDialect(wh.dialect);
 }
 
 /** Default as-of date: the day after the last event, so every ingested event is known. */
@@ -120,12 +147,20 @@ export function trainingCutoffs(range: DataRange, asOf: string, cfg: FeaturesCon
   return out;
 }
 
-/** The SELECT that joins every feature group onto the spine table. */
-export function featureSelect(spineColumns: readonly string[]): string {
+/**
+ * The SELECT that joins every feature group onto the spine. With `spine` (a query) the spine is
+ * the first CTE (BigQuery: no temp table outlives a job); without it, the temp table `feature_spine`.
+ */
+export function featureSelect(
+  spineColumns: readonly string[],
+  dialect: SqlDialect = sqlDialect("duckdb"),
+  spine?: string,
+): string {
   const params = { spine: SPINE, lookback_days: LOOKBACK_DAYS };
   const ctes = FEATURE_GROUPS.map(
-    (g) => `g_${g.name} as (\n${renderSql(featureSql(g.name), params).trim()}\n)`,
+    (g) => `g_${g.name} as (\n${renderSql(featureSql(g.name), params, dialect).trim()}\n)`,
   );
+  if (spine !== undefined) ctes.unshift(`${SPINE} as (\n${spine.trim()}\n)`);
   const joins = FEATURE_GROUPS.map(
     (g) =>
       `left join g_${g.name} on g_${g.name}.customer_id = s.customer_id and g_${g.name}.cutoff_date = s.cutoff_date`,
@@ -162,32 +197,22 @@ export async function buildTrainingSet(
       { hint: "Use a later --as-of, generate more months of data, or lower features.warmupMonths." },
     );
   }
-  await wh.exec("create schema if not exists gold; create schema if not exists meta;");
-  await wh.exec(
-    `create or replace temp table ${SPINE} as ${renderSql(featureSql("spine_training"), {
-      first_cutoff: cutoffs[0],
-      last_cutoff: cutoffs[cutoffs.length - 1],
-      horizon_days: cfg.labelHorizonDays,
-    })}`,
-  );
-  await wh.exec(
-    `create or replace table ${TRAINING_TABLE} as ${featureSelect([
-      "customer_id",
-      "cutoff_date",
-      "label",
-      "churn_date",
-      "contract_id",
-    ])}\norder by cutoff_date, customer_id`,
-  );
-  await wh.exec(
-    `create or replace view ${TRAINING_VIEW} as select customer_id, label, cutoff_date, ${FEATURES.map((f) => f.name).join(", ")} from ${TRAINING_TABLE}`,
-  );
-  await wh.exec(`drop table if exists ${SPINE}`);
-  const perCutoff = await wh.query<{ cutoff_date: unknown; rows: number; positives: number }>(
-    `select cast(cutoff_date as varchar) as cutoff_date, count(*) as rows, cast(sum(label) as integer) as positives
+  const dialect = dialectOf(wh);
+  for (const sql of trainingSetStatements(dialect, {
+    firstCutoff: cutoffs[0],
+    lastCutoff: cutoffs[cutoffs.length - 1],
+    horizonDays: cfg.labelHorizonDays,
+  })) {
+    await wh.exec(sql);
+  }
+  const perCutoff = await wh.query<{ cutoff_date: unknown; n_rows: number; positives: number }>(
+    renderDialect(
+      `select @string(cutoff_date) as cutoff_date, count(*) as n_rows, cast(sum(label) as integer) as positives
      from ${TRAINING_TABLE} group by cutoff_date order by cutoff_date`,
+      dialect,
+    ),
   );
-  const rows = perCutoff.reduce((a, r) => a + Number(r.rows), 0);
+  const rows = perCutoff.reduce((a, r) => a + Number(r.n_rows), 0);
   const positives = perCutoff.reduce((a, r) => a + Number(r.positives), 0);
   const summary: Omit<TrainingSetSummary, "datasetVersion"> = {
     table: TRAINING_TABLE,
@@ -201,7 +226,7 @@ export async function buildTrainingSet(
     features: FEATURES.length,
     cutoffs: perCutoff.map((r) => ({
       cutoffDate: String(r.cutoff_date),
-      rows: Number(r.rows),
+      rows: Number(r.n_rows),
       positives: Number(r.positives),
     })),
   };
@@ -221,31 +246,106 @@ export async function buildLatestFeatures(
 ): Promise<{ table: string; asOf: string; rows: number; featureVersion: string }> {
   const range = await dataRange(wh);
   const asOf = opts.asOf ? parseIsoDate("--as-of", opts.asOf) : defaultAsOf(range);
-  await wh.exec("create schema if not exists gold; create schema if not exists meta;");
-  await wh.exec(
-    `create or replace temp table ${SPINE} as ${renderSql(featureSql("spine_latest"), { as_of: asOf })}`,
-  );
-  await wh.exec(
-    `create or replace table ${LATEST_TABLE} as select customer_id, cast(cutoff_date as date) as as_of_date, ${FEATURES.map((f) => f.name).join(", ")} from (${featureSelect(["customer_id", "cutoff_date"])}) order by customer_id`,
-  );
-  await wh.exec(`drop table if exists ${SPINE}`);
+  for (const sql of latestFeatureStatements(dialectOf(wh), asOf)) await wh.exec(sql);
   const [{ n }] = await wh.query<{ n: number }>(`select count(*) as n from ${LATEST_TABLE}`);
   await recordFeatureSet(wh, LATEST_TABLE, asOf, Number(n));
   await recordGoldVersion(wh, LATEST_TABLE, await sourceVersions(wh));
   return { table: LATEST_TABLE, asOf, rows: Number(n), featureVersion: featureVersion() };
 }
 
+/**
+ * The statements that build gold.churn_training and the gold.synthetic_training view, in order.
+ * DuckDB keeps the spine in a temp table the feature groups share; BigQuery, where each statement
+ * is its own job, gets one CREATE TABLE AS with the spine as a CTE, partitioned by cutoff month
+ * and clustered by customer.
+ */
+export function trainingSetStatements(
+  dialect: SqlDialect,
+  p: { firstCutoff: string; lastCutoff: string; horizonDays: number },
+): string[] {
+  const spine = renderSql(
+    featureSql("spine_training"),
+    { first_cutoff: p.firstCutoff, last_cutoff: p.lastCutoff, horizon_days: p.horizonDays },
+    dialect,
+  );
+  const columns = ["customer_id", "cutoff_date", "label", "churn_date", "contract_id"];
+  const layout = { partitionBy: "date_trunc(cutoff_date, month)", clusterBy: ["customer_id"] };
+  const view = `create or replace view ${TRAINING_VIEW} as select customer_id, label, cutoff_date, ${FEATURES.map((f) => f.name).join(", ")} from ${TRAINING_TABLE}`;
+  if (!dialect.tempTables) {
+    return [
+      ...schemaStatements(dialect),
+      dialect.createTableAs(
+        TRAINING_TABLE,
+        `${featureSelect(columns, dialect, spine)}\norder by cutoff_date, customer_id`,
+        layout,
+      ),
+      view,
+    ];
+  }
+  return [
+    ...schemaStatements(dialect),
+    `create or replace temp table ${SPINE} as ${spine}`,
+    dialect.createTableAs(
+      TRAINING_TABLE,
+      `${featureSelect(columns, dialect)}\norder by cutoff_date, customer_id`,
+    ),
+    view,
+    `drop table if exists ${SPINE}`,
+  ];
+}
+
+/** The statements that build gold.customer_features as of `asOf` (see trainingSetStatements). */
+export function latestFeatureStatements(dialect: SqlDialect, asOf: string): string[] {
+  const spine = renderSql(featureSql("spine_latest"), { as_of: asOf }, dialect);
+  const select = (inner: string) =>
+    `select customer_id, cast(cutoff_date as date) as as_of_date, ${FEATURES.map((f) => f.name).join(", ")} from (${inner}) as f order by customer_id`;
+  if (!dialect.tempTables) {
+    return [
+      ...schemaStatements(dialect),
+      dialect.createTableAs(
+        LATEST_TABLE,
+        select(featureSelect(["customer_id", "cutoff_date"], dialect, spine)),
+        {
+          clusterBy: ["customer_id"],
+        },
+      ),
+    ];
+  }
+  return [
+    ...schemaStatements(dialect),
+    `create or replace temp table ${SPINE} as ${spine}`,
+    dialect.createTableAs(LATEST_TABLE, select(featureSelect(["customer_id", "cutoff_date"], dialect))),
+    `drop table if exists ${SPINE}`,
+  ];
+}
+
+/** DuckDB creates its schemas; BigQuery's datasets come from Terraform (infra/terraform/modules/data-platform). */
+function schemaStatements(dialect: SqlDialect): string[] {
+  return dialect.name === "bigquery"
+    ? []
+    : ["create schema if not exists gold", "create schema if not exists meta"];
+}
+
 /** Lineage: which feature version built which gold table as of which date. */
 async function recordFeatureSet(wh: Warehouse, table: string, asOf: string, rows: number): Promise<void> {
-  await wh.exec(
-    `create table if not exists meta.feature_sets (table_name varchar, feature_version varchar, as_of date, rows bigint, built_at timestamp)`,
-  );
-  await wh.query(`insert into meta.feature_sets values (?, ?, cast(? as date), ?, current_timestamp)`, [
-    table,
-    featureVersion(),
-    asOf,
-    rows,
-  ]);
+  for (const sql of featureSetStatements(wh.dialect, { table, asOf, rows })) await wh.exec(sql);
+}
+
+/**
+ * The lineage row of a feature build, values inlined (all validated: a constant table name, an
+ * ISO date, a count, a hex hash) so the statement is the same text on both engines.
+ */
+export function featureSetStatements(
+  dialect: "duckdb" | "bigquery",
+  r: { table: string; asOf: string; rows: number },
+): string[] {
+  // `rows` is reserved in BigQuery: backticks there, plain in DuckDB (same column).
+  const rowsColumn = dialect === "bigquery" ? "`rows`" : "rows";
+  const q = (v: string) => `'${v.replaceAll("'", "''")}'`;
+  return [
+    `create table if not exists meta.feature_sets (table_name string, feature_version string, as_of date, ${rowsColumn} int64, built_at timestamp)`,
+    `insert into meta.feature_sets values (${q(r.table)}, ${q(featureVersion())}, date ${q(parseIsoDate("as_of", r.asOf))}, ${Math.trunc(r.rows)}, current_timestamp)`,
+  ];
 }
 
 /** "silver.x@version" of every source that has a recorded version (lineage parents). */

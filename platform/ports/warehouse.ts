@@ -6,6 +6,11 @@ export type Row = Record<string, unknown>;
 
 export interface Warehouse {
   readonly kind: "duckdb" | "bigquery";
+  /**
+   * The SQL dialect the warehouse speaks. Domain SQL is written once with `@function(…)` calls for
+   * what differs and rendered through `platform/sql/dialect.ts` for this dialect.
+   */
+  readonly dialect: "duckdb" | "bigquery";
   /** Runs a query and returns all rows as plain objects (BigInt columns become numbers when safe). */
   query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /** Runs one or more statements that return nothing useful. */

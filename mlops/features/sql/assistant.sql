@@ -4,15 +4,18 @@
 select
   s.customer_id,
   s.cutoff_date,
-  cast(
-    count(i.interaction_id) filter (
-      where i.channel in ('chat', 'whatsapp', 'api', 'cli') and i.created_at >= s.cutoff_date - interval 30 day
-    ) as double
+  @float(
+    count(
+      case
+        when i.channel in ('chat', 'whatsapp', 'api', 'cli') and i.created_at >= @ts(@days_before(s.cutoff_date, 30))
+          then i.interaction_id
+      end
+    )
   ) as assistant_contacts_30d,
-  coalesce(bool_or(i.offer_accepted is not null), false) as retention_offer_accepted_90d
+  coalesce(@any_true(i.offer_accepted is not null), false) as retention_offer_accepted_90d
 from {{spine}} s
 left join silver.crm_interactions i
   on i.customer_id = s.customer_id
- and i.created_at < s.cutoff_date
- and i.created_at >= s.cutoff_date - interval {{lookback_days}} day
+ and i.created_at < @ts(s.cutoff_date)
+ and i.created_at >= @ts(@days_before(s.cutoff_date, {{lookback_days}}))
 group by s.customer_id, s.cutoff_date

@@ -16,7 +16,7 @@ with invoices as (
     on i.customer_id = s.customer_id
    and i.issue_date < s.cutoff_date
    -- only the last ~4 reference months are used; bound the join
-   and i.issue_date >= s.cutoff_date - interval 200 day
+   and i.issue_date >= @days_before(s.cutoff_date, 200)
 ),
 plan_lines as (
   select invoice_id, sum(amount_brl) as plan_brl
@@ -29,11 +29,12 @@ per_customer as (
   select
     v.customer_id,
     v.cutoff_date,
-    max(p.plan_brl * v.tax_factor) filter (where v.reference_month = v.last_month) as price_now,
-    max(p.plan_brl * v.tax_factor) filter (where v.reference_month = v.last_month - interval 3 month) as price_3m_ago,
-    max(v.amount_brl) filter (where v.reference_month = v.last_month) as bill_now,
-    max(v.amount_brl) filter (where v.reference_month = v.last_month - interval 3 month) as bill_3m_ago,
-    avg(v.amount_brl) filter (where v.reference_month > v.last_month - interval 3 month) as arpu
+    max(case when v.reference_month = v.last_month then p.plan_brl * v.tax_factor end) as price_now,
+    max(case when v.reference_month = @months_before(v.last_month, 3) then p.plan_brl * v.tax_factor end)
+      as price_3m_ago,
+    max(case when v.reference_month = v.last_month then v.amount_brl end) as bill_now,
+    max(case when v.reference_month = @months_before(v.last_month, 3) then v.amount_brl end) as bill_3m_ago,
+    avg(case when v.reference_month > @months_before(v.last_month, 3) then v.amount_brl end) as arpu
   from invoices v
   left join plan_lines p on p.invoice_id = v.invoice_id
   group by v.customer_id, v.cutoff_date
@@ -41,9 +42,9 @@ per_customer as (
 select
   s.customer_id,
   s.cutoff_date,
-  cast(round(b.price_now, 2) as double) as monthly_price_brl,
-  cast(round(100 * (b.price_now / nullif(b.price_3m_ago, 0) - 1), 2) as double) as price_change_pct_3m,
-  cast(round(b.arpu, 2) as double) as arpu_brl,
-  cast(round(100 * (b.bill_now / nullif(b.bill_3m_ago, 0) - 1), 2) as double) as arpu_trend_pct_3m
+  @float(round(b.price_now, 2)) as monthly_price_brl,
+  @float(round(100 * (b.price_now / nullif(b.price_3m_ago, 0) - 1), 2)) as price_change_pct_3m,
+  @float(round(b.arpu, 2)) as arpu_brl,
+  @float(round(100 * (b.bill_now / nullif(b.bill_3m_ago, 0) - 1), 2)) as arpu_trend_pct_3m
 from {{spine}} s
 left join per_customer b on b.customer_id = s.customer_id and b.cutoff_date = s.cutoff_date

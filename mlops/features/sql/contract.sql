@@ -6,23 +6,23 @@ select
   c.product,
   c.plan_id,
   c.sales_channel,
-  cast(date_sub('month', c.start_date, s.cutoff_date) as double) as tenure_months,
-  cast(
+  @float(@months_between(c.start_date, s.cutoff_date)) as tenure_months,
+  @float(
     case
       when c.fidelity_end_date is null or c.fidelity_end_date <= s.cutoff_date then 0
       -- complete months left, plus one for a partial month (rounded up)
-      else date_sub('month', s.cutoff_date, c.fidelity_end_date)
+      else @months_between(s.cutoff_date, c.fidelity_end_date)
         + case
-            when s.cutoff_date + to_months(date_sub('month', s.cutoff_date, c.fidelity_end_date)) < c.fidelity_end_date
+            when @months_after(s.cutoff_date, @months_between(s.cutoff_date, c.fidelity_end_date)) < c.fidelity_end_date
               then 1
             else 0
           end
-    end as double
+    end
   ) as fidelity_months_left,
-  cast(
+  @float(
     case
-      when c.fidelity_end_date <= s.cutoff_date then date_sub('month', c.fidelity_end_date, s.cutoff_date)
-    end as double
+      when c.fidelity_end_date <= s.cutoff_date then @months_between(c.fidelity_end_date, s.cutoff_date)
+    end
   ) as months_since_fidelity_end
 from {{spine}} s
 left join silver.crm_contracts c on c.contract_id = s.contract_id

@@ -3,7 +3,7 @@
 select
   s.customer_id,
   s.cutoff_date,
-  cast(count(d.dispute_id) as double) as open_disputes
+  @float(count(d.dispute_id)) as open_disputes
 from {{spine}} s
 left join silver.billing_disputes d
   on d.customer_id = s.customer_id

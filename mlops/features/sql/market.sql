@@ -15,14 +15,14 @@ per_state as (
   join silver.market_competitor_offers o
     on o.uf = st.uf
    and o.start_date < st.cutoff_date
-   and o.end_date >= st.cutoff_date - interval 1 day
+   and o.end_date >= @days_before(st.cutoff_date, 1)
   group by st.uf, st.cutoff_date
 )
 select
   s.customer_id,
   s.cutoff_date,
   coalesce(ps.offers, 0) > 0 as competitor_offer_active,
-  cast(coalesce(ps.max_discount, 0) as double) as competitor_max_discount_pct
+  @float(coalesce(ps.max_discount, 0)) as competitor_max_discount_pct
 from {{spine}} s
 left join silver.crm_customers cu on cu.customer_id = s.customer_id
 left join per_state ps on ps.uf = cu.uf and ps.cutoff_date = s.cutoff_date

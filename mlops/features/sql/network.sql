@@ -27,13 +27,16 @@ region_outages as (
     r.family,
     r.cutoff_date,
     count(o.outage_id) as outages,
-    sum(date_diff('minute', o.started_at, least(o.ended_at, cast(r.cutoff_date as timestamp)))) as minutes
+    -- an outage still open (no end) counts up to the cutoff; coalesce keeps BigQuery's least() from
+    -- returning null
+    sum(@minutes_between(o.started_at, least(coalesce(o.ended_at, @ts(r.cutoff_date)), @ts(r.cutoff_date))))
+      as minutes
   from regions r
   join silver.network_outages o
     on o.uf = r.uf
    and (o.city is null or o.city = r.city)
-   and o.started_at < r.cutoff_date
-   and o.started_at >= r.cutoff_date - interval {{lookback_days}} day
+   and o.started_at < @ts(r.cutoff_date)
+   and o.started_at >= @ts(@days_before(r.cutoff_date, {{lookback_days}}))
    and (
      o.affected_product = 'all'
      or o.affected_product = r.family
@@ -52,20 +55,20 @@ tests as (
   from {{spine}} s
   join silver.network_quality q
     on q.customer_id = s.customer_id
-   and q.measured_at < s.cutoff_date
-   and q.measured_at >= s.cutoff_date - interval {{lookback_days}} day
+   and q.measured_at < @ts(s.cutoff_date)
+   and q.measured_at >= @ts(@days_before(s.cutoff_date, {{lookback_days}}))
   group by s.customer_id, s.cutoff_date
 )
 select
   s.customer_id,
   s.cutoff_date,
-  cast(coalesce(ro.outages, 0) as double) as outages_90d,
-  cast(coalesce(ro.minutes, 0) as double) as outage_minutes_90d,
-  -- greatest() skips nulls, so keep "no contracted speed" empty explicitly
-  cast(case when t.speed_ratio is not null then round(greatest(0, 100 * (1 - t.speed_ratio)), 2) end as double)
+  @float(coalesce(ro.outages, 0)) as outages_90d,
+  @float(coalesce(ro.minutes, 0)) as outage_minutes_90d,
+  -- greatest() skips nulls in DuckDB and not in BigQuery, so keep "no contracted speed" empty explicitly
+  @float(case when t.speed_ratio is not null then round(greatest(0, 100 * (1 - t.speed_ratio)), 2) end)
     as speed_shortfall_pct_90d,
-  cast(round(t.latency, 2) as double) as avg_latency_ms_90d,
-  cast(round(t.loss, 3) as double) as avg_packet_loss_pct_90d
+  @float(round(t.latency, 2)) as avg_latency_ms_90d,
+  @float(round(t.loss, 3)) as avg_packet_loss_pct_90d
 from {{spine}} s
 left join customers cu on cu.customer_id = s.customer_id and cu.cutoff_date = s.cutoff_date
 left join region_outages ro

@@ -2,7 +2,7 @@
 select
   s.customer_id,
   s.cutoff_date,
-  cast(date_sub('year', cu.birth_date, s.cutoff_date) as double) as age_years,
+  @float(@years_between(cu.birth_date, s.cutoff_date)) as age_years,
   cu.segment,
   cu.uf
 from {{spine}} s

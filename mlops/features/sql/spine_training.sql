@@ -5,7 +5,7 @@
 -- and the label; no feature group sees it.
 with cutoffs as (
   select cast(d as date) as cutoff_date
-  from generate_series(date '{{first_cutoff}}', date '{{last_cutoff}}', interval 1 month) as t(d)
+  from @month_series(date '{{first_cutoff}}', date '{{last_cutoff}}', d)
 ),
 active as (
   select
@@ -25,7 +25,7 @@ select
   customer_id,
   contract_id,
   cutoff_date,
-  cast(case when cancel_date < cutoff_date + interval {{horizon_days}} day then 1 else 0 end as integer) as label,
-  case when cancel_date < cutoff_date + interval {{horizon_days}} day then cancel_date end as churn_date
+  cast(case when cancel_date < @days_after(cutoff_date, {{horizon_days}}) then 1 else 0 end as integer) as label,
+  case when cancel_date < @days_after(cutoff_date, {{horizon_days}}) then cancel_date end as churn_date
 from active
 where rn = 1

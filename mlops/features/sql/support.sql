@@ -4,17 +4,16 @@
 select
   s.customer_id,
   s.cutoff_date,
-  cast(count(t.ticket_id) as double) as tickets_90d,
-  cast(count(t.ticket_id) filter (where t.repeat_contact) as double) as repeat_contacts_90d,
-  cast(
-    count(t.ticket_id) filter (where t.resolved_at is null or t.resolved_at >= s.cutoff_date) as double
-  ) as unresolved_tickets_90d,
-  cast(count(t.ticket_id) filter (where t.category = 'cancelamento') as double) as cancellation_tickets_90d,
-  cast(count(t.ticket_id) filter (where t.channel = 'anatel') as double) as anatel_complaints_90d,
-  cast(round(avg(t.satisfaction) filter (where t.resolved_at < s.cutoff_date), 2) as double) as avg_satisfaction_90d
+  @float(count(t.ticket_id)) as tickets_90d,
+  @float(count(case when t.repeat_contact then t.ticket_id end)) as repeat_contacts_90d,
+  @float(count(case when t.resolved_at is null or t.resolved_at >= @ts(s.cutoff_date) then t.ticket_id end))
+    as unresolved_tickets_90d,
+  @float(count(case when t.category = 'cancelamento' then t.ticket_id end)) as cancellation_tickets_90d,
+  @float(count(case when t.channel = 'anatel' then t.ticket_id end)) as anatel_complaints_90d,
+  @float(round(avg(case when t.resolved_at < @ts(s.cutoff_date) then t.satisfaction end), 2)) as avg_satisfaction_90d
 from {{spine}} s
 left join silver.support_tickets t
   on t.customer_id = s.customer_id
- and t.opened_at < s.cutoff_date
- and t.opened_at >= s.cutoff_date - interval {{lookback_days}} day
+ and t.opened_at < @ts(s.cutoff_date)
+ and t.opened_at >= @ts(@days_before(s.cutoff_date, {{lookback_days}}))
 group by s.customer_id, s.cutoff_date

@@ -9,22 +9,22 @@ with months as (
   from {{spine}} s
   join silver.usage_monthly u
     on u.customer_id = s.customer_id
-   and u.month + interval 1 month <= s.cutoff_date
-   and u.month >= s.cutoff_date - interval 6 month
+   and @months_after(u.month, 1) <= s.cutoff_date
+   and u.month >= @months_before(s.cutoff_date, 6)
 ),
 per_customer as (
   select
     customer_id,
     cutoff_date,
-    max(data_gb) filter (where month = last_month) as last_gb,
-    avg(data_gb) filter (where month < last_month and month >= last_month - interval 3 month) as prev_gb
+    max(case when month = last_month then data_gb end) as last_gb,
+    avg(case when month < last_month and month >= @months_before(last_month, 3) then data_gb end) as prev_gb
   from months
   group by customer_id, cutoff_date
 )
 select
   s.customer_id,
   s.cutoff_date,
-  cast(u.last_gb as double) as data_gb_last_month,
-  cast(round(100 * (u.last_gb / nullif(u.prev_gb, 0) - 1), 2) as double) as data_usage_trend_pct
+  @float(u.last_gb) as data_gb_last_month,
+  @float(round(100 * (u.last_gb / nullif(u.prev_gb, 0) - 1), 2)) as data_usage_trend_pct
 from {{spine}} s
 left join per_customer u on u.customer_id = s.customer_id and u.cutoff_date = s.cutoff_date

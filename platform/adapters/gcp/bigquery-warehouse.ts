@@ -27,6 +27,7 @@ const LAYERS = ["raw", "bronze", "silver", "gold", "meta", "logs"];
  */
 export class BigQueryWarehouse implements Warehouse {
   readonly kind = "bigquery" as const;
+  readonly dialect = "bigquery" as const;
   private readonly clientPromise: Promise<BigQueryLike>;
   private readonly location: string;
   private readonly prefix: string;

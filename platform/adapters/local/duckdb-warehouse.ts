@@ -32,6 +32,7 @@ export function lockError(path: string, err: unknown): TelcoError | undefined {
 /** Local warehouse: one DuckDB database file in the workspace (":memory:" for tests). */
 export class DuckDbWarehouse implements Warehouse {
   readonly kind = "duckdb" as const;
+  readonly dialect = "duckdb" as const;
   private readonly instance: DuckDBInstance;
   private readonly conn: DuckDBConnection;
   readonly path: string;

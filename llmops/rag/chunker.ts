@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import type { Chunk, ChunkerSettings, LoadedDocument } from "./types.ts";
+import type { Chunk, ChunkerSettings, DocMetadata, LoadedDocument } from "./types.ts";
 
 /** Separator between heading levels in a chunk's `section` (also used in citations). */
 export const SECTION_SEPARATOR = " › ";
@@ -21,9 +21,7 @@ function tokenize(text: string): string[] {
  */
 export function chunkDocument(doc: LoadedDocument, settings: ChunkerSettings): Chunk[] {
   const { maxTokens, overlapTokens } = settings;
-  if (maxTokens < 8) throw new RangeError("chunker maxTokens must be at least 8");
-  if (overlapTokens < 0 || overlapTokens >= maxTokens / 2)
-    throw new RangeError("chunker overlapTokens must be in [0, maxTokens/2)");
+  checkChunkerSettings(settings);
   const chunks: Chunk[] = [];
   for (const section of doc.sections) {
     const units = splitUnits(section.text, maxTokens, maxTokens - overlapTokens);
@@ -31,28 +29,43 @@ export function chunkDocument(doc: LoadedDocument, settings: ChunkerSettings): C
     const sectionLabel = section.path.join(SECTION_SEPARATOR);
     const pieces = packUnits(units, maxTokens, overlapTokens);
     pieces.forEach((text, ordinal) => {
-      const contentHash = sha256(text, 32);
-      chunks.push({
-        // Stable: same doc, same section path, same position and same text → same id across runs.
-        chunk_id: sha256(
-          `${doc.metadata.doc_id}\u0000${sectionLabel}\u0000${ordinal}\u0000${contentHash}`,
-          20,
-        ),
-        doc_id: doc.metadata.doc_id,
-        title: doc.metadata.title,
-        section: sectionLabel,
-        ordinal,
-        text,
-        content_hash: contentHash,
-        source: doc.source,
-        type: doc.metadata.type,
-        product: doc.metadata.product,
-        effective_date: doc.metadata.effective_date,
-        language: doc.metadata.language,
-      });
+      chunks.push(buildChunk(doc.metadata, doc.source, sectionLabel, ordinal, text));
     });
   }
   return chunks;
+}
+
+/** Throws RangeError on settings that cannot make progress. */
+export function checkChunkerSettings({ maxTokens, overlapTokens }: ChunkerSettings): void {
+  if (maxTokens < 8) throw new RangeError("chunker maxTokens must be at least 8");
+  if (overlapTokens < 0 || overlapTokens >= maxTokens / 2)
+    throw new RangeError("chunker overlapTokens must be in [0, maxTokens/2)");
+}
+
+/** One chunk of a document section; shared by the whole-document and the streaming chunker. */
+export function buildChunk(
+  metadata: DocMetadata,
+  source: string,
+  sectionLabel: string,
+  ordinal: number,
+  text: string,
+): Chunk {
+  const contentHash = sha256(text, 32);
+  return {
+    // Stable: same doc, same section path, same position and same text → same id across runs.
+    chunk_id: sha256(`${metadata.doc_id}\u0000${sectionLabel}\u0000${ordinal}\u0000${contentHash}`, 20),
+    doc_id: metadata.doc_id,
+    title: metadata.title,
+    section: sectionLabel,
+    ordinal,
+    text,
+    content_hash: contentHash,
+    source,
+    type: metadata.type,
+    product: metadata.product,
+    effective_date: metadata.effective_date,
+    language: metadata.language,
+  };
 }
 
 /**

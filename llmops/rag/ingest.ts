@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { constants, existsSync, lstatSync, realpathSync, type Stats, statSync } from "node:fs";
-import { open, readdir } from "node:fs/promises";
+import { existsSync, lstatSync, realpathSync, statSync } from "node:fs";
+import { readdir } from "node:fs/promises";
 import { extname, join, relative, resolve, sep } from "node:path";
 import { ValidationError } from "../../platform/errors.ts";
 import { type EmbeddingProvider, embeddingFingerprint } from "../../platform/ports/embeddings.ts";
@@ -17,13 +17,14 @@ import {
   type StoredChunk,
   writeIndex,
 } from "./store.ts";
+import { fileKind, isStreamed, type RawChunk, ReadRefused, readBlocks, streamDocument } from "./stream.ts";
 import {
   buildSearchStructures,
   chunkIndexText,
   encodeSearchStructures,
   STRUCTURES_FILE,
 } from "./structures.ts";
-import type { ChunkerSettings } from "./types.ts";
+import type { Chunk, ChunkerSettings, DocMetadata, LoadedDocument } from "./types.ts";
 
 /** Inputs of one ingestion run. */
 export interface IngestOptions {
@@ -58,15 +59,6 @@ export interface IngestReport {
 const EMBED_BATCH = 256;
 
 const DEFAULT_MAX_FILE_BYTES = 20 * 1024 * 1024;
-
-/** What a non-regular file is, for the skip reason. */
-function fileKind(st: Stats): string {
-  if (st.isFIFO()) return "a named pipe (FIFO)";
-  if (st.isCharacterDevice() || st.isBlockDevice()) return "a device";
-  if (st.isSocket()) return "a socket";
-  if (st.isDirectory()) return "a folder";
-  return "not a regular file";
-}
 
 /**
  * Files under the given paths; README files in scanned folders are documentation, not content.
@@ -131,39 +123,47 @@ function linkTarget(link: string): { path: string; error?: undefined } | { path?
   }
 }
 
-/**
- * Reads a regular file of at most `max` bytes. The check is made on the open descriptor and the read
- * stops at max + 1 bytes, so a file swapped for a FIFO or growing while read can never block the
- * ingestion or fill memory.
- */
+/** Reads a whole (non-streamed) file of at most `max` bytes, block by block. */
 async function readBounded(file: string, max: number): Promise<Buffer> {
-  const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    const st = await fh.stat();
-    if (!st.isFile()) throw new Error(`${fileKind(st)}, not a document`);
-    if (st.size > max)
-      throw new Error(
-        `${formatBytes(st.size)}, over the limit of ${formatBytes(max)} (rag.ingest.maxFileBytes)`,
-      );
-    const buf = Buffer.allocUnsafe(Math.min(max + 1, st.size + 1));
-    let n = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, n, buf.length - n, n);
-      if (bytesRead === 0) break;
-      n += bytesRead;
-      if (n === buf.length) {
-        if (n > max) throw new Error(`grew past the limit of ${formatBytes(max)} while being read`);
-        break;
-      }
-    }
-    return buf.subarray(0, n);
-  } finally {
-    await fh.close();
-  }
+  const blocks: Buffer[] = [];
+  for await (const block of readBlocks(file, max)) blocks.push(block);
+  return Buffer.concat(blocks);
 }
 
-function formatBytes(n: number): string {
-  return n >= 1024 * 1024 ? `${(n / 1024 / 1024).toFixed(1)} MiB` : `${Math.ceil(n / 1024)} KiB`;
+/** sha256 of a file read in blocks (the unchanged check never holds the file in memory). */
+async function hashFile(file: string, max: number): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const block of readBlocks(file, max)) hash.update(block);
+  return hash.digest("hex");
+}
+
+/**
+ * A text or Markdown file read and chunked as a stream: memory holds one block and the chunks,
+ * not the file. The byte hash is taken on the same pass, so it matches what was indexed.
+ */
+async function loadStreamed(
+  file: string,
+  max: number,
+  settings: ChunkerSettings,
+): Promise<{ format: LoadedDocument["format"]; metadata: DocMetadata; chunks: Chunk[]; fileHash: string }> {
+  const hash = createHash("sha256");
+  const hashed = async function* () {
+    for await (const block of readBlocks(file, max)) {
+      hash.update(block);
+      yield block;
+    }
+  };
+  const doc = streamDocument(file, hashed(), settings);
+  const raw: RawChunk[] = [];
+  for await (const chunk of doc.chunks) raw.push(chunk);
+  return { format: doc.format, ...doc.finish(raw), fileHash: hash.digest("hex") };
+}
+
+/** Reading failures (refused, vanished, unreadable) skip the file; anything else is a bug and is thrown. */
+function readFailure(err: unknown): string | undefined {
+  if (err instanceof ReadRefused) return err.message;
+  const code = (err as NodeJS.ErrnoException).code;
+  return typeof code === "string" && /^E[A-Z]+$/.test(code) ? (err as Error).message : undefined;
 }
 
 function under(file: string, roots: string[]): boolean {
@@ -251,22 +251,36 @@ export async function ingestDocuments(opts: IngestOptions): Promise<IngestReport
   let loaded = 0;
   for (const file of files) {
     opts.onProgress?.({ phase: "load", done: loaded++, total: files.length });
-    let bytes: Buffer;
+    // Text and Markdown are hashed, then read and chunked as streams; HTML and PDF are read whole.
+    const streamed = isStreamed(file);
+    let bytes: Buffer | undefined;
+    let fileHash: string;
     try {
-      bytes = await readBounded(file, maxFileBytes);
+      if (streamed) fileHash = await hashFile(file, maxFileBytes);
+      else {
+        bytes = await readBounded(file, maxFileBytes);
+        fileHash = createHash("sha256").update(bytes).digest("hex");
+      }
     } catch (err) {
       skipped.push({ source: file, reason: `cannot read: ${(err as Error).message}` });
       continue;
     }
-    const fileHash = createHash("sha256").update(bytes).digest("hex");
     const prev = prevDocs.get(file);
     if (prev && prev.file_hash === fileHash && prevChunksByDoc.has(prev.doc_id)) {
       if (accept(prev, prevChunksByDoc.get(prev.doc_id)!)) counts.unchanged++;
       continue;
     }
     try {
-      const doc = await loadDocument(file, bytes);
-      const docChunks = chunkDocument(doc, opts.chunker).map(
+      let doc: { format: LoadedDocument["format"]; metadata: DocMetadata; chunks: Chunk[] };
+      if (streamed) {
+        const loadedStream = await loadStreamed(file, maxFileBytes, opts.chunker);
+        fileHash = loadedStream.fileHash;
+        doc = loadedStream;
+      } else {
+        const loaded = await loadDocument(file, bytes);
+        doc = { ...loaded, chunks: chunkDocument(loaded, opts.chunker) };
+      }
+      const docChunks = doc.chunks.map(
         (c): StoredChunk => ({ ...c, embed_hash: sha256(`${fingerprint}\u0000${chunkIndexText(c)}`, 32) }),
       );
       if (docChunks.length === 0) throw new LoadError(file, "document has no text");
@@ -295,8 +309,12 @@ export async function ingestDocuments(opts: IngestOptions): Promise<IngestReport
         else counts.added++;
       }
     } catch (err) {
-      if (!(err instanceof LoadError)) throw err;
-      skipped.push({ source: file, reason: err.message });
+      if (err instanceof LoadError) skipped.push({ source: file, reason: err.message });
+      else {
+        const failure = readFailure(err);
+        if (failure === undefined) throw err;
+        skipped.push({ source: file, reason: `cannot read: ${failure}` });
+      }
     }
   }
   opts.onProgress?.({ phase: "load", done: files.length, total: files.length });

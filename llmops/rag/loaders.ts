@@ -53,7 +53,11 @@ function fileId(path: string): string {
 }
 
 /** Validates and completes metadata; unknown `type` or a malformed date is an error naming the field. */
-function completeMetadata(path: string, raw: Record<string, unknown>, fallbackTitle: string): DocMetadata {
+export function completeMetadata(
+  path: string,
+  raw: Record<string, unknown>,
+  fallbackTitle: string,
+): DocMetadata {
   const str = (v: unknown): string => (v === undefined || v === null ? "" : String(v).trim());
   const type = str(raw.type).toLowerCase();
   if (type && !(DOC_TYPES as readonly string[]).includes(type))
@@ -74,41 +78,88 @@ function completeMetadata(path: string, raw: Record<string, unknown>, fallbackTi
   };
 }
 
+/** A front matter longer than this is not metadata: the file is read as having none. */
+export const FRONT_MATTER_MAX_CHARS = 64 * 1024;
+const FRONT_MATTER_RE = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?/;
+
+/**
+ * The front matter at the start of `head` (the whole text, or its first part while streaming):
+ * `{ yaml, length }` (yaml null when there is none) or `undefined` when more text is needed to decide.
+ */
+export function matchFrontMatter(
+  head: string,
+  eof: boolean,
+): { yaml: string | null; length: number } | undefined {
+  if (!/^---\r?\n/.test(head)) return eof || head.length >= 5 ? { yaml: null, length: 0 } : undefined;
+  const m = FRONT_MATTER_RE.exec(head);
+  // Two more characters settle the optional line break after the closing `---`.
+  if (m && (eof || m[0].length + 2 <= head.length))
+    return m[0].length <= FRONT_MATTER_MAX_CHARS
+      ? { yaml: m[1], length: m[0].length }
+      : { yaml: null, length: 0 };
+  if (eof || head.length > FRONT_MATTER_MAX_CHARS + 8) return { yaml: null, length: 0 };
+  return undefined;
+}
+
+/** Parses front matter YAML; anything but a mapping is an error naming the file. */
+export function parseFrontMatter(path: string, yaml: string | null): Record<string, unknown> {
+  if (yaml === null) return {};
+  try {
+    const parsed = parseYaml(yaml) as unknown;
+    if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed))
+      return parsed as Record<string, unknown>;
+    if (parsed !== null) throw new Error("front matter is not a mapping");
+    return {};
+  } catch (err) {
+    throw new LoadError(path, `invalid YAML front matter: ${(err as Error).message.split("\n")[0]}`);
+  }
+}
+
+/**
+ * Reads a Markdown body line by line (lines without their \r\n): tracks code fences and the heading
+ * path. Shared by the whole-file loader and the streaming one, so both cut sections the same way.
+ */
+export class MarkdownLines {
+  readonly headings: { level: number; text: string }[] = [];
+  private inFence = false;
+
+  /** `null` when the line is a heading (a new section starts at `headings`), else the text line. */
+  read(line: string): string | null {
+    if (/^\s*(```|~~~)/.test(line)) this.inFence = !this.inFence;
+    const h = this.inFence ? null : /^(#{1,6})\s+(.+?)\s*#*\s*$/.exec(line);
+    if (!h) return stripInlineMarkdown(line);
+    const level = h[1].length;
+    while (this.headings.length && this.headings[this.headings.length - 1].level >= level)
+      this.headings.pop();
+    this.headings.push({ level, text: stripInlineMarkdown(h[2]) });
+    return null;
+  }
+
+  get path(): string[] {
+    return this.headings.map((h) => h.text);
+  }
+}
+
 /** Markdown with optional YAML front matter; sections follow ATX headings (# … ######). */
 export function loadMarkdown(path: string, text: string): LoadedDocument {
-  let body = text;
-  let front: Record<string, unknown> = {};
-  const fm = /^---\r?\n([\s\S]*?)\r?\n---\r?\n?/.exec(text);
-  if (fm) {
-    try {
-      const parsed = parseYaml(fm[1]) as unknown;
-      if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed))
-        front = parsed as Record<string, unknown>;
-      else if (parsed !== null) throw new Error("front matter is not a mapping");
-    } catch (err) {
-      throw new LoadError(path, `invalid YAML front matter: ${(err as Error).message.split("\n")[0]}`);
-    }
-    body = text.slice(fm[0].length);
-  }
-  const headings: { level: number; text: string }[] = [];
+  const fm = matchFrontMatter(text, true)!;
+  const front = parseFrontMatter(path, fm.yaml);
+  const body = text.slice(fm.length);
   const sections: Section[] = [];
+  const reader = new MarkdownLines();
+  let sectionPath: string[] = [];
   let lines: string[] = [];
-  let inFence = false;
   const flush = () => {
     const t = lines.join("\n").trim();
-    if (t) sections.push({ path: headings.map((h) => h.text), text: t });
+    if (t) sections.push({ path: sectionPath, text: t });
     lines = [];
   };
   for (const line of body.split(/\r?\n/)) {
-    if (/^\s*(```|~~~)/.test(line)) inFence = !inFence;
-    const h = inFence ? null : /^(#{1,6})\s+(.+?)\s*#*\s*$/.exec(line);
-    if (h) {
+    const text = reader.read(line);
+    if (text !== null) lines.push(text);
+    else {
       flush();
-      const level = h[1].length;
-      while (headings.length && headings[headings.length - 1].level >= level) headings.pop();
-      headings.push({ level, text: stripInlineMarkdown(h[2]) });
-    } else {
-      lines.push(stripInlineMarkdown(line));
+      sectionPath = reader.path;
     }
   }
   flush();
@@ -121,9 +172,13 @@ export function loadMarkdown(path: string, text: string): LoadedDocument {
 
 /** A top-level heading that repeats the title adds nothing to the section path. */
 function dropTitleHeading(sections: Section[], title: string): void {
+  for (const s of sections) s.path = withoutTitleHeading(s.path, title);
+}
+
+/** The section path without a first heading that repeats the document title. */
+export function withoutTitleHeading(path: string[], title: string): string[] {
   const norm = (s: string) => s.trim().toLowerCase();
-  for (const s of sections)
-    if (s.path.length > 0 && norm(s.path[0]) === norm(title)) s.path = s.path.slice(1);
+  return path.length > 0 && norm(path[0]) === norm(title) ? path.slice(1) : path;
 }
 
 function stripInlineMarkdown(line: string): string {
@@ -192,11 +247,16 @@ export async function loadHtml(path: string, html: string): Promise<LoadedDocume
   return { metadata, sections, source: path, format: "html" };
 }
 
+/** The title of a plain-text document from its first non-empty line (only 120 characters are needed). */
+export function textTitle(firstLine: string): string {
+  return firstLine.trimStart().slice(0, 120).trim();
+}
+
 /** Plain text: first non-empty line is the title; blank-line paragraphs form one section. */
 export function loadText(path: string, text: string): LoadedDocument {
   const body = text.trim();
   if (!body) throw new LoadError(path, "document has no text");
-  const title = body.split(/\r?\n/, 1)[0].trim().slice(0, 120);
+  const title = textTitle(body.split(/\r?\n/, 1)[0]);
   const metadata = completeMetadata(path, {}, title);
   return { metadata, sections: [{ path: [], text: body }], source: path, format: "text" };
 }

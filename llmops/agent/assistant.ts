@@ -35,8 +35,28 @@ export interface ChatResponse {
   trace_id: string;
 }
 
-/** Exactly the documented one-turn JSON (wrappers such as the guardrails may add fields of their own). */
-export function documentedResponse(r: ChatResponse): ChatResponse {
+/** A guardrail that fired in the turn, as the one-turn JSON shows it (never the personal data itself). */
+export interface GuardrailView {
+  name: string;
+  /** What it did: mask, rewrite, block, escalate, log. */
+  action: string;
+  /** Where it fired: on the customer's message (input), on retrieved passages, or on the reply (output). */
+  where: string;
+  reason: string;
+}
+
+/** The documented one-turn JSON: the eight fields, and `guardrails` (empty when none fired). */
+export type DocumentedResponse = ChatResponse & { guardrails: GuardrailView[] };
+
+/**
+ * Exactly the documented one-turn JSON: the eight fields of the assistant's answer plus the guardrails
+ * that fired (the guarded assistant reports them as `{ guardrail, stage, action, reason, detail }`).
+ */
+export function documentedResponse(
+  r: ChatResponse & {
+    guardrails?: readonly { guardrail: string; stage: string; action: string; reason: string }[];
+  },
+): DocumentedResponse {
   return {
     session_id: r.session_id,
     reply: r.reply,
@@ -46,6 +66,12 @@ export function documentedResponse(r: ChatResponse): ChatResponse {
     offers: r.offers,
     interaction_id: r.interaction_id,
     trace_id: r.trace_id,
+    guardrails: (r.guardrails ?? []).map((g) => ({
+      name: g.guardrail,
+      action: g.action,
+      where: g.stage,
+      reason: g.reason,
+    })),
   };
 }
 
@@ -59,6 +85,22 @@ export interface ChatRequest {
   channel: Channel;
   message: string;
   language?: Language;
+}
+
+/** What the reply sent became after the engine's turn (e.g. rewritten by the output guardrails). */
+export interface FinalReply {
+  reply: string;
+  /** Fields added to the stored turn record (e.g. the guardrails that fired). */
+  record?: Record<string, unknown>;
+}
+
+export interface ChatOptions extends TurnOptions {
+  /**
+   * Runs after the engine's turn and before anything is saved, with the session state the turn left:
+   * returns the reply actually sent. The session history, the stored turn record and the response then
+   * hold that reply, never the engine's draft.
+   */
+  finalize?: (turn: TurnResult, state: AssistantState) => FinalReply | Promise<FinalReply>;
 }
 
 export interface ChatOutcome {
@@ -166,7 +208,7 @@ export class Assistant {
   }
 
   /** One turn: load (or create) the session, close an idle conversation, run the engine, save. */
-  async chat(req: ChatRequest, opts: TurnOptions = {}): Promise<ChatOutcome> {
+  async chat(req: ChatRequest, opts: ChatOptions = {}): Promise<ChatOutcome> {
     const message = typeof req.message === "string" ? req.message.trim() : "";
     if (!message) throw new ValidationError("message", "must be a non-empty text");
     if (message.length > MAX_MESSAGE_CHARS)
@@ -178,7 +220,7 @@ export class Assistant {
     return this.observer ? this.observer.chat({ ...req, session_id: sessionId, message }, run) : run();
   }
 
-  private async turn(sessionId: string, req: ChatRequest, opts: TurnOptions): Promise<ChatOutcome> {
+  private async turn(sessionId: string, req: ChatRequest, opts: ChatOptions): Promise<ChatOutcome> {
     const tp = performance.now();
     const now = this.now().toISOString();
     const stored = await this.store.get(sessionId);
@@ -212,8 +254,20 @@ export class Assistant {
       closedIdle = closed.interaction_id;
     }
 
-    const turn = await this.engine.turn(state, req.message, opts);
+    const { finalize, ...turnOpts } = opts;
+    let turn = await this.engine.turn(state, req.message, turnOpts);
     if (turn.ended) state.stack = [];
+    let extra: Record<string, unknown> = {};
+    if (finalize) {
+      const final = await finalize(turn, state);
+      extra = final.record ?? {};
+      if (final.reply !== turn.reply) {
+        // The history the engine appended ends with its draft: keep what was sent instead.
+        const last = state.history.at(-1);
+        if (last?.role === "assistant" && last.text === turn.reply) last.text = final.reply;
+        turn = { ...turn, reply: final.reply, trace: { ...turn.trace, reply: final.reply } };
+      }
+    }
 
     const ts = performance.now();
     const session: StoredSession = {
@@ -233,6 +287,7 @@ export class Assistant {
       created_at: turn.trace.at,
       record: {
         ...turn.trace,
+        ...extra,
         intent: turn.intent,
         citations: turn.citations,
         offers: turn.offers.map((o) => o.offer_id),

@@ -53,7 +53,9 @@ describe("telco chat", () => {
       "offers",
       "interaction_id",
       "trace_id",
+      "guardrails",
     ]);
+    expect(a.guardrails).toEqual([]);
     expect(a.tool_calls.map((c: { name: string }) => c.name)).toEqual([
       "diagnose_internet",
       "schedule_technician",
@@ -72,6 +74,24 @@ describe("telco chat", () => {
     const b = JSON.parse(second.out);
     expect(b.session_id).toBe(a.session_id);
     expect(b.reply).toMatch(/Confirmo a visita/);
+  });
+
+  it("shows the guardrails that fired in the JSON, and the session keeps only the masked message", () => {
+    const customer = sb.scenarios.customers.overdue_invoice[1];
+    const r = telco(
+      "--json",
+      "chat",
+      "--customer",
+      customer,
+      "--message",
+      "meu cartão é 4111 1111 1111 1111, quero pagar a fatura",
+    );
+    expect(r.code, r.err).toBe(0);
+    const a = JSON.parse(r.out);
+    expect(a.guardrails).toEqual([
+      { name: "pii", action: "mask", where: "input", reason: expect.any(String) },
+    ]);
+    expect(r.out).not.toContain("4111 1111 1111 1111");
   });
 
   it("prints a person's rendering with the tool calls and the session to continue", () => {

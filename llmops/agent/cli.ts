@@ -43,7 +43,8 @@ export function registerAssistantCommands(program: Command, opts: AssistantCliOp
         '  telco chat --customer AUR-00000288 --session ses_… --message "a primeira" --json',
         "  telco chat                      # REPL with a customer picker; /help inside",
         "",
-        "--json prints { session_id, reply, intent, citations, tool_calls, offers, interaction_id, trace_id }.",
+        "--json prints { session_id, reply, intent, citations, tool_calls, offers, interaction_id, trace_id,",
+        "  guardrails: [{ name, action, where, reason }] }.",
       ].join("\n"),
     )
     .action(

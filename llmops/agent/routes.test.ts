@@ -70,6 +70,7 @@ describe("assistant API", () => {
         "session_id",
         "tool_calls",
         "trace_id",
+        "guardrails",
       ].sort(),
     );
     expect(body.tool_calls.map((c) => c.name)).toContain("issue_invoice_copy");

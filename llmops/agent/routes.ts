@@ -72,6 +72,21 @@ const chatResponseSchema = {
     offers: { type: "array", items: { type: "object", additionalProperties: true } },
     interaction_id: { type: ["string", "null"] },
     trace_id: { type: "string" },
+    guardrails: {
+      type: "array",
+      description:
+        "guardrails that fired in this turn: name, action, where (input, retrieved, output), reason",
+      items: {
+        type: "object",
+        properties: {
+          name: { type: "string" },
+          action: { type: "string" },
+          where: { type: "string", enum: ["input", "retrieved", "output"] },
+          reason: { type: "string" },
+        },
+        required: ["name", "action", "where", "reason"],
+      },
+    },
   },
   required: [
     "session_id",
@@ -82,6 +97,7 @@ const chatResponseSchema = {
     "offers",
     "interaction_id",
     "trace_id",
+    "guardrails",
   ],
 } as const;
 
@@ -287,7 +303,7 @@ export function assistantRoutes(assistant: Assistant, opts: { sweep?: boolean } 
           language: body.language,
         };
         const wantsStream = body.stream === true || (req.headers.accept ?? "").includes("text/event-stream");
-        if (!wantsStream) return (await assistant.chat(request)).response;
+        if (!wantsStream) return documentedResponse((await assistant.chat(request)).response);
         return streamTurn(reply, (onToolCall) =>
           assistant.chat(request, { onToolCall }).then((o) => o.response),
         );

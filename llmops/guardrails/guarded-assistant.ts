@@ -3,6 +3,7 @@ import type { GuardrailsConfig } from "../../platform/config/sections/guardrails
 import {
   Assistant,
   type AssistantDeps,
+  type ChatOptions,
   type ChatOutcome,
   type ChatRequest,
   type ChatResponse,
@@ -11,13 +12,15 @@ import {
   SessionForbiddenError,
 } from "../agent/assistant.ts";
 import type { Language } from "../agent/commands.ts";
-import type { TurnOptions, TurnResult } from "../agent/engine.ts";
-import { type AssistantState, parseAssistantState } from "../agent/session.ts";
+import { languageSchema } from "../agent/commands.ts";
+import type { TurnResult } from "../agent/engine.ts";
+import type { AssistantState } from "../agent/session.ts";
 import { buildOutputFacts } from "./facts.ts";
 import { withTurnTriggers } from "./knowledge.ts";
 import {
   createGuardrailSet,
   type GuardrailSet,
+  type OutputDecision,
   runInputGuardrails,
   runOutputGuardrails,
   warmUpGuardrails,
@@ -52,8 +55,11 @@ export interface GuardedChatOutcome extends ChatOutcome {
 export interface GuardOptions {
   config: GuardrailsConfig;
   set?: GuardrailSet;
-  /** The unguarded turn (default `assistant.chat`); GuardedAssistant passes its super.chat. */
-  chat?: (req: ChatRequest) => Promise<ChatOutcome>;
+  /**
+   * The unguarded turn (default `assistant.chat`); GuardedAssistant passes its super.chat. The output
+   * guardrails run inside it (`finalize`), so the reply they let through is what the session keeps.
+   */
+  chat?: (req: ChatRequest, opts?: ChatOptions) => Promise<ChatOutcome>;
   /** Receives every guarded turn (metrics, traces, audit). Errors in it are ignored. */
   onTurn?: (turn: GuardedChatOutcome) => void;
 }
@@ -68,21 +74,25 @@ function invalid(req: ChatRequest): boolean {
   );
 }
 
-async function loadState(
+/**
+ * What the input guardrails need of a stored session before the turn: its language, its turn count and
+ * its customer. Read without validating the whole state (the assistant validates it in the turn).
+ */
+async function peekSession(
   assistant: Assistant,
   sessionId: string | undefined,
-): Promise<{
-  state: AssistantState | null;
-  customer: string | null;
-}> {
-  if (!sessionId) return { state: null, customer: null };
+): Promise<{ language: Language | null; turns: number; customer: string | null }> {
+  const none = { language: null, turns: 0, customer: null };
+  if (!sessionId) return none;
   const stored = await assistant.store.get(sessionId);
-  if (!stored) return { state: null, customer: null };
-  try {
-    return { state: parseAssistantState(stored.state, sessionId), customer: stored.customer_id };
-  } catch {
-    return { state: null, customer: stored.customer_id };
-  }
+  if (!stored) return none;
+  const lang = languageSchema.safeParse(stored.state.language);
+  const turns = stored.state.turns;
+  return {
+    language: lang.success ? lang.data : null,
+    turns: typeof turns === "number" && Number.isInteger(turns) && turns >= 0 ? turns : 0,
+    customer: stored.customer_id,
+  };
 }
 
 function blockedTurn(reply: string, lang: Language, masked: string, turnNo: number): TurnResult {
@@ -129,29 +139,6 @@ function blockedTurn(reply: string, lang: Language, masked: string, turnNo: numb
   };
 }
 
-/** Keeps the guarded reply, not the original, in what a generative model sees next turn. */
-async function rewriteHistory(
-  assistant: Assistant,
-  sessionId: string,
-  original: string,
-  guarded: string,
-): Promise<void> {
-  try {
-    const stored = await assistant.store.get(sessionId);
-    if (!stored) return;
-    const state = parseAssistantState(stored.state, sessionId);
-    const last = state.history.at(-1);
-    if (last?.role !== "assistant" || last.text !== original) return;
-    last.text = guarded;
-    await assistant.store.save(
-      { ...stored, state: state as unknown as Record<string, unknown> },
-      { expectedVersion: stored.version },
-    );
-  } catch {
-    // A concurrent turn moved the session on: its history no longer ends with this reply.
-  }
-}
-
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
 
 /** One guarded turn. */
@@ -160,7 +147,7 @@ export async function guardChat(
   req: ChatRequest,
   opts: GuardOptions,
 ): Promise<GuardedChatOutcome> {
-  const chat = opts.chat ?? ((r: ChatRequest) => assistant.chat(r));
+  const chat = opts.chat ?? ((r: ChatRequest, o?: ChatOptions) => assistant.chat(r, o));
   if (invalid(req)) {
     const r = await chat(req);
     return {
@@ -173,11 +160,11 @@ export async function guardChat(
   }
   const set = opts.set ?? createGuardrailSet(opts.config);
   const message = req.message.trim();
-  const before = await loadState(assistant, req.session_id);
+  const before = await peekSession(assistant, req.session_id);
   if (req.session_id && req.customer_id && before.customer && before.customer !== req.customer_id)
     throw new SessionForbiddenError(req.session_id);
   const lang: Language =
-    req.language ?? before.state?.language ?? guessLanguage(message, assistant.config.defaultLanguage);
+    req.language ?? before.language ?? guessLanguage(message, assistant.config.defaultLanguage);
 
   let spent = 0;
   const t0 = performance.now();
@@ -197,7 +184,7 @@ export async function guardChat(
   if (input.text === null && !input.escalate) {
     const sessionId = req.session_id ?? newSessionId();
     const reply = input.reply ?? template("blocked", lang);
-    const turn = blockedTurn(reply, lang, input.masked, (before.state?.turns ?? 0) + 1);
+    const turn = blockedTurn(reply, lang, input.masked, before.turns + 1);
     return finish({
       response: {
         session_id: sessionId,
@@ -222,34 +209,44 @@ export async function guardChat(
   // An escalation sends the engine what a customer asking for a person would say.
   const forward = input.text ?? HANDOFF_REQUEST[lang];
   const retrieved: GuardrailTrigger[] = [];
+  let output: OutputDecision | null = null;
+  // The output guardrails run on the engine's draft inside the turn, against the session state the turn
+  // left, before anything is saved: the history, the stored turn record and the response all hold the
+  // reply actually sent.
+  const finalize = (turn: TurnResult, state: AssistantState) => {
+    const t1 = performance.now();
+    const facts = buildOutputFacts(
+      { tool_calls: turn.tool_calls, citations: turn.citations, templates: turn.trace.templates },
+      state,
+      turn.language,
+    );
+    const out = runOutputGuardrails(set, turn.reply, facts);
+    spent += performance.now() - t1;
+    output = out;
+    const reply =
+      input.escalate && !out.escalate
+        ? `${input.reply ?? template("escalating", lang)}\n\n${out.reply}`
+        : out.reply;
+    return { reply, record: { guardrails: [...triggers, ...retrieved, ...out.triggers] } };
+  };
   let outcome = await withTurnTriggers(retrieved, () =>
-    chat({ ...req, message: forward, language: req.language }),
+    chat({ ...req, message: forward, language: req.language }, { finalize }),
   );
   triggers.push(...retrieved);
-  const sessionId = outcome.response.session_id;
-  const after = await loadState(assistant, sessionId);
-  const t1 = performance.now();
-  const facts = buildOutputFacts(
-    {
-      tool_calls: outcome.response.tool_calls,
-      citations: outcome.response.citations,
-      templates: outcome.turn.trace.templates,
-    },
-    after.state,
-    outcome.turn.language,
-  );
-  const output = runOutputGuardrails(set, outcome.response.reply, facts);
-  spent += performance.now() - t1;
-  triggers.push(...output.triggers);
-  let reply = output.reply;
-  const original = outcome.response.reply;
+  const decided = output as OutputDecision | null;
+  if (decided) triggers.push(...decided.triggers);
+  let reply = outcome.response.reply;
 
-  if (output.escalate) {
+  if (decided?.escalate) {
+    // The safe reply was sent (and kept); the hand-off is a turn of its own on the same session.
     const handoff = await withTurnTriggers(retrieved, () =>
-      chat({ ...req, session_id: sessionId, message: HANDOFF_REQUEST[outcome.turn.language] }),
+      chat({
+        ...req,
+        session_id: outcome.response.session_id,
+        message: HANDOFF_REQUEST[outcome.turn.language],
+      }),
     );
-    await rewriteHistory(assistant, sessionId, original, output.reply);
-    reply = `${output.reply}\n\n${handoff.response.reply}`;
+    reply = `${reply}\n\n${handoff.response.reply}`;
     outcome = {
       ...handoff,
       response: {
@@ -257,10 +254,6 @@ export async function guardChat(
         tool_calls: [...outcome.response.tool_calls, ...handoff.response.tool_calls],
       },
     };
-  } else if (input.escalate) {
-    reply = `${input.reply ?? template("escalating", lang)}\n\n${reply}`;
-  } else if (output.changed) {
-    await rewriteHistory(assistant, sessionId, original, reply);
   }
 
   return finish({
@@ -297,7 +290,7 @@ export class GuardedAssistant extends Assistant {
     if (guardrails.enabled) warmUpGuardrails(set);
   }
 
-  override async chat(req: ChatRequest, opts: TurnOptions = {}): Promise<GuardedChatOutcome> {
+  override async chat(req: ChatRequest, opts: ChatOptions = {}): Promise<GuardedChatOutcome> {
     if (!this.guardrails.enabled) {
       const r = await super.chat(req, opts);
       return {
@@ -312,7 +305,7 @@ export class GuardedAssistant extends Assistant {
       guardChat(this, req, {
         config: this.guardrails,
         set: this.set,
-        chat: (r) => super.chat(r, opts),
+        chat: (r, o) => super.chat(r, { ...opts, ...o }),
         onTurn: this.onTurn,
       });
     // The guarded turn is the trace's root; the engine's turn (and an escalation's) nest under it.

@@ -1,11 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ValidationError } from "../../platform/errors.ts";
+import { type DialectName, renderDialect, type SqlDialect, sqlDialect } from "../../platform/sql/dialect.ts";
 
-/** SQL helpers shared by the ingestion stages (DuckDB dialect). */
+/** SQL helpers shared by the ingestion stages (DuckDB by default; BigQuery where a dialect is given). */
 
-/** Quotes an identifier ("a""b"). */
-export function ident(name: string): string {
+/** Quotes an identifier: "a""b" in DuckDB, `a\`b` in BigQuery (where "…" is a string). */
+export function ident(name: string, dialect: DialectName = "duckdb"): string {
+  if (dialect === "bigquery") return `\`${name.replaceAll("\\", "\\\\").replaceAll("`", "\\`")}\``;
   return `"${name.replaceAll('"', '""')}"`;
 }
 
@@ -29,10 +31,16 @@ export function snake(name: string): string {
 const SQL_DIR = join(import.meta.dirname, "sql");
 
 /**
- * Loads a stage's SQL file (sql/<stage>/<name>.sql) and fills `{{key}}` placeholders. Values
- * are SQL fragments built by the caller from quoted identifiers; an unfilled placeholder is a bug.
+ * Loads a stage's SQL file (sql/<stage>/<name>.sql), fills `{{key}}` placeholders and expands the
+ * `@function(…)` calls for `dialect` (platform/sql/dialect.ts). Values are SQL fragments built by
+ * the caller from quoted identifiers; an unfilled placeholder is a bug.
  */
-export function renderSql(stage: "silver" | "gold", name: string, vars: Record<string, string>): string {
+export function renderSql(
+  stage: "silver" | "gold",
+  name: string,
+  vars: Record<string, string>,
+  dialect: SqlDialect = sqlDialect("duckdb"),
+): string {
   const text = readFileSync(join(SQL_DIR, stage, `${name}.sql`), "utf8");
   const out = text.replace(/\{\{(\w+)\}\}/g, (_, key: string) => {
     const v = vars[key];
@@ -40,12 +48,13 @@ export function renderSql(stage: "silver" | "gold", name: string, vars: Record<s
     return v;
   });
   // Comments and the trailing semicolon would break embedding the query in COPY (…) / a subquery.
-  return out
+  const bare = out
     .split("\n")
     .filter((l) => !l.trim().startsWith("--"))
     .join("\n")
     .trim()
     .replace(/;$/, "");
+  return renderDialect(bare, dialect);
 }
 
 /** The text of a stage SQL file (for hashing transformation code into dataset versions). */

@@ -2,8 +2,8 @@
 -- lower-cased, is one of the positive spellings frozen in the contract), then every other column
 -- as a feature.
 SELECT
-  CAST({{id}} AS VARCHAR) AS customer_id,
-  CAST(lower(trim(CAST({{target}} AS VARCHAR))) IN ({{positive}}) AS INTEGER) AS label,
+  @string({{id}}) AS customer_id,
+  CAST(lower(trim(@string({{target}}))) IN ({{positive}}) AS INTEGER) AS label,
   {{features}}
 FROM {{silver}}
 ORDER BY customer_id

@@ -9,7 +9,7 @@ SELECT
   CAST(senior_citizen AS INTEGER) AS senior_citizen,
   CASE WHEN partner THEN 'Yes' ELSE 'No' END AS partner,
   CASE WHEN dependents THEN 'Yes' ELSE 'No' END AS dependents,
-  CAST(tenure_months AS DOUBLE) AS tenure_months,
+  @float(tenure_months) AS tenure_months,
   CASE WHEN phone_service THEN 'Yes' ELSE 'No' END AS phone_service,
   multiple_lines,
   internet_service,

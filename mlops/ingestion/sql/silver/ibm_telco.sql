@@ -22,8 +22,11 @@ SELECT
   MonthlyCharges AS monthly_charges,
   TotalCharges AS total_charges,
   Churn = 'Yes' AS churned
-FROM {{bronze}}
-QUALIFY row_number() OVER (
-  PARTITION BY customerID
-  ORDER BY _ingested_at DESC, _batch_id DESC, _line DESC
-) = 1
+FROM (
+  SELECT *, row_number() OVER (
+    PARTITION BY customerID
+    ORDER BY _ingested_at DESC, _batch_id DESC, _line DESC
+  ) AS _latest
+  FROM {{bronze}}
+) AS b
+WHERE _latest = 1

@@ -19,7 +19,11 @@ export { registerChatCommands, scenarioCustomers };
 
 /** `telco serve` (and `telco predict`) with the assistant's routes mounted. */
 export function registerServeCommands(program: Command): void {
-  registerServingCommands(program, { plugins: assistantServerPlugins });
+  registerServingCommands(program, {
+    plugins: assistantServerPlugins,
+    // Loaded on use: Vertex AI batch prediction (cli/vertex.ts).
+    batchTargets: { vertex: async (rt, o) => (await import("./vertex.ts")).vertexBatch(rt, o) },
+  });
 }
 
 /** The assistant as a server plugin: routes, idle sweep, and its resources closed with the server. */

@@ -38,6 +38,8 @@ const MODULES: Record<string, () => Promise<Registrar>> = {
   assistant: async () => (await import("./chat.ts")).registerChatCommands,
   evals: async () => (await import("../llmops/evaluations/cli.ts")).registerEvalCommands,
   observability: async () => (await import("../llmops/observability/cli.ts")).registerTraceCommands,
+  // After registry: adds `models deploy` (Vertex AI endpoints) to its `models` group.
+  vertex: async () => (await import("./vertex.ts")).registerVertexCommands,
 };
 
 /** Which modules define each top-level command (a group such as `data` spans two modules). */
@@ -49,7 +51,7 @@ const COMMAND_MODULES: Record<string, string[]> = {
   train: ["training"],
   runs: ["training"],
   features: ["features"],
-  models: ["registry"],
+  models: ["registry", "vertex"],
   pipeline: ["pipelines"],
   serve: ["serving"],
   predict: ["serving"],

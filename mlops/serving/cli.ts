@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { action, type CommandRuntime, commandGroup, intOption } from "../../platform/cli/runtime.ts";
 import type { AppContext } from "../../platform/context.ts";
-import { TelcoError } from "../../platform/errors.ts";
+import { TelcoError, UsageError } from "../../platform/errors.ts";
 import { setLogLevel } from "../../platform/telemetry/logger.ts";
 import { resolveApiKeys } from "./auth.ts";
 import { type BatchScoreSummary, scoreBatch } from "./batch.ts";
@@ -11,8 +11,17 @@ import { vertexRoutes } from "./vertex-contract.ts";
 /** Routes the composition root mounts beside the churn API (built from the app context when serving). */
 export type ServerPlugins = (app: AppContext) => Promise<readonly ServerPlugin[]>;
 
+/** Another place `predict batch --target NAME` runs (supplied by the composition root: `vertex`). */
+export type BatchTarget = (
+  rt: CommandRuntime,
+  opts: { model?: string; dryRun?: boolean; wait?: boolean },
+) => Promise<void>;
+
 /** `telco serve` (online API) and `telco predict batch` (scores every active customer). */
-export function registerServingCommands(program: Command, opts: { plugins?: ServerPlugins } = {}): void {
+export function registerServingCommands(
+  program: Command,
+  opts: { plugins?: ServerPlugins; batchTargets?: Record<string, BatchTarget> } = {},
+): void {
   program
     .command("serve")
     .description(
@@ -29,7 +38,7 @@ export function registerServingCommands(program: Command, opts: { plugins?: Serv
         serveUntilStopped(rt, { ...o, plugins: opts.plugins }),
       ),
     );
-  registerPredictCommands(program);
+  registerPredictCommands(program, opts.batchTargets);
 }
 
 /**
@@ -95,7 +104,7 @@ export function listenError(err: unknown, port: number, host: string): unknown {
   return err;
 }
 
-export function registerPredictCommands(program: Command): void {
+export function registerPredictCommands(program: Command, targets: Record<string, BatchTarget> = {}): void {
   const predict = commandGroup(program, "predict", "churn scoring outside the API");
   predict
     .command("batch")
@@ -113,19 +122,46 @@ export function registerPredictCommands(program: Command): void {
       intOption("--reasons", 0, 50),
     )
     .option("--no-log", "do not write the batch predictions to the prediction log")
+    .option(
+      "--target <target>",
+      `local (default) or ${Object.keys(targets).join(", ") || "none other"}: vertex submits a Vertex AI batch prediction job over the BigQuery features table`,
+    )
+    .option("--dry-run", "with --target vertex: print the exact request instead of sending it")
+    .option("--wait", "with --target vertex: wait for the job to finish (exit 1 unless it succeeds)")
     .action(
-      action(async (rt, opts: { model?: string; asOf?: string; reasons?: number; log: boolean }) => {
-        const progress = rt.progress("scoring customers");
-        const summary = await scoreBatch(rt.app(), {
-          model: opts.model,
-          asOf: opts.asOf,
-          reasons: opts.reasons,
-          log: opts.log,
-          onProgress: (rows, total) => progress.update(rows, total),
-        });
-        progress.done(`${summary.rows} customers scored`);
-        rt.result(summary, () => renderBatch(summary));
-      }),
+      action(
+        async (
+          rt,
+          opts: {
+            model?: string;
+            asOf?: string;
+            reasons?: number;
+            log: boolean;
+            target?: string;
+            dryRun?: boolean;
+            wait?: boolean;
+          },
+        ) => {
+          if (opts.target && opts.target !== "local") {
+            const target = targets[opts.target];
+            if (!target)
+              throw new UsageError(
+                `--target must be local or ${Object.keys(targets).join(", ") || "(none configured)"}, got "${opts.target}"`,
+              );
+            return target(rt, opts);
+          }
+          const progress = rt.progress("scoring customers");
+          const summary = await scoreBatch(rt.app(), {
+            model: opts.model,
+            asOf: opts.asOf,
+            reasons: opts.reasons,
+            log: opts.log,
+            onProgress: (rows, total) => progress.update(rows, total),
+          });
+          progress.done(`${summary.rows} customers scored`);
+          rt.result(summary, () => renderBatch(summary));
+        },
+      ),
     );
 }
 

@@ -1,0 +1,260 @@
+import { join } from "node:path";
+import type { Command } from "commander";
+import { openRegistry } from "../mlops/registry/store.ts";
+import {
+  bigqueryDataset,
+  planBatchPrediction,
+  TERMINAL_JOB_STATES,
+} from "../platform/adapters/gcp/vertex-batch.ts";
+import { vertexLocation } from "../platform/adapters/gcp/vertex-common.ts";
+import {
+  type DeployedVersion,
+  parseTraffic,
+  planEndpoint,
+  planEndpointDeploy,
+} from "../platform/adapters/gcp/vertex-endpoint.ts";
+import {
+  type PlannedRequest,
+  storageApiBase,
+  VertexRest,
+  type VertexRestOptions,
+  vertexApiBase,
+} from "../platform/adapters/gcp/vertex-rest.ts";
+import { action, type CommandRuntime, intOption } from "../platform/cli/runtime.ts";
+import type { TelcoConfig } from "../platform/config/schema.ts";
+import type { AppContext } from "../platform/context.ts";
+import { ConfigError, TelcoError, UsageError } from "../platform/errors.ts";
+import type { ModelVersion } from "../platform/ports/registry.ts";
+
+/**
+ * Composition of Vertex AI Prediction into the CLI (this file may import GCP adapters; domain code
+ * may not): `telco models deploy NAME --target vertex-endpoint` and the `vertex` target of
+ * `telco predict batch` (handed to mlops/serving/cli.ts by cli/assistant.ts).
+ */
+
+/** Test seam: REST options (base URLs, token, fetch, poll interval) for the commands of this process. */
+let restOptions: VertexRestOptions = {};
+export function setVertexRestOptions(opts: VertexRestOptions): void {
+  restOptions = opts;
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Adds `deploy` to the `models` group (registered by mlops/registry/cli.ts). */
+export function registerVertexCommands(program: Command): void {
+  const models = program.commands.find((c) => c.name() === "models");
+  if (!models) throw new TelcoError("cli", "the models command group must be registered before vertex");
+  models
+    .command("deploy")
+    .description(
+      "deploy NAME's champion (and challengers with a traffic share) to a Vertex AI endpoint; --dry-run prints the exact REST requests",
+    )
+    .argument("<name>", "registered model name (its champion alias is deployed)")
+    .requiredOption("--target <target>", "where to deploy: vertex-endpoint")
+    .option(
+      "--traffic <alias=percent>",
+      "give a local alias a share of the traffic, e.g. challenger=10 (repeatable); the champion gets the rest",
+      collect,
+      [],
+    )
+    .option("--endpoint <id>", "deploy to this existing endpoint (default: create <name>-endpoint)")
+    .option("--existing", "the model already exists in Vertex: upload every version under it (parentModel)")
+    .option("--machine-type <type>", "machine type of each replica", "n1-standard-2")
+    .option(
+      "--min-replicas <n>",
+      "minimum replicas per deployed model",
+      intOption("--min-replicas", 1, 1000),
+      1,
+    )
+    .option(
+      "--max-replicas <n>",
+      "maximum replicas per deployed model",
+      intOption("--max-replicas", 1, 1000),
+      2,
+    )
+    .option("--serving-image <image>", "serving container image (default registry.vertex.servingImage)")
+    .option("--dry-run", "print the exact requests instead of sending them (no credentials needed)")
+    .addHelpText(
+      "after",
+      [
+        "",
+        "Examples:",
+        "  telco models deploy churn --target vertex-endpoint --dry-run",
+        "  telco models deploy churn --target vertex-endpoint --traffic challenger=10",
+        "  telco models deploy churn --target vertex-endpoint --endpoint churn-endpoint --existing",
+      ].join("\n"),
+    )
+    .action(
+      action(
+        async (
+          rt,
+          name: string,
+          opts: {
+            target: string;
+            traffic: string[];
+            endpoint?: string;
+            existing?: boolean;
+            machineType: string;
+            minReplicas: number;
+            maxReplicas: number;
+            servingImage?: string;
+            dryRun?: boolean;
+          },
+        ) => {
+          if (opts.target !== "vertex-endpoint")
+            throw new UsageError(`--target must be vertex-endpoint, got "${opts.target}"`);
+          const app = rt.app();
+          const registry = openRegistry(app);
+          const traffic = parseTraffic(opts.traffic);
+          const local = async (alias: string, percent?: number): Promise<DeployedVersion> => {
+            const version = await registry.resolve(`${name}@${alias}`);
+            return { alias, version, artifactPath: artifactPath(app, version), percent };
+          };
+          const champion = await local("champion");
+          const challengers = await Promise.all(Object.entries(traffic).map(([a, p]) => local(a, p)));
+          const location = vertexLocation(app.config.gcp);
+          const plan = planEndpointDeploy({
+            location,
+            apiBase: restOptions.apiBase ?? vertexApiBase(location),
+            storageBase: restOptions.storageBase ?? storageApiBase(),
+            artifactPrefix: artifactPrefix(app.config),
+            servingImage: servingImage(app.config, opts.servingImage),
+            champion,
+            challengers,
+            endpointId: opts.endpoint,
+            modelExists: Boolean(opts.existing),
+            machineType: opts.machineType,
+            minReplicas: opts.minReplicas,
+            maxReplicas: opts.maxReplicas,
+            serviceAccount: app.config.gcp.serviceAccount,
+          });
+          const split = {
+            [`champion (v${champion.version.version})`]:
+              100 - challengers.reduce((a, c) => a + (c.percent ?? 0), 0),
+            ...Object.fromEntries(challengers.map((c) => [`${c.alias} (v${c.version.version})`, c.percent])),
+          };
+          await runPlan(rt, location, plan, opts.dryRun, (results) => ({
+            endpoint: planEndpoint(plan),
+            deployedModels: plan
+              .filter((s) => s.id.startsWith("deploy-"))
+              .map((s) => ({
+                step: s.id,
+                deployedModelId: (results.get(s.id) as { deployedModel?: { id?: string } })?.deployedModel
+                  ?.id,
+              })),
+            trafficSplit: split,
+          }));
+        },
+      ),
+    );
+}
+
+/** `telco predict batch --target vertex`: submits a Vertex AI batch prediction job over the features table. */
+export async function vertexBatch(
+  rt: CommandRuntime,
+  opts: { model?: string; dryRun?: boolean; wait?: boolean },
+): Promise<void> {
+  const app = rt.app();
+  const cfg = app.config;
+  const location = vertexLocation(cfg.gcp);
+  const ref = opts.model ?? cfg.serving.alias;
+  const version = await openRegistry(app).resolve(`${cfg.serving.modelName}@${ref}`);
+  const features = (version.card.features ?? []).map((f) => f.name);
+  const prefix = cfg.gcp.bigqueryDatasetPrefix;
+  const stamp = new Date().toISOString().replace(/[-:]/g, "").slice(0, 15).toLowerCase();
+  const request = planBatchPrediction({
+    location,
+    apiBase: restOptions.apiBase ?? vertexApiBase(location),
+    modelName: version.name,
+    // A numeric ref names the exact version (`vN`, uploaded by models deploy), an alias follows it.
+    versionAlias: /^\d+$/.test(ref) ? `v${ref}` : ref,
+    sourceTable: `${bigqueryDataset(location.project, prefix, "gold")}.customer_features`,
+    outputDataset: bigqueryDataset(location.project, prefix, "gold"),
+    includedFields: ["customer_id", ...features],
+    machineType: "n1-standard-2",
+    startingReplicas: 1,
+    maxReplicas: 4,
+    batchSize: Math.min(cfg.serving.maxBatch, 64),
+    displayName: `${version.name}-batch-${stamp}`,
+    serviceAccount: cfg.gcp.serviceAccount,
+  });
+  await runPlan(rt, location, [request], opts.dryRun, async (results, rest) => {
+    let job = results.get(request.id) as { name?: string; state?: string };
+    if (opts.wait && job.name) {
+      const progress = rt.progress(`batch prediction job ${job.name}`);
+      while (!TERMINAL_JOB_STATES.has(job.state ?? "")) {
+        await new Promise((r) => setTimeout(r, restOptions.pollIntervalMs ?? 30_000));
+        job = (await rest.send("GET", `${rest.apiBase}/v1/${job.name}`)) as typeof job;
+      }
+      progress.done(String(job.state));
+      if (job.state !== "JOB_STATE_SUCCEEDED") process.exitCode = 1;
+    }
+    return { job: job.name, state: job.state, model: `${version.name} v${version.version} (${ref})` };
+  });
+}
+
+/** Prints the plan (--dry-run) or sends it; the summary is built from the step results. */
+async function runPlan(
+  rt: CommandRuntime,
+  location: ReturnType<typeof vertexLocation>,
+  plan: PlannedRequest[],
+  dryRun: boolean | undefined,
+  summarize: (results: Map<string, unknown>, rest: VertexRest) => unknown,
+): Promise<void> {
+  if (dryRun) {
+    rt.result({ dryRun: true, requests: plan }, () => renderPlan(plan));
+    return;
+  }
+  const rest = new VertexRest(location, restOptions);
+  const results = await rest.execute(plan, (step) => rt.info(`done: ${step.description}`));
+  const summary = await summarize(results, rest);
+  rt.result({ dryRun: false, requests: plan, ...(summary as object) }, () =>
+    JSON.stringify(summary, null, 2),
+  );
+}
+
+function renderPlan(plan: readonly PlannedRequest[]): string {
+  return plan
+    .map((s, i) =>
+      [
+        `# ${i + 1}. ${s.description}${s.longRunning ? " (long-running operation, polled until done)" : ""}`,
+        `${s.method} ${s.url}`,
+        s.uploadFrom ? `< ${s.uploadFrom}` : s.body === undefined ? "" : JSON.stringify(s.body, null, 2),
+      ]
+        .filter(Boolean)
+        .join("\n"),
+    )
+    .join("\n\n");
+}
+
+function artifactPath(app: AppContext, v: ModelVersion): string {
+  return join(app.paths.registry, "models", v.name, "versions", String(v.version), v.artifact.file);
+}
+
+function artifactPrefix(config: TelcoConfig): string {
+  const prefix =
+    config.registry.vertex.artifactPrefix ??
+    (config.gcp.bucket ? `gs://${config.gcp.bucket.replace(/^gs:\/\//, "")}/models` : undefined);
+  if (!prefix)
+    throw new ConfigError("registry.vertex.artifactPrefix (or gcp.bucket) is not set", {
+      hint: "Set TELCO_GCP__BUCKET=my-bucket or registry.vertex.artifactPrefix: gs://bucket/models.",
+    });
+  return prefix;
+}
+
+/** Our serving image (it answers Vertex's routes: mlops/serving/vertex-contract.ts). */
+function servingImage(config: TelcoConfig, flag?: string): string {
+  const image =
+    flag ??
+    config.registry.vertex.servingImage ??
+    (config.gcp.artifactRegistry
+      ? `${config.gcp.artifactRegistry.replace(/\/$/, "")}/telco:latest`
+      : undefined);
+  if (!image)
+    throw new ConfigError("no serving image for Vertex AI", {
+      hint: "Pass --serving-image, set registry.vertex.servingImage, or gcp.artifactRegistry (REGION-docker.pkg.dev/PROJECT/REPO).",
+    });
+  return image;
+}

@@ -1,0 +1,75 @@
+import { createServer, type IncomingMessage, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A local stand-in for the Vertex AI and Cloud Storage REST APIs: answers a scripted list of
+ * responses in order (each checked against the method and path it expects) and keeps every request
+ * it received, so a test asserts both what was sent and what the code did with the answers.
+ */
+export interface ScriptedResponse {
+  method: string;
+  /** Path (and query) the request must have, or a pattern for it. */
+  path: string | RegExp;
+  status?: number;
+  body: unknown;
+}
+
+export interface ReceivedRequest {
+  method: string;
+  path: string;
+  authorization: string | undefined;
+  contentType: string | undefined;
+  body: string;
+}
+
+export interface FakeVertex {
+  url: string;
+  received: ReceivedRequest[];
+  /** Requests that matched no scripted response (the server answered 599 to them). */
+  unexpected: ReceivedRequest[];
+  close(): Promise<void>;
+}
+
+export async function fakeVertex(script: ScriptedResponse[]): Promise<FakeVertex> {
+  const received: ReceivedRequest[] = [];
+  const unexpected: ReceivedRequest[] = [];
+  const queue = [...script];
+  const server: Server = createServer(async (req: IncomingMessage, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const r: ReceivedRequest = {
+      method: req.method ?? "",
+      path: req.url ?? "",
+      authorization: req.headers.authorization,
+      contentType: req.headers["content-type"],
+      body: Buffer.concat(chunks).toString("utf8"),
+    };
+    received.push(r);
+    const next = queue[0];
+    const matches =
+      next &&
+      next.method === r.method &&
+      (typeof next.path === "string" ? next.path === r.path : next.path.test(r.path));
+    if (!matches) {
+      unexpected.push(r);
+      res.writeHead(599, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          error: { code: 599, status: "UNEXPECTED", message: `unexpected ${r.method} ${r.path}` },
+        }),
+      );
+      return;
+    }
+    queue.shift();
+    res.writeHead(next.status ?? 200, { "content-type": "application/json" });
+    res.end(JSON.stringify(next.body));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    unexpected,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}

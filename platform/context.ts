@@ -1,21 +1,35 @@
+import { LogAlertSink, WebhookAlertSink } from "./adapters/alerts/sinks.ts";
 import { BigQueryWarehouse } from "./adapters/gcp/bigquery-warehouse.ts";
+import { CloudMonitoringAlertSink } from "./adapters/gcp/cloud-monitoring-alerts.ts";
 import { GcsLake } from "./adapters/gcp/gcs-lake.ts";
+import { vertexLocation } from "./adapters/gcp/vertex-common.ts";
+import { VertexRegistryMirror } from "./adapters/gcp/vertex-model-registry.ts";
+import { VertexPipelineService } from "./adapters/gcp/vertex-pipelines.ts";
 import { DuckDbWarehouse } from "./adapters/local/duckdb-warehouse.ts";
 import { FsLake } from "./adapters/local/fs-lake.ts";
+import { SqliteOnlineStore } from "./adapters/local/sqlite-online-store.ts";
+import { SqlitePipelineMetadata } from "./adapters/local/sqlite-pipeline-metadata.ts";
 import { loadConfig } from "./config/load.ts";
 import type { TelcoConfig } from "./config/schema.ts";
-import { ConfigError } from "./errors.ts";
+import { ConfigError, TelcoError } from "./errors.ts";
+import type { AlertSink } from "./ports/alert-sink.ts";
 import type { AssistantSessionStore } from "./ports/assistant-sessions.ts";
 import type { Lake } from "./ports/lake.ts";
 import type { LlmProvider } from "./ports/llm.ts";
+import type { OnlineStore } from "./ports/online-store.ts";
 import type { OperatorSystems } from "./ports/operator-systems.ts";
+import type { PipelineMetadataStore } from "./ports/pipeline-metadata.ts";
+import type { PipelineService } from "./ports/pipeline-service.ts";
+import type { ModelRegistryMirror } from "./ports/registry-mirror.ts";
 import type { TraceStore } from "./ports/trace-store.ts";
 import type { Warehouse } from "./ports/warehouse.ts";
 import { type WorkspacePaths, workspacePaths } from "./workspace.ts";
 
 /**
- * What a command or server needs: validated config, workspace paths and the adapters the
- * profile selects. Adapters are created lazily so `--help` and small commands stay fast.
+ * The composition root: validated config, workspace paths and the adapters the profile selects.
+ * Domain code (mlops/, llmops/) receives ports from here and never picks or imports an adapter
+ * (tests/architecture/imports.test.ts enforces it). Adapters are created lazily so `--help` and
+ * small commands stay fast. See docs/architecture/README.md for what each profile implements.
  */
 export interface AppContext {
   readonly config: TelcoConfig;
@@ -35,7 +49,29 @@ export interface AppContext {
   assistantSessions(): Promise<AssistantSessionStore>;
   /** The assistant's traces (node:sqlite under `paths.assistant`; `telco traces`). */
   traceStore(): Promise<TraceStore>;
+  /**
+   * The online feature store (local: node:sqlite at `paths.onlineStore`; gcp: not implemented yet,
+   * says so). Each call opens a new handle that the caller closes.
+   */
+  onlineStore(opts?: { readOnly?: boolean }): OnlineStore;
+  /**
+   * Metadata of local pipeline runs (node:sqlite at `<root>/metadata.sqlite`, default
+   * `paths.pipelines`; the same under every profile: runs on Vertex are recorded by Vertex). Each
+   * call opens a new handle that the caller closes.
+   */
+  pipelineMetadata(root?: string): PipelineMetadataStore;
+  /** The managed pipeline service `--target vertex` submits to (Vertex AI Pipelines). */
+  pipelineService(): PipelineService;
+  /** The managed registry `telco models mirror` copies versions to (Vertex AI Model Registry). */
+  registryMirror(): ModelRegistryMirror;
+  /** One sink per alert channel (log, webhook, Cloud Monitoring), from `monitoring.alerts` and `gcp.project`. */
+  alertSinks(): AlertSink[];
   close(): Promise<void>;
+}
+
+/** Opens the pipeline-run metadata store at `root` (what `app.pipelineMetadata()` returns). */
+export function openPipelineMetadata(root: string): PipelineMetadataStore {
+  return new SqlitePipelineMetadata(root);
 }
 
 export function createContext(
@@ -108,6 +144,36 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
         m.SqliteTraceStore.open(paths.assistant),
       );
       return traces;
+    },
+    onlineStore(sopts = {}) {
+      if (config.profile !== "local")
+        throw new TelcoError(
+          "profile",
+          `the online store for profile "${config.profile}" is not wired in this build`,
+          { hint: "Use the local profile (TELCO_PROFILE=local)." },
+        );
+      return SqliteOnlineStore.open(paths.onlineStore, sopts);
+    },
+    pipelineMetadata(root = paths.pipelines) {
+      return openPipelineMetadata(root);
+    },
+    pipelineService() {
+      return new VertexPipelineService(vertexLocation(config.gcp));
+    },
+    registryMirror() {
+      return new VertexRegistryMirror(vertexLocation(config.gcp));
+    },
+    alertSinks() {
+      const alerts = config.monitoring.alerts;
+      return [
+        new LogAlertSink(),
+        new WebhookAlertSink({ url: alerts.webhookUrl, timeoutMs: alerts.webhookTimeoutMs }),
+        new CloudMonitoringAlertSink({
+          project: config.gcp.project,
+          dryRun: alerts.cloudMonitoringDryRun,
+          timeoutMs: alerts.webhookTimeoutMs,
+        }),
+      ];
     },
     async close() {
       if (sessions) await (await sessions).close();

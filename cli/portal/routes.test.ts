@@ -3,13 +3,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PipelineMetadata } from "../../mlops/pipelines/metadata.ts";
 import { buildServer } from "../../mlops/serving/server.ts";
 import {
   fixtureModelBytes,
   type ServingFixture,
   servingFixture,
 } from "../../mlops/serving/testing/fixture.ts";
+import { SqlitePipelineMetadata as PipelineMetadata } from "../../platform/adapters/local/sqlite-pipeline-metadata.ts";
 import { ConfigError } from "../../platform/errors.ts";
 import { portalAuditFile, portalDeps } from "./index.ts";
 import { parsePortalKeys } from "./roles.ts";

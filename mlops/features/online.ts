@@ -1,4 +1,3 @@
-import { SqliteOnlineStore } from "../../platform/adapters/local/sqlite-online-store.ts";
 import type { FeaturesConfig } from "../../platform/config/sections/features.ts";
 import type { AppContext } from "../../platform/context.ts";
 import { TelcoError } from "../../platform/errors.ts";
@@ -12,18 +11,9 @@ import type { Row, Warehouse } from "../../platform/ports/warehouse.ts";
 import { FEATURE_NAMES, featureVersion } from "./definitions.ts";
 import { buildLatestFeatures, LATEST_TABLE } from "./offline.ts";
 
-/** Opens the online store the profile selects (local: SQLite at paths.onlineStore). */
+/** The online store the profile selects (built by the composition root: `app.onlineStore()`). */
 export function openOnlineStore(app: AppContext, opts: { readOnly?: boolean } = {}): OnlineStore {
-  if (app.config.profile !== "local") {
-    throw new TelcoError(
-      "profile",
-      `the online store for profile "${app.config.profile}" is not wired in this build`,
-      {
-        hint: "Use the local profile (TELCO_PROFILE=local).",
-      },
-    );
-  }
-  return SqliteOnlineStore.open(app.paths.onlineStore, opts);
+  return app.onlineStore(opts);
 }
 
 export interface MaterializeSummary {

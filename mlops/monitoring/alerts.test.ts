@@ -1,8 +1,32 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LogAlertSink, WebhookAlertSink } from "../../platform/adapters/alerts/sinks.ts";
+import {
+  CloudMonitoringAlertSink,
+  cloudMonitoringRequest,
+} from "../../platform/adapters/gcp/cloud-monitoring-alerts.ts";
 import { monitoringConfigSchema } from "../../platform/config/sections/monitoring.ts";
-import { type AlertRule, cloudMonitoringRequest, dispatchAlerts, evaluateAlertRules } from "./alerts.ts";
+import { type AlertRule, dispatchAlerts, evaluateAlertRules } from "./alerts.ts";
+
+/** The sinks platform/context.ts builds, from the same settings. */
+function sinks(t: {
+  webhookUrl?: string;
+  webhookTimeoutMs: number;
+  gcpProject?: string;
+  cloudMonitoringDryRun: boolean;
+}) {
+  return [
+    new LogAlertSink(),
+    new WebhookAlertSink({ url: t.webhookUrl, timeoutMs: t.webhookTimeoutMs }),
+    new CloudMonitoringAlertSink({
+      project: t.gcpProject,
+      dryRun: t.cloudMonitoringDryRun,
+      timeoutMs: t.webhookTimeoutMs,
+    }),
+  ];
+}
+
 import type { PerformancePeriod } from "./performance.ts";
 import type { DriftReport } from "./reference-profile.ts";
 
@@ -130,11 +154,14 @@ describe("alert channels", () => {
       report: report(["monthly_price_brl"]),
       performance: [],
     });
-    const ok = await dispatchAlerts([alert], {
-      webhookUrl: url,
-      webhookTimeoutMs: 2000,
-      cloudMonitoringDryRun: true,
-    });
+    const ok = await dispatchAlerts(
+      [alert],
+      sinks({
+        webhookUrl: url,
+        webhookTimeoutMs: 2000,
+        cloudMonitoringDryRun: true,
+      }),
+    );
     expect(ok).toEqual([{ rule: "d", channel: "webhook", ok: true, status: 200 }]);
     expect(received[0].headers["content-type"]).toBe("application/json");
     expect(received[0].body).toMatchObject({
@@ -142,19 +169,28 @@ describe("alert channels", () => {
       alert: { rule: "d", model: "churn@2", when: "drift" },
     });
     status = 500;
-    const failed = await dispatchAlerts([alert], {
-      webhookUrl: url,
-      webhookTimeoutMs: 2000,
-      cloudMonitoringDryRun: true,
-    });
+    const failed = await dispatchAlerts(
+      [alert],
+      sinks({
+        webhookUrl: url,
+        webhookTimeoutMs: 2000,
+        cloudMonitoringDryRun: true,
+      }),
+    );
     expect(failed[0]).toMatchObject({ ok: false, status: 500, error: "HTTP 500" });
-    const unreachable = await dispatchAlerts([alert], {
-      webhookUrl: "http://127.0.0.1:1/x",
-      webhookTimeoutMs: 2000,
-      cloudMonitoringDryRun: true,
-    });
+    const unreachable = await dispatchAlerts(
+      [alert],
+      sinks({
+        webhookUrl: "http://127.0.0.1:1/x",
+        webhookTimeoutMs: 2000,
+        cloudMonitoringDryRun: true,
+      }),
+    );
     expect(unreachable[0].ok).toBe(false);
-    const unset = await dispatchAlerts([alert], { webhookTimeoutMs: 2000, cloudMonitoringDryRun: true });
+    const unset = await dispatchAlerts(
+      [alert],
+      sinks({ webhookTimeoutMs: 2000, cloudMonitoringDryRun: true }),
+    );
     expect(unset[0].error).toMatch(/webhookUrl/);
   });
 
@@ -168,11 +204,14 @@ describe("alert channels", () => {
         at: "2026-11-25T12:00:00.000Z",
       },
     );
-    const [delivery] = await dispatchAlerts([alert], {
-      gcpProject: "aurora-prod",
-      webhookTimeoutMs: 1000,
-      cloudMonitoringDryRun: true,
-    });
+    const [delivery] = await dispatchAlerts(
+      [alert],
+      sinks({
+        gcpProject: "aurora-prod",
+        webhookTimeoutMs: 1000,
+        cloudMonitoringDryRun: true,
+      }),
+    );
     expect(delivery.ok).toBe(true);
     expect(delivery.request).toEqual(cloudMonitoringRequest(alert, "aurora-prod"));
     expect(delivery.request?.url).toBe(
@@ -190,7 +229,10 @@ describe("alert channels", () => {
         },
       ],
     });
-    const noProject = await dispatchAlerts([alert], { webhookTimeoutMs: 1000, cloudMonitoringDryRun: false });
+    const noProject = await dispatchAlerts(
+      [alert],
+      sinks({ webhookTimeoutMs: 1000, cloudMonitoringDryRun: false }),
+    );
     expect(noProject[0]).toMatchObject({ ok: false, error: "gcp.project is not set" });
   });
 });

@@ -1,5 +1,5 @@
 import type { MonitoringConfig } from "../../platform/config/sections/monitoring.ts";
-import { logger } from "../../platform/telemetry/logger.ts";
+import type { AlertSink } from "../../platform/ports/alert-sink.ts";
 import type { PerformancePeriod } from "./performance.ts";
 import type { DriftReport } from "./reference-profile.ts";
 
@@ -99,109 +99,24 @@ export function evaluateAlertRules(
   return out;
 }
 
-/** Where channels send alerts. */
-export interface AlertTargets {
-  webhookUrl?: string;
-  webhookTimeoutMs: number;
-  /** GCP project for Cloud Monitoring (absent locally: the channel reports it cannot send). */
-  gcpProject?: string;
-  cloudMonitoringDryRun: boolean;
-  /** Bearer token provider for Cloud Monitoring (default: Application Default Credentials). */
-  accessToken?: () => Promise<string>;
-}
-
-/** The Cloud Monitoring custom-metric write (projects.timeSeries.create) for one alert. */
-export function cloudMonitoringRequest(
-  alert: Alert,
-  project: string,
-): { method: string; url: string; body: unknown } {
-  return {
-    method: "POST",
-    url: `https://monitoring.googleapis.com/v3/projects/${encodeURIComponent(project)}/timeSeries`,
-    body: {
-      timeSeries: [
-        {
-          metric: {
-            type: "custom.googleapis.com/telco/churn_monitoring_alert",
-            labels: { rule: alert.rule, model: alert.model, severity: alert.severity },
-          },
-          resource: { type: "global", labels: { project_id: project } },
-          points: [{ interval: { endTime: alert.at }, value: { int64Value: "1" } }],
-        },
-      ],
-    },
-  };
-}
-
-async function defaultAccessToken(): Promise<string> {
-  const { GoogleAuth } = await import("google-auth-library");
-  const auth = new GoogleAuth({ scopes: ["https://www.googleapis.com/auth/monitoring.write"] });
-  const token = await auth.getAccessToken();
-  if (!token) throw new Error("no access token from Application Default Credentials");
-  return token;
-}
-
-/** Sends every alert to each of its channels; never throws (failures are reported per delivery). */
+/**
+ * Sends every alert to the sink of each channel it names (sinks come from the composition root:
+ * `app.alertSinks()`); never throws: failures, and channels without a sink, are reported per delivery.
+ */
 export async function dispatchAlerts(
   alerts: readonly Alert[],
-  targets: AlertTargets,
+  sinks: readonly AlertSink[],
 ): Promise<AlertDelivery[]> {
   const out: AlertDelivery[] = [];
   for (const alert of alerts) {
     for (const channel of alert.channels) {
+      const sink = sinks.find((s) => s.channel === channel);
+      if (!sink) {
+        out.push({ rule: alert.rule, channel, ok: false, error: `no ${channel} alert sink is configured` });
+        continue;
+      }
       try {
-        if (channel === "log") {
-          logger().warn({ alert }, `monitoring alert: ${alert.message}`);
-          out.push({ rule: alert.rule, channel, ok: true });
-        } else if (channel === "webhook") {
-          if (!targets.webhookUrl) {
-            out.push({
-              rule: alert.rule,
-              channel,
-              ok: false,
-              error: "monitoring.alerts.webhookUrl is not set",
-            });
-            continue;
-          }
-          const res = await fetch(targets.webhookUrl, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({ source: "telco-monitoring", alert }),
-            signal: AbortSignal.timeout(targets.webhookTimeoutMs),
-          });
-          out.push({
-            rule: alert.rule,
-            channel,
-            ok: res.ok,
-            status: res.status,
-            ...(res.ok ? {} : { error: `HTTP ${res.status}` }),
-          });
-        } else {
-          const project = targets.gcpProject ?? "PROJECT_ID";
-          const request = cloudMonitoringRequest(alert, project);
-          if (targets.cloudMonitoringDryRun) {
-            out.push({ rule: alert.rule, channel, ok: true, request });
-            continue;
-          }
-          if (!targets.gcpProject) {
-            out.push({ rule: alert.rule, channel, ok: false, error: "gcp.project is not set", request });
-            continue;
-          }
-          const token = await (targets.accessToken ?? defaultAccessToken)();
-          const res = await fetch(request.url, {
-            method: "POST",
-            headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-            body: JSON.stringify(request.body),
-            signal: AbortSignal.timeout(targets.webhookTimeoutMs),
-          });
-          out.push({
-            rule: alert.rule,
-            channel,
-            ok: res.ok,
-            status: res.status,
-            ...(res.ok ? {} : { error: `HTTP ${res.status}` }),
-          });
-        }
+        out.push({ rule: alert.rule, channel, ...(await sink.send(alert)) });
       } catch (err) {
         out.push({
           rule: alert.rule,

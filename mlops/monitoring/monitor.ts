@@ -263,12 +263,7 @@ export async function runMonitor(app: AppContext, opts: MonitorOptions = {}): Pr
   let deliveries: AlertDelivery[] = [];
   const retraining: MonitorResult["retraining"] = { triggered: false };
   if (!opts.dryRun) {
-    deliveries = await dispatchAlerts(alerts, {
-      webhookUrl: cfg.alerts.webhookUrl,
-      webhookTimeoutMs: cfg.alerts.webhookTimeoutMs,
-      gcpProject: app.config.gcp.project,
-      cloudMonitoringDryRun: cfg.alerts.cloudMonitoringDryRun,
-    });
+    deliveries = await dispatchAlerts(alerts, app.alertSinks());
     const retrainAlerts = alerts.filter((a) => a.retrain);
     if (retrainAlerts.length > 0) {
       const reason = retrainAlerts.map((a) => a.message).join("; ");

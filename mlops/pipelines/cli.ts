@@ -1,22 +1,14 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import type { Command } from "commander";
 import pc from "picocolors";
-import { vertexLocation } from "../../platform/adapters/gcp/vertex-common.ts";
-import {
-  buildCreatePipelineJobRequest,
-  buildCreateScheduleRequest,
-  type CreatePipelineJobRequest,
-  createVertexSchedule,
-  submitPipelineJob,
-} from "../../platform/adapters/gcp/vertex-pipelines.ts";
 import { action, type CommandRuntime, commandGroup, intOption } from "../../platform/cli/runtime.ts";
 import type { AppContext } from "../../platform/context.ts";
 import { ConfigError, NotFoundError, UsageError } from "../../platform/errors.ts";
+import type { PipelineJobSpec } from "../../platform/ports/pipeline-service.ts";
 import type { RunEvent, RunResult, StepStatus } from "../../platform/ports/pipelines.ts";
 import { getPipeline, listPipelines } from "./catalog.ts";
 import { compilePipeline } from "./compile.ts";
 import type { Pipeline } from "./dsl.ts";
-import { PipelineMetadata } from "./metadata.ts";
 import { resolveParams, runPipeline } from "./runner.ts";
 import { nextRun, scheduleLocal } from "./schedule.ts";
 import { runStepEntry } from "./step-entry.ts";
@@ -158,23 +150,22 @@ function pipelineRoot(app: AppContext): string {
   return root;
 }
 
-function jobRequest(
+function jobSpec(
   app: AppContext,
   pipeline: Pipeline,
   params: Record<string, string>,
   image?: string,
-): CreatePipelineJobRequest {
-  return buildCreatePipelineJobRequest({
-    location: vertexLocation(app.config.gcp),
+): PipelineJobSpec {
+  return {
     pipelineName: pipeline.name,
     pipelineSpec: compilePipeline(pipeline, {
       image: vertexImage(app, image),
       sdkVersion: `telco-${packageVersion()}`,
     }),
     parameterValues: resolveParams(pipeline, params),
-    gcsOutputDirectory: pipelineRoot(app),
+    outputDirectory: pipelineRoot(app),
     serviceAccount: app.config.gcp.serviceAccount,
-  });
+  };
 }
 
 function checkTarget(target: string): void {
@@ -245,7 +236,7 @@ export function registerPipelineCommands(program: Command): void {
           );
           return;
         }
-        const meta = new PipelineMetadata(rt.app().paths.pipelines);
+        const meta = rt.app().pipelineMetadata();
         try {
           const runs = meta.listRuns(opts.limit, opts.pipeline).map((r) => {
             const steps = meta.steps(r.id);
@@ -282,7 +273,7 @@ export function registerPipelineCommands(program: Command): void {
     .argument("<run>", "run id")
     .action(
       action(async (rt, runId: string) => {
-        const meta = new PipelineMetadata(rt.app().paths.pipelines);
+        const meta = rt.app().pipelineMetadata();
         try {
           const r = meta.runResult(runId);
           if (!r) throw new NotFoundError(`pipeline run ${runId}`, { hint: "See `telco pipeline list`." });
@@ -360,12 +351,15 @@ export function registerPipelineCommands(program: Command): void {
         ) => {
           checkTarget(opts.target);
           const app = rt.app();
-          const request = jobRequest(app, getPipeline(name), parseParamFlags(opts.param), opts.image);
+          const service = app.pipelineService();
+          const call = service.planRun(
+            jobSpec(app, getPipeline(name), parseParamFlags(opts.param), opts.image),
+          );
           if (opts.dryRun) {
-            rt.result({ dryRun: true, method: "PipelineService.createPipelineJob", request });
+            rt.result({ dryRun: true, method: call.method, request: call.request });
             return;
           }
-          const job = await submitPipelineJob(vertexLocation(app.config.gcp), request);
+          const job = await service.execute(call);
           rt.result({ dryRun: false, job }, () => `submitted ${String(job.name)}`);
         },
       ),
@@ -432,19 +426,16 @@ export function registerPipelineCommands(program: Command): void {
           const next = nextRun(opts.cron, opts.timezone);
           const target = opts.target ?? (app.config.profile === "gcp" ? "vertex" : "local");
           if (target === "vertex") {
-            const request = buildCreateScheduleRequest(
-              jobRequest(app, pipeline, params, opts.image),
-              opts.cron,
-              {
-                timeZone: opts.timezone,
-                maxConcurrentRunCount: app.config.pipelines.vertex.maxConcurrentRunCount,
-              },
-            );
+            const service = app.pipelineService();
+            const call = service.planSchedule(jobSpec(app, pipeline, params, opts.image), opts.cron, {
+              timeZone: opts.timezone,
+              maxConcurrentRunCount: app.config.pipelines.vertex.maxConcurrentRunCount,
+            });
             if (opts.dryRun) {
-              rt.result({ dryRun: true, method: "ScheduleService.createSchedule", request });
+              rt.result({ dryRun: true, method: call.method, request: call.request });
               return;
             }
-            const schedule = await createVertexSchedule(vertexLocation(app.config.gcp), request);
+            const schedule = await service.execute(call);
             rt.result({ dryRun: false, schedule });
             return;
           }

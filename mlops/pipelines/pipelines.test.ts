@@ -8,13 +8,13 @@ import {
   buildCreatePipelineJobRequest,
   buildCreateScheduleRequest,
 } from "../../platform/adapters/gcp/vertex-pipelines.ts";
+import { SqlitePipelineMetadata as PipelineMetadata } from "../../platform/adapters/local/sqlite-pipeline-metadata.ts";
 import { configSchema } from "../../platform/config/schema.ts";
 import { contextFromConfig } from "../../platform/context.ts";
 import { openRegistry } from "../registry/store.ts";
 import { getPipeline, hasPipeline, registerPipeline } from "./catalog.ts";
 import { compilePipeline } from "./compile.ts";
 import { artifact, constant, definePipeline, defineStep, fromParam, fromTask, param, task } from "./dsl.ts";
-import { PipelineMetadata } from "./metadata.ts";
 import { runPipeline } from "./runner.ts";
 import { nextRun, scheduleLocal } from "./schedule.ts";
 import { runStepEntry } from "./step-entry.ts";

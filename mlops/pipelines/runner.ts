@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { AppContext } from "../../platform/context.ts";
+import { type AppContext, openPipelineMetadata } from "../../platform/context.ts";
 import { NotFoundError, TelcoError, ValidationError } from "../../platform/errors.ts";
 import type {
   ArtifactRecord,
@@ -24,7 +24,7 @@ import {
   parseParamString,
 } from "./dsl.ts";
 import { canonicalJson, hashPath, sha256 } from "./hash.ts";
-import { PipelineMetadata } from "./metadata.ts";
+import type { PipelineMetadataStore } from "./metadata.ts";
 
 export interface RunOptions {
   /** Parameter values (typed, or strings from the command line). */
@@ -38,6 +38,11 @@ export interface RunOptions {
   onEvent?: (event: RunEvent) => void;
   /** Handed to steps as ctx.app() (steps that read the warehouse or train need it). */
   app?: AppContext;
+  /**
+   * Where runs are recorded (the caller keeps it open). Default: `app.pipelineMetadata(root)`, or
+   * without an app the composition root's store at `root` (platform/context.ts openPipelineMetadata).
+   */
+  metadata?: PipelineMetadataStore;
 }
 
 /** Pipeline parameter values: defaults, then overrides; unknown names and bad values are errors. */
@@ -104,7 +109,8 @@ export async function runPipeline(
   pipeline: Pipeline,
   opts: RunOptions = {},
 ): Promise<RunResult> {
-  const meta = new PipelineMetadata(root);
+  if (opts.metadata) return execute(opts.metadata, pipeline, opts);
+  const meta = opts.app ? opts.app.pipelineMetadata(root) : openPipelineMetadata(root);
   try {
     return await execute(meta, pipeline, opts);
   } finally {
@@ -117,7 +123,7 @@ export async function runPipeline(
  * fail mid-step with a raw lock error: refuse it up front, naming the run that holds it. (Runs of one
  * process, e.g. a scheduled retraining while `telco up` serves, share its warehouse connection.)
  */
-function refuseIfAnotherProcessRuns(meta: PipelineMetadata): void {
+function refuseIfAnotherProcessRuns(meta: PipelineMetadataStore): void {
   // A run of this host whose process is gone reads as failed (metadata.toRun), so only live ones stop us.
   const other = meta
     .listRuns(50)
@@ -139,7 +145,7 @@ function refuseIfAnotherProcessRuns(meta: PipelineMetadata): void {
  * its own folder). Removed when the next run starts; the folders of running runs are left alone (a run
  * whose process died reads as failed).
  */
-function removeOrphanOutputs(meta: PipelineMetadata): void {
+function removeOrphanOutputs(meta: PipelineMetadataStore): void {
   const root = join(meta.root, "artifacts");
   if (!existsSync(root)) return;
   for (const runId of readdirSync(root)) {
@@ -156,7 +162,11 @@ function removeOrphanOutputs(meta: PipelineMetadata): void {
   }
 }
 
-async function execute(meta: PipelineMetadata, pipeline: Pipeline, opts: RunOptions): Promise<RunResult> {
+async function execute(
+  meta: PipelineMetadataStore,
+  pipeline: Pipeline,
+  opts: RunOptions,
+): Promise<RunResult> {
   let resumeSteps: Map<string, StepResult> | undefined;
   let givenParams = opts.params ?? {};
   if (opts.resume) {
@@ -296,7 +306,7 @@ function dependsOn(pipeline: Pipeline, task: string, ancestor: string): boolean 
 
 /** Checks that cached artifacts still exist with the recorded size (re-hashing would defeat the cache). */
 function cachedArtifacts(
-  meta: PipelineMetadata,
+  meta: PipelineMetadataStore,
   ids: Record<string, string>,
 ): Record<string, ArtifactRecord> | undefined {
   const out: Record<string, ArtifactRecord> = {};
@@ -311,7 +321,7 @@ function cachedArtifacts(
 }
 
 async function runTask(
-  meta: PipelineMetadata,
+  meta: PipelineMetadataStore,
   pipeline: Pipeline,
   runId: string,
   taskName: string,

@@ -2,13 +2,6 @@ import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
-import { vertexLocation } from "../../platform/adapters/gcp/vertex-common.ts";
-import {
-  executeModelPlan,
-  planAliasMirror,
-  planModelMirror,
-  type VertexModelRequest,
-} from "../../platform/adapters/gcp/vertex-model-registry.ts";
 import { action, commandGroup, intOption } from "../../platform/cli/runtime.ts";
 import type { TelcoConfig } from "../../platform/config/schema.ts";
 import {
@@ -18,6 +11,7 @@ import {
   UsageError,
   ValidationError,
 } from "../../platform/errors.ts";
+import type { PlannedCall } from "../../platform/ports/pipeline-service.ts";
 import {
   type MetricValue,
   MODEL_FORMATS,
@@ -444,9 +438,9 @@ export function registerRegistryCommands(program: Command): void {
           const aliases = Object.entries(await registry.aliases(v.name))
             .filter(([, n]) => n === v.version)
             .map(([a]) => a);
-          const location = vertexLocation(app.config.gcp);
-          let plan: VertexModelRequest[];
-          if (opts.aliasesOnly) plan = [planAliasMirror(location, v.name, opts.aliasesOnly, aliases)];
+          const mirror = app.registryMirror();
+          let plan: PlannedCall[];
+          if (opts.aliasesOnly) plan = [mirror.planAliases(v.name, opts.aliasesOnly, aliases)];
           else {
             const prefix =
               app.config.registry.vertex.artifactPrefix ??
@@ -457,8 +451,7 @@ export function registerRegistryCommands(program: Command): void {
               throw new ConfigError("registry.vertex.artifactPrefix (or gcp.bucket) is not set", {
                 hint: "Set TELCO_GCP__BUCKET=my-bucket or registry.vertex.artifactPrefix: gs://bucket/models.",
               });
-            plan = planModelMirror({
-              location,
+            plan = mirror.planVersion({
               artifactPrefix: prefix,
               servingImage: servingImage(app.config, opts.servingImage),
               version: v,
@@ -478,7 +471,7 @@ export function registerRegistryCommands(program: Command): void {
             rt.result({ dryRun: true, requests: plan });
             return;
           }
-          const results = await executeModelPlan(location, plan);
+          const results = await mirror.execute(plan);
           rt.result({ dryRun: false, requests: plan, results });
         },
       ),

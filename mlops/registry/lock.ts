@@ -3,6 +3,9 @@ import { linkSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { TelcoError } from "../../platform/errors.ts";
+import { processAlive } from "../../platform/process.ts";
+
+export { processAlive };
 
 interface LockOwner {
   pid: number;
@@ -13,16 +16,6 @@ interface LockOwner {
 
 /** In-process queue per lock path: the file lock alone cannot order two callers of one process. */
 const localQueues = new Map<string, Promise<unknown>>();
-
-/** True when `pid` names a live process on this machine (EPERM means alive but not ours). */
-export function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
-}
 
 function readOwner(path: string): LockOwner | undefined {
   try {

@@ -17,7 +17,12 @@ import { type ServingConfig, servingConfigSchema } from "../../platform/config/s
 import type { AppContext } from "../../platform/context.ts";
 import { NotFoundError, TelcoError, ValidationError } from "../../platform/errors.ts";
 import { errorBody, errorSchema } from "../../platform/http/errors.ts";
-import type { FeatureValue, OnlineFeatureVector, OnlineStore } from "../../platform/ports/online-store.ts";
+import {
+  type FeatureValue,
+  type OnlineFeatureVector,
+  type OnlineStore,
+  syncReads,
+} from "../../platform/ports/online-store.ts";
 import type { ModelRegistry } from "../../platform/ports/registry.ts";
 import { logger } from "../../platform/telemetry/logger.ts";
 import { createTracing, type Tracing } from "../../platform/telemetry/tracing.ts";
@@ -286,7 +291,7 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
     if (!store) {
       try {
         store = openOnlineStore(app, { readOnly: true });
-        store.setReadSnapshotMs?.(STORE_SNAPSHOT_MS);
+        syncReads(store)?.setReadSnapshotMs(STORE_SNAPSHOT_MS);
         storeError = undefined;
       } catch (err) {
         storeError = err instanceof Error ? err.message : String(err);
@@ -648,8 +653,9 @@ export async function buildServer(app: AppContext, opts: ServerOptions): Promise
     if (!s) throw new TelcoError("not_ready", `online store unavailable: ${storeError ?? "unknown"}`);
     const ids = body.customer_ids;
     if (ids.length === 1) {
-      if (s.getVector) {
-        const vec = s.getVector(ids[0]);
+      const fast = syncReads(s);
+      if (fast) {
+        const vec = fast.getVector(ids[0]);
         if (!vec) throw unknownCustomer(ids[0], 0);
         return respond(req, served, started, ids, undefined, vec);
       }

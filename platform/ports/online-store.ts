@@ -1,8 +1,11 @@
 /**
- * Online feature store port: the latest feature vector of each customer, read by the serving
- * layer at prediction time. Local adapter: one SQLite file (node:sqlite) in the workspace;
- * a GCP adapter would sit on Vertex AI Feature Store / Bigtable. Loads replace the whole
- * store atomically: readers see the previous load or the new one, never a mix.
+ * Online feature store port (version 1): the latest feature vector of each customer, read by the
+ * serving layer at prediction time. Loads replace the whole store atomically: readers see the
+ * previous load or the new one, never a mix. The composition root builds it (`app.onlineStore()`).
+ *
+ * Adapters: platform/adapters/local/sqlite-online-store.ts (node:sqlite file in the workspace).
+ * No GCP adapter exists yet: under the gcp profile `app.onlineStore()` says so.
+ * Contract: platform/ports/online-store.contract.ts (run by each adapter's tests).
  */
 export type FeatureValue = number | string | boolean | null;
 
@@ -58,22 +61,42 @@ export interface OnlineStoreLoad {
 }
 
 export interface OnlineStore {
-  readonly kind: "sqlite" | "vertex";
+  /** Adapter name (sqlite, …). */
+  readonly kind: string;
   /** The load being served, or undefined when nothing was ever materialized. */
   info(): Promise<OnlineStoreInfo | undefined>;
   get(customerId: string): Promise<OnlineFeatureRecord | undefined>;
-  /** Optional synchronous fast path for one customer (same data as `get`, as a vector). */
-  getVector?(customerId: string): OnlineFeatureVector | undefined;
-  /**
-   * Optional: lets reads share one read snapshot for up to `ms` (cheaper lookups for a server);
-   * a load committed elsewhere then becomes visible within `ms`. 0 turns it off.
-   */
-  setReadSnapshotMs?(ms: number): void;
   /** Looks up several customers at once; unknown ids are absent from the map. */
   getMany(customerIds: readonly string[]): Promise<Map<string, OnlineFeatureRecord>>;
   /** Starts a full replacement of the store's contents. One load at a time. */
   beginLoad(meta: { featureNames: readonly string[]; featureVersion: string; asOf: string }): OnlineStoreLoad;
   close(): Promise<void>;
+}
+
+/**
+ * Optional capability of an embedded store: synchronous reads for a server's hot path. Only the
+ * SQLite adapter has it; a store reached over the network cannot answer synchronously.
+ *
+ * Fallback (what callers do without it): `get(id)` returns the same data as `getVector(id)` (as a
+ * record keyed by feature name), one promise later; reads see each commit at once. The contract
+ * suite checks that both paths agree.
+ */
+export interface OnlineStoreSyncReads {
+  /** One customer's values in the load's feature order (same data as `get`), synchronously. */
+  getVector(customerId: string): OnlineFeatureVector | undefined;
+  /**
+   * Lets reads share one read snapshot for up to `ms` (cheaper lookups for a server); a load
+   * committed elsewhere then becomes visible within `ms`. 0 turns it off.
+   */
+  setReadSnapshotMs(ms: number): void;
+}
+
+/** The store's synchronous-read capability, or undefined when it has none (use `get`). */
+export function syncReads(store: OnlineStore): OnlineStoreSyncReads | undefined {
+  const s = store as OnlineStore & Partial<OnlineStoreSyncReads>;
+  return typeof s.getVector === "function" && typeof s.setReadSnapshotMs === "function"
+    ? (s as OnlineStore & OnlineStoreSyncReads)
+    : undefined;
 }
 
 /** Streams batches into a new load and commits it; aborts (keeping the old load) on any error. */

@@ -8,9 +8,9 @@ import { describe, expect, it } from "vitest";
 import { ingestIntoWorkspace, openWorkspaceIndex } from "../../llmops/rag/api.ts";
 import { currentVersion, indexDir } from "../../llmops/rag/store.ts";
 import { demoPipeline } from "../../mlops/pipelines/demo.ts";
-import { PipelineMetadata } from "../../mlops/pipelines/metadata.ts";
 import { runPipeline } from "../../mlops/pipelines/runner.ts";
 import { LocalModelRegistry } from "../../mlops/registry/store.ts";
+import { SqlitePipelineMetadata as PipelineMetadata } from "../../platform/adapters/local/sqlite-pipeline-metadata.ts";
 import { configSchema } from "../../platform/config/schema.ts";
 import { contextFromConfig } from "../../platform/context.ts";
 

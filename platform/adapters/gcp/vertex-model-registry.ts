@@ -1,4 +1,6 @@
+import type { PlannedCall } from "../../ports/pipeline-service.ts";
 import type { ModelVersion } from "../../ports/registry.ts";
+import type { MirrorVersionInput, ModelRegistryMirror } from "../../ports/registry-mirror.ts";
 import { gcpPreflight } from "./preflight.ts";
 import { locationParent, type VertexLocation, vertexEndpoint, vertexId } from "./vertex-common.ts";
 
@@ -134,4 +136,26 @@ export async function executeModelPlan(
   }
   await client.close();
   return results;
+}
+
+/** The registry mirror port on Vertex AI Model Registry (platform/ports/registry-mirror.ts). */
+export class VertexRegistryMirror implements ModelRegistryMirror {
+  readonly kind = "vertex" as const;
+  private readonly location: VertexLocation;
+
+  constructor(location: VertexLocation) {
+    this.location = location;
+  }
+
+  planVersion(input: MirrorVersionInput): VertexModelRequest[] {
+    return planModelMirror({ location: this.location, ...input });
+  }
+
+  planAliases(modelName: string, remoteVersionId: string, aliases: string[]): VertexModelRequest {
+    return planAliasMirror(this.location, modelName, remoteVersionId, aliases);
+  }
+
+  execute(plan: readonly PlannedCall[]): Promise<unknown[]> {
+    return executeModelPlan(this.location, plan as VertexModelRequest[]);
+  }
 }

@@ -1,3 +1,4 @@
+import type { PipelineJobSpec, PipelineService, PlannedCall } from "../../ports/pipeline-service.ts";
 import { gcpPreflight } from "./preflight.ts";
 import {
   locationParent,
@@ -135,5 +136,50 @@ export async function createVertexSchedule(
     return { name: schedule.name, state: schedule.state, nextRunTime: schedule.nextRunTime };
   } finally {
     await client.close();
+  }
+}
+
+/** The pipeline service port on Vertex AI Pipelines (platform/ports/pipeline-service.ts). */
+export class VertexPipelineService implements PipelineService {
+  readonly kind = "vertex" as const;
+  private readonly location: VertexLocation;
+
+  constructor(location: VertexLocation) {
+    this.location = location;
+  }
+
+  private job(spec: PipelineJobSpec): CreatePipelineJobRequest {
+    return buildCreatePipelineJobRequest({
+      location: this.location,
+      pipelineName: spec.pipelineName,
+      pipelineSpec: spec.pipelineSpec,
+      parameterValues: spec.parameterValues,
+      gcsOutputDirectory: spec.outputDirectory,
+      serviceAccount: spec.serviceAccount,
+      labels: spec.labels,
+    });
+  }
+
+  planRun(spec: PipelineJobSpec): PlannedCall {
+    return { method: "PipelineService.createPipelineJob", request: this.job(spec) };
+  }
+
+  planSchedule(
+    spec: PipelineJobSpec,
+    cron: string,
+    opts: { timeZone?: string; maxConcurrentRunCount?: number } = {},
+  ): PlannedCall {
+    return {
+      method: "ScheduleService.createSchedule",
+      request: buildCreateScheduleRequest(this.job(spec), cron, opts),
+    };
+  }
+
+  execute(call: PlannedCall): Promise<Json> {
+    if (call.method === "PipelineService.createPipelineJob")
+      return submitPipelineJob(this.location, call.request as CreatePipelineJobRequest);
+    if (call.method === "ScheduleService.createSchedule")
+      return createVertexSchedule(this.location, call.request as CreateScheduleRequest);
+    throw new Error(`unknown Vertex AI Pipelines call ${call.method}`);
   }
 }

@@ -10,6 +10,7 @@ import type {
   OnlineStore,
   OnlineStoreInfo,
   OnlineStoreLoad,
+  OnlineStoreSyncReads,
 } from "../../ports/online-store.ts";
 
 /** Upper bound of the read memory map (address space only; pages are mapped as they are read). */
@@ -21,7 +22,7 @@ const MMAP_BYTES = 1 << 30;
  * `load_info`). A load writes a staging table on its own connection inside one transaction
  * and swaps it in with a rename at commit, so readers (WAL snapshots) never see half a load.
  */
-export class SqliteOnlineStore implements OnlineStore {
+export class SqliteOnlineStore implements OnlineStore, OnlineStoreSyncReads {
   readonly kind = "sqlite" as const;
   readonly path: string;
   private readonly db: DatabaseSync;

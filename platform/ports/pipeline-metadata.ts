@@ -1,0 +1,101 @@
+/**
+ * Pipeline metadata port (version 1): runs, steps, artifacts, lineage events and the step cache of
+ * local pipeline runs (the local counterpart of Vertex ML Metadata). Local adapter:
+ * platform/adapters/local/sqlite-pipeline-metadata.ts (node:sqlite). Runs submitted to Vertex AI
+ * Pipelines are recorded by Vertex itself; no GCP adapter of this port exists.
+ *
+ * Synchronous on purpose: the runner records each status change before it moves on, and the
+ * embedded store answers in microseconds.
+ */
+import type {
+  ArtifactRecord,
+  ParamValue,
+  RunResult,
+  RunStatus,
+  RunTrigger,
+  StepResult,
+  StepStatus,
+} from "./pipelines.ts";
+
+/** A cached task result: output parameter values and output artifact ids. */
+export interface CacheEntry {
+  key: string;
+  runId: string;
+  task: string;
+  outputs: Record<string, ParamValue>;
+  artifacts: Record<string, string>;
+}
+
+export interface RunRow {
+  id: string;
+  pipeline: string;
+  status: RunStatus;
+  params: Record<string, ParamValue>;
+  trigger: RunTrigger | null;
+  resumedFrom: string | null;
+  startedAt: string;
+  finishedAt: string | null;
+  error: string | null;
+  /** The process running it, while it runs. */
+  pid: number | null;
+  host: string | null;
+}
+
+export interface LineageEdge {
+  task: string;
+  direction: "input" | "output";
+  name: string;
+  artifact: ArtifactRecord;
+}
+
+/** When each task of a run started and finished (ISO; null while pending or running). */
+export interface StepTimes {
+  task: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface PipelineMetadataStore {
+  readonly kind: string;
+  /** The local folder the store and the runs' artifacts (`<root>/artifacts/<run>/<task>/`) live in. */
+  readonly root: string;
+  /** Records a new run as running, owned by this process. */
+  createRun(run: {
+    id: string;
+    pipeline: string;
+    params: Record<string, ParamValue>;
+    trigger?: RunTrigger;
+    resumedFrom?: string;
+  }): void;
+  finishRun(id: string, status: RunStatus, error?: string): void;
+  /** Inserts or updates one task's result (the first `startedAt` is kept; terminal statuses set the finish time). */
+  upsertStep(runId: string, s: StepResult & { startedAt?: string }): void;
+  addArtifact(a: ArtifactRecord): void;
+  addEvent(
+    runId: string,
+    task: string,
+    artifactId: string,
+    direction: "input" | "output",
+    name: string,
+  ): void;
+  artifact(id: string): ArtifactRecord | undefined;
+  getCache(key: string): CacheEntry | undefined;
+  putCache(e: CacheEntry & { step: string }): void;
+  deleteCache(key: string): void;
+  /** A run; a "running" run whose process is gone (same host) reads as failed. */
+  getRun(id: string): RunRow | undefined;
+  /** Newest first. */
+  listRuns(limit?: number, pipeline?: string): RunRow[];
+  /** A run's tasks in the order they were first recorded. */
+  steps(runId: string): StepResult[];
+  stepTimes(runId: string): StepTimes[];
+  /** Artifacts each task of a run consumed and produced (the run's lineage graph). */
+  lineage(runId: string): LineageEdge[];
+  /** What `pipeline run --json` prints for a run. */
+  runResult(id: string): RunResult | undefined;
+  close(): void;
+}
+
+export function isTerminal(s: StepStatus): boolean {
+  return s === "succeeded" || s === "cached" || s === "failed" || s === "skipped";
+}

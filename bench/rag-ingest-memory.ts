@@ -1,17 +1,23 @@
 /**
- * Peak memory of `rag ingest` on one large file (node bench/rag-ingest-memory.ts [--mb 19] [--format txt|md]).
- * Generates a deterministic pt-BR text of about `--mb` MB, then ingests it in a child process (local
- * embedder, default chunker) and reads the child's peak RSS. Anchors measured in the same run, each in its
- * own child: the modules loaded and nothing ingested (`idle`), and the same ingest on a 1 MB file (`small`),
- * so `ratio_vs_small` near 1 means memory no longer grows with the file beyond the index it builds.
+ * Peak memory of `rag ingest` on one large file (node bench/rag-ingest-memory.ts [--mb 19] [--format txt|md]
+ * [--skip-ingest]). Generates a deterministic pt-BR text of about `--mb` MB and measures, each in its own
+ * child process, the peak RSS and time of:
+ * - `idle`: the modules loaded, nothing read (the floor);
+ * - `load_whole`: the whole-file loader + `chunkDocument` (how ingest read text before streaming, the anchor);
+ * - `load_stream`: the streaming loader + chunker that ingest uses now (`ratio_stream_vs_whole`);
+ * - `ingest_small` / `ingest_big`: the full `ingestDocuments` (local embedder, default chunker) on a 1 MB
+ *   file and on the big one: what remains above the loader is the index (embeddings, BM25, LSA, lexicon).
  * Prints one JSON document.
  */
 import { execFileSync } from "node:child_process";
-import { createWriteStream, mkdtempSync, rmSync } from "node:fs";
+import { createWriteStream, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { chunkDocument } from "../llmops/rag/chunker.ts";
 import { LocalHashEmbedder } from "../llmops/rag/embeddings/local.ts";
 import { ingestDocuments } from "../llmops/rag/ingest.ts";
+import { loadDocument } from "../llmops/rag/loaders.ts";
+import { type RawChunk, readBlocks, streamDocument } from "../llmops/rag/stream.ts";
 import { configSchema } from "../platform/config/schema.ts";
 
 interface ChildResult {
@@ -21,12 +27,22 @@ interface ChildResult {
   skipped: number;
 }
 
-async function child(file: string | null, root: string): Promise<void> {
+type Mode = "idle" | "load-whole" | "load-stream" | "ingest";
+
+async function child(mode: Mode, file: string, root: string): Promise<void> {
   const started = performance.now();
   const config = configSchema.parse({}).rag;
   let chunks = 0;
   let skipped = 0;
-  if (file) {
+  if (mode === "load-whole") {
+    const doc = await loadDocument(file, readFileSync(file));
+    chunks = chunkDocument(doc, config.chunking).length;
+  } else if (mode === "load-stream") {
+    const doc = streamDocument(file, readBlocks(file, config.ingest.maxFileBytes), config.chunking);
+    const raw: RawChunk[] = [];
+    for await (const c of doc.chunks) raw.push(c);
+    chunks = doc.finish(raw).chunks.length;
+  } else if (mode === "ingest") {
     const report = await ingestDocuments({
       ragRoot: join(root, "rag"),
       paths: [file],
@@ -92,8 +108,8 @@ async function generate(path: string, bytes: number, markdown: boolean): Promise
   await new Promise<void>((r) => out.end(() => r()));
 }
 
-function run(file: string | null, root: string): ChildResult {
-  const out = execFileSync(process.execPath, [import.meta.filename, "--child", file ?? "-", root], {
+function run(mode: Mode, file: string, root: string): ChildResult {
+  const out = execFileSync(process.execPath, [import.meta.filename, "--child", mode, file, root], {
     encoding: "utf8",
     maxBuffer: 1 << 20,
   });
@@ -102,7 +118,7 @@ function run(file: string | null, root: string): ChildResult {
 
 const argv = process.argv.slice(2);
 if (argv[0] === "--child") {
-  await child(argv[1] === "-" ? null : argv[1], argv[2]);
+  await child(argv[1] as Mode, argv[2], argv[3]);
 } else {
   const mb = Number(argv[argv.indexOf("--mb") + 1] || 19);
   const format = argv.includes("--format") ? argv[argv.indexOf("--format") + 1] : "txt";
@@ -113,9 +129,15 @@ if (argv[0] === "--child") {
     const small = join(root, `small.${markdown ? "md" : "txt"}`);
     await generate(big, mb * 1_000_000, markdown);
     await generate(small, 1_000_000, markdown);
-    const idle = run(null, mkdtempSync(join(root, "idle-")));
-    const smallRun = run(small, mkdtempSync(join(root, "small-")));
-    const bigRun = run(big, mkdtempSync(join(root, "big-")));
+    const idle = run("idle", big, root);
+    const whole = run("load-whole", big, root);
+    const streamed = run("load-stream", big, root);
+    const ingest = argv.includes("--skip-ingest")
+      ? {}
+      : {
+          ingest_small: run("ingest", small, mkdtempSync(join(root, "small-"))),
+          ingest_big: run("ingest", big, mkdtempSync(join(root, "big-"))),
+        };
     process.stdout.write(
       `${JSON.stringify(
         {
@@ -124,10 +146,15 @@ if (argv[0] === "--child") {
           format,
           file_mb: mb,
           idle,
-          small: smallRun,
-          big: bigRun,
-          big_rss_over_idle_mb: bigRun.max_rss_mb - idle.max_rss_mb,
-          ratio_vs_small: Number((bigRun.max_rss_mb / smallRun.max_rss_mb).toFixed(2)),
+          load_whole: whole,
+          load_stream: streamed,
+          ratio_stream_vs_whole: {
+            rss_above_idle: Number(
+              ((streamed.max_rss_mb - idle.max_rss_mb) / (whole.max_rss_mb - idle.max_rss_mb)).toFixed(2),
+            ),
+            seconds: Number((streamed.seconds / whole.seconds).toFixed(2)),
+          },
+          ...ingest,
         },
         null,
         2,

@@ -20,12 +20,6 @@ describe("classMetrics", () => {
   });
 });
 
-/**
- * Intents whose held-out F1 is below the 0.90 target today, with the floor this test holds them to
- * (see the report in llmops/agent/understanding/README.md). Any other intent must reach 0.90.
- */
-const KNOWN_BELOW_TARGET: Record<string, number> = { cancel: 0.88 };
-
 describe("nluReport on the fixed held-out split (classifier trained on the train split only)", () => {
   let report: NluReport;
   beforeAll(() => {
@@ -35,16 +29,16 @@ describe("nluReport on the fixed held-out split (classifier trained on the train
     if (misses.length) console.log(`Targets missed:\n  ${misses.join("\n  ")}`);
   });
 
-  it("per-intent F1 ≥ 0.90 (known gaps held to their floor), macro F1 ≥ 0.94", () => {
+  it("per-intent F1 ≥ 0.90 for every intent, macro F1 ≥ 0.94", () => {
     expect(report.intents.held_out).toBeGreaterThan(400);
     expect(report.intents.train).toBeGreaterThan(3 * report.intents.held_out - 200);
     for (const m of report.intents.per_intent) {
-      const floor = KNOWN_BELOW_TARGET[m.label] ?? 0.9;
-      expect(m.f1, `${m.label} F1`).toBeGreaterThanOrEqual(floor);
+      expect(m.f1, `${m.label} F1`).toBeGreaterThanOrEqual(0.9);
       expect(m.support, `${m.label} held-out messages`).toBeGreaterThanOrEqual(15);
     }
     expect(report.intents.macro_f1).toBeGreaterThanOrEqual(0.94);
     expect(report.intents.accuracy).toBeGreaterThanOrEqual(0.93);
+    expect(checkNluTargets(report)).toEqual([]);
   });
 
   it("several intents in one message: exact set on ≥ 90 % of the multi-intent messages, few extras on single ones", () => {

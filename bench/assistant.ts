@@ -14,16 +14,18 @@
  * Reported per mode and concurrency: turn latency p50/p95/p99, turns per second, CPU per turn of this
  * process (process.cpuUsage) and, over HTTP, of the sandbox child (/proc, 10 ms ticks), and where the
  * time of a turn goes (understanding, tools, retrieval, dialogue/templates, persistence: the engine's
- * own per-turn timings). Anchors measured in the same run: one sandbox GET round trip through the HTTP
- * connector (`crm.getCustomer`) and the understanding step alone (`LocalUnderstanding.analyzeAt`).
+ * own per-turn timings, the guardrails' own time, and the rest: tracing, queueing, waiting for a core).
+ * Tracing's CPU cost is the traced minus the untraced single-session CPU per turn. Anchors measured in
+ * the same run: one sandbox GET round trip through the HTTP connector (`crm.getCustomer`) and the
+ * understanding step alone (`LocalUnderstanding.analyzeAt`). Each phase says how contended the machine
+ * was (bench/common.ts `contention`: cores other processes used, load, a spin probe's wall/CPU ratio).
  * Goal: p95 ≤ 50 ms per turn. The churn band comes from a preset (the scorer is bench:serve's).
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import type { Assistant } from "../llmops/agent/assistant.ts";
 import { openAssistant } from "../llmops/agent/compose.ts";
@@ -37,6 +39,7 @@ import { configSchema } from "../platform/config/schema.ts";
 import { contextFromConfig } from "../platform/context.ts";
 import type { OperatorSystems } from "../platform/ports/operator-systems.ts";
 import { openSandbox, type SandboxScenarios } from "../platform/sandbox/index.ts";
+import { type Contention, contention, pct, procCpuUs, r2, startSandboxChild, stopChild } from "./common.ts";
 
 const { values } = parseArgs({
   options: {
@@ -70,7 +73,6 @@ if (MODES.length === 0) {
   process.exit(2);
 }
 
-const SERVER_SCRIPT = fileURLToPath(new URL("../platform/sandbox/server.ts", import.meta.url));
 const GOAL_P95_MS = 50;
 
 interface Plan {
@@ -120,52 +122,11 @@ function plans(s: SandboxScenarios, n: number): Plan[] {
   return out;
 }
 
-function pct(sorted: number[], p: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-const r2 = (x: number) => Math.round(x * 100) / 100;
-
-function procCpuMs(pid: number | undefined): number | null {
-  if (!pid) return null;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return (Number(f[11]) + Number(f[12])) * 10; // utime + stime in 10 ms ticks
-  } catch {
-    return null;
-  }
-}
-
-async function startServerChild(path: string): Promise<{ child: ChildProcess; url: string }> {
-  const code = `import { startSandboxServer } from ${JSON.stringify(SERVER_SCRIPT)};
-const s = await startSandboxServer({ path: ${JSON.stringify(path)}, port: 0 });
-process.stdout.write(JSON.stringify({ url: s.url }) + "\\n");
-process.on("SIGTERM", async () => { await s.close(); process.exit(0); });`;
-  const child = spawn(process.execPath, ["--no-memory-reducer", "--input-type=module", "-e", code], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      buf += d.toString();
-      if (buf.includes("\n")) {
-        try {
-          resolve((JSON.parse(buf.split("\n")[0]) as { url: string }).url);
-        } catch (err) {
-          reject(err);
-        }
-      }
-    });
-    child.on("exit", (c) => reject(new Error(`sandbox server exited with ${c}`)));
-  });
-  return { child, url };
-}
-
 interface TurnSample {
   ms: number;
   timings: TurnTimings;
   persistence_ms: number;
+  guardrails_ms: number;
 }
 
 /** mulberry32: a seeded generator, so think times are the same in every run. */
@@ -212,6 +173,7 @@ async function runConversations(
           ms: performance.now() - t0,
           timings: o.turn.trace.timings,
           persistence_ms: o.persistence_ms,
+          guardrails_ms: (o as { guardrails_ms?: number }).guardrails_ms ?? 0,
         });
         session = o.response.session_id;
       }
@@ -221,16 +183,21 @@ async function runConversations(
   return samples;
 }
 
-function summarise(samples: TurnSample[], wallMs: number, cpuUs: number, serverCpuMs: number | null) {
-  const ms = samples.map((s) => s.ms).sort((a, b) => a - b);
+function summarise(samples: TurnSample[], wallMs: number, cpuUs: number, serverCpuUs: number | null) {
+  const ms = samples.map((s) => s.ms);
   const mean = (f: (s: TurnSample) => number) => r2(samples.reduce((a, s) => a + f(s), 0) / samples.length);
-  const breakdown = {
+  const parts = {
     understanding: mean((s) => s.timings.understanding_ms),
     tools: mean((s) => s.timings.tools_ms),
     retrieval: mean((s) => s.timings.retrieval_ms),
     dialogue_and_templates: mean((s) => s.timings.dialogue_ms),
+    guardrails: mean((s) => s.guardrails_ms),
     persistence: mean((s) => s.persistence_ms),
   };
+  // The rest of the turn's wall time: tracing (span creation, masking, attributes), the guarded
+  // wrapper's session peek, the per-session queue, and waiting for the CPU (other turns, other processes).
+  const accounted = Object.values(parts).reduce((a, b) => a + b, 0);
+  const breakdown = { ...parts, other_and_waiting: r2(Math.max(0, mean((s) => s.ms) - accounted)) };
   const total = Object.values(breakdown).reduce((a, b) => a + b, 0);
   return {
     turns: samples.length,
@@ -240,11 +207,13 @@ function summarise(samples: TurnSample[], wallMs: number, cpuUs: number, serverC
     mean_ms: mean((s) => s.ms),
     turns_per_s: r2((samples.length / wallMs) * 1000),
     cpu_us_per_turn: Math.round(cpuUs / samples.length),
-    server_cpu_us_per_turn: serverCpuMs === null ? null : Math.round((serverCpuMs * 1000) / samples.length),
+    server_cpu_us_per_turn: serverCpuUs === null ? null : Math.round(serverCpuUs / samples.length),
     mean_breakdown_ms: breakdown,
     share: Object.fromEntries(Object.entries(breakdown).map(([k, v]) => [k, total ? r2(v / total) : 0])),
   };
 }
+
+const mean = (xs: readonly number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
 
 async function main() {
   const home = mkdtempSync(join(tmpdir(), "telco-bench-assistant-"));
@@ -266,7 +235,7 @@ async function main() {
     });
     const storePath = join(home, "systems", "operator.sqlite");
     const seeded = seedSystemsFromDelivery(storePath, delivery);
-    const server = await startServerChild(storePath);
+    const server = await startSandboxChild(storePath);
     child = server.child;
     const app = contextFromConfig(
       configSchema.parse({
@@ -309,14 +278,13 @@ async function main() {
         understanding.analyzeAt(t, state, seeded.business_date);
         if (round > 0) nlu.push(performance.now() - t0);
       }
-    get.sort((a, b) => a - b);
-    nlu.sort((a, b) => a - b);
     const anchors = {
       sandbox_get_round_trip_ms: { p50: r2(pct(get, 50)), p95: r2(pct(get, 95)) },
       understanding_step_ms: { p50: r2(pct(nlu, 50)), p95: r2(pct(nlu, 95)) },
     };
 
     const results: Record<string, unknown> = {};
+    const contended: Contention[] = [];
     const inspector = values.profile ? new Session() : undefined;
     if (inspector) {
       inspector.connect();
@@ -356,8 +324,9 @@ async function main() {
         seedSystemsFromDelivery(storePath, delivery);
         const list = plans(seeded.scenarios, count);
         if (inspector) await inspector.post("Profiler.start");
+        const load = contention(() => [process.pid, child?.pid]);
         const cpu0 = process.cpuUsage();
-        const srv0 = mode === "http" ? procCpuMs(child.pid) : null;
+        const srv0 = mode === "http" ? procCpuUs(child.pid) : null;
         const t0 = performance.now();
         const samples = await runConversations(assistant, list, concurrency, think);
         const wall = performance.now() - t0;
@@ -366,12 +335,15 @@ async function main() {
           const { profile } = await inspector.post("Profiler.stop");
           writeFileSync(`${values.profile}.${mode}.${label}.cpuprofile`, JSON.stringify(profile));
         }
-        const srv1 = mode === "http" ? procCpuMs(child.pid) : null;
+        const srv1 = mode === "http" ? procCpuUs(child.pid) : null;
+        const machine = load.stop();
+        contended.push(machine);
         await assistant.close();
         results[`${mode}.${label}`] = {
           conversations: list.length,
           concurrency,
           think_ms: think,
+          contention: machine,
           ...summarise(
             samples,
             wall,
@@ -387,6 +359,17 @@ async function main() {
       .filter(([k]) => !k.includes("saturation"))
       .map(([, r]) => (r as { p95_ms: number }).p95_ms);
     const single = results["in-process.single_session"] as { p50_ms: number } | undefined;
+    // What tracing costs: the same single-session turns traced and untraced, CPU of this process.
+    const cpuOf = (k: string) => (results[k] as { cpu_us_per_turn?: number } | undefined)?.cpu_us_per_turn;
+    const tracing = Object.fromEntries(
+      MODES.flatMap((m) => {
+        const on = cpuOf(`${m}.single_session`);
+        const off = cpuOf(`${m}.single_session_untraced`);
+        return on !== undefined && off !== undefined
+          ? [[m, { cpu_us_per_turn: on - off, share_of_traced_cpu: r2((on - off) / on) }]]
+          : [];
+      }),
+    );
     process.stdout.write(
       `${JSON.stringify(
         {
@@ -395,7 +378,13 @@ async function main() {
             cpus: cpus().length,
             model: cpus()[0]?.model,
             node: process.version,
-            loadavg: loadavg().map(r2),
+            // How contended the measured phases were (each phase has its own `contention`).
+            contention: {
+              other_processes_cores_mean: r2(mean(contended.map((c) => c.other_processes_cores ?? 0))),
+              other_processes_cores_max: Math.max(...contended.map((c) => c.other_processes_cores ?? 0)),
+              loadavg_1m_max: Math.max(...contended.flatMap((c) => c.loadavg_1m)),
+              spin_wall_over_cpu_max: Math.max(...contended.flatMap((c) => c.spin_wall_over_cpu)),
+            },
           },
           setup: {
             customers: CUSTOMERS,
@@ -414,6 +403,7 @@ async function main() {
             note: "latency = Assistant.chat() wall time per turn: understanding, flows, tools against the sandbox, templates, session load+save, the turn's trace; concurrent = that many sessions open, each customer thinking think_ms (±50%) before a turn; saturation = no think time (throughput: latency there is queueing); cpu_us_per_turn = this process; server_cpu_us_per_turn = the sandbox child (10 ms ticks)",
           },
           anchors,
+          tracing_cost: tracing,
           results,
           ratios: single
             ? {
@@ -438,10 +428,7 @@ async function main() {
     await inProcess.close();
     await app.close();
   } finally {
-    if (child && child.exitCode === null) {
-      child.kill("SIGTERM");
-      await new Promise((r) => child?.once("exit", r));
-    }
+    await stopChild(child);
     rmSync(home, { recursive: true, force: true });
   }
 }

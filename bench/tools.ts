@@ -17,9 +17,9 @@
  * The churn score and so the rules' churn facts come from a constant ChurnRiskService (the scorer
  * itself is measured by bench:serve); the rules engine, catalog and every system call are real.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -40,6 +40,7 @@ import { type AppContext, contextFromConfig } from "../platform/context.ts";
 import type { ChurnRiskService } from "../platform/ports/churn-risk.ts";
 import type { OperatorSystems } from "../platform/ports/operator-systems.ts";
 import { openSandbox, type SandboxScenarios } from "../platform/sandbox/index.ts";
+import { contention, pct, procCpuUs, r3, startSandboxChild, stopChild } from "./common.ts";
 
 const { values } = parseArgs({
   options: {
@@ -66,9 +67,7 @@ for (const [k, v] of [
     process.exit(2);
   }
 
-const SERVER_SCRIPT = fileURLToPath(new URL("../platform/sandbox/server.ts", import.meta.url));
 const KB = fileURLToPath(new URL("../data/knowledge-base", import.meta.url));
-const CLK_TCK_US = 10_000; // Linux USER_HZ = 100
 
 interface Sample {
   ms: number[];
@@ -77,24 +76,6 @@ interface Sample {
   systemCalls: number;
   ok: number;
   errors: Record<string, number>;
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? Number.NaN;
-}
-const r3 = (x: number) => Math.round(x * 1000) / 1000;
-
-/** utime + stime of a process in µs (Linux), or null elsewhere. */
-function procCpuUs(pid: number | undefined): number | null {
-  if (!pid) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) * CLK_TCK_US;
-  } catch {
-    return null;
-  }
 }
 
 /** Counts calls into the four systems (each is one HTTP round trip in http mode). */
@@ -174,32 +155,6 @@ function summary(s: Sample) {
   };
 }
 
-async function startServerChild(path: string): Promise<{ child: ChildProcess; url: string }> {
-  const code = `import { startSandboxServer } from ${JSON.stringify(SERVER_SCRIPT)};
-const s = await startSandboxServer({ path: ${JSON.stringify(path)}, port: 0 });
-process.stdout.write(JSON.stringify({ url: s.url }) + "\\n");
-process.on("SIGTERM", async () => { await s.close(); process.exit(0); });`;
-  const child = spawn(process.execPath, ["--no-memory-reducer", "--input-type=module", "-e", code], {
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let buf = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      buf += d.toString();
-      const line = buf.split("\n")[0];
-      if (buf.includes("\n")) {
-        try {
-          resolve((JSON.parse(line as string) as { url: string }).url);
-        } catch (err) {
-          reject(err);
-        }
-      }
-    });
-    child.on("exit", (c) => reject(new Error(`sandbox server exited with ${c}`)));
-  });
-  return { child, url };
-}
-
 async function main() {
   const home = mkdtempSync(join(tmpdir(), "telco-bench-tools-"));
   let child: ChildProcess | undefined;
@@ -223,8 +178,10 @@ async function main() {
     const storePath = join(home, "systems", "operator.sqlite");
     const seeded = seedSystemsFromDelivery(storePath, deliveryDir);
     const setupSeconds = (performance.now() - t0) / 1000;
-    const server = await startServerChild(storePath);
+    const server = await startSandboxChild(storePath);
     child = server.child;
+    // How contended the machine was from here to the end (this process and the server child excluded).
+    const load = contention(() => [process.pid, child?.pid]);
     const sys = (s: string) => ({ url: `${server.url}/${s}` });
     const config = configSchema.parse({
       operator: {
@@ -489,8 +446,7 @@ async function main() {
     const doc = {
       bench: "tools",
       node: process.version,
-      cpus: cpus().length,
-      loadavg_1m: r3(loadavg()[0] ?? 0),
+      contention: load.stop(),
       customers: CUSTOMERS,
       business_date: seeded.business_date,
       iterations: N,
@@ -517,10 +473,7 @@ async function main() {
     await inProcess.close();
   } finally {
     await app?.close();
-    if (child && child.exitCode === null) {
-      child.kill("SIGTERM");
-      await new Promise((r) => child?.once("exit", r));
-    }
+    await stopChild(child);
     rmSync(home, { recursive: true, force: true });
   }
 }

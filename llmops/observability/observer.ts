@@ -137,6 +137,8 @@ interface Scope {
   span: Span;
   turn: TurnState;
   root: boolean;
+  /** The turn's root span (guardrail spans hang from it wherever in the turn they run). */
+  rootSpan: Span;
   /** What a model call under this scope is for (understand, phrase, tool_loop, judge). */
   purpose?: string;
 }
@@ -238,9 +240,16 @@ export class TracingObserver implements AssistantObserver {
 
   // ---- spans ------------------------------------------------------------------------------------
 
-  private startSpan(name: string, attrs: Attrs, kind: SpanKind = SpanKind.INTERNAL): Span {
+  private startSpan(
+    name: string,
+    attrs: Attrs,
+    kind: SpanKind = SpanKind.INTERNAL,
+    under: "current" | "root" = "current",
+  ): Span {
     const parent = this.scopes.getStore();
-    const ctx = parent ? trace.setSpan(ROOT_CONTEXT, parent.span) : ROOT_CONTEXT;
+    const ctx = parent
+      ? trace.setSpan(ROOT_CONTEXT, under === "root" ? parent.rootSpan : parent.span)
+      : ROOT_CONTEXT;
     return this.tracer.startSpan(name, { kind, attributes: defined(attrs) }, ctx);
   }
 
@@ -257,6 +266,7 @@ export class TracingObserver implements AssistantObserver {
       span,
       turn: parent?.turn ?? new TurnState(),
       root: false,
+      rootSpan: parent?.rootSpan ?? span,
       purpose: opts.purpose ?? parent?.purpose,
     };
     try {
@@ -319,7 +329,7 @@ export class TracingObserver implements AssistantObserver {
     });
     let out: T;
     try {
-      out = await this.scopes.run({ span, turn, root: true }, run);
+      out = await this.scopes.run({ span, turn, root: true, rootSpan: span }, run);
     } catch (err) {
       fail(span, err);
       span.end();
@@ -862,11 +872,17 @@ export class TracingObserver implements AssistantObserver {
 
   guardrails(set: GuardrailSet): GuardrailSet {
     const span = (stage: string, name: string, action: string, check: () => unknown) => {
-      const s = this.startSpan(`guardrail ${stage}.${name}`, {
-        "telco.guardrail.name": name,
-        "telco.guardrail.stage": stage,
-        "telco.guardrail.action": action,
-      });
+      // Under the turn's root: the output guardrails run inside the engine's turn (before it is saved).
+      const s = this.startSpan(
+        `guardrail ${stage}.${name}`,
+        {
+          "telco.guardrail.name": name,
+          "telco.guardrail.stage": stage,
+          "telco.guardrail.action": action,
+        },
+        SpanKind.INTERNAL,
+        "root",
+      );
       try {
         const f = check() as { reason?: string; category?: string } | null;
         this.set(s, {

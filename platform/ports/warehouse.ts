@@ -25,5 +25,15 @@ export interface Warehouse {
    * adapter without it runs such work one statement at a time.
    */
   session?(): Promise<Warehouse>;
+  /**
+   * Validates a statement and estimates its cost without running it (BigQuery's dry-run query).
+   * Optional: DuckDB has no dry run.
+   */
+  dryRun?(sql: string): Promise<DryRunResult>;
   close(): Promise<void>;
+}
+
+export interface DryRunResult {
+  /** Bytes the statement would read (what BigQuery bills on demand). */
+  bytesProcessed: number;
 }

@@ -1,12 +1,18 @@
-import type { Row, Warehouse } from "../../ports/warehouse.ts";
+import type { DryRunResult, Row, Warehouse } from "../../ports/warehouse.ts";
 import { gcpPreflight } from "./preflight.ts";
 
 /** The slice of @google-cloud/bigquery's client this adapter uses (lets tests pass a fake). */
 export interface BigQueryLike {
   query(options: { query: string; params?: unknown[]; location?: string }): Promise<[Row[], ...unknown[]]>;
-  createQueryJob(options: { query: string; params?: unknown[]; location?: string }): Promise<
+  createQueryJob(options: {
+    query: string;
+    params?: unknown[];
+    location?: string;
+    dryRun?: boolean;
+  }): Promise<
     [
       {
+        metadata?: { statistics?: { totalBytesProcessed?: string | number } };
         getQueryResults(options: {
           maxResults: number;
           pageToken?: string;
@@ -33,20 +39,48 @@ export class BigQueryWarehouse implements Warehouse {
   private readonly prefix: string;
   private readonly project: string | undefined;
 
-  constructor(opts: { project?: string; location: string; datasetPrefix?: string; client?: BigQueryLike }) {
+  constructor(opts: {
+    project?: string;
+    location: string;
+    datasetPrefix?: string;
+    client?: BigQueryLike;
+    /** Another API root (a local fake in tests); no credentials are looked for then. */
+    apiEndpoint?: string;
+  }) {
     this.location = opts.location;
     this.prefix = opts.datasetPrefix ?? "";
     this.project = opts.project;
-    this.clientPromise = opts.client ? Promise.resolve(opts.client) : openClient(opts.project);
+    this.clientPromise = opts.client
+      ? Promise.resolve(opts.client)
+      : openClient(opts.project, opts.apiEndpoint);
     // Rejections (no credentials, no network) reach the first query, not the process as unhandled.
     this.clientPromise.catch(() => {});
   }
 
-  /** Rewrites `layer.table` references to the configured datasets. */
+  /** Rewrites `layer.table` references (and `schema layer`) to the configured datasets. */
   qualify(sql: string): string {
     if (!this.prefix) return sql;
     const pattern = new RegExp(`(?<![\\w.\`])(${LAYERS.join("|")})\\.(?=[A-Za-z_])`, "g");
-    return sql.replace(pattern, (_m, layer: string) => `${this.prefix}_${layer}.`);
+    const schema = new RegExp(`\\b(schema\\s+(?:if\\s+not\\s+exists\\s+)?)(${LAYERS.join("|")})\\b`, "gi");
+    return sql
+      .replace(pattern, (_m, layer: string) => `${this.prefix}_${layer}.`)
+      .replace(schema, (_m, head: string, layer: string) => `${head}${this.prefix}_${layer}`);
+  }
+
+  /** The dataset a lake layer maps to (`dev_bronze` with prefix `dev`). */
+  dataset(layer: string): string {
+    return this.prefix ? `${this.prefix}_${layer}` : layer;
+  }
+
+  /** BigQuery's dry run: the statement is parsed, its tables resolved and its bytes estimated. */
+  async dryRun(sql: string): Promise<DryRunResult> {
+    const client = await this.clientPromise;
+    const [job] = await client.createQueryJob({
+      query: this.qualify(sql),
+      location: this.location,
+      dryRun: true,
+    });
+    return { bytesProcessed: Number(job.metadata?.statistics?.totalBytesProcessed ?? 0) };
   }
 
   async query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]> {
@@ -100,9 +134,18 @@ export class BigQueryWarehouse implements Warehouse {
   async close(): Promise<void> {}
 }
 
-async function openClient(project: string | undefined): Promise<BigQueryLike> {
-  await gcpPreflight({ endpoint: "https://bigquery.googleapis.com" });
+async function openClient(project: string | undefined, endpoint?: string): Promise<BigQueryLike> {
+  // BIGQUERY_EMULATOR_HOST is the SDK's own switch to another API root (an emulator or a local fake).
+  const emulator = process.env.BIGQUERY_EMULATOR_HOST;
+  const apiEndpoint = endpoint ?? emulator;
+  await gcpPreflight({
+    endpoint: apiEndpoint ?? "https://bigquery.googleapis.com",
+    emulator: apiEndpoint !== undefined,
+  });
   // Loaded on first use so the local profile never pays for the SDK's import time.
   const { BigQuery } = await import("@google-cloud/bigquery");
-  return new BigQuery(project ? { projectId: project } : {}) as unknown as BigQueryLike;
+  return new BigQuery({
+    ...(project ? { projectId: project } : {}),
+    ...(apiEndpoint ? { apiEndpoint } : {}),
+  }) as unknown as BigQueryLike;
 }

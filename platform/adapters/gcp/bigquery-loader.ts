@@ -1,0 +1,324 @@
+import { TelcoError } from "../../errors.ts";
+import type { BigQueryWarehouse } from "./bigquery-warehouse.ts";
+
+/**
+ * Raw files into BigQuery: a load job reads the delivered files from Cloud Storage into a staging
+ * table of STRING columns (BigQuery counts malformed lines as bad records instead of failing), then
+ * one script types every row into `bronze.<table>` — partitioned by month of the event time and
+ * clustered by the primary key — and sends the rows that fail the contract (type, required, enum,
+ * range, pattern) and the bad records to `bronze._quarantine` with the reason.
+ */
+
+export type LoadColumnType = "string" | "integer" | "number" | "boolean" | "date" | "timestamp";
+
+/** The part of a data contract the loader reads (mlops' DataContract fits it). */
+export interface LoadTableSpec {
+  name: string;
+  format: "csv" | "jsonl";
+  delimiter?: string;
+  primaryKey: string[];
+  eventTime?: string;
+  columns: {
+    name: string;
+    type: LoadColumnType;
+    nullable: boolean;
+    enum?: string[];
+    min?: number;
+    max?: number;
+    pattern?: string;
+    decimal?: "." | ",";
+  }[];
+}
+
+export interface LoadBatch {
+  /** gs:// URIs of the delivered files of this table. */
+  uris: string[];
+  batchId: string;
+  /** ISO timestamp written to `_ingested_at`. */
+  ingestedAt: string;
+}
+
+export interface LoadResult {
+  table: string;
+  staging: string;
+  jobId: string;
+  /** Rows the load job read (bad records excluded). */
+  stagedRows: number;
+  /** Lines BigQuery could not parse (each in the quarantine, with BigQuery's message). */
+  badRecords: number;
+  /** Messages of the bad records, as BigQuery reported them. */
+  badRecordErrors: string[];
+}
+
+/** The slice of @google-cloud/bigquery's client the loader uses. */
+export interface BigQueryJobsLike {
+  createJob(options: {
+    configuration: Record<string, unknown>;
+    location?: string;
+    jobPrefix?: string;
+  }): Promise<[BigQueryJobLike, ...unknown[]]>;
+}
+
+export interface BigQueryJobLike {
+  id?: string;
+  getMetadata(): Promise<[LoadJobMetadata, ...unknown[]]>;
+}
+
+interface LoadJobMetadata {
+  status?: {
+    state?: string;
+    errorResult?: { message?: string; reason?: string; location?: string };
+    errors?: { message?: string; reason?: string; location?: string }[];
+  };
+  statistics?: { load?: { outputRows?: string; badRecords?: string } };
+}
+
+/** How the split SQL spells what differs: BigQuery, or DuckDB for the runnable twin in tests. */
+export interface LoadSqlEngine {
+  typeName(t: LoadColumnType): string;
+  safeCast(expr: string, t: LoadColumnType): string;
+  /** Whole-string match of an anchored or unanchored pattern. */
+  matches(expr: string, pattern: string): string;
+  /** The row as JSON text, for the quarantine. */
+  rowJson(alias: string): string;
+  timestamp(iso: string): string;
+  partitionClause(expr: string | undefined, clusterBy: string[]): string;
+  quote(name: string): string;
+  /** A string literal. */
+  lit(value: string): string;
+  /** `delete` (BigQuery's FROM is optional) or `delete from`. */
+  deleteFrom: string;
+}
+
+const BQ_TYPES: Record<LoadColumnType, string> = {
+  string: "STRING",
+  integer: "INT64",
+  number: "FLOAT64",
+  boolean: "BOOL",
+  date: "DATE",
+  timestamp: "TIMESTAMP",
+};
+
+export const bigqueryLoadSql: LoadSqlEngine = {
+  typeName: (t) => BQ_TYPES[t],
+  safeCast: (e, t) => `safe_cast(${e} as ${BQ_TYPES[t]})`,
+  matches: (e, p) => `regexp_contains(${e}, ${bqLit(anchored(p))})`,
+  rowJson: (a) => `to_json_string(${a})`,
+  timestamp: (iso) => `timestamp ${bqLit(iso)}`,
+  partitionClause: (expr, cluster) =>
+    `${expr ? `partition by ${expr}` : ""}${cluster.length ? ` cluster by ${cluster.slice(0, 4).join(", ")}` : ""}`.trim(),
+  quote: (n) => `\`${n}\``,
+  lit: (v) => bqLit(v),
+  deleteFrom: "delete",
+};
+
+const DUCK_TYPES: Record<LoadColumnType, string> = {
+  string: "VARCHAR",
+  integer: "BIGINT",
+  number: "DOUBLE",
+  boolean: "BOOLEAN",
+  date: "DATE",
+  timestamp: "TIMESTAMP",
+};
+
+/** BigQuery's split logic in DuckDB's spelling (tests run it as the BigQuery statements' twin). */
+export const duckdbLoadSql: LoadSqlEngine = {
+  typeName: (t) => DUCK_TYPES[t],
+  safeCast: (e, t) => `try_cast(${e} as ${DUCK_TYPES[t]})`,
+  matches: (e, p) => `regexp_matches(${e}, ${str(anchored(p))})`,
+  rowJson: (a) => `cast(to_json(${a}) as varchar)`,
+  timestamp: (iso) => `cast(${str(iso)} as timestamp)`,
+  partitionClause: () => "",
+  quote: (n) => `"${n}"`,
+  lit: (v) => str(v),
+  deleteFrom: "delete from",
+};
+
+/**
+ * The statements that move a staged batch into bronze and the quarantine, in order. Rerunning a
+ * batch first deletes its rows, so a retried load does not duplicate them.
+ */
+export function loadStatements(
+  engine: LoadSqlEngine,
+  spec: LoadTableSpec,
+  staging: string,
+  batch: { batchId: string; ingestedAt: string; badRecordErrors?: string[] },
+): string[] {
+  const target = `bronze.${spec.name}`;
+  const q = engine.quote;
+  const value = (c: LoadTableSpec["columns"][number]) => {
+    const v = `nullif(trim(s.${q(c.name)}), '')`;
+    return c.type === "number" && c.decimal === "," ? `replace(${v}, ',', '.')` : v;
+  };
+  const checks = spec.columns.flatMap((c) => {
+    const v = value(c);
+    const typed = engine.safeCast(v, c.type);
+    const out: [string, string][] = [];
+    if (!c.nullable) out.push([`${v} is not null`, `${c.name}: empty`]);
+    if (c.type === "integer") {
+      // a pattern too, so "1.5" is refused on both engines (DuckDB would round it)
+      out.push([
+        `${v} is null or (${typed} is not null and ${engine.matches(v, "[+-]?[0-9]+")})`,
+        `${c.name}: not an integer`,
+      ]);
+    } else if (c.type !== "string")
+      out.push([`${v} is null or ${typed} is not null`, `${c.name}: not a ${c.type}`]);
+    if (c.enum)
+      out.push([
+        `${v} is null or ${v} in (${c.enum.map(str).join(", ")})`,
+        `${c.name}: not one of ${c.enum.join(", ")}`,
+      ]);
+    if (c.min !== undefined) out.push([`${v} is null or ${typed} >= ${c.min}`, `${c.name}: below ${c.min}`]);
+    if (c.max !== undefined) out.push([`${v} is null or ${typed} <= ${c.max}`, `${c.name}: above ${c.max}`]);
+    if (c.pattern)
+      out.push([`${v} is null or ${engine.matches(v, c.pattern)}`, `${c.name}: does not match ${c.pattern}`]);
+    return out;
+  });
+  // coalesce(…, false): a failed cast makes a range check null, which must count as failing
+  const ok = checks.length ? checks.map(([cond]) => `coalesce(${cond}, false)`).join("\n    and ") : "true";
+  const reason = checks.length
+    ? `coalesce(${checks.map(([cond, why]) => `case when not coalesce(${cond}, false) then ${engine.lit(why)} end`).join(", ")})`
+    : "cast(null as string)";
+  const event = spec.columns.find((c) => c.name === spec.eventTime);
+  const partition = event
+    ? event.type === "timestamp"
+      ? `timestamp_trunc(${q(event.name)}, month)`
+      : event.type === "date"
+        ? `date_trunc(${q(event.name)}, month)`
+        : undefined
+    : "timestamp_trunc(_ingested_at, month)";
+  const layout = engine.partitionClause(partition, spec.primaryKey.map(q));
+  const columns = spec.columns.map((c) => `${q(c.name)} ${engine.typeName(c.type)}`).join(", ");
+  const batchId = engine.lit(batch.batchId);
+  const at = engine.timestamp(batch.ingestedAt);
+  return [
+    `create table if not exists ${target} (${columns}, _batch_id ${engine.typeName("string")}, _ingested_at ${engine.typeName("timestamp")})${layout ? ` ${layout}` : ""}`,
+    `create table if not exists bronze._quarantine (table_name ${engine.typeName("string")}, batch_id ${engine.typeName("string")}, reason ${engine.typeName("string")}, record ${engine.typeName("string")}, quarantined_at ${engine.typeName("timestamp")})${engine.partitionClause("timestamp_trunc(quarantined_at, month)", ["table_name"]) ? ` ${engine.partitionClause("timestamp_trunc(quarantined_at, month)", ["table_name"])}` : ""}`,
+    `${engine.deleteFrom} ${target} where _batch_id = ${batchId}`,
+    `${engine.deleteFrom} bronze._quarantine where table_name = ${engine.lit(spec.name)} and batch_id = ${batchId}`,
+    `insert into ${target} select ${spec.columns
+      .map((c) => `${engine.safeCast(value(c), c.type)} as ${q(c.name)}`)
+      .join(", ")}, ${batchId} as _batch_id, ${at} as _ingested_at from ${staging} as s where ${ok}`,
+    `insert into bronze._quarantine select ${engine.lit(spec.name)} as table_name, ${batchId} as batch_id, ${reason} as reason, ${engine.rowJson("s")} as record, ${at} as quarantined_at from ${staging} as s where not (${ok})`,
+    ...(batch.badRecordErrors ?? []).map(
+      (message) =>
+        `insert into bronze._quarantine values (${engine.lit(spec.name)}, ${batchId}, ${engine.lit(`unreadable: ${message}`)}, cast(null as ${engine.typeName("string")}), ${at})`,
+    ),
+    // the load job just created it
+    `drop table ${staging}`,
+  ];
+}
+
+/** Loads delivered files from Cloud Storage into bronze through BigQuery load jobs. */
+export class BigQueryLoader {
+  private readonly jobs: BigQueryJobsLike;
+  private readonly warehouse: BigQueryWarehouse;
+  private readonly project: string;
+  private readonly location: string;
+  private readonly maxBadRecords: number;
+  private readonly pollMs: number;
+
+  constructor(opts: {
+    jobs: BigQueryJobsLike;
+    warehouse: BigQueryWarehouse;
+    project: string;
+    location: string;
+    /** Unparseable lines a load tolerates (they go to the quarantine); more fail the load. */
+    maxBadRecords?: number;
+    pollMs?: number;
+  }) {
+    this.jobs = opts.jobs;
+    this.warehouse = opts.warehouse;
+    this.project = opts.project;
+    this.location = opts.location;
+    this.maxBadRecords = opts.maxBadRecords ?? 1000;
+    this.pollMs = opts.pollMs ?? 1000;
+  }
+
+  async load(spec: LoadTableSpec, batch: LoadBatch): Promise<LoadResult> {
+    if (batch.uris.length === 0 || batch.uris.some((u) => !u.startsWith("gs://"))) {
+      throw new TelcoError(
+        "bad_input",
+        `${spec.name}: load needs gs:// URIs, got ${batch.uris.join(", ") || "none"}`,
+      );
+    }
+    if (!/^[A-Za-z0-9_-]+$/.test(batch.batchId)) {
+      throw new TelcoError("bad_input", `batch id "${batch.batchId}" may hold letters, digits, _ and - only`);
+    }
+    const stagingTable = `_load_${spec.name}_${batch.batchId.replaceAll("-", "_")}`;
+    const [job] = await this.jobs.createJob({
+      location: this.location,
+      jobPrefix: `telco_load_${spec.name}_`,
+      configuration: {
+        load: {
+          sourceUris: batch.uris,
+          sourceFormat: spec.format === "csv" ? "CSV" : "NEWLINE_DELIMITED_JSON",
+          ...(spec.format === "csv"
+            ? { skipLeadingRows: 1, allowQuotedNewlines: true, fieldDelimiter: spec.delimiter ?? "," }
+            : {}),
+          // every column as STRING: typing happens in SQL, where a bad value quarantines its row
+          schema: { fields: spec.columns.map((c) => ({ name: c.name, type: "STRING", mode: "NULLABLE" })) },
+          destinationTable: {
+            projectId: this.project,
+            datasetId: this.warehouse.dataset("bronze"),
+            tableId: stagingTable,
+          },
+          createDisposition: "CREATE_IF_NEEDED",
+          writeDisposition: "WRITE_TRUNCATE",
+          maxBadRecords: this.maxBadRecords,
+        },
+      },
+    });
+    const meta = await this.waitDone(job);
+    if (meta.status?.errorResult) {
+      const e = meta.status.errorResult;
+      throw new TelcoError(
+        "load_failed",
+        `loading ${batch.uris.join(", ")} into bronze.${spec.name} failed: ${e.message ?? e.reason ?? "unknown error"}`,
+        {
+          hint: "Check the files against the contract (columns, delimiter); more than maxBadRecords unreadable lines fail the whole load.",
+          details: { errors: meta.status.errors ?? [] },
+        },
+      );
+    }
+    const badRecordErrors = (meta.status?.errors ?? []).map(
+      (e) => `${e.location ? `${e.location}: ` : ""}${e.message ?? e.reason ?? "unreadable"}`,
+    );
+    const statements = loadStatements(bigqueryLoadSql, spec, `bronze.${stagingTable}`, {
+      batchId: batch.batchId,
+      ingestedAt: batch.ingestedAt,
+      badRecordErrors,
+    });
+    // One script, one job: BigQuery keeps no session between calls.
+    await this.warehouse.exec(`${statements.join(";\n")};`);
+    return {
+      table: `bronze.${spec.name}`,
+      staging: `bronze.${stagingTable}`,
+      jobId: job.id ?? "",
+      stagedRows: Number(meta.statistics?.load?.outputRows ?? 0),
+      badRecords: Number(meta.statistics?.load?.badRecords ?? 0),
+      badRecordErrors,
+    };
+  }
+
+  private async waitDone(job: BigQueryJobLike): Promise<LoadJobMetadata> {
+    for (;;) {
+      const [meta] = await job.getMetadata();
+      if (meta.status?.state === "DONE") return meta;
+      await new Promise((r) => setTimeout(r, this.pollMs));
+    }
+  }
+}
+
+/** BigQuery reads backslash escapes in string literals (and no doubled quote). */
+function bqLit(v: string): string {
+  return `'${v.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+
+function str(v: string): string {
+  return `'${v.replaceAll("'", "''")}'`;
+}
+
+function anchored(p: string): string {
+  return `${p.startsWith("^") ? "" : "^"}${p}${p.endsWith("$") ? "" : "$"}`;
+}

@@ -1,0 +1,208 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A local stand-in for the BigQuery v2 REST API (jobs.insert, jobs.get, jobs.query,
+ * jobs.getQueryResults), enough for the real @google-cloud/bigquery client pointed at it with
+ * `apiEndpoint`. Responses follow the shapes of recorded BigQuery answers: a dry run returns
+ * `statistics.totalBytesProcessed` and no job id; a load job is RUNNING when inserted and DONE, with
+ * its bad records in `status.errors`, when fetched; an unknown table is a 404 "Not found: Table …".
+ * Every request is kept so a test asserts what was sent.
+ */
+export interface FakeBigQueryOptions {
+  /** Tables ("dataset.table") a query may read; a dry run naming another is refused as not found. */
+  tables?: string[];
+  /** Bytes a dry run reports per statement (default: 1024 × statement length). */
+  bytesFor?: (sql: string) => number;
+  /** status.errors and output rows of a load job, by its source URI. */
+  loadOutcome?: (uris: string[]) => {
+    outputRows: number;
+    badRecords: number;
+    errors?: { message: string; location?: string }[];
+  };
+  /** Rows of a (non-dry) query, by its SQL (default none). */
+  rowsFor?: (sql: string) => Record<string, string | null>[];
+}
+
+export interface FakeBigQueryRequest {
+  method: string;
+  path: string;
+  body: Record<string, unknown> | undefined;
+}
+
+export interface FakeBigQuery {
+  url: string;
+  requests: FakeBigQueryRequest[];
+  /** SQL of every query job and jobs.query call, dry runs included, in order. */
+  queries: { sql: string; dryRun: boolean }[];
+  close(): Promise<void>;
+}
+
+type Job = Record<string, unknown> & { jobReference: { projectId: string; jobId: string; location: string } };
+
+export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<FakeBigQuery> {
+  const requests: FakeBigQueryRequest[] = [];
+  const queries: { sql: string; dryRun: boolean }[] = [];
+  const jobs = new Map<string, Job>();
+  const rowsByJob = new Map<string, Record<string, string | null>[]>();
+  const known = new Set((opts.tables ?? []).map((t) => t.toLowerCase()));
+
+  const notFound = (sql: string): string | undefined => {
+    if (!opts.tables) return undefined;
+    for (const m of sql.matchAll(/\b(?:from|join)\s+`?([A-Za-z_][\w-]*\.[A-Za-z_]\w*)`?/gi)) {
+      const name = m[1].toLowerCase();
+      if (!known.has(name)) return m[1];
+    }
+    return undefined;
+  };
+
+  const queryResult = (jobRef: Job["jobReference"]) => {
+    const rows = rowsByJob.get(jobRef.jobId) ?? [];
+    const names = rows[0] ? Object.keys(rows[0]) : [];
+    return {
+      kind: "bigquery#getQueryResultsResponse",
+      jobReference: jobRef,
+      jobComplete: true,
+      totalRows: String(rows.length),
+      schema: { fields: names.map((name) => ({ name, type: "STRING", mode: "NULLABLE" })) },
+      rows: rows.map((r) => ({ f: names.map((n) => ({ v: r[n] })) })),
+    };
+  };
+
+  const server: Server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString("utf8");
+    const body = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
+    const url = new URL(req.url ?? "/", "http://x");
+    requests.push({ method: req.method ?? "", path: url.pathname, body });
+    const send = (status: number, payload: unknown) => {
+      res.writeHead(status, { "content-type": "application/json" });
+      res.end(JSON.stringify(payload));
+    };
+    const fail = (status: number, message: string, reason: string) =>
+      send(status, { error: { code: status, message, errors: [{ message, reason, domain: "global" }] } });
+
+    const m = /^(?:\/bigquery\/v2)?\/projects\/([^/]+)\/(jobs|queries)(?:\/([^/]+))?$/.exec(url.pathname);
+    if (!m) return fail(404, `no route ${url.pathname}`, "notFound");
+    const [, project, kind, id] = m;
+    const location = url.searchParams.get("location") ?? "US";
+
+    if (kind === "jobs" && req.method === "POST" && !id) {
+      const b = body as {
+        jobReference?: Partial<Job["jobReference"]>;
+        configuration?: Record<string, unknown>;
+      };
+      const conf = b.configuration ?? {};
+      const ref = {
+        projectId: project,
+        jobId: b.jobReference?.jobId ?? randomUUID(),
+        location: b.jobReference?.location ?? location,
+      };
+      const query = conf.query as { query?: string } | undefined;
+      if (query?.query !== undefined) {
+        queries.push({ sql: query.query, dryRun: conf.dryRun === true });
+        const missing = notFound(query.query);
+        if (missing) {
+          return fail(
+            404,
+            `Not found: Table ${project}:${missing} was not found in location ${ref.location}`,
+            "notFound",
+          );
+        }
+        if (conf.dryRun === true) {
+          const bytes = String(opts.bytesFor?.(query.query) ?? 1024 * query.query.length);
+          // a dry run creates no job: the answer has no job id
+          return send(200, {
+            kind: "bigquery#job",
+            jobReference: { projectId: project, location: ref.location },
+            configuration: conf,
+            status: { state: "DONE" },
+            statistics: {
+              totalBytesProcessed: bytes,
+              query: { totalBytesProcessed: bytes, statementType: "SELECT" },
+            },
+          });
+        }
+        rowsByJob.set(ref.jobId, opts.rowsFor?.(query.query) ?? []);
+        const job: Job = {
+          kind: "bigquery#job",
+          id: `${project}:${ref.location}.${ref.jobId}`,
+          jobReference: ref,
+          configuration: conf,
+          status: { state: "DONE" },
+          statistics: {},
+        };
+        jobs.set(ref.jobId, job);
+        return send(200, job);
+      }
+      const load = conf.load as { sourceUris?: string[] } | undefined;
+      if (load) {
+        const outcome = opts.loadOutcome?.(load.sourceUris ?? []) ?? { outputRows: 0, badRecords: 0 };
+        const done: Job = {
+          kind: "bigquery#job",
+          id: `${project}:${ref.location}.${ref.jobId}`,
+          jobReference: ref,
+          configuration: conf,
+          status: {
+            state: "DONE",
+            ...(outcome.errors?.length
+              ? { errors: outcome.errors.map((e) => ({ reason: "invalid", ...e })) }
+              : {}),
+          },
+          statistics: {
+            load: {
+              outputRows: String(outcome.outputRows),
+              badRecords: String(outcome.badRecords),
+              inputFiles: String(load.sourceUris?.length ?? 0),
+            },
+          },
+        };
+        jobs.set(ref.jobId, done);
+        // inserted RUNNING (as BigQuery answers a load), DONE when fetched
+        return send(200, { ...done, status: { state: "RUNNING" } });
+      }
+      return fail(400, "unsupported job configuration", "invalid");
+    }
+    if (kind === "jobs" && req.method === "GET" && id) {
+      const job = jobs.get(id);
+      return job ? send(200, job) : fail(404, `Not found: Job ${project}:${id}`, "notFound");
+    }
+    if (kind === "queries" && req.method === "POST" && !id) {
+      const b = body as { query: string; dryRun?: boolean; location?: string };
+      queries.push({ sql: b.query, dryRun: b.dryRun === true });
+      const missing = notFound(b.query);
+      if (missing)
+        return fail(
+          404,
+          `Not found: Table ${project}:${missing} was not found in location ${location}`,
+          "notFound",
+        );
+      const ref = { projectId: project, jobId: randomUUID(), location: b.location ?? location };
+      rowsByJob.set(ref.jobId, opts.rowsFor?.(b.query) ?? []);
+      jobs.set(ref.jobId, {
+        kind: "bigquery#job",
+        jobReference: ref,
+        status: { state: "DONE" },
+        statistics: {},
+      });
+      return send(200, { ...queryResult(ref), kind: "bigquery#queryResponse" });
+    }
+    if (kind === "queries" && req.method === "GET" && id) {
+      const job = jobs.get(id);
+      return job
+        ? send(200, queryResult(job.jobReference))
+        : fail(404, `Not found: Job ${project}:${id}`, "notFound");
+    }
+    return fail(404, `no route ${req.method} ${url.pathname}`, "notFound");
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    queries,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}

@@ -1,6 +1,7 @@
 import { type Command, Option } from "commander";
 import pc from "picocolors";
 import { action, commandGroup, intOption, numberOption } from "../../platform/cli/runtime.ts";
+import { registerRun } from "../registry/evaluation.ts";
 import { AUTO_PORTFOLIO, type ModelKind, type PortfolioSelection } from "./learners.ts";
 import { compareRuns, type RunRecord, RunStore } from "./tracking.ts";
 import { type TrainSummary, trainChurnModel } from "./train.ts";
@@ -16,6 +17,7 @@ interface TrainFlags {
   tuneBudget?: number;
   seed?: number;
   preset?: string;
+  register?: string;
 }
 
 const f4 = (v: unknown) =>
@@ -109,6 +111,10 @@ export function registerTrainingCommands(program: Command): void {
       "--preset <name>",
       `GBDT parameter preset: auto (default: fits ${AUTO_PORTFOLIO.map((c) => c.name).join(", ")} and keeps the best validation AUC) | ${AUTO_PORTFOLIO.map((c) => c.name).join(" | ")} | default | small-tabular`,
     )
+    .option(
+      "--register <name>",
+      "register the run as a new version of this model (as `telco models register --run RUN_ID --name NAME`)",
+    )
     .action(
       action(async (rt, flags: TrainFlags) => {
         const app = rt.app();
@@ -134,7 +140,24 @@ export function registerTrainingCommands(program: Command): void {
         });
         bar?.done();
         progress.done(`run ${summary.run_id} recorded`);
-        rt.result(summary, (v) => renderTrain(v as TrainSummary));
+        if (flags.register === undefined) {
+          rt.result(summary, (v) => renderTrain(v as TrainSummary));
+          return;
+        }
+        const reg = await registerRun(app, summary.run_id, { name: flags.register });
+        const registered = {
+          name: reg.version.name,
+          version: reg.version.version,
+          format: reg.version.format,
+          profile: reg.profile,
+        };
+        rt.result({ ...summary, registered }, () =>
+          [
+            renderTrain(summary),
+            `  registered    ${registered.name}@${registered.version} (${registered.format}; card, dataset version, risk bands${registered.profile ? ", reference profile" : ""})`,
+            pc.dim(`  next: telco models promote ${registered.name} ${registered.version}`),
+          ].join("\n"),
+        );
       }),
     );
 

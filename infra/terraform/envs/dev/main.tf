@@ -18,6 +18,11 @@ variable "region" {
 }
 variable "image" { type = string }
 variable "github_repository" { type = string }
+variable "alert_notification_channels" {
+  type        = list(string)
+  default     = []
+  description = "Cloud Monitoring notification channel ids for the assistant's alerts"
+}
 
 provider "google" {
   project = var.project
@@ -49,6 +54,18 @@ module "runtime" {
   min_instances = 0
 }
 
+module "assistant" {
+  source                  = "../../modules/assistant"
+  project                 = var.project
+  region                  = var.region
+  env                     = "dev"
+  image                   = var.image
+  lake_bucket             = module.data_platform.bucket
+  serving_service_account = module.runtime.serving_service_account
+  min_instances           = 0
+  notification_channels   = var.alert_notification_channels
+}
+
 module "github_wif" {
   source            = "../../modules/github-wif"
   project           = var.project
@@ -73,3 +90,5 @@ output "telco_config" {
 output "api_url" { value = module.runtime.api_url }
 output "workload_identity_provider" { value = module.github_wif.workload_identity_provider }
 output "deployer_service_account" { value = module.github_wif.deployer_service_account }
+output "assistant_url" { value = module.assistant.assistant_url }
+output "assistant_secrets" { value = module.assistant.secret_ids }

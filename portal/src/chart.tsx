@@ -35,7 +35,7 @@ const BASE_CONFIG = {
   range: {
     category: ["#0b4f9c", "#d1495b", "#1e6b30", "#7a4b00", "#6a4c93", "#00798c", "#4a4a5a"],
   },
-  mark: { color: "#0b4f9c" },
+  mark: { color: "#0b4f9c", aria: false },
 };
 
 export interface ChartTable {
@@ -94,6 +94,9 @@ export function VegaChart({ spec, label, summary, table, hideCaption, class: cls
         await v.runAsync();
         // Vega labels its container itself ("Vega visualization"); the outer role="img" box names the chart.
         for (const a of ["role", "aria-label", "aria-roledescription", "tabindex"]) el.removeAttribute(a);
+        // The drawing itself is decoration for assistive technology: the box's name and the hidden
+        // table say what it shows (vega's per-mark roles would otherwise need names of their own).
+        el.querySelector("svg")?.setAttribute("aria-hidden", "true");
         if (live) setReady(true);
       })
       .catch((e: Error) => live && setError(e.message));

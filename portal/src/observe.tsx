@@ -1,4 +1,6 @@
-import { useState } from "preact/hooks";
+import { useMemo, useState } from "preact/hooks";
+import type { TopLevelSpec } from "vega-lite";
+import { VegaChart } from "./chart.tsx";
 import type { Operator } from "./console.tsx";
 import { Status, useApi } from "./console.tsx";
 import type { Strings } from "./i18n.ts";
@@ -140,6 +142,144 @@ function SessionView({ s, op, id }: { s: Strings; op: Operator; id: string }) {
   );
 }
 
+/** One line of a line diff: kept, added or removed. */
+export interface DiffLine {
+  op: " " | "+" | "-";
+  text: string;
+}
+
+/**
+ * Line diff of two texts by longest common subsequence. Written by hand: no diff library is a
+ * dependency, and prompt templates are a few hundred lines at most (the O(n·m) table stays small).
+ */
+export function lineDiff(before: string, after: string): DiffLine[] {
+  const a = before.replace(/\r\n?/g, "\n").split("\n");
+  const b = after.replace(/\r\n?/g, "\n").split("\n");
+  const n = a.length;
+  const m = b.length;
+  // lcs[i][j] = LCS length of a[i..] and b[j..], in one flat array.
+  const lcs = new Uint32Array((n + 1) * (m + 1));
+  for (let i = n - 1; i >= 0; i--)
+    for (let j = m - 1; j >= 0; j--)
+      lcs[i * (m + 1) + j] =
+        a[i] === b[j]
+          ? lcs[(i + 1) * (m + 1) + j + 1] + 1
+          : Math.max(lcs[(i + 1) * (m + 1) + j], lcs[i * (m + 1) + j + 1]);
+  const out: DiffLine[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n && j < m) {
+    if (a[i] === b[j]) {
+      out.push({ op: " ", text: a[i] });
+      i++;
+      j++;
+    } else if (lcs[(i + 1) * (m + 1) + j] >= lcs[i * (m + 1) + j + 1]) out.push({ op: "-", text: a[i++] });
+    else out.push({ op: "+", text: b[j++] });
+  }
+  while (i < n) out.push({ op: "-", text: a[i++] });
+  while (j < m) out.push({ op: "+", text: b[j++] });
+  return out;
+}
+
+/** Unchanged runs longer than this around changes are folded into one "… n unchanged lines" row. */
+const CONTEXT = 2;
+
+function DiffView({ s, lines, label }: { s: Strings; lines: DiffLine[]; label: string }) {
+  const added = lines.filter((l) => l.op === "+").length;
+  const removed = lines.filter((l) => l.op === "-").length;
+  const near = (k: number) =>
+    lines.slice(Math.max(0, k - CONTEXT), k + CONTEXT + 1).some((l) => l.op !== " ");
+  const rows: (DiffLine | { fold: number })[] = [];
+  lines.forEach((l, k) => {
+    if (l.op !== " " || near(k)) rows.push(l);
+    else {
+      const last = rows[rows.length - 1];
+      if (last && "fold" in last) last.fold++;
+      else rows.push({ fold: 1 });
+    }
+  });
+  return (
+    <figure class="diff">
+      <figcaption>
+        {label} · {s.linesChanged(added, removed)}
+      </figcaption>
+      <pre>
+        {rows.map((r, k) =>
+          "fold" in r ? (
+            <span key={k} class="fold">
+              … {r.fold} …{"\n"}
+            </span>
+          ) : r.op === "+" ? (
+            <ins key={k}>
+              <span class="sr-only">{s.added}: </span>+ {r.text}
+              {"\n"}
+            </ins>
+          ) : r.op === "-" ? (
+            <del key={k}>
+              <span class="sr-only">{s.removed}: </span>- {r.text}
+              {"\n"}
+            </del>
+          ) : (
+            <span key={k}>
+              {"  "}
+              {r.text}
+              {"\n"}
+            </span>
+          ),
+        )}
+      </pre>
+    </figure>
+  );
+}
+
+interface PromptVersion {
+  version: string;
+  hash: string | null;
+  source: string;
+  commit: string | null;
+  at: string | null;
+  text: string;
+}
+
+function PromptVersions({ s, op, name }: { s: Strings; op: Operator; name: string }) {
+  const { data, error } = useApi<{ versions: PromptVersion[] }>(
+    `/v1/portal/assistant/prompts/${encodeURIComponent(name)}/versions`,
+    op.key,
+  );
+  if (!data) return <Status s={s} error={error} />;
+  const v = data.versions;
+  const tag = (x: PromptVersion) =>
+    `${x.version}${x.commit ? ` (${x.commit.slice(0, 7)})` : ` (${x.source})`}`;
+  return (
+    <section class="card prompt-versions" aria-label={s.versionsOf(name)}>
+      <h4>{s.versionsOf(name)}</h4>
+      <ol class="versions">
+        {v.map((x) => (
+          <li key={`${x.version}-${x.commit ?? x.source}`}>
+            <strong>{x.version}</strong> · {x.source} {x.commit ? `· ${x.commit.slice(0, 7)}` : ""}{" "}
+            {x.at ? `· ${x.at}` : ""} {x.hash ? <code>{x.hash.slice(0, 12)}</code> : null}
+          </li>
+        ))}
+      </ol>
+      {v.length < 2 ? (
+        <p>{s.onlyOneVersion}</p>
+      ) : (
+        v
+          .slice(1)
+          .map((x, k) => (
+            <DiffView
+              key={k}
+              s={s}
+              lines={lineDiff(v[k].text, x.text)}
+              label={s.diffOf(name, tag(v[k]), tag(x))}
+            />
+          ))
+          .reverse()
+      )}
+    </section>
+  );
+}
+
 function PromptsTable({ s, op }: { s: Strings; op: Operator }) {
   const { data, error } = useApi<{
     prompts: {
@@ -150,35 +290,53 @@ function PromptsTable({ s, op }: { s: Strings; op: Operator }) {
       locked_version: string | null;
     }[];
   }>("/v1/portal/assistant/prompts", op.key);
+  const [open, setOpen] = useState<string | null>(null);
   if (!data) return <Status s={s} error={error} />;
   return (
-    <table class="data prompts">
-      <caption>{s.prompts}</caption>
-      <thead>
-        <tr>
-          <th scope="col">name</th>
-          <th scope="col">{s.version}</th>
-          <th scope="col">hash</th>
-          <th scope="col">lock</th>
-        </tr>
-      </thead>
-      <tbody>
-        {data.prompts.map((p) => (
-          <tr key={p.name}>
-            <td>{p.name}</td>
-            <td>{p.version}</td>
-            <td>
-              <code>{p.hash.slice(0, 12)}</code>
-            </td>
-            <td>
-              <span class={`badge ${p.in_lock ? "low" : "high"}`}>
-                {p.in_lock ? s.inLock : `${s.notInLock} (${p.locked_version ?? "—"})`}
-              </span>
-            </td>
+    <>
+      <table class="data prompts">
+        <caption>{s.prompts}</caption>
+        <thead>
+          <tr>
+            <th scope="col">name</th>
+            <th scope="col">{s.version}</th>
+            <th scope="col">hash</th>
+            <th scope="col">lock</th>
+            <th scope="col">
+              <span class="sr-only">{s.showVersions}</span>
+            </th>
           </tr>
-        ))}
-      </tbody>
-    </table>
+        </thead>
+        <tbody>
+          {data.prompts.map((p) => (
+            <tr key={p.name}>
+              <td>{p.name}</td>
+              <td>{p.version}</td>
+              <td>
+                <code>{p.hash.slice(0, 12)}</code>
+              </td>
+              <td>
+                <span class={`badge ${p.in_lock ? "low" : "high"}`}>
+                  {p.in_lock ? s.inLock : `${s.notInLock} (${p.locked_version ?? "—"})`}
+                </span>
+              </td>
+              <td>
+                <button
+                  type="button"
+                  class="link"
+                  aria-expanded={open === p.name}
+                  aria-label={`${s.showVersions}: ${p.name}`}
+                  onClick={() => setOpen(open === p.name ? null : p.name)}
+                >
+                  {s.showVersions}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {open && <PromptVersions key={open} s={s} op={op} name={open} />}
+    </>
   );
 }
 
@@ -332,6 +490,216 @@ interface MonitorRun {
   alerts?: { rule: string; severity: string; message: string }[];
 }
 
+interface Distribution {
+  name: string;
+  kind: string;
+  bins: string[];
+  reference: number[];
+  current: number[];
+  n_reference: number;
+  n_current: number;
+  test: string | null;
+  score: number | null;
+  threshold: number | null;
+  drift: boolean;
+}
+interface MonitorRunRow {
+  at: string | null;
+  model_version: string | null;
+  drift: boolean | null;
+  n_predictions: number | null;
+  features: { name: string; score: number; threshold: number; drift: boolean }[];
+  alerts: unknown[];
+}
+interface PerfRow {
+  period: string;
+  n: number;
+  auc: number | null;
+  ece: number;
+  positiveRate: number;
+  meanProbability: number;
+}
+
+/** Reference and current shares of one feature's bins, side by side. */
+function DistributionChart({ s, d }: { s: Strings; d: Distribution }) {
+  const rows = d.bins.flatMap((bin, i) => [
+    { bin, order: i, series: s.reference, share: d.reference[i] },
+    { bin, order: i, series: s.current, share: d.current[i] },
+  ]);
+  const spec = {
+    data: { values: rows },
+    height: 180,
+    mark: { type: "bar", tooltip: true },
+    encoding: {
+      x: {
+        field: "bin",
+        type: "nominal",
+        sort: { field: "order", op: "min" },
+        title: s.bin,
+        axis: { labelAngle: -35, labelLimit: 120 },
+      },
+      xOffset: { field: "series", sort: [s.reference, s.current] },
+      y: { field: "share", type: "quantitative", title: s.share, axis: { format: ".0%" } },
+      color: {
+        field: "series",
+        type: "nominal",
+        title: null,
+        scale: { domain: [s.reference, s.current], range: ["#8a8fa3", "#0b4f9c"] },
+        legend: { orient: "top" },
+      },
+    },
+  } as TopLevelSpec;
+  return (
+    <VegaChart
+      spec={spec}
+      label={s.distributionOf(d.name)}
+      summary={
+        d.score === null
+          ? undefined
+          : s.distributionSummary(d.name, d.score.toFixed(4), (d.threshold ?? 0).toFixed(4), d.drift)
+      }
+      table={{
+        columns: [s.bin, `${s.reference} (n=${d.n_reference})`, `${s.current} (n=${d.n_current})`],
+        rows: d.bins.map((b, i) => [
+          b,
+          `${(d.reference[i] * 100).toFixed(1)}%`,
+          `${(d.current[i] * 100).toFixed(1)}%`,
+        ]),
+      }}
+    />
+  );
+}
+
+function Distributions({ s, op }: { s: Strings; op: Operator }) {
+  const { data, error } = useApi<{
+    run: { window?: { from: string; to: string } | null } | null;
+    source: string;
+    features: Distribution[];
+  }>("/v1/portal/monitoring/distributions", op.key);
+  // Drifted features first, then by how close each came to its threshold.
+  const ranked = useMemo(
+    () =>
+      [...(data?.features ?? [])].sort((a, b) => {
+        const r = (d: Distribution) => (d.drift ? 1e6 : 0) + (d.score ?? 0) / (d.threshold || 1);
+        return r(b) - r(a);
+      }),
+    [data],
+  );
+  const [chosen, setChosen] = useState<string | null>(null);
+  if (!data) return <Status s={s} error={error} />;
+  if (!ranked.length) return <p>{s.none}</p>;
+  const shown = ranked.find((d) => d.name === chosen) ?? ranked[0];
+  return (
+    <div class="distributions">
+      <div class="row">
+        <label>
+          {s.chooseFeature}
+          <select name="feature" value={shown.name} onChange={(e) => setChosen(e.currentTarget.value)}>
+            {ranked.map((d) => (
+              <option key={d.name} value={d.name}>
+                {d.name}
+                {d.drift ? " — drift" : ""}
+              </option>
+            ))}
+          </select>
+        </label>
+        {data.run?.window && (
+          <p class="muted">
+            {s.window}: {data.run.window.from} → {data.run.window.to}
+          </p>
+        )}
+      </div>
+      <DistributionChart key={shown.name} s={s} d={shown} />
+    </div>
+  );
+}
+
+function RunsOverTime({ s, op }: { s: Strings; op: Operator }) {
+  const { data, error } = useApi<{ runs: MonitorRunRow[]; performance: PerfRow[] }>(
+    "/v1/portal/monitoring/runs",
+    op.key,
+  );
+  if (!data) return <Status s={s} error={error} />;
+  const drift = data.runs.flatMap((r) =>
+    r.features.map((f) => ({
+      at: r.at,
+      feature: f.name,
+      ratio: f.threshold > 0 ? Number((f.score / f.threshold).toFixed(4)) : 0,
+      drift: f.drift,
+    })),
+  );
+  const driftSpec = {
+    data: { values: drift },
+    height: 200,
+    layer: [
+      {
+        mark: { type: "line", point: true, tooltip: true },
+        encoding: {
+          x: { field: "at", type: "temporal", title: s.run },
+          y: { field: "ratio", type: "quantitative", title: `${s.score} ÷ ${s.threshold}` },
+          color: { field: "feature", type: "nominal", title: s.feature },
+        },
+      },
+      {
+        data: { values: [{ y: 1 }] },
+        mark: { type: "rule", color: "#a4161a", strokeDash: [4, 3] },
+        encoding: { y: { field: "y", type: "quantitative" } },
+      },
+    ],
+  } as TopLevelSpec;
+  const perf = data.performance.flatMap((p) => [
+    ...(p.auc === null ? [] : [{ period: p.period, metric: "AUC", value: p.auc }]),
+    { period: p.period, metric: "ECE", value: p.ece },
+  ]);
+  const perfSpec = {
+    data: { values: perf },
+    height: 180,
+    mark: { type: "line", point: true, tooltip: true },
+    encoding: {
+      x: { field: "period", type: "ordinal", title: s.period },
+      y: { field: "value", type: "quantitative", title: null, scale: { domain: [0, 1] } },
+      color: { field: "metric", type: "nominal", title: null, legend: { orient: "top" } },
+    },
+  } as TopLevelSpec;
+  return (
+    <>
+      <h3>{s.driftOverRuns}</h3>
+      {drift.length === 0 ? (
+        <p>{s.none}</p>
+      ) : (
+        <VegaChart
+          spec={driftSpec}
+          label={s.driftOverRuns}
+          hideCaption
+          table={{
+            columns: [s.run, s.feature, `${s.score} ÷ ${s.threshold}`, s.drift],
+            rows: drift.map((d) => [d.at, d.feature, d.ratio, d.drift ? "drift" : "ok"]),
+          }}
+        />
+      )}
+      <h3>{s.performanceOverTime}</h3>
+      {perf.length === 0 ? (
+        <p>{s.noPerformance}</p>
+      ) : (
+        <VegaChart
+          spec={perfSpec}
+          label={s.performanceOverTime}
+          hideCaption
+          table={{
+            columns: [s.period, "n", "AUC", "ECE"],
+            rows: data.performance.map((p) => [
+              p.period,
+              p.n,
+              p.auc === null ? "—" : p.auc.toFixed(3),
+              p.ece.toFixed(3),
+            ]),
+          }}
+        />
+      )}
+    </>
+  );
+}
+
 export function MonitoringView({ s, op }: { s: Strings; op: Operator }) {
   const { data, error } = useApi<{ run: MonitorRun | null }>("/v1/portal/monitoring/last-run", op.key);
   if (!data) return <Status s={s} error={error} />;
@@ -389,6 +757,9 @@ export function MonitoringView({ s, op }: { s: Strings; op: Operator }) {
           ))}
         </tbody>
       </table>
+      <h3>{s.distributions}</h3>
+      <Distributions s={s} op={op} />
+      <RunsOverTime s={s} op={op} />
       <h3>{s.predictionDrift}</h3>
       {pd ? (
         <p>

@@ -6,6 +6,7 @@ import { vertexLocation } from "./adapters/gcp/vertex-common.ts";
 import { VertexRegistryMirror } from "./adapters/gcp/vertex-model-registry.ts";
 import { VertexPipelineService } from "./adapters/gcp/vertex-pipelines.ts";
 import { DuckDbWarehouse } from "./adapters/local/duckdb-warehouse.ts";
+import { LocalModelRegistry } from "./adapters/local/file-model-registry.ts";
 import { FsLake } from "./adapters/local/fs-lake.ts";
 import { SqliteOnlineStore } from "./adapters/local/sqlite-online-store.ts";
 import { SqlitePipelineMetadata } from "./adapters/local/sqlite-pipeline-metadata.ts";
@@ -20,6 +21,7 @@ import type { OnlineStore } from "./ports/online-store.ts";
 import type { OperatorSystems } from "./ports/operator-systems.ts";
 import type { PipelineMetadataStore } from "./ports/pipeline-metadata.ts";
 import type { PipelineService } from "./ports/pipeline-service.ts";
+import type { WorkspaceModelRegistry } from "./ports/registry.ts";
 import type { ModelRegistryMirror } from "./ports/registry-mirror.ts";
 import type { TraceStore } from "./ports/trace-store.ts";
 import type { Warehouse } from "./ports/warehouse.ts";
@@ -62,6 +64,11 @@ export interface AppContext {
   pipelineMetadata(root?: string): PipelineMetadataStore;
   /** The managed pipeline service `--target vertex` submits to (Vertex AI Pipelines). */
   pipelineService(): PipelineService;
+  /**
+   * The model registry: the workspace registry (files under `paths.registry`) under every profile;
+   * on GCP its versions are mirrored to Vertex AI Model Registry (`registryMirror()`).
+   */
+  registry(): WorkspaceModelRegistry;
   /** The managed registry `telco models mirror` copies versions to (Vertex AI Model Registry). */
   registryMirror(): ModelRegistryMirror;
   /** One sink per alert channel (log, webhook, Cloud Monitoring), from `monitoring.alerts` and `gcp.project`. */
@@ -89,6 +96,7 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
   const operators = new Map<string, Promise<OperatorSystems>>();
   let sessions: Promise<AssistantSessionStore> | undefined;
   let traces: Promise<TraceStore> | undefined;
+  let registry: WorkspaceModelRegistry | undefined;
   return {
     config,
     configFile,
@@ -159,6 +167,10 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
     },
     pipelineService() {
       return new VertexPipelineService(vertexLocation(config.gcp));
+    },
+    registry() {
+      registry ??= new LocalModelRegistry(paths.registry, { lockTimeoutMs: config.registry.lockTimeoutMs });
+      return registry;
     },
     registryMirror() {
       return new VertexRegistryMirror(vertexLocation(config.gcp));

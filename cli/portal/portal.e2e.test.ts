@@ -14,7 +14,7 @@ import { metric } from "../../llmops/evaluations/suites/types.ts";
 import { ingestBuiltinKnowledgeBase } from "../../llmops/rag/api.ts";
 import { type SandboxFixture, sandboxFixture } from "../../llmops/testing/sandbox-fixture.ts";
 import { lastMonitorRunPath } from "../../mlops/monitoring/monitor.ts";
-import { LocalModelRegistry } from "../../mlops/registry/store.ts";
+import { LocalModelRegistry } from "../../platform/adapters/local/file-model-registry.ts";
 import { buildServer } from "../../mlops/serving/server.ts";
 import { FIXTURE_SPECS, fixtureModelBytes, fixtureRows } from "../../mlops/serving/testing/fixture.ts";
 import { SqliteOnlineStore } from "../../platform/adapters/local/sqlite-online-store.ts";

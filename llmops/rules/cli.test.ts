@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { LocalModelRegistry } from "../../mlops/registry/store.ts";
 import { FIXTURE_SPECS, fixtureModelBytes, fixtureRows } from "../../mlops/serving/testing/fixture.ts";
+import { LocalModelRegistry } from "../../platform/adapters/local/file-model-registry.ts";
 import { SqliteOnlineStore } from "../../platform/adapters/local/sqlite-online-store.ts";
 import { replaceOnlineStore } from "../../platform/ports/online-store.ts";
 import { type SandboxFixture, sandboxFixture } from "../testing/sandbox-fixture.ts";

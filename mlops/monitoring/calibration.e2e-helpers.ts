@@ -1,11 +1,11 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { LocalModelRegistry } from "../../platform/adapters/local/file-model-registry.ts";
 import { configSchema } from "../../platform/config/schema.ts";
 import { type AppContext, contextFromConfig } from "../../platform/context.ts";
 import { buildTrainingSet } from "../features/offline.ts";
 import { ingestSynthetic } from "../ingestion/sources.ts";
-import { LocalModelRegistry } from "../registry/store.ts";
 import { scoreBatch } from "../serving/batch.ts";
 import type { DriftScenario } from "../simulator/drift.ts";
 import { generateOperatorData } from "../simulator/generate.ts";

@@ -2,8 +2,8 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, utimesSync, write
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { withFileLock } from "./lock.ts";
-import { LocalModelRegistry } from "./store.ts";
+import { withFileLock } from "../../platform/adapters/local/file-lock.ts";
+import { LocalModelRegistry } from "../../platform/adapters/local/file-model-registry.ts";
 
 function tmpRegistry(): { root: string; registry: LocalModelRegistry } {
   const root = mkdtempSync(join(tmpdir(), "telco-reg-crash-"));

@@ -4,11 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
+import { withFileLock } from "../../platform/adapters/local/file-lock.ts";
+import { LocalModelRegistry } from "../../platform/adapters/local/file-model-registry.ts";
 import { registryConfigSchema } from "../../platform/config/sections/registry.ts";
 import type { ModelCard } from "../../platform/ports/registry.ts";
-import { withFileLock } from "./lock.ts";
 import { evaluatePromotion, previousHolder, promoteIfBetter, rollbackAlias } from "./policy.ts";
-import { LocalModelRegistry } from "./store.ts";
 
 const policy = registryConfigSchema.parse({}).promotion;
 const child = join(import.meta.dirname, "testing", "child.ts");

@@ -1,8 +1,14 @@
 /**
- * Model registry port: registered models with immutable, numbered versions, named aliases
- * (champion, challenger, …) instead of stages, and an append-only audit log of alias moves.
- * Local adapter: mlops/registry/store.ts; Vertex AI mirror: platform/adapters/gcp/vertex-model-registry.ts.
+ * Model registry port (version 1): registered models with immutable, numbered versions, named
+ * aliases (champion, challenger, …) instead of stages, and an append-only audit log of alias moves.
+ * The composition root builds it (`app.registry()`).
+ *
+ * Adapter: platform/adapters/local/file-model-registry.ts (the workspace registry, under every
+ * profile). On GCP, versions are copied to Vertex AI Model Registry through the mirror port
+ * (platform/ports/registry-mirror.ts); no adapter serves this port from Vertex.
+ * Contract: platform/ports/testing/registry.contract.ts.
  */
+import { TelcoError } from "../errors.ts";
 
 export type ModelFormat = "telco-gbdt" | "telco-logreg" | "onnx";
 export const MODEL_FORMATS: readonly ModelFormat[] = ["telco-gbdt", "telco-logreg", "onnx"];
@@ -107,4 +113,28 @@ export interface ModelRegistry {
     opts: { action: AliasEvent["action"]; reason: string; decision?: unknown; expected?: number | null },
   ): Promise<AliasEvent>;
   audit(name: string): Promise<AliasEvent[]>;
+}
+
+/**
+ * The workspace registry: the port, plus the folder each version's files live in (reference
+ * profiles and stored evaluations are written beside them) and a one-call listing for `models list`.
+ */
+export interface WorkspaceModelRegistry extends ModelRegistry {
+  readonly root: string;
+  summaries(): Promise<ModelSummary[]>;
+}
+
+/** Thrown by `setAlias` when the alias no longer points where the caller expected (compare-and-set). */
+export class AliasConflictError extends TelcoError {
+  readonly current: number | null;
+  constructor(model: string, alias: string, expected: number | null, current: number | null) {
+    super(
+      "alias_conflict",
+      `${model}@${alias} moved to ${current ?? "none"} (expected ${expected ?? "none"})`,
+      {
+        hint: "Another promotion ran concurrently; re-evaluate and retry.",
+      },
+    );
+    this.current = current;
+  }
 }

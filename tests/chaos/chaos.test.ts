@@ -9,7 +9,7 @@ import { ingestIntoWorkspace, openWorkspaceIndex } from "../../llmops/rag/api.ts
 import { currentVersion, indexDir } from "../../llmops/rag/store.ts";
 import { demoPipeline } from "../../mlops/pipelines/demo.ts";
 import { runPipeline } from "../../mlops/pipelines/runner.ts";
-import { LocalModelRegistry } from "../../mlops/registry/store.ts";
+import { LocalModelRegistry } from "../../platform/adapters/local/file-model-registry.ts";
 import { SqlitePipelineMetadata as PipelineMetadata } from "../../platform/adapters/local/sqlite-pipeline-metadata.ts";
 import { configSchema } from "../../platform/config/schema.ts";
 import { contextFromConfig } from "../../platform/context.ts";

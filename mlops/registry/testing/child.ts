@@ -3,9 +3,10 @@
  *   register-big ROOT MB   registers v(small) then a MB-sized artifact (the test kills it mid-write)
  *   promote ROOT NAME VERSION   runs promoteIfBetter with the default policy and prints the decision
  */
+
+import { LocalModelRegistry } from "../../../platform/adapters/local/file-model-registry.ts";
 import { registryConfigSchema } from "../../../platform/config/sections/registry.ts";
 import { promoteIfBetter } from "../policy.ts";
-import { LocalModelRegistry } from "../store.ts";
 
 const [mode, root, ...rest] = process.argv.slice(2);
 const registry = new LocalModelRegistry(root as string);

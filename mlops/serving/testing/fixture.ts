@@ -1,12 +1,12 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { LocalModelRegistry } from "../../../platform/adapters/local/file-model-registry.ts";
 import { SqliteOnlineStore } from "../../../platform/adapters/local/sqlite-online-store.ts";
 import { configSchema } from "../../../platform/config/schema.ts";
 import { type AppContext, contextFromConfig } from "../../../platform/context.ts";
 import { type FeatureValue, replaceOnlineStore } from "../../../platform/ports/online-store.ts";
 import type { ModelVersion } from "../../../platform/ports/registry.ts";
-import { LocalModelRegistry } from "../../registry/store.ts";
 import { datasetFromRows, type FeatureSpec } from "../../training/dataset.ts";
 import { mulberry32, trainGbdt } from "../../training/gbdt/index.ts";
 

@@ -2,7 +2,7 @@
  * `node registry-child.ts ROOT register` registers a version of model "churn";
  * `node registry-child.ts ROOT promote V` points champion at version V. TELCO_CRASH_AT may kill it.
  */
-import { LocalModelRegistry } from "../../../mlops/registry/store.ts";
+import { LocalModelRegistry } from "../../../platform/adapters/local/file-model-registry.ts";
 
 const [root, action, version] = process.argv.slice(2);
 const registry = new LocalModelRegistry(root as string, { lockTimeoutMs: 5000 });

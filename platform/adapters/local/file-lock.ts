@@ -2,10 +2,8 @@ import { randomUUID } from "node:crypto";
 import { linkSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
-import { TelcoError } from "../../platform/errors.ts";
-import { processAlive } from "../../platform/process.ts";
-
-export { processAlive };
+import { TelcoError } from "../../errors.ts";
+import { processAlive } from "../../process.ts";
 
 interface LockOwner {
   pid: number;

@@ -17,6 +17,7 @@ import { ensurePortalBuilt } from "./build.ts";
 import { resolvePortalKeys } from "./roles.ts";
 import { type PortalDeps, portalRoutes } from "./routes.ts";
 import { insightsDeps, insightsRoutes } from "./routes-insights.ts";
+import { modelViewDeps, modelViewRoutes } from "./routes-models.ts";
 
 /** Where every console request is audited (JSON lines in the workspace). */
 export function portalAuditFile(app: AppContext): string {
@@ -161,5 +162,6 @@ export async function portalServerPlugins(
       await routes(scope, ctx);
       scope.addHook("onClose", async () => deps.close());
     },
+    modelViewRoutes(modelViewDeps(app, deps)),
   ];
 }

@@ -175,7 +175,7 @@ export class VertexPipelineService implements PipelineService {
     };
   }
 
-  execute(call: PlannedCall): Promise<Json> {
+  async execute(call: PlannedCall): Promise<Json> {
     if (call.method === "PipelineService.createPipelineJob")
       return submitPipelineJob(this.location, call.request as CreatePipelineJobRequest);
     if (call.method === "ScheduleService.createSchedule")

@@ -41,14 +41,14 @@ import type { AssistantMetrics } from "./metrics.ts";
  * GenAI semantic conventions:
  *
  *   invoke_agent telco-assistant            the turn (root): conversation, reply, tokens, cost, lineage
- *   ├─ guardrail input.<name>               each input guardrail
+ *   ├─ guardrail input.<name>               each input guardrail that fired (passed ones: telco.guardrails.passed on the root)
  *   ├─ understanding                        intents, commands, prompts
  *   │  └─ chat <model>                      each model call: tokens, cost (price table)
  *   ├─ execute_tool <name>                  each tool call: masked arguments and result
  *   │  ├─ retrieval knowledge_base          index version, documents and scores
  *   │  └─ churn_risk                        churn model version and its training data version
  *   ├─ phrasing / open_question             the generative model's part (└─ chat <model>)
- *   └─ guardrail output.<name>              each output guardrail
+ *   └─ guardrail output.<name>              each output guardrail that fired
  *
  * Personal data is masked (platform/pii) in every attribute. An observer never breaks a turn: its own
  * failures are swallowed.
@@ -131,6 +131,9 @@ class TurnState {
   readonly decisions = new Set<string>();
   readonly llms = new Set<string>();
   churn: TurnLineage["churn"] = null;
+  /** Guardrails that ran and passed (`stage.name`), and the time of every guardrail check. */
+  readonly guardrailsPassed: string[] = [];
+  guardrailsMs = 0;
 }
 
 interface Scope {
@@ -240,16 +243,9 @@ export class TracingObserver implements AssistantObserver {
 
   // ---- spans ------------------------------------------------------------------------------------
 
-  private startSpan(
-    name: string,
-    attrs: Attrs,
-    kind: SpanKind = SpanKind.INTERNAL,
-    under: "current" | "root" = "current",
-  ): Span {
+  private startSpan(name: string, attrs: Attrs, kind: SpanKind = SpanKind.INTERNAL): Span {
     const parent = this.scopes.getStore();
-    const ctx = parent
-      ? trace.setSpan(ROOT_CONTEXT, under === "root" ? parent.rootSpan : parent.span)
-      : ROOT_CONTEXT;
+    const ctx = parent ? trace.setSpan(ROOT_CONTEXT, parent.span) : ROOT_CONTEXT;
     return this.tracer.startSpan(name, { kind, attributes: defined(attrs) }, ctx);
   }
 
@@ -422,6 +418,8 @@ export class TracingObserver implements AssistantObserver {
       "telco.offers.decisions": lineage.decisions,
       "telco.llm": lineage.llms.length ? lineage.llms.join(",") : (deployed?.llm ?? undefined),
       "telco.guardrails.triggered": triggers.map((g) => `${g.stage}.${g.guardrail}:${g.action}`),
+      "telco.guardrails.passed": turn.guardrailsPassed,
+      "telco.guardrails.ms": round(turn.guardrailsMs, 3),
     });
     for (const g of triggers)
       span.addEvent(
@@ -870,33 +868,58 @@ export class TracingObserver implements AssistantObserver {
 
   // ---- guardrails -------------------------------------------------------------------------------
 
-  guardrails(set: GuardrailSet): GuardrailSet {
-    const span = (stage: string, name: string, action: string, check: () => unknown) => {
-      // Under the turn's root: the output guardrails run inside the engine's turn (before it is saved).
-      const s = this.startSpan(
-        `guardrail ${stage}.${name}`,
-        {
+  /** `guardrail STAGE.NAME` under the turn's root (output guardrails run inside the engine's turn). */
+  private guardrailSpan(stage: string, name: string, action: string, startTime: number): Span {
+    const parent = this.scopes.getStore();
+    const ctx = parent ? trace.setSpan(ROOT_CONTEXT, parent.rootSpan) : ROOT_CONTEXT;
+    return this.tracer.startSpan(
+      `guardrail ${stage}.${name}`,
+      {
+        kind: SpanKind.INTERNAL,
+        startTime,
+        attributes: {
           "telco.guardrail.name": name,
           "telco.guardrail.stage": stage,
           "telco.guardrail.action": action,
         },
-        SpanKind.INTERNAL,
-        "root",
-      );
+      },
+      ctx,
+    );
+  }
+
+  guardrails(set: GuardrailSet): GuardrailSet {
+    // A guardrail that fires (or fails) becomes a span of its own under the turn's root, timed from
+    // when its check started; the ones that pass are listed on the root (`telco.guardrails.passed`) with
+    // their total time. A span for each of the ten checks of every turn was half of the turn's spans.
+    const span = (stage: string, name: string, action: string, check: () => unknown) => {
+      const startTime = performance.timeOrigin + performance.now();
+      const t0 = performance.now();
+      let f: { reason?: string; category?: string } | null;
       try {
-        const f = check() as { reason?: string; category?: string } | null;
-        this.set(s, {
-          "telco.guardrail.triggered": Boolean(f),
-          "telco.guardrail.reason": f?.reason ? this.text(f.reason) : undefined,
-          "telco.guardrail.category": f?.category,
-        });
-        return f;
+        f = check() as typeof f;
       } catch (err) {
+        const s = this.guardrailSpan(stage, name, action, startTime);
         fail(s, err);
-        throw err;
-      } finally {
         s.end();
+        throw err;
       }
+      const turn = this.scopes.getStore()?.turn;
+      if (!f) {
+        if (turn) {
+          turn.guardrailsPassed.push(`${stage}.${name}`);
+          turn.guardrailsMs += performance.now() - t0;
+        }
+        return f;
+      }
+      const s = this.guardrailSpan(stage, name, action, startTime);
+      this.set(s, {
+        "telco.guardrail.triggered": true,
+        "telco.guardrail.reason": f.reason ? this.text(f.reason) : undefined,
+        "telco.guardrail.category": f.category,
+      });
+      s.end();
+      if (turn) turn.guardrailsMs += performance.now() - t0;
+      return f;
     };
     return {
       input: set.input.map((c) => ({

@@ -51,6 +51,13 @@ export function keyAttributes(s: StoredSpan): [string, string][] {
       ["engine", str(a["telco.turn.engine"])],
       ["tokens", tokens(a)],
       ["cost", cost(a)],
+      // Guardrails that passed have no span of their own (the ones that fired do).
+      [
+        "guardrails_passed",
+        Array.isArray(a["telco.guardrails.passed"])
+          ? `${a["telco.guardrails.passed"].length} (${a["telco.guardrails.ms"] ?? "?"} ms all checks)`
+          : undefined,
+      ],
     );
   } else if (op === "chat") {
     out.push(

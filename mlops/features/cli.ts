@@ -2,7 +2,17 @@ import type { Command } from "commander";
 import { action, commandGroup } from "../../platform/cli/runtime.ts";
 import { NotFoundError } from "../../platform/errors.ts";
 import { explainFeature, FEATURES, featureCatalog, type Language } from "./definitions.ts";
-import { buildTrainingSet, type TrainingSetSummary } from "./offline.ts";
+import {
+  buildTrainingSet,
+  type DryRunReport,
+  dialectOf,
+  dryRunStatements,
+  latestAsOf,
+  latestFeatureStatements,
+  type TrainingSetSummary,
+  trainingPlan,
+  trainingSetStatements,
+} from "./offline.ts";
 import { type MaterializeSummary, materialize, openOnlineStore } from "./online.ts";
 
 /** `telco features …`: declared features, point-in-time training sets, the online store. */
@@ -40,10 +50,29 @@ export function registerFeatureCommands(program: Command): void {
       "--as-of <date>",
       "use only data before this date, YYYY-MM-DD (default: the day after the last event)",
     )
+    .option(
+      "--dry-run",
+      "print the statements instead of running them; under the gcp profile BigQuery dry-runs each (bytes, errors)",
+    )
     .action(
-      action(async (rt, opts: { asOf?: string }) => {
+      action(async (rt, opts: { asOf?: string; dryRun?: boolean }) => {
         const app = rt.app();
         const wh = await app.warehouse();
+        if (opts.dryRun) {
+          const plan = await trainingPlan(wh, app.config.features, { asOf: opts.asOf });
+          const statements = trainingSetStatements(dialectOf(wh), {
+            firstCutoff: plan.cutoffs[0],
+            lastCutoff: plan.cutoffs[plan.cutoffs.length - 1],
+            horizonDays: app.config.features.labelHorizonDays,
+          });
+          const report = {
+            asOf: plan.asOf,
+            cutoffs: plan.cutoffs,
+            ...(await dryRunStatements(wh, statements)),
+          };
+          rt.result(report, () => renderDryRun(report));
+          return;
+        }
         const progress = rt.progress("building training set");
         const summary = await buildTrainingSet(wh, app.config.features, { asOf: opts.asOf });
         progress.done(`${summary.table}: ${summary.rows} rows`);
@@ -58,10 +87,23 @@ export function registerFeatureCommands(program: Command): void {
       "--as-of <date>",
       "features from events before this date, YYYY-MM-DD (default: the day after the last event)",
     )
+    .option(
+      "--dry-run",
+      "print the statements that build gold.customer_features instead of running them (BigQuery dry-runs each under gcp); the online store is not touched",
+    )
     .action(
-      action(async (rt, opts: { asOf?: string }) => {
+      action(async (rt, opts: { asOf?: string; dryRun?: boolean }) => {
         const app = rt.app();
         const wh = await app.warehouse();
+        if (opts.dryRun) {
+          const asOf = await latestAsOf(wh, { asOf: opts.asOf });
+          const report = {
+            asOf,
+            ...(await dryRunStatements(wh, latestFeatureStatements(dialectOf(wh), asOf))),
+          };
+          rt.result(report, () => renderDryRun(report));
+          return;
+        }
         const store = openOnlineStore(app);
         try {
           const progress = rt.progress("loading online store");
@@ -130,6 +172,32 @@ function renderDataset(s: TrainingSetSummary): string {
     ),
   ];
   return lines.join("\n");
+}
+
+function renderDryRun(r: DryRunReport & { asOf: string }): string {
+  const head = r.checked
+    ? `BigQuery dry run as of ${r.asOf}: ${r.statements.filter((s) => !s.error).length}/${r.statements.length} statements valid, ${formatBytes(r.totalBytesProcessed ?? 0)} to process`
+    : `${r.note} (as of ${r.asOf})`;
+  const body = r.statements.map((s, i) => {
+    const verdict = !r.checked
+      ? ""
+      : s.error
+        ? `  ✗ ${s.error}`
+        : `  ✓ ${formatBytes(s.bytesProcessed ?? 0)}`;
+    return `-- statement ${i + 1}${verdict}\n${s.sql};`;
+  });
+  return [head, "", ...body].join("\n");
+}
+
+function formatBytes(n: number): string {
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }
 
 function renderMaterialize(s: MaterializeSummary, path: string): string {

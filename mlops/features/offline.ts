@@ -1,5 +1,5 @@
 import type { FeaturesConfig } from "../../platform/config/sections/features.ts";
-import { NotFoundError, ValidationError } from "../../platform/errors.ts";
+import { NotFoundError, TelcoError, ValidationError } from "../../platform/errors.ts";
 import type { Warehouse } from "../../platform/ports/warehouse.ts";
 import { renderDialect, type SqlDialect, sqlDialect } from "../../platform/sql/dialect.ts";
 import { contentVersion, latestDatasetVersion, recordDatasetVersion } from "../ingestion/versions.ts";
@@ -181,6 +181,24 @@ export async function buildTrainingSet(
   cfg: FeaturesConfig,
   opts: { asOf?: string } = {},
 ): Promise<TrainingSetSummary> {
+  const { asOf, cutoffs } = await trainingPlan(wh, cfg, opts);
+  const dialect = dialectOf(wh);
+  for (const sql of trainingSetStatements(dialect, {
+    firstCutoff: cutoffs[0],
+    lastCutoff: cutoffs[cutoffs.length - 1],
+    horizonDays: cfg.labelHorizonDays,
+  })) {
+    await wh.exec(sql);
+  }
+  return summarizeTrainingSet(wh, cfg, asOf);
+}
+
+/** The as-of date and monthly cutoffs a training set would use (validated; reads the data range). */
+export async function trainingPlan(
+  wh: Warehouse,
+  cfg: FeaturesConfig,
+  opts: { asOf?: string } = {},
+): Promise<{ asOf: string; cutoffs: string[] }> {
   const range = await dataRange(wh);
   const maxAsOf = defaultAsOf(range);
   const asOf = opts.asOf ? parseIsoDate("--as-of", opts.asOf) : maxAsOf;
@@ -197,14 +215,15 @@ export async function buildTrainingSet(
       { hint: "Use a later --as-of, generate more months of data, or lower features.warmupMonths." },
     );
   }
+  return { asOf, cutoffs };
+}
+
+async function summarizeTrainingSet(
+  wh: Warehouse,
+  cfg: FeaturesConfig,
+  asOf: string,
+): Promise<TrainingSetSummary> {
   const dialect = dialectOf(wh);
-  for (const sql of trainingSetStatements(dialect, {
-    firstCutoff: cutoffs[0],
-    lastCutoff: cutoffs[cutoffs.length - 1],
-    horizonDays: cfg.labelHorizonDays,
-  })) {
-    await wh.exec(sql);
-  }
   const perCutoff = await wh.query<{ cutoff_date: unknown; n_rows: number; positives: number }>(
     renderDialect(
       `select @string(cutoff_date) as cutoff_date, count(*) as n_rows, cast(sum(label) as integer) as positives
@@ -244,8 +263,7 @@ export async function buildLatestFeatures(
   wh: Warehouse,
   opts: { asOf?: string } = {},
 ): Promise<{ table: string; asOf: string; rows: number; featureVersion: string }> {
-  const range = await dataRange(wh);
-  const asOf = opts.asOf ? parseIsoDate("--as-of", opts.asOf) : defaultAsOf(range);
+  const asOf = await latestAsOf(wh, opts);
   for (const sql of latestFeatureStatements(dialectOf(wh), asOf)) await wh.exec(sql);
   const [{ n }] = await wh.query<{ n: number }>(`select count(*) as n from ${LATEST_TABLE}`);
   await recordFeatureSet(wh, LATEST_TABLE, asOf, Number(n));
@@ -324,6 +342,52 @@ function schemaStatements(dialect: SqlDialect): string[] {
   return dialect.name === "bigquery"
     ? []
     : ["create schema if not exists gold", "create schema if not exists meta"];
+}
+
+/** The as-of date of a latest-features build (given, or the day after the last event). */
+export async function latestAsOf(wh: Warehouse, opts: { asOf?: string } = {}): Promise<string> {
+  if (opts.asOf) return parseIsoDate("--as-of", opts.asOf);
+  return defaultAsOf(await dataRange(wh));
+}
+
+export interface DryRunReport {
+  dialect: "duckdb" | "bigquery";
+  /** Whether the warehouse checked the statements (BigQuery's dry run), or they are only printed. */
+  checked: boolean;
+  note?: string;
+  statements: { sql: string; bytesProcessed?: number; error?: string }[];
+  /** Sum over the statements BigQuery accepted. */
+  totalBytesProcessed?: number;
+}
+
+/**
+ * Checks statements without running them: BigQuery validates each (tables, columns, types) and
+ * estimates its bytes; a rejected statement reports BigQuery's message (e.g. a view over a table the
+ * build has not created yet). DuckDB has no dry run: the statements are returned as they would run.
+ */
+export async function dryRunStatements(wh: Warehouse, statements: readonly string[]): Promise<DryRunReport> {
+  if (!wh.dryRun) {
+    return {
+      dialect: wh.dialect,
+      checked: false,
+      note: `${wh.dialect} has no dry run; these are the statements a build runs`,
+      statements: statements.map((sql) => ({ sql })),
+    };
+  }
+  const out: DryRunReport["statements"] = [];
+  let total = 0;
+  for (const sql of statements) {
+    try {
+      const { bytesProcessed } = await wh.dryRun(sql);
+      total += bytesProcessed;
+      out.push({ sql, bytesProcessed });
+    } catch (err) {
+      // credentials and network problems stop the dry run; a rejected statement is its answer
+      if (err instanceof TelcoError) throw err;
+      out.push({ sql, error: err instanceof Error ? err.message : String(err) });
+    }
+  }
+  return { dialect: wh.dialect, checked: true, statements: out, totalBytesProcessed: total };
 }
 
 /** Lineage: which feature version built which gold table as of which date. */

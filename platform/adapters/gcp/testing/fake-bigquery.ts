@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
  * Every request is kept so a test asserts what was sent.
  */
 export interface FakeBigQueryOptions {
-  /** Tables ("dataset.table") a query may read; a dry run naming another is refused as not found. */
+  /** Tables ("layer.table") a query may read; a query naming another is refused as not found. */
   tables?: string[];
   /** Bytes a dry run reports per statement (default: 1024 × statement length). */
   bytesFor?: (sql: string) => number;
@@ -49,8 +49,11 @@ export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<Fake
   const known = new Set((opts.tables ?? []).map((t) => t.toLowerCase()));
 
   const notFound = (sql: string): string | undefined => {
-    if (!opts.tables) return undefined;
-    for (const m of sql.matchAll(/\b(?:from|join)\s+`?([A-Za-z_][\w-]*\.[A-Za-z_]\w*)`?/gi)) {
+    if (!opts.tables || /INFORMATION_SCHEMA/i.test(sql)) return undefined;
+    // table references are layer-qualified (`extract(day from s.cutoff_date)` is not one)
+    for (const m of sql.matchAll(
+      /\b(?:from|join)\s+`?((?:\w+_)?(?:raw|bronze|silver|gold|meta|logs)\.[A-Za-z_]\w*)`?/gi,
+    )) {
       const name = m[1].toLowerCase();
       if (!known.has(name)) return m[1];
     }

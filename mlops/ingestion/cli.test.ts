@@ -2,6 +2,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createProgram, runProgram } from "../../platform/cli/runtime.ts";
 import { UsageError } from "../../platform/errors.ts";
+import { describeIbm } from "../training/testing/ibm-suite.ts";
 import { assertReadOnlySql, registerIngestionCommands, renderTable } from "./cli.ts";
 import { ibmTelcoPath, tempDir } from "./test-helpers.ts";
 
@@ -46,7 +47,7 @@ describe("telco sql guard", () => {
   });
 });
 
-describe("telco data / telco sql (end to end, in process)", () => {
+describeIbm("telco data / telco sql (end to end, in process)", () => {
   const home = tempDir("telco-cli-home-");
   /** Runs the real CLI program in this process, capturing stdout/stderr. */
   async function telco(args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {

@@ -5,6 +5,7 @@ import { configSchema } from "../../platform/config/schema.ts";
 import { type AppContext, contextFromConfig } from "../../platform/context.ts";
 import { ValidationError } from "../../platform/errors.ts";
 import { generateOperatorData } from "../simulator/generate.ts";
+import { describeIbm, itIbm } from "../training/testing/ibm-suite.ts";
 import { readContract } from "./contracts.ts";
 import { ingestCsv, ingestIbmTelco, ingestSynthetic, newestSyntheticDelivery } from "./sources.ts";
 import { ibmTelcoPath, tempDir } from "./test-helpers.ts";
@@ -24,7 +25,7 @@ function lakeFiles(home: string): string[] {
     .map((e) => join(e.parentPath, e.name));
 }
 
-describe("ingest ibm-telco", () => {
+describeIbm("ingest ibm-telco", () => {
   let app: AppContext;
   let home: string;
   beforeAll(() => {
@@ -134,30 +135,33 @@ describe("ingest ibm-telco", () => {
 });
 
 describe("failed files write nothing", () => {
-  it("a missing required column fails with the file name and leaves lake and warehouse untouched", async () => {
-    const { app, home } = newApp();
-    try {
-      const dir = tempDir();
-      const file = join(dir, "broken.csv");
-      const lines = readFileSync(ibmTelcoPath(), "utf8").split("\n").slice(0, 50);
-      writeFileSync(file, lines.map((l) => l.split(",").slice(0, -1).join(",")).join("\n"));
-      const err = await ingestIbmTelco(app, file).catch((e) => e);
-      expect(err).toBeInstanceOf(ValidationError);
-      expect(err.message).toMatch(/broken\.csv: missing required column\(s\) Churn/);
-      expect(lakeFiles(home)).toEqual([]);
-      expect(await listDatasetVersions(await app.warehouse())).toEqual([]);
-      expect(existsSync(join(home, "tmp")) ? readdirSync(join(home, "tmp")) : []).toEqual([]);
-      const empty = join(dir, "empty.csv");
-      writeFileSync(empty, "");
-      await expect(ingestIbmTelco(app, empty)).rejects.toThrow(/empty\.csv: the file is empty/);
-      const latin = join(dir, "latin1.csv");
-      writeFileSync(latin, Buffer.from(lines.join("\n").replace("Female", "Fêmea"), "latin1"));
-      await expect(ingestIbmTelco(app, latin)).rejects.toThrow(/latin1\.csv: the file is not valid UTF-8/);
-      expect(lakeFiles(home)).toEqual([]);
-    } finally {
-      await app.close();
-    }
-  });
+  itIbm(
+    "a missing required column fails with the file name and leaves lake and warehouse untouched",
+    async () => {
+      const { app, home } = newApp();
+      try {
+        const dir = tempDir();
+        const file = join(dir, "broken.csv");
+        const lines = readFileSync(ibmTelcoPath(), "utf8").split("\n").slice(0, 50);
+        writeFileSync(file, lines.map((l) => l.split(",").slice(0, -1).join(",")).join("\n"));
+        const err = await ingestIbmTelco(app, file).catch((e) => e);
+        expect(err).toBeInstanceOf(ValidationError);
+        expect(err.message).toMatch(/broken\.csv: missing required column\(s\) Churn/);
+        expect(lakeFiles(home)).toEqual([]);
+        expect(await listDatasetVersions(await app.warehouse())).toEqual([]);
+        expect(existsSync(join(home, "tmp")) ? readdirSync(join(home, "tmp")) : []).toEqual([]);
+        const empty = join(dir, "empty.csv");
+        writeFileSync(empty, "");
+        await expect(ingestIbmTelco(app, empty)).rejects.toThrow(/empty\.csv: the file is empty/);
+        const latin = join(dir, "latin1.csv");
+        writeFileSync(latin, Buffer.from(lines.join("\n").replace("Female", "Fêmea"), "latin1"));
+        await expect(ingestIbmTelco(app, latin)).rejects.toThrow(/latin1\.csv: the file is not valid UTF-8/);
+        expect(lakeFiles(home)).toEqual([]);
+      } finally {
+        await app.close();
+      }
+    },
+  );
 });
 
 describe("ingest csv (user dataset)", () => {

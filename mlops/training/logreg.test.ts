@@ -6,6 +6,7 @@ import { type LoadedTrainingData, loadTrainingData } from "./load.ts";
 import { LogregModel, trainLogreg } from "./logreg.ts";
 import { seededRandom } from "./random.ts";
 import { loadIbmTrainingTable } from "./testing/ibm.ts";
+import { describeIbm } from "./testing/ibm-suite.ts";
 
 /** Rows whose churn log-odds are exactly −1 + 1.5·x + (plan = "b" ? 1 : 0). */
 function synthetic(n: number, seed: number): TabularDataset {
@@ -110,7 +111,7 @@ describe("trainLogreg", () => {
   });
 });
 
-describe("logistic regression on IBM Telco", () => {
+describeIbm("logistic regression on IBM Telco", () => {
   let warehouse: DuckDbWarehouse;
   let loaded: LoadedTrainingData;
   beforeAll(async () => {

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, expect, it, vi } from "vitest";
 import { DuckDbWarehouse } from "../../platform/adapters/local/duckdb-warehouse.ts";
 import { createProgram, runProgram } from "../../platform/cli/runtime.ts";
 import { configSchema } from "../../platform/config/schema.ts";
@@ -13,6 +13,7 @@ import { loadTrainingData } from "./load.ts";
 import { rocAuc } from "./metrics.ts";
 import { stratifiedSplit } from "./split.ts";
 import { loadIbmTrainingTable } from "./testing/ibm.ts";
+import { describeIbm, IBM_CSV_FOUND } from "./testing/ibm-suite.ts";
 import type { RunRecord } from "./tracking.ts";
 import { type TrainSummary, trainChurnModel } from "./train.ts";
 
@@ -23,6 +24,7 @@ let warehouse: DuckDbWarehouse;
 let app: AppContext;
 
 beforeAll(async () => {
+  if (!IBM_CSV_FOUND) return;
   home = mkdtempSync(join(tmpdir(), "telco-train-"));
   warehouse = await DuckDbWarehouse.open(":memory:");
   await loadIbmTrainingTable(warehouse);
@@ -30,11 +32,12 @@ beforeAll(async () => {
   app = { ...base, warehouse: async () => warehouse, close: async () => {} };
 });
 afterAll(async () => {
+  if (!IBM_CSV_FOUND) return;
   await warehouse.close();
   rmSync(home, { recursive: true, force: true });
 });
 
-describe("trainChurnModel (logreg)", () => {
+describeIbm("trainChurnModel (logreg)", () => {
   let first: TrainSummary;
   beforeAll(async () => {
     first = await trainChurnModel(app, { dataset: "ibm-telco", model: "logreg", cv: 3, seed: 7 });
@@ -96,7 +99,7 @@ describe("trainChurnModel (logreg)", () => {
   }, 120_000);
 });
 
-describe("trainChurnModel (gbdt with tuning)", () => {
+describeIbm("trainChurnModel (gbdt with tuning)", () => {
   it("tunes with K-fold CV, reports the trial table and trains the best params", async () => {
     const s = await trainChurnModel(app, {
       dataset: "ibm-telco",
@@ -120,7 +123,7 @@ describe("trainChurnModel (gbdt with tuning)", () => {
   }, 240_000);
 });
 
-describe("telco train / runs (CLI)", () => {
+describeIbm("telco train / runs (CLI)", () => {
   let cliHome: string;
   const env = { ...process.env };
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ValidationError } from "../../../platform/errors.ts";
 import { type TabularDataset, takeRows } from "../dataset.ts";
+import { itIbm } from "../testing/ibm-suite.ts";
 import { binDataset, fitBinning, numericBin, sortFloat64 } from "./binning.ts";
 import { buildHistogram, HIST_STRIDE } from "./histogram.ts";
 import { GbdtModel, mulberry32, SMALL_TABULAR_PARAMS, trainGbdt } from "./index.ts";
@@ -52,7 +53,7 @@ function categoricalSignal(n: number, seed: number): TabularDataset {
 }
 
 describe("trainGbdt", () => {
-  it("reaches a sane ROC-AUC on the IBM Telco data (fixed split)", async () => {
+  itIbm("reaches a sane ROC-AUC on the IBM Telco data (fixed split)", async () => {
     const { train, test } = split(loadIbmTelco(), 11);
     const inner = split(train, 12);
     const model = await trainGbdt(inner.train, SMALL_TABULAR_PARAMS, { valid: inner.test });
@@ -472,7 +473,7 @@ describe("row partition (rows move, every node owns a contiguous block)", () => 
 });
 
 describe("GbdtModel JSON", () => {
-  it("round-trips to bit-identical predictions", async () => {
+  itIbm("round-trips to bit-identical predictions", async () => {
     const data = loadIbmTelco();
     const model = await trainGbdt(data, { numTrees: 40 });
     const text = JSON.stringify(model.toJSON());

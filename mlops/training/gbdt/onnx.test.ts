@@ -1,6 +1,7 @@
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import type { TabularDataset } from "../dataset.ts";
+import { itIbm } from "../testing/ibm-suite.ts";
 import { GbdtModel, mulberry32, separatingThreshold, trainGbdt } from "./index.ts";
 import { loadIbmTelco } from "./test-data.ts";
 
@@ -37,7 +38,7 @@ function withMissing(data: TabularDataset, seed: number): TabularDataset {
 }
 
 describe("ONNX export", () => {
-  it("onnxruntime reproduces predictProba on the IBM data (categorical splits included)", async () => {
+  itIbm("onnxruntime reproduces predictProba on the IBM data (categorical splits included)", async () => {
     const data = loadIbmTelco();
     const model = await trainGbdt(data, { numTrees: 150 });
     expect(model.trees.some((t) => t.catLeft.some((s) => s !== null))).toBe(true);
@@ -47,7 +48,7 @@ describe("ONNX export", () => {
     for (let i = 0; i < data.nRows; i++) expect(label[i]).toBe(p[i] > 0.5 ? 1n : 0n);
   });
 
-  it("follows the learned missing-value directions (data with NaNs and missing categories)", async () => {
+  itIbm("follows the learned missing-value directions (data with NaNs and missing categories)", async () => {
     const data = withMissing(loadIbmTelco(), 9);
     const model = await trainGbdt(data, { numTrees: 100, numLeaves: 15 });
     const test = withMissing(loadIbmTelco(), 10);
@@ -110,7 +111,7 @@ describe("ONNX export", () => {
     }
   });
 
-  it("stays on the log-odds path when every leaf weight is positive", async () => {
+  itIbm("stays on the log-odds path when every leaf weight is positive", async () => {
     const model = await trainGbdt(loadIbmTelco(), { numTrees: 2 });
     const json = model.toJSON();
     json.baseScore = -3;

@@ -1,9 +1,11 @@
 /** Test and script helpers: the IBM Telco CSV loader, synthetic data, stratified folds and ROC-AUC. */
 import { readFileSync } from "node:fs";
 import { datasetFromRows, type FeatureSpec, type TabularDataset } from "../dataset.ts";
+import { findIbmCsv } from "../testing/ibm.ts";
 import { mulberry32 } from "./learner.ts";
 
-export const IBM_TELCO_CSV = "/work/shared/data/telco-customer-churn.csv";
+/** ../shared/data beside the repository (CI), else /work/shared/data. */
+export const IBM_TELCO_CSV = findIbmCsv() ?? "/work/shared/data/telco-customer-churn.csv";
 const IBM_NUMERIC = new Set(["SeniorCitizen", "tenure", "MonthlyCharges", "TotalCharges"]);
 
 /** Loads the IBM Telco churn file (no quoted fields in it): label Churn = Yes, customerID dropped. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type TabularDataset, takeRows } from "../dataset.ts";
+import { itIbm } from "../testing/ibm-suite.ts";
 import { mulberry32, trainGbdt } from "./index.ts";
 import { loadIbmTelco } from "./test-data.ts";
 import { encodeBlock, type GbdtTree, goesLeft } from "./tree.ts";
@@ -96,7 +97,7 @@ describe("TreeSHAP", () => {
     }
   });
 
-  it("contributions plus base equal the raw score (IBM model, random rows)", async () => {
+  itIbm("contributions plus base equal the raw score (IBM model, random rows)", async () => {
     const data = loadIbmTelco();
     const model = await trainGbdt(data, { numTrees: 60, numLeaves: 15 });
     const raw = model.predictRaw(data);

@@ -12,10 +12,17 @@ import type { Warehouse } from "../../../platform/ports/warehouse.ts";
 const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 const CSV_NAME = "telco-customer-churn.csv";
 
+const CANDIDATES = [resolve(REPO_ROOT, "../shared/data", CSV_NAME), `/work/shared/data/${CSV_NAME}`];
+
+/** Path of the IBM CSV (`../shared/data/` beside the repository, else /work/shared/data/), or undefined. */
+export function findIbmCsv(): string | undefined {
+  return CANDIDATES.find((p) => existsSync(p));
+}
+
 /** Path of the IBM CSV: `../shared/data/` beside the repository, else /work/shared/data/. */
 export function ibmCsvPath(): string {
-  const candidates = [resolve(REPO_ROOT, "../shared/data", CSV_NAME), `/work/shared/data/${CSV_NAME}`];
-  const found = candidates.find((p) => existsSync(p));
+  const candidates = CANDIDATES;
+  const found = findIbmCsv();
   if (!found) {
     throw new NotFoundError(`IBM Telco CSV (${CSV_NAME})`, { hint: `Looked in ${candidates.join(", ")}.` });
   }

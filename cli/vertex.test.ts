@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { fixtureModelBytes, type ServingFixture, servingFixture } from "../mlops/serving/testing/fixture.ts";
 import { fakeVertex } from "../platform/adapters/gcp/testing/fake-vertex.ts";
+import { LocalModelRegistry } from "../platform/adapters/local/file-model-registry.ts";
 import { runProgram } from "../platform/cli/runtime.ts";
 import { buildProgram } from "./main.ts";
 import { setVertexRestOptions } from "./vertex.ts";
@@ -82,20 +86,22 @@ describe("telco models deploy / predict batch with Vertex AI (fake REST server, 
     expect(out.dryRun).toBe(true);
     expect(out.requests.map((r) => r.id)).toEqual([
       "artifact-v1",
+      "metadata-v1",
       "upload-v1",
       "artifact-v2",
+      "metadata-v2",
       "upload-v2",
       "create-endpoint",
       "deploy-champion",
       "deploy-challenger",
     ]);
     const base = "https://southamerica-east1-aiplatform.googleapis.com/v1";
-    expect(out.requests[1].url).toBe(`${base}/${PARENT}/models:upload`);
-    expect(out.requests[1].body.model.containerSpec.imageUri).toBe(
+    expect(out.requests[2].url).toBe(`${base}/${PARENT}/models:upload`);
+    expect(out.requests[2].body.model.containerSpec.imageUri).toBe(
       "southamerica-east1-docker.pkg.dev/aurora-ml/telco-dev/telco:latest",
     );
-    expect(out.requests[1].body.model.artifactUri).toBe("gs://aurora-lake/models/churn/v1/");
-    expect(out.requests[6].body.trafficSplit).toEqual({
+    expect(out.requests[2].body.model.artifactUri).toBe("gs://aurora-lake/models/churn/v1/");
+    expect(out.requests[8].body.trafficSplit).toEqual({
       "0": 10,
       "{{deploy-champion.deployedModel.id}}": 90,
     });
@@ -126,6 +132,11 @@ describe("telco models deploy / predict batch with Vertex AI (fake REST server, 
         method: "POST",
         path: /^\/upload\/storage\/v1\/b\/aurora-lake\/o\?uploadType=media&name=models%2Fchurn%2Fv1%2F/,
         body: { kind: "storage#object", name: "models/churn/v1/model.json" },
+      },
+      {
+        method: "POST",
+        path: /name=models%2Fchurn%2Fv1%2Ftelco-version\.json$/,
+        body: { kind: "storage#object" },
       },
       {
         method: "POST",
@@ -171,9 +182,49 @@ describe("telco models deploy / predict batch with Vertex AI (fake REST server, 
       expect(out.endpoint).toBe(`${PARENT}/endpoints/77`);
       expect(out.deployedModels).toEqual([{ step: "deploy-champion", deployedModelId: "9001" }]);
       expect(out.trafficSplit).toEqual({ "champion (v1)": 100 });
-      expect(fake.received[1].authorization).toBe("Bearer test-token");
+      expect(fake.received[2].authorization).toBe("Bearer test-token");
     } finally {
       setVertexRestOptions({});
+      await fake.close();
+    }
+  });
+
+  it("models import (the container's first step on Vertex) registers the copied version after checking its sha256", async () => {
+    const artifact = Buffer.from(await fx.registry.readArtifact(fx.v1));
+    const meta = JSON.stringify(fx.v1);
+    const obj = (name: string) =>
+      `/storage/v1/b/vertex-tenant/o/${encodeURIComponent(`model/${name}`)}?alt=media`;
+    const fake = await fakeVertex([
+      { method: "GET", path: obj("telco-version.json"), body: JSON.parse(meta) },
+      { method: "GET", path: obj(fx.v1.artifact.file), raw: artifact },
+      { method: "GET", path: obj("telco-version.json"), body: JSON.parse(meta) },
+      { method: "GET", path: obj(fx.v1.artifact.file), raw: Buffer.from("tampered") },
+    ]);
+    const home = mkdtempSync(join(tmpdir(), "telco-vertex-import-"));
+    process.env.TELCO_HOME = home;
+    setVertexRestOptions({ storageBase: fake.url });
+    try {
+      const ok = await telco(["models", "import", "gs://vertex-tenant/model", "--json"]);
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({
+        name: "churn",
+        version: 1,
+        originalVersion: 1,
+        alias: "champion",
+      });
+      const registry = new LocalModelRegistry(join(home, "registry"));
+      const served = await registry.resolve("churn@champion");
+      expect(served.artifact.sha256).toBe(fx.v1.artifact.sha256);
+      expect(served.card.features).toEqual(fx.v1.card.features);
+      expect(served.lineage.source).toBe("vertex:gs://vertex-tenant/model/");
+      const bad = await telco(["models", "import", "gs://vertex-tenant/model/", "--json"]);
+      expect(bad.code).toBe(1);
+      expect((await registry.aliases("churn")).champion).toBe(1);
+      expect(fake.unexpected).toEqual([]);
+    } finally {
+      process.env.TELCO_HOME = fx.home;
+      setVertexRestOptions({});
+      rmSync(home, { recursive: true, force: true });
       await fake.close();
     }
   });

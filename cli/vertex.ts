@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { openRegistry } from "../mlops/registry/store.ts";
@@ -12,6 +13,7 @@ import {
   parseTraffic,
   planEndpoint,
   planEndpointDeploy,
+  VERSION_METADATA_FILE,
 } from "../platform/adapters/gcp/vertex-endpoint.ts";
 import {
   type PlannedRequest,
@@ -46,6 +48,7 @@ function collect(value: string, previous: string[] = []): string[] {
 export function registerVertexCommands(program: Command): void {
   const models = program.commands.find((c) => c.name() === "models");
   if (!models) throw new TelcoError("cli", "the models command group must be registered before vertex");
+  registerImportCommand(models);
   models
     .command("deploy")
     .description(
@@ -148,6 +151,87 @@ export function registerVertexCommands(program: Command): void {
           }));
         },
       ),
+    );
+}
+
+/**
+ * `telco models import gs://…/ --alias champion`: what the serving container runs first on Vertex AI
+ * (CONTAINER_START): reads the version metadata and artifact `models deploy` copied to the folder
+ * Vertex exposes as AIP_STORAGE_URI, checks the artifact's sha256, registers it in the container's
+ * local registry and points the alias at it. The served `model_version` is that local version; the
+ * original version is in its description and lineage (`vertex:gs://…`).
+ */
+function registerImportCommand(models: Command): void {
+  models
+    .command("import")
+    .description(
+      "register a version from the Cloud Storage folder `models deploy` wrote (what the image runs first on Vertex AI)",
+    )
+    .argument(
+      "<uri>",
+      "gs://BUCKET/PATH/ folder holding telco-version.json and the artifact (AIP_STORAGE_URI)",
+    )
+    .option("--alias <alias>", "alias to point at the imported version", "champion")
+    .action(
+      action(async (rt, uri: string, opts: { alias: string }) => {
+        if (!/^gs:\/\/[^/]+\/.+/.test(uri))
+          throw new UsageError(`<uri> must be gs://BUCKET/PATH/, got "${uri}"`, {
+            hint: "On Vertex AI the container gets it as AIP_STORAGE_URI; is the image started by Vertex?",
+          });
+        const folder = uri.endsWith("/") ? uri : `${uri}/`;
+        const app = rt.app();
+        // Only Cloud Storage is read here: the Vertex location does not matter.
+        const location = { project: app.config.gcp.project ?? "unset", region: app.config.gcp.region };
+        const rest = new VertexRest(location, restOptions);
+        let meta: ModelVersion;
+        try {
+          meta = JSON.parse(
+            (await rest.download(`${folder}${VERSION_METADATA_FILE}`)).toString("utf8"),
+          ) as ModelVersion;
+        } catch (err) {
+          if (err instanceof TelcoError) throw err;
+          throw new TelcoError("invalid_metadata", `${folder}${VERSION_METADATA_FILE} is not JSON`);
+        }
+        if (!meta?.name || !meta.format || !meta.artifact?.file || !meta.artifact.sha256 || !meta.card)
+          throw new TelcoError(
+            "invalid_metadata",
+            `${folder}${VERSION_METADATA_FILE} lacks name, format, artifact or card`,
+          );
+        const artifact = await rest.download(`${folder}${meta.artifact.file}`);
+        const sha = createHash("sha256").update(artifact).digest("hex");
+        if (sha !== meta.artifact.sha256)
+          throw new TelcoError(
+            "checksum_mismatch",
+            `${folder}${meta.artifact.file} has sha256 ${sha.slice(0, 12)}…, its metadata says ${meta.artifact.sha256.slice(0, 12)}…`,
+            {
+              hint: "Re-run `telco models deploy`: the artifact and its metadata were written by different runs.",
+            },
+          );
+        const registry = openRegistry(app);
+        const v = await registry.register({
+          name: meta.name,
+          format: meta.format,
+          artifact,
+          card: meta.card,
+          lineage: { ...meta.lineage, source: `vertex:${folder}` },
+          description: `v${meta.version} of ${meta.name}, imported from ${folder}`,
+        });
+        await registry.setAlias(meta.name, opts.alias, v.version, {
+          action: "force",
+          reason: `imported v${meta.version} from ${folder}`,
+        });
+        rt.result(
+          {
+            name: v.name,
+            version: v.version,
+            importedFrom: folder,
+            originalVersion: meta.version,
+            alias: opts.alias,
+          },
+          () =>
+            `${v.name} v${meta.version} (${folder}) registered as v${v.version}, ${opts.alias} → v${v.version}`,
+        );
+      }),
     );
 }
 

@@ -6,6 +6,7 @@ import { TelcoError } from "../../errors.ts";
 import type { ModelVersion } from "../../ports/registry.ts";
 import { fakeVertex, type ScriptedResponse } from "./testing/fake-vertex.ts";
 import {
+  CONTAINER_START,
   parseTraffic,
   planEndpoint,
   planEndpointDeploy,
@@ -73,11 +74,12 @@ describe("planEndpointDeploy", () => {
     const plan = planEndpointDeploy(base);
     expect(plan.map((s) => `${s.method} ${s.url}`)).toEqual([
       "POST https://storage.googleapis.com/upload/storage/v1/b/aurora-lake/o?uploadType=media&name=models%2Fchurn%2Fv3%2Fmodel.json",
+      "POST https://storage.googleapis.com/upload/storage/v1/b/aurora-lake/o?uploadType=media&name=models%2Fchurn%2Fv3%2Ftelco-version.json",
       `POST https://southamerica-east1-aiplatform.googleapis.com/v1/${PARENT}/models:upload`,
       `POST https://southamerica-east1-aiplatform.googleapis.com/v1/${PARENT}/endpoints?endpointId=churn-endpoint`,
       `POST https://southamerica-east1-aiplatform.googleapis.com/v1/${PARENT}/endpoints/churn-endpoint:deployModel`,
     ]);
-    const upload = plan[1].body as { modelId?: string; model: Record<string, unknown> };
+    const upload = plan[2].body as { modelId?: string; model: Record<string, unknown> };
     expect(upload.modelId).toBe("churn");
     expect(upload.model).toMatchObject({
       artifactUri: "gs://aurora-lake/models/churn/v3/",
@@ -87,9 +89,13 @@ describe("planEndpointDeploy", () => {
         ports: [{ containerPort: 8080 }],
         predictRoute: VERTEX_PREDICT_ROUTE,
         healthRoute: VERTEX_HEALTH_ROUTE,
+        command: ["sh", "-c"],
+        args: [CONTAINER_START],
       },
     });
-    expect(plan[3].body).toEqual({
+    // The container's first step reads this: the version's card and checksum beside the artifact.
+    expect(plan[1].body).toMatchObject({ name: "churn", version: 3, artifact: { sha256: "x" } });
+    expect(plan[4].body).toEqual({
       deployedModel: {
         model: `${PARENT}/models/churn@v3`,
         displayName: "churn-v3-champion",
@@ -112,7 +118,7 @@ describe("planEndpointDeploy", () => {
   it("an existing endpoint and model: no endpoints.create, every upload under parentModel", () => {
     const plan = planEndpointDeploy({ ...base, endpointId: "42", modelExists: true });
     expect(plan.some((s) => s.id === "create-endpoint")).toBe(false);
-    expect(plan[1].body).toMatchObject({ parentModel: `${PARENT}/models/churn` });
+    expect(plan[2].body).toMatchObject({ parentModel: `${PARENT}/models/churn` });
     expect(planEndpoint(plan)).toBe(`${PARENT}/endpoints/42`);
   });
 
@@ -151,6 +157,11 @@ describe("VertexRest against a local fake replaying Vertex responses", () => {
           size: String(championBytes.length),
         },
       },
+      {
+        method: "POST",
+        path: /name=models%2Fchurn%2Fv3%2Ftelco-version\.json$/,
+        body: { kind: "storage#object", name: "models/churn/v3/telco-version.json" },
+      },
       // Pending at first: the client polls GET v1/{operation} until done.
       {
         method: "POST",
@@ -179,6 +190,11 @@ describe("VertexRest against a local fake replaying Vertex responses", () => {
         method: "POST",
         path: /^\/upload\/storage\/v1\/b\/aurora-lake\/o\?uploadType=media&name=models%2Fchurn%2Fv4%2F/,
         body: { kind: "storage#object", bucket: "aurora-lake", name: "models/churn/v4/model.json" },
+      },
+      {
+        method: "POST",
+        path: /name=models%2Fchurn%2Fv4%2Ftelco-version\.json$/,
+        body: { kind: "storage#object" },
       },
       {
         method: "POST",
@@ -266,16 +282,18 @@ describe("VertexRest against a local fake replaying Vertex responses", () => {
       // The artifact bytes themselves went to Cloud Storage.
       expect(fake.received[0].body).toBe(championBytes);
       expect(fake.received[0].contentType).toBe("application/octet-stream");
-      expect(fake.received[4].body).toBe(challengerBytes);
+      expect(fake.received[5].body).toBe(challengerBytes);
+      expect(fake.received[1].contentType).toBe("application/json");
+      expect(JSON.parse(fake.received[1].body)).toMatchObject({ name: "churn", version: 3 });
       // First upload creates the model, the second is a version of it.
-      expect(JSON.parse(fake.received[1].body)).toMatchObject({ modelId: "churn" });
-      expect(JSON.parse(fake.received[5].body)).toMatchObject({
+      expect(JSON.parse(fake.received[2].body)).toMatchObject({ modelId: "churn" });
+      expect(JSON.parse(fake.received[7].body)).toMatchObject({
         parentModel: `${PARENT}/models/churn`,
         model: { versionAliases: ["v4", "challenger"] },
       });
       // The challenger's deployment names the champion's deployed id from the previous answer.
-      expect(JSON.parse(fake.received[7].body).trafficSplit).toEqual({ "0": 100 });
-      expect(JSON.parse(fake.received[8].body)).toMatchObject({
+      expect(JSON.parse(fake.received[9].body).trafficSplit).toEqual({ "0": 100 });
+      expect(JSON.parse(fake.received[10].body)).toMatchObject({
         deployedModel: { model: `${PARENT}/models/churn@v4` },
         trafficSplit: { "0": 10, "5550001": 90 },
       });

@@ -7,7 +7,7 @@ import { type PlannedRequest, storageUploadUrl } from "./vertex-rest.ts";
 /**
  * `telco models deploy NAME --target vertex-endpoint`: the REST requests that put the champion (and
  * optionally challengers with a share of the traffic) behind a Vertex AI endpoint:
- *   1. per version: upload the artifact to Cloud Storage, then models.upload (the first as a new model
+ *   1. per version: upload the artifact and its metadata (card, sha256) to Cloud Storage, then models.upload (the first as a new model
  *      unless it exists, the others as versions of it via parentModel), each version aliased `vN`;
  *   2. endpoints.create (unless --endpoint names an existing one);
  *   3. endpoints.deployModel for the champion, then for each challenger with trafficSplit: "0" is the
@@ -21,6 +21,9 @@ import { type PlannedRequest, storageUploadUrl } from "./vertex-rest.ts";
 export const VERTEX_PREDICT_ROUTE = "/v1/vertex/predict";
 export const VERTEX_HEALTH_ROUTE = "/v1/vertex/health";
 const CONTAINER_PORT = 8080;
+/** Name of the version's metadata (card, format, sha256) beside the artifact; read by `telco models import`. */
+export const VERSION_METADATA_FILE = "telco-version.json";
+export const CONTAINER_START = 'telco models import "$AIP_STORAGE_URI" --alias champion && exec telco serve';
 
 export interface DeployedVersion {
   /** The local alias this deployment carries (champion, challenger, …). */
@@ -94,7 +97,10 @@ function uploadBody(
       artifactUri,
       containerSpec: {
         imageUri: input.servingImage,
-        args: ["serve"],
+        // Vertex copies artifactUri to AIP_STORAGE_URI: the container registers that version locally
+        // (`telco models import`, checking its sha256) and serves it as its champion.
+        command: ["sh", "-c"],
+        args: [CONTAINER_START],
         // Config overrides only (TELCO_SECTION__KEY): any other TELCO_* name fails the config load.
         env: [{ name: "TELCO_SERVING__MODEL_NAME", value: v.name }],
         ports: [{ containerPort: CONTAINER_PORT }],
@@ -141,6 +147,13 @@ export function planEndpointDeploy(input: EndpointDeployInput): PlannedRequest[]
       method: "POST",
       url: storageUploadUrl(input.storageBase, `${artifactUri}${d.version.artifact.file}`),
       uploadFrom: d.artifactPath,
+    });
+    plan.push({
+      id: `metadata-v${d.version.version}`,
+      description: `write ${d.version.name} v${d.version.version}'s card and checksum beside it (${VERSION_METADATA_FILE})`,
+      method: "POST",
+      url: storageUploadUrl(input.storageBase, `${artifactUri}${VERSION_METADATA_FILE}`),
+      body: d.version,
     });
     plan.push({
       id: `upload-v${d.version.version}`,

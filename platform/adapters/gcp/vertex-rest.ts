@@ -152,6 +152,30 @@ export class VertexRest {
     body?: string | Uint8Array,
     contentType?: string,
   ): Promise<unknown> {
+    const text = (await this.request(method, url, body, contentType)).toString("utf8");
+    try {
+      return text ? JSON.parse(text) : {};
+    } catch {
+      return { raw: text.slice(0, 500) };
+    }
+  }
+
+  /** The bytes of a gs://BUCKET/OBJECT (Cloud Storage JSON API, alt=media). */
+  async download(gsUri: string): Promise<Buffer> {
+    const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(gsUri);
+    if (!m) throw new TelcoError("invalid_uri", `not a gs://BUCKET/OBJECT URI: ${gsUri}`);
+    return this.request(
+      "GET",
+      `${this.storageBase}/storage/v1/b/${encodeURIComponent(m[1])}/o/${encodeURIComponent(m[2])}?alt=media`,
+    );
+  }
+
+  private async request(
+    method: string,
+    url: string,
+    body?: string | Uint8Array,
+    contentType?: string,
+  ): Promise<Buffer> {
     const headers: Record<string, string> = { authorization: `Bearer ${await this.token()}` };
     if (body !== undefined) headers["content-type"] = contentType ?? "application/json";
     let res: Response;
@@ -162,15 +186,15 @@ export class VertexRest {
         hint: "Check the network, or use --dry-run to print the requests.",
       });
     }
-    const text = await res.text();
-    let json: unknown;
-    try {
-      json = text ? JSON.parse(text) : {};
-    } catch {
-      json = { raw: text.slice(0, 500) };
-    }
+    const bytes = Buffer.from(await res.arrayBuffer());
     if (!res.ok) {
-      const e = (json as { error?: { message?: string; status?: string } }).error;
+      const text = bytes.toString("utf8");
+      let e: { message?: string; status?: string } | undefined;
+      try {
+        e = (JSON.parse(text) as { error?: { message?: string; status?: string } }).error;
+      } catch {
+        e = undefined;
+      }
       throw new TelcoError(
         "vertex_request_failed",
         `${method} ${url} → ${res.status} ${e?.status ?? ""}: ${e?.message ?? text.slice(0, 300)}`.replace(
@@ -186,7 +210,7 @@ export class VertexRest {
         },
       );
     }
-    return json;
+    return bytes;
   }
 
   /** Polls a long-running operation until done; its error becomes a TelcoError naming the step. */

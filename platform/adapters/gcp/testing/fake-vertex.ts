@@ -11,7 +11,9 @@ export interface ScriptedResponse {
   /** Path (and query) the request must have, or a pattern for it. */
   path: string | RegExp;
   status?: number;
-  body: unknown;
+  /** JSON answer (or `raw` bytes, e.g. a Cloud Storage object read with alt=media). */
+  body?: unknown;
+  raw?: Uint8Array;
 }
 
 export interface ReceivedRequest {
@@ -61,6 +63,11 @@ export async function fakeVertex(script: ScriptedResponse[]): Promise<FakeVertex
       return;
     }
     queue.shift();
+    if (next.raw) {
+      res.writeHead(next.status ?? 200, { "content-type": "application/octet-stream" });
+      res.end(next.raw);
+      return;
+    }
     res.writeHead(next.status ?? 200, { "content-type": "application/json" });
     res.end(JSON.stringify(next.body));
   });

@@ -126,7 +126,8 @@ resource "google_firestore_database" "sessions" {
 }
 
 # TTL policy: Firestore deletes a session document once its expires_at time has passed (the
-# Firestore session store must write that field; documents without it are kept).
+# Firestore session store must write that field; documents without it are kept). No such store
+# exists in the code yet: the database is provisioned for it.
 resource "google_firestore_field" "session_ttl" {
   project    = var.project
   database   = google_firestore_database.sessions.name

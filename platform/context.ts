@@ -1,11 +1,11 @@
 import { LogAlertSink, WebhookAlertSink } from "./adapters/alerts/sinks.ts";
+import { createEmbeddingProvider } from "./adapters/embeddings/factory.ts";
 import { BigQueryWarehouse } from "./adapters/gcp/bigquery-warehouse.ts";
 import { CloudMonitoringAlertSink } from "./adapters/gcp/cloud-monitoring-alerts.ts";
 import { GcsLake } from "./adapters/gcp/gcs-lake.ts";
 import { vertexLocation } from "./adapters/gcp/vertex-common.ts";
 import { VertexRegistryMirror } from "./adapters/gcp/vertex-model-registry.ts";
 import { VertexPipelineService } from "./adapters/gcp/vertex-pipelines.ts";
-import { DuckDbWarehouse } from "./adapters/local/duckdb-warehouse.ts";
 import { LocalModelRegistry } from "./adapters/local/file-model-registry.ts";
 import { FsLake } from "./adapters/local/fs-lake.ts";
 import { SqliteOnlineStore } from "./adapters/local/sqlite-online-store.ts";
@@ -15,6 +15,7 @@ import type { TelcoConfig } from "./config/schema.ts";
 import { ConfigError, TelcoError } from "./errors.ts";
 import type { AlertSink } from "./ports/alert-sink.ts";
 import type { AssistantSessionStore } from "./ports/assistant-sessions.ts";
+import type { EmbeddingProvider } from "./ports/embeddings.ts";
 import type { Lake } from "./ports/lake.ts";
 import type { LlmProvider } from "./ports/llm.ts";
 import type { OnlineStore } from "./ports/online-store.ts";
@@ -71,6 +72,11 @@ export interface AppContext {
   registry(): WorkspaceModelRegistry;
   /** The managed registry `telco models mirror` copies versions to (Vertex AI Model Registry). */
   registryMirror(): ModelRegistryMirror;
+  /**
+   * The embedder `rag.embeddings` selects: OpenAI-compatible, Vertex AI or transformers adapters, or
+   * for `local` the domain's own hashed embedder, which the caller passes (`local(dimension)`).
+   */
+  embeddings(local: (dimension: number) => EmbeddingProvider): EmbeddingProvider;
   /** One sink per alert channel (log, webhook, Cloud Monitoring), from `monitoring.alerts` and `gcp.project`. */
   alertSinks(): AlertSink[];
   close(): Promise<void>;
@@ -121,7 +127,10 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
                   datasetPrefix: config.gcp.bigqueryDatasetPrefix,
                 }),
               )
-            : DuckDbWarehouse.open(paths.warehouse, { readOnly: wopts.readOnly });
+            : // Loaded on first use: DuckDB is ~180 modules and a native library most commands never need.
+              import("./adapters/local/duckdb-warehouse.ts").then((m) =>
+                m.DuckDbWarehouse.open(paths.warehouse, { readOnly: wopts.readOnly }),
+              );
       }
       return warehouse;
     },
@@ -174,6 +183,9 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
     },
     registryMirror() {
       return new VertexRegistryMirror(vertexLocation(config.gcp));
+    },
+    embeddings(local) {
+      return createEmbeddingProvider(config, { local });
     },
     alertSinks() {
       const alerts = config.monitoring.alerts;

@@ -24,7 +24,7 @@ export async function ingestIntoWorkspace(
     ragRoot: app.paths.rag,
     index: opts.index,
     paths,
-    embedder: createEmbeddingProvider(app.config),
+    embedder: createEmbeddingProvider(app),
     chunker: app.config.rag.chunking,
     maxFileBytes: app.config.rag.ingest.maxFileBytes,
     rebuild: opts.rebuild,
@@ -49,7 +49,7 @@ export async function openWorkspaceIndex(app: AppContext, index = "default"): Pr
   const key = `${dir}@${await currentVersion(dir)}`;
   let idx = opened.get(key);
   if (!idx) {
-    idx = await openIndex(app.paths.rag, index, createEmbeddingProvider(app.config));
+    idx = await openIndex(app.paths.rag, index, createEmbeddingProvider(app));
     opened.set(key, idx);
   }
   return idx;

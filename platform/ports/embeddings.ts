@@ -1,6 +1,7 @@
 /**
- * Embeddings port: turns texts into fixed-length vectors. Adapters live in llmops/rag/embeddings
- * (local hashed features — the offline default —, OpenAI-compatible HTTP, Vertex AI, transformers).
+ * Embeddings port (version 1): turns texts into fixed-length vectors. `app.embeddings()` builds the one
+ * `rag.embeddings` selects: adapters in platform/adapters/embeddings (OpenAI-compatible HTTP, Vertex AI,
+ * transformers), or the assistant's own local hashed embedder (llmops/rag/embeddings/local.ts).
  */
 export type EmbeddingPurpose = "document" | "query";
 

@@ -39,11 +39,6 @@ const KNOWN_DOMAIN_VIOLATIONS: Array<{ from: string; to: string; why: string }> 
     to: "platform/adapters/whatsapp/index.ts",
     why: "the WhatsApp channel still builds its Graph client and store itself (assistant channel work); belongs in AppContext",
   },
-  {
-    from: "llmops/rag/embeddings/remote.ts",
-    to: "google-auth-library",
-    why: "the Vertex embeddings adapter still lives under llmops/rag/embeddings (RAG work); belongs in platform/adapters/gcp",
-  },
 ];
 
 function domainViolations(all: readonly ImportEdge[]): Array<{ from: string; to: string; line: number }> {

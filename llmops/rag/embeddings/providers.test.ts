@@ -3,11 +3,13 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { createEmbeddingProvider as buildEmbedder } from "../../../platform/adapters/embeddings/factory.ts";
+import { OpenAiCompatibleEmbedder, VertexEmbedder } from "../../../platform/adapters/embeddings/remote.ts";
+import { TransformersEmbedder } from "../../../platform/adapters/embeddings/transformers.ts";
 import { configSchema } from "../../../platform/config/schema.ts";
+import { contextFromConfig } from "../../../platform/context.ts";
 import { createEmbeddingProvider } from "./factory.ts";
 import { LocalHashEmbedder } from "./local.ts";
-import { OpenAiCompatibleEmbedder, VertexEmbedder } from "./remote.ts";
-import { TransformersEmbedder } from "./transformers.ts";
 
 const recorded = (name: string) =>
   JSON.parse(readFileSync(join(import.meta.dirname, "..", "fixtures", "http", name), "utf8")) as {
@@ -163,18 +165,26 @@ describe("VertexEmbedder", () => {
 describe("provider selection", () => {
   it("builds the configured provider", () => {
     const local = createEmbeddingProvider(
-      configSchema.parse({ rag: { providers: { local: { dimension: 128 } } } }),
+      contextFromConfig(
+        configSchema.parse({ rag: { providers: { local: { dimension: 128 } } } }),
+        "/nonexistent",
+      ),
     );
+    expect(local).toBeInstanceOf(LocalHashEmbedder);
     expect([local.provider, local.dimension]).toEqual(["local", 128]);
-    const oa = createEmbeddingProvider(configSchema.parse({ rag: { embeddings: "openai-compatible" } }), {});
+    const own = (d: number) => new LocalHashEmbedder(d);
+    const oa = buildEmbedder(configSchema.parse({ rag: { embeddings: "openai-compatible" } }), {
+      local: own,
+      env: {},
+    });
     expect([oa.provider, oa.model, oa.dimension]).toEqual([
       "openai-compatible",
       "text-embedding-3-small",
       1536,
     ]);
-    expect(() => createEmbeddingProvider(configSchema.parse({ rag: { embeddings: "vertex" } }))).toThrow(
-      /gcp.project/,
-    );
+    expect(() =>
+      buildEmbedder(configSchema.parse({ rag: { embeddings: "vertex" } }), { local: own }),
+    ).toThrow(/gcp.project/);
   });
 
   it("explains why the transformers provider is unavailable", async () => {

@@ -1,9 +1,5 @@
-import { TelcoError } from "../../../platform/errors.ts";
-import {
-  type EmbeddingProvider,
-  type EmbeddingPurpose,
-  l2normalize,
-} from "../../../platform/ports/embeddings.ts";
+import { TelcoError } from "../../errors.ts";
+import { type EmbeddingProvider, type EmbeddingPurpose, l2normalize } from "../../ports/embeddings.ts";
 
 function checkVectors(
   provider: string,

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
-import { TelcoError } from "../../../platform/errors.ts";
-import { type EmbeddingProvider, l2normalize } from "../../../platform/ports/embeddings.ts";
+import { TelcoError } from "../../errors.ts";
+import { type EmbeddingProvider, l2normalize } from "../../ports/embeddings.ts";
 
 type FeatureExtractor = (
   texts: string[],

@@ -124,6 +124,8 @@ describe("telco models deploy / predict batch with Vertex AI (fake REST server, 
       ).code,
     ).toBe(2);
     expect((await telco(["predict", "batch", "--target", "mars", "--dry-run"])).code).toBe(2);
+    // Local scoring has no dry run: refusing beats scoring for real.
+    expect((await telco(["predict", "batch", "--dry-run"])).code).toBe(2);
   });
 
   it("deploys the champion alone against recorded responses and reports the endpoint and deployed id", async () => {

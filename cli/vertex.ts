@@ -295,7 +295,9 @@ async function runPlan(
   const results = await rest.execute(plan, (step) => rt.info(`done: ${step.description}`));
   const summary = await summarize(results, rest);
   rt.result({ dryRun: false, requests: plan, ...(summary as object) }, () =>
-    JSON.stringify(summary, null, 2),
+    Object.entries(summary as Record<string, unknown>)
+      .map(([k, v]) => `${k}: ${typeof v === "string" ? v : JSON.stringify(v)}`)
+      .join("\n"),
   );
 }
 

@@ -150,6 +150,10 @@ export function registerPredictCommands(program: Command, targets: Record<string
               );
             return target(rt, opts);
           }
+          if (opts.dryRun || opts.wait)
+            throw new UsageError(
+              "--dry-run and --wait apply to --target vertex only; local scoring runs now",
+            );
           const progress = rt.progress("scoring customers");
           const summary = await scoreBatch(rt.app(), {
             model: opts.model,

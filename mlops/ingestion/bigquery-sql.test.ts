@@ -7,7 +7,7 @@ import {
   duckdbDialect,
   type SqlDialect,
 } from "../../platform/sql/dialect.ts";
-import { ident, lit, renderSql } from "./sql.ts";
+import { bigqueryIdent, ident, lit, renderSql } from "./sql.ts";
 
 /**
  * The silver and gold SQL of ingestion under BigQuery. Each file is rendered for BigQuery (backtick
@@ -47,7 +47,7 @@ afterAll(async () => {
 });
 
 function dedupe(dialect: SqlDialect): string {
-  const q = (n: string) => ident(n, dialect === bigqueryDialect ? "bigquery" : "duckdb");
+  const q = dialect === bigqueryDialect ? bigqueryIdent : ident;
   return renderSql(
     "silver",
     "dedupe",
@@ -61,7 +61,7 @@ function dedupe(dialect: SqlDialect): string {
 }
 
 function csvTraining(dialect: SqlDialect, silver: string): string {
-  const q = (n: string) => ident(n, dialect === bigqueryDialect ? "bigquery" : "duckdb");
+  const q = dialect === bigqueryDialect ? bigqueryIdent : ident;
   return renderSql(
     "gold",
     "csv_training",
@@ -95,8 +95,8 @@ describe("ingestion SQL rendered for BigQuery", () => {
   });
 
   it("quotes identifiers with backticks for BigQuery", () => {
-    expect(ident("Total Charges", "bigquery")).toBe("`Total Charges`");
-    expect(ident("a`b", "bigquery")).toBe("`a\\`b`");
+    expect(bigqueryIdent("Total Charges")).toBe("`Total Charges`");
+    expect(bigqueryIdent("a`b")).toBe("`a\\`b`");
     expect(ident('a"b')).toBe('"a""b"');
   });
 });

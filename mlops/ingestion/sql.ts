@@ -1,14 +1,18 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ValidationError } from "../../platform/errors.ts";
-import { type DialectName, renderDialect, type SqlDialect, sqlDialect } from "../../platform/sql/dialect.ts";
+import { renderDialect, type SqlDialect, sqlDialect } from "../../platform/sql/dialect.ts";
 
 /** SQL helpers shared by the ingestion stages (DuckDB by default; BigQuery where a dialect is given). */
 
-/** Quotes an identifier: "a""b" in DuckDB, `a\`b` in BigQuery (where "…" is a string). */
-export function ident(name: string, dialect: DialectName = "duckdb"): string {
-  if (dialect === "bigquery") return `\`${name.replaceAll("\\", "\\\\").replaceAll("`", "\\`")}\``;
+/** Quotes an identifier for DuckDB ("a""b"). */
+export function ident(name: string): string {
   return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** Quotes an identifier for BigQuery (`a\`b`), where "…" is a string. */
+export function bigqueryIdent(name: string): string {
+  return `\`${name.replaceAll("\\", "\\\\").replaceAll("`", "\\`")}\``;
 }
 
 /** Quotes a string literal ('it''s'). */

@@ -27,6 +27,10 @@ export interface DatasetVersion {
 
 /** Creates the meta schema and its tables if missing (idempotent). */
 export async function ensureMetaSchema(wh: Warehouse): Promise<void> {
+  if (wh.dialect === "bigquery") {
+    await wh.exec(BIGQUERY_META_SCHEMA);
+    return;
+  }
   await wh.exec(`CREATE SCHEMA IF NOT EXISTS meta;
 CREATE TABLE IF NOT EXISTS meta.dataset_versions (
   table_name VARCHAR NOT NULL, version VARCHAR NOT NULL, layer VARCHAR NOT NULL, row_count BIGINT NOT NULL,
@@ -42,6 +46,42 @@ CREATE TABLE IF NOT EXISTS meta.delivery_identities (
   batch_id VARCHAR NOT NULL, dataset VARCHAR NOT NULL, population VARCHAR NOT NULL, identity VARCHAR NOT NULL);`);
 }
 
+/**
+ * The meta tables in BigQuery: the dataset comes from Terraform; arrays are ARRAY<STRING> (never
+ * null in BigQuery, so without NOT NULL).
+ */
+export const BIGQUERY_META_SCHEMA = `CREATE TABLE IF NOT EXISTS meta.dataset_versions (
+  table_name STRING NOT NULL, version STRING NOT NULL, layer STRING NOT NULL, row_count INT64 NOT NULL,
+  contract_version INT64, source_files ARRAY<STRING>, parents ARRAY<STRING>, batch_id STRING,
+  created_at TIMESTAMP NOT NULL, location STRING NOT NULL);
+CREATE TABLE IF NOT EXISTS meta.ingestion_batches (
+  batch_id STRING NOT NULL, dataset STRING NOT NULL, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP NOT NULL,
+  files INT64 NOT NULL, \`rows\` INT64 NOT NULL, rejects INT64 NOT NULL, warnings ARRAY<STRING>);
+CREATE TABLE IF NOT EXISTS meta.raw_files (
+  batch_id STRING NOT NULL, dataset STRING NOT NULL, table_name STRING NOT NULL, lake_key STRING NOT NULL,
+  content_hash STRING NOT NULL, bytes INT64 NOT NULL, delivered_as STRING NOT NULL, \`rows\` INT64 NOT NULL, rejects INT64 NOT NULL);
+CREATE TABLE IF NOT EXISTS meta.delivery_identities (
+  batch_id STRING NOT NULL, dataset STRING NOT NULL, population STRING NOT NULL, identity STRING NOT NULL);`;
+
+/** BigQuery's INSERT of a version, values inlined (its client wants a type for every null parameter). */
+export function bigqueryInsertVersionSql(v: Omit<DatasetVersion, "createdAt"> & { createdAt: Date }): string {
+  const s = (x: string | null) =>
+    x === null ? "NULL" : `'${x.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+  const arr = (xs: string[]) => `[${xs.map(s).join(", ")}]`;
+  return `INSERT INTO meta.dataset_versions VALUES (${[
+    s(v.table),
+    s(v.version),
+    s(v.layer),
+    String(Math.trunc(v.rowCount)),
+    v.contractVersion === null ? "NULL" : String(Math.trunc(v.contractVersion)),
+    arr(v.sourceFiles),
+    arr(v.parents),
+    s(v.batchId),
+    `TIMESTAMP ${s(v.createdAt.toISOString())}`,
+    s(v.location),
+  ].join(", ")})`;
+}
+
 /** Records one version (skipped when the table's latest version already has this hash). */
 export async function recordDatasetVersion(
   wh: Warehouse,
@@ -50,6 +90,10 @@ export async function recordDatasetVersion(
   await ensureMetaSchema(wh);
   const latest = await latestDatasetVersion(wh, v.table);
   if (latest?.version === v.version) return false;
+  if (wh.dialect === "bigquery") {
+    await wh.exec(bigqueryInsertVersionSql({ ...v, createdAt: v.createdAt ?? new Date() }));
+    return true;
+  }
   await wh.query(
     "INSERT INTO meta.dataset_versions VALUES (?, ?, ?, ?, ?, ?::VARCHAR[], ?::VARCHAR[], ?, ?::TIMESTAMP, ?)",
     [
@@ -97,6 +141,12 @@ function fromRow(r: VersionRow): DatasetVersion {
 }
 
 async function hasMeta(wh: Warehouse): Promise<boolean> {
+  if (wh.dialect === "bigquery") {
+    const rows = await wh.query(
+      "SELECT 1 FROM meta.INFORMATION_SCHEMA.TABLES WHERE table_name = 'dataset_versions'",
+    );
+    return rows.length > 0;
+  }
   const rows = await wh.query(
     "SELECT 1 FROM information_schema.tables WHERE table_schema = 'meta' AND table_name = 'dataset_versions'",
   );
@@ -109,8 +159,9 @@ export async function latestDatasetVersion(
   table: string,
 ): Promise<DatasetVersion | undefined> {
   if (!(await hasMeta(wh))) return undefined;
+  // BigQuery has no rowid: created_at (microseconds) orders its versions
   const rows = await wh.query<VersionRow>(
-    "SELECT * FROM meta.dataset_versions WHERE table_name = ? ORDER BY created_at DESC, rowid DESC LIMIT 1",
+    `SELECT * FROM meta.dataset_versions WHERE table_name = ? ORDER BY created_at DESC${wh.dialect === "bigquery" ? "" : ", rowid DESC"} LIMIT 1`,
     [table],
   );
   return rows[0] ? fromRow(rows[0]) : undefined;
@@ -272,6 +323,7 @@ export async function contentVersion(
   relation: string,
   exclude: readonly string[] = [],
 ): Promise<{ version: string; rows: number; schema: string }> {
+  if (wh.dialect === "bigquery") return bigqueryContentVersion(wh, relation, exclude);
   const cols = await wh.query<{ column_name: string; column_type: string }>(
     `DESCRIBE SELECT * FROM ${relation}`,
   );
@@ -283,6 +335,44 @@ export async function contentVersion(
   );
   const version = createHash("sha256")
     .update(`${schema}\n${r.n}\n${String(r.h)}`)
+    .digest("hex")
+    .slice(0, 16);
+  return { version, rows: Number(r.n), schema };
+}
+
+/** The statements of a BigQuery content version of `layer.table` (columns, then count and row hashes). */
+export function bigqueryContentVersionSql(
+  relation: string,
+  columns?: readonly string[],
+): { columns: string; hash: string } {
+  const m = /^([a-z]+)\.([A-Za-z_][A-Za-z0-9_]*)$/.exec(relation);
+  if (!m) throw new NotFoundError(`BigQuery table "${relation}" (expected layer.table)`);
+  const list = (columns ?? []).map((c) => `\`${c}\``).join(", ");
+  return {
+    columns: `SELECT column_name, data_type AS column_type FROM ${m[1]}.INFORMATION_SCHEMA.COLUMNS WHERE table_name = '${m[2]}' ORDER BY ordinal_position`,
+    // farm_fingerprint of each row's JSON, summed in NUMERIC (no INT64 overflow): order-independent
+    hash: `SELECT count(*) AS n, CAST(coalesce(sum(CAST(farm_fingerprint(to_json_string(x)) AS NUMERIC)), 0) AS STRING) AS h FROM (SELECT ${list} FROM ${relation}) AS x`,
+  };
+}
+
+async function bigqueryContentVersion(
+  wh: Warehouse,
+  relation: string,
+  exclude: readonly string[],
+): Promise<{ version: string; rows: number; schema: string }> {
+  const cols = await wh.query<{ column_name: string; column_type: string }>(
+    bigqueryContentVersionSql(relation).columns,
+  );
+  const kept = cols.filter((c) => !exclude.includes(c.column_name));
+  const schema = kept.map((c) => `${c.column_name}:${c.column_type}`).join(",");
+  const [r] = await wh.query<{ n: number; h: unknown }>(
+    bigqueryContentVersionSql(
+      relation,
+      kept.map((c) => c.column_name),
+    ).hash,
+  );
+  const version = createHash("sha256")
+    .update(`bigquery\n${schema}\n${r.n}\n${String(r.h)}`)
     .digest("hex")
     .slice(0, 16);
   return { version, rows: Number(r.n), schema };

@@ -62,9 +62,35 @@ export class BigQueryWarehouse implements Warehouse {
     if (!this.prefix) return sql;
     const pattern = new RegExp(`(?<![\\w.\`])(${LAYERS.join("|")})\\.(?=[A-Za-z_])`, "g");
     const schema = new RegExp(`\\b(schema\\s+(?:if\\s+not\\s+exists\\s+)?)(${LAYERS.join("|")})\\b`, "gi");
-    return sql
-      .replace(pattern, (_m, layer: string) => `${this.prefix}_${layer}.`)
-      .replace(schema, (_m, head: string, layer: string) => `${head}${this.prefix}_${layer}`);
+    const code = (part: string) =>
+      part
+        .replace(pattern, (_m, layer: string) => `${this.prefix}_${layer}.`)
+        .replace(schema, (_m, head: string, layer: string) => `${head}${this.prefix}_${layer}`);
+    // String literals are data ('gold.churn_training' names a table in meta, unprefixed) and comments
+    // are prose: only the code between them is rewritten. Hand-written: a quote-aware split is a few lines.
+    let out = "";
+    let from = 0;
+    for (let i = 0; i < sql.length; i++) {
+      const q = sql[i];
+      if (q === "-" && sql[i + 1] === "-") {
+        // a comment (its apostrophes open no string) stays as written
+        out += code(sql.slice(from, i));
+        const eol = sql.indexOf("\n", i);
+        const end = eol < 0 ? sql.length : eol;
+        out += sql.slice(i, end);
+        from = end;
+        i = end - 1;
+        continue;
+      }
+      if (q !== "'" && q !== '"') continue;
+      out += code(sql.slice(from, i));
+      let j = i + 1;
+      while (j < sql.length && sql[j] !== q) j += sql[j] === "\\" ? 2 : 1;
+      out += sql.slice(i, j + 1);
+      from = j + 1;
+      i = j;
+    }
+    return out + code(sql.slice(from));
   }
 
   /** The dataset a lake layer maps to (`dev_bronze` with prefix `dev`). */

@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -13,16 +14,22 @@ import { runsDir, saveRun } from "../../llmops/evaluations/report/store.ts";
 import { metric } from "../../llmops/evaluations/suites/types.ts";
 import { ingestBuiltinKnowledgeBase } from "../../llmops/rag/api.ts";
 import { type SandboxFixture, sandboxFixture } from "../../llmops/testing/sandbox-fixture.ts";
-import { lastMonitorRunPath } from "../../mlops/monitoring/monitor.ts";
-import { LocalModelRegistry } from "../../platform/adapters/local/file-model-registry.ts";
+import { type FeatureDistribution, featureDistributions } from "../../mlops/monitoring/distributions.ts";
+import { lastMonitorRunPath, monitorRunsPath } from "../../mlops/monitoring/last-run.ts";
+import { PredictionLogWriter } from "../../mlops/monitoring/prediction-log.ts";
+import { buildReferenceProfile } from "../../mlops/monitoring/reference-profile.ts";
 import { buildServer } from "../../mlops/serving/server.ts";
 import { FIXTURE_SPECS, fixtureModelBytes, fixtureRows } from "../../mlops/serving/testing/fixture.ts";
+import { datasetFromRows } from "../../mlops/training/dataset.ts";
+import { LocalModelRegistry } from "../../platform/adapters/local/file-model-registry.ts";
 import { SqliteOnlineStore } from "../../platform/adapters/local/sqlite-online-store.ts";
 import { SqlitePipelineMetadata as PipelineMetadata } from "../../platform/adapters/local/sqlite-pipeline-metadata.ts";
 import { replaceOnlineStore } from "../../platform/ports/online-store.ts";
 import { ensurePortalBuilt } from "./build.ts";
 import { portalAuditFile, portalDeps } from "./index.ts";
 import { portalRoutes } from "./routes.ts";
+import { insightsDeps, insightsRoutes } from "./routes-insights.ts";
+import { modelViewDeps, modelViewRoutes } from "./routes-models.ts";
 
 // The portal as a person uses it, in real headless Chromium (Debian's package; nothing is downloaded):
 // a sandbox workspace with a champion model, the assistant and the console API on one server.
@@ -39,6 +46,8 @@ let server: FastifyInstance;
 let base: string;
 let context: BrowserContext;
 let profileDir: string;
+let promptsRepo: string;
+let distributions: FeatureDistribution[];
 let registry: LocalModelRegistry;
 let closeDeps: () => Promise<void>;
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -60,6 +69,14 @@ async function axeViolations(page: Page): Promise<string[]> {
 async function check(page: Page, shot: string) {
   await page.screenshot({ path: join(SHOTS, `${shot}.png`) });
   expect(await axeViolations(page)).toEqual([]);
+}
+
+/** Waits until the chart named `label` has rendered and returns how many marks its SVG draws. */
+async function chartMarks(page: Page, label: RegExp): Promise<number> {
+  const chart = page.locator("figure.chart").filter({ has: page.getByRole("img", { name: label }) });
+  await chart.locator("svg.marks").first().waitFor();
+  await expect.poll(() => chart.first().getAttribute("data-ready")).toBe("true");
+  return chart.first().locator("g.role-mark > path, g.role-mark > line, g.role-mark > text").count();
 }
 
 /** A page that reports its errors to the test log (a failing view is then readable). */
@@ -227,11 +244,56 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
       },
       10,
     );
+    // Scores the prediction log holds for each customer over four weeks (the churn score history).
+    const log = new PredictionLogWriter(sb.app.lake(), { writerId: "e2e" });
+    for (const [i, id] of ids.entries())
+      for (const [w, day] of ["2026-11-04", "2026-11-11", "2026-11-18", "2026-11-25"].entries()) {
+        const p = Math.min(0.95, 0.15 + ((i * 7) % 30) / 100 + w * 0.06);
+        log.append({
+          prediction_id: `e2e-${i}-${w}`,
+          ts: `${day}T09:00:00.000Z`,
+          source: "batch",
+          model_name: "churn",
+          model_version: "1",
+          customer_id: id,
+          features: {},
+          probability: p,
+          risk_band: p > 0.5 ? "high" : p > 0.3 ? "medium" : "low",
+          latency_ms: 1,
+        });
+      }
+    await log.close();
+    // What `telco monitor run` records: reference (the training-like rows) vs current (prices up),
+    // binned on the reference's bins by the same function the run uses.
+    const refData = datasetFromRows(fixtureRows(800, 3), FIXTURE_SPECS);
+    const curData = datasetFromRows(fixtureRows(300, 5, 45), FIXTURE_SPECS);
+    distributions = featureDistributions(buildReferenceProfile(refData, undefined, { bins: 6 }), curData);
     const snapshot = lastMonitorRunPath(sb.app.paths);
     mkdirSync(dirname(snapshot), { recursive: true });
+    const earlier = (at: string, tenure: number, price: number, auc: number, period: string) =>
+      JSON.stringify({
+        at,
+        model: "churn",
+        model_version: "1",
+        drift: false,
+        features: [
+          { name: "tenure_months", test: "psi", score: tenure, threshold: 0.2, drift: false, warn: false },
+          { name: "monthly_price_brl", test: "psi", score: price, threshold: 0.2, drift: false, warn: false },
+        ],
+        alerts: [],
+        performance: [
+          { period, n: 400, positives: 60, auc, ece: 0.04, meanProbability: 0.16, positiveRate: 0.15 },
+        ],
+      });
+    writeFileSync(
+      monitorRunsPath(sb.app.paths),
+      `${earlier("2026-11-18T06:00:00.000Z", 0.05, 0.08, 0.78, "2026-W40")}\n${earlier("2026-11-25T06:00:00.000Z", 0.09, 0.12, 0.76, "2026-W41")}\n`,
+    );
     writeFileSync(
       snapshot,
       JSON.stringify({
+        window: { from: "2026-11-26", to: "2026-12-02" },
+        distributions,
         at: "2026-12-02T06:00:00.000Z",
         model: "churn",
         model_version: "1",
@@ -269,6 +331,35 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
         ],
       }),
     );
+    writeFileSync(monitorRunsPath(sb.app.paths), readFileSync(snapshot, "utf8") + "\n", { flag: "a" });
+    // A prompts folder whose git history holds an older version of the system prompt (a diff to show).
+    promptsRepo = mkdtempSync(join(tmpdir(), "telco-prompts-"));
+    const current = readFileSync(
+      join(import.meta.dirname, "../../llmops/prompts/templates/system.md"),
+      "utf8",
+    );
+    const git = (...args: string[]) =>
+      execFileSync("git", [
+        "-C",
+        promptsRepo,
+        "-c",
+        "user.name=e2e",
+        "-c",
+        "user.email=e2e@example.com",
+        ...args,
+      ]);
+    mkdirSync(join(promptsRepo, "templates"));
+    git("init", "-q");
+    writeFileSync(
+      join(promptsRepo, "templates", "system.md"),
+      current
+        .replace(/^version: .*$/m, "version: 0.9.0")
+        .replace(/^You are Aurora.*$/m, "You are a helpful assistant."),
+    );
+    git("add", ".");
+    git("commit", "-q", "-m", "system 0.9.0");
+    writeFileSync(join(promptsRepo, "templates", "system.md"), current);
+    git("commit", "-q", "-am", "system 1.0.0");
     const churn = new PresetChurnRisk();
     churn.set(sb.scenarios.customers.fidelity_active[0], "high");
     assistant = await openAssistant(sb.app, { systems: sb.systems, churn, phraser: null });
@@ -278,7 +369,14 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
       apiKeys: [API_KEY],
       plugins: [
         assistantRoutes(assistant, { sweep: false }),
-        portalRoutes({ ...deps, systems: async () => sb.systems }),
+        portalRoutes({
+          ...deps,
+          systems: async () => sb.systems,
+          consoleRoutes: [
+            insightsRoutes(insightsDeps(sb.app, { promptsDir: join(promptsRepo, "templates"), promptsRepo })),
+          ],
+        }),
+        modelViewRoutes(modelViewDeps(sb.app, deps)),
       ],
       accessLog: { log: { info() {} }, flush() {}, close() {} } as never,
     });
@@ -309,6 +407,7 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
     await closeDeps?.();
     await sb?.cleanup();
     if (profileDir) rmSync(profileDir, { recursive: true, force: true });
+    if (promptsRepo) rmSync(promptsRepo, { recursive: true, force: true });
   });
 
   it("serves the built portal at / and the console API in the OpenAPI document", async () => {
@@ -329,6 +428,10 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
         "/v1/portal/assistant/prompts",
         "/v1/portal/evals/runs",
         "/v1/portal/monitoring/last-run",
+        "/v1/portal/customers/{id}/churn",
+        "/v1/portal/monitoring/distributions",
+        "/v1/portal/monitoring/runs",
+        "/v1/portal/assistant/prompts/{name}/versions",
       ]),
     );
     await page.close();
@@ -357,7 +460,23 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
     await page
       .getByRole("heading", { name: /Ofertas permitidas agora|Offers the rules allow now/ })
       .waitFor();
+    // Charts: the SHAP waterfall (base, a bar per feature, the total), four logged scores, usage, invoices.
+    const insight = (await (
+      await fetch(`${base}/v1/portal/customers/${first}/churn`, {
+        headers: { authorization: `Bearer ${ADMIN}` },
+      })
+    ).json()) as { latest: { contributions: unknown[] } };
+    const contributions = insight.latest.contributions.length;
+    expect(await chartMarks(page, /SHAP/)).toBeGreaterThanOrEqual(2 * (contributions + 2));
+    expect(await chartMarks(page, /Histórico do score|Churn score history/)).toBeGreaterThanOrEqual(4);
+    expect(await chartMarks(page, /Dados móveis|Mobile data/)).toBeGreaterThan(0);
+    expect(await chartMarks(page, /Valor das faturas|Invoice amounts/)).toBeGreaterThan(0);
+    await page.locator("#c360-churn").scrollIntoViewIfNeeded();
     await check(page, "console-customer-360");
+    await page
+      .getByRole("heading", { name: /Uso ao longo do tempo|Usage over time/ })
+      .scrollIntoViewIfNeeded();
+    await check(page, "console-customer-360-usage");
     // Models: promote v2 to champion (admin).
     await page.getByRole("button", { name: /^(Modelos|Models)$/ }).click();
     await page.getByRole("button", { name: /churn v2/ }).click();
@@ -473,6 +592,17 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
     // The screenshot shows the trace tree (below the transcript).
     await page.locator("#trace-title").scrollIntoViewIfNeeded();
     await check(page, "console-assistant");
+    // Prompt versions with a diff: the system prompt's 0.9.0 → 1.0.0 change, removed and added lines.
+    await page.getByRole("button", { name: /system$/ }).click();
+    const diff = page.locator("figure.diff").first();
+    await diff.waitFor();
+    await expect.poll(() => diff.locator("figcaption").textContent()).toMatch(/system: 0\.9\.0 .*→ 1\.0\.0/);
+    expect(await diff.locator("del").count()).toBeGreaterThan(0);
+    expect(await diff.locator("ins").count()).toBeGreaterThan(0);
+    expect(await diff.locator("del").filter({ hasText: "You are a helpful assistant." }).count()).toBe(1);
+    expect(await diff.locator("ins").filter({ hasText: "You are Aurora" }).count()).toBe(1);
+    await diff.scrollIntoViewIfNeeded();
+    await check(page, "console-prompt-diff");
     // Evals: per-suite scores and the red-team failure.
     await page.getByRole("button", { name: /^(Avaliações|Evals)$/ }).click();
     await page.getByText("ev-20261201-120000-abcd").waitFor();
@@ -485,7 +615,24 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
     expect(await page.locator("table.drift tbody tr").count()).toBe(2);
     await page.getByText(/tenure_months drifted/).waitFor();
     await page.getByText(/unseen_category/).waitFor();
+    // Reference vs current bars of the drifted feature (first in the list): two bars per bin.
+    const shownFeature = await page.getByLabel(/Variável exibida|Feature shown/).inputValue();
+    expect(shownFeature).toBe("tenure_months");
+    const bins = distributions.find((d) => d.name === "tenure_months")?.bins.length ?? 0;
+    expect(await chartMarks(page, /Distribuição de tenure_months|Distribution of tenure_months/)).toBe(
+      2 * bins,
+    );
+    await page.getByLabel(/Variável exibida|Feature shown/).selectOption("monthly_price_brl");
+    expect(await chartMarks(page, /monthly_price_brl/)).toBeGreaterThan(0);
+    // Drift over the three runs, and AUC/ECE per period from the runs that had labels.
+    expect(await chartMarks(page, /Drift por execução|Drift per monitor run/)).toBeGreaterThan(0);
+    expect(await chartMarks(page, /Desempenho ao longo|Performance over time/)).toBeGreaterThan(0);
+    await page.getByRole("heading", { name: /Distribuições|Distributions/ }).scrollIntoViewIfNeeded();
     await check(page, "console-monitoring");
+    await page
+      .getByRole("heading", { name: /Desempenho ao longo|Performance over time/ })
+      .scrollIntoViewIfNeeded();
+    await check(page, "console-monitoring-runs");
     const audit = readFileSync(portalAuditFile(sb.app), "utf8")
       .trim()
       .split("\n")

@@ -88,8 +88,13 @@ function addDays(iso: string, days: number): string {
   return d.toISOString().slice(0, 10);
 }
 
-export async function churnInsight(deps: InsightsDeps, id: string, days: number) {
-  const risk = await deps.churn.risk(id, { language: "en" });
+export async function churnInsight(
+  deps: InsightsDeps,
+  id: string,
+  days: number,
+  language: "pt-BR" | "en" = "en",
+) {
+  const risk = await deps.churn.risk(id, { language });
   const latest = risk
     ? (() => {
         const contributions = risk.reasons.map((r) => ({
@@ -296,7 +301,7 @@ export function insightsRoutes(deps: InsightsDeps): ConsoleRoutes {
     const resp = (ok: object) => ({ 200: ok, "4xx": errorSchema, "5xx": errorSchema });
     api.addHook("onClose", async () => deps.close());
 
-    api.get<{ Params: { id: string }; Querystring: { days?: string } }>(
+    api.get<{ Params: { id: string }; Querystring: { days?: string; language?: "pt-BR" | "en" } }>(
       "/v1/portal/customers/:id/churn",
       {
         schema: {
@@ -309,6 +314,7 @@ export function insightsRoutes(deps: InsightsDeps): ConsoleRoutes {
             additionalProperties: false,
             properties: {
               days: { type: "string", pattern: "^[1-9][0-9]{0,2}$", description: "1–999 (default 365)" },
+              language: { type: "string", enum: ["pt-BR", "en"], description: "of the feature labels" },
             },
           },
           response: resp({
@@ -321,7 +327,7 @@ export function insightsRoutes(deps: InsightsDeps): ConsoleRoutes {
           }),
         },
       },
-      async (req) => churnInsight(deps, req.params.id, Number(req.query.days ?? 365)),
+      async (req) => churnInsight(deps, req.params.id, Number(req.query.days ?? 365), req.query.language),
     );
 
     api.get(

@@ -202,7 +202,7 @@ function ChurnHistoryChart({ s, history }: { s: Strings; history: ChurnInsight["
     height: 170,
     mark: { type: "line", point: true, tooltip: true },
     encoding: {
-      x: { field: "ts", type: "temporal", title: s.scoredAt },
+      x: { field: "ts", type: "temporal", title: s.scoredAt, axis: { format: "%d/%m/%Y" } },
       y: {
         field: "probability",
         type: "quantitative",
@@ -246,13 +246,22 @@ function ShapWaterfall({ s, latest }: { s: Strings; latest: NonNullable<ChurnIns
       ? [{ label: s.otherFeatures(rest.length), contribution: rest.reduce((a, c) => a + c.contribution, 0) }]
       : []),
   ];
-  const rows: { order: number; label: string; start: number; end: number; kind: string; amount: string }[] =
-    [];
+  const rows: {
+    order: number;
+    label: string;
+    start: number;
+    end: number;
+    /** Where the step's number is written: right of the bar, whichever way it goes. */
+    right: number;
+    kind: string;
+    amount: string;
+  }[] = [];
   rows.push({
     order: 0,
     label: s.shapBase,
     start: 0,
     end: latest.base,
+    right: Math.max(0, latest.base),
     kind: s.shapTotal,
     amount: latest.base.toFixed(3),
   });
@@ -263,6 +272,7 @@ function ShapWaterfall({ s, latest }: { s: Strings; latest: NonNullable<ChurnIns
       label: st.label,
       start: at,
       end: at + st.contribution,
+      right: Math.max(at, at + st.contribution),
       kind: st.contribution >= 0 ? s.raisesRisk : s.lowersRisk,
       amount: `${st.contribution >= 0 ? "+" : ""}${st.contribution.toFixed(3)}`,
     });
@@ -273,6 +283,7 @@ function ShapWaterfall({ s, latest }: { s: Strings; latest: NonNullable<ChurnIns
     label: s.shapFinal(pct(latest.probability)),
     start: 0,
     end: latest.margin,
+    right: Math.max(0, latest.margin),
     kind: s.shapTotal,
     amount: latest.margin.toFixed(3),
   });
@@ -309,7 +320,7 @@ function ShapWaterfall({ s, latest }: { s: Strings; latest: NonNullable<ChurnIns
       {
         mark: { type: "text", align: "left", dx: 4, color: "#1a1a2e", fontSize: 11 },
         encoding: {
-          x: { field: "end", type: "quantitative" },
+          x: { field: "right", type: "quantitative" },
           text: { field: "amount" },
         },
       },

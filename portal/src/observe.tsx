@@ -622,7 +622,7 @@ function RunsOverTime({ s, op }: { s: Strings; op: Operator }) {
   if (!data) return <Status s={s} error={error} />;
   const drift = data.runs.flatMap((r) =>
     r.features.map((f) => ({
-      at: r.at,
+      at: (r.at ?? "").slice(0, 16).replace("T", " "),
       feature: f.name,
       ratio: f.threshold > 0 ? Number((f.score / f.threshold).toFixed(4)) : 0,
       drift: f.drift,
@@ -635,7 +635,7 @@ function RunsOverTime({ s, op }: { s: Strings; op: Operator }) {
       {
         mark: { type: "line", point: true, tooltip: true },
         encoding: {
-          x: { field: "at", type: "temporal", title: s.run },
+          x: { field: "at", type: "ordinal", title: s.run, axis: { labelAngle: -30 } },
           y: { field: "ratio", type: "quantitative", title: `${s.score} ÷ ${s.threshold}` },
           color: { field: "feature", type: "nominal", title: s.feature },
         },

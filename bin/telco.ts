@@ -9,6 +9,9 @@
 if (!process.stdout.isTTY && process.env.FORCE_COLOR === undefined) process.env.NO_COLOR ??= "1";
 // The workspace holds customer data: files this process creates are private to its user (0600/0700).
 process.umask(0o077);
+// V8's code cache and the TypeScript stripping of our ~200 modules, kept across runs (in the OS temp
+// folder, or NODE_COMPILE_CACHE): a one-turn `telco chat` spends ~30% less CPU starting up.
+(await import("node:module")).enableCompileCache?.();
 const { main } = await import("../cli/main.ts");
 
 // A command may set process.exitCode itself (e.g. a gate that printed its result and failed).

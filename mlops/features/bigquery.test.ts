@@ -14,6 +14,7 @@ import {
   dataRangeSql,
   featureSetStatements,
   LATEST_TABLE,
+  latestFeatureReads,
   latestFeatureStatements,
   TRAINING_TABLE,
   trainingSetStatements,
@@ -67,6 +68,9 @@ describe("BigQuery statements parse with a BigQuery grammar", () => {
     ...trainingSetStatements(bigqueryDialect, PARAMS).map((s, i): [string, string] => [`training #${i}`, s]),
     ...latestFeatureStatements(bigqueryDialect, AS_OF).map((s, i): [string, string] => [`latest #${i}`, s]),
     ["data range", dataRangeSql(bigqueryDialect)],
+    ["batch scoring: columns", latestFeatureReads(bigqueryDialect).columns],
+    ["batch scoring: as-of date", latestFeatureReads(bigqueryDialect).asOfDate],
+    ["batch scoring: rows", latestFeatureReads(bigqueryDialect).rows(["tenure_months", "arpu_brl"])],
     ...featureSetStatements("bigquery", { table: LATEST_TABLE, asOf: AS_OF, rows: 3 }).map(
       (s, i): [string, string] => [`feature set lineage #${i}`, s],
     ),
@@ -138,6 +142,20 @@ describe("the BigQuery logic gives the local results on DuckDB", () => {
     );
     expect(local.length).toBeGreaterThan(20);
     expect(twin).toEqual(local);
+    // batch scoring's reads of the table, both renderings, on the twin's DuckDB
+    const wh = opened[opened.length - 1];
+    const reads = [latestFeatureReads(duckdbDialect), latestFeatureReads(bigqueryLogicOnDuckdb)];
+    const [d1, d2] = await Promise.all(reads.map((r) => wh.query(r.asOfDate)));
+    expect(d1).toEqual([{ d: AS_OF }]);
+    expect(d2).toEqual(d1);
+    const rows = await wh.query(reads[1].rows(["tenure_months", "arpu_brl"]));
+    expect(rows).toEqual(
+      local.map((r) => ({
+        customer_id: r.customer_id,
+        tenure_months: r.tenure_months,
+        arpu_brl: r.arpu_brl,
+      })),
+    );
   });
 
   it("data range: same first month and last event", async () => {

@@ -344,6 +344,27 @@ function schemaStatements(dialect: SqlDialect): string[] {
     : ["create schema if not exists gold", "create schema if not exists meta"];
 }
 
+/**
+ * The reads batch scoring makes of gold.customer_features, for the warehouse's dialect: its columns,
+ * its as-of date, and the rows of the model's features in customer order.
+ */
+export function latestFeatureReads(dialect: SqlDialect): {
+  columns: string;
+  asOfDate: string;
+  rows(features: readonly string[]): string;
+} {
+  const bigquery = dialect.name === "bigquery";
+  const quote = (n: string) => (bigquery ? `\`${n.replaceAll("`", "")}\`` : `"${n.replaceAll('"', '""')}"`);
+  return {
+    columns: bigquery
+      ? "select column_name from gold.INFORMATION_SCHEMA.COLUMNS where table_name = 'customer_features'"
+      : "select column_name from information_schema.columns where table_schema = 'gold' and table_name = 'customer_features'",
+    asOfDate: renderDialect(`select @string(max(as_of_date)) as d from ${LATEST_TABLE}`, dialect),
+    rows: (features) =>
+      `select customer_id, ${features.map(quote).join(", ")} from ${LATEST_TABLE} order by customer_id`,
+  };
+}
+
 /** The as-of date of a latest-features build (given, or the day after the last event). */
 export async function latestAsOf(wh: Warehouse, opts: { asOf?: string } = {}): Promise<string> {
   if (opts.asOf) return parseIsoDate("--as-of", opts.asOf);

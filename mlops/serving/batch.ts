@@ -5,7 +5,13 @@ import { basename, join } from "node:path";
 import type { AppContext } from "../../platform/context.ts";
 import { NotFoundError, TelcoError, ValidationError } from "../../platform/errors.ts";
 import type { Row, Warehouse } from "../../platform/ports/warehouse.ts";
-import { buildLatestFeatures, LATEST_TABLE, parseIsoDate } from "../features/offline.ts";
+import {
+  buildLatestFeatures,
+  dialectOf,
+  LATEST_TABLE,
+  latestFeatureReads,
+  parseIsoDate,
+} from "../features/offline.ts";
 import { PredictionLogWriter, type PredictionRecord } from "../monitoring/prediction-log.ts";
 import { openRegistry } from "../registry/store.ts";
 import { loadModelVersion, modelRef } from "./models.ts";
@@ -62,11 +68,9 @@ export async function scoreBatch(app: AppContext, opts: BatchScoreOptions = {}):
 
   const scoringDate = await ensureFeatures(wh, opts.asOf);
   const columns = new Set(
-    (
-      await wh.query<{ column_name: string }>(
-        "select column_name from information_schema.columns where table_schema = 'gold' and table_name = 'customer_features'",
-      )
-    ).map((r) => r.column_name),
+    (await wh.query<{ column_name: string }>(latestFeatureReads(dialectOf(wh)).columns)).map(
+      (r) => r.column_name,
+    ),
   );
   const missing = model.features.filter((f) => !columns.has(f.name)).map((f) => f.name);
   if (missing.length > 0)
@@ -86,8 +90,7 @@ export async function scoreBatch(app: AppContext, opts: BatchScoreOptions = {}):
   let rows = 0;
   let sumP = 0;
   const scoredAt = new Date().toISOString();
-  const featureList = model.features.map((f) => `"${f.name}"`).join(", ");
-  const sql = `select customer_id, ${featureList} from ${LATEST_TABLE} order by customer_id`;
+  const sql = latestFeatureReads(dialectOf(wh)).rows(model.features.map((f) => f.name));
   let chunk: Row[] = [];
 
   const flushChunk = async () => {
@@ -198,9 +201,7 @@ async function ensureFeatures(wh: Warehouse, asOf: string | undefined): Promise<
   const tables = await wh.tables();
   const wanted = asOf ? parseIsoDate("--as-of", asOf) : undefined;
   if (tables.includes(LATEST_TABLE)) {
-    const [{ d }] = await wh.query<{ d: unknown }>(
-      `select cast(max(as_of_date) as varchar) as d from ${LATEST_TABLE}`,
-    );
+    const [{ d }] = await wh.query<{ d: unknown }>(latestFeatureReads(dialectOf(wh)).asOfDate);
     const current = d === null || d === undefined ? undefined : String(d).slice(0, 10);
     if (current && (!wanted || wanted === current)) return current;
   } else if (!tables.some((t) => t.startsWith("silver."))) {

@@ -66,10 +66,9 @@ export function planModelMirror(input: MirrorInput): VertexModelRequest[] {
         metrics.auc ? ` auc=${metrics.auc.value.toFixed(4)}` : ""
       }`,
       artifactUri,
-      containerSpec: {
-        imageUri: input.servingImage,
-        env: [{ name: "TELCO_MODEL_FORMAT", value: input.version.format }],
-      },
+      // No TELCO_* env here: the config loader rejects unknown TELCO_ keys at container start, and
+      // the format travels in the artifact folder's telco-version.json and the telco_format label.
+      containerSpec: { imageUri: input.servingImage },
       versionAliases: aliases,
       labels: {
         telco_version: String(input.version.version),

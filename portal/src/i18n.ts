@@ -192,7 +192,8 @@ const pt = {
   runGraph: "Grafo da execução (DAG)",
   runGraphLabel: (steps: number, cached: number) => `${steps} etapas, ${cached} em cache`,
   stepLogs: "Registros das etapas",
-  stepLogsNote: "Registro de cada etapa nos metadados da execução (início, cache, entradas e saídas, erro, fim).",
+  stepLogsNote:
+    "Registro de cada etapa nos metadados da execução (início, cache, entradas e saídas, erro, fim).",
   status: "Situação",
   duration: "Duração",
   attempts: "Tentativas",
@@ -210,6 +211,10 @@ const pt = {
   lakeKey: "Chave no lake",
   bytes: "Bytes",
   rejects: "Rejeitadas",
+  table: "Tabela",
+  batch: "Lote",
+  value: "Valor",
+  interval: "Intervalo de confiança",
 };
 
 const en: typeof pt = {
@@ -420,6 +425,10 @@ const en: typeof pt = {
   lakeKey: "Lake key",
   bytes: "Bytes",
   rejects: "Rejects",
+  table: "Table",
+  batch: "Batch",
+  value: "Value",
+  interval: "Confidence interval",
 };
 
 export const STRINGS = { "pt-BR": pt, en };

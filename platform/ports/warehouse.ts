@@ -30,7 +30,53 @@ export interface Warehouse {
    * Optional: DuckDB has no dry run.
    */
   dryRun?(sql: string): Promise<DryRunResult>;
+  /**
+   * Loads delivered files already in the lake's object store into `bronze.<spec.name>`, typed by the
+   * contract, with the rows that break it in `bronze._quarantine`. Optional: BigQuery has it (load
+   * jobs from Cloud Storage); DuckDB's bronze stage reads files itself (mlops/ingestion/bronze.ts).
+   */
+  loadFiles?(spec: LoadTableSpec, batch: LoadBatch): Promise<LoadResult>;
   close(): Promise<void>;
+}
+
+export type LoadColumnType = "string" | "integer" | "number" | "boolean" | "date" | "timestamp";
+
+/** The part of a data contract a load reads (mlops' DataContract fits it). */
+export interface LoadTableSpec {
+  name: string;
+  format: "csv" | "jsonl";
+  delimiter?: string;
+  primaryKey: string[];
+  eventTime?: string;
+  columns: {
+    name: string;
+    type: LoadColumnType;
+    nullable: boolean;
+    enum?: string[];
+    min?: number;
+    max?: number;
+    pattern?: string;
+    decimal?: "." | ",";
+  }[];
+}
+
+export interface LoadBatch {
+  /** Object-store URIs (gs://…) of the delivered files of this table. */
+  uris: string[];
+  batchId: string;
+  /** ISO timestamp written to `_ingested_at`. */
+  ingestedAt: string;
+}
+
+export interface LoadResult {
+  table: string;
+  staging: string;
+  jobId: string;
+  /** Rows the load read (unreadable lines excluded). */
+  stagedRows: number;
+  /** Lines the engine could not parse (each in the quarantine, with its message). */
+  badRecords: number;
+  badRecordErrors: string[];
 }
 
 export interface DryRunResult {

@@ -151,13 +151,16 @@ describe("the split runs on DuckDB with the contract's verdicts", () => {
 
 describe("BigQueryLoader against a fake BigQuery REST API", () => {
   let fake: FakeBigQuery | undefined;
+  beforeAll(() => {
+    // no probe of the GCE metadata server (the SDK's auth looks for it; nothing leaves 127.0.0.1)
+    process.env.METADATA_SERVER_DETECTION = "none";
+  });
   afterEach(async () => {
     await fake?.close();
     fake = undefined;
   });
 
   async function client(url: string) {
-    process.env.METADATA_SERVER_DETECTION = "none";
     const { BigQuery } = await import("@google-cloud/bigquery");
     return new BigQuery({ projectId: "acme", apiEndpoint: url });
   }
@@ -170,21 +173,14 @@ describe("BigQueryLoader against a fake BigQuery REST API", () => {
         errors: [{ message: "Too many values in line 12", location: "gs://lake/raw/crm/customers.csv" }],
       }),
     });
-    const bq = await client(fake.url);
+    // through the Warehouse port's loadFiles: the adapter's own client runs the load job
     const warehouse = new BigQueryWarehouse({
       project: "acme",
       location: "southamerica-east1",
       datasetPrefix: "dev",
       apiEndpoint: fake.url,
     });
-    const loader = new BigQueryLoader({
-      jobs: bq,
-      warehouse,
-      project: "acme",
-      location: "southamerica-east1",
-      pollMs: 1,
-    });
-    const result = await loader.load(SPEC, {
+    const result = await warehouse.loadFiles(SPEC, {
       uris: ["gs://lake/raw/crm/customers.csv"],
       ...BATCH,
       batchId: "b-1",

@@ -1,5 +1,16 @@
 import { TelcoError } from "../../errors.ts";
-import type { BigQueryWarehouse } from "./bigquery-warehouse.ts";
+import type {
+  LoadBatch,
+  LoadColumnType,
+  LoadResult,
+  LoadTableSpec,
+  Warehouse,
+} from "../../ports/warehouse.ts";
+
+export type { LoadBatch, LoadColumnType, LoadResult, LoadTableSpec };
+
+/** What the loader needs of the warehouse: run a script, and the dataset of a layer. */
+type ScriptRunner = Pick<Warehouse, "exec"> & { dataset(layer: string): string };
 
 /**
  * Raw files into BigQuery: a load job reads the delivered files from Cloud Storage into a staging
@@ -8,47 +19,6 @@ import type { BigQueryWarehouse } from "./bigquery-warehouse.ts";
  * clustered by the primary key — and sends the rows that fail the contract (type, required, enum,
  * range, pattern) and the bad records to `bronze._quarantine` with the reason.
  */
-
-export type LoadColumnType = "string" | "integer" | "number" | "boolean" | "date" | "timestamp";
-
-/** The part of a data contract the loader reads (mlops' DataContract fits it). */
-export interface LoadTableSpec {
-  name: string;
-  format: "csv" | "jsonl";
-  delimiter?: string;
-  primaryKey: string[];
-  eventTime?: string;
-  columns: {
-    name: string;
-    type: LoadColumnType;
-    nullable: boolean;
-    enum?: string[];
-    min?: number;
-    max?: number;
-    pattern?: string;
-    decimal?: "." | ",";
-  }[];
-}
-
-export interface LoadBatch {
-  /** gs:// URIs of the delivered files of this table. */
-  uris: string[];
-  batchId: string;
-  /** ISO timestamp written to `_ingested_at`. */
-  ingestedAt: string;
-}
-
-export interface LoadResult {
-  table: string;
-  staging: string;
-  jobId: string;
-  /** Rows the load job read (bad records excluded). */
-  stagedRows: number;
-  /** Lines BigQuery could not parse (each in the quarantine, with BigQuery's message). */
-  badRecords: number;
-  /** Messages of the bad records, as BigQuery reported them. */
-  badRecordErrors: string[];
-}
 
 /** The slice of @google-cloud/bigquery's client the loader uses. */
 export interface BigQueryJobsLike {
@@ -212,7 +182,7 @@ export function loadStatements(
 /** Loads delivered files from Cloud Storage into bronze through BigQuery load jobs. */
 export class BigQueryLoader {
   private readonly jobs: BigQueryJobsLike;
-  private readonly warehouse: BigQueryWarehouse;
+  private readonly warehouse: ScriptRunner;
   private readonly project: string;
   private readonly location: string;
   private readonly maxBadRecords: number;
@@ -220,7 +190,7 @@ export class BigQueryLoader {
 
   constructor(opts: {
     jobs: BigQueryJobsLike;
-    warehouse: BigQueryWarehouse;
+    warehouse: ScriptRunner;
     project: string;
     location: string;
     /** Unparseable lines a load tolerates (they go to the quarantine); more fail the load. */

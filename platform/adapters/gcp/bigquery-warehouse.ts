@@ -1,8 +1,17 @@
-import type { DryRunResult, Row, Warehouse } from "../../ports/warehouse.ts";
+import { TelcoError } from "../../errors.ts";
+import type {
+  DryRunResult,
+  LoadBatch,
+  LoadResult,
+  LoadTableSpec,
+  Row,
+  Warehouse,
+} from "../../ports/warehouse.ts";
+import { type BigQueryJobsLike, BigQueryLoader } from "./bigquery-loader.ts";
 import { gcpPreflight } from "./preflight.ts";
 
 /** The slice of @google-cloud/bigquery's client this adapter uses (lets tests pass a fake). */
-export interface BigQueryLike {
+export interface BigQueryLike extends Partial<BigQueryJobsLike> {
   query(options: { query: string; params?: unknown[]; location?: string }): Promise<[Row[], ...unknown[]]>;
   createQueryJob(options: {
     query: string;
@@ -121,6 +130,24 @@ export class BigQueryWarehouse implements Warehouse {
 
   async exec(sql: string): Promise<void> {
     await this.query(sql);
+  }
+
+  /** Raw files from Cloud Storage into bronze through a load job (see bigquery-loader.ts). */
+  async loadFiles(spec: LoadTableSpec, batch: LoadBatch): Promise<LoadResult> {
+    const client = await this.clientPromise;
+    if (!client.createJob) throw new TelcoError("unsupported", "this BigQuery client cannot run load jobs");
+    if (!this.project) {
+      throw new TelcoError("config", "a load job needs the project of its destination table", {
+        hint: "Set gcp.project (TELCO_GCP__PROJECT).",
+      });
+    }
+    const loader = new BigQueryLoader({
+      jobs: client as BigQueryJobsLike,
+      warehouse: this,
+      project: this.project,
+      location: this.location,
+    });
+    return loader.load(spec, batch);
   }
 
   async *stream<T extends Row = Row>(sql: string, params?: readonly unknown[]): AsyncIterable<T[]> {

@@ -36,4 +36,39 @@ describe("AppContext adapter selection", () => {
       contextFromConfig(configSchema.parse({ profile: "gcp", gcp: { project: "p" } }), "/x").lake(),
     ).toThrowError(/needs gcp\.bucket \(not set\)/);
   });
+
+  it("builds every port the profile selects: local stores in the workspace, GCP adapters under gcp", async () => {
+    const home = mkdtempSync(join(tmpdir(), "telco-ctx-"));
+    const local = contextFromConfig(configSchema.parse({}), home);
+    const store = local.onlineStore();
+    expect(store.kind).toBe("sqlite");
+    await store.close();
+    const meta = local.pipelineMetadata();
+    expect([meta.kind, meta.root]).toEqual(["sqlite", join(home, "pipelines")]);
+    meta.close();
+    expect(local.registry().root).toBe(join(home, "registry"));
+    expect(local.registry()).toBe(local.registry());
+    expect(local.alertSinks().map((s) => s.channel)).toEqual(["log", "webhook", "cloud_monitoring"]);
+    expect(
+      local.embeddings((d) => ({
+        provider: "own",
+        model: "m",
+        dimension: d,
+        maxBatch: 1,
+        embed: async () => [],
+      })).provider,
+    ).toBe("own");
+    await local.close();
+
+    const gcp = contextFromConfig(
+      configSchema.parse({ profile: "gcp", gcp: { project: "p1", bucket: "b" } }),
+      home,
+    );
+    expect(gcp.onlineStore().kind).toBe("firestore");
+    expect(gcp.pipelineService().kind).toBe("vertex");
+    expect(gcp.registryMirror().kind).toBe("vertex");
+    expect(() => contextFromConfig(configSchema.parse({ profile: "gcp" }), home).onlineStore()).toThrowError(
+      /gcp\.project/,
+    );
+  });
 });

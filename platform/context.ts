@@ -2,6 +2,7 @@ import { LogAlertSink, WebhookAlertSink } from "./adapters/alerts/sinks.ts";
 import { createEmbeddingProvider } from "./adapters/embeddings/factory.ts";
 import { BigQueryWarehouse } from "./adapters/gcp/bigquery-warehouse.ts";
 import { CloudMonitoringAlertSink } from "./adapters/gcp/cloud-monitoring-alerts.ts";
+import { FirestoreOnlineStore } from "./adapters/gcp/firestore-online-store.ts";
 import { GcsLake } from "./adapters/gcp/gcs-lake.ts";
 import { vertexLocation } from "./adapters/gcp/vertex-common.ts";
 import { VertexRegistryMirror } from "./adapters/gcp/vertex-model-registry.ts";
@@ -12,7 +13,7 @@ import { SqliteOnlineStore } from "./adapters/local/sqlite-online-store.ts";
 import { SqlitePipelineMetadata } from "./adapters/local/sqlite-pipeline-metadata.ts";
 import { loadConfig } from "./config/load.ts";
 import type { TelcoConfig } from "./config/schema.ts";
-import { ConfigError, TelcoError } from "./errors.ts";
+import { ConfigError } from "./errors.ts";
 import type { AlertSink } from "./ports/alert-sink.ts";
 import type { AssistantSessionStore } from "./ports/assistant-sessions.ts";
 import type { EmbeddingProvider } from "./ports/embeddings.ts";
@@ -53,8 +54,8 @@ export interface AppContext {
   /** The assistant's traces (node:sqlite under `paths.assistant`; `telco traces`). */
   traceStore(): Promise<TraceStore>;
   /**
-   * The online feature store (local: node:sqlite at `paths.onlineStore`; gcp: not implemented yet,
-   * says so). Each call opens a new handle that the caller closes.
+   * The online feature store (local: node:sqlite at `paths.onlineStore`; gcp: Firestore in
+   * `gcp.project`, `FIRESTORE_EMULATOR_HOST` honoured). Each call opens a new handle that the caller closes.
    */
   onlineStore(opts?: { readOnly?: boolean }): OnlineStore;
   /**
@@ -163,12 +164,8 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
       return traces;
     },
     onlineStore(sopts = {}) {
-      if (config.profile !== "local")
-        throw new TelcoError(
-          "profile",
-          `the online store for profile "${config.profile}" is not wired in this build`,
-          { hint: "Use the local profile (TELCO_PROFILE=local)." },
-        );
+      if (config.profile === "gcp")
+        return new FirestoreOnlineStore({ project: requireGcp("project", config.gcp.project, config) });
       return SqliteOnlineStore.open(paths.onlineStore, sopts);
     },
     pipelineMetadata(root = paths.pipelines) {

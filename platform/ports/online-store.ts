@@ -3,9 +3,9 @@
  * serving layer at prediction time. Loads replace the whole store atomically: readers see the
  * previous load or the new one, never a mix. The composition root builds it (`app.onlineStore()`).
  *
- * Adapters: platform/adapters/local/sqlite-online-store.ts (node:sqlite file in the workspace).
- * No GCP adapter exists yet: under the gcp profile `app.onlineStore()` says so.
- * Contract: platform/ports/online-store.contract.ts (run by each adapter's tests).
+ * Adapters: platform/adapters/local/sqlite-online-store.ts (node:sqlite file in the workspace) and
+ * platform/adapters/gcp/firestore-online-store.ts (Firestore REST).
+ * Contract: platform/ports/testing/online-store.contract.ts (run by each adapter's tests).
  */
 export type FeatureValue = number | string | boolean | null;
 

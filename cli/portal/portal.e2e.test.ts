@@ -412,9 +412,15 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
 
   it("serves the built portal at / and the console API in the OpenAPI document", async () => {
     const page = await newPage();
+    const loaded: string[] = [];
+    page.on("request", (r) => loaded.push(r.url()));
     const res = await page.goto(`${base}/`);
     expect(res?.status()).toBe(200);
     await page.getByRole("heading", { name: "Entrar" }).waitFor();
+    // The chart libraries are a lazy chunk: the customer side never downloads them.
+    await page.waitForLoadState("networkidle");
+    expect(loaded.some((u) => u.includes("/assets/"))).toBe(true);
+    expect(loaded.filter((u) => /vega|build-/.test(u))).toEqual([]);
     await check(page, "customer-login");
     const doc = (await (await fetch(`${base}/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(doc.paths)).toEqual(

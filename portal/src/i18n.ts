@@ -155,6 +155,7 @@ const pt = {
   added: "adicionada",
   removed: "removida",
   showVersions: "Ver versões e diferenças",
+  unchangedLines: (n: number) => `${n} linha(s) sem mudança`,
   // Models and Pipelines views (models.tsx, pipelines.tsx)
   modelCard: "Cartão do modelo",
   cardOf: "Versão do cartão",
@@ -370,6 +371,7 @@ const en: typeof pt = {
   added: "added",
   removed: "removed",
   showVersions: "Show versions and changes",
+  unchangedLines: (n: number) => `${n} unchanged line(s)`,
   // Models and Pipelines views (models.tsx, pipelines.tsx)
   modelCard: "Model card",
   cardOf: "Card version",

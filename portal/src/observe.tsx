@@ -207,7 +207,7 @@ function DiffView({ s, lines, label }: { s: Strings; lines: DiffLine[]; label: s
         {rows.map((r, k) =>
           "fold" in r ? (
             <span key={k} class="fold">
-              … {r.fold} …{"\n"}
+              … {s.unchangedLines(r.fold)} …{"\n"}
             </span>
           ) : r.op === "+" ? (
             <ins key={k}>

@@ -136,6 +136,14 @@ describe("churn insight", () => {
     const gbdt = loaded.model as unknown as { expectedRaw?: () => number };
     expect(typeof gbdt.expectedRaw).toBe("function");
     expect(latest.base).toBeCloseTo(gbdt.expectedRaw?.() ?? Number.NaN, 6);
+    // Feature labels in the console's language, same contributions.
+    const pt = (await get("/v1/portal/customers/C000001/churn?language=pt-BR")).body.latest;
+    expect(pt.contributions.map((c: { contribution: number }) => c.contribution)).toEqual(
+      latest.contributions.map((c: { contribution: number }) => c.contribution),
+    );
+    expect(pt.contributions.map((c: { label: string }) => c.label)).not.toEqual(
+      latest.contributions.map((c: { label: string }) => c.label),
+    );
     // Only the last day of the log counts back: days=1 keeps 2026-10-05 alone.
     const short = await get("/v1/portal/customers/C000001/churn?days=1");
     expect(short.body.history).toHaveLength(1);

@@ -101,6 +101,12 @@ export interface ChatOptions extends TurnOptions {
    * hold that reply, never the engine's draft.
    */
   finalize?: (turn: TurnResult, state: AssistantState) => FinalReply | Promise<FinalReply>;
+  /**
+   * The session as the caller just read it from this assistant's store, inside the same per-session
+   * queue (the guarded assistant peeks at it first): the turn uses it instead of reading it again. A
+   * writer in another process is still caught by the version check on save.
+   */
+  preloaded?: { session_id: string; stored: StoredSession | null };
 }
 
 export interface ChatOutcome {
@@ -223,7 +229,8 @@ export class Assistant {
   private async turn(sessionId: string, req: ChatRequest, opts: ChatOptions): Promise<ChatOutcome> {
     const tp = performance.now();
     const now = this.now().toISOString();
-    const stored = await this.store.get(sessionId);
+    const stored =
+      opts.preloaded?.session_id === sessionId ? opts.preloaded.stored : await this.store.get(sessionId);
     const asserted = req.customer_id ?? null;
     let state: AssistantState;
     let created: string;
@@ -254,7 +261,7 @@ export class Assistant {
       closedIdle = closed.interaction_id;
     }
 
-    const { finalize, ...turnOpts } = opts;
+    const { finalize, preloaded: _, ...turnOpts } = opts;
     let turn = await this.engine.turn(state, req.message, turnOpts);
     if (turn.ended) state.stack = [];
     let extra: Record<string, unknown> = {};

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { GuardrailsConfig } from "../../platform/config/sections/guardrails.ts";
+import type { StoredSession } from "../../platform/ports/assistant-sessions.ts";
 import {
   Assistant,
   type AssistantDeps,
@@ -81,8 +82,13 @@ function invalid(req: ChatRequest): boolean {
 async function peekSession(
   assistant: Assistant,
   sessionId: string | undefined,
-): Promise<{ language: Language | null; turns: number; customer: string | null }> {
-  const none = { language: null, turns: 0, customer: null };
+): Promise<{
+  language: Language | null;
+  turns: number;
+  customer: string | null;
+  stored: StoredSession | null;
+}> {
+  const none = { language: null, turns: 0, customer: null, stored: null };
   if (!sessionId) return none;
   const stored = await assistant.store.get(sessionId);
   if (!stored) return none;
@@ -92,6 +98,7 @@ async function peekSession(
     language: lang.success ? lang.data : null,
     turns: typeof turns === "number" && Number.isInteger(turns) && turns >= 0 ? turns : 0,
     customer: stored.customer_id,
+    stored,
   };
 }
 
@@ -230,7 +237,13 @@ export async function guardChat(
     return { reply, record: { guardrails: [...triggers, ...retrieved, ...out.triggers] } };
   };
   let outcome = await withTurnTriggers(retrieved, () =>
-    chat({ ...req, message: forward, language: req.language }, { finalize }),
+    chat(
+      { ...req, message: forward, language: req.language },
+      // The session just read (inside this session's queue) is the turn's: no second read.
+      req.session_id
+        ? { finalize, preloaded: { session_id: req.session_id, stored: before.stored } }
+        : { finalize },
+    ),
   );
   triggers.push(...retrieved);
   const decided = output as OutputDecision | null;

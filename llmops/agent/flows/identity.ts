@@ -9,6 +9,9 @@ import { ask, defineFlow, end, type FlowContext, goto, replies, type Transition 
 const MAX_FAILURES = 3;
 /** "prefiro receber um código", "send me a code", "não lembro a data". */
 const WANTS_CODE = /c[oó]digo|sms|\bcode\b|n[aã]o (?:sei|lembro)|don'?t (?:know|remember)/i;
+/** "o código não chegou, pode reenviar?", "manda outro", "didn't get the code": send a new one. */
+const WANTS_RESEND =
+  /n[aã]o (?:chegou|veio|recebi)|reenvi|manda (?:outro|de novo|novamente)|envia (?:outro|de novo|novamente)|cad[eê]|didn'?t (?:get|receive|come)|never (?:came|arrived)|not (?:received|arrived)|resend|send (?:it |the code |another )?again|another code|new code|outro c[oó]digo|novo c[oó]digo/i;
 
 export const identityReplies = replies({
   "pt-BR": {
@@ -71,8 +74,13 @@ export const identityFlow = defineFlow({
   accepts: ["cpf", "birth_date", "phone", "login_code"],
   onCorrect: (slot) => (slot === "cpf" || slot === "birth_date" ? "collect" : null),
   // "Me manda um código" while asked for the birth date is the code path, whatever else it reads like.
+  // "O código não chegou, pode reenviar?" while asked for the code is about this code, not a bill's.
   claims: (frame, text) =>
-    frame.awaiting === "birth_date" && WANTS_CODE.test(text) ? { slots: {}, exclusive: true } : null,
+    frame.awaiting === "birth_date" && WANTS_CODE.test(text)
+      ? { slots: {}, exclusive: true }
+      : frame.awaiting === "login_code" && WANTS_RESEND.test(text)
+        ? { slots: {} }
+        : null,
   steps: {
     async collect(ctx) {
       const s = ctx.frame.slots;
@@ -120,6 +128,8 @@ export const identityFlow = defineFlow({
     },
     async await_code(ctx) {
       if (ctx.frame.slots.login_code !== undefined) return goto("verify_code");
+      // The SMS did not arrive: a new code (the CRM caps how many; too many locks the check).
+      if (ctx.frame.awaiting === "login_code" && WANTS_RESEND.test(ctx.text)) return goto("send_code");
       if (ctx.frame.facts.code_failures) ctx.say(identityReplies, "askCodeAgain");
       else ctx.say(identityReplies, "askCode", String(ctx.frame.facts.sent_to ?? ""));
       return ask("login_code");

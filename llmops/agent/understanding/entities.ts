@@ -1070,7 +1070,7 @@ const GENERIC_COMPETITOR_RE =
 const REASON_PATTERNS: [CancelReason, RegExp][] = [
   [
     "moving",
-    /\b(?:me mudar|me mudando|mudando de (?:casa|cidade|estado|endereco|pais)|mudanca de (?:casa|cidade|estado|endereco|pais)|vou morar|outra cidade|outro estado|outro pais|mudei de (?:casa|cidade|estado)|moving|relocat\w*|move (?:out|abroad|to another))\b/,
+    /\b(?:me mudar|me mudando|mudar de (?:casa|cidade|estado|endereco|pais)|de mudanca|mudando de (?:casa|cidade|estado|endereco|pais)|mudanca de (?:casa|cidade|estado|endereco|pais)|vou morar|outra cidade|outro estado|outro pais|mudei de (?:casa|cidade|estado)|moving|relocat\w*|move (?:out|abroad|to another))\b/,
   ],
   [
     "price",

@@ -967,9 +967,14 @@ const CONNECTIVITY = new Set(
   ),
 );
 
+/** Words that negate or withdraw what follows ("não", "desisti de", "don't", "forget"). */
+const CANCEL_NEGATORS = new Set(
+  "nao nem nunca desisti desistir desisto esquece esqueca not never forget".split(" "),
+);
+
 /** Names of the lexicons with at least one entry in the words, plus "nodomain" for a message of
- * three or more words without any business word, and `insult_addressee` / `insult_connectivity` for
- * an insult next to a word naming whom or what it is aimed at. */
+ * three or more words without any business word, `insult_addressee` / `insult_connectivity` for
+ * an insult next to a word naming whom or what it is aimed at, and `cancel_negated`. */
 export function lexiconHits(words: readonly string[]): Set<string> {
   const hits = new Set<string>();
   for (const w of words) {
@@ -986,6 +991,15 @@ export function lexiconHits(words: readonly string[]): Set<string> {
     }
   }
   if (!hits.has("domain") && words.length >= 3) hits.add("nodomain");
+  // "não quero mais cancelar", "desisti de cancelar", "don't cancel anything": the cancellation negated.
+  let reach = 0;
+  for (const w of words) {
+    if (CANCEL_NEGATORS.has(w)) reach = 3;
+    else if (reach > 0) {
+      if (w.startsWith("cancel") || w.startsWith("encerr")) hits.add("cancel_negated");
+      reach--;
+    }
+  }
   if (hits.has("insult")) {
     if (words.some((w) => ADDRESSEE.has(w))) hits.add("insult_addressee");
     if (words.some((w) => CONNECTIVITY.has(w))) hits.add("insult_connectivity");

@@ -234,3 +234,95 @@ describe("determinism and clauses", () => {
     expect(parts("não, obrigado. tchau")).toEqual(["não, obrigado", "tchau"]);
   });
 });
+
+describe("colloquial messages once misread (issue #14 regressions)", () => {
+  const starts = (cs: Command[]) => cs.filter((c) => c.type === "start_flow").map((c) => c.flow);
+  const chit = (cs: Command[]) => cs.filter((c) => c.type === "chitchat").map((c) => c.kind);
+
+  it("profanity about the service reports a fault; an insult aimed at the agent is still abuse", async () => {
+    for (const text of [
+      "essa internet é uma merda",
+      "my internet is garbage today",
+      "a net ta uma bosta hoje",
+    ]) {
+      const cs = await commands(text);
+      expect(starts(cs), text).toEqual(["internet_diagnosis"]);
+      expect(chit(cs), text).not.toContain("abuse");
+    }
+    for (const text of ["vc é um robo burro", "você é uma merda", "you are useless"]) {
+      const cs = await commands(text);
+      expect(chit(cs), text).toEqual(["abuse"]);
+      expect(starts(cs), text).toEqual([]);
+    }
+  });
+
+  it("moving house is a cancellation with its reason, not a goodbye", async () => {
+    for (const text of [
+      "vou mudar de cidade",
+      "vou me mudar e la nao tem aurora",
+      "i'm moving abroad next month",
+    ]) {
+      const cs = await commands(text);
+      expect(cs, text).toContainEqual({ type: "start_flow", flow: "cancellation" });
+      expect(cs, text).toContainEqual({ type: "set_slot", slot: "cancel_reason", value: "moving" });
+      expect(chit(cs), text).not.toContain("goodbye");
+    }
+  });
+
+  it("bargaining opens the retention flow (offers are the rules' to decide) and never insists on leaving", async () => {
+    for (const text of [
+      "me dá 50% de desconto que eu fico",
+      "me dá um desconto senão eu cancelo",
+      "se nao baixar o preço eu saio",
+    ])
+      expect(starts(await commands(text)), text).toEqual(["cancellation"]);
+    const offered: Partial<DialogueState> = {
+      active_flow: "cancellation",
+      awaiting_slot: "choice",
+      listed_options: ["RET-UPGRADE"],
+    };
+    // Not a restatement (which registers the cancellation at once): a condition, a request for the offer.
+    for (const text of ["quero 50% senão cancelo", "quero o desconto", "50% ou nada"])
+      expect(starts(await commands(text, offered)), text).toEqual([]);
+    // Insisting still is, also when the words read like "cancela isso" (stop would keep the customer).
+    for (const text of [
+      "nao quero, so cancela",
+      "i would rather just cancel",
+      "quero sair mesmo",
+      "então cancela",
+      "then cancel it",
+    ])
+      expect(await commands(text, offered), text).toEqual([{ type: "start_flow", flow: "cancellation" }]);
+    for (const text of ["cancela isso", "desisti de cancelar", "nao quero mais cancelar"])
+      expect(await commands(text, offered), text).toEqual([{ type: "cancel_flow" }]);
+    // Deciding to stay drops the request (the cancellation flow reads it as "kept").
+    expect(await commands("tá bom, deixa como está então", offered)).toEqual([{ type: "cancel_flow" }]);
+  });
+
+  it("a code that did not arrive is the login code (identity), unless it is a bill's Pix or boleto", async () => {
+    const text = "o código não chegou, pode reenviar?";
+    expect(starts(await commands(text))).toEqual(["identity"]);
+    // While the identity check waits for the code: the flow is restated for it to send a new one.
+    expect(await commands(text, { active_flow: "identity", awaiting_slot: "login_code" })).toEqual([
+      { type: "start_flow", flow: "identity" },
+    ]);
+    expect(starts(await commands("nao recebi o sms com o codigo"))).toEqual(["identity"]);
+    expect(starts(await commands("o pix nao chegou no email, manda de novo"))).toEqual(["invoice_copy"]);
+  });
+
+  it("'voltou!' answers whether the home steps fixed the internet, but never confirms a visit", async () => {
+    const guide: Partial<DialogueState> = { active_flow: "internet_diagnosis", awaiting_slot: "confirm" };
+    expect(await commands("voltou! tá funcionando agora", guide)).toEqual([
+      { type: "set_slot", slot: "confirm", value: true },
+    ]);
+    expect(await commands("still not working", { ...guide, language: "en" })).toEqual([
+      { type: "set_slot", slot: "confirm", value: false },
+    ]);
+    const visit = { ...guide, listed_options: ["SLT-1", "SLT-2"] };
+    expect(await commands("voltou", visit)).not.toContainEqual({
+      type: "set_slot",
+      slot: "confirm",
+      value: true,
+    });
+  });
+});

@@ -10,12 +10,13 @@ import type {
   UnderstandingEngine,
 } from "../commands.ts";
 import { loadUnderstandingCatalog, type UnderstandingCatalog } from "./catalog.ts";
-import type { IntentClassifier, IntentScore } from "./classifier.ts";
+import { classifierWords, type IntentClassifier, type IntentScore } from "./classifier.ts";
 import { type Entity, extractEntities, type RejectedEntity } from "./entities.ts";
 import { INTENT_FLOW, type Intent } from "./intents.ts";
 import { detectMessageLanguage } from "./language.ts";
+import { lexiconHits } from "./lexicons.ts";
 import { cachedIntentClassifier, defaultIntentClassifier } from "./model.ts";
-import { collapseRepeats, fold, tokenize } from "./normalize.ts";
+import { collapseRepeats, fold, normalizedWords, tokenize } from "./normalize.ts";
 
 /**
  * The offline, deterministic understanding engine: intent classifier (whole message and each
@@ -82,6 +83,20 @@ const CORRECTION_RE =
 const BIRTH_RE = /nasc|nasci|aniversario|birth|born|\bdob\b/;
 const QUESTION_RE =
   /\?|^\s*(?:como|quanto|quantos|quantas|qual|quais|quando|onde|por que|porque|pq|o que|oq|tem como|da pra|how|what|when|which|where|why|is there|are there|do you|can i|does)\b/;
+
+/** A condition for staying: the customer bargains ("senão cancelo", "que eu fico", "or I'll leave"). */
+const BARGAIN_RE =
+  /\b(?:senao|se nao (?:baixar|abaixar|der|derem|fizer|fizerem)|ou (?:eu )?(?:saio|cancelo|vou embora)|(?:que|q|pra|para) eu (?:fico|fique|ficar|continuo|continue|continuar)|eu (?:fico|continuo)|or (?:else )?i (?:ll |will |m )?(?:leave|leaving|cancel|cancelling|go)|(?:and|then) i (?:ll|will) stay|i (?:ll|will) stay)\b/;
+
+/** Words that name leaving ("só cancela", "quero sair", "end my contract", "I'd rather just cancel"). */
+const CANCEL_WORD_RE =
+  /\b(?:cancel\w*|cansel\w*|encerr\w*|rescind\w*|deslig\w*|sair|saio|saindo|dar baixa|da baixa|port(?:ar|o|abilidade)|terminat\w*|leav\w*|quit|end (?:it|my|the)|close (?:it|my|the)|discontinue|stop (?:my|the) service)\b/;
+
+/** The service works again ("voltou", "tá funcionando", "it's back", "working now"). */
+const BACK_TO_NORMAL_RE =
+  /\b(?:voltou|voltou ao normal|funcionou|funcionando|normalizou|normal|resolveu|resolvido|deu certo|it s back|back to normal|working|works|fixed|solved|resolved)\b/;
+/** … or still does not. */
+const NOT_YET_RE = /\b(?:nao|nem|ainda|continua|not|still|didn t|doesn t|isn t|no)\b/;
 
 // Clause boundaries: sentence punctuation, commas not inside numbers, and conjunctions.
 const CLAUSE_RE =
@@ -166,7 +181,7 @@ export class LocalUnderstanding implements UnderstandingEngine {
     const classifier = this.#classifier();
     const whole = classifier.classify(message, extraction.entities);
     const clauses = this.#classifyClauses(classifier, message, extraction.entities);
-    let detected = this.#detect(whole, clauses);
+    let detected = insistingNotStopping(this.#detect(whole, clauses), message, folded, state);
     // "a segunda", "a de março", "529.982.247-25": a bare answer to the awaited slot.
     const bareAnswer =
       extraction.entities.some((e) => e.kind !== "yes_no") &&
@@ -211,8 +226,11 @@ export class LocalUnderstanding implements UnderstandingEngine {
       // A clause that is only a value ("tá muito caro" after "quero cancelar") qualifies the request
       // around it; it carries no intent of its own.
       const valueOnly = inside.some((e) => e.kind !== "yes_no") && onlyValues(fold(text), inside);
-      const top = classifier.classify(text, inside)[0];
-      return { text, start, end, top: valueOnly ? { ...top, confidence: 0 } : top };
+      const words = classifierWords(text, inside);
+      const top = classifier.classifyWords(words)[0];
+      // "pode reenviar?", "manda de novo": a short clause with no business word has no object of its own.
+      const elliptical = words.length <= 3 && !lexiconHits(words).has("domain");
+      return { text, start, end, elliptical, top: valueOnly ? { ...top, confidence: 0 } : top };
     });
   }
 
@@ -230,6 +248,17 @@ export class LocalUnderstanding implements UnderstandingEngine {
     if (wholeCounts) out.push({ ...whole[0] });
     for (const c of clauses) {
       if (c.top.confidence < this.#minClauseConfidence) continue;
+      // "o código não chegou, pode reenviar?": an elliptical clause that reads as another journey
+      // continues the journey the whole message clearly asks for (resend the code, not a bill copy).
+      if (
+        c.elliptical &&
+        wholeCounts &&
+        whole[0].confidence >= 0.8 &&
+        c.top.intent !== whole[0].intent &&
+        INTENT_FLOW[c.top.intent] !== undefined &&
+        INTENT_FLOW[whole[0].intent] !== undefined
+      )
+        continue;
       const seen = out.find((d) => d.intent === c.top.intent);
       if (seen) seen.confidence = Math.max(seen.confidence, c.top.confidence);
       else out.push({ ...c.top });
@@ -248,10 +277,40 @@ export class LocalUnderstanding implements UnderstandingEngine {
   }
 }
 
+/** "Cancela isso", "cancel that request", "cancela o cancelamento": the cancel word aims at the request. */
+const CANCEL_THIS_RE =
+  /\b(?:cancel\w*|para|pare|stop)\s+(?:isso|isto|esse|essa|este|esta|aquilo|tudo isso|that|this|it all|o pedido|meu pedido|the request|my request|o que eu pedi|what i (?:asked|said)|(?:o|a|the|my) cancel\w*)\b/;
+
+/**
+ * In the cancellation flow, "então cancela" / "then cancel it" insists on leaving: read as `stop` it
+ * would keep the customer (the flow's "esquece") and obstruct the request. It stays `stop` when the
+ * cancel word aims at the request itself ("cancela isso") or is negated ("desisti de cancelar").
+ */
+function insistingNotStopping(
+  detected: IntentScore[],
+  message: string,
+  folded: string,
+  state: DialogueState,
+): IntentScore[] {
+  const stop = detected.find((d) => d.intent === "stop");
+  if (
+    state.active_flow !== "cancellation" ||
+    !stop ||
+    detected.some((d) => d.intent === "cancel") ||
+    !CANCEL_WORD_RE.test(folded) ||
+    CANCEL_THIS_RE.test(folded) ||
+    lexiconHits(normalizedWords(message)).has("cancel_negated")
+  )
+    return detected;
+  return detected.map((d) => (d === stop ? { intent: "cancel", confidence: d.confidence } : d));
+}
+
 interface Clause {
   text: string;
   start: number;
   end: number;
+  /** Short and without a business word ("pode reenviar?"): it continues what the message asks. */
+  elliptical: boolean;
   top: IntentScore;
 }
 
@@ -350,8 +409,16 @@ export function toCommands(input: MappingInput): Command[] {
   for (const intent of flowIntents) {
     const flow = INTENT_FLOW[intent]!;
     if (starts.includes(flow)) continue;
-    if (flow === "identity" && runningFlow !== null) continue; // identity data fills the running flow
+    // Identity data fills the running flow; within the identity check itself, a message about it that
+    // fills nothing ("o código não chegou") restates it, for the flow to read.
+    if (flow === "identity" && runningFlow !== null && runningFlow !== "identity") continue;
     if (flow === runningFlow && fills.length > 0) continue; // an answer, not a restatement
+    // "50% senão cancelo", "me dá desconto que eu fico": bargaining, not insisting on the cancellation.
+    if (flow === runningFlow && flow === "cancellation" && BARGAIN_RE.test(folded)) continue;
+    // Insisting names the cancellation again; "quero o desconto" answers the offer, it does not insist.
+    if (flow === runningFlow && flow === "cancellation" && !CANCEL_WORD_RE.test(folded)) continue;
+    // "50% ou nada" during a cancellation names a discount: it starts no other journey.
+    if (runningFlow === "cancellation" && flow !== runningFlow && /\d\s*%/.test(folded)) continue;
     // A one-clause answer to the awaited slot that the classifier also read as another journey
     // ("a de março" → invoice?) starts nothing unless the classifier is sure.
     if (
@@ -485,6 +552,16 @@ function slotFills(input: MappingInput, runningFlow: FlowName | null, flowIntent
       }
     }
   }
+  // "Voltou?" after the home steps (no options listed, unlike the visit's confirmation): "voltou! tá
+  // funcionando" is yes, "ainda não voltou" is no, whatever the classifier made of the internet words.
+  if (
+    confirmPending &&
+    runningFlow === "internet_diagnosis" &&
+    options.length === 0 &&
+    !out.some((f) => f.slot === "confirm") &&
+    BACK_TO_NORMAL_RE.test(folded)
+  )
+    add("confirm", !NOT_YET_RE.test(folded));
   // A bare "yes"/"no" the extractor did not spell out ("manda ver", "nem a pau"): the intent decides.
   if (confirmPending && !out.some((f) => f.slot === "confirm")) {
     if (detected[0] === "affirm") add("confirm", true);

@@ -162,7 +162,10 @@ export function calibrationSpec(s: Strings, series: Series[]): TopLevelSpec {
       { mark: { type: "line" }, encoding: enc },
       {
         mark: { type: "point", filled: true },
-        encoding: { ...enc, size: { field: "rows", type: "quantitative", legend: null } },
+        encoding: {
+          ...enc,
+          size: { field: "rows", type: "quantitative", legend: null, scale: { range: [20, 160] } },
+        },
       },
     ],
   } as TopLevelSpec;

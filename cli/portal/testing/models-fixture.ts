@@ -9,9 +9,10 @@ import { type AppContext, contextFromConfig } from "../../../platform/context.ts
 import type { RunResult } from "../../../platform/ports/pipelines.ts";
 
 /**
- * A small built workspace for the Models and Pipelines views: a simulated delivery (300 customers,
- * 6 months) through the real churn-training pipeline twice (seed 42, then seed 7: a second model
- * version; the second run's ingest is a cache hit). ~15 s. The pipeline's context is closed before
+ * A small built workspace for the Models and Pipelines views: a simulated delivery (by default 300
+ * customers, 6 months) through the real churn-training pipeline twice (GBDT, then logistic regression, same
+ * seed: two versions evaluated on the same held-out rows, so the promotion policy can compare them;
+ * the second run's ingest is a cache hit). ~15 s. The pipeline's context is closed before
  * returning (its DuckDB lock released); `app` is a fresh context on the same workspace.
  */
 export interface ModelsWorkspace {
@@ -23,7 +24,10 @@ export interface ModelsWorkspace {
   cleanup(): Promise<void>;
 }
 
-export async function modelsWorkspace(configInput: Record<string, unknown> = {}): Promise<ModelsWorkspace> {
+export async function modelsWorkspace(
+  configInput: Record<string, unknown> = {},
+  size: { customers?: number; months?: number } = {},
+): Promise<ModelsWorkspace> {
   const home = mkdtempSync(join(tmpdir(), "telco-portal-models-"));
   const config = configSchema.parse(configInput);
   const build = contextFromConfig(config, join(home, ".telco"));
@@ -31,17 +35,17 @@ export async function modelsWorkspace(configInput: Record<string, unknown> = {})
   let gen: { outDir: string };
   try {
     gen = await generateOperatorData({
-      customers: 300,
+      customers: size.customers ?? 300,
       seed: 11,
-      months: 6,
+      months: size.months ?? 6,
       start: "2025-01",
       outDir: join(home, "delivery"),
     });
-    for (const seed of [42, 7])
+    for (const model of ["gbdt", "logreg"])
       runs.push(
         await runPipeline(build.paths.pipelines, churnTrainingPipeline(), {
           app: build,
-          params: { delivery: gen.outDir, seed },
+          params: { delivery: gen.outDir, model, seed: 42 },
         }),
       );
   } finally {

@@ -1,6 +1,5 @@
 import type { FeaturesConfig } from "../../platform/config/sections/features.ts";
 import type { AppContext } from "../../platform/context.ts";
-import { TelcoError } from "../../platform/errors.ts";
 import {
   type FeatureValue,
   type OnlineFeatureRow,

@@ -22,7 +22,6 @@ import {
   type AliasEvent,
   MODEL_FORMATS,
   type ModelCard,
-  type ModelRegistry,
   type ModelSummary,
   type ModelVersion,
   type RegisterModelInput,

@@ -170,13 +170,14 @@ export async function latestDatasetVersion(
 /** All versions, newest first; optionally of one table. Raw files are listed only when asked for. */
 export async function listDatasetVersions(wh: Warehouse, table?: string): Promise<DatasetVersion[]> {
   if (!(await hasMeta(wh))) return [];
+  const order = wh.dialect === "bigquery" ? "created_at DESC" : "created_at DESC, rowid DESC";
   const rows = table
     ? await wh.query<VersionRow>(
-        "SELECT * FROM meta.dataset_versions WHERE table_name = ? ORDER BY created_at DESC, rowid DESC",
+        `SELECT * FROM meta.dataset_versions WHERE table_name = ? ORDER BY ${order}`,
         [table],
       )
     : await wh.query<VersionRow>(
-        "SELECT * FROM meta.dataset_versions WHERE layer <> 'raw' ORDER BY created_at DESC, rowid DESC",
+        `SELECT * FROM meta.dataset_versions WHERE layer <> 'raw' ORDER BY ${order}`,
       );
   return rows.map(fromRow);
 }
@@ -206,7 +207,9 @@ export interface DeliveryIdentity {
 
 async function hasDeliveryIdentities(wh: Warehouse): Promise<boolean> {
   const rows = await wh.query<{ t: number }>(
-    "SELECT count(*) AS t FROM information_schema.tables WHERE table_schema = 'meta' AND table_name = 'delivery_identities'",
+    wh.dialect === "bigquery"
+      ? "SELECT count(*) AS t FROM meta.INFORMATION_SCHEMA.TABLES WHERE table_name = 'delivery_identities'"
+      : "SELECT count(*) AS t FROM information_schema.tables WHERE table_schema = 'meta' AND table_name = 'delivery_identities'",
   );
   return Number(rows[0]?.t ?? 0) > 0;
 }

@@ -80,16 +80,55 @@ describe("model evaluation curves", () => {
       expect(means).toEqual([...means].sort((a, b) => b - a));
       expect(means[0]).toBeGreaterThan(0);
     }
-    // Two seeds, two held-out sets: the versions were not evaluated on the same rows.
+    // Same data, same seed: both learners were evaluated on the same held-out rows, with different scores.
     const [a, b] = await Promise.all(
       [1, 2].map((n) => get<ModelEvaluationDoc>(`/v1/portal/models/churn/versions/${n}/evaluation`)),
     );
-    expect(a.evaluation_dataset.version).not.toBe(b.evaluation_dataset.version);
+    expect(a.evaluation_dataset).toEqual(b.evaluation_dataset);
+    expect(a.rows).toBe(b.rows);
+    expect(a.auc).not.toBe(b.auc);
     const sha = (await registry.getVersion("churn", 1)).artifact.sha256.slice(0, 16);
     expect(existsSync(join(ws.app.paths.home, "cache", "model-curves", "churn", `v1-${sha}.json`))).toBe(
       true,
     );
   }, 60_000);
+
+  it("says when the rows are not the card's (a card from other data) and does not cache that", async () => {
+    const registry = openRegistry(ws.app);
+    const v1 = await registry.getVersion("churn", 1);
+    const v3 = await registry.register({
+      name: "churn",
+      format: v1.format,
+      artifact: await registry.readArtifact(v1),
+      card: { ...v1.card, evaluationDataset: { name: "synthetic/test", version: "0000000000000000" } },
+    });
+    const e = await get<ModelEvaluationDoc>(`/v1/portal/models/churn/versions/${v3.version}/evaluation`);
+    expect(e.matches_card).toBe(false);
+    expect(e.card_evaluation_dataset?.version).toBe("0000000000000000");
+    // Same model, the current data's held-out rows with the configured seed: v1's rows and AUC.
+    expect(e.evaluation_dataset).toEqual(v1.card.evaluationDataset);
+    expect(Math.abs(e.auc - v1.card.metrics.auc.value)).toBeLessThan(1e-12);
+    const sha = v3.artifact.sha256.slice(0, 16);
+    expect(
+      existsSync(join(ws.app.paths.home, "cache", "model-curves", "churn", `v${v3.version}-${sha}.json`)),
+    ).toBe(false);
+    // A version whose card names no dataset: a clear refusal, not a crash.
+    const bare = await registry.register({
+      name: "churn",
+      format: v1.format,
+      artifact: await registry.readArtifact(v1),
+      card: { metrics: v1.card.metrics },
+    });
+    const r = await server.inject({
+      url: `/v1/portal/models/churn/versions/${bare.version}/evaluation`,
+      headers: as(VIEWER),
+    });
+    expect(r.statusCode).toBe(409);
+    expect(r.json().error.message).toMatch(/names no training or evaluation dataset/);
+    const l = await get<LineageDoc>(`/v1/portal/models/churn/versions/${bare.version}/lineage`);
+    expect(l.note).toMatch(/no training dataset/);
+    expect(l.raw_files).toEqual([]);
+  });
 
   it("answers 404 for an unknown version, 400 for a bad one, 401 without a key", async () => {
     expect(

@@ -125,6 +125,31 @@ describe("gcp profile against a fake BigQuery", () => {
     expect(fake.queries.filter((q) => !q.dryRun && !/^select\b/i.test(q.sql.trim()))).toEqual([]);
   });
 
+  it("without credentials prints the BigQuery statements unchecked", async () => {
+    const noCreds = mkdtempSync(join(tmpdir(), "features-no-creds-"));
+    try {
+      const before = fake.queries.length;
+      const r = await telco(["features", "materialize", "--dry-run", "--as-of", "2025-11-17", "--json"], {
+        TELCO_PROFILE: "gcp",
+        TELCO_GCP__PROJECT: "acme",
+        TELCO_GCP__BUCKET: "acme-lake",
+        // no emulator, no key file, no gcloud folder, and a metadata server that is not there (127.0.0.1)
+        HOME: noCreds,
+        CLOUDSDK_CONFIG: join(noCreds, "gcloud"),
+        GCE_METADATA_HOST: "127.0.0.1:9",
+        METADATA_SERVER_DETECTION: "none",
+      });
+      expect(r.status).toBe(0);
+      const report = JSON.parse(r.stdout);
+      expect(report).toMatchObject({ dialect: "bigquery", checked: false });
+      expect(report.note).toMatch(/no Google Cloud credentials.*not checked/);
+      expect(report.statements[0].sql).toMatch(/^create or replace table gold\.customer_features cluster by/);
+      expect(fake.queries.length).toBe(before);
+    } finally {
+      rmSync(noCreds, { recursive: true, force: true });
+    }
+  });
+
   it("dry-runs the latest-features build for a given date, human output", async () => {
     const r = await telco(["features", "materialize", "--dry-run", "--as-of", "2025-11-17"], env);
     expect(r.status).toBe(0);

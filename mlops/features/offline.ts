@@ -384,7 +384,8 @@ export interface DryRunReport {
 /**
  * Checks statements without running them: BigQuery validates each (tables, columns, types) and
  * estimates its bytes; a rejected statement reports BigQuery's message (e.g. a view over a table the
- * build has not created yet). DuckDB has no dry run: the statements are returned as they would run.
+ * build has not created yet). Without Google Cloud credentials, or on DuckDB (no dry run), the
+ * statements are returned unchecked, as they would run.
  */
 export async function dryRunStatements(wh: Warehouse, statements: readonly string[]): Promise<DryRunReport> {
   if (!wh.dryRun) {
@@ -403,7 +404,16 @@ export async function dryRunStatements(wh: Warehouse, statements: readonly strin
       total += bytesProcessed;
       out.push({ sql, bytesProcessed });
     } catch (err) {
-      // credentials and network problems stop the dry run; a rejected statement is its answer
+      // Without credentials BigQuery cannot be asked: the statements are printed, unchecked.
+      if (err instanceof TelcoError && err.code === "gcp_credentials" && out.length === 0) {
+        return {
+          dialect: wh.dialect,
+          checked: false,
+          note: `${err.message}; the statements were not checked (${err.hint ?? "add credentials to dry-run them"})`,
+          statements: statements.map((s) => ({ sql: s })),
+        };
+      }
+      // network problems stop the dry run; a statement BigQuery rejects is its answer
       if (err instanceof TelcoError) throw err;
       out.push({ sql, error: err instanceof Error ? err.message : String(err) });
     }

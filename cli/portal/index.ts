@@ -17,6 +17,7 @@ import { ensurePortalBuilt } from "./build.ts";
 import { resolvePortalKeys } from "./roles.ts";
 import { type PortalDeps, portalRoutes } from "./routes.ts";
 import { insightsDeps, insightsRoutes } from "./routes-insights.ts";
+import { knowledgeDeps, knowledgeRoutes } from "./routes-knowledge.ts";
 import { modelViewDeps, modelViewRoutes } from "./routes-models.ts";
 
 /** Where every console request is audited (JSON lines in the workspace). */
@@ -134,7 +135,7 @@ export function portalDeps(
         }
       },
     },
-    consoleRoutes: [insightsRoutes(insightsDeps(app))],
+    consoleRoutes: [insightsRoutes(insightsDeps(app)), knowledgeRoutes(knowledgeDeps(app))],
     auditFile: portalAuditFile(app),
     roleKeys: resolvePortalKeys(app.config.portal?.keys ?? [], env),
     close: () => churn.close(),

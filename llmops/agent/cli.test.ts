@@ -92,6 +92,10 @@ describe("telco chat", () => {
       { name: "pii", action: "mask", where: "input", reason: expect.any(String) },
     ]);
     expect(r.out).not.toContain("4111 1111 1111 1111");
+    // A person sees it too, under the reply.
+    const human = telco("chat", "--customer", customer, "--message", "meu cartão é 4111 1111 1111 1111");
+    expect(human.code, human.err).toBe(0);
+    expect(human.out).toContain("[guardrail pii: mask (input)]");
   });
 
   it("prints a person's rendering with the tool calls and the session to continue", () => {

@@ -123,6 +123,8 @@ export function renderTurn(o: ChatOutcome, opts: { showSession?: boolean } = {})
   for (const c of o.response.tool_calls) lines.push(toolLine(c));
   for (const n of o.turn.notices) lines.push(pc.yellow(`  [SMS simulado] ${n.text}`));
   lines.push(o.response.reply);
+  for (const g of documentedResponse(o.response).guardrails)
+    lines.push(pc.yellow(`  [guardrail ${g.name}: ${g.action} (${g.where})] ${g.reason}`));
   if (o.response.citations.length)
     lines.push(
       pc.dim(

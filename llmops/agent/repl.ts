@@ -2,7 +2,7 @@ import { createInterface } from "node:readline";
 import pc from "picocolors";
 import type { AppContext } from "../../platform/context.ts";
 import { errorMessage } from "../../platform/errors.ts";
-import type { Assistant, Channel, ChatOutcome } from "./assistant.ts";
+import { type Assistant, type Channel, type ChatOutcome, documentedResponse } from "./assistant.ts";
 import { type PickableCustomer, renderTurn, requireCustomer } from "./cli.ts";
 
 /**
@@ -132,7 +132,7 @@ export async function runRepl(o: ReplOptions): Promise<void> {
       session = turn.response.session_id;
       print(pc.bold(pc.magenta("aurora › ")) + renderTurn(turn).replace(/^(\s*↳)/, "$1"));
       if (showTrace) print(pc.dim(`  ${JSON.stringify(turn.turn.trace.timings)}`));
-      if (showJson) print(pc.dim(JSON.stringify(turn.response, null, 2)));
+      if (showJson) print(pc.dim(JSON.stringify(documentedResponse(turn.response), null, 2)));
       if (turn.turn.ended) {
         session = undefined;
         print(pc.dim("conversation ended; write again to start a new one"));

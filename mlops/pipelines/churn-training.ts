@@ -163,30 +163,33 @@ export async function validateSilver(
       detail: `${n} rows`,
       severity: "error",
     });
-    const predicates: string[] = [];
+    // Conditional counts as count(case …) and numbered aliases: the same query runs on DuckDB and
+    // BigQuery (no FILTER clause there, and "…" is a string, not a name).
+    const quote = wh.dialect === "bigquery" ? (n: string) => `\`${n}\`` : (n: string) => `"${n}"`;
+    const rules: { label: string; when: string }[] = [];
     for (const c of contract.columns) {
-      const col = `"${c.name}"`;
-      if (!c.nullable) predicates.push(`count(*) filter (where ${col} is null) as "${c.name}:null"`);
-      if (c.min !== undefined)
-        predicates.push(`count(*) filter (where ${col} < ${c.min}) as "${c.name}:below_min"`);
-      if (c.max !== undefined)
-        predicates.push(`count(*) filter (where ${col} > ${c.max}) as "${c.name}:above_max"`);
+      const col = quote(c.name);
+      if (!c.nullable) rules.push({ label: `${c.name}:null`, when: `${col} is null` });
+      if (c.min !== undefined) rules.push({ label: `${c.name}:below_min`, when: `${col} < ${c.min}` });
+      if (c.max !== undefined) rules.push({ label: `${c.name}:above_max`, when: `${col} > ${c.max}` });
       if (c.enum && c.type === "string") {
         const values = c.enum.map((v) => `'${v.replace(/'/g, "''")}'`).join(", ");
-        predicates.push(
-          `count(*) filter (where ${col} is not null and ${col} not in (${values})) as "${c.name}:enum"`,
-        );
+        rules.push({ label: `${c.name}:enum`, when: `${col} is not null and ${col} not in (${values})` });
       }
     }
-    if (predicates.length === 0) continue;
-    const [counts] = await wh.query<Record<string, number>>(`select ${predicates.join(", ")} from ${table}`);
-    const violations = Object.entries(counts).filter(([, v]) => Number(v) > 0);
+    if (rules.length === 0) continue;
+    const [counts] = await wh.query<Record<string, number>>(
+      `select ${rules.map((r, i) => `count(case when ${r.when} then 1 end) as rule_${i}`).join(", ")} from ${table}`,
+    );
+    const violations = rules
+      .map((r, i) => [r.label, counts[`rule_${i}`]] as const)
+      .filter(([, v]) => Number(v) > 0);
     checks.push({
       check: `contract:${table}`,
       passed: violations.length === 0,
       detail:
         violations.length === 0
-          ? `${predicates.length} column rules hold`
+          ? `${rules.length} column rules hold`
           : violations.map(([k, v]) => `${k}=${v}`).join(", "),
       severity: "error",
     });

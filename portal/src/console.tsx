@@ -2,6 +2,7 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { CustomerView } from "./customer360.tsx";
 import type { Lang, Strings } from "./i18n.ts";
+import { KnowledgeView } from "./knowledge.tsx";
 import { ModelsView } from "./models.tsx";
 import { AssistantView, EvalsView, MonitoringView } from "./observe.tsx";
 import { PipelinesView } from "./pipelines.tsx";
@@ -177,48 +178,6 @@ function RiskView({ s, op, open }: { s: Strings; op: Operator; open: (id: string
           ))}
         </tbody>
       </table>
-    </section>
-  );
-}
-
-function KnowledgeView({ s, op }: { s: Strings; op: Operator }) {
-  const [q, setQ] = useState("");
-  const [path, setPath] = useState<string | null>(null);
-  const { data, error } = useApi<{
-    results: { doc_id: string; title: string; section: string; score: number; text: string }[];
-  }>(path, op.key);
-  return (
-    <section aria-labelledby="kb-title">
-      <h2 id="kb-title">{s.knowledge}</h2>
-      <form
-        class="row"
-        onSubmit={(e) => {
-          e.preventDefault();
-          setPath(`/v1/portal/knowledge/search?q=${encodeURIComponent(q)}`);
-        }}
-      >
-        <label class="grow">
-          {s.query}
-          <input name="q" value={q} onInput={(e) => setQ(e.currentTarget.value)} />
-        </label>
-        <button type="submit">{s.search}</button>
-      </form>
-      {path && !data && <Status s={s} error={error} />}
-      {data && (
-        <ol class="results">
-          {data.results.map((r) => (
-            <li key={`${r.doc_id}-${r.section}`} class="card">
-              <h3>
-                {r.title} § {r.section}{" "}
-                <span class="muted">
-                  ({s.score} {r.score.toFixed(3)})
-                </span>
-              </h3>
-              <p>{r.text}</p>
-            </li>
-          ))}
-        </ol>
-      )}
     </section>
   );
 }

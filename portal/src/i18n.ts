@@ -216,6 +216,51 @@ const pt = {
   batch: "Lote",
   value: "Valor",
   interval: "Intervalo de confiança",
+  kbVersions: "Versões do índice",
+  kbPointer: "versão ativa (CURRENT)",
+  kbNoIndex: "O índice ainda não foi construído (telco rag ingest).",
+  kbBuilt: "Construída em",
+  kbDocuments: "Documentos",
+  kbChunks: "Trechos",
+  kbEmbedder: "Embeddings",
+  kbChunker: "Fatiamento",
+  kbChunkerValue: (max: number, overlap: number) => `${max} tokens, sobreposição ${overlap}`,
+  kbChanges: "Mudanças",
+  kbChangeSummary: (added: number, changed: number, removed: number) =>
+    `+${added} novos, ${changed} alterados, −${removed} removidos`,
+  kbLive: "ativa",
+  kbIndexVersion: "Versão do índice",
+  kbLiveVersion: "Ativa",
+  kbType: "Tipo",
+  kbDocId: "Documento",
+  kbTitle: "Título",
+  kbProduct: "Produto",
+  kbSections: "Seções",
+  kbSectionCount: (n: number) => (n === 1 ? "1 seção" : `${n} seções`),
+  kbPlayground: "Playground de busca",
+  kbMode: "Modo de recuperação",
+  kbRerank: "Reordenação",
+  kbConfigured: "configurado",
+  kbTopK: "Resultados (k)",
+  kbMmr: "Diversidade (MMR)",
+  kbOrderedBy: (by: string, lambda: number) =>
+    by === "mmr"
+      ? `Ordenado pelo valor MMR (λ = ${lambda})`
+      : by === "rerank"
+        ? "Ordenado pela reordenação"
+        : "Ordenado pela pontuação de recuperação",
+  kbOrderScore: (by: string): string => (by === "mmr" ? "MMR" : "Reordenação"),
+  kbFusedScore: "Fusão (recuperação)",
+  kbEvals: "Avaliação da recuperação",
+  kbNoEvals: "Nenhuma execução da suíte retrieval guardada (telco eval run --suite retrieval).",
+  kbEvalMode: "Modo avaliado",
+  kbEvalRun: "Execução",
+  kbEvalSet: "Conjunto",
+  kbCases: "Casos",
+  kbGate: "Limite",
+  kbPass: "passou",
+  kbFail: "falhou",
+  kbEvalChart: (mode: string) => `recall@1, recall@5 e MRR por conjunto e execução (${mode})`,
 };
 
 const en: typeof pt = {
@@ -431,6 +476,51 @@ const en: typeof pt = {
   batch: "Batch",
   value: "Value",
   interval: "Confidence interval",
+  kbVersions: "Index versions",
+  kbPointer: "live version (CURRENT)",
+  kbNoIndex: "The index is not built yet (telco rag ingest).",
+  kbBuilt: "Built at",
+  kbDocuments: "Documents",
+  kbChunks: "Chunks",
+  kbEmbedder: "Embedder",
+  kbChunker: "Chunker",
+  kbChunkerValue: (max: number, overlap: number) => `${max} tokens, overlap ${overlap}`,
+  kbChanges: "Changes",
+  kbChangeSummary: (added: number, changed: number, removed: number) =>
+    `+${added} added, ${changed} changed, −${removed} removed`,
+  kbLive: "live",
+  kbIndexVersion: "Index version",
+  kbLiveVersion: "Live",
+  kbType: "Type",
+  kbDocId: "Document",
+  kbTitle: "Title",
+  kbProduct: "Product",
+  kbSections: "Sections",
+  kbSectionCount: (n: number) => (n === 1 ? "1 section" : `${n} sections`),
+  kbPlayground: "Search playground",
+  kbMode: "Retrieval mode",
+  kbRerank: "Rerank",
+  kbConfigured: "configured",
+  kbTopK: "Results (k)",
+  kbMmr: "Diversity (MMR)",
+  kbOrderedBy: (by: string, lambda: number) =>
+    by === "mmr"
+      ? `Ordered by the MMR value (λ = ${lambda})`
+      : by === "rerank"
+        ? "Ordered by the rerank score"
+        : "Ordered by the retrieval score",
+  kbOrderScore: (by: string) => (by === "mmr" ? "MMR" : "Rerank"),
+  kbFusedScore: "Fused (retrieval)",
+  kbEvals: "Retrieval evaluation",
+  kbNoEvals: "No stored run of the retrieval suite (telco eval run --suite retrieval).",
+  kbEvalMode: "Evaluated mode",
+  kbEvalRun: "Run",
+  kbEvalSet: "Set",
+  kbCases: "Cases",
+  kbGate: "Gate",
+  kbPass: "pass",
+  kbFail: "fail",
+  kbEvalChart: (mode: string) => `recall@1, recall@5 and MRR per set and run (${mode})`,
 };
 
 export const STRINGS = { "pt-BR": pt, en };

@@ -2,8 +2,10 @@ import { LogAlertSink, WebhookAlertSink } from "./adapters/alerts/sinks.ts";
 import { createEmbeddingProvider } from "./adapters/embeddings/factory.ts";
 import { BigQueryWarehouse } from "./adapters/gcp/bigquery-warehouse.ts";
 import { CloudMonitoringAlertSink } from "./adapters/gcp/cloud-monitoring-alerts.ts";
+import { CloudTraceForwardingStore, CloudTraceWriter } from "./adapters/gcp/cloud-trace.ts";
 import { FirestoreOnlineStore } from "./adapters/gcp/firestore-online-store.ts";
 import { GcsLake } from "./adapters/gcp/gcs-lake.ts";
+import { VertexAiSearchRetriever } from "./adapters/gcp/vertex-ai-search-retriever.ts";
 import { vertexLocation } from "./adapters/gcp/vertex-common.ts";
 import { VertexRegistryMirror } from "./adapters/gcp/vertex-model-registry.ts";
 import { VertexPipelineService } from "./adapters/gcp/vertex-pipelines.ts";
@@ -25,6 +27,7 @@ import type { PipelineMetadataStore } from "./ports/pipeline-metadata.ts";
 import type { PipelineService } from "./ports/pipeline-service.ts";
 import type { WorkspaceModelRegistry } from "./ports/registry.ts";
 import type { ModelRegistryMirror } from "./ports/registry-mirror.ts";
+import type { Retriever } from "./ports/retrieval.ts";
 import type { TraceStore } from "./ports/trace-store.ts";
 import type { Warehouse } from "./ports/warehouse.ts";
 import { type WorkspacePaths, workspacePaths } from "./workspace.ts";
@@ -49,10 +52,21 @@ export interface AppContext {
    * platform/adapters/operator/compose.ts). `mode` forces one of the two (tests, `telco systems`).
    */
   operator(opts?: { mode?: "auto" | "http" | "in-process" }): Promise<OperatorSystems>;
-  /** The assistant's sessions, turns and login tokens (node:sqlite under `paths.assistant`). */
+  /**
+   * The assistant's sessions, turns and login tokens (local: node:sqlite under `paths.assistant`;
+   * gcp: Firestore in `gcp.project`, `FIRESTORE_EMULATOR_HOST` honoured).
+   */
   assistantSessions(): Promise<AssistantSessionStore>;
-  /** The assistant's traces (node:sqlite under `paths.assistant`; `telco traces`). */
+  /**
+   * The assistant's traces (node:sqlite under `paths.assistant`; `telco traces`). Under gcp each span
+   * is also sent to Cloud Trace in `gcp.project`, unless `observability.otlp.target` is cloud-trace.
+   */
   traceStore(): Promise<TraceStore>;
+  /**
+   * Managed retrieval for the assistant: Vertex AI Search under gcp when `gcp.searchDataStore` is set;
+   * null means the workspace RAG index (llmops/rag).
+   */
+  retriever(): Retriever | null;
   /**
    * The online feature store (local: node:sqlite at `paths.onlineStore`; gcp: Firestore in
    * `gcp.project`, `FIRESTORE_EMULATOR_HOST` honoured). Each call opens a new handle that the caller closes.
@@ -152,16 +166,36 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
       return systems;
     },
     assistantSessions() {
+      if (!sessions && config.profile === "gcp") {
+        const project = requireGcp("project", config.gcp.project, config);
+        sessions = import("./adapters/gcp/firestore-assistant-sessions.ts").then(
+          (m) => new m.FirestoreAssistantSessionStore({ project }),
+        );
+      }
       sessions ??= import("./adapters/local/sqlite-assistant-sessions.ts").then((m) =>
         m.SqliteAssistantSessionStore.open(paths.assistant),
       );
       return sessions;
     },
     traceStore() {
-      traces ??= import("./adapters/local/sqlite-trace-store.ts").then((m) =>
-        m.SqliteTraceStore.open(paths.assistant),
-      );
+      if (!traces) {
+        const cloudTrace =
+          config.profile === "gcp" && config.observability.otlp.target !== "cloud-trace"
+            ? new CloudTraceWriter({ project: requireGcp("project", config.gcp.project, config) })
+            : undefined;
+        traces = import("./adapters/local/sqlite-trace-store.ts").then((m) => {
+          const local = m.SqliteTraceStore.open(paths.assistant);
+          return cloudTrace ? new CloudTraceForwardingStore(local, cloudTrace) : local;
+        });
+      }
       return traces;
+    },
+    retriever() {
+      if (config.profile !== "gcp" || !config.gcp.searchDataStore) return null;
+      return new VertexAiSearchRetriever({
+        project: requireGcp("project", config.gcp.project, config),
+        dataStore: config.gcp.searchDataStore,
+      });
     },
     onlineStore(sopts = {}) {
       if (config.profile === "gcp")

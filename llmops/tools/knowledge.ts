@@ -25,8 +25,13 @@ export interface KnowledgeSearch {
   ): Promise<KnowledgeSearchResponse>;
 }
 
-/** The workspace's RAG index (llmops/rag/api.ts) with the configured retrieval defaults. */
+/**
+ * The workspace's RAG index (llmops/rag/api.ts) with the configured retrieval defaults, or the managed
+ * retriever the profile provides (`app.retriever()`: Vertex AI Search under gcp with
+ * `gcp.searchDataStore`), which ranks by itself and does not take the type/product/language filters.
+ */
 export function knowledgeSearchFromApp(app: AppContext, opts: { index?: string } = {}): KnowledgeSearch {
+  const managed = app.retriever?.() ?? null;
   return {
     async search(query, o = {}) {
       const filters = [
@@ -34,11 +39,13 @@ export function knowledgeSearchFromApp(app: AppContext, opts: { index?: string }
         o.product ? parseFilter(`product=${o.product}`) : null,
         o.language ? parseFilter(`language=${o.language}`) : null,
       ].filter((f) => f !== null);
-      const res = await searchKnowledgeBase(app, query, {
-        index: opts.index,
-        ...(o.k ? { k: o.k } : {}),
-        ...(filters.length ? { filters } : {}),
-      });
+      const res = managed
+        ? await managed.search(query, o.k ? { k: o.k } : {})
+        : await searchKnowledgeBase(app, query, {
+            index: opts.index,
+            ...(o.k ? { k: o.k } : {}),
+            ...(filters.length ? { filters } : {}),
+          });
       return {
         index_version: res.index_version,
         results: res.results.map((r) => ({

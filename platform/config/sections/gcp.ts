@@ -15,5 +15,11 @@ export const gcpConfigSchema = z
       ),
     artifactRegistry: z.string().optional().describe("REGION-docker.pkg.dev/PROJECT/REPO"),
     serviceAccount: z.string().optional(),
+    searchDataStore: z
+      .string()
+      .optional()
+      .describe(
+        "Vertex AI Search data store id (telco-kb-ENV from Terraform): the assistant retrieves from it under gcp; unset = the workspace RAG index",
+      ),
   })
   .strict();

@@ -1,13 +1,13 @@
 import type { Command } from "commander";
 import { openAssistant } from "../llmops/agent/compose.ts";
 import { assistantRoutes } from "../llmops/agent/routes.ts";
-import { whatsappPluginFor } from "../llmops/channels/whatsapp/compose.ts";
 import { registerServingCommands } from "../mlops/serving/cli.ts";
 import type { ServerPlugin } from "../mlops/serving/server.ts";
 import type { AppContext } from "../platform/context.ts";
 import { logger } from "../platform/telemetry/logger.ts";
 import { registerChatCommands, scenarioCustomers } from "./chat.ts";
 import { portalServerPlugins } from "./portal/index.ts";
+import { whatsappPluginFor } from "./whatsapp.ts";
 
 // `telco chat` lives in chat.ts (cli/main.ts loads it alone); re-exported for existing importers.
 export { registerChatCommands, scenarioCustomers };

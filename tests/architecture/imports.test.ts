@@ -33,13 +33,7 @@ const ADAPTER_ONLY_PACKAGES = [
  * Domain imports of adapters that other work in progress still holds, each with its owner. The test
  * fails when one disappears (remove it here) and for every import not listed.
  */
-const KNOWN_DOMAIN_VIOLATIONS: Array<{ from: string; to: string; why: string }> = [
-  {
-    from: "llmops/channels/whatsapp/compose.ts",
-    to: "platform/adapters/whatsapp/index.ts",
-    why: "the WhatsApp channel still builds its Graph client and store itself (assistant channel work); belongs in AppContext",
-  },
-];
+const KNOWN_DOMAIN_VIOLATIONS: Array<{ from: string; to: string; why: string }> = [];
 
 function domainViolations(all: readonly ImportEdge[]): Array<{ from: string; to: string; line: number }> {
   const out: Array<{ from: string; to: string; line: number }> = [];

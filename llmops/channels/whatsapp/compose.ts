@@ -3,75 +3,43 @@ import type { CrmSystem } from "../../../platform/ports/crm.ts";
 import type { ChannelMessenger, ChannelStore } from "../../../platform/ports/messaging.ts";
 import type { Assistant } from "../../agent/assistant.ts";
 import { type ChannelLog, WhatsAppChannel } from "./channel.ts";
-import { whatsappRoutes } from "./routes.ts";
 
 /**
- * Builds the WhatsApp channel from an AppContext (`channels.whatsapp`): the secrets from the variables
- * the config names, the Graph API client, the channel store beside the assistant sessions, and the
- * CRM the assistant's systems use. Null when the channel is disabled. Tests override any part.
- *
- *   const wa = await openWhatsAppChannel(app, assistant);
- *   if (wa) plugins.push(whatsappRoutes(wa));        // or: whatsappPluginFor(app, assistant)
+ * Assembles the WhatsApp channel from the ports the composition root built (cli/whatsapp.ts picks the
+ * Graph API client and the channel store and reads the secrets): the assistant, the CRM its systems
+ * use, the config (`channels.whatsapp`) and the reply language. Starts the channel (its delivery loop).
  */
-export interface WhatsAppOverrides {
-  /** Build even with `channels.whatsapp.enabled: false` (tests). */
-  force?: boolean;
-  env?: NodeJS.ProcessEnv;
-  messenger?: ChannelMessenger;
-  store?: ChannelStore;
+export interface WhatsAppParts {
+  messenger: ChannelMessenger;
+  store: ChannelStore;
+  /** The webhook's secrets (the Graph access token went into the messenger). */
+  secrets: { appSecret: string; verifyToken: string };
   crm?: Pick<CrmSystem, "findCustomer">;
   now?: () => Date;
   log?: ChannelLog;
+  /** Run when the channel closes (the resources the composition root opened for it). */
+  closers?: (() => Promise<void>)[];
 }
 
-export async function openWhatsAppChannel(
+export async function startWhatsAppChannel(
   app: AppContext,
   assistant: Assistant,
-  o: WhatsAppOverrides = {},
-): Promise<WhatsAppChannel | null> {
+  parts: WhatsAppParts,
+): Promise<WhatsAppChannel> {
   const cfg = app.config.channels.whatsapp;
-  if (!cfg.enabled && !o.force) return null;
-  // The adapters are the composition's to choose; loaded only when the channel is on.
-  const adapters = await import("../../../platform/adapters/whatsapp/index.ts");
-  const secrets = adapters.readWhatsAppSecrets(cfg, o.env ?? process.env);
-  const closers: (() => Promise<void>)[] = [];
-  let messenger = o.messenger;
-  let store = o.store;
-  if (!messenger || !store) {
-    const built = adapters.openWhatsAppAdapters(cfg, {
-      assistantDir: app.paths.assistant,
-      accessToken: secrets.accessToken,
-    });
-    messenger ??= built.messenger;
-    if (store) await built.store.close();
-    else {
-      store = built.store;
-      closers.push(() => built.store.close());
-    }
-  }
-  const crm = o.crm ?? (await app.operator()).crm;
+  const crm = parts.crm ?? (await app.operator()).crm;
   const channel = new WhatsAppChannel({
     assistant,
     crm,
-    messenger,
-    store,
+    messenger: parts.messenger,
+    store: parts.store,
     config: cfg,
-    secrets: { appSecret: secrets.appSecret, verifyToken: secrets.verifyToken },
+    secrets: parts.secrets,
     defaultLanguage: app.config.assistant.defaultLanguage,
-    now: o.now,
-    log: o.log,
-    closers,
+    now: parts.now,
+    log: parts.log,
+    closers: parts.closers ?? [],
   });
   await channel.start();
   return channel;
-}
-
-/** The Fastify plugin for the API server, or null when the channel is disabled. */
-export async function whatsappPluginFor(
-  app: AppContext,
-  assistant: Assistant,
-  o: WhatsAppOverrides = {},
-): Promise<ReturnType<typeof whatsappRoutes> | null> {
-  const channel = await openWhatsAppChannel(app, assistant, o);
-  return channel ? whatsappRoutes(channel) : null;
 }

@@ -86,9 +86,14 @@ const thin = <T>(xs: readonly T[], max: number): T[] => {
 
 /** Opens the warehouse read-only for one read and closes it (a server must not hold DuckDB's lock). */
 async function withWarehouse<T>(app: AppContext, fn: (wh: Warehouse) => Promise<T>): Promise<T> {
+  const local = app.config.profile !== "gcp";
+  if (local && !existsSync(app.paths.warehouse))
+    throw new NotFoundError("the warehouse of this workspace", {
+      hint: "Build it with `telco up --no-serve` (or ingest data and run the churn-training pipeline).",
+    });
   const ctx = contextFromConfig(app.config, app.paths.home);
   try {
-    return await fn(await ctx.warehouse({ readOnly: app.config.profile !== "gcp" }));
+    return await fn(await ctx.warehouse({ readOnly: local }));
   } finally {
     await ctx.close();
   }

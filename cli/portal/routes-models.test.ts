@@ -1,13 +1,18 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { churnTrainingPipeline } from "../../mlops/pipelines/churn-training.ts";
 import { openRegistry } from "../../mlops/registry/store.ts";
 import { buildServer } from "../../mlops/serving/server.ts";
+import { fixtureModelBytes } from "../../mlops/serving/testing/fixture.ts";
+import { configSchema } from "../../platform/config/schema.ts";
+import { contextFromConfig } from "../../platform/context.ts";
+import { NotFoundError } from "../../platform/errors.ts";
 import { portalAuditFile, portalDeps } from "./index.ts";
 import type { LineageDoc, ModelEvaluationDoc, RunDetailDoc } from "./models-data.ts";
-import { trapezoidAuc } from "./models-data.ts";
+import { computeModelEvaluation, trapezoidAuc } from "./models-data.ts";
 import { portalRoutes } from "./routes.ts";
 import { modelViewDeps, modelViewRoutes } from "./routes-models.ts";
 import { type ModelsWorkspace, modelsWorkspace } from "./testing/models-fixture.ts";
@@ -227,5 +232,32 @@ describe("OpenAPI and audit", () => {
         (a) => a.role === null && a.url === "/v1/portal/models/churn/versions/1/lineage" && a.status === 401,
       ),
     ).toBe(true);
+  });
+});
+
+describe("a workspace without a warehouse", () => {
+  it("answers not found (naming the warehouse), not an internal error", async () => {
+    const home = mkdtempSync(join(tmpdir(), "telco-portal-nowh-"));
+    const app = contextFromConfig(configSchema.parse({}), join(home, ".telco"));
+    try {
+      const registry = openRegistry(app);
+      await registry.register({
+        name: "churn",
+        format: "telco-gbdt",
+        artifact: await fixtureModelBytes(7, 5),
+        card: {
+          metrics: { auc: { value: 0.7 } },
+          trainingDataset: { name: "synthetic", version: "abc" },
+          evaluationDataset: { name: "synthetic/test", version: "def" },
+        },
+      });
+      const err = await computeModelEvaluation(app, registry, "churn", 1).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(NotFoundError);
+      expect((err as Error).message).toMatch(/warehouse/);
+      expect(existsSync(app.paths.warehouse)).toBe(false);
+    } finally {
+      await app.close();
+      rmSync(home, { recursive: true, force: true });
+    }
   });
 });

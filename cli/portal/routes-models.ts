@@ -61,7 +61,7 @@ export function modelViewRoutes(deps: ModelViewDeps): ServerPlugin {
       appendFileSync(deps.auditFile, `${JSON.stringify({ at: new Date().toISOString(), ...entry })}\n`);
     await server.register(async (api) => {
       const callers = new WeakMap<FastifyRequest, { role: Role; keyId: string }>();
-      api.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, _req, reply) => {
+      api.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, req, reply) => {
         if (err.validation) return reply.code(400).send(errorBody("invalid_request", err.message));
         if (err instanceof NotFoundError) return reply.code(404).send(errorBody("not_found", err.message));
         if (err instanceof TelcoError)
@@ -69,6 +69,7 @@ export function modelViewRoutes(deps: ModelViewDeps): ServerPlugin {
             .code(err.code === "system_unavailable" || err.code === "not_ready" ? 503 : 409)
             .send(errorBody(err.code, err.message));
         const status = typeof err.statusCode === "number" && err.statusCode < 500 ? err.statusCode : 500;
+        if (status === 500) req.log.error({ err }, `console read ${maskUrl(req.url)} failed`);
         return reply
           .code(status)
           .send(

@@ -43,11 +43,11 @@ describe("AppContext: the assistant's ports under each profile", () => {
     await app.close();
   });
 
-  it("gcp: sessions in Firestore (the emulator variable honoured), end to end through the context", async () => {
+  it("gcp: sessions in the assistant's Firestore database (the emulator variable honoured), end to end through the context", async () => {
     const before = process.env.FIRESTORE_EMULATOR_HOST;
     process.env.FIRESTORE_EMULATOR_HOST = firestore.url.replace("http://", "");
     try {
-      const app = contextFromConfig(gcp(), home());
+      const app = contextFromConfig(gcp({ assistantDatabase: "telco-assistant-prod" }), home());
       const store = await app.assistantSessions();
       expect(store).toBeInstanceOf(FirestoreAssistantSessionStore);
       await store.save(
@@ -64,7 +64,7 @@ describe("AppContext: the assistant's ports under each profile", () => {
         { expectedVersion: 0 },
       );
       expect([...firestore.docs.keys()]).toContain(
-        "projects/aurora-prod/databases/(default)/documents/telco_assistant_sessions/s-wiring",
+        "projects/aurora-prod/databases/telco-assistant-prod/documents/sessions/s-wiring",
       );
       await app.close();
     } finally {

@@ -12,22 +12,25 @@ import { GoogleApiError, GoogleJsonClient, googleAccessToken, type TokenSource }
 /**
  * Assistant sessions on Firestore (native mode), over its v1 REST API.
  *
- * Layout (collection names start with `prefix`, default telco_assistant):
- *   `<prefix>_sessions/<id>`              one document per session (state as a JSON string field)
- *   `<prefix>_sessions/<id>/turns/<n>`    one per turn, the id zero-padded so name order is turn order
- *   `<prefix>_logins/<token hash>`        login tokens
+ * Layout, in the database Terraform creates for the assistant (`telco-assistant-ENV`,
+ * `gcp.assistantDatabase`; a `prefix` makes the collections `<prefix>_sessions` …, for sharing one):
+ *   `sessions/<id>`              one document per session (state as a JSON string field)
+ *   `sessions/<id>/turns/<n>`    one per turn, the id zero-padded so name order is turn order
+ *   `logins/<token hash>`        login tokens
  * `save` reads the session, checks the version, then commits the session and its turn in one
  * `documents:commit` whose preconditions (the read `updateTime`, or `exists: false`) make a racing
  * writer fail as a whole: nothing half-written, and the loser gets SessionConflictError.
  * `listIdle` queries status == "open" and updated_at < before ordered by updated_at: that needs the
- * composite index (status ASC, updated_at ASC) on `<prefix>_sessions` (Firestore names it in its error).
+ * composite index (status ASC, updated_at ASC) on `sessions` (Firestore names it in its error).
  *
  * Endpoint: the `endpoint` option (tests), else `FIRESTORE_EMULATOR_HOST` (no credentials, as
  * Google's clients do), else https://firestore.googleapis.com with Application Default Credentials.
  */
 export interface FirestoreSessionsOptions {
   project: string;
+  /** Database id (default "(default)"). */
   database?: string;
+  /** Collection-name prefix (tests, a shared database); none by default. */
   prefix?: string;
   endpoint?: string;
   accessToken?: TokenSource;
@@ -77,9 +80,9 @@ export class FirestoreAssistantSessionStore implements AssistantSessionStore {
     const emulator = env.FIRESTORE_EMULATOR_HOST;
     const endpoint = opts.endpoint ?? (emulator ? `http://${emulator}` : "https://firestore.googleapis.com");
     this.root = `projects/${opts.project}/databases/${opts.database ?? "(default)"}/documents`;
-    const prefix = opts.prefix ?? "telco_assistant";
-    this.sessions = `${prefix}_sessions`;
-    this.logins = `${prefix}_logins`;
+    const prefix = opts.prefix ? `${opts.prefix}_` : "";
+    this.sessions = `${prefix}sessions`;
+    this.logins = `${prefix}logins`;
     this.client = new GoogleJsonClient({
       base: `${endpoint.replace(/\/$/, "")}/v1`,
       // The emulator (and a test endpoint) takes no credentials.
@@ -269,6 +272,6 @@ function parseJson(text: string, what: string): Record<string, unknown> {
     // reported below
   }
   throw new TelcoError("corrupt_session", `${what}: stored JSON is not an object`, {
-    hint: "Delete the session document in Firestore (collection <prefix>_sessions).",
+    hint: "Delete the session document in Firestore (collection sessions).",
   });
 }

@@ -15,6 +15,11 @@ export const gcpConfigSchema = z
       ),
     artifactRegistry: z.string().optional().describe("REGION-docker.pkg.dev/PROJECT/REPO"),
     serviceAccount: z.string().optional(),
+    assistantDatabase: z
+      .string()
+      .min(1)
+      .default("(default)")
+      .describe("Firestore database of the assistant's sessions (Terraform creates telco-assistant-ENV)"),
     searchDataStore: z
       .string()
       .optional()

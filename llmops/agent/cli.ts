@@ -1,18 +1,13 @@
 import type { Command } from "commander";
-import pc from "picocolors";
 import { action } from "../../platform/cli/runtime.ts";
 import type { AppContext } from "../../platform/context.ts";
-import { NotFoundError, UsageError } from "../../platform/errors.ts";
-import { type Channel, type ChatOutcome, documentedResponse } from "./assistant.ts";
+import { UsageError } from "../../platform/errors.ts";
+import { type Channel, documentedResponse } from "./assistant.ts";
+import { type PickableCustomer, renderTurn, requireCustomer } from "./chat-view.ts";
 import { openAssistant } from "./compose.ts";
-import type { ToolCallView } from "./engine.ts";
 
-/** A customer the REPL's picker offers (the sandbox's scenario customers, from the composition root). */
-export interface PickableCustomer {
-  customer_id: string;
-  /** What the customer is an example of, e.g. "ont_los: ONT lost the optical signal". */
-  label: string;
-}
+// The REPL (repl.ts) shares these with the command; they live in chat-view.ts so neither imports the other.
+export { type PickableCustomer, renderTurn, requireCustomer, toolLine } from "./chat-view.ts";
 
 export interface AssistantCliOptions {
   /** Customers to offer in the REPL's picker; without it the picker asks for an id. */
@@ -96,53 +91,4 @@ export function registerAssistantCommands(program: Command, opts: AssistantCliOp
         },
       ),
     );
-}
-
-/** The customer must exist in the CRM (a typo is a usage error, not a conversation with nobody). */
-export async function requireCustomer(app: AppContext, customerId: string): Promise<void> {
-  const systems = await app.operator();
-  const profile = await systems.crm.getCustomer(customerId);
-  if (!profile)
-    throw new NotFoundError(`customer ${customerId}`, {
-      hint: "List example customers with `telco systems status`.",
-      details: { field: "--customer" },
-    });
-}
-
-/** One tool call as a dimmed line: name, arguments, and ok or the error code. */
-export function toolLine(c: ToolCallView): string {
-  const args = JSON.stringify(c.args ?? {});
-  const r = c.result as { ok?: boolean; error?: { code: string; message: string } } | undefined;
-  const status = r && r.ok === false && r.error ? pc.red(`✗ ${r.error.code}`) : pc.green("✓");
-  return pc.dim(`  ↳ ${c.name} ${args.length > 120 ? `${args.slice(0, 117)}…` : args} `) + status;
-}
-
-/** A turn for a person: tool calls dimmed, then the reply, notices and citations. */
-export function renderTurn(o: ChatOutcome, opts: { showSession?: boolean } = {}): string {
-  const lines: string[] = [];
-  for (const c of o.response.tool_calls) lines.push(toolLine(c));
-  for (const n of o.turn.notices) lines.push(pc.yellow(`  [SMS simulado] ${n.text}`));
-  lines.push(o.response.reply);
-  for (const g of documentedResponse(o.response).guardrails)
-    lines.push(pc.yellow(`  [guardrail ${g.name}: ${g.action} (${g.where})] ${g.reason}`));
-  if (o.response.citations.length)
-    lines.push(
-      pc.dim(
-        o.response.citations
-          .map((c) => `  [${c.doc_id}] ${c.title}${c.section ? ` › ${c.section}` : ""}`)
-          .join("\n"),
-      ),
-    );
-  const meta = [
-    o.response.intent ? `intent ${o.response.intent}` : null,
-    o.response.interaction_id ? `interaction ${o.response.interaction_id}` : null,
-    o.response.offers.length ? `offers ${o.response.offers.map((x) => x.offer_id).join(", ")}` : null,
-    `trace ${o.response.trace_id}`,
-  ].filter(Boolean);
-  lines.push(pc.dim(`  ${meta.join(" · ")}`));
-  if (opts.showSession)
-    lines.push(
-      pc.dim(`  session ${o.response.session_id} (continue with --session ${o.response.session_id})`),
-    );
-  return lines.join("\n");
 }

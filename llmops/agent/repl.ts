@@ -3,7 +3,7 @@ import pc from "picocolors";
 import type { AppContext } from "../../platform/context.ts";
 import { errorMessage } from "../../platform/errors.ts";
 import { type Assistant, type Channel, type ChatOutcome, documentedResponse } from "./assistant.ts";
-import { type PickableCustomer, renderTurn, requireCustomer } from "./cli.ts";
+import { type PickableCustomer, renderTurn, requireCustomer } from "./chat-view.ts";
 
 /**
  * `telco chat` without --message: a conversation in the terminal. A picker chooses the customer (the

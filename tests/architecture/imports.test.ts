@@ -64,11 +64,6 @@ const KNOWN_CYCLES: Array<{ files: RegExp; why: string; runtime?: true }> = [
     why: "type-only: the observer types the assistant it wraps, the assistant types its observer",
   },
   {
-    files: /^llmops\/agent\/(cli|repl)\.ts$/,
-    why: "the REPL reuses the chat command's renderer (assistant work)",
-    runtime: true,
-  },
-  {
     files: /^portal\/src\/[\w-]+\.tsx$/,
     why: "the console's views import its shared hooks (useApi, Status) from console.tsx, which imports the views (portal work: move the hooks to their own file)",
     runtime: true,

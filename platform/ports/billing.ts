@@ -1,4 +1,4 @@
-import type { WriteOptions } from "./operator-systems.ts";
+import type { WriteOptions } from "./write-options.ts";
 
 /** Billing port: invoices with line items, payments, disputes, usage, and second copies. */
 export interface Invoice {

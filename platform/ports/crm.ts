@@ -1,4 +1,4 @@
-import type { WriteOptions } from "./operator-systems.ts";
+import type { WriteOptions } from "./write-options.ts";
 
 /**
  * CRM port: customer profile (PII lives here and nowhere else), contracts, interaction history,

@@ -1,4 +1,4 @@
-import type { WriteOptions } from "./operator-systems.ts";
+import type { WriteOptions } from "./write-options.ts";
 
 /** Network/OSS port: line and ONT status, regional outages, speed tests, line tests, technician visits. */
 export interface LineStatus {

@@ -1,4 +1,4 @@
-import type { WriteOptions } from "./operator-systems.ts";
+import type { WriteOptions } from "./write-options.ts";
 
 /**
  * Offers port: the catalog (data/sample/operator-catalog.json is its single source of truth),

@@ -14,10 +14,8 @@ export type SystemName = "crm" | "billing" | "network" | "offers";
 
 export const SYSTEM_NAMES: readonly SystemName[] = ["crm", "billing", "network", "offers"];
 
-/** Every write takes an idempotency key: the same key twice applies the write once and returns its result. */
-export interface WriteOptions {
-  idempotencyKey: string;
-}
+// WriteOptions lives below the four system ports (write-options.ts); re-exported for existing importers.
+export type { WriteOptions } from "./write-options.ts";
 
 export interface OperatorSystems {
   readonly crm: CrmSystem;

@@ -52,10 +52,6 @@ function domainViolations(all: readonly ImportEdge[]): Array<{ from: string; to:
  */
 const KNOWN_CYCLES: Array<{ files: RegExp; why: string; runtime?: true }> = [
   {
-    files: /^platform\/ports\/(billing|crm|network|offers|operator-systems)\.ts$/,
-    why: "type-only: the shared operator-system contracts import WriteOptions from operator-systems.ts, which bundles them",
-  },
-  {
     files: /^llmops\/tools\//,
     why: "type-only: each tool imports the ToolContext type from core.ts/toolbox.ts, which list the tools",
   },

@@ -141,7 +141,7 @@ export interface TrainingExample {
 }
 
 /** Bumped when features or the model change meaning (a cached model of another format is retrained). */
-export const CLASSIFIER_FORMAT = 2;
+export const CLASSIFIER_FORMAT = 3;
 
 export interface SerializedClassifier {
   format: number;

@@ -310,6 +310,17 @@ describe("colloquial messages once misread (issue #14 regressions)", () => {
     expect(starts(await commands("o pix nao chegou no email, manda de novo"))).toEqual(["invoice_copy"]);
   });
 
+  it("asking for a technician starts the internet journey (diagnosis first); a question about visits is answered", async () => {
+    for (const text of [
+      "can you send a technician?",
+      "manda um tecnico aqui urgente",
+      "quero agendar uma visita tecnica",
+    ])
+      expect(await commands(text), text).toEqual([{ type: "start_flow", flow: "internet_diagnosis" }]);
+    for (const text of ["quanto custa a visita tecnica?", "do you charge for sending a technician?"])
+      expect(starts(await commands(text)), text).toEqual([]);
+  });
+
   it("'voltou!' answers whether the home steps fixed the internet, but never confirms a visit", async () => {
     const guide: Partial<DialogueState> = { active_flow: "internet_diagnosis", awaiting_slot: "confirm" };
     expect(await commands("voltou! tá funcionando agora", guide)).toEqual([

@@ -181,7 +181,10 @@ export class LocalUnderstanding implements UnderstandingEngine {
     const classifier = this.#classifier();
     const whole = classifier.classify(message, extraction.entities);
     const clauses = this.#classifyClauses(classifier, message, extraction.entities);
-    let detected = insistingNotStopping(this.#detect(whole, clauses), message, folded, state);
+    let detected = visitRequest(
+      insistingNotStopping(this.#detect(whole, clauses), message, folded, state),
+      folded,
+    );
     // "a segunda", "a de março", "529.982.247-25": a bare answer to the awaited slot.
     const bareAnswer =
       extraction.entities.some((e) => e.kind !== "yes_no") &&
@@ -303,6 +306,36 @@ function insistingNotStopping(
   )
     return detected;
   return detected.map((d) => (d === stop ? { intent: "cancel", confidence: d.confidence } : d));
+}
+
+/** Asking for a technician ("manda um técnico", "can you send a technician?", "quero agendar uma visita"). */
+const VISIT_REQUEST_RE =
+  /\b(?:(?:manda|mande|mandar|envia|envie|enviar|preciso de|quero|queria|agenda|agendar|marca|marcar)\s+(?:um |uma |o |a )?(?:tecnico|visita)|send (?:a |me a |someone|somebody)(?:technician|tech|repair)?|(?:book|schedule|need|want) (?:a |an )?(?:technician|tech|repair|visit|engineer))/;
+/** … unlike a question about visits ("quanto custa a visita?", "que horas o técnico vem?"). */
+const VISIT_QUESTION_RE =
+  /\b(?:quanto|custa|cobra|gratis|gratuita|horario|que horas|demora|prazo|how much|cost|charge|free|what time|how long|when)\b/;
+
+const VISIT_MISREADS: ReadonlySet<Intent> = new Set([
+  "knowledge_question",
+  "invoice_copy",
+  "invoice_explain",
+  "out_of_scope",
+]);
+
+/**
+ * A technician is sent after a diagnosis (policy-diagnostico-internet): asking for one starts the
+ * internet journey, where the classifier may have read a question about visits.
+ */
+function visitRequest(detected: IntentScore[], folded: string): IntentScore[] {
+  if (!VISIT_REQUEST_RE.test(folded) || VISIT_QUESTION_RE.test(folded)) return detected;
+  if (detected.some((d) => d.intent === "internet_problem")) return detected;
+  // "Manda um técnico" is not a bill to send, nor a question.
+  const misread = detected.find((d) => VISIT_MISREADS.has(d.intent));
+  if (misread)
+    return detected.map((d) =>
+      d === misread ? { intent: "internet_problem", confidence: d.confidence } : d,
+    );
+  return detected.length === 0 ? [{ intent: "internet_problem", confidence: 0.5 }] : detected;
 }
 
 interface Clause {

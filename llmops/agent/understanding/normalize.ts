@@ -58,6 +58,7 @@ export const CHAT_ABBREVIATIONS: Readonly<Record<string, string>> = {
   tb: "tambem",
   tbm: "tambem",
   hj: "hoje",
+  kd: "cade",
   mt: "muito",
   mto: "muito",
   td: "tudo",

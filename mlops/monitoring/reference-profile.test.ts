@@ -197,3 +197,48 @@ describe("calibration, ranges and sample size", () => {
     expect(enough.drift).toBe(true);
   });
 });
+
+describe("quality ranges from the reference (counts, tails that move between months)", () => {
+  /** Regional outage counts: most customers 0–3, one region hit hard (value `storm`) in each month. */
+  function outages(n: number, seed: number, storm: number, stormShare: number): TabularDataset {
+    const r = rng(seed);
+    const v = new Float64Array(n);
+    for (let i = 0; i < n; i++) v[i] = r() < stormShare ? storm : Math.floor(4 * r());
+    return { nRows: n, features: [{ name: "outages_90d", kind: "numeric", values: v }] };
+  }
+  const months = [19, 20, 19].map((storm, i) => outages(800, 300 + i, storm, 0.05));
+  const reference = months.reduce(concat);
+  const sliceOf = months.flatMap((m, i) => new Array<string>(m.nRows).fill(`2025-0${i + 4}-01`));
+  const profile = buildReferenceProfile(reference, undefined, { slices: sliceOf, config });
+
+  it("a region with a few more outages than ever seen is not a data-quality issue; an impossible count is", () => {
+    const range = profile.features[0].kind === "numeric" ? profile.features[0].range : undefined;
+    expect(range?.widen?.by.high).toBe("count");
+    expect(range?.high).toBeCloseTo(20 + 3 * Math.sqrt(20));
+    // The old rule ([min, max] ± 10% of the span: up to 22) flagged this month: 5% of customers at 24.
+    const stormier = compareToReference(profile, outages(800, 9, 24, 0.05), undefined, config);
+    expect(stormier.quality.issues).toEqual([]);
+    const broken = compareToReference(profile, outages(800, 10, 240, 0.05), undefined, config);
+    expect(broken.quality.issues).toMatchObject([
+      { feature: "outages_90d", kind: "out_of_range", worst: 240, range: { high: range?.high } },
+    ]);
+  });
+
+  it("widens by the tail's own movement between months when it moved more than the margin", () => {
+    // The top 1% climbs from 100 to 160 across the window: a later month at 190 is normal for this feature.
+    const climbing = [100, 130, 160].map((top, i) => {
+      const d = outages(800, 400 + i, top, 0.03);
+      const f = d.features[0];
+      if (f.kind === "numeric") for (let k = 0; k < f.values.length; k++) f.values[k] += 0.5; // not integer
+      return d;
+    });
+    const ref = buildReferenceProfile(climbing.reduce(concat), undefined, {
+      slices: climbing.flatMap((m, i) => new Array<string>(m.nRows).fill(`s${i}`)),
+      config,
+    });
+    const range = ref.features[0].kind === "numeric" ? ref.features[0].range : undefined;
+    expect(range?.widen?.by.high).toBe("natural");
+    expect(range?.high).toBeCloseTo(160.5 + 3 * 60);
+    expect(range?.widen?.by.low).toBe("margin");
+  });
+});

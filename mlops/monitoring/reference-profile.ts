@@ -28,9 +28,26 @@ export interface NumericProfile {
   max: number;
   /** Seeded reservoir sample of values, for KS tests on small current windows. */
   sample: number[];
-  /** Accepted range for quality checks: [min, max] widened by a margin of the reference range. */
-  range?: { low: number; high: number; margin: number };
+  /** Accepted range for quality checks: [min, max] widened (see QualityRange). */
+  range?: QualityRange;
 }
+
+/**
+ * A numeric feature's accepted range: the reference [min, max] widened on each side by the largest of
+ * margin × (max − min), the reference's own month-to-month movement of its tail (calibration margin ×
+ * spread across time slices of the quantile at the out-of-range tolerance), and for integer-valued
+ * features (counts) three Poisson standard deviations of the extreme, 3·√max(|extreme|, 1): a region
+ * with a few more outages than ever seen is drift to watch, not broken data.
+ */
+export interface QualityRange {
+  low: number;
+  high: number;
+  margin: number;
+  /** How far each side was widened, and why ("margin", "natural" slice variation or "count" tolerance). */
+  widen?: { low: number; high: number; by: { low: WidenReason; high: WidenReason } };
+}
+
+export type WidenReason = "margin" | "natural" | "count";
 
 export interface CategoricalProfile {
   name: string;
@@ -94,6 +111,9 @@ export interface FeatureDrift {
   thresholdSource?: "calibrated" | "config";
   /** Small samples: the effect size (PSI / JS) that must also clear the calibrated threshold. */
   effect?: number;
+  /** Small samples: the bound `effect` must exceed (the reference's own variation); absent when uncalibrated. */
+  effectThreshold?: number;
+  effectTest?: "psi" | "js";
 }
 
 export interface QualityIssue {
@@ -103,6 +123,9 @@ export interface QualityIssue {
   reference: number;
   tolerance: number;
   examples?: string[];
+  /** out_of_range: the accepted range and the largest value seen beyond it. */
+  range?: { low: number; high: number };
+  worst?: number;
 }
 
 export interface DriftReport {
@@ -129,7 +152,10 @@ export function buildReferenceProfile(
     /** Time slice (e.g. cutoff date) per row: enables threshold calibration. */
     slices?: readonly string[];
     /** Calibration and quality-range settings (monitoring config). */
-    config?: Pick<MonitoringConfig, "psiDrift" | "jsDrift" | "features" | "calibration" | "rangeMargin">;
+    config?: Pick<
+      MonitoringConfig,
+      "psiDrift" | "jsDrift" | "features" | "calibration" | "rangeMargin" | "outOfRangeTolerance"
+    >;
   } = {},
 ): ReferenceProfile {
   const bins = opts.bins ?? 10;
@@ -154,7 +180,23 @@ export function buildReferenceProfile(
     features,
   };
   const margin = opts.config?.rangeMargin ?? 0.1;
-  for (const f of features) if (f.kind === "numeric") f.range = widenedRange(f, margin);
+  data.features.forEach((f, j) => {
+    const p = features[j];
+    if (f.kind !== "numeric" || p.kind !== "numeric") return;
+    const natural = opts.slices
+      ? tailSpread(
+          f.values,
+          opts.slices,
+          opts.config?.outOfRangeTolerance ?? 0.01,
+          opts.config?.calibration.minSliceRows ?? 100,
+        )
+      : undefined;
+    p.range = qualityRange(p, margin, {
+      natural,
+      naturalMargin: opts.config?.calibration.margin ?? 3,
+      integer: isIntegerValued(f.values),
+    });
+  });
   if (scores)
     profile.prediction = numericProfile("churn_probability", scores, bins, sampleSize, opts.seed ?? 17);
   if (opts.slices && opts.config) {
@@ -165,9 +207,69 @@ export function buildReferenceProfile(
 }
 
 /** [min, max] widened by `margin` × (max − min) on each side (values just past the training range are normal). */
-function widenedRange(p: NumericProfile, margin: number): { low: number; high: number; margin: number } {
+function widenedRange(p: NumericProfile, margin: number): QualityRange {
   const span = p.max - p.min || Math.abs(p.max) || 1;
   return { low: p.min - margin * span, high: p.max + margin * span, margin };
+}
+
+/** See QualityRange: each side widened by the largest of the margin, the natural tail movement and a count tolerance. */
+function qualityRange(
+  p: NumericProfile,
+  margin: number,
+  opts: { natural?: { low: number; high: number }; naturalMargin: number; integer: boolean },
+): QualityRange {
+  const span = p.max - p.min || Math.abs(p.max) || 1;
+  const side = (natural: number | undefined, extreme: number): { by: WidenReason; width: number } => {
+    const candidates: { by: WidenReason; width: number }[] = [{ by: "margin", width: margin * span }];
+    if (natural !== undefined) candidates.push({ by: "natural", width: opts.naturalMargin * natural });
+    if (opts.integer) candidates.push({ by: "count", width: 3 * Math.sqrt(Math.max(Math.abs(extreme), 1)) });
+    return candidates.reduce((a, b) => (b.width > a.width ? b : a));
+  };
+  const lo = side(opts.natural?.low, p.min);
+  const hi = side(opts.natural?.high, p.max);
+  return {
+    low: p.min - lo.width,
+    high: p.max + hi.width,
+    margin,
+    widen: { low: lo.width, high: hi.width, by: { low: lo.by, high: hi.by } },
+  };
+}
+
+function isIntegerValued(values: Float64Array): boolean {
+  let seen = false;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (Number.isNaN(v)) continue;
+    if (!Number.isInteger(v)) return false;
+    seen = true;
+  }
+  return seen;
+}
+
+/**
+ * How much the tails move between time slices of the reference: the spread (max − min across slices)
+ * of each slice's lower and upper quantile at `tolerance`, the share the out-of-range check allows.
+ * Heavy-tailed counts (outages in a region hit by a storm) move a lot from one month to the next.
+ */
+function tailSpread(
+  values: Float64Array,
+  slices: readonly string[],
+  tolerance: number,
+  minSliceRows: number,
+): { low: number; high: number } | undefined {
+  const groups = new Map<string, number[]>();
+  for (let i = 0; i < slices.length && i < values.length; i++) {
+    const v = values[i];
+    if (Number.isNaN(v)) continue;
+    const list = groups.get(slices[i]) ?? [];
+    list.push(v);
+    groups.set(slices[i], list);
+  }
+  const usable = [...groups.values()].filter((v) => v.length >= minSliceRows);
+  if (usable.length < 2) return undefined;
+  const lows = usable.map((v) => quantile(v, tolerance));
+  const highs = usable.map((v) => quantile(v, 1 - tolerance));
+  return { low: Math.max(...lows) - Math.min(...lows), high: Math.max(...highs) - Math.min(...highs) };
 }
 
 /** Linear-interpolated quantile of a small list. */
@@ -443,6 +545,8 @@ function numericDrift(
     drift: ks.pValue < alpha && big,
     warn: false,
     effect: score,
+    effectThreshold: calibration ? naturalBound(calibration) : undefined,
+    effectTest: "psi",
     thresholdSource,
   };
 }
@@ -488,6 +592,8 @@ function categoricalDrift(
     drift: chi.pValue < alpha && big,
     warn: false,
     effect: score,
+    effectThreshold: calibration ? naturalBound(calibration) : undefined,
+    effectTest: "js",
     thresholdSource,
   };
 }
@@ -530,10 +636,19 @@ function numericQuality(ref: NumericProfile, values: Float64Array, config: Monit
   const { low, high } = ref.range ?? widenedRange(ref, config.rangeMargin);
   let nulls = 0;
   let outside = 0;
+  let worst = Number.NaN;
+  let worstPast = 0;
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (Number.isNaN(v)) nulls++;
-    else if (v < low || v > high) outside++;
+    else if (v < low || v > high) {
+      outside++;
+      const past = v < low ? low - v : v - high;
+      if (past > worstPast) {
+        worstPast = past;
+        worst = v;
+      }
+    }
   }
   const n = Math.max(1, values.length);
   if (nulls / n - ref.nullRate > config.nullRateTolerance) {
@@ -552,6 +667,8 @@ function numericQuality(ref: NumericProfile, values: Float64Array, config: Monit
       value: outside / n,
       reference: 0,
       tolerance: config.outOfRangeTolerance,
+      range: { low, high },
+      worst,
     });
   }
   return out;

@@ -76,7 +76,7 @@ export const monitoringConfigSchema = z
     outOfRangeTolerance: z.number().min(0).max(1).default(0.01),
     /** Below this many predictions in the window, report "not enough data" instead of testing for drift. */
     minSamples: z.number().int().min(1).default(100),
-    /** Quality range of a numeric feature: reference [min, max] widened by this share of (max − min) on each side. */
+    /** Quality range of a numeric feature: reference [min, max] widened by at least this share of (max − min) on each side (more for counts and for tails that move between months: see mlops/monitoring/reference-profile.ts QualityRange). */
     rangeMargin: z.number().min(0).default(0.1),
     /**
      * Threshold calibration from the reference's own variation between time slices (cutoff dates)

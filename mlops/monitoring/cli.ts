@@ -73,6 +73,21 @@ export function registerMonitoringCommands(program: Command, deps: MonitoringDep
     );
 }
 
+/** One feature's test and what decided it: effect size vs threshold, or p-value and effect size for small samples. */
+export function featureVerdict(f: MonitorResult["features"][number]): string {
+  const n = (x: number) => Number(x.toPrecision(3));
+  if (f.test === "ks" || f.test === "chi2") {
+    const p = `${f.test.padEnd(4)} p ${f.score.toPrecision(3).padStart(9)} ${f.score < f.threshold ? "<" : "≥"} α ${n(f.threshold)}`;
+    if (f.effect === undefined || f.effect_threshold === undefined) return p;
+    const big = f.effect > f.effect_threshold;
+    const effect = `${f.effect_test ?? "effect"} ${n(f.effect)} ${big ? ">" : "≤"} ${n(f.effect_threshold)} natural variation`;
+    const why = f.drift ? "" : f.score < f.threshold ? " (significant but within natural variation)" : "";
+    return `${p}, ${effect}${why}`;
+  }
+  if (f.test === "none") return "not tested (not enough data)";
+  return `${f.test.padEnd(4)} ${f.score.toPrecision(3).padStart(9)} (threshold ${n(f.threshold)}${f.threshold_source === "calibrated" ? " calibrated" : ""})`;
+}
+
 function renderMonitor(r: MonitorResult): string {
   const verdict = !r.enough_data ? "not enough data" : r.drift ? "DRIFT" : "no drift";
   const lines = [
@@ -95,10 +110,13 @@ function renderMonitor(r: MonitorResult): string {
       ? `  thresholds calibrated on ${r.calibration.slices} time slices of the reference (q${Math.round(r.calibration.quantile * 100)} × ${r.calibration.margin}, never below the configured floor)`
       : "  thresholds: configured (reference profile has no calibration: rebuild it with `telco monitor profile`)",
   );
-  for (const f of [...r.features].sort((a, b) => Number(b.drift) - Number(a.drift)))
+  const small = r.features.some((f) => f.test === "ks" || f.test === "chi2");
+  if (small)
     lines.push(
-      `  ${f.drift ? "✗" : f.warn ? "!" : "✓"} ${f.name.padEnd(28)} ${f.test.padEnd(4)} ${f.score.toPrecision(3).padStart(9)} (threshold ${Number(f.threshold.toPrecision(3))}${f.threshold_source === "calibrated" ? " calibrated" : ""})`,
+      `  fewer than ${r.large_sample_threshold ?? "monitoring.largeSampleThreshold"} predictions: a feature drifts when its p-value is below α AND its effect size exceeds the reference's own month-to-month variation`,
     );
+  for (const f of [...r.features].sort((a, b) => Number(b.drift) - Number(a.drift)))
+    lines.push(`  ${f.drift ? "✗" : f.warn ? "!" : "✓"} ${f.name.padEnd(28)} ${featureVerdict(f)}`);
   if (r.prediction_drift)
     lines.push(
       `  prediction ${r.prediction_drift.drift ? "drifted" : "stable"}: mean ${r.prediction_drift.referenceMean.toFixed(3)} → ${r.prediction_drift.currentMean.toFixed(3)}`,

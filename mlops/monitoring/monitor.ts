@@ -55,6 +55,8 @@ export interface MonitorResult {
   /** False when the window held fewer than monitoring.minSamples predictions: nothing was tested. */
   enough_data: boolean;
   min_samples: number;
+  /** From this many predictions on, effect sizes (PSI / JS) decide; below it, p-values and effect sizes. */
+  large_sample_threshold?: number;
   /** Predictions used, by source, and how batch predictions were chosen. */
   sources: { online: number; batch: number; batch_mode: BatchMode; batch_days: string[] };
   /** Days of the log with predictions after/before the window that were left out (a hint, not an error). */
@@ -76,6 +78,9 @@ export interface MonitorResult {
     threshold_source?: string;
     /** Small samples: the effect size that also had to clear the calibrated threshold. */
     effect?: number;
+    /** Small samples: the reference's own variation the effect had to exceed (calibrated profiles). */
+    effect_threshold?: number;
+    effect_test?: string;
   }[];
   prediction_drift: DriftReport["predictionDrift"];
   quality: DriftReport["quality"];
@@ -235,6 +240,8 @@ export async function runMonitor(app: AppContext, opts: MonitorOptions = {}): Pr
     warn: f.warn,
     threshold_source: f.thresholdSource,
     effect: f.effect,
+    effect_threshold: f.effectThreshold,
+    effect_test: f.effectTest,
   }));
   const alerts = evaluateAlertRules(cfg.alerts.rules, {
     model: `${modelName}@${dominant}`,
@@ -283,6 +290,7 @@ export async function runMonitor(app: AppContext, opts: MonitorOptions = {}): Pr
     drift: report.drift,
     enough_data: report.enoughData,
     min_samples: report.minSamples,
+    large_sample_threshold: cfg.largeSampleThreshold,
     sources: {
       online: current.length - batchRows.length,
       batch: batchRows.length,

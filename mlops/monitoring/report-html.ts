@@ -45,7 +45,7 @@ export async function renderMonitoringReport(input: {
         ? `<span class="warn">watch</span>`
         : `<span class="ok">ok</span>`;
     plots.push(
-      `<figure><figcaption>${escapeHtml(f.name)} ${badge} <small>${f.test} = ${f.score.toPrecision(3)} (threshold ${Number(f.threshold.toPrecision(3))}${f.thresholdSource === "calibrated" ? ", calibrated" : ""})</small></figcaption>${await distributionPlot(rows)}</figure>`,
+      `<figure><figcaption>${escapeHtml(f.name)} ${badge} <small>${escapeHtml(testText(f))}</small></figcaption>${await distributionPlot(rows)}</figure>`,
     );
   }
   sections.push(
@@ -180,12 +180,33 @@ function calibrationTable(profile: ReferenceProfile): string {
   return `<h2>Thresholds</h2><p>Calibrated on ${c.slices} time slices of the training window: each slice compared with the whole reference; threshold = max(floor, q${Math.round(c.quantile * 100)} × ${c.margin}).</p><table><tr><th>feature</th><th>test</th><th>max natural</th><th>quantile</th><th>floor</th><th>threshold</th></tr>${rows}</table>`;
 }
 
+/** What decided a feature: effect size vs threshold, or (small samples) p-value vs α and effect size vs natural variation. */
+function testText(f: DriftReport["features"][number]): string {
+  const n = (x: number) => Number(x.toPrecision(3));
+  if (f.test === "psi" || f.test === "js")
+    return `${f.test} = ${f.score.toPrecision(3)} (threshold ${n(f.threshold)}${f.thresholdSource === "calibrated" ? ", calibrated" : ""})`;
+  const p = `${f.test} p = ${f.score.toPrecision(3)} ${f.score < f.threshold ? "<" : "≥"} α ${n(f.threshold)}`;
+  if (f.effect === undefined || f.effectThreshold === undefined) return p;
+  const big = f.effect > f.effectThreshold;
+  const note =
+    !f.drift && f.score < f.threshold ? "; significant but within the reference's natural variation" : "";
+  return `${p}, ${f.effectTest ?? "effect"} ${n(f.effect)} ${big ? ">" : "≤"} ${n(f.effectThreshold)} (natural variation)${note}`;
+}
+
 function driftScoresPlot(report: DriftReport): Promise<string> {
-  // Effect-size tests plot score/threshold; p-value tests plot threshold/p (both ≥ 1 means drift).
+  // Effect-size tests plot score/threshold; p-value tests plot threshold/p, and when the effect must also
+  // clear the natural variation, the smaller of both ratios (drift needs both): ≥ 1 means drift.
   const rows = report.features.map((f) => ({
     feature: f.name,
     ratio:
-      f.test === "psi" || f.test === "js" ? f.score / f.threshold : f.threshold / Math.max(f.score, 1e-12),
+      f.test === "psi" || f.test === "js"
+        ? f.score / f.threshold
+        : Math.min(
+            f.threshold / Math.max(f.score, 1e-12),
+            f.effect !== undefined && f.effectThreshold !== undefined
+              ? f.effect / Math.max(f.effectThreshold, 1e-12)
+              : Number.POSITIVE_INFINITY,
+          ),
     drift: f.drift ? "drift" : "ok",
     test: f.test,
   }));
@@ -250,10 +271,10 @@ function qualityTable(report: DriftReport): string {
   const rows = report.quality.issues
     .map(
       (i) =>
-        `<tr><td>${escapeHtml(i.feature)}</td><td>${i.kind}</td><td>${(i.value * 100).toFixed(2)}%</td><td>${(i.reference * 100).toFixed(2)}%</td><td>${escapeHtml((i.examples ?? []).map(safeExample).join(", "))}</td></tr>`,
+        `<tr><td>${escapeHtml(i.feature)}</td><td>${i.kind}</td><td>${(i.value * 100).toFixed(2)}%</td><td>${(i.reference * 100).toFixed(2)}%</td><td>${escapeHtml(i.range ? `accepted [${Number(i.range.low.toPrecision(4))}, ${Number(i.range.high.toPrecision(4))}], worst ${i.worst}` : (i.examples ?? []).map(safeExample).join(", "))}</td></tr>`,
     )
     .join("");
-  return `<h2>Data quality</h2><table><tr><th>feature</th><th>issue</th><th>current</th><th>reference</th><th>examples</th></tr>${rows}</table>`;
+  return `<h2>Data quality</h2><table><tr><th>feature</th><th>issue</th><th>current</th><th>reference</th><th>examples / range</th></tr>${rows}</table>`;
 }
 
 /**

@@ -169,7 +169,12 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
       if (!sessions && config.profile === "gcp") {
         const project = requireGcp("project", config.gcp.project, config);
         sessions = import("./adapters/gcp/firestore-assistant-sessions.ts").then(
-          (m) => new m.FirestoreAssistantSessionStore({ project, database: config.gcp.assistantDatabase }),
+          (m) =>
+            new m.FirestoreAssistantSessionStore({
+              project,
+              database: config.gcp.assistantDatabase,
+              retentionDays: config.gcp.sessionRetentionDays,
+            }),
         );
       }
       sessions ??= import("./adapters/local/sqlite-assistant-sessions.ts").then((m) =>

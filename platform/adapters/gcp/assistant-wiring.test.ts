@@ -47,7 +47,10 @@ describe("AppContext: the assistant's ports under each profile", () => {
     const before = process.env.FIRESTORE_EMULATOR_HOST;
     process.env.FIRESTORE_EMULATOR_HOST = firestore.url.replace("http://", "");
     try {
-      const app = contextFromConfig(gcp({ assistantDatabase: "telco-assistant-prod" }), home());
+      const app = contextFromConfig(
+        gcp({ assistantDatabase: "telco-assistant-prod", sessionRetentionDays: 7 }),
+        home(),
+      );
       const store = await app.assistantSessions();
       expect(store).toBeInstanceOf(FirestoreAssistantSessionStore);
       await store.save(
@@ -66,6 +69,10 @@ describe("AppContext: the assistant's ports under each profile", () => {
       expect([...firestore.docs.keys()]).toContain(
         "projects/aurora-prod/databases/telco-assistant-prod/documents/sessions/s-wiring",
       );
+      expect(
+        firestore.docs.get("projects/aurora-prod/databases/telco-assistant-prod/documents/sessions/s-wiring")
+          ?.fields.expires_at,
+      ).toEqual({ timestampValue: "2026-12-14T10:00:00.000Z" });
       await app.close();
     } finally {
       if (before === undefined) delete process.env.FIRESTORE_EMULATOR_HOST;

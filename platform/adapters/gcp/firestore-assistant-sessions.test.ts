@@ -91,6 +91,31 @@ describe("FirestoreAssistantSessionStore on the wire", () => {
     expect(await store.listTurns("s1")).toEqual([]);
   });
 
+  it("with a retention, the session and its turn carry the TTL timestamp; without one, no expires_at", async () => {
+    const root = "projects/aurora-prod/databases/(default)/documents";
+    const kept = new FirestoreAssistantSessionStore({
+      project: "aurora-prod",
+      endpoint: fake.url,
+      prefix: "ttl",
+      retentionDays: 30,
+    });
+    await kept.save(base, {
+      expectedVersion: 0,
+      turn: { session_id: "s1", turn_no: 1, trace_id: "t1", created_at: "", record: {} },
+    });
+    const at = { timestampValue: "2026-03-31T10:00:00.000Z" };
+    expect(fake.docs.get(`${root}/ttl_sessions/s1`)?.fields.expires_at).toEqual(at);
+    expect(fake.docs.get(`${root}/ttl_sessions/s1/turns/0000000001`)?.fields.expires_at).toEqual(at);
+    expect((await kept.get("s1"))?.version).toBe(1);
+    const plain = new FirestoreAssistantSessionStore({
+      project: "aurora-prod",
+      endpoint: fake.url,
+      prefix: "nottl",
+    });
+    await plain.save(base, { expectedVersion: 0 });
+    expect(fake.docs.get(`${root}/nottl_sessions/s1`)?.fields).not.toHaveProperty("expires_at");
+  });
+
   it("names the HTTP failure of an unreachable or refusing Firestore", async () => {
     const store = new FirestoreAssistantSessionStore({
       project: "aurora-prod",

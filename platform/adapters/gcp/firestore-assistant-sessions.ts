@@ -23,6 +23,10 @@ import { GoogleApiError, GoogleJsonClient, googleAccessToken, type TokenSource }
  * `listIdle` queries status == "open" and updated_at < before ordered by updated_at: that needs the
  * composite index (status ASC, updated_at ASC) on `sessions` (Firestore names it in its error).
  *
+ * Retention: with `retentionDays`, the session and each turn carry `expires_at` (a Firestore timestamp:
+ * the session's last update plus that many days), which the TTL policy Terraform sets on `sessions`
+ * (and one on the `turns` collection group) uses to delete them; without it nothing expires.
+ *
  * Endpoint: the `endpoint` option (tests), else `FIRESTORE_EMULATOR_HOST` (no credentials, as
  * Google's clients do), else https://firestore.googleapis.com with Application Default Credentials.
  */
@@ -32,6 +36,8 @@ export interface FirestoreSessionsOptions {
   database?: string;
   /** Collection-name prefix (tests, a shared database); none by default. */
   prefix?: string;
+  /** Days after its last update a session (and its turns) may be deleted by a TTL policy. */
+  retentionDays?: number;
   endpoint?: string;
   accessToken?: TokenSource;
   fetch?: typeof globalThis.fetch;
@@ -44,7 +50,8 @@ type FsValue =
   | { integerValue: string }
   | { doubleValue: number }
   | { nullValue: null }
-  | { booleanValue: boolean };
+  | { booleanValue: boolean }
+  | { timestampValue: string };
 
 interface FsDocument {
   name: string;
@@ -74,6 +81,7 @@ export class FirestoreAssistantSessionStore implements AssistantSessionStore {
   private readonly root: string;
   private readonly sessions: string;
   private readonly logins: string;
+  private readonly retentionDays: number | undefined;
 
   constructor(opts: FirestoreSessionsOptions) {
     const env = opts.env ?? process.env;
@@ -83,6 +91,7 @@ export class FirestoreAssistantSessionStore implements AssistantSessionStore {
     const prefix = opts.prefix ? `${opts.prefix}_` : "";
     this.sessions = `${prefix}sessions`;
     this.logins = `${prefix}logins`;
+    this.retentionDays = opts.retentionDays;
     this.client = new GoogleJsonClient({
       base: `${endpoint.replace(/\/$/, "")}/v1`,
       // The emulator (and a test endpoint) takes no credentials.
@@ -113,6 +122,7 @@ export class FirestoreAssistantSessionStore implements AssistantSessionStore {
   ): Promise<StoredSession> {
     const next = { ...session, version: opts.expectedVersion + 1 };
     const name = this.sessionName(session.session_id);
+    const ttl = this.expiry(next.updated_at);
     const current = await this.getDoc(name);
     const found = current?.fields ? int(current.fields.version) : 0;
     if (found !== opts.expectedVersion)
@@ -130,6 +140,7 @@ export class FirestoreAssistantSessionStore implements AssistantSessionStore {
             updated_at: s(next.updated_at),
             state: s(JSON.stringify(next.state)),
             version: { integerValue: String(next.version) },
+            ...ttl,
           },
         },
         currentDocument: current?.updateTime ? { updateTime: current.updateTime } : { exists: false },
@@ -145,6 +156,7 @@ export class FirestoreAssistantSessionStore implements AssistantSessionStore {
             trace_id: s(opts.turn.trace_id),
             created_at: s(opts.turn.created_at),
             record: s(JSON.stringify(opts.turn.record)),
+            ...ttl,
           },
         },
         currentDocument: { exists: false },
@@ -167,6 +179,14 @@ export class FirestoreAssistantSessionStore implements AssistantSessionStore {
       throw err;
     }
     return next;
+  }
+
+  /** The TTL field for a write made at `updatedAt` (now when it is not a valid time), if retention is set. */
+  private expiry(updatedAt: string): { expires_at?: FsValue } {
+    if (this.retentionDays === undefined) return {};
+    const base = Date.parse(updatedAt);
+    const at = (Number.isNaN(base) ? Date.now() : base) + this.retentionDays * 86_400_000;
+    return { expires_at: { timestampValue: new Date(at).toISOString() } };
   }
 
   private async runQuery(parent: string, structuredQuery: unknown): Promise<FsDocument[]> {

@@ -20,6 +20,14 @@ export const gcpConfigSchema = z
       .min(1)
       .default("(default)")
       .describe("Firestore database of the assistant's sessions (Terraform creates telco-assistant-ENV)"),
+    sessionRetentionDays: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        "Days after their last turn Firestore's TTL policy may delete assistant sessions (expires_at); unset = kept",
+      ),
     searchDataStore: z
       .string()
       .optional()

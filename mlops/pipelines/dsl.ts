@@ -111,7 +111,11 @@ export interface StepContext<O extends IOSpecs> {
   task: string;
   /** 1 on the first try, 2 on the first retry, … */
   attempt: number;
-  log(message: string): void;
+  /**
+   * A line for the task's log: stored in the run's metadata (PII masked, capped; see step-log.ts) and
+   * shown live. Without a level, a leading "warning:" or "error:" sets one.
+   */
+  log(message: string, level?: "info" | "warn" | "error"): void;
   /** The application context (config, workspace, warehouse) of the process running the step. */
   app(): AppContext;
 }

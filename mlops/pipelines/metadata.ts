@@ -8,5 +8,7 @@ export {
   type LineageEdge,
   type PipelineMetadataStore,
   type RunRow,
+  type StepLogLevel,
+  type StepLogLine,
   type StepTimes,
 } from "../../platform/ports/pipeline-metadata.ts";

@@ -25,6 +25,7 @@ import {
 } from "./dsl.ts";
 import { canonicalJson, hashPath, sha256 } from "./hash.ts";
 import type { PipelineMetadataStore } from "./metadata.ts";
+import { stepLogger } from "./step-log.ts";
 
 export interface RunOptions {
   /** Parameter values (typed, or strings from the command line). */
@@ -398,6 +399,7 @@ async function runTask(
   // Execute with retries.
   const retry = t.retry ?? step.retry ?? { maxAttempts: 1 };
   const outDir = join(meta.root, "artifacts", runId, taskName);
+  const logger = stepLogger(meta, runId, taskName);
   let lastError = "";
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
     result.status = "running";
@@ -417,7 +419,7 @@ async function runTask(
           runId,
           task: taskName,
           attempt,
-          log: (m) => emit(taskName, "running", attempt, { message: m }),
+          log: (m, level) => emit(taskName, "running", attempt, { message: logger.log(m, attempt, level) }),
           app: () => {
             if (!opts.app)
               throw new TelcoError("no_app", `step ${step.name} needs an application context`, {
@@ -474,6 +476,7 @@ async function runTask(
         artifacts: artifactMap,
         error: undefined,
       });
+      logger.close(attempt);
       meta.upsertStep(runId, { ...result, startedAt });
       emit(taskName, "succeeded", attempt, { duration_ms: result.duration_ms });
       return { status: "succeeded", outputs, artifacts };
@@ -485,13 +488,17 @@ async function runTask(
           base * (retry.backoffFactor ?? 2) ** (attempt - 1),
           retry.maxBackoffMs ?? 60_000,
         );
-        emit(taskName, "running", attempt, {
-          error: `attempt ${attempt} failed: ${lastError}; retrying in ${wait} ms`,
-        });
+        const note = logger.log(
+          `attempt ${attempt} failed: ${lastError}; retrying in ${wait} ms`,
+          attempt,
+          "warn",
+        );
+        emit(taskName, "running", attempt, { error: note });
         if (wait > 0) await sleep(wait);
       }
     }
   }
+  logger.close(result.attempts);
   Object.assign(result, { status: "failed", duration_ms: Date.now() - started, error: lastError });
   meta.upsertStep(runId, { ...result, startedAt });
   emit(taskName, "failed", result.attempts, { duration_ms: result.duration_ms, error: lastError });

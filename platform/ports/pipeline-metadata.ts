@@ -55,6 +55,22 @@ export interface StepTimes {
   finishedAt: string | null;
 }
 
+/** Severity of a step log line; null when the step did not say. */
+export type StepLogLevel = "info" | "warn" | "error";
+
+/**
+ * One line a task logged (ctx.log) while it ran. The runner caps, masks and timestamps lines before
+ * it stores them (mlops/pipelines/runner.ts); the store keeps them as given.
+ */
+export interface StepLogLine {
+  /** ISO time the line was logged. */
+  at: string;
+  level: StepLogLevel | null;
+  /** The attempt that logged it (1 = first try). */
+  attempt: number;
+  message: string;
+}
+
 export interface PipelineMetadataStore {
   readonly kind: string;
   /** The local folder the store and the runs' artifacts (`<root>/artifacts/<run>/<task>/`) live in. */
@@ -91,6 +107,10 @@ export interface PipelineMetadataStore {
   stepTimes(runId: string): StepTimes[];
   /** Artifacts each task of a run consumed and produced (the run's lineage graph). */
   lineage(runId: string): LineageEdge[];
+  /** Appends log lines to one task of a run, after the lines it already has. */
+  appendStepLog(runId: string, task: string, lines: StepLogLine[]): void;
+  /** A run's log lines by task, each task's lines in the order appended (tasks that logged nothing are absent). */
+  stepLogs(runId: string, task?: string): Record<string, StepLogLine[]>;
   /** What `pipeline run --json` prints for a run. */
   runResult(id: string): RunResult | undefined;
   close(): void;

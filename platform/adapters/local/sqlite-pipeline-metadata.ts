@@ -7,6 +7,8 @@ import type {
   LineageEdge,
   PipelineMetadataStore,
   RunRow,
+  StepLogLevel,
+  StepLogLine,
   StepTimes,
 } from "../../ports/pipeline-metadata.ts";
 import { isTerminal } from "../../ports/pipeline-metadata.ts";
@@ -41,7 +43,12 @@ CREATE INDEX IF NOT EXISTS events_run ON events(run_id);
 CREATE TABLE IF NOT EXISTS cache (
   key TEXT PRIMARY KEY, step TEXT NOT NULL, run_id TEXT NOT NULL, task TEXT NOT NULL,
   outputs TEXT NOT NULL, artifacts TEXT NOT NULL, created_at TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS step_logs (
+  run_id TEXT NOT NULL, task TEXT NOT NULL, at TEXT NOT NULL, level TEXT, attempt INTEGER NOT NULL,
+  message TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS step_logs_run ON step_logs(run_id, task);
 `;
+// step_logs came after the first workspaces: CREATE … IF NOT EXISTS adds it to an existing database on open.
 
 type Row = Record<string, string | number | null>;
 const json = <T>(s: unknown, fallback: T): T => (typeof s === "string" ? (JSON.parse(s) as T) : fallback);
@@ -60,7 +67,9 @@ export class SqlitePipelineMetadata implements PipelineMetadataStore {
     this.root = root;
     mkdirSync(root, { recursive: true });
     this.db = new DatabaseSync(join(root, "metadata.sqlite"));
-    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;");
+    // synchronous NORMAL: with WAL a crashed process loses nothing committed (only a power cut can drop the
+    // last commits); FULL made each stored step log line cost an fsync.
+    this.db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;");
     this.db.exec(SCHEMA);
   }
 
@@ -237,6 +246,44 @@ export class SqlitePipelineMetadata implements PipelineMetadataStore {
       name: String(r.ename),
       artifact: toArtifact(r),
     }));
+  }
+
+  appendStepLog(runId: string, task: string, lines: StepLogLine[]): void {
+    if (lines.length === 0) return;
+    const insert = this.db.prepare(
+      "INSERT INTO step_logs (run_id, task, at, level, attempt, message) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    this.db.exec("BEGIN IMMEDIATE");
+    try {
+      for (const l of lines) insert.run(runId, task, l.at, l.level, l.attempt, l.message);
+      this.db.exec("COMMIT");
+    } catch (err) {
+      this.db.exec("ROLLBACK");
+      throw err;
+    }
+  }
+
+  stepLogs(runId: string, task?: string): Record<string, StepLogLine[]> {
+    const rows = (
+      task === undefined
+        ? this.db.prepare("SELECT * FROM step_logs WHERE run_id = ? ORDER BY rowid").all(runId)
+        : this.db
+            .prepare("SELECT * FROM step_logs WHERE run_id = ? AND task = ? ORDER BY rowid")
+            .all(runId, task)
+    ) as Row[];
+    const out: Record<string, StepLogLine[]> = {};
+    for (const r of rows) {
+      const name = String(r.task);
+      const lines = out[name] ?? [];
+      out[name] = lines;
+      lines.push({
+        at: String(r.at),
+        level: r.level === null ? null : (String(r.level) as StepLogLevel),
+        attempt: Number(r.attempt),
+        message: String(r.message),
+      });
+    }
+    return out;
   }
 
   stepTimes(runId: string): StepTimes[] {

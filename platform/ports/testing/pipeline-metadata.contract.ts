@@ -150,6 +150,32 @@ export function pipelineMetadataContract(label: string, setup: () => Promise<Pip
       expect(m.getCache("k")).toBeUndefined();
     });
 
+    it("keeps each task's log lines in the order appended, per run and task", async () => {
+      const m = await fixture();
+      m.createRun({ id: "r1", pipeline: "demo", params: {} });
+      m.createRun({ id: "r2", pipeline: "demo", params: {} });
+      expect(m.stepLogs("r1")).toEqual({});
+      const line = (n: number, level: "info" | "warn" | "error" | null = null, attempt = 1) => ({
+        at: `2026-12-07T10:00:0${n}.000Z`,
+        level,
+        attempt,
+        message: `line ${n} — ção ✓`,
+      });
+      m.appendStepLog("r1", "a", [line(1), line(2, "warn")]);
+      m.appendStepLog("r1", "b", [line(3, "info")]);
+      m.appendStepLog("r1", "a", [line(4, "error", 2)]);
+      m.appendStepLog("r1", "a", []);
+      m.appendStepLog("r2", "a", [line(5)]);
+      expect(m.stepLogs("r1")).toEqual({
+        a: [line(1), line(2, "warn"), line(4, "error", 2)],
+        b: [line(3, "info")],
+      });
+      expect(m.stepLogs("r1", "b")).toEqual({ b: [line(3, "info")] });
+      expect(m.stepLogs("r1", "c")).toEqual({});
+      expect(m.stepLogs("r2")).toEqual({ a: [line(5)] });
+      expect(m.stepLogs("nope")).toEqual({});
+    });
+
     it("lists runs newest first, by pipeline and up to a limit, and prints a run's result", async () => {
       const m = await fixture();
       m.createRun({ id: "r1", pipeline: "demo", params: {} });

@@ -368,10 +368,17 @@ function EvalResults({ s, op }: { s: Strings; op: Operator }) {
       x: { field: "run", type: "ordinal", title: s.kbEvalRun, axis: { labelAngle: 0 } },
       y: { field: "value", type: "quantitative", title: s.value, scale: { domain: [0, 1] } },
       color: { field: "set", type: "nominal", title: s.kbEvalSet, legend: { orient: "top" } },
-      strokeDash: { field: "metric", type: "nominal", title: s.metrics },
-      shape: { field: "metric", type: "nominal", title: s.metrics },
     },
-    layer: [{ mark: { type: "line" } }, { mark: { type: "point", filled: true, size: 70 } }],
+    layer: [
+      {
+        mark: { type: "line" },
+        encoding: { strokeDash: { field: "metric", type: "nominal", title: s.metrics } },
+      },
+      {
+        mark: { type: "point", filled: true, size: 70 },
+        encoding: { shape: { field: "metric", type: "nominal", title: s.metrics } },
+      },
+    ],
   } as TopLevelSpec;
   return (
     <section aria-labelledby="kb-evals-title" class="kb-evals">

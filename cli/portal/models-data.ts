@@ -487,8 +487,13 @@ export interface RunDetailDoc {
     outputs: Record<string, unknown>;
     artifacts: { name: string; direction: "input" | "output"; type: string; bytes: number; hash: string }[];
     error: string | null;
-    /** The step's record as log lines (the run metadata keeps no free-text step logs). */
+    /**
+     * The step as log lines: its record (start, cache, artifacts, outputs, error, end) around the lines
+     * the step itself logged (ctx.log, stored by the runner: PII masked, at most 500 lines × 2 KB).
+     */
     log: string[];
+    /** The lines the step itself logged, as stored (time, level or null, attempt, message). */
+    step_log: { at: string; level: string | null; attempt: number; message: string }[];
   }[];
 }
 
@@ -500,6 +505,7 @@ export function pipelineRunDetail(app: AppContext, runId: string): RunDetailDoc 
     const times = new Map(meta.stepTimes(runId).map((t) => [t.task, t]));
     const lineage = meta.lineage(runId);
     const steps = meta.steps(runId);
+    const stepLogs = meta.stepLogs(runId);
     const names = new Set(steps.map((s) => s.name));
     let edges: { from: string; to: string }[] = [];
     let edgesFrom: RunDetailDoc["edges_from"] = "none";
@@ -552,6 +558,11 @@ export function pipelineRunDetail(app: AppContext, runId: string): RunDetailDoc 
         if (s.status === "cached")
           log.push(`cache hit${s.cache_source ? ` from ${s.cache_source}` : ""} (key ${s.cache_key ?? "—"})`);
         else if (s.cache_key) log.push(`cache key ${s.cache_key}`);
+        const own = stepLogs[s.name] ?? [];
+        for (const l of own)
+          log.push(
+            `${l.at}${s.attempts > 1 ? ` [attempt ${l.attempt}]` : ""}${l.level ? ` ${l.level}` : ""} ${l.message}`,
+          );
         if (s.attempts > 1) log.push(`${s.attempts} attempts`);
         for (const a of artifacts)
           log.push(`${a.direction} ${a.name}: ${a.type}, ${a.bytes} bytes, sha256 ${a.hash.slice(0, 12)}`);
@@ -574,6 +585,7 @@ export function pipelineRunDetail(app: AppContext, runId: string): RunDetailDoc 
           artifacts,
           error: s.error ?? null,
           log,
+          step_log: own,
         };
       }),
     };

@@ -194,6 +194,15 @@ describe("pipeline run as a DAG", () => {
     const train = d.steps.find((s) => s.name === "train");
     expect(train?.cached).toBe(false);
     expect(train?.log.at(-1)).toMatch(/succeeded in \d+\.\d\d s$/);
+    // The step's own ctx.log lines, as the runner stored them, inside the record's lines.
+    const auc = train?.step_log.find((l) => /^run \S+: test AUC \d\.\d{4}$/.test(l.message));
+    expect(auc).toMatchObject({ attempt: 1, level: null });
+    expect(train?.log).toContain(`${auc?.at} ${auc?.message}`);
+    expect(ingest?.step_log).toEqual([]); // a cache hit executes nothing
+    const first = await get<RunDetailDoc>(`/v1/portal/pipelines/runs/${ws.runs[0].run_id}`);
+    expect(first.steps.find((s) => s.name === "ingest")?.step_log.map((l) => l.message)).toContainEqual(
+      expect.stringMatching(/^ingested \d+ rows, \d+ rejects$/),
+    );
     expect(train?.artifacts.some((a) => a.direction === "output" && a.name === "model")).toBe(true);
     expect(
       (await server.inject({ url: "/v1/portal/pipelines/runs/no-such-run", headers: as(VIEWER) })).statusCode,

@@ -194,7 +194,7 @@ const pt = {
   runGraphLabel: (steps: number, cached: number) => `${steps} etapas, ${cached} em cache`,
   stepLogs: "Registros das etapas",
   stepLogsNote:
-    "Registro de cada etapa nos metadados da execução (início, cache, entradas e saídas, erro, fim).",
+    "Registro de cada etapa nos metadados da execução (início, cache, entradas e saídas, erro, fim) com as linhas que a própria etapa registrou (dados pessoais mascarados, até 500 linhas de 2 KB).",
   status: "Situação",
   duration: "Duração",
   attempts: "Tentativas",
@@ -454,7 +454,8 @@ const en: typeof pt = {
   runGraph: "Run graph (DAG)",
   runGraphLabel: (steps: number, cached: number) => `${steps} steps, ${cached} cached`,
   stepLogs: "Step logs",
-  stepLogsNote: "Each step's record in the run metadata (start, cache, inputs and outputs, error, end).",
+  stepLogsNote:
+    "Each step's record in the run metadata (start, cache, inputs and outputs, error, end) with the lines the step itself logged (personal data masked, up to 500 lines of 2 KB).",
   status: "Status",
   duration: "Duration",
   attempts: "Attempts",

@@ -1,3 +1,4 @@
+import { Fragment } from "preact";
 import { useState } from "preact/hooks";
 import { type Operator, Status, useApi } from "./console.tsx";
 import type { Strings } from "./i18n.ts";
@@ -35,8 +36,13 @@ interface RunStep {
   duration_ms: number;
   attempts: number;
   error: string | null;
+  /** The step's record around the lines it logged itself (see step_log). */
   log: string[];
+  step_log: { at: string; level: "info" | "warn" | "error" | null; attempt: number; message: string }[];
 }
+
+/** A stored step line at warn/error level (`<at> [attempt n] warn …`) or the record's error line. */
+const LOUD_LINE = /^(\S+( \[attempt \d+\])? (warn|error) |error: )/;
 
 interface RunDetail {
   run: { run_id: string; pipeline: string; status: string; params: Record<string, unknown> };
@@ -257,7 +263,14 @@ function RunDetailPanel({ s, op, runId }: { s: Strings; op: Operator; runId: str
                 {secs(st.duration_ms)}
               </summary>
               {st.description && <p class="muted">{st.description}</p>}
-              <pre class="log">{st.log.join("\n")}</pre>
+              <pre class="log">
+                {st.log.map((line, i) => (
+                  <Fragment key={i}>
+                    {i > 0 && "\n"}
+                    {LOUD_LINE.test(line) ? <strong>{line}</strong> : line}
+                  </Fragment>
+                ))}
+              </pre>
             </details>
           </li>
         ))}

@@ -8,14 +8,7 @@ import {
   SystemRejectedError,
   SystemUnavailableError,
 } from "../../platform/ports/operator-systems.ts";
-import type {
-  OfferRules,
-  SessionConsent,
-  ToolAuditEvent,
-  ToolDeps,
-  ToolName,
-  ToolSession,
-} from "./toolbox.ts";
+import type { OfferRules, SessionConsent, ToolAuditEvent, ToolDeps, ToolName, ToolSession } from "./types.ts";
 
 /**
  * The machinery every tool shares: typed failures, the authorisation and consent checks, idempotency

@@ -2,7 +2,7 @@ import type { ChurnRiskService } from "../../platform/ports/churn-risk.ts";
 import type { OperatorSystems } from "../../platform/ports/operator-systems.ts";
 import { decideOffers } from "../rules/decide.ts";
 import { fidelityFine, loadRules } from "../rules/engine.ts";
-import type { OfferRules } from "./toolbox.ts";
+import type { OfferRules } from "./types.ts";
 
 /** The rules engine of llmops/rules (data/rules) as the tools use it; the toolbox's default. */
 export function offerRulesFromEngine(deps: {

@@ -1,11 +1,8 @@
 import { type Tool, tool } from "ai";
 import { z } from "zod";
 import { displayPhone } from "../../platform/pii/index.ts";
-import type { ChurnRiskService } from "../../platform/ports/churn-risk.ts";
-import type { Contract, Interaction } from "../../platform/ports/crm.ts";
-import type { OfferDecisionRecord } from "../../platform/ports/offers.ts";
-import type { OperatorSystems } from "../../platform/ports/operator-systems.ts";
-import { languageSchema } from "../agent/commands.ts";
+import type { Interaction } from "../../platform/ports/crm.ts";
+import type { languageSchema } from "../agent/commands.ts";
 import { applyOfferTool } from "./apply-offer.ts";
 import { changePlanTool } from "./change-plan.ts";
 import {
@@ -28,42 +25,46 @@ import { getChurnRiskTool } from "./get-churn-risk.ts";
 import { getCustomerProfileTool } from "./get-customer-profile.ts";
 import { getEligibleOffersTool } from "./get-eligible-offers.ts";
 import { issueInvoiceCopyTool } from "./issue-invoice-copy.ts";
-import type { KnowledgeSearch } from "./knowledge.ts";
 import { recommendPlanTool } from "./recommend-plan.ts";
 import { registerInteractionTool } from "./register-interaction.ts";
 import { offerRulesFromEngine } from "./rules.ts";
 import { scheduleTechnicianTool } from "./schedule-technician.ts";
 import { searchKnowledgeBaseTool } from "./search-knowledge-base.ts";
+import {
+  CONSENT_ACTIONS,
+  type ConsentAction,
+  type SessionConsent,
+  TOOL_NAMES,
+  type ToolDeps,
+  type ToolName,
+  type ToolSession,
+  toolSessionSchema,
+} from "./types.ts";
 
 export { TOOL_ERROR_CODES, type ToolError, type ToolErrorCode, type ToolErrorSource } from "./core.ts";
 export type { KnowledgeHit, KnowledgeSearch, KnowledgeSearchResponse } from "./knowledge.ts";
+// The names, deps and session state core.ts and the tools share live in types.ts (below them all).
+export {
+  CONSENT_ACTIONS,
+  type ConsentAction,
+  type OfferRules,
+  type SessionConsent,
+  type SessionOfferDecision,
+  sessionConsentSchema,
+  sessionOfferDecisionSchema,
+  TOOL_NAMES,
+  type ToolAuditEvent,
+  type ToolDeps,
+  type ToolName,
+  type ToolSession,
+  toolSessionSchema,
+} from "./types.ts";
 
 /**
  * The assistant's hands: one tool per action, each an AI SDK `tool()` with zod input and output
  * schemas. Authorisation, consent and idempotency are enforced here, in code, for every caller (the
  * deterministic flows through `call()`, an LLM tool loop through `tools`). Tools return facts and ids.
  */
-export const TOOL_NAMES = [
-  "get_customer_profile",
-  "explain_invoice",
-  "issue_invoice_copy",
-  "diagnose_internet",
-  "schedule_technician",
-  "get_churn_risk",
-  "get_eligible_offers",
-  "apply_offer",
-  "recommend_plan",
-  "change_plan",
-  "search_knowledge_base",
-  "register_interaction",
-  "escalate_to_human",
-] as const;
-export type ToolName = (typeof TOOL_NAMES)[number];
-
-/** Tools that change something in the operator's systems and so need a consent of this session. */
-export const CONSENT_ACTIONS = ["apply_offer", "change_plan", "schedule_technician"] as const;
-export type ConsentAction = (typeof CONSENT_ACTIONS)[number];
-
 const DEFINITIONS = {
   get_customer_profile: getCustomerProfileTool,
   explain_invoice: explainInvoiceTool,
@@ -95,85 +96,6 @@ export function toolSchemas<N extends ToolName>(
   const d = DEFINITIONS[name];
   return { description: d.description, input: d.input, output: d.output };
 }
-
-/**
- * The offers rules engine as the tools use it: decisions and the proportional fine. Default: the
- * engine of llmops/rules over data/rules (`offerRulesFromEngine`); tests may pass their own.
- */
-export interface OfferRules {
-  /** Decides the offers allowed now for this customer and records the decision (offers system). */
-  decideOffers(customerId: string, opts: { sessionId: string }): Promise<OfferDecisionRecord>;
-  /** The proportional fidelity fine of one contract on the business date (Anatel RGC). */
-  fidelityFine(contract: Contract, businessDate: string): { months_remaining: number; fine_brl: number };
-}
-
-export interface ToolAuditEvent {
-  /** refused: a check of the tool layer said no; authenticated / auth_failed / consent_recorded; write. */
-  kind: "refused" | "authenticated" | "auth_failed" | "login_code_issued" | "consent_recorded" | "write";
-  session_id: string;
-  /** The session's customer when the event happened (null before authentication). */
-  customer_id: string | null;
-  tool?: string;
-  code?: string;
-  /** The customer id a refused call asked for. */
-  requested_customer_id?: string;
-  detail?: Record<string, unknown>;
-  at: string;
-}
-
-export interface ToolDeps {
-  systems: OperatorSystems;
-  churn: ChurnRiskService;
-  knowledge: KnowledgeSearch;
-  /** The offers rules engine; defaults to llmops/rules over data/rules. */
-  rules?: OfferRules;
-  /** Receives every refusal (forbidden, unauthenticated, consent_required…), login and write. */
-  audit?: (event: ToolAuditEvent) => void;
-}
-
-export const sessionConsentSchema = z.object({
-  consent_id: z.string(),
-  customer_id: z.string(),
-  action: z.enum(CONSENT_ACTIONS),
-  subject: z.string(),
-  given_at: z.string(),
-});
-export type SessionConsent = z.infer<typeof sessionConsentSchema>;
-
-export const sessionOfferDecisionSchema = z.object({
-  decision_id: z.string(),
-  customer_id: z.string(),
-  /** Offer ids the decision allowed: the only ones apply_offer accepts for it. */
-  offer_ids: z.array(z.string()),
-  rules_version: z.string(),
-  created_at: z.string(),
-});
-export type SessionOfferDecision = z.infer<typeof sessionOfferDecisionSchema>;
-
-const channelSchema = z.enum(["chat", "whatsapp", "api", "cli", "phone", "store"]);
-
-/**
- * Plain JSON state of one conversation as the tools see it. The dialogue persists it between turns
- * and passes it back to `createToolbox`; the toolbox mutates it in place (`toolbox.session`).
- */
-export const toolSessionSchema = z.object({
-  session_id: z.string().min(1),
-  channel: channelSchema,
-  language: languageSchema,
-  /** null until identity is verified through `authenticate()`. */
-  customer_id: z.string().nullable(),
-  /** A one-time code was sent to this customer in this session (not yet verified). */
-  pending_login: z.object({ customer_id: z.string(), expires_at: z.string() }).nullable(),
-  /** Failed identity checks in this session (5 lock the session's authentication). */
-  auth_failures: z.number().int().min(0),
-  consents: z.array(sessionConsentSchema),
-  offer_decisions: z.array(sessionOfferDecisionSchema),
-  /** Technician slot ids schedule_technician offered in this session (the only ones it books). */
-  offered_slots: z.array(z.string()),
-  /** `tool:subject` → successful writes so far, for writes that may repeat (see ToolContext.repeatableKey). */
-  idempotency: z.record(z.string(), z.number().int().min(0)),
-});
-export type ToolSession = z.infer<typeof toolSessionSchema>;
 
 export function newToolSession(init: {
   session_id: string;

@@ -52,10 +52,6 @@ function domainViolations(all: readonly ImportEdge[]): Array<{ from: string; to:
  */
 const KNOWN_CYCLES: Array<{ files: RegExp; why: string; runtime?: true }> = [
   {
-    files: /^llmops\/tools\//,
-    why: "type-only: each tool imports the ToolContext type from core.ts/toolbox.ts, which list the tools",
-  },
-  {
     files: /^(llmops\/agent\/assistant\.ts|llmops\/observability\/observer\.ts)$/,
     why: "type-only: the observer types the assistant it wraps, the assistant types its observer",
   },

@@ -2,6 +2,7 @@ import { spawnSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
+import { loadConfig } from "../../platform/config/load.ts";
 
 /**
  * Checks of infra/terraform that run without providers or network (`terraform validate` needs the
@@ -235,6 +236,28 @@ describe("infra/terraform", () => {
       "assistant_llm_cost_total",
     ])
       expect(queried).toContain(needed);
+  });
+});
+
+describe("the env the Cloud Run services and jobs set", () => {
+  // The config loader rejects unknown TELCO_* keys at start, so a misspelt name in Terraform would stop
+  // the container; each name must load, with a value of the type the Terraform expression gives.
+  const sample = (expr: string) => (/^tostring\(/.test(expr) ? "90" : /^"(.*)"$/.exec(expr)?.[1] || "x-1");
+  for (const dir of readdirSync(MODULES)) {
+    const tf = readFileSync(join(MODULES, dir, "main.tf"), "utf8");
+    const envs = [...tf.matchAll(/name\s*=\s*"(TELCO_[A-Z0-9_]+)"\s*\n\s*value\s*=\s*(.+)/g)].map((m) => [
+      m[1],
+      m[2].trim(),
+    ]);
+    if (envs.length === 0) continue;
+    it(`${dir}: every TELCO_* variable is a config key the loader accepts`, () => {
+      const env: NodeJS.ProcessEnv = {};
+      for (const [name, expr] of envs) env[name] = name === "TELCO_PROFILE" ? "gcp" : sample(expr);
+      expect(() => loadConfig({ env, cwd: MODULES })).not.toThrow();
+    });
+  }
+  it("the check catches a misspelt name", () => {
+    expect(() => loadConfig({ env: { TELCO_GCP__ASSISTANT_DB: "x" }, cwd: MODULES })).toThrow(/ASSISTANT_DB/);
   });
 });
 

@@ -28,6 +28,11 @@ variable "firestore_location" {
   default     = ""
   description = "Firestore location id (default: the region)"
 }
+variable "session_retention_days" {
+  type        = number
+  default     = 90
+  description = "Days after their last turn Firestore's TTL policy deletes assistant sessions and turns"
+}
 variable "notification_channels" {
   type        = list(string)
   default     = []
@@ -125,15 +130,38 @@ resource "google_firestore_database" "sessions" {
   depends_on                        = [google_project_service.apis]
 }
 
-# TTL policy: Firestore deletes a session document once its expires_at time has passed (the
-# Firestore session store must write that field; documents without it are kept). No such store
-# exists in the code yet: the database is provisioned for it.
+# TTL policies: Firestore deletes a session, and each of its turns, once expires_at has passed. The
+# session store (platform/adapters/gcp/firestore-assistant-sessions.ts) writes that field when
+# gcp.sessionRetentionDays is set (the service below sets it); documents without it are kept.
 resource "google_firestore_field" "session_ttl" {
   project    = var.project
   database   = google_firestore_database.sessions.name
   collection = "sessions"
   field      = "expires_at"
   ttl_config {}
+}
+
+resource "google_firestore_field" "turn_ttl" {
+  project    = var.project
+  database   = google_firestore_database.sessions.name
+  collection = "turns"
+  field      = "expires_at"
+  ttl_config {}
+}
+
+# Finding idle sessions to register (status = open, ordered by updated_at) needs this composite index.
+resource "google_firestore_index" "sessions_idle" {
+  project    = var.project
+  database   = google_firestore_database.sessions.name
+  collection = "sessions"
+  fields {
+    field_path = "status"
+    order      = "ASCENDING"
+  }
+  fields {
+    field_path = "updated_at"
+    order      = "ASCENDING"
+  }
 }
 
 resource "google_project_iam_member" "serving_firestore" {
@@ -198,6 +226,18 @@ resource "google_cloud_run_v2_service" "assistant" {
       env {
         name  = "TELCO_GCP__BUCKET"
         value = var.lake_bucket
+      }
+      env {
+        name  = "TELCO_GCP__ASSISTANT_DATABASE"
+        value = google_firestore_database.sessions.name
+      }
+      env {
+        name  = "TELCO_GCP__SESSION_RETENTION_DAYS"
+        value = tostring(var.session_retention_days)
+      }
+      env {
+        name  = "TELCO_GCP__SEARCH_DATA_STORE"
+        value = google_discovery_engine_data_store.knowledge_base.data_store_id
       }
       dynamic "env" {
         for_each = local.secrets

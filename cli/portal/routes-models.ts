@@ -177,7 +177,7 @@ export function modelViewRoutes(deps: ModelViewDeps): ServerPlugin {
           schema: {
             ...secured,
             description:
-              "One pipeline run as a DAG: its steps (status, duration, attempts, cache hit and source, inputs and outputs, error, the step's record as log lines) and the edges between them from the pipeline definition (or, for a pipeline this server does not know, from the run's artifacts).",
+              "One pipeline run as a DAG: its steps (status, duration, attempts, cache hit and source, inputs and outputs, error, the step's record as log lines around the lines the step logged itself, and those lines as step_log: time, level, attempt, PII-masked message, at most 500 lines of 2 KB per step) and the edges between them from the pipeline definition (or, for a pipeline this server does not know, from the run's artifacts).",
             params: {
               type: "object",
               properties: { id: { type: "string", pattern: RUN_ID } },

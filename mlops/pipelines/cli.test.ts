@@ -7,7 +7,7 @@ import type { ModelVersion } from "../../platform/ports/registry.ts";
 import { evaluatePromotion } from "../registry/policy.ts";
 import { cliHarness } from "../registry/testing/cli-harness.ts";
 import { registerPipeline } from "./catalog.ts";
-import { registerPipelineCommands, renderRun } from "./cli.ts";
+import { registerPipelineCommands, renderRun, renderStepLog } from "./cli.ts";
 import { definePipeline, defineStep, param, task } from "./dsl.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
@@ -84,6 +84,57 @@ describe("telco pipeline (CLI)", () => {
     expect(bad.status).toBe(1);
     expect(bad.json.error.message).toMatch(/--param rows/);
   }, 120_000);
+
+  it("show --step and --logs print the lines a step logged, PII masked", async () => {
+    const { telco } = cliHarness([registerPipelineCommands]);
+    registerPipeline(
+      definePipeline({
+        name: "talkative",
+        params: {},
+        tasks: {
+          talk: task(
+            defineStep({
+              name: "talk",
+              version: "1",
+              inputs: {},
+              outputs: { n: param.int() },
+              run(_in, ctx) {
+                ctx.log("scored 3 customers");
+                ctx.log("warning: customer 529.982.247-25 has no plan");
+                return { n: 3 };
+              },
+            }),
+            {},
+          ),
+          quiet: task(
+            defineStep({ name: "quiet", version: "1", inputs: {}, outputs: {}, run: () => ({}) }),
+            {},
+          ),
+        },
+      }),
+      { replace: true },
+    );
+    const run = await telco(["pipeline", "run", "talkative", "--no-cache"]);
+    expect(run.status).toBe(0);
+    const one = await telco(["pipeline", "show", run.json.run_id, "--step", "talk"]);
+    expect(one.status).toBe(0);
+    expect(one.json.step).toMatchObject({ name: "talk", status: "succeeded" });
+    expect(one.json.log.map((l: { level: string | null; message: string }) => [l.level, l.message])).toEqual([
+      [null, "scored 3 customers"],
+      ["warn", "warning: customer ***.***.***-** has no plan"],
+    ]);
+    const human = renderStepLog(one.json.step, one.json.log);
+    expect(human).toContain("scored 3 customers");
+    expect(human).toContain("warn warning: customer ***.***.***-** has no plan");
+    const all = await telco(["pipeline", "show", run.json.run_id, "--logs"]);
+    expect(Object.keys(all.json.logs)).toEqual(["talk"]); // the quiet step logged nothing
+    expect(all.json.logs.talk).toEqual(one.json.log);
+    expect((await telco(["pipeline", "show", run.json.run_id])).json.logs).toBeUndefined();
+    const missing = await telco(["pipeline", "show", run.json.run_id, "--step", "nope"]);
+    expect(missing.status).toBe(2);
+    expect(missing.json.error.message).toMatch(/--step.*"nope"/);
+    expect(missing.json.error.hint).toMatch(/^Steps: (quiet, talk|talk, quiet)\.$/);
+  }, 60_000);
 
   it("compiles, and dry-runs submit and a Vertex schedule", async () => {
     const { home, telco } = cliHarness([registerPipelineCommands]);

@@ -5,10 +5,11 @@ import { action, type CommandRuntime, commandGroup, intOption } from "../../plat
 import type { AppContext } from "../../platform/context.ts";
 import { ConfigError, NotFoundError, UsageError } from "../../platform/errors.ts";
 import type { PipelineJobSpec } from "../../platform/ports/pipeline-service.ts";
-import type { RunEvent, RunResult, StepStatus } from "../../platform/ports/pipelines.ts";
+import type { RunEvent, RunResult, StepResult, StepStatus } from "../../platform/ports/pipelines.ts";
 import { getPipeline, listPipelines } from "./catalog.ts";
 import { compilePipeline } from "./compile.ts";
 import type { Pipeline } from "./dsl.ts";
+import type { StepLogLine } from "./metadata.ts";
 import { resolveParams, runPipeline } from "./runner.ts";
 import { nextRun, scheduleLocal } from "./schedule.ts";
 import { runStepEntry } from "./step-entry.ts";
@@ -128,6 +129,25 @@ export function renderRun(r: RunResult): string {
     );
   for (const d of gateDecisions(r)) lines.push(...renderDecision(d));
   return lines.join("\n");
+}
+
+/** One step's status line and the lines it logged (ctx.log), for `pipeline show --step/--logs`. */
+export function renderStepLog(s: StepResult, log: StepLogLine[]): string {
+  const head = `  ${STATUS_COLOR[s.status](s.status.padEnd(9))} ${s.name} (${s.step}) ${s.duration_ms} ms${s.attempts > 1 ? `, ${s.attempts} attempts` : ""}${s.cache_source ? pc.dim(` cached from ${s.cache_source}`) : ""}`;
+  const lines = log.map((l) => {
+    const text = `${s.attempts > 1 ? `[attempt ${l.attempt}] ` : ""}${l.level ? `${l.level} ` : ""}${l.message}`;
+    return `    ${pc.dim(l.at)} ${l.level === "error" ? pc.red(text) : l.level === "warn" ? pc.yellow(text) : text}`;
+  });
+  if (lines.length === 0)
+    lines.push(
+      pc.dim(
+        s.status === "cached"
+          ? "    (served from the cache: nothing ran, nothing logged)"
+          : "    (no log lines)",
+      ),
+    );
+  if (s.error) lines.push(`    ${pc.red(`error: ${s.error}`)}`);
+  return [head, ...lines].join("\n");
 }
 
 function vertexImage(app: AppContext, image?: string): string {
@@ -269,14 +289,28 @@ export function registerPipelineCommands(program: Command): void {
 
   group
     .command("show")
-    .description("show a run: steps, status, timings, cache hits, artifacts and lineage")
+    .description(
+      "show a run: steps, status, timings, cache hits, artifacts and lineage; --logs or --step NAME print the steps' logs",
+    )
     .argument("<run>", "run id")
+    .option("--step <name>", "only this step: its result and the lines it logged")
+    .option("--logs", "also print every step's log lines")
     .action(
-      action(async (rt, runId: string) => {
+      action(async (rt, runId: string, opts: { step?: string; logs?: boolean }) => {
         const meta = rt.app().pipelineMetadata();
         try {
           const r = meta.runResult(runId);
           if (!r) throw new NotFoundError(`pipeline run ${runId}`, { hint: "See `telco pipeline list`." });
+          if (opts.step !== undefined) {
+            const step = r.steps.find((s) => s.name === opts.step);
+            if (!step)
+              throw new UsageError(`--step: run ${runId} has no step "${opts.step}"`, {
+                hint: `Steps: ${r.steps.map((s) => s.name).join(", ") || "none"}.`,
+              });
+            const log = meta.stepLogs(runId, step.name)[step.name] ?? [];
+            rt.result({ run_id: r.run_id, pipeline: r.pipeline, step, log }, () => renderStepLog(step, log));
+            return;
+          }
           const lineage = meta.lineage(runId).map((e) => ({
             task: e.task,
             direction: e.direction,
@@ -290,7 +324,13 @@ export function registerPipelineCommands(program: Command): void {
               producer_run: e.artifact.runId,
             },
           }));
-          const value = { ...r, cache_hits: r.steps.filter((s) => s.status === "cached").length, lineage };
+          const logs = opts.logs ? meta.stepLogs(runId) : undefined;
+          const value = {
+            ...r,
+            cache_hits: r.steps.filter((s) => s.status === "cached").length,
+            lineage,
+            ...(logs ? { logs } : {}),
+          };
           rt.result(value, () =>
             [
               renderRun(r),
@@ -300,6 +340,9 @@ export function registerPipelineCommands(program: Command): void {
                 (l) =>
                   `    ${l.task} ${l.direction === "input" ? "←" : "→"} ${l.name} [${l.artifact.type}] ${l.artifact.hash.slice(0, 12)} ${pc.dim(l.artifact.uri)}`,
               ),
+              ...(logs
+                ? r.steps.map((s) => renderStepLog(s, logs[s.name] ?? []))
+                : [pc.dim(`  step logs: telco pipeline show ${r.run_id} --logs (or --step NAME)`)]),
             ].join("\n"),
           );
         } finally {

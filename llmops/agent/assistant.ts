@@ -6,13 +6,16 @@ import type {
   StoredSession,
   StoredTurn,
 } from "../../platform/ports/assistant-sessions.ts";
-import type { Interaction } from "../../platform/ports/crm.ts";
 import type { AssistantObserver } from "../observability/observer.ts";
 import { newToolSession } from "../tools/toolbox.ts";
 import type { Language } from "./commands.ts";
-import type { DialogueEngine, ToolCallView, TurnOptions, TurnResult } from "./engine.ts";
-import type { Citation } from "./knowledge-answer.ts";
+import type { DialogueEngine, TurnOptions, TurnResult } from "./engine.ts";
 import { type AssistantState, newAssistantState, parseAssistantState } from "./session.ts";
+import type { ChatOutcome, ChatRequest, ChatResponse } from "./turn-types.ts";
+
+// The turn's request and answer types live in turn-types.ts (the observer types them too, without
+// importing the assistant); re-exported for existing importers.
+export type { Channel, ChatOutcome, ChatRequest, ChatResponse } from "./turn-types.ts";
 
 /**
  * The assistant as every interface uses it (CLI, REPL, API): sessions loaded from and saved to the
@@ -20,20 +23,6 @@ import { type AssistantState, newAssistantState, parseAssistantState } from "./s
  * closed (and registered) before a new message or by the server's sweep, and the customer a session
  * belongs to enforced: a session of one customer is never continued for another.
  */
-
-export type Channel = Interaction["channel"];
-
-/** The one-turn answer, exactly as `telco chat --json` and `POST /v1/assistant/chat` return it. */
-export interface ChatResponse {
-  session_id: string;
-  reply: string;
-  intent: string | null;
-  citations: Citation[];
-  tool_calls: ToolCallView[];
-  offers: { offer_id: string; [k: string]: unknown }[];
-  interaction_id: string | null;
-  trace_id: string;
-}
 
 /** A guardrail that fired in the turn, as the one-turn JSON shows it (never the personal data itself). */
 export interface GuardrailView {
@@ -75,18 +64,6 @@ export function documentedResponse(
   };
 }
 
-export interface ChatRequest {
-  session_id?: string;
-  /**
-   * The customer a trusted channel vouches for (operator key + asserted id, a login token, the local
-   * CLI). Absent or null: an anonymous channel, and the identity flow runs before any account data.
-   */
-  customer_id?: string | null;
-  channel: Channel;
-  message: string;
-  language?: Language;
-}
-
 /** What the reply sent became after the engine's turn (e.g. rewritten by the output guardrails). */
 export interface FinalReply {
   reply: string;
@@ -107,15 +84,6 @@ export interface ChatOptions extends TurnOptions {
    * writer in another process is still caught by the version check on save.
    */
   preloaded?: { session_id: string; stored: StoredSession | null };
-}
-
-export interface ChatOutcome {
-  response: ChatResponse;
-  turn: TurnResult;
-  /** Interactions registered because the previous conversation on this session had gone idle. */
-  closed_idle: string | null;
-  /** Milliseconds spent loading and saving the session. */
-  persistence_ms: number;
 }
 
 export interface SessionView {

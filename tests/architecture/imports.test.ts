@@ -52,10 +52,6 @@ function domainViolations(all: readonly ImportEdge[]): Array<{ from: string; to:
  */
 const KNOWN_CYCLES: Array<{ files: RegExp; why: string; runtime?: true }> = [
   {
-    files: /^(llmops\/agent\/assistant\.ts|llmops\/observability\/observer\.ts)$/,
-    why: "type-only: the observer types the assistant it wraps, the assistant types its observer",
-  },
-  {
     files: /^portal\/src\/[\w-]+\.tsx$/,
     why: "the console's views import its shared hooks (useApi, Status) from console.tsx, which imports the views (portal work: move the hooks to their own file)",
     runtime: true,

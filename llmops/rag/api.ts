@@ -1,9 +1,10 @@
 import type { AppContext } from "../../platform/context.ts";
 import { builtinKnowledgeBasePaths } from "./builtin.ts";
 import { createEmbeddingProvider } from "./embeddings/factory.ts";
+import { IndexCache } from "./index-cache.ts";
 import { type IngestReport, ingestDocuments } from "./ingest.ts";
 import { openIndex, type RagIndex, type SearchOptions, type SearchResponse } from "./search.ts";
-import { currentVersion, indexDir } from "./store.ts";
+import { indexDir } from "./store.ts";
 
 export { parseFilter } from "./filters.ts";
 export { type IngestReport, ingestDocuments } from "./ingest.ts";
@@ -20,16 +21,21 @@ export async function ingestIntoWorkspace(
     onProgress?: Parameters<typeof ingestDocuments>[0]["onProgress"];
   } = {},
 ): Promise<IngestReport> {
-  return ingestDocuments({
-    ragRoot: app.paths.rag,
-    index: opts.index,
-    paths,
-    embedder: createEmbeddingProvider(app),
-    chunker: app.config.rag.chunking,
-    maxFileBytes: app.config.rag.ingest.maxFileBytes,
-    rebuild: opts.rebuild,
-    onProgress: opts.onProgress,
-  });
+  try {
+    return await ingestDocuments({
+      ragRoot: app.paths.rag,
+      index: opts.index,
+      paths,
+      embedder: createEmbeddingProvider(app),
+      chunker: app.config.rag.chunking,
+      maxFileBytes: app.config.rag.ingest.maxFileBytes,
+      rebuild: opts.rebuild,
+      onProgress: opts.onProgress,
+    });
+  } finally {
+    // This process may have moved the pointer: its own next search reads it without waiting.
+    refreshWorkspaceIndex(app, opts.index);
+  }
 }
 
 /** Builds (or incrementally refreshes) an index from the built-in knowledge base, PDFs included. */
@@ -41,18 +47,23 @@ export async function ingestBuiltinKnowledgeBase(
   return ingestIntoWorkspace(app, paths, opts);
 }
 
-const opened = new Map<string, RagIndex>();
+const opened = new IndexCache<RagIndex>({ versionOf: (idx) => idx.version });
 
-/** The live version of a workspace index, cached in memory until its version changes. */
+/**
+ * The live version of a workspace index, kept in memory: a search reads no file while the CURRENT
+ * pointer has not moved (re-checked with one stat at most every INDEX_RECHECK_MS, index-cache.ts).
+ * After another process re-ingests, searches switch to the new version within that interval; after an
+ * ingest in this process (or `refreshWorkspaceIndex`), on the next search.
+ */
 export async function openWorkspaceIndex(app: AppContext, index = "default"): Promise<RagIndex> {
-  const dir = indexDir(app.paths.rag, index);
-  const key = `${dir}@${await currentVersion(dir)}`;
-  let idx = opened.get(key);
-  if (!idx) {
-    idx = await openIndex(app.paths.rag, index, createEmbeddingProvider(app));
-    opened.set(key, idx);
-  }
-  return idx;
+  return opened.get(indexDir(app.paths.rag, index), () =>
+    openIndex(app.paths.rag, index, createEmbeddingProvider(app)),
+  );
+}
+
+/** Makes the next search of a workspace index re-read its CURRENT pointer (no interval wait). */
+export function refreshWorkspaceIndex(app: AppContext, index = "default"): void {
+  opened.invalidate(indexDir(app.paths.rag, index));
 }
 
 /** Searches a workspace index with config defaults (rag.retrieval) overridden by `opts`. */

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { ingestBuiltinKnowledgeBase } from "../llmops/rag/api.ts";
 import { openOnlineStore } from "../mlops/features/online.ts";
 import { churnTrainingPipeline } from "../mlops/pipelines/churn-training.ts";
+import { gateDecisions } from "../mlops/pipelines/cli.ts";
 import { runPipeline } from "../mlops/pipelines/runner.ts";
 import { nextRun, scheduleLocal } from "../mlops/pipelines/schedule.ts";
 import { triggerRetraining } from "../mlops/pipelines/trigger.ts";
@@ -114,7 +115,14 @@ export const upSteps: UpStep[] = [
       }
       const champion = await openRegistry(app).resolve("churn@champion");
       const cached = result.steps.filter((s) => s.status === "cached").length;
-      return `run ${result.run_id} (${cached}/${result.steps.length} steps cached); champion churn@${champion.version} AUC ${champion.card.metrics.auc.value.toFixed(3)}`;
+      // A refused candidate is part of the outcome, not only of `pipeline show --json`.
+      const refused = gateDecisions(result)
+        .filter((d) => !d.promoted)
+        .map(
+          (d) =>
+            `; candidate ${d.model}@${d.challenger} refused by ${d.step} (${d.failed.map((f) => f.check).join(", ")}): telco pipeline show ${result.run_id}`,
+        );
+      return `run ${result.run_id} (${cached}/${result.steps.length} steps cached); champion churn@${champion.version} AUC ${champion.card.metrics.auc.value.toFixed(3)}${refused.join("")}`;
     },
   },
   {

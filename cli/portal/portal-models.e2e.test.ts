@@ -239,6 +239,8 @@ describe.skipIf(!existsSync(CHROMIUM))("models and pipelines views in headless C
     await expect
       .poll(() => train.locator("pre.log").textContent(), { timeout: 15_000 })
       .toMatch(/output model: Model/);
+    // The lines the train step logged itself (ctx.log, stored by the runner) are in it too.
+    expect(await train.locator("pre.log").textContent()).toMatch(/Z run \S+: test AUC \d\.\d{4}\n/);
     await page
       .locator(".run-detail")
       .first()

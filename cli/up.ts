@@ -117,7 +117,8 @@ export const upSteps: UpStep[] = [
       const cached = result.steps.filter((s) => s.status === "cached").length;
       // A refused candidate is part of the outcome, not only of `pipeline show --json`.
       const refused = gateDecisions(result)
-        .filter((d) => !d.promoted)
+        // A cached rebuild re-registers the champion itself (same content, same version): nothing was refused.
+        .filter((d) => !d.promoted && d.challenger !== d.champion)
         .map(
           (d) =>
             `; candidate ${d.model}@${d.challenger} refused by ${d.step} (${d.failed.map((f) => f.check).join(", ")}): telco pipeline show ${result.run_id}`,

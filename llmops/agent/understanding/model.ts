@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { CATALOG_PATH } from "../../../mlops/simulator/catalog.ts";
 import { loadUnderstandingCatalog, type UnderstandingCatalog } from "./catalog.ts";
 import {
@@ -82,29 +82,92 @@ export function trainingKey(dir: string = UTTERANCES_DIR, catalogPath: string = 
   return h.digest("hex");
 }
 
+/** The cache file's JSON: the key, and the model with its weights in a sidecar (or inline, older files). */
+interface CacheFile {
+  key: string;
+  model: SerializedClassifier;
+  /** Sidecar file name (same folder) holding the weights as raw float64, labels-minor. */
+  weightsFile?: string;
+}
+
 /**
- * The shipped classifier through a JSON file (e.g. in the workspace's assistant folder): loaded when
+ * The sidecar of a model trained under `key`: named by the key, so a JSON file never points at the
+ * weights of another training run even if a writer died between the two renames.
+ */
+function weightsFileName(file: string, key: string): string {
+  return `${basename(file)}.${key.slice(0, 16)}.f64`;
+}
+
+function writeAtomic(file: string, bytes: string | Uint8Array): void {
+  const tmp = `${file}.${process.pid}.tmp`;
+  writeFileSync(tmp, bytes);
+  renameSync(tmp, file);
+}
+
+/**
+ * The cached model if `file` holds one trained under `key`, else undefined (a cache miss); `inline`
+ * when it came from an older file with base64 weights (rewritten in the sidecar layout).
+ */
+function readCachedModel(
+  file: string,
+  key: string,
+): { classifier: IntentClassifier; inline: boolean } | undefined {
+  try {
+    const data = JSON.parse(readFileSync(file, "utf8")) as CacheFile;
+    if (data.key !== key) return undefined;
+    const m = data.model;
+    if (!data.weightsFile) return { classifier: IntentClassifier.fromJSON(m), inline: true };
+    if (m.format !== CLASSIFIER_FORMAT || data.weightsFile !== weightsFileName(file, key)) return undefined;
+    const bytes = readFileSync(join(dirname(file), data.weightsFile));
+    if (bytes.byteLength !== m.features.length * m.labels.length * 8 || m.bias.length !== m.labels.length)
+      return undefined;
+    // A file this size gets its own ArrayBuffer (offset 0); copy only if it came misaligned.
+    const weights =
+      bytes.byteOffset % 8 === 0
+        ? new Float64Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 8)
+        : new Float64Array(new Uint8Array(bytes).buffer);
+    const ids = new Map(m.features.map((f, i) => [f, i]));
+    const classifier = new IntentClassifier(m.labels, m.options, ids, weights, Float64Array.from(m.bias));
+    return { classifier, inline: false };
+  } catch {
+    return undefined; // missing, unreadable or damaged: train
+  }
+}
+
+/** Writes the model as JSON (key, labels, features, bias) plus the raw weights sidecar; drops old sidecars. */
+function writeCachedModel(file: string, key: string, classifier: IntentClassifier): void {
+  const { weights, ...model } = classifier.toJSON();
+  const weightsFile = weightsFileName(file, key);
+  const dir = dirname(file);
+  mkdirSync(dir, { recursive: true });
+  writeAtomic(join(dir, weightsFile), Buffer.from(weights, "base64"));
+  writeAtomic(
+    file,
+    JSON.stringify({ key, model: { ...model, weights: "" }, weightsFile } satisfies CacheFile),
+  );
+  const prefix = `${basename(file)}.`;
+  for (const name of readdirSync(dir))
+    if (name.startsWith(prefix) && name.endsWith(".f64") && name !== weightsFile)
+      rmSync(join(dir, name), { force: true });
+}
+
+/**
+ * The shipped classifier through a cache file (e.g. in the workspace's assistant folder): loaded when
  * it was trained from the same files, otherwise trained and written. A one-shot CLI turn then costs
- * a file read instead of a training run. A file that cannot be read or written is only a cache miss.
+ * a file read instead of a training run. The key hashes the raw utterance and catalog bytes (no YAML
+ * is parsed unless the model must be retrained); the weights sit in a raw float64 sidecar, so a load
+ * is a small JSON parse and a binary read rather than decoding megabytes of base64. A file that cannot
+ * be read or written is only a cache miss.
  */
 export function cachedIntentClassifier(file: string, dir: string = UTTERANCES_DIR): IntentClassifier {
   const key = trainingKey(dir);
   const memo = cache.get(`${file}\u0000${key}`);
   if (memo) return memo;
-  let classifier: IntentClassifier | undefined;
-  try {
-    const data = JSON.parse(readFileSync(file, "utf8")) as { key: string; model: SerializedClassifier };
-    if (data.key === key) classifier = IntentClassifier.fromJSON(data.model);
-  } catch {
-    // missing, unreadable or stale: train below
-  }
-  if (!classifier) {
-    classifier = trainFromUtteranceFiles({ dir });
+  const cached = readCachedModel(file, key);
+  const classifier = cached?.classifier ?? trainFromUtteranceFiles({ dir });
+  if (!cached || cached.inline) {
     try {
-      mkdirSync(dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, JSON.stringify({ key, model: classifier.toJSON() }));
-      renameSync(tmp, file);
+      writeCachedModel(file, key, classifier);
     } catch {
       // read-only workspace: keep the model in memory only
     }

@@ -47,3 +47,29 @@ describe("monitor run: each feature line says what decided it", () => {
     expect(large).toMatch(/js\s+0\.0200 \(threshold 0\.154 calibrated\)/);
   });
 });
+
+describe("monitor run: a calibrated threshold no score can reach is said, not hidden behind ✓", () => {
+  it("a JS threshold at or above 1 (the largest JS distance) is flagged as blind", () => {
+    const base = {
+      name: "competitor_offer_active",
+      drift: false,
+      warn: false,
+      threshold_source: "calibrated",
+    };
+    expect(featureVerdict({ ...base, test: "js", score: 0.11, threshold: 1.04 })).toContain("cannot drift");
+    expect(featureVerdict({ ...base, test: "js", score: 0.11, threshold: 0.3 })).not.toContain(
+      "cannot drift",
+    );
+    expect(
+      featureVerdict({
+        ...base,
+        test: "chi2",
+        score: 1e-12,
+        threshold: 0.01,
+        effect: 0.475,
+        effect_threshold: 1.26,
+        effect_test: "js",
+      }),
+    ).toContain("cannot drift");
+  });
+});

@@ -73,6 +73,13 @@ export function registerMonitoringCommands(program: Command, deps: MonitoringDep
     );
 }
 
+/** A Jensen–Shannon distance (base 2) never exceeds 1: a threshold at or above it can never fire. */
+function blind(threshold: number): string {
+  return threshold >= 1
+    ? " — cannot drift: the reference swings more than any JS distance shows (set monitoring.features.NAME.js, or a longer training window)"
+    : "";
+}
+
 /** One feature's test and what decided it: effect size vs threshold, or p-value and effect size for small samples. */
 export function featureVerdict(f: MonitorResult["features"][number]): string {
   const n = (x: number) => Number(x.toPrecision(3));
@@ -82,10 +89,10 @@ export function featureVerdict(f: MonitorResult["features"][number]): string {
     const big = f.effect > f.effect_threshold;
     const effect = `${f.effect_test ?? "effect"} ${n(f.effect)} ${big ? ">" : "≤"} ${n(f.effect_threshold)} natural variation`;
     const why = f.drift ? "" : f.score < f.threshold ? " (significant but within natural variation)" : "";
-    return `${p}, ${effect}${why}`;
+    return `${p}, ${effect}${why}${f.effect_test === "js" ? blind(f.effect_threshold) : ""}`;
   }
   if (f.test === "none") return "not tested (not enough data)";
-  return `${f.test.padEnd(4)} ${f.score.toPrecision(3).padStart(9)} (threshold ${n(f.threshold)}${f.threshold_source === "calibrated" ? " calibrated" : ""})`;
+  return `${f.test.padEnd(4)} ${f.score.toPrecision(3).padStart(9)} (threshold ${n(f.threshold)}${f.threshold_source === "calibrated" ? " calibrated" : ""})${f.test === "js" ? blind(f.threshold) : ""}`;
 }
 
 function renderMonitor(r: MonitorResult): string {

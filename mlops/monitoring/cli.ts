@@ -76,7 +76,7 @@ export function registerMonitoringCommands(program: Command, deps: MonitoringDep
 /** A Jensen–Shannon distance (base 2) never exceeds 1: a threshold at or above it can never fire. */
 function blind(threshold: number): string {
   return threshold >= 1
-    ? " — cannot drift: the reference swings more than any JS distance shows (set monitoring.features.NAME.js, or a longer training window)"
+    ? " — cannot drift: the reference swings more than any JS distance shows (set monitoring.features.<name>.js, or train on a longer window)"
     : "";
 }
 

@@ -169,6 +169,26 @@ describe("calibration, ranges and sample size", () => {
     expect(pricier.features.filter((f) => f.drift).map((f) => f.name)).toEqual(["monthly_price"]);
   });
 
+  it("a per-feature threshold set in config wins over the calibrated one, at both sample sizes", () => {
+    // The swinging plan mix: calibration allows it; an operator who sets plan.js says otherwise.
+    const swing = customers(1_200, 21, { planShares: [0.3, 0.5, 0.2] });
+    const strict = monitoringConfigSchema.parse({ features: { plan: { js: 0.05 } } });
+    expect(
+      compareToReference(profile, swing, undefined, config).features.find((f) => f.name === "plan")?.drift,
+    ).toBe(false);
+    const large = compareToReference(profile, swing, undefined, strict).features.find(
+      (f) => f.name === "plan",
+    );
+    expect(large).toMatchObject({ test: "js", threshold: 0.05, thresholdSource: "config", drift: true });
+    const small = compareToReference(
+      profile,
+      customers(800, 22, { planShares: [0.3, 0.5, 0.2] }),
+      undefined,
+      strict,
+    ).features.find((f) => f.name === "plan");
+    expect(small).toMatchObject({ test: "chi2", effectThreshold: 0.05, drift: true });
+  });
+
   it("accepts values just past the reference range (margin) and flags values far outside", () => {
     const slightly = customers(500, 11, { priceFactor: 1.05 }); // max 157.5 vs reference ~150
     expect(

@@ -517,7 +517,8 @@ function numericDrift(
   calibration?: SliceCalibration,
 ): FeatureDrift {
   const score = psi(Float64Array.from(ref.counts), histogram(values, Float64Array.from(ref.edges)));
-  const calibrated = calibration?.threshold;
+  // An explicit per-feature setting wins over the calibration (the operator knows this feature better).
+  const calibrated = override.psi === undefined ? calibration?.threshold : undefined;
   const threshold = calibrated ?? override.psi ?? config.psiDrift;
   const thresholdSource = calibrated === undefined ? "config" : "calibrated";
   if (large) {
@@ -535,7 +536,8 @@ function numericDrift(
   const alpha = override.alpha ?? config.alpha;
   // Significant is not enough: the shift must also exceed the reference's own calendar variation
   // (the p-value already stands in for the large-sample floor, as configured).
-  const big = calibration === undefined || score > naturalBound(calibration);
+  const bound = override.psi ?? (calibration ? naturalBound(calibration) : undefined);
+  const big = bound === undefined || score > bound;
   return {
     name: ref.name,
     test: "ks",
@@ -545,7 +547,7 @@ function numericDrift(
     drift: ks.pValue < alpha && big,
     warn: false,
     effect: score,
-    effectThreshold: calibration ? naturalBound(calibration) : undefined,
+    effectThreshold: bound,
     effectTest: "psi",
     thresholdSource,
   };
@@ -564,7 +566,7 @@ function categoricalDrift(
   override: { js?: number; alpha?: number },
   calibration?: SliceCalibration,
 ): FeatureDrift {
-  const calibrated = calibration?.threshold;
+  const calibrated = override.js === undefined ? calibration?.threshold : undefined;
   const refCounts = Float64Array.from(ref.counts);
   const score = jensenShannonDistance(refCounts, counts);
   const thresholdSource = calibrated === undefined ? "config" : "calibrated";
@@ -582,7 +584,8 @@ function categoricalDrift(
   }
   const chi = chiSquareTwoSample(refCounts, counts);
   const alpha = override.alpha ?? config.alpha;
-  const big = calibration === undefined || score > naturalBound(calibration);
+  const bound = override.js ?? (calibration ? naturalBound(calibration) : undefined);
+  const big = bound === undefined || score > bound;
   return {
     name: ref.name,
     test: "chi2",
@@ -592,7 +595,7 @@ function categoricalDrift(
     drift: chi.pValue < alpha && big,
     warn: false,
     effect: score,
-    effectThreshold: calibration ? naturalBound(calibration) : undefined,
+    effectThreshold: bound,
     effectTest: "js",
     thresholdSource,
   };

@@ -91,7 +91,7 @@ export const monitoringConfigSchema = z
       })
       .strict()
       .default({ quantile: 0.95, margin: 3, minSliceRows: 100 }),
-    /** Per-feature overrides, e.g. { monthly_price_brl: { psi: 0.15 } }. */
+    /** Per-feature overrides, e.g. { monthly_price_brl: { psi: 0.15 } }: they win over the calibrated threshold. */
     features: z.record(z.string(), featureThresholdSchema).default({}),
     /** Default window of `telco monitor run` (e.g. 7d, 4w). */
     window: z

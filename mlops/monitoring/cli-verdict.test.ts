@@ -33,7 +33,7 @@ describe("monitor run: each feature line says what decided it", () => {
       effect_threshold: 0.3,
       effect_test: "psi",
     });
-    expect(drifted).toContain("psi 0.9 > 0.3");
+    expect(drifted).toContain("psi 0.9 > 0.3 configured"); // no calibration: the configured effect size
     expect(drifted).not.toContain("within");
     const large = featureVerdict({
       name: "uf",

@@ -87,8 +87,13 @@ export function featureVerdict(f: MonitorResult["features"][number]): string {
     const p = `${f.test.padEnd(4)} p ${f.score.toPrecision(3).padStart(9)} ${f.score < f.threshold ? "<" : "≥"} α ${n(f.threshold)}`;
     if (f.effect === undefined || f.effect_threshold === undefined) return p;
     const big = f.effect > f.effect_threshold;
-    const effect = `${f.effect_test ?? "effect"} ${n(f.effect)} ${big ? ">" : "≤"} ${n(f.effect_threshold)} natural variation`;
-    const why = f.drift ? "" : f.score < f.threshold ? " (significant but within natural variation)" : "";
+    const effect = `${f.effect_test ?? "effect"} ${n(f.effect)} ${big ? ">" : "≤"} ${n(f.effect_threshold)} ${f.threshold_source === "calibrated" ? "natural variation" : "configured"}`;
+    const why =
+      f.drift || f.score >= f.threshold
+        ? ""
+        : f.threshold_source === "calibrated"
+          ? " (significant but within natural variation)"
+          : " (significant but below the configured effect size)";
     return `${p}, ${effect}${why}${f.effect_test === "js" ? blind(f.effect_threshold) : ""}`;
   }
   if (f.test === "none") return "not tested (not enough data)";

@@ -29,6 +29,7 @@ import { ensurePortalBuilt } from "./build.ts";
 import { portalAuditFile, portalDeps } from "./index.ts";
 import { portalRoutes } from "./routes.ts";
 import { insightsDeps, insightsRoutes } from "./routes-insights.ts";
+import { knowledgeDeps, knowledgeRoutes } from "./routes-knowledge.ts";
 import { modelViewDeps, modelViewRoutes } from "./routes-models.ts";
 
 // The portal as a person uses it, in real headless Chromium (Debian's package; nothing is downloaded):
@@ -374,6 +375,7 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
           systems: async () => sb.systems,
           consoleRoutes: [
             insightsRoutes(insightsDeps(sb.app, { promptsDir: join(promptsRepo, "templates"), promptsRepo })),
+            knowledgeRoutes(knowledgeDeps(sb.app)),
           ],
         }),
         modelViewRoutes(modelViewDeps(sb.app, deps)),

@@ -32,6 +32,8 @@ const REASON_WORDS = {
   competitor:
     /concorr|competi|estrela net|r[aá]pida fibra|onda m[oó]vel|outra operadora|another (?:operator|provider)/i,
   price: /car[oa]|pre[cç]o|barat|valor|pagar menos|expensive|price|cheaper|afford/i,
+  moving:
+    /mud(?:ar|ando|ança|anca)|outr[ao] (?:cidade|estado|pa[ií]s|endere[cç]o)|exterior|\bmoving\b|\bmove\b|relocat|abroad/i,
 };
 
 /**
@@ -40,6 +42,10 @@ const REASON_WORDS = {
  * discount (a supervisor's, if allowed), price → the largest discount an agent may grant; otherwise the
  * first allowed. Only offers the rules allowed are candidates.
  */
+function isMoving(ctx: FlowContext): boolean {
+  return REASON_WORDS.moving.test(String(ctx.frame.slots.cancel_reason ?? ""));
+}
+
 export function offerForReason(offers: Offer[], reason: string): Offer | undefined {
   const by = (id: string) => offers.find((o) => o.offer_id === id);
   const discounts = offers
@@ -64,6 +70,16 @@ const REFUSE = /\b(?:n[aã]o|nenhum[a]?|nem|no|not|don'?t|won'?t|never)\b/i;
 /** Taking the one offer presented without naming it ("aceito", "pode aplicar", "I'll take it"). */
 const ACCEPT =
   /aceit|\bquero sim\b|quero (?:essa|esse|a oferta|a condi)|pode (?:ser|aplicar)|fechado|beleza|\btake (?:it|the offer|your offer|that)\b|i'?ll take|\baccept|\bdeal\b|sounds good/i;
+
+/**
+ * At "Confirma que quer cancelar?": a cancel word the customer negates ("não quero cancelar", "I don't
+ * want to cancel anymore", "cancela isso" aimed at the request) is a no; any other cancel word ("não
+ * quero nenhuma, quero cancelar mesmo", "não, pode cancelar") is a yes, whatever "não" came before it.
+ * Read from the words because the classifier scores "não" and "cancelar" both high in such messages.
+ */
+const NEGATED_CANCEL =
+  /\b(?:n[aã]o|nao|no|not|don'?t|dont|never|nunca)\b[^,.;!?]{0,25}\bcancel|\bcancel\w*\s+(?:isso|esse pedido|o pedido|this|that|the request)\b|desist|mudei de ideia|changed my mind/i;
+const CANCEL_WORD = /\bcancel/i;
 
 /** Only a clear "esquece" drops the request at the reason question ("não uso mais" is a reason). */
 const SURE_STOP = 0.9;
@@ -184,6 +200,10 @@ export const cancellationReplies = replies({
       `Feito! Apliquei a condição ${o.offer_id}, válida até ${date(endsAt, "pt-BR")}. Seu plano continua ativo e o cancelamento não foi registrado. Posso ajudar em mais alguma coisa?`,
     pending: (o: Offer) =>
       `Registrei o pedido da condição ${o.offer_id}; ela precisa de aprovação de um supervisor, com retorno em até 1 dia útil. Seu plano continua ativo enquanto isso.`,
+    moving: () =>
+      "Se for mudança, dá para levar a Aurora Fibra e a TV para o novo endereço: é gratuito uma vez a cada 12 meses, o plano e o preço continuam os mesmos e a fidelidade não recomeça (consulte a cobertura no app, em Perfil > Meus serviços > Mudança de endereço). Se não houver cobertura lá, o cancelamento sai sem multa de fidelidade com um comprovante do novo endereço.",
+    movingMobile: () =>
+      "Se for mudança, a linha móvel não depende de endereço: ela continua funcionando normalmente na nova cidade, com o mesmo número e plano.",
     confirmCancel: (fine: string) =>
       ["Entendi. O cancelamento é processado em até 48 horas.", fine, "Confirma que quer cancelar?"]
         .filter(Boolean)
@@ -223,6 +243,10 @@ export const cancellationReplies = replies({
       `Done! I've applied ${o.offer_id}, valid until ${date(endsAt, "en")}. Your plan stays active and no cancellation was registered. Anything else I can help with?`,
     pending: (o: Offer) =>
       `I've requested ${o.offer_id}; it needs a supervisor's approval, with an answer within 1 business day. Your plan stays active meanwhile.`,
+    moving: () =>
+      "If you are moving, Aurora Fibra and TV can move with you: free once every 12 months, same plan and price, and the loyalty period does not restart (check coverage in the app: Profile > My services > Change of address). If there is no coverage at the new address, you can cancel without the loyalty fine by showing proof of the new address.",
+    movingMobile: () =>
+      "If you are moving, a mobile line does not depend on an address: it keeps working in the new city, with the same number and plan.",
     confirmCancel: (fine: string) =>
       ["Understood. Cancellation is processed within 48 hours.", fine, "Do you confirm you want to cancel?"]
         .filter(Boolean)
@@ -304,6 +328,8 @@ export const cancellationFlow = defineFlow({
       if (insists || stop >= SURE_STOP || QUESTION.test(text)) return null;
       return { slots: { cancel_reason: text.trim().slice(0, 200) }, exclusive: true };
     }
+    if (frame.step === "confirm_cancel" && frame.awaiting === "confirm" && CANCEL_WORD.test(text))
+      return { slots: { confirm: !NEGATED_CANCEL.test(text) }, exclusive: true };
     if (frame.step === "choose_offer" && frame.awaiting === "choice") {
       const offers = (frame.facts.offers as Offer[] | undefined) ?? [];
       // "Não quero o desconto", "quero cancelar": never read as taking the offer.
@@ -333,6 +359,12 @@ export const cancellationFlow = defineFlow({
     },
     async offers(ctx) {
       const r = await ctx.call("get_eligible_offers", {});
+      // Moving house (faq-mudanca-endereco): a discount does not answer it; the service moves with the
+      // customer, and without coverage there the fine is waived. Say so; present no retention offer.
+      if (isMoving(ctx)) {
+        ctx.frame.facts.moving = true;
+        return goto("cancel_facts");
+      }
       // No offers (or the rules unavailable): nothing to present, never a reason to hold the request.
       const chosen = r.ok
         ? offerForReason(r.result.offers, String(ctx.frame.slots.cancel_reason ?? ""))
@@ -458,6 +490,16 @@ export const cancellationFlow = defineFlow({
       if (answer === true) return cancelNow(ctx);
       if (answer === false) return goto("kept");
       const profile = ctx.frame.facts.profile as GetCustomerProfileOutput | undefined;
+      // Home services move with an address; a mobile line does not depend on one (faq-mudanca-endereco).
+      if (ctx.frame.facts.moving && !ctx.frame.facts.moving_said) {
+        ctx.frame.facts.moving_said = true;
+        const home = profile
+          ? profile.contracts.some(
+              (c) => c.status === "active" && ["fibra", "tv", "combo"].includes(c.product),
+            )
+          : true;
+        ctx.say(cancellationReplies, home ? "moving" : "movingMobile");
+      }
       ctx.say(cancellationReplies, "confirmCancel", fineText(profile, ctx.lang));
       return ask("confirm");
     },

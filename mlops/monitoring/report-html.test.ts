@@ -47,3 +47,39 @@ describe("renderMonitoringReport", () => {
     expect(html).not.toContain("<script>");
   });
 });
+
+describe("renderMonitoringReport: small samples", () => {
+  it("a significant p-value within the reference's natural variation says so next to its ok badge", async () => {
+    // Monthly slices whose prices swing by 8 between months: a current month shifted by 12 is significant (KS) but not beyond that.
+    const parts = [data(1000, 0), data(1000, 8), data(1000, 0), data(1000, 8)];
+    const reference: TabularDataset = {
+      nRows: 4000,
+      features: parts[0].features.map((f, j) =>
+        f.kind === "numeric"
+          ? {
+              ...f,
+              values: Float64Array.from(parts.flatMap((p) => Array.from((p.features[j] as typeof f).values))),
+            }
+          : {
+              ...f,
+              codes: Int32Array.from(parts.flatMap((p) => Array.from((p.features[j] as typeof f).codes))),
+            },
+      ),
+    };
+    const slices = parts.flatMap((_, i) => new Array<string>(1000).fill(`2025-0${i + 1}-01`));
+    const config = monitoringConfigSchema.parse({});
+    const profile = buildReferenceProfile(reference, undefined, { slices, config });
+    const report = compareToReference(profile, data(900, 12), undefined, config);
+    const price = report.features.find((f) => f.name === "monthly_price");
+    expect(price).toMatchObject({ test: "ks", drift: false });
+    expect(price?.score).toBeLessThan(config.alpha);
+    const html = await renderMonitoringReport({
+      title: "Churn monitoring",
+      generatedAt: "2026-12-07T00:00:00Z",
+      report,
+      profile,
+      current: data(900, 12),
+    });
+    expect(html).toContain("significant but within the reference&#39;s natural variation");
+  });
+});

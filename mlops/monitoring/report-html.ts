@@ -188,9 +188,14 @@ function testText(f: DriftReport["features"][number]): string {
   const p = `${f.test} p = ${f.score.toPrecision(3)} ${f.score < f.threshold ? "<" : "≥"} α ${n(f.threshold)}`;
   if (f.effect === undefined || f.effectThreshold === undefined) return p;
   const big = f.effect > f.effectThreshold;
+  const calibrated = f.thresholdSource === "calibrated";
   const note =
-    !f.drift && f.score < f.threshold ? "; significant but within the reference's natural variation" : "";
-  return `${p}, ${f.effectTest ?? "effect"} ${n(f.effect)} ${big ? ">" : "≤"} ${n(f.effectThreshold)} (natural variation)${note}`;
+    !f.drift && f.score < f.threshold
+      ? calibrated
+        ? "; significant but within the reference's natural variation"
+        : "; significant but below the configured effect size"
+      : "";
+  return `${p}, ${f.effectTest ?? "effect"} ${n(f.effect)} ${big ? ">" : "≤"} ${n(f.effectThreshold)} (${calibrated ? "natural variation" : "configured"})${note}`;
 }
 
 function driftScoresPlot(report: DriftReport): Promise<string> {

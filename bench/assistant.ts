@@ -38,7 +38,7 @@ import { seedSystemsFromDelivery } from "../mlops/simulator/systems-seed.ts";
 import { configSchema } from "../platform/config/schema.ts";
 import { contextFromConfig } from "../platform/context.ts";
 import type { OperatorSystems } from "../platform/ports/operator-systems.ts";
-import { openSandbox, type SandboxScenarios } from "../platform/sandbox/index.ts";
+import { openSandbox, type SandboxScenarios, sandboxSeeder } from "../platform/sandbox/index.ts";
 import { type Contention, contention, pct, procCpuUs, r2, startSandboxChild, stopChild } from "./common.ts";
 
 const { values } = parseArgs({
@@ -234,7 +234,7 @@ async function main() {
       outDir: delivery,
     });
     const storePath = join(home, "systems", "operator.sqlite");
-    const seeded = seedSystemsFromDelivery(storePath, delivery);
+    const seeded = seedSystemsFromDelivery(sandboxSeeder(storePath), delivery);
     const server = await startSandboxChild(storePath);
     child = server.child;
     const app = contextFromConfig(
@@ -312,7 +312,7 @@ async function main() {
         ],
       ];
       for (const [label, concurrency, count, think, traced] of phases) {
-        seedSystemsFromDelivery(storePath, delivery);
+        seedSystemsFromDelivery(sandboxSeeder(storePath), delivery);
         const assistant = await openAssistant(app, {
           systems,
           churn,
@@ -321,7 +321,7 @@ async function main() {
           ...(traced ? {} : { observer: null }),
         });
         await runConversations(assistant, plans(seeded.scenarios, 12), 1); // warm-up (index, caches, JIT)
-        seedSystemsFromDelivery(storePath, delivery);
+        seedSystemsFromDelivery(sandboxSeeder(storePath), delivery);
         const list = plans(seeded.scenarios, count);
         if (inspector) await inspector.post("Profiler.start");
         const load = contention(() => [process.pid, child?.pid]);

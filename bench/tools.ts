@@ -39,7 +39,7 @@ import { configSchema } from "../platform/config/schema.ts";
 import { type AppContext, contextFromConfig } from "../platform/context.ts";
 import type { ChurnRiskService } from "../platform/ports/churn-risk.ts";
 import type { OperatorSystems } from "../platform/ports/operator-systems.ts";
-import { openSandbox, type SandboxScenarios } from "../platform/sandbox/index.ts";
+import { openSandbox, type SandboxScenarios, sandboxSeeder } from "../platform/sandbox/index.ts";
 import { contention, pct, procCpuUs, r3, startSandboxChild, stopChild } from "./common.ts";
 
 const { values } = parseArgs({
@@ -176,7 +176,7 @@ async function main() {
       outDir: deliveryDir,
     });
     const storePath = join(home, "systems", "operator.sqlite");
-    const seeded = seedSystemsFromDelivery(storePath, deliveryDir);
+    const seeded = seedSystemsFromDelivery(sandboxSeeder(storePath), deliveryDir);
     const setupSeconds = (performance.now() - t0) / 1000;
     const server = await startSandboxChild(storePath);
     child = server.child;

@@ -7,7 +7,12 @@ import { action, type CommandRuntime, commandGroup, intOption } from "../platfor
 import type { AppContext } from "../platform/context.ts";
 import { NotFoundError } from "../platform/errors.ts";
 import { SYSTEM_NAMES } from "../platform/ports/operator-systems.ts";
-import { type SandboxStatus, SCENARIO_DESCRIPTIONS, SCENARIO_NAMES } from "../platform/sandbox/index.ts";
+import {
+  type SandboxStatus,
+  SCENARIO_DESCRIPTIONS,
+  SCENARIO_NAMES,
+  sandboxSeeder,
+} from "../platform/sandbox/index.ts";
 import { SandboxStore } from "../platform/sandbox/store.ts";
 import { latestSyntheticDelivery } from "./deliveries.ts";
 
@@ -73,7 +78,7 @@ export function registerSystemsCommands(program: Command): void {
           });
         }
         rt.info(`seeding the operator systems from ${dir}`);
-        const report = seedSystemsFromDelivery(app.paths.systems, dir);
+        const report = seedSystemsFromDelivery(sandboxSeeder(app.paths.systems), dir);
         const summary = {
           path: report.path,
           delivery: report.delivery,

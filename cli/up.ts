@@ -15,6 +15,7 @@ import { deliveryFingerprint, seedSystemsFromDelivery } from "../mlops/simulator
 import { action, type CommandRuntime, intOption } from "../platform/cli/runtime.ts";
 import type { AppContext } from "../platform/context.ts";
 import { TelcoError } from "../platform/errors.ts";
+import { sandboxSeeder } from "../platform/sandbox/seed.ts";
 import { SandboxStore } from "../platform/sandbox/store.ts";
 import { defaultDeliveryDir } from "./deliveries.ts";
 import { startSystemsServer } from "./systems.ts";
@@ -86,7 +87,7 @@ export const upSteps: UpStep[] = [
         }
         if (current && current === wanted) return `operator systems up to date (${app.paths.systems})`;
       }
-      const r = seedSystemsFromDelivery(app.paths.systems, dir);
+      const r = seedSystemsFromDelivery(sandboxSeeder(app.paths.systems), dir);
       return `operator systems seeded: ${r.rows.customers} customers, business date ${r.business_date} (${r.read_ms + r.duration_ms} ms)`;
     },
   },

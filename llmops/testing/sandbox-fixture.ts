@@ -6,7 +6,12 @@ import { seedSystemsFromDelivery } from "../../mlops/simulator/systems-seed.ts";
 import { configSchema } from "../../platform/config/schema.ts";
 import { type AppContext, contextFromConfig } from "../../platform/context.ts";
 import type { OperatorSystems, SystemName } from "../../platform/ports/operator-systems.ts";
-import { openSandbox, type SandboxScenarios, type SandboxSystems } from "../../platform/sandbox/index.ts";
+import {
+  openSandbox,
+  type SandboxScenarios,
+  type SandboxSystems,
+  sandboxSeeder,
+} from "../../platform/sandbox/index.ts";
 import { type SandboxServer, type SystemFault, startSandboxServer } from "../../platform/sandbox/server.ts";
 
 /**
@@ -112,7 +117,7 @@ export async function createSandboxFixture(opts: SandboxFixtureOptions = {}): Pr
     outDir: deliveryDir,
   });
   const storePath = join(home, "systems", "operator.sqlite");
-  const report = seedSystemsFromDelivery(storePath, deliveryDir);
+  const report = seedSystemsFromDelivery(sandboxSeeder(storePath), deliveryDir);
   const server = await startSandboxServer({ path: storePath });
   const client = { ...DEFAULT_CLIENT, ...opts.client };
   const configFor = (c: ClientSettings) =>
@@ -154,7 +159,7 @@ export async function createSandboxFixture(opts: SandboxFixtureOptions = {}): Pr
     home,
     deliveryDir,
     async reseed() {
-      seedSystemsFromDelivery(storePath, deliveryDir);
+      seedSystemsFromDelivery(sandboxSeeder(storePath), deliveryDir);
     },
     async cleanup() {
       if (cleaned) return;

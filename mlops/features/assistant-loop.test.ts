@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../platform/config/schema.ts";
 import { type AppContext, contextFromConfig } from "../../platform/context.ts";
-import { openSandbox, type SandboxSystems } from "../../platform/sandbox/index.ts";
+import { openSandbox, type SandboxSystems, sandboxSeeder } from "../../platform/sandbox/index.ts";
 import { runIngestion } from "../ingestion/ingest.ts";
 import { exportInteractions } from "../ingestion/interactions.ts";
 import { ingestSynthetic, interactionsPlan } from "../ingestion/sources.ts";
@@ -33,7 +33,7 @@ beforeAll(async () => {
   });
   app = contextFromConfig(configSchema.parse({}), home);
   await ingestSynthetic(app, delivery);
-  seedSystemsFromDelivery(app.paths.systems, delivery);
+  seedSystemsFromDelivery(sandboxSeeder(app.paths.systems), delivery);
   systems = openSandbox(app.paths.systems);
 }, 120_000);
 

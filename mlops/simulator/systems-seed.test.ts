@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { NotFoundError } from "../../platform/errors.ts";
+import { sandboxSeeder } from "../../platform/sandbox/seed.ts";
 import { generateOperatorData } from "./generate.ts";
 import { deliveryFingerprint, seedSystemsFromDelivery, systemsSeedFromDelivery } from "./systems-seed.ts";
 
@@ -25,7 +26,7 @@ describe("systems seed from a synthetic delivery", () => {
     expect(seed.customers[0]?.customer_id).toBe("AUR-00000001");
     expect(Object.values(seed.skipped).every((n) => n === 0)).toBe(true);
     expect(seed.source.fingerprint).toBe(deliveryFingerprint(dir));
-    const report = seedSystemsFromDelivery(join(dir, "..", "op.sqlite"), dir);
+    const report = seedSystemsFromDelivery(sandboxSeeder(join(dir, "..", "op.sqlite")), dir);
     expect(report.rows.customers).toBe(150);
     expect(report.rows.invoices).toBe(rows("billing_invoices"));
     expect(report.business_date).toBe("2025-06-30");
@@ -40,7 +41,7 @@ describe("systems seed from a synthetic delivery", () => {
       true,
     );
     expect(new Set(seed.customers.map((c) => c.customer_id)).size).toBe(seed.customers.length);
-    expect(seedSystemsFromDelivery(join(dir, "..", "op.sqlite"), dir).rows.customers).toBe(
+    expect(seedSystemsFromDelivery(sandboxSeeder(join(dir, "..", "op.sqlite")), dir).rows.customers).toBe(
       seed.customers.length,
     );
   });

@@ -2,13 +2,14 @@ import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { NotFoundError, ValidationError } from "../../platform/errors.ts";
-import { type SeedReport, seedSandbox } from "../../platform/sandbox/seed.ts";
 import type {
   SeedContract,
   SeedInvoice,
   SeedTicket,
   SystemsSeed,
-} from "../../platform/sandbox/seed-types.ts";
+  SystemsSeeder,
+  SystemsSeedReport,
+} from "../../platform/ports/systems-seed.ts";
 import type { DataContract } from "../ingestion/contract.ts";
 import { loadSyntheticContracts } from "./contracts.ts";
 import type { DeliveryManifest } from "./generate.ts";
@@ -212,12 +213,18 @@ export function systemsSeedFromDelivery(dir: string): SystemsSeed {
   };
 }
 
-/** Reads the delivery at `dir` and (re)seeds the sandbox store at `path` with it. */
-export function seedSystemsFromDelivery(path: string, dir: string): SeedReport & { read_ms: number } {
+/**
+ * Reads the delivery at `dir` and (re)seeds the operator's systems with it through the seeder the
+ * composition root built (locally `sandboxSeeder(app.paths.systems)`).
+ */
+export function seedSystemsFromDelivery<R extends SystemsSeedReport>(
+  seeder: SystemsSeeder<R>,
+  dir: string,
+): R & { read_ms: number } {
   const started = performance.now();
   const seed = systemsSeedFromDelivery(dir);
   const read_ms = Math.round(performance.now() - started);
-  return { ...seedSandbox(path, seed), read_ms };
+  return { ...seeder.seed(seed), read_ms };
 }
 
 /** The fingerprint a delivery would seed with, without reading its tables (for "did it change?"). */

@@ -6,14 +6,14 @@ import { SandboxOffers } from "./offers.ts";
 import type { SandboxScenarios } from "./scenarios.ts";
 import { SandboxStore, type SandboxStoreOptions } from "./store.ts";
 
+export type { SystemsSeed } from "../ports/systems-seed.ts";
 export {
   type SandboxScenarios,
   SCENARIO_DESCRIPTIONS,
   SCENARIO_NAMES,
   type ScenarioName,
 } from "./scenarios.ts";
-export { type SeedReport, seedSandbox } from "./seed.ts";
-export type { SystemsSeed } from "./seed-types.ts";
+export { type SeedReport, sandboxSeeder, seedSandbox } from "./seed.ts";
 
 /** What `telco systems status` and `GET /_sandbox/status` report. */
 export interface SandboxStatus {

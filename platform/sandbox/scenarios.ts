@@ -1,5 +1,5 @@
 import type { CatalogPlan } from "../ports/offers.ts";
-import type { SeedSpeedTest, SystemsSeed } from "./seed-types.ts";
+import type { SeedSpeedTest, SystemsSeed } from "../ports/systems-seed.ts";
 import { addDays, hash32 } from "./store.ts";
 
 /**

@@ -1,6 +1,6 @@
+import type { SystemsSeed, SystemsSeeder } from "../ports/systems-seed.ts";
 import { loadSandboxCatalog } from "./catalog.ts";
 import { buildScenarioOverlays, type SandboxScenarios } from "./scenarios.ts";
-import type { SystemsSeed } from "./seed-types.ts";
 import { SANDBOX_SCHEMA_VERSION, SANDBOX_TABLES, SandboxStore, type SandboxStoreOptions } from "./store.ts";
 
 export interface SeedReport {
@@ -32,6 +32,11 @@ const CATEGORY_LABEL: Record<string, string> = {
   cancelamento: "cancellation request",
   outros: "other request",
 };
+
+/** The sandbox as the `SystemsSeeder` port: each `seed()` (re)seeds the store at `path`. */
+export function sandboxSeeder(path: string, opts: SandboxStoreOptions = {}): SystemsSeeder<SeedReport> {
+  return { seed: (seed) => seedSandbox(path, seed, opts) };
+}
 
 /**
  * (Re)seeds the sandbox store at `path` from a delivery's seed, in one transaction: every table is

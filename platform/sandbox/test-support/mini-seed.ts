@@ -1,4 +1,4 @@
-import type { SystemsSeed } from "../seed-types.ts";
+import type { SystemsSeed } from "../../ports/systems-seed.ts";
 
 /**
  * A hand-written seed of three customers (fibra, mobile postpaid, a former customer) for platform

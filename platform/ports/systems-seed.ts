@@ -1,8 +1,36 @@
 /**
- * What seeds the operator sandbox: plain rows of one synthetic delivery, typed. Produced by
- * `mlops/simulator/systems-seed.ts` from a delivery folder (platform never imports mlops); the
- * sandbox loads it with `seedSandbox()` and adds the scenario overlays at `as_of`.
- * Ids are the delivery's (AUR-…, CTR-…, INV-…), so the lake, the features and the systems agree.
+ * Seeding the operator's systems: the domain (`mlops/simulator/systems-seed.ts`) reads a delivery folder
+ * into plain typed rows (`SystemsSeed`) and hands them to a `SystemsSeeder`; the composition root
+ * builds the seeder. Local profile: the operator sandbox (`sandboxSeeder()` in
+ * platform/sandbox/seed.ts), which loads the rows and adds the scenario overlays at `as_of`.
+ */
+
+/** What loads a seed into the operator's systems (one transaction: the old state, then the new). */
+export interface SystemsSeeder<R extends SystemsSeedReport = SystemsSeedReport> {
+  seed(seed: SystemsSeed): R;
+}
+
+export interface SystemsSeedReport {
+  /** Where the systems' state lives (the sandbox's SQLite file). */
+  path: string;
+  business_date: string;
+  delivery: string;
+  fingerprint: string;
+  /** Rows held per table after seeding. */
+  rows: Record<string, number>;
+  skipped: Record<string, number>;
+  /** Customers per demo scenario at the business date, and their counts. */
+  scenarios: {
+    business_date: string;
+    customers: Record<string, string[]>;
+    counts: Record<string, number>;
+  };
+  duration_ms: number;
+}
+
+/**
+ * Plain rows of one synthetic delivery, typed. Ids are the delivery's (AUR-…, CTR-…, INV-…), so the
+ * lake, the features and the systems agree.
  */
 export interface SystemsSeed {
   source: {

@@ -501,7 +501,7 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
     await page.getByLabel(/Pergunta|Question/).fill("como pedir a segunda via da fatura");
     await page.getByRole("button", { name: /^(Buscar|Search)$/ }).click();
     await page.locator("ol.results li").first().waitFor();
-    await check(page, "console-knowledge");
+    await check(page, "console-knowledge-search");
     const audit = readFileSync(portalAuditFile(sb.app), "utf8")
       .trim()
       .split("\n")

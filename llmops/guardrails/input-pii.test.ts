@@ -48,3 +48,22 @@ describe("input PII guardrail", () => {
     expect(strict.check("cartão 4111 1111 1111 1111")).toBeNull();
   });
 });
+
+describe("the log view and the check share one detection", () => {
+  it("masks for logs exactly as maskPii does, whatever the guardrail checked before", async () => {
+    const { maskPii } = await import("../../platform/pii/index.ts");
+    const texts = [
+      "meu cpf é 123.456.789-09 e o telefone (11) 98765-4321",
+      "cartão 4111 1111 1111 1111 validade 12/28 cvv 123",
+      "email joao.silva@example.com cep 01310-100",
+      "sem dado pessoal nenhum aqui",
+    ];
+    for (const t of texts) {
+      expect(maskForLogs(t)).toBe(maskPii(t));
+      const f = g.check(t);
+      expect(maskForLogs(t)).toBe(maskPii(t));
+      if (f) expect(g.mask(t, f)).not.toContain("4111 1111 1111 1111");
+    }
+    expect(maskForLogs(texts[0])).not.toContain("98765-4321");
+  });
+});

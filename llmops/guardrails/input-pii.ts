@@ -1,4 +1,4 @@
-import { detectPii, MASK_STYLES, maskPii, type PiiKind, type PiiMatch } from "../../platform/pii/index.ts";
+import { detectPii, MASK_STYLES, type PiiKind, type PiiMatch } from "../../platform/pii/index.ts";
 import type { Language } from "../agent/commands.ts";
 import { template } from "./templates.ts";
 import type { Finding, InputGuardrail } from "./types.ts";
@@ -32,7 +32,7 @@ const KIND_NAMES: Record<PiiKind, string> = {
 
 export function createInputPiiGuardrail(opts: { maskBeforeAssistant: readonly PiiKind[] }): InputGuardrail {
   const kinds = new Set<PiiKind>(opts.maskBeforeAssistant);
-  const selected = (text: string): PiiMatch[] => detectPii(text).filter((m) => kinds.has(m.kind));
+  const selected = (text: string): PiiMatch[] => detectOnce(text).filter((m) => kinds.has(m.kind));
   return {
     name: "pii",
     check(text) {
@@ -55,7 +55,7 @@ export function createInputPiiGuardrail(opts: { maskBeforeAssistant: readonly Pi
   };
 }
 
-function maskSelected(text: string, matches: PiiMatch[]): string {
+function maskSelected(text: string, matches: readonly PiiMatch[]): string {
   let out = "";
   let at = 0;
   for (const m of matches) {
@@ -65,7 +65,21 @@ function maskSelected(text: string, matches: PiiMatch[]): string {
   return out + text.slice(at);
 }
 
-/** The message as logs, traces and metrics may hold it: every kind of personal data masked. */
+/**
+ * The message as logs, traces and metrics may hold it: every kind of personal data masked (what
+ * `maskPii` writes, from the same detection the guardrail then reads).
+ */
 export function maskForLogs(text: string): string {
-  return maskPii(text);
+  return maskSelected(text, detectOnce(text));
+}
+
+// The pipeline masks a message for logs and then checks the same message: detect it once.
+let lastText: string | undefined;
+let lastMatches: readonly PiiMatch[] = [];
+function detectOnce(text: string): readonly PiiMatch[] {
+  if (text !== lastText) {
+    lastMatches = detectPii(text);
+    lastText = text;
+  }
+  return lastMatches;
 }

@@ -59,14 +59,19 @@ export function createOutputPromptLeakGuardrail(opts: { shingles?: Set<string> }
       if (set.size === 0) return null;
       const ws = words(reply);
       if (ws.length < SHINGLE) return null;
-      const passageText = facts.passages.map((p) => words(p.text).join(" ")).join(" | ");
+      // The passages' words only when a prompt shingle turns up (most replies have none).
+      let passageText: string | undefined;
+      const inPassages = (sh: string) => {
+        passageText ??= facts.passages.map((p) => words(p.text).join(" ")).join(" | ");
+        return passageText.includes(sh);
+      };
       // A coincidence of a few words between a template and a prompt is not a leak: a leak is a run
       // of at least LEAK_RUN consecutive prompt words.
       let run = 0;
       let longest = 0;
       let hits = 0;
       for (const s of shinglesOf(ws, SHINGLE)) {
-        if (set.has(s) && !passageText.includes(s)) {
+        if (set.has(s) && !inPassages(s)) {
           hits++;
           run++;
           longest = Math.max(longest, run);

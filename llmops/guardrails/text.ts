@@ -33,17 +33,37 @@ const HOMOGLYPHS: Record<string, string> = {
   ν: "v",
 };
 
+function foldChar(ch: string): string {
+  const lower = ch.toLowerCase();
+  const mapped = HOMOGLYPHS[lower] ?? lower;
+  const base = mapped.normalize("NFD").replace(/\p{M}/gu, "");
+  // Keep the length in UTF-16 units so offsets stay valid.
+  if (base.length === ch.length) return base;
+  if (base.length === 0) return " ".repeat(ch.length);
+  return base.slice(0, 1).padEnd(ch.length, " ");
+}
+
+/** foldChar per distinct non-ASCII character: the per-character normalize is what folding costs. */
+const FOLDED_CHARS = new Map<string, string>();
+const NON_ASCII = /[\u0080-\uffff]/;
+
 /** Lower case, accents and zero-width characters removed, look-alikes mapped; same length as the input. */
 export function fold(text: string): string {
+  // ASCII folds to its lower case (no homoglyph, accent or zero-width character is ASCII).
+  if (!NON_ASCII.test(text)) return text.toLowerCase();
   let out = "";
   for (const ch of text) {
-    const lower = ch.toLowerCase();
-    const mapped = HOMOGLYPHS[lower] ?? lower;
-    const base = mapped.normalize("NFD").replace(/\p{M}/gu, "");
-    // Keep the length in UTF-16 units so offsets stay valid.
-    if (base.length === ch.length) out += base;
-    else if (base.length === 0) out += " ".repeat(ch.length);
-    else out += base.slice(0, 1).padEnd(ch.length, " ");
+    const code = ch.charCodeAt(0);
+    if (code < 0x80) {
+      out += ch.toLowerCase();
+      continue;
+    }
+    let f = FOLDED_CHARS.get(ch);
+    if (f === undefined) {
+      f = foldChar(ch);
+      if (FOLDED_CHARS.size < 4096) FOLDED_CHARS.set(ch, f);
+    }
+    out += f;
   }
   return out.replace(ZERO_WIDTH, (z) => " ".repeat(z.length));
 }
@@ -66,6 +86,18 @@ const LEET: Record<string, string> = {
  * not kept.
  */
 export function deobfuscate(text: string): string {
+  // Four guardrails deobfuscate the same message and sentences in one turn: remember the latest views.
+  const hit = DEOBFUSCATED.get(text);
+  if (hit !== undefined) return hit;
+  const view = deobfuscateUncached(text);
+  if (DEOBFUSCATED.size >= 256) DEOBFUSCATED.clear();
+  DEOBFUSCATED.set(text, view);
+  return view;
+}
+
+const DEOBFUSCATED = new Map<string, string>();
+
+function deobfuscateUncached(text: string): string {
   // "v a i  t o m a r": a double space separates the spaced-out words; join the letters inside each.
   let s = fold(text)
     .split(/ {2,}/)

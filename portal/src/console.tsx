@@ -1,4 +1,4 @@
-import { useEffect, useMemo, useState } from "preact/hooks";
+import { useMemo, useState } from "preact/hooks";
 import { api } from "./api.ts";
 import { CustomerView } from "./customer360.tsx";
 import type { Lang, Strings } from "./i18n.ts";
@@ -6,12 +6,10 @@ import { KnowledgeView } from "./knowledge.tsx";
 import { ModelsView } from "./models.tsx";
 import { AssistantView, EvalsView, MonitoringView } from "./observe.tsx";
 import { PipelinesView } from "./pipelines.tsx";
+import { type Operator, Status, useApi } from "./ui.tsx";
 
-export interface Operator {
-  key: string;
-  role: "viewer" | "operator" | "admin";
-  key_id: string;
-}
+// The views share these with the console; they live in ui.tsx so no view imports console.tsx.
+export { type Operator, Status, useApi } from "./ui.tsx";
 
 const VIEWS = [
   "risk",
@@ -24,32 +22,6 @@ const VIEWS = [
   "monitoring",
 ] as const;
 type View = (typeof VIEWS)[number];
-
-export function useApi<T>(path: string | null, key: string, bump = 0): { data?: T; error?: string } {
-  const [state, setState] = useState<{ data?: T; error?: string }>({});
-  useEffect(() => {
-    if (!path) return;
-    let live = true;
-    setState({});
-    api<T>(path, key)
-      .then((data) => live && setState({ data }))
-      .catch((e: Error) => live && setState({ error: e.message }));
-    return () => {
-      live = false;
-    };
-  }, [path, key, bump]);
-  return state;
-}
-
-export function Status({ s, error }: { s: Strings; error?: string }) {
-  return error ? (
-    <p role="alert" class="error">
-      {s.error}: {error}
-    </p>
-  ) : (
-    <p aria-busy="true">{s.loading}</p>
-  );
-}
 
 export function OperatorLogin({ s, onLogin }: { s: Strings; onLogin: (o: Operator) => void }) {
   const [key, setKey] = useState("");

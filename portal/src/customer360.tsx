@@ -1,8 +1,8 @@
 import { useState } from "preact/hooks";
 import type { TopLevelSpec } from "vega-lite";
 import { VegaChart } from "./chart.tsx";
-import { type Operator, Status, useApi } from "./console.tsx";
 import type { Strings } from "./i18n.ts";
+import { type Operator, Status, useApi } from "./ui.tsx";
 
 /**
  * The console's Customer 360: profile, contracts, churn score with a SHAP waterfall and its history,

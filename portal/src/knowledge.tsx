@@ -1,8 +1,8 @@
 import { useMemo, useState } from "preact/hooks";
 import type { TopLevelSpec } from "vega-lite";
 import { VegaChart } from "./chart.tsx";
-import { type Operator, Status, useApi } from "./console.tsx";
 import type { Strings } from "./i18n.ts";
+import { type Operator, Status, useApi } from "./ui.tsx";
 
 /**
  * The console's Knowledge base view: the RAG index's versions (the live pointer and the stored ones),

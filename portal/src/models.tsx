@@ -2,8 +2,8 @@ import { useEffect, useMemo, useState } from "preact/hooks";
 import type { TopLevelSpec } from "vega-lite";
 import { ApiError, api } from "./api.ts";
 import { type ChartTable, VegaChart } from "./chart.tsx";
-import { type Operator, Status, useApi } from "./console.tsx";
 import type { Strings } from "./i18n.ts";
+import { type Operator, Status, useApi } from "./ui.tsx";
 
 /**
  * The console's Models view: versions and aliases with promote/roll back (admin only, checked by the

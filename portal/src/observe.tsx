@@ -1,9 +1,9 @@
 import { useMemo, useState } from "preact/hooks";
 import type { TopLevelSpec } from "vega-lite";
 import { VegaChart } from "./chart.tsx";
-import type { Operator } from "./console.tsx";
-import { Status, useApi } from "./console.tsx";
 import type { Strings } from "./i18n.ts";
+import type { Operator } from "./ui.tsx";
+import { Status, useApi } from "./ui.tsx";
 
 // The console's assistant, evals and monitoring views; each reads one /v1/portal endpoint.
 

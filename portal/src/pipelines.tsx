@@ -1,8 +1,8 @@
 import { Fragment } from "preact";
 import { useState } from "preact/hooks";
-import { type Operator, Status, useApi } from "./console.tsx";
 import type { Strings } from "./i18n.ts";
 import type { ModelsDoc } from "./models.tsx";
+import { type Operator, Status, useApi } from "./ui.tsx";
 
 /**
  * The console's Pipelines view: recent runs, each as a DAG (steps with status, duration and cache

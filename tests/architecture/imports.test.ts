@@ -58,11 +58,6 @@ function domainViolations(all: readonly ImportEdge[]): Array<{ from: string; to:
  * files match one entry; an entry that no longer matches any cycle fails the test (remove it).
  */
 const KNOWN_CYCLES: Array<{ files: RegExp; why: string; runtime?: true }> = [
-  {
-    files: /^portal\/src\/[\w-]+\.tsx$/,
-    why: "the console's views import its shared hooks (useApi, Status) from console.tsx, which imports the views (portal work: move the hooks to their own file)",
-    runtime: true,
-  },
 ];
 
 describe("import graph scanner", () => {

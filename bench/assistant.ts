@@ -26,7 +26,6 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import type { Assistant } from "../llmops/agent/assistant.ts";
 import { openAssistant } from "../llmops/agent/compose.ts";
 import type { TurnTimings } from "../llmops/agent/engine.ts";
@@ -39,10 +38,25 @@ import { configSchema } from "../platform/config/schema.ts";
 import { contextFromConfig } from "../platform/context.ts";
 import type { OperatorSystems } from "../platform/ports/operator-systems.ts";
 import { openSandbox, type SandboxScenarios, sandboxSeeder } from "../platform/sandbox/index.ts";
-import { type Contention, contention, pct, procCpuUs, r2, startSandboxChild, stopChild } from "./common.ts";
+import {
+  benchArgs,
+  type Contention,
+  contention,
+  numberArg,
+  pct,
+  procCpuUs,
+  r2,
+  startSandboxChild,
+  stopChild,
+} from "./common.ts";
 
-const { values } = parseArgs({
-  options: {
+const USAGE = `npm run bench:assistant -- [--customers N] [--conversations N] [--concurrency N] [--think-ms N]
+    [--modes in-process,http] [--profile FILE]
+Assistant turn latency (p50/p95/p99), CPU per turn and where a turn's time goes, one session and
+--concurrency sessions, in process and with the operator systems over HTTP. Prints one JSON document.`;
+
+const values = benchArgs(
+  {
     customers: { type: "string", default: "300" },
     conversations: { type: "string", default: "60" },
     concurrency: { type: "string", default: "50" },
@@ -52,11 +66,12 @@ const { values } = parseArgs({
     /** Write a V8 CPU profile of the measured turns (all phases) to this file. */
     profile: { type: "string" },
   },
-});
-const CUSTOMERS = Number(values.customers);
-const CONVERSATIONS = Number(values.conversations);
-const CONCURRENCY = Number(values.concurrency);
-const THINK_MS = Number(values["think-ms"]);
+  USAGE,
+);
+const CUSTOMERS = numberArg("customers", values.customers);
+const CONVERSATIONS = numberArg("conversations", values.conversations);
+const CONCURRENCY = numberArg("concurrency", values.concurrency);
+const THINK_MS = numberArg("think-ms", values["think-ms"], 0);
 type Mode = "http" | "in-process";
 const MODES = (values.modes ?? "").split(",").filter((m): m is Mode => m === "http" || m === "in-process");
 for (const [k, v] of [

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 
 /** Linux USER_HZ: /proc CPU times are in 10 ms ticks. */
 const CLK_TCK_US = 10_000;
@@ -136,4 +137,35 @@ export async function stopChild(child: ChildProcess | undefined): Promise<void> 
   const exited = new Promise((r) => child.once("exit", r));
   child.kill("SIGTERM");
   await exited;
+}
+
+type ArgSpec = NonNullable<Parameters<typeof parseArgs>[0]>["options"];
+
+/**
+ * `parseArgs` for a bench script: `--help` prints the script's usage (its header comment's first
+ * paragraph, passed in) and exits 0; an unknown or malformed option prints the error and the usage and
+ * exits 2 instead of a stack trace. Numeric options are checked by `numberArg`.
+ */
+export function benchArgs<O extends ArgSpec>(options: O, usage: string) {
+  try {
+    const parsed = parseArgs({ options: { ...options, help: { type: "boolean" } }, strict: true });
+    if ((parsed.values as { help?: boolean }).help) {
+      process.stdout.write(`${usage.trim()}\n`);
+      process.exit(0);
+    }
+    return parsed.values as ReturnType<typeof parseArgs<{ options: O }>>["values"];
+  } catch (err) {
+    process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n\n${usage.trim()}\n`);
+    process.exit(2);
+  }
+}
+
+/** A positive number option, or exit 2 naming it. */
+export function numberArg(name: string, value: string | undefined, min = 1): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < min) {
+    process.stderr.write(`--${name} must be a number ≥ ${min} (got ${JSON.stringify(value)})\n`);
+    process.exit(2);
+  }
+  return n;
 }

@@ -11,24 +11,28 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { parseArgs } from "node:util";
 import { getPipeline, hasPipeline } from "../mlops/pipelines/catalog.ts";
 import { runPipeline } from "../mlops/pipelines/runner.ts";
 import { generateOperatorData } from "../mlops/simulator/generate.ts";
 import { configSchema } from "../platform/config/schema.ts";
 import { type AppContext, contextFromConfig } from "../platform/context.ts";
+import { benchArgs } from "./common.ts";
 
 const GOAL_SPEEDUP = 10;
 
-const { values } = parseArgs({
-  options: {
+const USAGE = `npm run bench:pipeline -- [--pipeline NAME] [--param k=v]... [--customers N] [--rows N] [--work-ms N]
+Cold versus cached run of a pipeline (goal: the unchanged second run ≥ 10× faster). Prints one JSON document.`;
+
+const values = benchArgs(
+  {
     pipeline: { type: "string" },
     param: { type: "string", multiple: true, default: [] },
     "work-ms": { type: "string", default: "400" },
     rows: { type: "string", default: "50000" },
     customers: { type: "string", default: "5000" },
   },
-});
+  USAGE,
+);
 
 let name = values.pipeline;
 let note: string;

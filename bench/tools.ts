@@ -22,7 +22,6 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
 import { ingestIntoWorkspace } from "../llmops/rag/api.ts";
 import { knowledgeSearchFromApp } from "../llmops/tools/knowledge.ts";
 import {
@@ -40,20 +39,35 @@ import { type AppContext, contextFromConfig } from "../platform/context.ts";
 import type { ChurnRiskService } from "../platform/ports/churn-risk.ts";
 import type { OperatorSystems } from "../platform/ports/operator-systems.ts";
 import { openSandbox, type SandboxScenarios, sandboxSeeder } from "../platform/sandbox/index.ts";
-import { contention, pct, procCpuUs, r3, startSandboxChild, stopChild } from "./common.ts";
+import {
+  benchArgs,
+  contention,
+  numberArg,
+  pct,
+  procCpuUs,
+  r3,
+  startSandboxChild,
+  stopChild,
+} from "./common.ts";
 
-const { values } = parseArgs({
-  options: {
+const USAGE = `npm run bench:tools -- [--customers N] [--iterations N] [--warmup N] [--only tool,tool]
+    [--modes http,in-process]
+Latency and CPU of each assistant tool against the operator sandbox, beside a /healthz anchor measured
+in the same run. Prints one JSON document.`;
+
+const values = benchArgs(
+  {
     customers: { type: "string", default: "1000" },
     iterations: { type: "string", default: "100" },
     warmup: { type: "string", default: "10" },
     only: { type: "string" },
     modes: { type: "string", default: "http,in-process" },
   },
-});
-const CUSTOMERS = Number(values.customers);
-const N = Number(values.iterations);
-const WARMUP = Number(values.warmup);
+  USAGE,
+);
+const CUSTOMERS = numberArg("customers", values.customers);
+const N = numberArg("iterations", values.iterations);
+const WARMUP = numberArg("warmup", values.warmup, 0);
 const ONLY = values.only ? new Set(values.only.split(",")) : null;
 const MODES = (values.modes ?? "").split(",").filter((m): m is Mode => m === "http" || m === "in-process");
 type Mode = "http" | "in-process";

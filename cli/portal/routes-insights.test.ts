@@ -20,7 +20,7 @@ import {
 import { datasetFromRows } from "../../mlops/training/dataset.ts";
 import { portalAuditFile, portalDeps } from "./index.ts";
 import { portalRoutes } from "./routes.ts";
-import { insightsDeps, insightsRoutes } from "./routes-insights.ts";
+import { insightsDeps, insightsRoutes, promptVersions } from "./routes-insights.ts";
 
 // The insights endpoints over a real registry, online store, prediction log, monitor run and git history.
 
@@ -78,7 +78,11 @@ beforeAll(async () => {
   );
 
   const deps = portalDeps(fx.app, { TELCO_PORTAL_KEYS: `viewer:${VIEWER}` });
-  const insights = insightsDeps(fx.app, { promptsDir: dir, promptsRepo: repo });
+  const insights = insightsDeps(fx.app, {
+    promptsDir: dir,
+    promptsArchive: join(repo, "archive"),
+    promptsRepo: repo,
+  });
   close = async () => {
     await deps.close();
   };
@@ -222,6 +226,31 @@ describe("prompt versions", () => {
     expect(body.versions[0].commit).toMatch(/^[0-9a-f]{40}$/);
     expect((await get("/v1/portal/assistant/prompts/nope/versions")).status).toBe(404);
     expect((await get("/v1/portal/assistant/prompts/..%2Fx/versions")).status).toBe(400);
+  });
+
+  it("reads the lock tool's archive first (no git needed), then the working tree when it differs", async () => {
+    const archive = join(repo, "archive");
+    mkdirSync(archive, { recursive: true });
+    writeFileSync(join(archive, "system@1.0.0.md"), template("1.0.0", "You are Aurora.\nBe kind."));
+    writeFileSync(join(archive, "system@1.1.0.md"), template("1.1.0", "You are Aurora.\nBe kind and brief."));
+    try {
+      const versions = await promptVersions(
+        insightsDeps(fx.app, {
+          promptsDir: join(repo, "templates"),
+          promptsArchive: archive,
+          promptsRepo: null,
+        }),
+        "system",
+      );
+      expect(versions.map((v) => [v.version, v.source])).toEqual([
+        ["1.0.0", "archive"],
+        ["1.1.0", "archive"],
+        ["1.2.0", "working-tree"],
+      ]);
+      expect(versions[1].text).toContain("Be kind and brief.");
+    } finally {
+      rmSync(archive, { recursive: true, force: true });
+    }
   });
 
   it("needs a console key, and audits each read", async () => {

@@ -4,6 +4,7 @@ import { join, relative } from "node:path";
 import { promisify } from "node:util";
 import type { FastifyInstance } from "fastify";
 import { listPrompts, PROMPTS_DIR, parsePrompt } from "../../llmops/prompts/loader.ts";
+import { ARCHIVE_DIR, archivedVersions } from "../../llmops/prompts/lock.ts";
 import { type FeatureDistribution, featureDistributions } from "../../mlops/monitoring/distributions.ts";
 import { lastMonitorRunPath, monitorRunsPath } from "../../mlops/monitoring/last-run.ts";
 import { windowDays } from "../../mlops/monitoring/monitor.ts";
@@ -39,8 +40,12 @@ export interface InsightsDeps {
   lastRunFile: string;
   /** One JSON line per monitor run (`telco monitor run` appends its snapshot). */
   runsFile: string;
-  /** Prompt templates, and the git checkout holding their history (null: current versions only). */
+  /**
+   * Prompt templates, the archive of every locked version (llmops/prompts/archive, written by the
+   * lock tool), and the git checkout holding their history (null: none, e.g. in the container image).
+   */
   promptsDir: string;
+  promptsArchive: string;
   promptsRepo: string | null;
   close(): Promise<void>;
 }
@@ -59,6 +64,7 @@ export function insightsDeps(app: AppContext, over: Partial<InsightsDeps> = {}):
     lastRunFile: lastMonitorRunPath(app.paths),
     runsFile: monitorRunsPath(app.paths),
     promptsDir: PROMPTS_DIR,
+    promptsArchive: ARCHIVE_DIR,
     promptsRepo: existsSync(join(repo, ".git")) ? repo : null,
     close: async () => churn?.close(),
     ...over,
@@ -240,7 +246,7 @@ export async function monitoringDistributions(deps: InsightsDeps) {
 interface PromptVersion {
   version: string;
   hash: string | null;
-  source: "git" | "working-tree";
+  source: "archive" | "git" | "working-tree";
   commit: string | null;
   at: string | null;
   text: string;
@@ -256,14 +262,20 @@ function versionOf(text: string, file: string): { version: string; hash: string 
 }
 
 /**
- * A template's distinct versions, oldest first: each commit that changed it (git is the only place
- * older texts live; prompts.lock.json keeps hashes only), then the working tree when it differs.
+ * A template's distinct versions, oldest first: the lock tool's archive (one file per locked version)
+ * when it holds any, else each commit that changed the template; then the working tree when it differs.
  */
 export async function promptVersions(deps: InsightsDeps, name: string): Promise<PromptVersion[]> {
   if (!listPrompts(deps.promptsDir).includes(name)) throw new NotFoundError(`prompt ${name}`);
   const file = join(deps.promptsDir, `${name}.md`);
-  const out: PromptVersion[] = [];
-  if (deps.promptsRepo) {
+  const out: PromptVersion[] = archivedVersions(name, deps.promptsArchive).map((v) => ({
+    ...versionOf(v.text, `${name}@${v.version}.md`),
+    source: "archive",
+    commit: null,
+    at: null,
+    text: v.text,
+  }));
+  if (out.length === 0 && deps.promptsRepo) {
     const rel = relative(deps.promptsRepo, file).split("\\").join("/");
     const git = (args: string[]) =>
       run("git", ["-C", deps.promptsRepo as string, ...args], { timeout: 5000, maxBuffer: 8 << 20 });

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { listPrompts, loadPrompt, PROMPTS_DIR } from "./loader.ts";
 
@@ -7,15 +7,25 @@ import { listPrompts, loadPrompt, PROMPTS_DIR } from "./loader.ts";
  * version bump fails the tests. After editing a prompt: bump `version` in its front matter, then run
  *   node llmops/prompts/lock.ts          (writes the lock; refuses while a change lacks a bump)
  *   node llmops/prompts/lock.ts --check  (exit 1 on any problem, what CI runs through the test)
+ * Writing the lock also archives each version's text as archive/NAME@VERSION.md, so every version a
+ * turn may have recorded stays readable (and diffable in the portal) where there is no git history,
+ * e.g. in the container image.
  */
 
 export const LOCK_FILE = join(import.meta.dirname, "prompts.lock.json");
+export const ARCHIVE_DIR = join(import.meta.dirname, "archive");
 
 export type PromptLock = Record<string, { version: string; hash: string }>;
 
 export interface LockProblem {
   prompt: string;
-  kind: "changed_without_bump" | "version_backwards" | "not_locked" | "stale_lock" | "removed";
+  kind:
+    | "changed_without_bump"
+    | "version_backwards"
+    | "not_locked"
+    | "stale_lock"
+    | "removed"
+    | "not_archived";
   message: string;
 }
 
@@ -85,8 +95,45 @@ export function checkLock(current: PromptLock, locked: PromptLock): LockProblem[
   return problems;
 }
 
-/** Writes the lock from the files; refuses (returns the blocking problems) while a change lacks a bump. */
-export function writeLock(dir = PROMPTS_DIR, file = LOCK_FILE): LockProblem[] {
+const archiveFile = (archiveDir: string, name: string, version: string) =>
+  join(archiveDir, `${name}@${version}.md`);
+
+/** Archived versions of one prompt, oldest first: `{ version, text }`. */
+export function archivedVersions(
+  name: string,
+  archiveDir = ARCHIVE_DIR,
+): { version: string; text: string }[] {
+  if (!existsSync(archiveDir)) return [];
+  const prefix = `${name}@`;
+  return readdirSync(archiveDir)
+    .filter((f) => f.startsWith(prefix) && f.endsWith(".md"))
+    .map((f) => ({ version: f.slice(prefix.length, -3), text: readFileSync(join(archiveDir, f), "utf8") }))
+    .filter((v) => /^\d+\.\d+\.\d+$/.test(v.version))
+    .sort((a, b) => compareVersions(a.version, b.version));
+}
+
+/** Every current prompt version must be archived with exactly the template's text. */
+export function checkArchive(dir = PROMPTS_DIR, archiveDir = ARCHIVE_DIR): LockProblem[] {
+  const problems: LockProblem[] = [];
+  for (const name of listPrompts(dir)) {
+    const p = loadPrompt(name, dir);
+    const file = archiveFile(archiveDir, name, p.version);
+    const text = readFileSync(join(dir, `${name}.md`), "utf8");
+    if (!existsSync(file) || readFileSync(file, "utf8") !== text)
+      problems.push({
+        prompt: name,
+        kind: "not_archived",
+        message: `prompt ${name}@${p.version} is not in the archive (or differs from it): ${UPDATE}`,
+      });
+  }
+  return problems;
+}
+
+/**
+ * Writes the lock from the files and archives each current version; refuses (returns the blocking
+ * problems) while a change lacks a bump.
+ */
+export function writeLock(dir = PROMPTS_DIR, file = LOCK_FILE, archiveDir = ARCHIVE_DIR): LockProblem[] {
   const current = currentLock(dir);
   const blocking = checkLock(current, readLock(file)).filter(
     (p) => p.kind === "changed_without_bump" || p.kind === "version_backwards",
@@ -94,12 +141,15 @@ export function writeLock(dir = PROMPTS_DIR, file = LOCK_FILE): LockProblem[] {
   if (blocking.length) return blocking;
   const sorted = Object.fromEntries(Object.entries(current).sort(([a], [b]) => a.localeCompare(b)));
   writeFileSync(file, `${JSON.stringify(sorted, null, 2)}\n`);
+  mkdirSync(archiveDir, { recursive: true });
+  for (const [name, { version }] of Object.entries(current))
+    writeFileSync(archiveFile(archiveDir, name, version), readFileSync(join(dir, `${name}.md`), "utf8"));
   return [];
 }
 
 if (import.meta.main) {
   const check = process.argv.includes("--check");
-  const problems = check ? checkLock(currentLock(), readLock()) : writeLock();
+  const problems = check ? [...checkLock(currentLock(), readLock()), ...checkArchive()] : writeLock();
   for (const p of problems) console.error(p.message);
   if (problems.length) process.exit(1);
   if (!check) console.log(`wrote ${LOCK_FILE}`);

@@ -5,7 +5,17 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { commandSchema, FLOW_NAMES, SLOT_NAMES } from "../agent/commands.ts";
 import { composePrompts, listPrompts, loadPrompt, PROMPTS_DIR, parsePrompt } from "./loader.ts";
-import { checkLock, compareVersions, currentLock, LOCK_FILE, readLock, writeLock } from "./lock.ts";
+import {
+  ARCHIVE_DIR,
+  archivedVersions,
+  checkArchive,
+  checkLock,
+  compareVersions,
+  currentLock,
+  LOCK_FILE,
+  readLock,
+  writeLock,
+} from "./lock.ts";
 
 const FILE = "test.md";
 const prompt = (front: string, body: string) => parsePrompt(`---\n${front}\n---\n${body}`, FILE);
@@ -32,7 +42,7 @@ describe("prompt files", () => {
   });
 
   it("PROMPT LOCK: no prompt changed without a version bump (fix: bump `version`, run `node llmops/prompts/lock.ts`)", () => {
-    const problems = checkLock(currentLock(), readLock());
+    const problems = [...checkLock(currentLock(), readLock()), ...checkArchive()];
     expect(problems.map((p) => p.message)).toEqual([]);
   });
 
@@ -160,7 +170,9 @@ describe("prompt lock", () => {
     cpSync(PROMPTS_DIR, templates, { recursive: true });
     const lockFile = join(dir, "prompts.lock.json");
     cpSync(LOCK_FILE, lockFile);
-    return { templates, lockFile };
+    const archive = join(dir, "archive");
+    cpSync(ARCHIVE_DIR, archive, { recursive: true });
+    return { templates, lockFile, archive };
   }
 
   function edit(file: string, change: (s: string) => string) {
@@ -168,7 +180,7 @@ describe("prompt lock", () => {
   }
 
   it("a content change without a bump fails with how to fix it; the writer refuses to launder it", () => {
-    const { templates, lockFile } = copyPrompts();
+    const { templates, lockFile, archive } = copyPrompts();
     const rules = join(templates, "rules.md");
     edit(rules, (s) => s.replace("Never invent offers", "Do not invent offers"));
     const problems = checkLock(currentLock(templates), readLock(lockFile));
@@ -176,12 +188,14 @@ describe("prompt lock", () => {
     expect(problems[0]).toMatchObject({ prompt: "rules", kind: "changed_without_bump" });
     expect(problems[0].message).toMatch(/bump `version` in templates\/rules\.md/);
     expect(problems[0].message).toMatch(/node llmops\/prompts\/lock\.ts/);
-    expect(writeLock(templates, lockFile).map((p) => p.kind)).toEqual(["changed_without_bump"]);
+    expect(writeLock(templates, lockFile, archive).map((p) => p.kind)).toEqual(["changed_without_bump"]);
+    // The archive keeps the version's locked text; the edit is reported as not archived.
+    expect(checkArchive(templates, archive).map((p) => p.prompt)).toEqual(["rules"]);
     expect(readLock(lockFile)).toEqual(readLock(LOCK_FILE));
   });
 
   it("after a bump the lock is stale until written; then it passes", () => {
-    const { templates, lockFile } = copyPrompts();
+    const { templates, lockFile, archive } = copyPrompts();
     const rules = join(templates, "rules.md");
     const old = loadPrompt("rules", templates).version;
     const [major, minor] = old.split(".").map(Number);
@@ -190,9 +204,16 @@ describe("prompt lock", () => {
       s.replace(`version: ${old}`, `version: ${bumped}`).replace("Never invent", "Do not invent"),
     );
     expect(checkLock(currentLock(templates), readLock(lockFile)).map((p) => p.kind)).toEqual(["stale_lock"]);
-    expect(writeLock(templates, lockFile)).toEqual([]);
+    expect(checkArchive(templates, archive).map((p) => p.kind)).toEqual(["not_archived"]);
+    expect(writeLock(templates, lockFile, archive)).toEqual([]);
     expect(readLock(lockFile).rules.version).toBe(bumped);
     expect(checkLock(currentLock(templates), readLock(lockFile))).toEqual([]);
+    expect(checkArchive(templates, archive)).toEqual([]);
+    // Both versions stay readable, oldest first: the old text and the new one.
+    const versions = archivedVersions("rules", archive);
+    expect(versions.map((v) => v.version)).toEqual([old, bumped]);
+    expect(versions[0].text).toContain("Never invent");
+    expect(versions[1].text).toBe(readFileSync(rules, "utf8"));
   });
 
   it("versions never go backwards; new and removed prompts need a lock update", () => {

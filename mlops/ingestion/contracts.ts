@@ -214,6 +214,17 @@ export function resolvePositive(
       const side = BOOLEAN_SPELLINGS.positive.includes(p) ? "positive" : "negative";
       return { positive, positiveValues: [...BOOLEAN_SPELLINGS[side]] };
     }
+    // A boolean target with stray values ("yes", "no", "maybe"): counting the strays as "no churn"
+    // would mislabel them silently, so name them instead.
+    const isBool = (v: string) =>
+      BOOLEAN_SPELLINGS.positive.includes(v) || BOOLEAN_SPELLINGS.negative.includes(v);
+    const strays = distinct.filter((v) => !isBool(v));
+    if (isBool(p) && distinct.some((v) => isBool(v) && v !== p) && strays.length > 0) {
+      throw new ValidationError(
+        "--positive",
+        `column ${target} holds yes/no values and also ${strays.map((v) => `"${v}"`).join(", ")}, which would silently count as no churn; fix or remove those rows, or map them to a yes/no spelling`,
+      );
+    }
     return { positive, positiveValues: [p] };
   }
   if (booleanLike && distinct.some((v) => BOOLEAN_SPELLINGS.positive.includes(v))) {

@@ -99,6 +99,14 @@ describe("ingest csv: files nobody here wrote", () => {
       expect(resolvePositive([...values], "t", undefined).positive).toBe(positive);
     }
     expect(() => resolvePositive(["gold", "silver"], "tier", undefined)).toThrow(/pass --positive/);
+    // A yes/no target with a stray value is refused, naming it (it would count as no churn).
+    expect(() => resolvePositive(["yes", "No", "maybe"], "t", "yes")).toThrow(
+      /"maybe".*silently count as no churn/,
+    );
+    // A multi-valued status is not boolean: --positive picks one value, the others are no churn.
+    expect(resolvePositive(["Churned", "Stayed", "Joined"], "status", "Churned").positiveValues).toEqual([
+      "churned",
+    ]);
     expect(() => resolvePositive(["no", "nao"], "t", undefined)).toThrow(/pass --positive/);
   });
 

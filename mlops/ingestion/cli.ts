@@ -229,9 +229,12 @@ async function openReadOnly(app: AppContext) {
   }
 }
 
-function renderIngest(r: IngestReport): string {
+/** The human rendering of an ingestion report (local bronze stage or BigQuery load jobs). */
+export function renderIngest(r: IngestReport & { quarantine?: string }): string {
   const lines = [`${pc.bold(r.dataset)} batch ${r.batchId} (${r.seconds.toFixed(1)} s)`];
   if (r.delivery) lines.push(`  delivery: ${r.delivery.population}`);
+  // BigQuery's rejects are in its quarantine table
+  const rejected = r.quarantine ? "quarantined" : "rejected";
   for (const f of r.files) {
     const reasons = Object.entries(f.rejectReasons)
       .map(([k, n]) => `${k}: ${n}`)
@@ -239,10 +242,12 @@ function renderIngest(r: IngestReport): string {
     lines.push(
       f.status === "skipped"
         ? `  ${f.file} → ${f.table}: ${pc.dim("skipped (already ingested)")}`
-        : `  ${f.file} → ${f.table}: ${f.rows} rows, ${f.rejects ? pc.yellow(`${f.rejects} rejected`) : "0 rejected"}${reasons ? ` (${reasons})` : ""}`,
+        : `  ${f.file} → ${f.table}: ${f.rows} rows, ${f.rejects ? pc.yellow(`${f.rejects} ${rejected}`) : `0 ${rejected}`}${reasons ? ` (${reasons})` : ""}`,
     );
   }
-  if (r.rejects > 0)
+  if (r.rejects > 0 && r.quarantine)
+    lines.push(`  quarantined rows with their reason and record: telco sql "${r.quarantine}"`);
+  else if (r.rejects > 0)
     lines.push(
       `  rejected rows with file, line and reason: telco sql "select * from bronze.rejects where batch_id = '${r.batchId}'"`,
     );
@@ -251,7 +256,7 @@ function renderIngest(r: IngestReport): string {
   return lines.join("\n");
 }
 
-function renderCsvIngest(r: CsvIngestReport): string {
+export function renderCsvIngest(r: CsvIngestReport): string {
   const lines = [renderIngest(r)];
   lines.push(`  contract ${r.contractInferred ? "inferred and frozen in" : "checked against"} ${r.contract}`);
   if (r.id.generated)

@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, readdirSync, readFileSync, readSync, s
 import { basename, join, resolve } from "node:path";
 import type { AppContext } from "../../platform/context.ts";
 import { NotFoundError, UsageError, ValidationError } from "../../platform/errors.ts";
+import { sqlDialect } from "../../platform/sql/dialect.ts";
 import type { DataContract } from "./contract.ts";
 import {
   checkDatasetName,
@@ -22,8 +23,14 @@ import {
   runIngestion,
 } from "./ingest.ts";
 import { parseCsvRecord, scanFile } from "./scan.ts";
-import { ident, lit, renderSql, snake } from "./sql.ts";
-import { type DeliveryIdentity, ingestedPopulations } from "./versions.ts";
+import { bigqueryIdent, ident, lit, renderSql, snake } from "./sql.ts";
+import {
+  contentVersion,
+  type DeliveryIdentity,
+  ingestedPopulations,
+  recordDatasetVersion,
+} from "./versions.ts";
+import { ingestPlanInWarehouse, loadsInWarehouse } from "./warehouse-ingest.ts";
 
 /** Silver = latest row per primary key over all bronze batches, columns renamed by `alias`. */
 export function dedupeSilver(
@@ -192,11 +199,10 @@ export async function ingestSynthetic(
   opts: SyntheticIngestOptions = {},
 ): Promise<IngestReport> {
   const plan = syntheticPlan(dir ?? newestSyntheticDelivery(app.paths.home));
+  const wh = await app.warehouse();
   if (plan.delivery && !opts.allowMixed) {
     const current = plan.delivery.population;
-    const others = (await ingestedPopulations(await app.warehouse(), plan.dataset)).filter(
-      (p) => p.population !== current,
-    );
+    const others = (await ingestedPopulations(wh, plan.dataset)).filter((p) => p.population !== current);
     if (others.length > 0) {
       const prev = others[others.length - 1];
       throw new ValidationError(
@@ -209,6 +215,8 @@ export async function ingestSynthetic(
       );
     }
   }
+  // BigQuery: raw files to Cloud Storage, load jobs into bronze (rejects to bronze._quarantine).
+  if (loadsInWarehouse(wh)) return ingestPlanInWarehouse(wh, app.lake(), plan, opts);
   return runIngestion(app, plan, opts);
 }
 
@@ -289,6 +297,15 @@ export async function csvPlan(
     const header = parseCsvRecord(firstLine, delimiter);
     const id = opts.id ?? header.find((h) => /^(customer[ _-]?id|id)$/i.test(h.trim()));
     const wh = await app.warehouse();
+    if (loadsInWarehouse(wh)) {
+      throw new ValidationError(
+        contractPath,
+        "no frozen contract: inferring one reads the file with the local warehouse (DuckDB), not BigQuery",
+        {
+          hint: `Freeze it once under the local profile (TELCO_PROFILE=local telco data ingest csv FILE --name ${opts.name} --target ${opts.target} --contract-dir DIR), then ingest here with the same --contract-dir.`,
+        },
+      );
+    }
     // Run the scan first so an empty/non-UTF-8 file fails with the same message as later ingests.
     const scan = await scanFile(path, { format: "csv", delimiter });
     contract = await inferCsvContract(wh, {
@@ -360,13 +377,15 @@ export async function ingestCsv(
   opts: CsvIngestOptions,
 ): Promise<CsvIngestReport> {
   const plan = await csvPlan(app, file, opts);
-  const report = await runIngestion(app, plan, opts);
+  const bigquery = loadsInWarehouse(await app.warehouse());
+  const report = bigquery ? await ingestCsvInWarehouse(app, plan, opts) : await runIngestion(app, plan, opts);
   const contract = plan.files[0].contract;
   if (plan.inferred) freezeContract(plan.frozen, contract);
   const training = contract.training as NonNullable<DataContract["training"]>;
   const wh = await app.warehouse();
   const [counts] = await wh.query<{ pos: number | null; n: number }>(
-    `SELECT sum(label) AS pos, count(*) AS n FROM gold.${ident(`${contract.name}_training`)}`,
+    // contract names are lower_snake_case: BigQuery takes them bare (its dataset prefixing needs them so)
+    `SELECT sum(label) AS pos, count(*) AS n FROM gold.${bigquery ? `${contract.name}_training` : ident(`${contract.name}_training`)}`,
   );
   const positives = Number(counts?.pos ?? 0);
   return {
@@ -382,6 +401,59 @@ export async function ingestCsv(
     },
     decimalComma: contract.columns.filter((c) => c.decimal === ",").map((c) => c.name),
   };
+}
+
+/**
+ * A user CSV on BigQuery: raw → bronze → silver by load jobs (silver keeps the contract's column
+ * names, which the load schema requires to be BigQuery names), then gold.<name>_training with the
+ * conformed (snake_case) names the local gold has, rendered for BigQuery.
+ */
+async function ingestCsvInWarehouse(
+  app: AppContext,
+  plan: IngestPlan,
+  opts: CsvIngestOptions,
+): Promise<IngestReport> {
+  const wh = await app.warehouse();
+  const report = await ingestPlanInWarehouse(wh, app.lake(), plan, opts);
+  if (!report.files.some((f) => f.status === "ingested")) return report;
+  const contract = plan.files[0].contract;
+  const training = contract.training as NonNullable<DataContract["training"]>;
+  const aliases = conformedNames(contract.columns.map((c) => c.name));
+  const idCol = contract.primaryKey[0];
+  const q = bigqueryIdent;
+  const gold = `gold.${contract.name}_training`;
+  const select = renderSql(
+    "gold",
+    "csv_training",
+    {
+      id: q(idCol),
+      target: q(training.target),
+      positive: positiveSpellings(training).map(lit).join(", "),
+      features: contract.columns
+        .map((c) => c.name)
+        .filter((n) => n !== idCol && n !== training.target)
+        .map((n) => `${q(n)} AS ${q(aliases.get(n) as string)}`)
+        .join(", "),
+      silver: `silver.${contract.name}`,
+    },
+    sqlDialect("bigquery"),
+  );
+  opts.onProgress?.(`build ${gold}`);
+  await wh.exec(sqlDialect("bigquery").createTableAs(gold, select, { clusterBy: ["customer_id"] }));
+  const v = await contentVersion(wh, gold);
+  const silver = report.tables.find((t) => t.table === `silver.${contract.name}`);
+  await recordDatasetVersion(wh, {
+    table: gold,
+    version: v.version,
+    layer: "gold",
+    rowCount: v.rows,
+    contractVersion: null,
+    sourceFiles: [],
+    parents: silver ? [`${silver.table}@${silver.version}`] : [],
+    batchId: report.batchId,
+    location: `warehouse:${gold}`,
+  });
+  return { ...report, tables: [...report.tables, { table: gold, version: v.version, rows: v.rows }] };
 }
 
 /** snake_case column names, suffixed _2, _3 … where two originals collide. */

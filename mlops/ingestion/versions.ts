@@ -234,7 +234,10 @@ export async function ingestedPopulations(
 ): Promise<{ population: string; identity: Record<string, unknown>; batchId: string }[]> {
   if (!(await hasDeliveryIdentities(wh))) return [];
   const found = await wh.query<{ population: string; identity: string; batch_id: string }>(
-    "SELECT population, any_value(identity ORDER BY batch_id DESC) AS identity, max(batch_id) AS batch_id FROM meta.delivery_identities WHERE dataset = ? GROUP BY population ORDER BY 3",
+    wh.dialect === "bigquery"
+      ? // BigQuery has no ordered any_value: max_by gives the newest batch's identity
+        "SELECT population, max_by(identity, batch_id) AS identity, max(batch_id) AS batch_id FROM meta.delivery_identities WHERE dataset = ? GROUP BY population ORDER BY 3"
+      : "SELECT population, any_value(identity ORDER BY batch_id DESC) AS identity, max(batch_id) AS batch_id FROM meta.delivery_identities WHERE dataset = ? GROUP BY population ORDER BY 3",
     [dataset],
   );
   return found.map((r) => ({

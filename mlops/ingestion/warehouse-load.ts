@@ -26,7 +26,7 @@ export interface WarehouseLoadSummary {
   batchId: string;
   tables: {
     table: string;
-    bronze: LoadResult;
+    bronze: LoadResult & { version: string; rows: number };
     /** Rows of this batch sent to bronze._quarantine (contract violations and unreadable lines). */
     quarantined: number;
     silver: { table: string; rows: number; version: string };
@@ -80,7 +80,8 @@ export async function loadDeliveryInWarehouse(
       "dedupe",
       {
         columns: contract.columns.map((c) => `${q(c.name)} AS ${q(c.name)}`).join(", "),
-        bronze: `bronze.${contract.name}`,
+        // a load job keeps no line numbers: `_line` is null, so within one batch any duplicate may win
+        bronze: `(SELECT *, CAST(NULL AS INT64) AS _line FROM bronze.${contract.name})`,
         primary_key: contract.primaryKey.map(q).join(", "),
       },
       dialect,
@@ -112,7 +113,7 @@ export async function loadDeliveryInWarehouse(
     });
     out.push({
       table: contract.name,
-      bronze,
+      bronze: { ...bronze, version: bronzeVersion.version, rows: bronzeVersion.rows },
       quarantined: Number(quarantined),
       silver: { table: silverTable, rows: silverVersion.rows, version: silverVersion.version },
     });

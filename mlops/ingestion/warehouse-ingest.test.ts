@@ -1,0 +1,342 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Parser } from "node-sql-parser";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BigQueryWarehouse } from "../../platform/adapters/gcp/bigquery-warehouse.ts";
+import { type GcsBucketLike, GcsLake } from "../../platform/adapters/gcp/gcs-lake.ts";
+import { type FakeBigQuery, fakeBigQuery } from "../../platform/adapters/gcp/testing/fake-bigquery.ts";
+import { configSchema } from "../../platform/config/schema.ts";
+import { type AppContext, contextFromConfig } from "../../platform/context.ts";
+import { generateOperatorData } from "../simulator/generate.ts";
+import { renderCsvIngest, renderIngest } from "./cli.ts";
+import { dataContractSchema } from "./contract.ts";
+import { freezeContract, userContractPath } from "./contracts.ts";
+import { ingestCsv, ingestSynthetic } from "./sources.ts";
+import { tempDir } from "./test-helpers.ts";
+
+/**
+ * `telco data ingest synthetic|csv` under the gcp profile, end to end against doubles of both
+ * services: the real BigQuery client talks to a local fake of the BigQuery REST API, and the lake is
+ * GcsLake over an in-memory bucket. Checked: the delivered files land in the bucket's raw layer, one
+ * load job per file reads them from there (STRING staging schema), the typing script partitions and
+ * clusters bronze and inserts rejects into bronze._quarantine, the batch and delivery identity are
+ * recorded, and the printed report counts loaded rows and quarantined ones with their reasons.
+ */
+
+/** An in-memory bucket with the method shapes of @google-cloud/storage's Bucket. */
+function memoryBucket(): GcsBucketLike & { objects: Map<string, Buffer> } {
+  const objects = new Map<string, Buffer>();
+  return {
+    objects,
+    file(name) {
+      return {
+        async exists() {
+          return [objects.has(name)];
+        },
+        async download() {
+          const data = objects.get(name);
+          if (!data) throw new Error(`No such object: ${name}`);
+          return [data];
+        },
+        async save(data) {
+          objects.set(name, Buffer.from(data));
+        },
+      };
+    },
+    async getFiles({ prefix }) {
+      return [[...objects.keys()].filter((k) => k.startsWith(prefix)).map((name) => ({ name }))];
+    },
+    async upload(localPath, { destination }) {
+      const { readFileSync } = await import("node:fs");
+      objects.set(destination, readFileSync(localPath));
+    },
+    async deleteFiles({ prefix }) {
+      for (const k of [...objects.keys()]) if (k.startsWith(prefix)) objects.delete(k);
+    },
+  };
+}
+
+/** What the fake answers, changed per test. */
+const state = {
+  /** Populations meta.delivery_identities holds. */
+  populations: [] as { population: string; identity: string; batch_id: string }[],
+  /** Bronze rows per table for the batch; quarantine reasons per table. */
+  bronzeRows: {} as Record<string, number>,
+  reasons: {} as Record<string, { reason: string; n: number }[]>,
+};
+
+let fake: FakeBigQuery;
+let home: string;
+
+function gcpApp(): { app: AppContext; bucket: ReturnType<typeof memoryBucket> } {
+  const config = configSchema.parse({
+    profile: "gcp",
+    gcp: { project: "acme", bucket: "gs://acme-lake", region: "US", bigqueryDatasetPrefix: "dev" },
+  });
+  const base = contextFromConfig(config, home);
+  const bucket = memoryBucket();
+  const lake = new GcsLake({ bucket: "gs://acme-lake", prefix: "lake", client: bucket });
+  const wh = new BigQueryWarehouse({
+    project: "acme",
+    location: "US",
+    datasetPrefix: "dev",
+    apiEndpoint: fake.url,
+  });
+  // The composition root's gcp adapters, pointed at the doubles (the bucket cannot be reached by URL).
+  return { app: { ...base, lake: () => lake, warehouse: async () => wh }, bucket };
+}
+
+const tableOf = (sql: string, from: string) => new RegExp(`${from}\\.(\\w+)`).exec(sql)?.[1] ?? "";
+
+beforeAll(async () => {
+  process.env.METADATA_SERVER_DETECTION = "none";
+  home = tempDir("telco-gcp-ingest-");
+  fake = await fakeBigQuery({
+    loadOutcome: (uris) =>
+      uris[0].endsWith("/customers.csv")
+        ? {
+            outputRows: 40,
+            badRecords: 1,
+            errors: [{ message: "Too many values in row starting at position: 912.", location: "line 7" }],
+          }
+        : { outputRows: 25, badRecords: 0 },
+    rowsFor: (sql) => {
+      if (/INFORMATION_SCHEMA\.TABLES WHERE table_name = 'delivery_identities'/.test(sql))
+        return [{ t: state.populations.length > 0 ? "1" : "0" }];
+      if (sql.includes("FROM dev_meta.delivery_identities WHERE dataset"))
+        return state.populations.map((p) => ({ ...p }));
+      if (sql.startsWith("select count(*) as n from dev_bronze._quarantine")) {
+        const t = /table_name = '(\w+)'/.exec(sql)?.[1] ?? "";
+        return [{ n: String((state.reasons[t] ?? []).reduce((a, r) => a + r.n, 0)) }];
+      }
+      if (sql.startsWith("SELECT reason, count(*) AS n FROM dev_bronze._quarantine")) {
+        const t = /table_name = '(\w+)'/.exec(sql)?.[1] ?? "";
+        return (state.reasons[t] ?? []).map((r) => ({ reason: r.reason, n: String(r.n) }));
+      }
+      if (/^SELECT count\(\*\) AS n FROM dev_bronze\.\w+ WHERE _batch_id/.test(sql))
+        return [{ n: String(state.bronzeRows[tableOf(sql, "dev_bronze")] ?? 0) }];
+      if (/INFORMATION_SCHEMA\.COLUMNS/.test(sql)) return [{ column_name: "id", column_type: "STRING" }];
+      if (sql.includes("farm_fingerprint")) return [{ n: "20", h: "42" }];
+      if (sql.includes("sum(label) AS pos")) return [{ pos: "3", n: "9" }];
+      return [];
+    },
+  });
+});
+afterAll(async () => {
+  await fake.close();
+});
+
+describe("telco data ingest synthetic under the gcp profile (fake BigQuery, in-memory GCS)", () => {
+  let delivery: string;
+  beforeAll(async () => {
+    const gen = await generateOperatorData({
+      customers: 40,
+      seed: 3,
+      months: 2,
+      start: "2025-01",
+      dirtyRate: 0,
+      outDir: join(home, "deliveries", "synthetic", "d1"),
+    });
+    delivery = gen.outDir;
+  });
+
+  it("uploads the raw files, loads them by load jobs into partitioned bronze and quarantines rejects", async () => {
+    state.populations = [];
+    state.bronzeRows = { crm_customers: 38, billing_invoices: 25 };
+    state.reasons = {
+      crm_customers: [
+        { reason: "monthly_fee: below 0", n: 1 },
+        { reason: "unreadable: line 7: Too many values in row starting at position: 912.", n: 1 },
+      ],
+    };
+    const { app, bucket } = gcpApp();
+    const before = fake.requests.length;
+    const report = await ingestSynthetic(app, delivery, { now: new Date("2026-12-07T10:00:00Z") });
+
+    // raw: every delivered file (and the manifest) is in the bucket under the batch
+    const raw = [...bucket.objects.keys()].filter((k) => k.startsWith("lake/raw/synthetic/"));
+    expect(raw).toContain(`lake/raw/synthetic/crm/ingest_date=2026-12-07/${report.batchId}/customers.csv`);
+    expect(raw).toContain(
+      `lake/raw/synthetic/_delivery/ingest_date=2026-12-07/${report.batchId}/manifest.json`,
+    );
+    expect(
+      bucket.objects
+        .get(`lake/raw/synthetic/crm/ingest_date=2026-12-07/${report.batchId}/customers.csv`)
+        ?.toString(),
+    ).toMatch(/^customer_id,/);
+
+    // one load job per delivered file, from the bucket, into a STRING staging table
+    const loads = fake.requests
+      .slice(before)
+      .map((r) => (r.body?.configuration as { load?: Record<string, unknown> } | undefined)?.load)
+      .filter((l) => l !== undefined);
+    expect(loads).toHaveLength(report.files.length);
+    const customers = loads.find((l) => String(l.sourceUris).endsWith("/customers.csv")) as Record<
+      string,
+      unknown
+    >;
+    expect(customers).toMatchObject({
+      sourceUris: [
+        `gs://acme-lake/lake/raw/synthetic/crm/ingest_date=2026-12-07/${report.batchId}/customers.csv`,
+      ],
+      sourceFormat: "CSV",
+      skipLeadingRows: 1,
+      destinationTable: { projectId: "acme", datasetId: "dev_bronze" },
+      writeDisposition: "WRITE_TRUNCATE",
+    });
+    const fields = (customers.schema as { fields: { name: string; type: string }[] }).fields;
+    expect(fields[0]).toMatchObject({ name: "customer_id", type: "STRING" });
+    expect(new Set(fields.map((f) => f.type))).toEqual(new Set(["STRING"]));
+
+    // the typing script: bronze partitioned by month of the event time and clustered by the key,
+    // contract failures and the unreadable line inserted into the quarantine
+    const script = fake.queries.find((q) =>
+      q.sql.startsWith("create table if not exists dev_bronze.crm_customers"),
+    );
+    expect(script?.sql).toMatch(
+      /create table if not exists dev_bronze\.crm_customers \(.*\) partition by date_trunc\(`signup_date`, month\) cluster by `customer_id`/,
+    );
+    expect(script?.sql).toMatch(/insert into dev_bronze\._quarantine select 'crm_customers' as table_name/);
+    expect(script?.sql).toContain(
+      `insert into dev_bronze._quarantine values ('crm_customers', '${report.batchId}', 'unreadable: line 7: Too many values in row starting at position: 912.'`,
+    );
+
+    // silver from bronze by BigQuery SQL that parses with a BigQuery grammar
+    const silver = fake.queries.find((q) =>
+      q.sql.startsWith("create or replace table dev_silver.crm_customers"),
+    );
+    expect(silver?.sql).toContain(
+      "FROM (SELECT *, CAST(NULL AS INT64) AS _line FROM dev_bronze.crm_customers)",
+    );
+    expect(() => new Parser().astify(silver?.sql ?? "", { database: "bigquery" })).not.toThrow();
+
+    // the batch, its raw files and the delivery identity are recorded in meta
+    const sent = fake.queries.map((q) => q.sql);
+    expect(sent.filter((s) => s.startsWith("INSERT INTO dev_meta.raw_files"))).toHaveLength(
+      report.files.length,
+    );
+    expect(sent.find((s) => s.startsWith("INSERT INTO dev_meta.ingestion_batches"))).toContain(
+      `'${report.batchId}', 'synthetic', TIMESTAMP '2026-12-07T10:00:00.000Z'`,
+    );
+    expect(sent.find((s) => s.startsWith("INSERT INTO dev_meta.delivery_identities"))).toMatch(
+      /'synthetic', 'aurora-telecom-simulator seed=3 customers=40 start=2025-01'/,
+    );
+    // the optional source this delivery lacks exists as empty typed tables
+    expect(
+      sent.some((s) =>
+        /CREATE TABLE IF NOT EXISTS dev_silver\.crm_interactions \(`interaction_id` STRING/.test(s),
+      ),
+    ).toBe(true);
+
+    // the report: loaded rows and quarantined rows with reasons, as the CLI prints them
+    const file = report.files.find((f) => f.file === "crm/customers.csv");
+    expect(file).toMatchObject({
+      status: "ingested",
+      rows: 38,
+      rejects: 2,
+      rejectReasons: {
+        "monthly_fee: below 0": 1,
+        "unreadable: line 7: Too many values in row starting at position: 912.": 1,
+      },
+    });
+    expect(report.files.find((f) => f.file === "billing/invoices.csv")).toMatchObject({
+      rows: 25,
+      rejects: 0,
+    });
+    expect(report.rows).toBe(63);
+    expect(report.rejects).toBe(2);
+    expect(report.tables.map((t) => t.table)).toContain("silver.crm_customers");
+    const printed = renderIngest(report);
+    expect(printed).toContain(
+      "crm/customers.csv → bronze.crm_customers: 38 rows, 2 quarantined (monthly_fee: below 0: 1, unreadable: line 7: Too many values in row starting at position: 912.: 1)",
+    );
+    expect(printed).toContain("billing/invoices.csv → bronze.billing_invoices: 25 rows, 0 quarantined");
+    expect(printed).toContain(
+      `telco sql "select * from bronze._quarantine where batch_id = '${report.batchId}'"`,
+    );
+  });
+
+  it("refuses a delivery of another population, read through BigQuery SQL", async () => {
+    state.populations = [
+      {
+        population: "aurora-telecom-simulator seed=9 customers=10 start=2024-01",
+        identity: JSON.stringify({ seed: 9 }),
+        batch_id: "20261201T000000-aaaaaa",
+      },
+    ];
+    const { app, bucket } = gcpApp();
+    await expect(ingestSynthetic(app, delivery)).rejects.toThrow(/another simulation .* seed=9 customers=10/);
+    const asked = fake.queries
+      .filter((q) => q.sql.includes("FROM dev_meta.delivery_identities WHERE dataset"))
+      .at(-1);
+    expect(asked?.sql).toContain("max_by(identity, batch_id) AS identity");
+    expect(() =>
+      new Parser().astify(asked?.sql.replace("?", "'synthetic'") ?? "", { database: "bigquery" }),
+    ).not.toThrow();
+    expect(bucket.objects.size).toBe(0);
+  });
+});
+
+describe("telco data ingest csv under the gcp profile", () => {
+  const csv = (dir: string) => {
+    const path = join(dir, "churn.csv");
+    writeFileSync(path, "customer_id,MonthlyCharges,Churn\nc1,10.5,Yes\nc2,20,No\n");
+    return path;
+  };
+  const contract = (extra: Record<string, unknown> = {}) =>
+    dataContractSchema.parse({
+      name: "my_churn",
+      version: 1,
+      dataset: "my-churn",
+      source: "user",
+      format: "csv",
+      file: "churn.csv",
+      primaryKey: ["customer_id"],
+      columns: [
+        { name: "customer_id", type: "string", nullable: false },
+        { name: "MonthlyCharges", type: "number" },
+        { name: "Churn", type: "string" },
+      ],
+      training: { target: "Churn", positive: "yes" },
+      ...extra,
+    });
+
+  it("loads a file with a frozen contract and builds gold with conformed names", async () => {
+    state.populations = [];
+    state.bronzeRows = { my_churn: 2 };
+    state.reasons = {};
+    const dir = tempDir("telco-gcp-csv-");
+    freezeContract(userContractPath(dir, "my-churn"), contract());
+    const { app } = gcpApp();
+    const report = await ingestCsv(app, csv(dir), { name: "my-churn", target: "Churn", contractDir: dir });
+    const gold = fake.queries.find((q) =>
+      q.sql.startsWith("create or replace table dev_gold.my_churn_training"),
+    );
+    expect(gold?.sql).toMatch(/cluster by customer_id as SELECT/);
+    expect(gold?.sql).toContain("`MonthlyCharges` AS `monthly_charges`");
+    expect(gold?.sql).toContain("FROM dev_silver.my_churn");
+    expect(() => new Parser().astify(gold?.sql ?? "", { database: "bigquery" })).not.toThrow();
+    expect(report.labels).toMatchObject({ positives: 3, negatives: 6 });
+    expect(report.tables.map((t) => t.table)).toEqual([
+      "bronze.my_churn",
+      "silver.my_churn",
+      "gold.my_churn_training",
+    ]);
+    expect(renderCsvIngest(report)).toContain("churn.csv → bronze.my_churn: 2 rows, 0 quarantined");
+  });
+
+  it("refuses by name what a load job cannot do: a line-derived row id, an unfrozen contract", async () => {
+    const dir = tempDir("telco-gcp-csv-");
+    const { app, bucket } = gcpApp();
+    await expect(
+      ingestCsv(app, csv(dir), { name: "my-churn", target: "Churn", contractDir: dir }),
+    ).rejects.toThrow(/no frozen contract: inferring one reads the file with the local warehouse/);
+    freezeContract(userContractPath(dir, "my-churn"), contract({ rowId: "row_id", primaryKey: ["row_id"] }));
+    await expect(
+      ingestCsv(app, csv(dir), { name: "my-churn", target: "Churn", contractDir: dir }),
+    ).rejects.toThrow(
+      /my_churn: rows are keyed by the generated "row_id" .* which a BigQuery load job cannot compute/,
+    );
+    expect(bucket.objects.size).toBe(0);
+  });
+});

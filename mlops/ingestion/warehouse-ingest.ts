@@ -1,0 +1,257 @@
+import { createHash, randomBytes } from "node:crypto";
+import { createReadStream, statSync } from "node:fs";
+import { basename } from "node:path";
+import { ValidationError } from "../../platform/errors.ts";
+import type { Lake } from "../../platform/ports/lake.ts";
+import type { Warehouse } from "../../platform/ports/warehouse.ts";
+import type { DataContract } from "./contract.ts";
+import type { IngestedFileReport, IngestOptions, IngestPlan, IngestReport } from "./ingest.ts";
+import { bigqueryIdent } from "./sql.ts";
+import { ensureMetaSchema, recordDatasetVersion } from "./versions.ts";
+import { loadDeliveryInWarehouse } from "./warehouse-load.ts";
+
+/**
+ * `telco data ingest …` when the warehouse loads files itself (BigQuery under the gcp profile): the
+ * delivered files are copied into the lake's raw layer (Cloud Storage), then `loadDeliveryInWarehouse`
+ * loads them into bronze (rejects to `bronze._quarantine`) and rebuilds silver. The report has the
+ * local path's shape (files, rows, rejects with reasons, table versions) so the CLI prints it the
+ * same way; what differs is said in it (`quarantine`, warnings).
+ */
+
+/** Whether ingestion runs as warehouse load jobs instead of the local DuckDB bronze stage. */
+export function loadsInWarehouse(wh: Warehouse): boolean {
+  return wh.dialect === "bigquery" && typeof wh.loadFiles === "function";
+}
+
+/** BigQuery column names a load schema accepts (letters, digits, underscores; not a digit first). */
+const BIGQUERY_COLUMN = /^[A-Za-z_][A-Za-z0-9_]{0,299}$/;
+
+/**
+ * What a load job cannot do for a contract, refused before anything is uploaded: a derived row id
+ * (the load does not know file lines) and column names BigQuery does not take.
+ */
+export function refuseUnloadable(contract: DataContract, file: string): void {
+  if (contract.rowId) {
+    throw new ValidationError(
+      contract.name,
+      `rows are keyed by the generated "${contract.rowId}" (<file>:<line>), which a BigQuery load job cannot compute (file ${file})`,
+      {
+        hint: "Give the file an id column and pass --id COLUMN (a new --name, since the frozen contract keys by line), or ingest it under the local profile.",
+      },
+    );
+  }
+  const bad = contract.columns.map((c) => c.name).filter((n) => !BIGQUERY_COLUMN.test(n));
+  if (bad.length > 0) {
+    throw new ValidationError(
+      contract.name,
+      `column name(s) ${bad.map((n) => `"${n}"`).join(", ")} of ${file} are not valid BigQuery column names (letters, digits and _ only)`,
+      { hint: "Rename the header's columns, or ingest the file under the local profile." },
+    );
+  }
+}
+
+const BQ_TYPES: Record<DataContract["columns"][number]["type"], string> = {
+  string: "STRING",
+  integer: "INT64",
+  number: "FLOAT64",
+  boolean: "BOOL",
+  date: "DATE",
+  timestamp: "TIMESTAMP",
+};
+
+/** SHA-256 of a file, streamed. */
+async function fileHash(path: string): Promise<string> {
+  const h = createHash("sha256");
+  for await (const chunk of createReadStream(path)) h.update(chunk as Buffer);
+  return h.digest("hex");
+}
+
+/** A BigQuery string literal (backslash escapes). */
+function bq(v: string | null): string {
+  return v === null ? "NULL" : `'${v.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
+}
+
+function bqTimestamp(d: Date): string {
+  return `TIMESTAMP ${bq(d.toISOString())}`;
+}
+
+export interface WarehouseIngestReport extends IngestReport {
+  /** Where this batch's rejected rows are, as a query (BigQuery's quarantine table). */
+  quarantine: string;
+}
+
+/**
+ * Runs one plan's raw → bronze → silver in the warehouse. Derived tables other than each contract's
+ * silver are the caller's (the CSV path builds gold itself).
+ */
+export async function ingestPlanInWarehouse(
+  wh: Warehouse,
+  lake: Lake,
+  plan: IngestPlan,
+  opts: IngestOptions = {},
+): Promise<WarehouseIngestReport> {
+  const started = Date.now();
+  const now = opts.now ?? new Date();
+  const ingestDate = now.toISOString().slice(0, 10);
+  const batchId = `${now.toISOString().replace(/[-:]/g, "").slice(0, 15)}-${randomBytes(3).toString("hex")}`;
+  const progress = opts.onProgress ?? (() => {});
+  for (const f of plan.files) refuseUnloadable(f.contract, f.deliveredAs);
+  await ensureMetaSchema(wh);
+
+  // 1. Raw: every new file (by content hash) copied into the lake; identical files are skipped.
+  const warnings: string[] = [];
+  const reports: IngestedFileReport[] = [];
+  const toLoad: { file: IngestPlan["files"][number]; rawKey: string; hash: string; bytes: number }[] = [];
+  for (const f of plan.files) {
+    const hash = await fileHash(f.path);
+    const seen = await wh.query<{ batch_id: string }>(
+      `SELECT batch_id FROM meta.raw_files WHERE table_name = ${bq(f.contract.name)} AND content_hash = ${bq(hash)} LIMIT 1`,
+    );
+    if (seen.length > 0) {
+      progress(`${f.deliveredAs}: skipped, identical to a file of batch ${seen[0].batch_id}`);
+      warnings.push(
+        `${f.deliveredAs}: identical file already ingested in batch ${seen[0].batch_id}; skipped`,
+      );
+      reports.push({
+        file: f.deliveredAs,
+        table: `bronze.${f.contract.name}`,
+        status: "skipped",
+        rows: 0,
+        rejects: 0,
+        rejectReasons: {},
+        rawKey: undefined,
+        contentHash: hash,
+      });
+      continue;
+    }
+    const rawKey = `raw/${plan.dataset}/${f.contract.source}/ingest_date=${ingestDate}/${batchId}/${basename(f.deliveredAs)}`;
+    progress(`upload ${f.deliveredAs} → ${lake.uri(rawKey)}`);
+    await lake.putFile(f.path, rawKey);
+    toLoad.push({ file: f, rawKey, hash, bytes: statSync(f.path).size });
+  }
+  if (toLoad.length > 0) {
+    for (const a of plan.attachments ?? []) {
+      await lake.putFile(
+        a.path,
+        `raw/${plan.dataset}/_delivery/ingest_date=${ingestDate}/${batchId}/${basename(a.deliveredAs)}`,
+      );
+    }
+  }
+
+  // 2. Bronze (load jobs, quarantine) and silver, in the warehouse.
+  const tables: IngestReport["tables"] = [];
+  let rows = 0;
+  let rejects = 0;
+  if (toLoad.length > 0) {
+    progress(`load ${toLoad.length} file(s) into bronze`);
+    const summary = await loadDeliveryInWarehouse(wh, lake, {
+      contracts: toLoad.map((t) => t.file.contract),
+      files: toLoad.map((t) => ({ table: t.file.contract.name, key: t.rawKey })),
+      batchId,
+      ingestedAt: now,
+    });
+    for (const t of toLoad) {
+      const name = t.file.contract.name;
+      const loaded = summary.tables.find((s) => s.table === name);
+      const [{ n: bronzeRows }] = await wh.query<{ n: number }>(
+        `SELECT count(*) AS n FROM bronze.${name} WHERE _batch_id = ${bq(batchId)}`,
+      );
+      const reasons = await wh.query<{ reason: string; n: number }>(
+        `SELECT reason, count(*) AS n FROM bronze._quarantine WHERE table_name = ${bq(name)} AND batch_id = ${bq(batchId)} GROUP BY reason ORDER BY n DESC, reason`,
+      );
+      const rejectReasons: Record<string, number> = {};
+      for (const r of reasons) rejectReasons[r.reason] = Number(r.n);
+      const fileRows = Number(bronzeRows);
+      const fileRejects = Number(loaded?.quarantined ?? 0);
+      rows += fileRows;
+      rejects += fileRejects;
+      progress(
+        `${t.file.deliveredAs}: ${fileRows} rows, ${fileRejects} quarantined (load job ${loaded?.bronze.jobId ?? "?"})`,
+      );
+      reports.push({
+        file: t.file.deliveredAs,
+        table: `bronze.${name}`,
+        status: "ingested",
+        rows: fileRows,
+        rejects: fileRejects,
+        rejectReasons,
+        rawKey: t.rawKey,
+        contentHash: t.hash,
+      });
+      await recordDatasetVersion(wh, {
+        table: t.rawKey,
+        version: t.hash.slice(0, 16),
+        layer: "raw",
+        rowCount: Number(loaded?.bronze.stagedRows ?? 0) + Number(loaded?.bronze.badRecords ?? 0),
+        contractVersion: null,
+        sourceFiles: [t.file.deliveredAs],
+        parents: [],
+        batchId,
+        location: lake.uri(t.rawKey),
+      });
+      await wh.exec(
+        `INSERT INTO meta.raw_files VALUES (${[
+          bq(batchId),
+          bq(plan.dataset),
+          bq(name),
+          bq(t.rawKey),
+          bq(t.hash),
+          String(t.bytes),
+          bq(t.file.deliveredAs),
+          String(fileRows),
+          String(fileRejects),
+        ].join(", ")})`,
+      );
+    }
+    for (const s of summary.tables) {
+      tables.push({ table: `bronze.${s.table}`, version: s.bronze.version, rows: s.bronze.rows });
+      tables.push({ table: s.silver.table, version: s.silver.version, rows: s.silver.rows });
+    }
+    await wh.exec(
+      `INSERT INTO meta.ingestion_batches VALUES (${[
+        bq(batchId),
+        bq(plan.dataset),
+        bqTimestamp(now),
+        "CURRENT_TIMESTAMP()",
+        String(toLoad.length),
+        String(rows),
+        String(rejects),
+        `[${warnings.map(bq).join(", ")}]`,
+      ].join(", ")})`,
+    );
+    if (plan.delivery) {
+      await wh.exec(
+        `INSERT INTO meta.delivery_identities VALUES (${[
+          bq(batchId),
+          bq(plan.dataset),
+          bq(plan.delivery.population),
+          bq(JSON.stringify(plan.delivery.identity)),
+        ].join(", ")})`,
+      );
+    }
+  }
+  // Optional sources this delivery did not carry: empty typed tables, so downstream SQL can rely on
+  // them (IF NOT EXISTS: a table that already holds batches is left alone).
+  for (const c of plan.absent ?? []) {
+    const cols = c.columns.map((col) => `${bigqueryIdent(col.name)} ${BQ_TYPES[col.type]}`).join(", ");
+    await wh.exec(
+      `CREATE TABLE IF NOT EXISTS bronze.${c.name} (${cols}, _batch_id STRING, _ingested_at TIMESTAMP);\nCREATE TABLE IF NOT EXISTS silver.${c.name} (${cols})`,
+    );
+  }
+  // Reports follow the plan's order, like the local path's.
+  const order = new Map(plan.files.map((f, i) => [f.deliveredAs, i]));
+  reports.sort((a, b) => (order.get(a.file) ?? 0) - (order.get(b.file) ?? 0));
+  return {
+    dataset: plan.dataset,
+    batchId,
+    ingestDate,
+    files: reports,
+    rows,
+    rejects,
+    warnings,
+    tables,
+    seconds: (Date.now() - started) / 1000,
+    ...(plan.delivery ? { delivery: plan.delivery } : {}),
+    quarantine: `select * from bronze._quarantine where batch_id = '${batchId}'`,
+  };
+}

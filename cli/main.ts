@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import type { StoreReferenceProfile } from "../mlops/registry/evaluation.ts";
 import { createProgram, runProgram } from "../platform/cli/runtime.ts";
 import { registerConfigCommands } from "./config-commands.ts";
 
@@ -13,14 +14,30 @@ import { registerConfigCommands } from "./config-commands.ts";
  */
 type Registrar = (program: Command) => void;
 
+/** The monitoring reference-profile writer, loaded when a registration stores a profile. */
+const storeProfile: StoreReferenceProfile = async (app, ref, opts) =>
+  (await import("../mlops/monitoring/reference-store.ts")).storeReferenceProfile(app, ref, opts);
+
 const MODULES: Record<string, () => Promise<Registrar>> = {
   up: async () => (await import("./up.ts")).registerUpCommand,
   simulator: async () => (await import("../mlops/simulator/cli.ts")).registerSimulatorCommands,
   ingestion: async () => (await import("../mlops/ingestion/cli.ts")).registerIngestionCommands,
   rag: async () => (await import("../llmops/rag/cli.ts")).registerRagCommands,
-  training: async () => (await import("../mlops/training/cli.ts")).registerTrainingCommands,
+  // The registry receives the reference-profile writer and training receives registerRun here, so
+  // mlops/registry never imports mlops/monitoring and mlops/training never imports mlops/registry.
+  training: async () => {
+    const { registerTrainingCommands } = await import("../mlops/training/cli.ts");
+    return (program) =>
+      registerTrainingCommands(program, {
+        registerRun: async (app, runId, opts) =>
+          (await import("../mlops/registry/evaluation.ts")).registerRun(app, runId, opts, { storeProfile }),
+      });
+  },
   features: async () => (await import("../mlops/features/cli.ts")).registerFeatureCommands,
-  registry: async () => (await import("../mlops/registry/cli.ts")).registerRegistryCommands,
+  registry: async () => {
+    const { registerRegistryCommands } = await import("../mlops/registry/cli.ts");
+    return (program) => registerRegistryCommands(program, { storeProfile });
+  },
   pipelines: async () => (await import("../mlops/pipelines/cli.ts")).registerPipelineCommands,
   // `telco serve` mounts the assistant beside the churn API (cli/assistant.ts composes both).
   serving: async () => (await import("./assistant.ts")).registerServeCommands,
@@ -89,8 +106,18 @@ export async function buildProgram(argv?: readonly string[]): Promise<Command> {
   const name = argv ? commandName(argv) : undefined;
   const needed =
     name === "config" ? [] : name && COMMAND_MODULES[name] ? COMMAND_MODULES[name] : Object.keys(MODULES);
-  for (const registrar of await Promise.all(needed.map((m) => MODULES[m]()))) registrar(program);
+  for (const registrar of await moduleRegistrars(needed)) registrar(program);
   return program;
+}
+
+/**
+ * The registrars of the named modules (keys of MODULES: "training", "registry", …), wired as `telco`
+ * wires them; tests that run a few command groups in-process use it so they exercise the real wiring.
+ */
+export async function moduleRegistrars(names: readonly string[]): Promise<Registrar[]> {
+  const unknown = names.filter((n) => !(n in MODULES));
+  if (unknown.length > 0) throw new Error(`unknown CLI module(s): ${unknown.join(", ")}`);
+  return Promise.all(names.map((m) => MODULES[m]()));
 }
 
 export async function main(argv: string[] = process.argv): Promise<number> {

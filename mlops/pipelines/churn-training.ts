@@ -19,7 +19,7 @@ import { loadSyntheticContracts } from "../simulator/contracts.ts";
 import { type TabularDataset, takeRows } from "../training/dataset.ts";
 import { loadChurnModel } from "../training/learners.ts";
 import { loadTrainingData } from "../training/load.ts";
-import { stratifiedSplit } from "../training/split.ts";
+import { evaluationSetRef, stratifiedSplit } from "../training/split.ts";
 import { codeVersion } from "../training/tracking.ts";
 import { trainChurnModel } from "../training/train.ts";
 import {
@@ -327,13 +327,7 @@ async function evaluationRows(
   const split = stratifiedSplit(loaded.data.label as Uint8Array, fraction, seed, loaded.groups);
   return {
     rows: takeRows(loaded.data, split.test),
-    dataset: {
-      name: `${DATASET}/test`,
-      version: createHash("sha256")
-        .update(`${trainingSetVersion}:${seed}:${fraction}`)
-        .digest("hex")
-        .slice(0, 16),
-    },
+    dataset: evaluationSetRef(DATASET, trainingSetVersion, seed, fraction),
   };
 }
 

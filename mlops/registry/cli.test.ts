@@ -1,13 +1,13 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { registerRegistryCommands } from "./cli.ts";
+import { moduleRegistrars } from "../../cli/main.ts";
 import { cliHarness } from "./testing/cli-harness.ts";
 import { identityOnnxModel } from "./testing/onnx-fixture.ts";
 
 describe("telco models (CLI)", () => {
   it("registers ONNX models (validated), lists, promotes with the policy, audits and mirrors (dry-run)", async () => {
-    const { home, telco: run } = cliHarness([registerRegistryCommands]);
+    const { home, telco: run } = cliHarness(await moduleRegistrars(["registry"]));
     const telco = (_home: string, args: string[], env: Record<string, string> = {}) =>
       run(args, { USER: "ana", ...env });
     const file = join(home, "m.onnx");

@@ -18,7 +18,13 @@ import {
   type ModelFormat,
   type ModelVersion,
 } from "../../platform/ports/registry.ts";
-import { evaluateVersion, registerRun, storedEvaluation, storedEvaluationSets } from "./evaluation.ts";
+import {
+  evaluateVersion,
+  type RegisterRunDeps,
+  registerRun,
+  storedEvaluation,
+  storedEvaluationSets,
+} from "./evaluation.ts";
 import { validateOnnx } from "./onnx.ts";
 import {
   evaluatePromotion,
@@ -87,8 +93,14 @@ function parseVersion(value: string): number {
   return intOption("VERSION", 1)(value.replace(/^v/, ""));
 }
 
+/**
+ * What the composition root injects: how to store a reference profile (`models register --run`
+ * stores one; the registry never imports mlops/monitoring, which imports the registry).
+ */
+export type RegistryDeps = RegisterRunDeps;
+
 /** `telco models …`: list, show, promote, rollback, compare, register, audit, mirror. */
-export function registerRegistryCommands(program: Command): void {
+export function registerRegistryCommands(program: Command, deps: RegistryDeps): void {
   const models = commandGroup(
     program,
     "models",
@@ -277,11 +289,16 @@ export function registerRegistryCommands(program: Command): void {
               throw new UsageError(
                 "--run takes the model, metrics and card from the run: drop FILE, --format, --metrics and --card",
               );
-            const r = await registerRun(rt.app(), opts.run, {
-              name: opts.name,
-              description: opts.description,
-              profile: opts.profile,
-            });
+            const r = await registerRun(
+              rt.app(),
+              opts.run,
+              {
+                name: opts.name,
+                description: opts.description,
+                profile: opts.profile,
+              },
+              deps,
+            );
             const v = r.version;
             rt.result({ ...v, run: r.run, profile: r.profile }, () =>
               [

@@ -1,37 +1,21 @@
-import { createHash } from "node:crypto";
 import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import type { AppContext } from "../../platform/context.ts";
 import { NotFoundError, ValidationError } from "../../platform/errors.ts";
 import type { ModelCard, ModelFormat, ModelVersion } from "../../platform/ports/registry.ts";
-import { storeReferenceProfile } from "../monitoring/reference-store.ts";
 import { takeRows } from "../training/dataset.ts";
 import { loadChurnModel } from "../training/learners.ts";
 import { loadTrainingData } from "../training/load.ts";
 import type { ChurnModel } from "../training/model.ts";
-import { stratifiedSplit } from "../training/split.ts";
+import { evaluationSetRef, stratifiedSplit } from "../training/split.ts";
 import { RunStore, writeJsonAtomic } from "../training/tracking.ts";
 import { datasetVersion } from "../training/train.ts";
 import { evaluateOn } from "./card-metrics.ts";
 import { loadModelVersion } from "./model-loader.ts";
 import { openRegistry } from "./store.ts";
 
-/**
- * Identity of a dataset version's held-out rows: the same table version, split seed and test
- * fraction always give the same rows (stratified, grouped by customer), so two models evaluated
- * on the same ref are comparable. The churn-training pipeline uses the same formula.
- */
-export function evaluationSetRef(
-  dataset: string,
-  version: string,
-  seed: number,
-  fraction: number,
-): { name: string; version: string } {
-  return {
-    name: `${dataset}/test`,
-    version: createHash("sha256").update(`${version}:${seed}:${fraction}`).digest("hex").slice(0, 16),
-  };
-}
+/** The held-out rows' identity lives beside the split that draws them (the pipeline uses it too). */
+export { evaluationSetRef } from "../training/split.ts";
 
 /** Cut-offs putting the top `high` share of scores in high and the next `medium` share in medium. */
 export function riskBandsFromScores(
@@ -169,16 +153,41 @@ export function storedEvaluation(
 }
 
 /**
+ * Stores the monitoring reference profile of a registered version (`NAME@VERSION`) built from
+ * `dataset`; returns where. Injected by the composition root (`cli/main.ts` passes
+ * mlops/monitoring's `storeReferenceProfile`): monitoring reads the registry, so the registry
+ * must not import monitoring.
+ */
+export type StoreReferenceProfile = (
+  app: AppContext,
+  ref: string,
+  opts: { dataset: string },
+) => Promise<{ path: string }>;
+
+export interface RegisterRunDeps {
+  storeProfile: StoreReferenceProfile;
+}
+
+export interface RegisteredRun {
+  version: ModelVersion;
+  run: string;
+  /** Path of the stored reference profile, or null when `profile: false`. */
+  profile: string | null;
+}
+
+/**
  * Registers a `telco train` run: its model.json with a card built from the run (test metrics with
  * the AUC interval, training and evaluation dataset versions, features, parameters, code version,
  * risk bands from the training score distribution) and the run as lineage; then stores the
- * monitoring reference profile, so `monitor profile`/`monitor run` work on it.
+ * monitoring reference profile through `deps.storeProfile`, so `monitor profile`/`monitor run`
+ * work on it.
  */
 export async function registerRun(
   app: AppContext,
   runId: string,
   opts: { name: string; description?: string; profile?: boolean },
-): Promise<{ version: ModelVersion; run: string; profile: string | null }> {
+  deps: RegisterRunDeps,
+): Promise<RegisteredRun> {
   const store = new RunStore(app.paths.runs);
   const run = store.get(runId);
   if (run.status !== "completed")
@@ -245,7 +254,7 @@ export async function registerRun(
   });
   let profile: string | null = null;
   if (opts.profile !== false) {
-    profile = (await storeReferenceProfile(app, `${version.name}@${version.version}`, { dataset })).path;
+    profile = (await deps.storeProfile(app, `${version.name}@${version.version}`, { dataset })).path;
   }
   return { version, run: run.run_id, profile };
 }

@@ -1,10 +1,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { registerIngestionCommands } from "../ingestion/cli.ts";
-import { registerMonitoringCommands } from "../monitoring/cli.ts";
-import { registerTrainingCommands } from "../training/cli.ts";
-import { registerRegistryCommands } from "./cli.ts";
+import { moduleRegistrars } from "../../cli/main.ts";
 import { riskBandsFromScores } from "./evaluation.ts";
 import { cliHarness } from "./testing/cli-harness.ts";
 
@@ -28,12 +25,10 @@ function churnCsv(path: string, rows: number, seed: number): void {
 
 describe("from a training run to a registered, monitorable, comparable model", () => {
   it("models register --run carries metrics, card, dataset version, risk bands and a reference profile", async () => {
-    const { home, telco } = cliHarness([
-      registerIngestionCommands,
-      registerTrainingCommands,
-      registerRegistryCommands,
-      registerMonitoringCommands,
-    ]);
+    const { home, telco } = cliHarness(
+      // As `telco` wires them (cli/main.ts): training gets registerRun, the registry the profile writer.
+      await moduleRegistrars(["ingestion", "training", "registry", "monitoring"]),
+    );
     const csv = join(home, "churn.csv");
     churnCsv(csv, 600, 3);
     const ingested = await telco(["data", "ingest", "csv", csv, "--name", "acme", "--target", "Churn"]);

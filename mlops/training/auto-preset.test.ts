@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { moduleRegistrars } from "../../cli/main.ts";
 import { DuckDbWarehouse } from "../../platform/adapters/local/duckdb-warehouse.ts";
 import { createProgram, runProgram } from "../../platform/cli/runtime.ts";
 import { configSchema } from "../../platform/config/schema.ts";
-import { registerTrainingCommands } from "./cli.ts";
 import { crossValidate } from "./cv.ts";
 import { type TabularDataset, takeRows } from "./dataset.ts";
 import { runExperiment } from "./experiment.ts";
@@ -188,7 +188,7 @@ describe("telco train / runs show record the auto preset's choice", () => {
 
   async function cli(args: string[]): Promise<{ code: number; stdout: string }> {
     const program = createProgram("0.0.0-test");
-    registerTrainingCommands(program);
+    for (const register of await moduleRegistrars(["training"])) register(program);
     let stdout = "";
     const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
       stdout += String(chunk);

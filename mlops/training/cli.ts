@@ -1,7 +1,8 @@
 import { type Command, Option } from "commander";
 import pc from "picocolors";
 import { action, commandGroup, intOption, numberOption } from "../../platform/cli/runtime.ts";
-import { registerRun } from "../registry/evaluation.ts";
+import type { AppContext } from "../../platform/context.ts";
+import type { ModelVersion } from "../../platform/ports/registry.ts";
 import { AUTO_PORTFOLIO, type ModelKind, type PortfolioSelection } from "./learners.ts";
 import { compareRuns, type RunRecord, RunStore } from "./tracking.ts";
 import { type TrainSummary, trainChurnModel } from "./train.ts";
@@ -76,7 +77,20 @@ function runRow(r: RunRecord): Record<string, unknown> {
   };
 }
 
-export function registerTrainingCommands(program: Command): void {
+/**
+ * What the composition root injects: how `train --register` registers the finished run (the
+ * registry's `registerRun`, which reads training runs; training never imports the registry).
+ */
+export interface TrainingDeps {
+  registerRun: (
+    app: AppContext,
+    runId: string,
+    opts: { name: string },
+  ) => Promise<{ version: ModelVersion; profile: string | null }>;
+}
+
+/** `telco train` and `telco runs …`. */
+export function registerTrainingCommands(program: Command, deps: TrainingDeps): void {
   program
     .command("train")
     .description("train a churn model on a gold training dataset, evaluate it honestly and record the run")
@@ -144,7 +158,7 @@ export function registerTrainingCommands(program: Command): void {
           rt.result(summary, (v) => renderTrain(v as TrainSummary));
           return;
         }
-        const reg = await registerRun(app, summary.run_id, { name: flags.register });
+        const reg = await deps.registerRun(app, summary.run_id, { name: flags.register });
         const registered = {
           name: reg.version.name,
           version: reg.version.version,

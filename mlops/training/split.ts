@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { ValidationError } from "../../platform/errors.ts";
 import { seededRandom, shuffleInPlace } from "./random.ts";
 
@@ -127,4 +128,22 @@ export function composeIndex(outer: Int32Array, inner: Int32Array): Int32Array {
   const out = new Int32Array(inner.length);
   for (let i = 0; i < inner.length; i++) out[i] = outer[inner[i]];
   return out;
+}
+
+/**
+ * Identity of a dataset version's held-out rows (the test side of `stratifiedSplit`): the same table
+ * version, split seed and test fraction always give the same rows, so two models evaluated on the
+ * same ref are comparable. Shared by the training pipeline's evaluate step, `models evaluate` and
+ * `models register --run`.
+ */
+export function evaluationSetRef(
+  dataset: string,
+  version: string,
+  seed: number,
+  fraction: number,
+): { name: string; version: string } {
+  return {
+    name: `${dataset}/test`,
+    version: createHash("sha256").update(`${version}:${seed}:${fraction}`).digest("hex").slice(0, 16),
+  };
 }

@@ -1,11 +1,8 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { registerIngestionCommands } from "../ingestion/cli.ts";
-import { registerMonitoringCommands } from "../monitoring/cli.ts";
-import { registerRegistryCommands } from "../registry/cli.ts";
+import { moduleRegistrars } from "../../cli/main.ts";
 import { cliHarness } from "../registry/testing/cli-harness.ts";
-import { registerTrainingCommands } from "./cli.ts";
 
 /** A small churn CSV: churn follows plan × usage, no id column. */
 function churnCsv(path: string, rows: number): void {
@@ -27,12 +24,10 @@ function churnCsv(path: string, rows: number): void {
 
 describe("telco train --register NAME", () => {
   it("trains, registers the run with its card, dataset version and reference profile, and monitor profile works", async () => {
-    const { home, telco } = cliHarness([
-      registerIngestionCommands,
-      registerTrainingCommands,
-      registerRegistryCommands,
-      registerMonitoringCommands,
-    ]);
+    const { home, telco } = cliHarness(
+      // As `telco` wires them (cli/main.ts): training gets registerRun, the registry the profile writer.
+      await moduleRegistrars(["ingestion", "training", "registry", "monitoring"]),
+    );
     const csv = join(home, "churn.csv");
     churnCsv(csv, 500);
     expect((await telco(["data", "ingest", "csv", csv, "--name", "acme", "--target", "Churn"])).status).toBe(

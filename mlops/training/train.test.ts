@@ -2,11 +2,11 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, it, vi } from "vitest";
+import { moduleRegistrars } from "../../cli/main.ts";
 import { DuckDbWarehouse } from "../../platform/adapters/local/duckdb-warehouse.ts";
 import { createProgram, runProgram } from "../../platform/cli/runtime.ts";
 import { configSchema } from "../../platform/config/schema.ts";
 import { type AppContext, contextFromConfig } from "../../platform/context.ts";
-import { registerTrainingCommands } from "./cli.ts";
 import { takeRows } from "./dataset.ts";
 import { loadChurnModel } from "./learners.ts";
 import { loadTrainingData } from "./load.ts";
@@ -129,7 +129,7 @@ describeIbm("telco train / runs (CLI)", () => {
 
   async function cli(args: string[]): Promise<{ code: number; out: unknown }> {
     const program = createProgram("0.0.0-test");
-    registerTrainingCommands(program);
+    for (const register of await moduleRegistrars(["training"])) register(program);
     let stdout = "";
     const spy = vi.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
       stdout += String(chunk);

@@ -100,6 +100,14 @@ export function featureVerdict(f: MonitorResult["features"][number]): string {
   return `${f.test.padEnd(4)} ${f.score.toPrecision(3).padStart(9)} (threshold ${n(f.threshold)}${f.threshold_source === "calibrated" ? " calibrated" : ""})${f.test === "js" ? blind(f.threshold) : ""}`;
 }
 
+/** The calibration method in one phrase (older profiles: plain pairs, no cap). */
+function calibrationMethod(c: NonNullable<MonitorResult["calibration"]>): string {
+  const q = `q${Math.round(c.quantile * 100)} × ${c.margin}`;
+  if (c.method !== "pairs-robust")
+    return `${q} of slice-to-slice variation, never below the configured floor`;
+  return `${q} of slice-to-slice variation, one odd slice left out, JS capped at ${c.js_cap}, never below the configured floor`;
+}
+
 function renderMonitor(r: MonitorResult): string {
   const verdict = !r.enough_data ? "not enough data" : r.drift ? "DRIFT" : "no drift";
   const lines = [
@@ -119,9 +127,13 @@ function renderMonitor(r: MonitorResult): string {
   }
   lines.push(
     r.calibration
-      ? `  thresholds calibrated on ${r.calibration.slices} time slices of the reference (q${Math.round(r.calibration.quantile * 100)} × ${r.calibration.margin}, never below the configured floor)`
+      ? `  thresholds calibrated on ${r.calibration.slices} time slices of the reference (${calibrationMethod(r.calibration)})`
       : "  thresholds: configured (reference profile has no calibration: rebuild it with `telco monitor profile`)",
   );
+  for (const o of r.calibration?.odd_slices ?? [])
+    lines.push(
+      `  odd slice left out of ${o.feature}'s calibration: ${o.slice} (farther from every other slice than their own bound)`,
+    );
   const small = r.features.some((f) => f.test === "ks" || f.test === "chi2");
   if (small)
     lines.push(

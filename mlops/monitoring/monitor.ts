@@ -62,7 +62,16 @@ export interface MonitorResult {
   /** Days of the log with predictions after/before the window that were left out (a hint, not an error). */
   outside_window: string[];
   /** The reference's calibrated thresholds (absent for profiles built without time slices). */
-  calibration: { slices: number; quantile: number; margin: number } | null;
+  calibration: {
+    slices: number;
+    quantile: number;
+    margin: number;
+    /** "pairs-robust": slice-to-slice pairs, one odd slice left out (≥ 4 slices), JS capped at js_cap. */
+    method: "pairs" | "pairs-robust";
+    js_cap: number | null;
+    /** Features whose calibration left out one odd time slice, and which. */
+    odd_slices: { feature: string; slice: string }[];
+  } | null;
   model: string;
   model_version: string;
   window: { from: string; to: string };
@@ -303,6 +312,11 @@ export async function runMonitor(app: AppContext, opts: MonitorOptions = {}): Pr
           slices: profile.calibration.slices,
           quantile: profile.calibration.quantile,
           margin: profile.calibration.margin,
+          method: profile.calibration.method ?? "pairs",
+          js_cap: profile.calibration.jsCap ?? null,
+          odd_slices: Object.entries(profile.calibration.features).flatMap(([feature, c]) =>
+            c.dropped ? [{ feature, slice: c.dropped.slice }] : [],
+          ),
         }
       : null,
     model: modelName,

@@ -1,6 +1,7 @@
 import type { MonitoringConfig } from "../../platform/config/sections/monitoring.ts";
 import { maskPii } from "../../platform/pii/index.ts";
 import type { TabularDataset } from "../training/dataset.ts";
+import { calibrateFeature, naturalBound, quantileOf, type SliceCalibration } from "./calibration.ts";
 import {
   categoryCounts,
   chiSquareTwoSample,
@@ -62,29 +63,26 @@ export interface CategoricalProfile {
 export type FeatureProfile = NumericProfile | CategoricalProfile;
 
 /**
- * How far the reference drifts from itself: each time slice of the training window (one cutoff
- * date) compared with the whole reference, per feature, with the same effect size monitoring uses
- * (PSI numeric, JS distance categorical). A feature's threshold is a high quantile of that natural
- * variation times a margin, never below the configured floor.
+ * How far the reference drifts from itself: every pair of time slices of the training window (one
+ * cutoff date each) compared per feature with the same effect size monitoring uses (PSI numeric, JS
+ * distance categorical). A feature's threshold is a high quantile of that natural variation times a
+ * margin, robust to one odd slice, JS capped, never below the configured floor (see calibration.ts).
  */
 export interface DriftCalibration {
   slices: number;
+  /** Slice labels (cutoff dates) used, in order. */
+  labels?: string[];
   quantile: number;
   margin: number;
+  /** "pairs-robust" (calibration.ts); absent in older profiles (plain pairs, no cap). */
+  method?: "pairs" | "pairs-robust";
+  jsCap?: number;
   features: Record<string, SliceCalibration>;
   /** The model's score distribution (churn_probability). */
   prediction?: SliceCalibration;
 }
 
-export interface SliceCalibration {
-  test: "psi" | "js";
-  margin: number;
-  /** Effect size of each slice against the whole reference. */
-  natural: number[];
-  quantile: number;
-  floor: number;
-  threshold: number;
-}
+export type { SliceCalibration } from "./calibration.ts";
 
 export interface ReferenceProfile {
   format: "telco-reference-profile";
@@ -267,19 +265,9 @@ function tailSpread(
   }
   const usable = [...groups.values()].filter((v) => v.length >= minSliceRows);
   if (usable.length < 2) return undefined;
-  const lows = usable.map((v) => quantile(v, tolerance));
-  const highs = usable.map((v) => quantile(v, 1 - tolerance));
+  const lows = usable.map((v) => quantileOf(v, tolerance));
+  const highs = usable.map((v) => quantileOf(v, 1 - tolerance));
   return { low: Math.max(...lows) - Math.min(...lows), high: Math.max(...highs) - Math.min(...highs) };
-}
-
-/** Linear-interpolated quantile of a small list. */
-function quantile(values: readonly number[], q: number): number {
-  const s = [...values].sort((a, b) => a - b);
-  if (s.length === 0) return 0;
-  const pos = (s.length - 1) * q;
-  const lo = Math.floor(pos);
-  const hi = Math.min(s.length - 1, lo + 1);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
 }
 
 function calibrate(
@@ -290,61 +278,82 @@ function calibrate(
   scores?: Float64Array,
 ): DriftCalibration | undefined {
   const { quantile: q, margin, minSliceRows } = config.calibration;
+  const jsCap = config.calibration.jsCap ?? 0.5;
+  const settings = { quantile: q, margin, jsCap };
   const groups = new Map<string, number[]>();
   for (let i = 0; i < slices.length && i < data.nRows; i++) {
     const list = groups.get(slices[i]) ?? [];
     list.push(i);
     groups.set(slices[i], list);
   }
-  const usable = [...groups.values()].filter((rows) => rows.length >= minSliceRows);
-  if (usable.length < 2) return undefined;
-  const out: DriftCalibration = { slices: usable.length, quantile: q, margin, features: {} };
-  // Every pair of slices: the spread includes trends across the window (customers age, campaigns
-  // come and go), which is what a later scoring date shows without any drift.
-  const pairs: [number, number][] = [];
-  for (let a = 0; a < usable.length; a++) for (let b = a + 1; b < usable.length; b++) pairs.push([a, b]);
-  const entry = (test: "psi" | "js", natural: number[], floor: number): SliceCalibration => {
-    const quant = quantile(natural, q);
-    return { test, margin, natural, quantile: quant, floor, threshold: Math.max(floor, quant * margin) };
+  const kept = [...groups.entries()]
+    .filter(([, rows]) => rows.length >= minSliceRows)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  if (kept.length < 2) return undefined;
+  const labels = kept.map(([label]) => label);
+  const usable = kept.map(([, rows]) => rows);
+  const out: DriftCalibration = {
+    slices: usable.length,
+    labels,
+    quantile: q,
+    margin,
+    method: "pairs-robust",
+    jsCap,
+    features: {},
   };
   data.features.forEach((f, j) => {
     const ref = profile.features[j];
     const override = config.features[f.name] ?? {};
     if (f.kind === "numeric" && ref.kind === "numeric") {
       const edges = Float64Array.from(ref.edges);
-      const hists = usable.map((rows) =>
-        histogram(
-          Float64Array.from(rows, (r) => f.values[r]),
-          edges,
+      out.features[f.name] = calibrateFeature({
+        test: "psi",
+        slices: usable.map((rows) =>
+          histogram(
+            Float64Array.from(rows, (r) => f.values[r]),
+            edges,
+          ),
         ),
-      );
-      const natural = pairs.map(([a, b]) => psi(hists[a], hists[b]));
-      out.features[f.name] = entry("psi", natural, override.psi ?? config.psiDrift);
+        labels,
+        whole: Float64Array.from(ref.counts),
+        effect: (a, b) => psi(a, b),
+        floor: override.psi ?? config.psiDrift,
+        settings,
+      });
     } else if (f.kind === "categorical" && ref.kind === "categorical") {
-      const counts = usable.map((rows) =>
-        categoryCounts(
-          Int32Array.from(rows, (r) => f.codes[r]),
-          f.categories.length,
+      out.features[f.name] = calibrateFeature({
+        test: "js",
+        slices: usable.map((rows) =>
+          categoryCounts(
+            Int32Array.from(rows, (r) => f.codes[r]),
+            f.categories.length,
+          ),
         ),
-      );
-      const natural = pairs.map(([a, b]) => jensenShannonDistance(counts[a], counts[b]));
-      out.features[f.name] = entry("js", natural, override.js ?? config.jsDrift);
+        labels,
+        whole: Float64Array.from(ref.counts),
+        effect: (a, b) => jensenShannonDistance(a, b),
+        floor: override.js ?? config.jsDrift,
+        settings,
+      });
     }
   });
   if (scores && profile.prediction) {
     // Score drift between slices: how much the model's output moves from one cutoff to another.
     const edges = Float64Array.from(profile.prediction.edges);
-    const hists = usable.map((rows) =>
-      histogram(
-        Float64Array.from(rows, (r) => scores[r]),
-        edges,
+    out.prediction = calibrateFeature({
+      test: "psi",
+      slices: usable.map((rows) =>
+        histogram(
+          Float64Array.from(rows, (r) => scores[r]),
+          edges,
+        ),
       ),
-    );
-    out.prediction = entry(
-      "psi",
-      pairs.map(([a, b]) => psi(hists[a], hists[b])),
-      config.psiDrift,
-    );
+      labels,
+      whole: Float64Array.from(profile.prediction.counts),
+      effect: (a, b) => psi(a, b),
+      floor: config.psiDrift,
+      settings,
+    });
   }
   return out;
 }
@@ -551,11 +560,6 @@ function numericDrift(
     effectTest: "psi",
     thresholdSource,
   };
-}
-
-/** The reference's own variation (quantile × margin), without the configured floor. */
-function naturalBound(c: SliceCalibration): number {
-  return c.margin * c.quantile;
 }
 
 function categoricalDrift(

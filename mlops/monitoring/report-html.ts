@@ -174,10 +174,15 @@ function calibrationTable(profile: ReferenceProfile): string {
   const rows = Object.entries(all)
     .map(
       ([name, f]) =>
-        `<tr><td>${escapeHtml(name)}</td><td>${f.test}</td><td>${Math.max(...f.natural).toPrecision(3)}</td><td>${f.quantile.toPrecision(3)}</td><td>${f.floor}</td><td>${f.threshold.toPrecision(3)}</td></tr>`,
+        `<tr><td>${escapeHtml(name)}</td><td>${f.test}</td><td>${f.natural.length ? Math.max(...f.natural).toPrecision(3) : "–"}</td><td>${f.quantile.toPrecision(3)}</td><td>${f.dropped ? `${escapeHtml(f.dropped.slice)} (+${(f.offset ?? 0).toPrecision(3)})` : "–"}</td><td>${f.floor}</td><td>${f.threshold.toPrecision(3)}</td></tr>`,
     )
     .join("");
-  return `<h2>Thresholds</h2><p>Calibrated on ${c.slices} time slices of the training window: each slice compared with the whole reference; threshold = max(floor, q${Math.round(c.quantile * 100)} × ${c.margin}).</p><table><tr><th>feature</th><th>test</th><th>max natural</th><th>quantile</th><th>floor</th><th>threshold</th></tr>${rows}</table>`;
+  const q = `q${Math.round(c.quantile * 100)}`;
+  const method =
+    c.method === "pairs-robust"
+      ? `every pair of slices compared; with 4 or more slices, one odd slice (farther from every other slice than the bound the others set) is left out and the effect size between the whole reference and the reference without it is added; threshold = max(floor, ${q} × ${c.margin} + that offset), JS capped at ${c.jsCap}`
+      : `every pair of slices compared; threshold = max(floor, ${q} × ${c.margin})`;
+  return `<h2>Thresholds</h2><p>Calibrated on ${c.slices} time slices of the training window: ${method}.</p><table><tr><th>feature</th><th>test</th><th>max natural</th><th>quantile</th><th>odd slice left out</th><th>floor</th><th>threshold</th></tr>${rows}</table>`;
 }
 
 /** What decided a feature: effect size vs threshold, or (small samples) p-value vs α and effect size vs natural variation. */

@@ -80,17 +80,20 @@ export const monitoringConfigSchema = z
     rangeMargin: z.number().min(0).default(0.1),
     /**
      * Threshold calibration from the reference's own variation between time slices (cutoff dates)
-     * of the training window: threshold = max(configured floor, quantile of slice-vs-reference
-     * effect sizes × margin). Slices smaller than minSliceRows are left out.
+     * of the training window: threshold = max(configured floor, quantile of slice-to-slice effect
+     * sizes × margin, robust to one odd slice, JS capped at jsCap) — mlops/monitoring/calibration.ts.
+     * Slices smaller than minSliceRows are left out.
      */
     calibration: z
       .object({
         quantile: z.number().min(0).max(1).default(0.95),
         margin: z.number().min(1).default(3),
         minSliceRows: z.number().int().min(1).default(100),
+        /** Largest calibrated JS threshold (the JS distance tops out at 1; the floor still wins). */
+        jsCap: z.number().gt(0).max(1).default(0.5),
       })
       .strict()
-      .default({ quantile: 0.95, margin: 3, minSliceRows: 100 }),
+      .default({ quantile: 0.95, margin: 3, minSliceRows: 100, jsCap: 0.5 }),
     /** Per-feature overrides, e.g. { monthly_price_brl: { psi: 0.15 } }: they win over the calibrated threshold. */
     features: z.record(z.string(), featureThresholdSchema).default({}),
     /** Default window of `telco monitor run` (e.g. 7d, 4w). */

@@ -59,6 +59,29 @@ function domainViolations(all: readonly ImportEdge[]): Array<{ from: string; to:
  */
 const KNOWN_CYCLES: Array<{ files: RegExp; why: string; runtime?: true }> = [];
 
+/** `mlops/registry/evaluation.ts` → `mlops/registry` (files directly under mlops/ are their own node). */
+const folderOf = (f: string) => f.split("/").slice(0, 2).join("/");
+
+/**
+ * Cycles between the folders under `top` (e.g. `mlops/`), over non-test imports: each cycle as its
+ * folders and the file imports that cross between them. Folders are the units a reader and a change
+ * see (training, registry, monitoring, …), so they must layer one way even when no two files cycle.
+ */
+function folderCycles(all: readonly ImportEdge[], top: string): Array<{ folders: string[]; via: string[] }> {
+  const inside = all.filter(
+    (e) => e.to?.startsWith(top) && e.from.startsWith(top) && !isTestCode(e.from) && !isTestCode(e.to),
+  );
+  const folders = [...new Set(inside.flatMap((e) => [folderOf(e.from), folderOf(e.to ?? "")]))].sort();
+  const crossing = inside.filter((e) => folderOf(e.from) !== folderOf(e.to ?? ""));
+  const folderEdges = crossing.map((e) => ({ ...e, from: folderOf(e.from), to: folderOf(e.to ?? "") }));
+  return importCycles(folders, folderEdges).map((c) => ({
+    folders: c,
+    via: crossing
+      .filter((e) => c.includes(folderOf(e.from)) && c.includes(folderOf(e.to ?? "")))
+      .map((e) => `${e.from}:${e.line} → ${e.to}`),
+  }));
+}
+
 describe("import graph scanner", () => {
   it("finds static, re-exported, side-effect and dynamic imports, and which are type-only", () => {
     const src = [
@@ -216,7 +239,6 @@ describe("dependency rules", () => {
   });
 
   it("the cycles issue #17 named stay broken (file and folder level)", () => {
-    const folderOf = (f: string) => f.split("/").slice(0, 2).join("/");
     const crosses = (a: string, b: string) =>
       edges.filter((e) => e.to && folderOf(e.from) === a && folderOf(e.to) === b && !isTestCode(e.from));
     // monitoring receives retraining and model loading; it imports neither the pipelines nor serving.
@@ -231,5 +253,47 @@ describe("dependency rules", () => {
         e.to === "mlops/training/gbdt/model.ts",
     );
     expect(gbdt.map((e) => e.from)).toEqual([]);
+    // registerRun receives the reference-profile writer, and `train --register` receives registerRun
+    // (both wired in cli/main.ts): the registry imports no monitoring, training no registry.
+    expect(crosses("mlops/registry", "mlops/monitoring").map((e) => e.from)).toEqual([]);
+    expect(crosses("mlops/training", "mlops/registry").map((e) => e.from)).toEqual([]);
+  });
+
+  it("no import cycle between the folders of mlops/ (training, registry, monitoring, serving, pipelines, …)", () => {
+    const cycles = folderCycles(edges, "mlops/");
+    expect(cycles.map((c) => `${c.folders.join(" ↔ ")} via ${c.via.join(", ")}`)).toEqual([]);
+  });
+
+  it("the folder check finds a cycle made of acyclic files, names its imports, and ignores tests", () => {
+    const e = (from: string, to: string): ImportEdge => ({
+      from,
+      to,
+      specifier: to,
+      typeOnly: false,
+      dynamic: false,
+      line: 1,
+    });
+    const graph = [
+      // registry/evaluation → monitoring/store → registry/store: no file cycle, a folder cycle.
+      e("mlops/registry/evaluation.ts", "mlops/monitoring/store.ts"),
+      e("mlops/monitoring/store.ts", "mlops/registry/store.ts"),
+      e("mlops/registry/store.ts", "mlops/training/load.ts"),
+      // A test importing upwards ties nothing (tests are composition roots of their own).
+      e("mlops/training/load.test.ts", "mlops/registry/store.ts"),
+      e("mlops/training/testing/fixture.ts", "mlops/registry/store.ts"),
+      e("llmops/a/x.ts", "llmops/b/y.ts"),
+      e("llmops/b/y.ts", "llmops/a/z.ts"),
+    ];
+    expect(importCycles(["mlops/registry/evaluation.ts", "mlops/monitoring/store.ts"], graph)).toEqual([]);
+    expect(folderCycles(graph, "mlops/")).toEqual([
+      {
+        folders: ["mlops/monitoring", "mlops/registry"],
+        via: [
+          "mlops/registry/evaluation.ts:1 → mlops/monitoring/store.ts",
+          "mlops/monitoring/store.ts:1 → mlops/registry/store.ts",
+        ],
+      },
+    ]);
+    expect(folderCycles(graph.slice(1), "mlops/")).toEqual([]);
   });
 });

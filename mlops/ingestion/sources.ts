@@ -418,7 +418,10 @@ async function ingestCsvInWarehouse(
   if (!report.files.some((f) => f.status === "ingested")) return report;
   const contract = plan.files[0].contract;
   const training = contract.training as NonNullable<DataContract["training"]>;
-  const aliases = conformedNames(contract.columns.map((c) => c.name));
+  const aliases = conformedNames([
+    ...(contract.rowId ? [contract.rowId] : []),
+    ...contract.columns.map((c) => c.name),
+  ]);
   const idCol = contract.primaryKey[0];
   const q = bigqueryIdent;
   const gold = `gold.${contract.name}_training`;

@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Parser } from "node-sql-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -13,6 +13,7 @@ import { dataContractSchema } from "./contract.ts";
 import { freezeContract, userContractPath } from "./contracts.ts";
 import { ingestCsv, ingestSynthetic } from "./sources.ts";
 import { tempDir } from "./test-helpers.ts";
+import { csvWithRowId, refuseUnloadable } from "./warehouse-ingest.ts";
 
 /**
  * `telco data ingest synthetic|csv` under the gcp profile, end to end against doubles of both
@@ -325,18 +326,115 @@ describe("telco data ingest csv under the gcp profile", () => {
     expect(renderCsvIngest(report)).toContain("churn.csv → bronze.my_churn: 2 rows, 0 quarantined");
   });
 
-  it("refuses by name what a load job cannot do: a line-derived row id, an unfrozen contract", async () => {
+  it("refuses by name what a load job cannot do: an unfrozen contract, a JSONL row id, bad column names", async () => {
     const dir = tempDir("telco-gcp-csv-");
     const { app, bucket } = gcpApp();
     await expect(
       ingestCsv(app, csv(dir), { name: "my-churn", target: "Churn", contractDir: dir }),
     ).rejects.toThrow(/no frozen contract: inferring one reads the file with the local warehouse/);
-    freezeContract(userContractPath(dir, "my-churn"), contract({ rowId: "row_id", primaryKey: ["row_id"] }));
-    await expect(
-      ingestCsv(app, csv(dir), { name: "my-churn", target: "Churn", contractDir: dir }),
-    ).rejects.toThrow(
-      /my_churn: rows are keyed by the generated "row_id" .* which a BigQuery load job cannot compute/,
-    );
     expect(bucket.objects.size).toBe(0);
+    expect(() =>
+      refuseUnloadable(contract({ format: "jsonl", rowId: "row_id", primaryKey: ["row_id"] }), "x.jsonl"),
+    ).toThrow(/my_churn: rows are keyed by the generated "row_id" .* cannot compute for a jsonl file/);
+    const spaced = contract();
+    spaced.columns[1] = { ...spaced.columns[1], name: "Monthly Charges" };
+    expect(() => refuseUnloadable(spaced, "churn.csv")).toThrow(
+      /column name\(s\) "Monthly Charges" of churn\.csv are not valid BigQuery column names/,
+    );
+  });
+
+  it("gives a CSV without an id column the local path's row ids (<file>:<line>) before the load", async () => {
+    const dir = tempDir("telco-gcp-rowid-");
+    const path = join(dir, "odd.csv");
+    // a BOM, a quoted field over two lines, a blank line, CRLF endings and a ragged row
+    writeFileSync(
+      path,
+      '\uFEFFMonthlyCharges,Churn,note\r\n10.5,Yes,plain\r\n20,No,"two\r\nlines"\r\n\r\n30,Yes,"a ""quote"""\r\n40,No\r\n50,No,last\r\n',
+    );
+    const withRowId = contract({
+      columns: [
+        { name: "MonthlyCharges", type: "number" },
+        { name: "Churn", type: "string" },
+        { name: "note", type: "string", nullable: true },
+      ],
+      rowId: "row_id",
+      primaryKey: ["row_id"],
+    });
+    const out = join(dir, "odd.jsonl");
+    const { records } = await csvWithRowId(path, withRowId, "odd.csv", out);
+    const lines = readFileSync(out, "utf8").trimEnd().split("\n");
+    expect(records).toBe(5);
+    expect(lines.slice(0, 3).map((l) => JSON.parse(l))).toEqual([
+      { row_id: "odd.csv:2", MonthlyCharges: "10.5", Churn: "Yes", note: "plain" },
+      { row_id: "odd.csv:3", MonthlyCharges: "20", Churn: "No", note: "two\nlines" },
+      { row_id: "odd.csv:6", MonthlyCharges: "30", Churn: "Yes", note: 'a "quote"' },
+    ]);
+    expect(lines[3]).toBe("ragged row: line 7 has 2 fields, the header has 3");
+    expect(JSON.parse(lines[4])).toEqual({
+      row_id: "odd.csv:8",
+      MonthlyCharges: "50",
+      Churn: "No",
+      note: "last",
+    });
+
+    // the same file through the local bronze stage gives the same ids to the same rows
+    const local = contextFromConfig(configSchema.parse({}), tempDir("telco-local-rowid-"));
+    try {
+      await ingestCsv(local, path, { name: "odd", target: "Churn", positive: "yes" });
+      const rows = await (await local.warehouse()).query<{ row_id: string; monthly_charges: number }>(
+        "SELECT row_id, monthly_charges FROM silver.odd ORDER BY monthly_charges",
+      );
+      expect(rows.map((r) => [r.row_id, Number(r.monthly_charges)])).toEqual([
+        ["odd.csv:2", 10.5],
+        ["odd.csv:3", 20],
+        ["odd.csv:6", 30],
+        ["odd.csv:8", 50],
+      ]);
+    } finally {
+      await local.close();
+    }
+
+    // under gcp the JSONL copy is what the load job reads, and silver/gold key by the row id
+    state.populations = [];
+    state.bronzeRows = { odd: 4 };
+    state.reasons = { odd: [{ reason: "unreadable: line 4: ragged", n: 1 }] };
+    const schemas = tempDir("telco-gcp-rowid-schemas-");
+    freezeContract(userContractPath(schemas, "odd"), {
+      ...withRowId,
+      name: "odd",
+      dataset: "odd",
+      file: "odd.csv",
+    });
+    const { app, bucket } = gcpApp();
+    const before = fake.requests.length;
+    const report = await ingestCsv(app, path, { name: "odd", target: "Churn", contractDir: schemas });
+    const load = fake.requests
+      .slice(before)
+      .map((r) => (r.body?.configuration as { load?: Record<string, unknown> } | undefined)?.load)
+      .find((l) => l !== undefined);
+    const key = `lake/raw/odd/_with_row_id/ingest_date=${report.ingestDate}/${report.batchId}/odd.csv.jsonl`;
+    expect(load).toMatchObject({
+      sourceUris: [`gs://acme-lake/${key}`],
+      sourceFormat: "NEWLINE_DELIMITED_JSON",
+    });
+    expect((load?.schema as { fields: { name: string }[] } | undefined)?.fields.map((f) => f.name)).toEqual([
+      "row_id",
+      "MonthlyCharges",
+      "Churn",
+      "note",
+    ]);
+    expect(bucket.objects.get(key)?.toString()).toBe(readFileSync(out, "utf8"));
+    expect(
+      bucket.objects.has(`lake/raw/odd/user/ingest_date=${report.ingestDate}/${report.batchId}/odd.csv`),
+    ).toBe(true);
+    const silver = fake.queries
+      .filter((q) => q.sql.startsWith("create or replace table dev_silver.odd "))
+      .at(-1);
+    expect(silver?.sql).toContain("PARTITION BY `row_id`");
+    const gold = fake.queries
+      .filter((q) => q.sql.startsWith("create or replace table dev_gold.odd_training"))
+      .at(-1);
+    expect(gold?.sql).toContain("cast(`row_id` as string) AS customer_id");
+    expect(report.files[0]).toMatchObject({ rows: 4, rejects: 1 });
   });
 });

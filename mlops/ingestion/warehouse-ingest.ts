@@ -1,11 +1,15 @@
 import { createHash, randomBytes } from "node:crypto";
-import { createReadStream, statSync } from "node:fs";
-import { basename } from "node:path";
+import { once } from "node:events";
+import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, join } from "node:path";
+import { createInterface } from "node:readline";
 import { ValidationError } from "../../platform/errors.ts";
 import type { Lake } from "../../platform/ports/lake.ts";
 import type { Warehouse } from "../../platform/ports/warehouse.ts";
-import type { DataContract } from "./contract.ts";
+import { contractColumnSchema, type DataContract } from "./contract.ts";
 import type { IngestedFileReport, IngestOptions, IngestPlan, IngestReport } from "./ingest.ts";
+import { parseCsvRecord } from "./scan.ts";
 import { bigqueryIdent } from "./sql.ts";
 import { ensureMetaSchema, recordDatasetVersion } from "./versions.ts";
 import { loadDeliveryInWarehouse } from "./warehouse-load.ts";
@@ -31,10 +35,10 @@ const BIGQUERY_COLUMN = /^[A-Za-z_][A-Za-z0-9_]{0,299}$/;
  * (the load does not know file lines) and column names BigQuery does not take.
  */
 export function refuseUnloadable(contract: DataContract, file: string): void {
-  if (contract.rowId) {
+  if (contract.rowId && contract.format !== "csv") {
     throw new ValidationError(
       contract.name,
-      `rows are keyed by the generated "${contract.rowId}" (<file>:<line>), which a BigQuery load job cannot compute (file ${file})`,
+      `rows are keyed by the generated "${contract.rowId}" (<file>:<line>), which a BigQuery load job cannot compute for a ${contract.format} file (${file})`,
       {
         hint: "Give the file an id column and pass --id COLUMN (a new --name, since the frozen contract keys by line), or ingest it under the local profile.",
       },
@@ -58,6 +62,74 @@ const BQ_TYPES: Record<DataContract["columns"][number]["type"], string> = {
   date: "DATE",
   timestamp: "TIMESTAMP",
 };
+
+/**
+ * A CSV whose contract keys rows by "<file>:<line>" as newline-delimited JSON with that row id added:
+ * a load job numbers no lines, so the id is computed here, where the lines are known. Every cell
+ * stays text (the load stages STRING columns; typing and checks run in SQL as for any file). The
+ * line is the record's first physical line, as the local bronze stage counts it; blank lines are
+ * skipped. A record whose field count differs from the header's is written as a line that is not
+ * JSON, so BigQuery counts it a bad record and it lands in the quarantine with the message.
+ * Hand-written record splitting: it must track quotes across lines to know each record's line.
+ */
+export async function csvWithRowId(
+  path: string,
+  contract: DataContract,
+  deliveredAs: string,
+  out: string,
+): Promise<{ records: number }> {
+  const rowId = contract.rowId as string;
+  const delimiter = contract.delimiter ?? ",";
+  const sink = createWriteStream(out);
+  const lines = createInterface({ input: createReadStream(path, "utf8"), crlfDelay: Infinity });
+  let header: string[] | undefined;
+  let pending = "";
+  let start = 0;
+  let quotes = 0;
+  let lineNo = 0;
+  let records = 0;
+  const emit = async (text: string, line: number) => {
+    const fields = parseCsvRecord(text, delimiter);
+    if (!header) {
+      header = fields.map((h) => h.trim());
+      return;
+    }
+    if (fields.length === 1 && fields[0].trim() === "") return;
+    records++;
+    const json =
+      fields.length === header.length
+        ? JSON.stringify({
+            [rowId]: `${deliveredAs}:${line}`,
+            ...Object.fromEntries(header.map((h, i) => [h, fields[i]])),
+          })
+        : `ragged row: line ${line} has ${fields.length} fields, the header has ${header.length}`;
+    if (!sink.write(`${json}\n`)) await once(sink, "drain");
+  };
+  for await (const raw of lines) {
+    lineNo++;
+    const text = lineNo === 1 ? raw.replace(/^\uFEFF/, "") : raw;
+    if (pending === "" && quotes === 0) start = lineNo;
+    pending = quotes % 2 === 1 ? `${pending}\n${text}` : text;
+    quotes += text.split('"').length - 1;
+    if (quotes % 2 === 0) {
+      await emit(pending, start);
+      pending = "";
+      quotes = 0;
+    }
+  }
+  if (pending !== "") await emit(pending, start);
+  sink.end();
+  await once(sink, "finish");
+  return { records };
+}
+
+/** The contract the load job reads for a row-id CSV turned into JSONL: the row id is a column. */
+function loadableContract(contract: DataContract): DataContract {
+  if (!contract.rowId) return contract;
+  const { rowId: _rowId, ...rest } = contract;
+  const idColumn = contractColumnSchema.parse({ name: contract.rowId, type: "string", nullable: false });
+  return { ...rest, format: "jsonl", columns: [idColumn, ...contract.columns] };
+}
 
 /** SHA-256 of a file, streamed. */
 async function fileHash(path: string): Promise<string> {
@@ -101,7 +173,15 @@ export async function ingestPlanInWarehouse(
   // 1. Raw: every new file (by content hash) copied into the lake; identical files are skipped.
   const warnings: string[] = [];
   const reports: IngestedFileReport[] = [];
-  const toLoad: { file: IngestPlan["files"][number]; rawKey: string; hash: string; bytes: number }[] = [];
+  const toLoad: {
+    file: IngestPlan["files"][number];
+    rawKey: string;
+    /** What the load job reads: the delivered file, or its JSONL copy with the row id. */
+    loadKey: string;
+    contract: DataContract;
+    hash: string;
+    bytes: number;
+  }[] = [];
   for (const f of plan.files) {
     const hash = await fileHash(f.path);
     const seen = await wh.query<{ batch_id: string }>(
@@ -127,7 +207,27 @@ export async function ingestPlanInWarehouse(
     const rawKey = `raw/${plan.dataset}/${f.contract.source}/ingest_date=${ingestDate}/${batchId}/${basename(f.deliveredAs)}`;
     progress(`upload ${f.deliveredAs} → ${lake.uri(rawKey)}`);
     await lake.putFile(f.path, rawKey);
-    toLoad.push({ file: f, rawKey, hash, bytes: statSync(f.path).size });
+    let loadKey = rawKey;
+    if (f.contract.rowId) {
+      // the row id needs line numbers: a JSONL copy with it, beside the delivered file
+      const dir = mkdtempSync(join(tmpdir(), "telco-rowid-"));
+      try {
+        const jsonl = join(dir, `${basename(f.deliveredAs)}.jsonl`);
+        await csvWithRowId(f.path, f.contract, basename(f.deliveredAs), jsonl);
+        loadKey = `raw/${plan.dataset}/_with_row_id/ingest_date=${ingestDate}/${batchId}/${basename(f.deliveredAs)}.jsonl`;
+        await lake.putFile(jsonl, loadKey);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+    toLoad.push({
+      file: f,
+      rawKey,
+      loadKey,
+      contract: loadableContract(f.contract),
+      hash,
+      bytes: statSync(f.path).size,
+    });
   }
   if (toLoad.length > 0) {
     for (const a of plan.attachments ?? []) {
@@ -145,8 +245,8 @@ export async function ingestPlanInWarehouse(
   if (toLoad.length > 0) {
     progress(`load ${toLoad.length} file(s) into bronze`);
     const summary = await loadDeliveryInWarehouse(wh, lake, {
-      contracts: toLoad.map((t) => t.file.contract),
-      files: toLoad.map((t) => ({ table: t.file.contract.name, key: t.rawKey })),
+      contracts: toLoad.map((t) => t.contract),
+      files: toLoad.map((t) => ({ table: t.file.contract.name, key: t.loadKey })),
       batchId,
       ingestedAt: now,
     });

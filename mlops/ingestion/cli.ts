@@ -6,12 +6,13 @@ import { action, commandGroup, intOption } from "../../platform/cli/runtime.ts";
 import type { AppContext } from "../../platform/context.ts";
 import { errorMessage, NotFoundError, TelcoError, UsageError } from "../../platform/errors.ts";
 import type { Row } from "../../platform/ports/warehouse.ts";
-import { type IngestReport, runIngestion } from "./ingest.ts";
+import type { IngestReport } from "./ingest.ts";
 import { exportInteractions } from "./interactions.ts";
 import {
   type CsvIngestReport,
   ingestCsv,
   ingestIbmTelco,
+  ingestPlan,
   ingestSynthetic,
   interactionsPlan,
 } from "./sources.ts";
@@ -79,7 +80,7 @@ export function registerIngestionCommands(program: Command): void {
           rt.info(`exported ${exported.rows} interactions (${systems.mode} systems) → ${exported.file}`);
         }
         const progress = rt.progress("ingest interactions");
-        const report = await runIngestion(app, interactionsPlan(folder), {
+        const report = await ingestPlan(app, interactionsPlan(folder), {
           onProgress: (s) => progress.step(s),
         });
         progress.done();

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Parser } from "node-sql-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -11,7 +11,7 @@ import { generateOperatorData } from "../simulator/generate.ts";
 import { renderCsvIngest, renderIngest } from "./cli.ts";
 import { dataContractSchema } from "./contract.ts";
 import { freezeContract, userContractPath } from "./contracts.ts";
-import { ingestCsv, ingestSynthetic } from "./sources.ts";
+import { ingestCsv, ingestIbmTelco, ingestPlan, ingestSynthetic, interactionsPlan } from "./sources.ts";
 import { tempDir } from "./test-helpers.ts";
 import { csvWithRowId, refuseUnloadable } from "./warehouse-ingest.ts";
 
@@ -436,5 +436,40 @@ describe("telco data ingest csv under the gcp profile", () => {
       .at(-1);
     expect(gold?.sql).toContain("cast(`row_id` as string) AS customer_id");
     expect(report.files[0]).toMatchObject({ rows: 4, rejects: 1 });
+  });
+});
+
+describe("telco data ingest interactions / ibm-telco under the gcp profile", () => {
+  it("loads exported interactions (JSONL) by a load job, and refuses ibm-telco by name with a hint", async () => {
+    state.populations = [];
+    state.bronzeRows = { crm_interactions: 1 };
+    state.reasons = {};
+    const dir = tempDir("telco-gcp-interactions-");
+    mkdirSync(join(dir, "crm"));
+    writeFileSync(
+      join(dir, "crm", "interactions.jsonl"),
+      `${JSON.stringify({ interaction_id: "i1", customer_id: "c1", created_at: "2026-12-01T10:00:00Z" })}\n`,
+    );
+    const { app, bucket } = gcpApp();
+    const before = fake.requests.length;
+    const report = await ingestPlan(app, interactionsPlan(dir));
+    const load = fake.requests
+      .slice(before)
+      .map((r) => (r.body?.configuration as { load?: Record<string, unknown> } | undefined)?.load)
+      .find((l) => l !== undefined);
+    expect(load).toMatchObject({
+      sourceFormat: "NEWLINE_DELIMITED_JSON",
+      sourceUris: [
+        `gs://acme-lake/lake/raw/synthetic/crm/ingest_date=${report.ingestDate}/${report.batchId}/interactions.jsonl`,
+      ],
+    });
+    expect(report.files).toMatchObject([{ file: "crm/interactions.jsonl", status: "ingested", rows: 1 }]);
+    expect([...bucket.objects.keys()]).toHaveLength(1);
+
+    const ibm = join(dir, "telco.csv");
+    writeFileSync(ibm, "customerID,Churn\nc1,Yes\n");
+    await expect(ingestIbmTelco(app, ibm)).rejects.toThrow(
+      /ibm-telco: its silver and gold SQL .* not rendered for BigQuery/,
+    );
   });
 });

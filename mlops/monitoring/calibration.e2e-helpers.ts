@@ -13,6 +13,42 @@ import { trainGbdt } from "../training/gbdt/index.ts";
 import { loadTrainingData } from "../training/load.ts";
 import { type MonitorResult, runMonitor, storeReferenceProfile } from "./monitor.ts";
 
+const PRICE = ["monthly_price_brl", "price_change_pct_3m", "arpu_brl", "arpu_trend_pct_3m"];
+const NETWORK = [
+  "avg_latency_ms_90d",
+  "avg_packet_loss_pct_90d",
+  "speed_shortfall_pct_90d",
+  "outages_90d",
+  "outage_minutes_90d",
+];
+const COMPETITOR = ["competitor_offer_active", "competitor_max_discount_pct"];
+// Support tickets follow a price increase (cobranca) or a degraded network (tecnico) in the simulator.
+const TICKETS = ["tickets_90d", "repeat_contacts_90d", "avg_satisfaction_90d"];
+
+/**
+ * What each drift scenario of mlops/simulator/drift.ts must flag (`must`) and may flag (`allowed`),
+ * and nothing else, with the DEFAULT config.
+ */
+export const SCENARIO_FEATURES: {
+  drift: Exclude<DriftScenario, "none">;
+  must: string[];
+  allowed: string[];
+}[] = [
+  {
+    drift: "price-increase",
+    must: ["monthly_price_brl", "price_change_pct_3m"],
+    allowed: [...PRICE, ...TICKETS],
+  },
+  {
+    drift: "network-degradation",
+    must: ["avg_latency_ms_90d", "avg_packet_loss_pct_90d"],
+    // The simulator draws the extra outages from the same regional random stream as competitor
+    // offers (mlops/simulator/regions.ts), so this scenario also reshuffles the offers.
+    allowed: [...NETWORK, ...TICKETS, ...COMPETITOR],
+  },
+  { drift: "new-competitor", must: ["competitor_offer_active"], allowed: COMPETITOR },
+];
+
 /**
  * Test fixture for the calibration tests: one small simulated operator with the DEFAULT config,
  * a champion trained on the cutoffs before the drift months, its calibrated reference profile,

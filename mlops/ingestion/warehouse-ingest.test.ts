@@ -64,6 +64,8 @@ const state = {
   /** Bronze rows per table for the batch; quarantine reasons per table. */
   bronzeRows: {} as Record<string, number>,
   reasons: {} as Record<string, { reason: string; n: number }[]>,
+  /** The batch meta.raw_files names for a content hash already ingested (none: every file is new). */
+  seenIn: undefined as string | undefined,
 };
 
 let fake: FakeBigQuery;
@@ -116,6 +118,8 @@ beforeAll(async () => {
       }
       if (/^SELECT count\(\*\) AS n FROM dev_bronze\.\w+ WHERE _batch_id/.test(sql))
         return [{ n: String(state.bronzeRows[tableOf(sql, "dev_bronze")] ?? 0) }];
+      if (sql.startsWith("SELECT batch_id FROM dev_meta.raw_files WHERE"))
+        return state.seenIn ? [{ batch_id: state.seenIn }] : [];
       if (/INFORMATION_SCHEMA\.COLUMNS/.test(sql)) return [{ column_name: "id", column_type: "STRING" }];
       if (sql.includes("farm_fingerprint")) return [{ n: "20", h: "42" }];
       if (sql.includes("sum(label) AS pos")) return [{ pos: "3", n: "9" }];
@@ -255,6 +259,30 @@ describe("telco data ingest synthetic under the gcp profile (fake BigQuery, in-m
     expect(printed).toContain(
       `telco sql "select * from bronze._quarantine where batch_id = '${report.batchId}'"`,
     );
+  });
+
+  it("skips files whose content hash meta.raw_files already holds: nothing uploaded, no load job", async () => {
+    state.populations = [];
+    state.seenIn = "20261201T000000-bbbbbb";
+    try {
+      const { app, bucket } = gcpApp();
+      const before = fake.requests.length;
+      const report = await ingestSynthetic(app, delivery);
+      expect(report.files.every((f) => f.status === "skipped")).toBe(true);
+      expect(report.warnings[0]).toMatch(
+        /identical file already ingested in batch 20261201T000000-bbbbbb; skipped/,
+      );
+      expect(bucket.objects.size).toBe(0);
+      const loads = fake.requests
+        .slice(before)
+        .filter((r) => (r.body?.configuration as { load?: unknown })?.load);
+      expect(loads).toHaveLength(0);
+      expect(renderIngest(report)).toContain(
+        "crm/customers.csv → bronze.crm_customers: skipped (already ingested)",
+      );
+    } finally {
+      state.seenIn = undefined;
+    }
   });
 
   it("refuses a delivery of another population, read through BigQuery SQL", async () => {

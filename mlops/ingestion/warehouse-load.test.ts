@@ -4,8 +4,10 @@ import { BigQueryWarehouse } from "../../platform/adapters/gcp/bigquery-warehous
 import { type FakeBigQuery, fakeBigQuery } from "../../platform/adapters/gcp/testing/fake-bigquery.ts";
 import { DuckDbWarehouse } from "../../platform/adapters/local/duckdb-warehouse.ts";
 import type { Lake } from "../../platform/ports/lake.ts";
+import { bigqueryDialect, bigqueryLogicOnDuckdb } from "../../platform/sql/dialect.ts";
 import { loadDatasetContracts } from "./contracts.ts";
-import { loadDeliveryInWarehouse } from "./warehouse-load.ts";
+import { bigqueryIdent, ident } from "./sql.ts";
+import { loadDeliveryInWarehouse, loadedSilverSelect } from "./warehouse-load.ts";
 
 /**
  * Raw → bronze → silver on BigQuery: the real BigQuery client against a local fake of its REST API
@@ -110,6 +112,38 @@ describe("loadDeliveryInWarehouse on BigQuery (fake REST API)", () => {
       await expect(
         loadDeliveryInWarehouse(duck, lake, { contracts, batchId: "b", files: [] }),
       ).rejects.toThrow(/reads delivered files itself/);
+    } finally {
+      await duck.close();
+    }
+  });
+});
+
+describe("silver of a loaded bronze table, BigQuery statement and its DuckDB twin", () => {
+  it("keeps the latest batch's row per key on DuckDB, and the BigQuery text parses", async () => {
+    const contract = {
+      name: "t",
+      primaryKey: ["id"],
+      columns: [
+        { name: "id", type: "string" as const },
+        { name: "v", type: "integer" as const },
+      ],
+    } as unknown as Parameters<typeof loadedSilverSelect>[0];
+    const bq = loadedSilverSelect(contract, bigqueryDialect, bigqueryIdent);
+    expect(() => new Parser().astify(bq, { database: "bigquery" })).not.toThrow();
+    const duck = await DuckDbWarehouse.open(":memory:");
+    try {
+      // like the loader's bronze: contract columns, _batch_id, _ingested_at and no _line
+      await duck.exec(`CREATE SCHEMA bronze; CREATE TABLE bronze.t AS SELECT * FROM (VALUES
+        ('a', 1, 'b1', TIMESTAMP '2026-12-01 10:00:00'),
+        ('a', 2, 'b2', TIMESTAMP '2026-12-02 10:00:00'),
+        ('b', 3, 'b1', TIMESTAMP '2026-12-01 10:00:00')) AS x(id, v, _batch_id, _ingested_at)`);
+      const rows = await duck.query(
+        `${loadedSilverSelect(contract, bigqueryLogicOnDuckdb, ident)} ORDER BY id`,
+      );
+      expect(rows.map((r) => [r.id, Number(r.v)])).toEqual([
+        ["a", 2],
+        ["b", 3],
+      ]);
     } finally {
       await duck.close();
     }

@@ -1,7 +1,7 @@
 import { NotFoundError, ValidationError } from "../../platform/errors.ts";
 import type { Lake } from "../../platform/ports/lake.ts";
 import type { LoadResult, Warehouse } from "../../platform/ports/warehouse.ts";
-import { sqlDialect } from "../../platform/sql/dialect.ts";
+import { type SqlDialect, sqlDialect } from "../../platform/sql/dialect.ts";
 import type { DataContract } from "./contract.ts";
 import { bigqueryIdent, ident, renderSql } from "./sql.ts";
 import { contentVersion, recordDatasetVersion } from "./versions.ts";
@@ -31,6 +31,28 @@ export interface WarehouseLoadSummary {
     quarantined: number;
     silver: { table: string; rows: number; version: string };
   }[];
+}
+
+/**
+ * Silver from a bronze table filled by load jobs: dedupe.sql (latest row per primary key) over
+ * `bronze.<table>`. Such a table has no `_line` (a load job keeps no line numbers): a null one is
+ * added, so within one batch any duplicate may win. `quote` is the engine's identifier quoting.
+ */
+export function loadedSilverSelect(
+  contract: Pick<DataContract, "name" | "columns" | "primaryKey">,
+  dialect: SqlDialect,
+  quote: (name: string) => string,
+): string {
+  return renderSql(
+    "silver",
+    "dedupe",
+    {
+      columns: contract.columns.map((c) => `${quote(c.name)} AS ${quote(c.name)}`).join(", "),
+      bronze: `(SELECT *, CAST(NULL AS INT64) AS _line FROM bronze.${contract.name})`,
+      primary_key: contract.primaryKey.map(quote).join(", "),
+    },
+    dialect,
+  );
 }
 
 export async function loadDeliveryInWarehouse(
@@ -75,17 +97,7 @@ export async function loadDeliveryInWarehouse(
       `select count(*) as n from bronze._quarantine where table_name = '${contract.name}' and batch_id = '${opts.batchId}'`,
     );
     const silverTable = `silver.${contract.name}`;
-    const select = renderSql(
-      "silver",
-      "dedupe",
-      {
-        columns: contract.columns.map((c) => `${q(c.name)} AS ${q(c.name)}`).join(", "),
-        // a load job keeps no line numbers: `_line` is null, so within one batch any duplicate may win
-        bronze: `(SELECT *, CAST(NULL AS INT64) AS _line FROM bronze.${contract.name})`,
-        primary_key: contract.primaryKey.map(q).join(", "),
-      },
-      dialect,
-    );
+    const select = loadedSilverSelect(contract, dialect, q);
     await wh.exec(dialect.createTableAs(silverTable, select, { clusterBy: contract.primaryKey.map(q) }));
     const bronzeVersion = await contentVersion(wh, `bronze.${contract.name}`, ["_batch_id", "_ingested_at"]);
     await recordDatasetVersion(wh, {

@@ -23,7 +23,10 @@ import {
   runIngestion,
 } from "./ingest.ts";
 import { parseCsvRecord, scanFile } from "./scan.ts";
-import { bigqueryIdent, ident, lit, renderSql, snake } from "./sql.ts";
+import { bigqueryIdent, conformedNames, ident, lit, renderSql, snake } from "./sql.ts";
+
+export { conformedNames };
+
 import {
   contentVersion,
   type DeliveryIdentity,
@@ -432,9 +435,8 @@ export async function ingestCsv(
 }
 
 /**
- * A user CSV on BigQuery: raw → bronze → silver by load jobs (silver keeps the contract's column
- * names, which the load schema requires to be BigQuery names), then gold.<name>_training with the
- * conformed (snake_case) names the local gold has, rendered for BigQuery.
+ * A user CSV on BigQuery: raw → bronze → silver by load jobs (columns renamed to their conformed
+ * snake_case names, as local silver has them), then gold.<name>_training rendered for BigQuery.
  */
 async function ingestCsvInWarehouse(
   app: AppContext,
@@ -457,13 +459,14 @@ async function ingestCsvInWarehouse(
     "gold",
     "csv_training",
     {
-      id: q(idCol),
-      target: q(training.target),
+      // silver has the conformed names already (the load renamed the columns)
+      id: q(aliases.get(idCol) as string),
+      target: q(aliases.get(training.target) as string),
       positive: positiveSpellings(training).map(lit).join(", "),
       features: contract.columns
         .map((c) => c.name)
         .filter((n) => n !== idCol && n !== training.target)
-        .map((n) => `${q(n)} AS ${q(aliases.get(n) as string)}`)
+        .map((n) => q(aliases.get(n) as string))
         .join(", "),
       silver: `silver.${contract.name}`,
     },
@@ -485,20 +488,6 @@ async function ingestCsvInWarehouse(
     location: `warehouse:${gold}`,
   });
   return { ...report, tables: [...report.tables, { table: gold, version: v.version, rows: v.rows }] };
-}
-
-/** snake_case column names, suffixed _2, _3 … where two originals collide. */
-export function conformedNames(names: string[]): Map<string, string> {
-  const used = new Set<string>();
-  const out = new Map<string, string>();
-  for (const n of names) {
-    const base = snake(n);
-    let name = base;
-    for (let k = 2; used.has(name); k++) name = `${base}_${k}`;
-    used.add(name);
-    out.set(n, name);
-  }
-  return out;
 }
 
 function readHead(path: string, bytes: number): string {

@@ -32,6 +32,20 @@ export function snake(name: string): string {
   return /^[0-9]/.test(s) ? `c_${s}` : s;
 }
 
+/** snake_case column names, suffixed _2, _3 … where two originals collide. */
+export function conformedNames(names: string[]): Map<string, string> {
+  const used = new Set<string>();
+  const out = new Map<string, string>();
+  for (const n of names) {
+    const base = snake(n);
+    let name = base;
+    for (let k = 2; used.has(name); k++) name = `${base}_${k}`;
+    used.add(name);
+    out.set(n, name);
+  }
+  return out;
+}
+
 const SQL_DIR = join(import.meta.dirname, "sql");
 
 /**

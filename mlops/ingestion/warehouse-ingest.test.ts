@@ -13,7 +13,7 @@ import { dataContractSchema } from "./contract.ts";
 import { freezeContract, userContractPath } from "./contracts.ts";
 import { ingestCsv, ingestIbmTelco, ingestPlan, ingestSynthetic, interactionsPlan } from "./sources.ts";
 import { tempDir } from "./test-helpers.ts";
-import { csvWithRowId, refuseUnloadable } from "./warehouse-ingest.ts";
+import { csvWithRowId, loadableContract, refuseUnloadable } from "./warehouse-ingest.ts";
 
 /**
  * `telco data ingest synthetic|csv` under the gcp profile, end to end against doubles of both
@@ -342,7 +342,18 @@ describe("telco data ingest csv under the gcp profile", () => {
       q.sql.startsWith("create or replace table dev_gold.my_churn_training"),
     );
     expect(gold?.sql).toMatch(/cluster by customer_id as SELECT/);
-    expect(gold?.sql).toContain("`MonthlyCharges` AS `monthly_charges`");
+    expect(gold?.sql).toContain(
+      "CAST(lower(trim(cast(`churn` as string))) IN ('yes') AS INTEGER) AS label,\n  `monthly_charges`\nFROM",
+    );
+    // the load names the columns as local silver does (conformed), whatever the header's spelling
+    const load = fake.requests
+      .map(
+        (r) =>
+          (r.body?.configuration as { load?: { schema: { fields: { name: string }[] } } } | undefined)?.load,
+      )
+      .filter((l) => l !== undefined)
+      .at(-1);
+    expect(load?.schema.fields.map((f) => f.name)).toEqual(["customer_id", "monthly_charges", "churn"]);
     expect(gold?.sql).toContain("FROM dev_silver.my_churn");
     expect(() => new Parser().astify(gold?.sql ?? "", { database: "bigquery" })).not.toThrow();
     expect(report.labels).toMatchObject({ positives: 3, negatives: 6 });
@@ -354,7 +365,7 @@ describe("telco data ingest csv under the gcp profile", () => {
     expect(renderCsvIngest(report)).toContain("churn.csv → bronze.my_churn: 2 rows, 0 quarantined");
   });
 
-  it("refuses by name what a load job cannot do: an unfrozen contract, a JSONL row id, bad column names", async () => {
+  it("refuses by name what a load job cannot do: an unfrozen contract, a JSONL row id; conforms column names", async () => {
     const dir = tempDir("telco-gcp-csv-");
     const { app, bucket } = gcpApp();
     await expect(
@@ -366,9 +377,13 @@ describe("telco data ingest csv under the gcp profile", () => {
     ).toThrow(/my_churn: rows are keyed by the generated "row_id" .* cannot compute for a jsonl file/);
     const spaced = contract();
     spaced.columns[1] = { ...spaced.columns[1], name: "Monthly Charges" };
-    expect(() => refuseUnloadable(spaced, "churn.csv")).toThrow(
-      /column name\(s\) "Monthly Charges" of churn\.csv are not valid BigQuery column names/,
-    );
+    // a header BigQuery would not take as column names loads under the conformed names instead
+    expect(loadableContract(spaced).columns.map((c) => c.name)).toEqual([
+      "customer_id",
+      "monthly_charges",
+      "churn",
+    ]);
+    expect(loadableContract(spaced).training?.target).toBe("churn");
   });
 
   it("gives a CSV without an id column the local path's row ids (<file>:<line>) before the load", async () => {
@@ -393,15 +408,15 @@ describe("telco data ingest csv under the gcp profile", () => {
     const lines = readFileSync(out, "utf8").trimEnd().split("\n");
     expect(records).toBe(5);
     expect(lines.slice(0, 3).map((l) => JSON.parse(l))).toEqual([
-      { row_id: "odd.csv:2", MonthlyCharges: "10.5", Churn: "Yes", note: "plain" },
-      { row_id: "odd.csv:3", MonthlyCharges: "20", Churn: "No", note: "two\nlines" },
-      { row_id: "odd.csv:6", MonthlyCharges: "30", Churn: "Yes", note: 'a "quote"' },
+      { row_id: "odd.csv:2", monthly_charges: "10.5", churn: "Yes", note: "plain" },
+      { row_id: "odd.csv:3", monthly_charges: "20", churn: "No", note: "two\nlines" },
+      { row_id: "odd.csv:6", monthly_charges: "30", churn: "Yes", note: 'a "quote"' },
     ]);
     expect(lines[3]).toBe("ragged row: line 7 has 2 fields, the header has 3");
     expect(JSON.parse(lines[4])).toEqual({
       row_id: "odd.csv:8",
-      MonthlyCharges: "50",
-      Churn: "No",
+      monthly_charges: "50",
+      churn: "No",
       note: "last",
     });
 
@@ -447,8 +462,8 @@ describe("telco data ingest csv under the gcp profile", () => {
     });
     expect((load?.schema as { fields: { name: string }[] } | undefined)?.fields.map((f) => f.name)).toEqual([
       "row_id",
-      "MonthlyCharges",
-      "Churn",
+      "monthly_charges",
+      "churn",
       "note",
     ]);
     expect(bucket.objects.get(key)?.toString()).toBe(readFileSync(out, "utf8"));

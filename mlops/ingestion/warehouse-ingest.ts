@@ -10,7 +10,7 @@ import type { Warehouse } from "../../platform/ports/warehouse.ts";
 import { contractColumnSchema, type DataContract } from "./contract.ts";
 import type { IngestedFileReport, IngestOptions, IngestPlan, IngestReport } from "./ingest.ts";
 import { parseCsvRecord } from "./scan.ts";
-import { bigqueryIdent } from "./sql.ts";
+import { bigqueryIdent, conformedNames } from "./sql.ts";
 import { ensureMetaSchema, recordDatasetVersion } from "./versions.ts";
 import { loadDeliveryInWarehouse } from "./warehouse-load.ts";
 
@@ -27,12 +27,9 @@ export function loadsInWarehouse(wh: Warehouse): boolean {
   return wh.dialect === "bigquery" && typeof wh.loadFiles === "function";
 }
 
-/** BigQuery column names a load schema accepts (letters, digits, underscores; not a digit first). */
-const BIGQUERY_COLUMN = /^[A-Za-z_][A-Za-z0-9_]{0,299}$/;
-
 /**
- * What a load job cannot do for a contract, refused before anything is uploaded: a derived row id
- * (the load does not know file lines) and column names BigQuery does not take.
+ * What a load job cannot do for a contract, refused before anything is uploaded: a row id derived
+ * from the lines of a JSONL file (a CSV's is computed before upload).
  */
 export function refuseUnloadable(contract: DataContract, file: string): void {
   if (contract.rowId && contract.format !== "csv") {
@@ -42,14 +39,6 @@ export function refuseUnloadable(contract: DataContract, file: string): void {
       {
         hint: "Give the file an id column and pass --id COLUMN (a new --name, since the frozen contract keys by line), or ingest it under the local profile.",
       },
-    );
-  }
-  const bad = contract.columns.map((c) => c.name).filter((n) => !BIGQUERY_COLUMN.test(n));
-  if (bad.length > 0) {
-    throw new ValidationError(
-      contract.name,
-      `column name(s) ${bad.map((n) => `"${n}"`).join(", ")} of ${file} are not valid BigQuery column names (letters, digits and _ only)`,
-      { hint: "Rename the header's columns, or ingest the file under the local profile." },
     );
   }
 }
@@ -64,7 +53,8 @@ const BQ_TYPES: Record<DataContract["columns"][number]["type"], string> = {
 };
 
 /**
- * A CSV whose contract keys rows by "<file>:<line>" as newline-delimited JSON with that row id added:
+ * A CSV whose contract keys rows by "<file>:<line>" as newline-delimited JSON with that row id added
+ * (keys are the conformed column names, see `loadableContract`):
  * a load job numbers no lines, so the id is computed here, where the lines are known. Every cell
  * stays text (the load stages STRING columns; typing and checks run in SQL as for any file). The
  * line is the record's first physical line, as the local bronze stage counts it; blank lines are
@@ -78,7 +68,9 @@ export async function csvWithRowId(
   deliveredAs: string,
   out: string,
 ): Promise<{ records: number }> {
-  const rowId = contract.rowId as string;
+  const names = conformedNames([contract.rowId as string, ...contract.columns.map((c) => c.name)]);
+  const to = (n: string) => names.get(n) ?? n;
+  const rowId = to(contract.rowId as string);
   const delimiter = contract.delimiter ?? ",";
   const sink = createWriteStream(out);
   const lines = createInterface({ input: createReadStream(path, "utf8"), crlfDelay: Infinity });
@@ -100,7 +92,7 @@ export async function csvWithRowId(
       fields.length === header.length
         ? JSON.stringify({
             [rowId]: `${deliveredAs}:${line}`,
-            ...Object.fromEntries(header.map((h, i) => [h, fields[i]])),
+            ...Object.fromEntries(header.map((h, i) => [to(h), fields[i]])),
           })
         : `ragged row: line ${line} has ${fields.length} fields, the header has ${header.length}`;
     if (!sink.write(`${json}\n`)) await once(sink, "drain");
@@ -123,12 +115,31 @@ export async function csvWithRowId(
   return { records };
 }
 
-/** The contract the load job reads for a row-id CSV turned into JSONL: the row id is a column. */
-function loadableContract(contract: DataContract): DataContract {
-  if (!contract.rowId) return contract;
-  const { rowId: _rowId, ...rest } = contract;
-  const idColumn = contractColumnSchema.parse({ name: contract.rowId, type: "string", nullable: false });
-  return { ...rest, format: "jsonl", columns: [idColumn, ...contract.columns] };
+/**
+ * The contract a load job reads: columns renamed to their conformed snake_case names (what local
+ * silver calls them, and always valid BigQuery names; a CSV load maps columns by position, so the
+ * header's spelling does not matter), and for a row-id CSV turned into JSONL the row id as a column.
+ */
+export function loadableContract(contract: DataContract): DataContract {
+  const names = conformedNames([
+    ...(contract.rowId ? [contract.rowId] : []),
+    ...contract.columns.map((c) => c.name),
+  ]);
+  const to = (n: string) => names.get(n) ?? n;
+  const { rowId, ...rest } = contract;
+  const columns = contract.columns.map((c) => ({ ...c, name: to(c.name) }));
+  const renamed: DataContract = {
+    ...rest,
+    primaryKey: contract.primaryKey.map(to),
+    ...(contract.eventTime ? { eventTime: to(contract.eventTime) } : {}),
+    ...(contract.training
+      ? { training: { ...contract.training, target: to(contract.training.target) } }
+      : {}),
+    columns,
+  };
+  if (!rowId) return renamed;
+  const idColumn = contractColumnSchema.parse({ name: to(rowId), type: "string", nullable: false });
+  return { ...renamed, format: "jsonl", columns: [idColumn, ...columns] };
 }
 
 /** SHA-256 of a file, streamed. */

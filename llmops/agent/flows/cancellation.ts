@@ -201,7 +201,7 @@ export const cancellationReplies = replies({
     pending: (o: Offer) =>
       `Registrei o pedido da condição ${o.offer_id}; ela precisa de aprovação de um supervisor, com retorno em até 1 dia útil. Seu plano continua ativo enquanto isso.`,
     moving: () =>
-      "Se for mudança, dá para levar a Aurora Fibra e a TV para o novo endereço: é gratuito uma vez a cada 12 meses, o plano e o preço continuam os mesmos e a fidelidade não recomeça (consulte a cobertura no app, em Perfil > Meus serviços > Mudança de endereço). Se não houver cobertura lá, o cancelamento sai sem multa de fidelidade com um comprovante do novo endereço.",
+      "Se for mudança, dá para levar a internet e a TV de casa para o novo endereço: é gratuito uma vez a cada 12 meses, o plano e o preço continuam os mesmos e a fidelidade não recomeça (consulte a cobertura no app, em Perfil > Meus serviços > Mudança de endereço). Se não houver cobertura lá, o cancelamento sai sem multa de fidelidade com um comprovante do novo endereço.",
     movingMobile: () =>
       "Se for mudança, a linha móvel não depende de endereço: ela continua funcionando normalmente na nova cidade, com o mesmo número e plano.",
     confirmCancel: (fine: string) =>
@@ -244,7 +244,7 @@ export const cancellationReplies = replies({
     pending: (o: Offer) =>
       `I've requested ${o.offer_id}; it needs a supervisor's approval, with an answer within 1 business day. Your plan stays active meanwhile.`,
     moving: () =>
-      "If you are moving, Aurora Fibra and TV can move with you: free once every 12 months, same plan and price, and the loyalty period does not restart (check coverage in the app: Profile > My services > Change of address). If there is no coverage at the new address, you can cancel without the loyalty fine by showing proof of the new address.",
+      "If you are moving, your home internet and TV can move with you: free once every 12 months, same plan and price, and the loyalty period does not restart (check coverage in the app: Profile > My services > Change of address). If there is no coverage at the new address, you can cancel without the loyalty fine by showing proof of the new address.",
     movingMobile: () =>
       "If you are moving, a mobile line does not depend on an address: it keeps working in the new city, with the same number and plan.",
     confirmCancel: (fine: string) =>

@@ -374,7 +374,14 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
           ...deps,
           systems: async () => sb.systems,
           consoleRoutes: [
-            insightsRoutes(insightsDeps(sb.app, { promptsDir: join(promptsRepo, "templates"), promptsRepo })),
+            insightsRoutes(
+              insightsDeps(sb.app, {
+                promptsDir: join(promptsRepo, "templates"),
+                // No archive here: the versions come from this repository's git history.
+                promptsArchive: join(promptsRepo, "archive"),
+                promptsRepo,
+              }),
+            ),
             knowledgeRoutes(knowledgeDeps(sb.app)),
           ],
         }),

@@ -1,9 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { listKnowledgeBaseDocuments } from "../../data/knowledge-base/documents.ts";
 import { runsDir, saveRun } from "../../llmops/evaluations/report/store.ts";
@@ -21,13 +19,12 @@ import { type ServingFixture, servingFixture } from "../../mlops/serving/testing
 import { ensurePortalBuilt } from "./build.ts";
 import { portalAuditFile, portalDeps } from "./index.ts";
 import { portalRoutes } from "./routes.ts";
+import { axeViolations, HAS_CHROMIUM, launchBrowser, SHOTS } from "./testing/browser.ts";
 
 // The Knowledge base view in real headless Chromium (Debian's package; nothing downloaded), over a
 // workspace with a two-version RAG index (the FAQ folder, then the whole built-in knowledge base) and
 // one stored eval run of the retrieval suite.
 
-const CHROMIUM = "/usr/bin/chromium";
-const SHOTS = join(import.meta.dirname, "../../docs/portal");
 const VIEWER = "portal-viewer-key-0123456789";
 const QUESTION = "como pedir a segunda via da fatura";
 
@@ -35,25 +32,10 @@ let fx: ServingFixture;
 let server: FastifyInstance;
 let base: string;
 let context: BrowserContext;
-let profileDir: string;
+let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
 let closeDeps: () => Promise<void>;
 let run: EvalRun;
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: axeSource });
-  const result = (await page.evaluate(() =>
-    (globalThis as unknown as { axe: { run(): Promise<unknown> } }).axe.run(),
-  )) as { violations: { id: string; impact: string; nodes: unknown[] }[] };
-  return result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map(
-      (v) =>
-        `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.map((n) => (n as { html: string }).html).slice(0, 3))}`,
-    );
-}
-
-describe.skipIf(!existsSync(CHROMIUM))("knowledge base view in headless Chromium", () => {
+describe.skipIf(!HAS_CHROMIUM)("knowledge base view in headless Chromium", () => {
   beforeAll(async () => {
     await ensurePortalBuilt();
     fx = await servingFixture({ customers: 5 });
@@ -69,31 +51,15 @@ describe.skipIf(!existsSync(CHROMIUM))("knowledge base view in headless Chromium
       accessLog: { log: { info() {} }, flush() {}, close() {} } as never,
     });
     base = (await server.listen({ host: "127.0.0.1", port: 0 })).replace("[::1]", "127.0.0.1");
-    profileDir = mkdtempSync(join(tmpdir(), "telco-chromium-"));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1280, height: 900 },
-      locale: "pt-BR",
-    });
+    browser = await launchBrowser();
+    context = browser.context;
   }, 300_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await server?.close();
     await closeDeps?.();
     await fx?.cleanup();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
   it("shows index versions, documents, a scored search and the retrieval eval chart", async () => {

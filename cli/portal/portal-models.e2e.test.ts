@@ -1,9 +1,7 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { churnTrainingPipeline } from "../../mlops/pipelines/churn-training.ts";
 import { openRegistry } from "../../mlops/registry/store.ts";
@@ -13,13 +11,12 @@ import { ensurePortalBuilt } from "./build.ts";
 import { portalAuditFile, portalDeps } from "./index.ts";
 import { portalRoutes } from "./routes.ts";
 import { modelViewDeps, modelViewRoutes } from "./routes-models.ts";
+import { axeViolations, HAS_CHROMIUM, launchBrowser, SHOTS } from "./testing/browser.ts";
 import { type ModelsWorkspace, modelsWorkspace } from "./testing/models-fixture.ts";
 
 // The Models and Pipelines views in real headless Chromium (Debian's package; nothing downloaded),
 // over a workspace built by the real churn-training pipeline (two runs, two versions).
 
-const CHROMIUM = "/usr/bin/chromium";
-const SHOTS = join(import.meta.dirname, "../../docs/portal");
 const ADMIN = "portal-admin-key-0123456789";
 const VIEWER = "portal-viewer-key-0123456789";
 
@@ -27,27 +24,12 @@ let ws: ModelsWorkspace;
 let server: FastifyInstance;
 let base: string;
 let context: BrowserContext;
-let profileDir: string;
+let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
 let registry: ModelRegistry;
 let closeDeps: () => Promise<void>;
 /** The version with the lower card AUC (made champion) and the other (the one an admin promotes). */
 let low: number;
 let high: number;
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: axeSource });
-  const result = (await page.evaluate(() =>
-    (globalThis as unknown as { axe: { run(): Promise<unknown> } }).axe.run(),
-  )) as { violations: { id: string; impact: string; nodes: unknown[] }[] };
-  return result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map(
-      (v) =>
-        `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.map((n) => (n as { html: string }).html).slice(0, 3))}`,
-    );
-}
-
 async function check(page: Page, shot: string, full = false) {
   await page.screenshot({ path: join(SHOTS, `${shot}.png`), fullPage: full });
   expect(await axeViolations(page)).toEqual([]);
@@ -77,7 +59,7 @@ const auditLines = () =>
     .split("\n")
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-describe.skipIf(!existsSync(CHROMIUM))("models and pipelines views in headless Chromium", () => {
+describe.skipIf(!HAS_CHROMIUM)("models and pipelines views in headless Chromium", () => {
   beforeAll(async () => {
     await ensurePortalBuilt();
     // A lenient promotion policy: the admin's promotion of the better version must pass the gate.
@@ -100,31 +82,15 @@ describe.skipIf(!existsSync(CHROMIUM))("models and pipelines views in headless C
       accessLog: { log: { info() {} }, flush() {}, close() {} } as never,
     });
     base = (await server.listen({ host: "127.0.0.1", port: 0 })).replace("[::1]", "127.0.0.1");
-    profileDir = mkdtempSync(join(tmpdir(), "telco-chromium-"));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1280, height: 900 },
-      locale: "pt-BR",
-    });
+    browser = await launchBrowser();
+    context = browser.context;
   }, 240_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await server?.close();
     await closeDeps?.();
     await ws?.cleanup();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
   });
 
   it("shows the champion's model card with ROC, PR, calibration, lift and SHAP charts, and compares two versions", async () => {

@@ -1,10 +1,9 @@
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { FastifyInstance } from "fastify";
-import { type BrowserContext, chromium, type Page } from "playwright-core";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Assistant } from "../../llmops/agent/assistant.ts";
 import { openAssistant } from "../../llmops/agent/compose.ts";
@@ -31,12 +30,11 @@ import { portalRoutes } from "./routes.ts";
 import { insightsDeps, insightsRoutes } from "./routes-insights.ts";
 import { knowledgeDeps, knowledgeRoutes } from "./routes-knowledge.ts";
 import { modelViewDeps, modelViewRoutes } from "./routes-models.ts";
+import { axeViolations, HAS_CHROMIUM, launchBrowser, SHOTS } from "./testing/browser.ts";
 
 // The portal as a person uses it, in real headless Chromium (Debian's package; nothing is downloaded):
 // a sandbox workspace with a champion model, the assistant and the console API on one server.
 
-const CHROMIUM = "/usr/bin/chromium";
-const SHOTS = join(import.meta.dirname, "../../docs/portal");
 const API_KEY = "server-admin-key-0123456789";
 const ADMIN = "portal-admin-key-0123456789";
 const VIEWER = "portal-viewer-key-0123456789";
@@ -46,27 +44,11 @@ let assistant: Assistant;
 let server: FastifyInstance;
 let base: string;
 let context: BrowserContext;
-let profileDir: string;
+let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
 let promptsRepo: string;
 let distributions: FeatureDistribution[];
 let registry: LocalModelRegistry;
 let closeDeps: () => Promise<void>;
-const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
-
-/** Serious or critical axe-core violations on the page as it is now (rule id: how many nodes). */
-async function axeViolations(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: axeSource });
-  const result = (await page.evaluate(() =>
-    (globalThis as unknown as { axe: { run(): Promise<unknown> } }).axe.run(),
-  )) as { violations: { id: string; impact: string; nodes: unknown[] }[] };
-  return result.violations
-    .filter((v) => v.impact === "serious" || v.impact === "critical")
-    .map(
-      (v) =>
-        `${v.id} (${v.impact}): ${JSON.stringify(v.nodes.map((n) => (n as { html: string }).html).slice(0, 3))}`,
-    );
-}
-
 async function check(page: Page, shot: string) {
   await page.screenshot({ path: join(SHOTS, `${shot}.png`) });
   expect(await axeViolations(page)).toEqual([]);
@@ -130,9 +112,7 @@ async function clickAndWait(page: Page, name: RegExp) {
   await waitTurn(page, before);
 }
 
-const hasChromium = existsSync(CHROMIUM);
-
-describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
+describe.skipIf(!HAS_CHROMIUM)("portal in headless Chromium", () => {
   beforeAll(async () => {
     await ensurePortalBuilt();
     sb = await sandboxFixture();
@@ -390,32 +370,16 @@ describe.skipIf(!hasChromium)("portal in headless Chromium", () => {
       accessLog: { log: { info() {} }, flush() {}, close() {} } as never,
     });
     base = (await server.listen({ host: "127.0.0.1", port: 0 })).replace("[::1]", "127.0.0.1");
-    profileDir = mkdtempSync(join(tmpdir(), "telco-chromium-"));
-    context = await chromium.launchPersistentContext(profileDir, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-      viewport: { width: 1280, height: 900 },
-      locale: "pt-BR",
-    });
+    browser = await launchBrowser();
+    context = browser.context;
   }, 180_000);
 
   afterAll(async () => {
-    await context?.close();
+    await browser?.close();
     await server?.close();
     await assistant?.close();
     await closeDeps?.();
     await sb?.cleanup();
-    if (profileDir) rmSync(profileDir, { recursive: true, force: true });
     if (promptsRepo) rmSync(promptsRepo, { recursive: true, force: true });
   });
 

@@ -46,9 +46,10 @@ export function portalDeps(
   env: NodeJS.ProcessEnv = process.env,
 ): PortalDeps & { close(): Promise<void> } {
   const churn = createChurnRiskService(app);
+  const registry = openRegistry(app);
   let systems: Promise<OperatorSystems> | undefined;
   return {
-    registry: openRegistry(app),
+    registry,
     promotionPolicy: app.config.registry.promotion,
     churn,
     systems: () => (systems ??= app.operator()),
@@ -135,7 +136,11 @@ export function portalDeps(
         }
       },
     },
-    consoleRoutes: [insightsRoutes(insightsDeps(app)), knowledgeRoutes(knowledgeDeps(app))],
+    consoleRoutes: [
+      insightsRoutes(insightsDeps(app)),
+      knowledgeRoutes(knowledgeDeps(app)),
+      modelViewRoutes(modelViewDeps(app, { registry })),
+    ],
     auditFile: portalAuditFile(app),
     roleKeys: resolvePortalKeys(app.config.portal?.keys ?? [], env),
     close: () => churn.close(),
@@ -163,6 +168,5 @@ export async function portalServerPlugins(
       await routes(scope, ctx);
       scope.addHook("onClose", async () => deps.close());
     },
-    modelViewRoutes(modelViewDeps(app, deps)),
   ];
 }

@@ -10,7 +10,6 @@ import type { ModelRegistry } from "../../platform/ports/registry.ts";
 import { ensurePortalBuilt } from "./build.ts";
 import { portalAuditFile, portalDeps } from "./index.ts";
 import { portalRoutes } from "./routes.ts";
-import { modelViewDeps, modelViewRoutes } from "./routes-models.ts";
 import { axeViolations, HAS_CHROMIUM, launchBrowser, SHOTS } from "./testing/browser.ts";
 import { type ModelsWorkspace, modelsWorkspace } from "./testing/models-fixture.ts";
 
@@ -78,7 +77,7 @@ describe.skipIf(!HAS_CHROMIUM)("models and pipelines views in headless Chromium"
     closeDeps = deps.close;
     server = await buildServer(ws.app, {
       apiKeys: ["server-admin-key-0123456789"],
-      plugins: [portalRoutes(deps), modelViewRoutes(modelViewDeps(ws.app, deps))],
+      plugins: [portalRoutes(deps)], // its console routes include the Models and Pipelines reads
       accessLog: { log: { info() {} }, flush() {}, close() {} } as never,
     });
     base = (await server.listen({ host: "127.0.0.1", port: 0 })).replace("[::1]", "127.0.0.1");

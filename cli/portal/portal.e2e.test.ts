@@ -363,9 +363,9 @@ describe.skipIf(!HAS_CHROMIUM)("portal in headless Chromium", () => {
               }),
             ),
             knowledgeRoutes(knowledgeDeps(sb.app)),
+            modelViewRoutes(modelViewDeps(sb.app, deps)),
           ],
         }),
-        modelViewRoutes(modelViewDeps(sb.app, deps)),
       ],
       accessLog: { log: { info() {} }, flush() {}, close() {} } as never,
     });

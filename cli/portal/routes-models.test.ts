@@ -14,7 +14,6 @@ import { portalAuditFile, portalDeps } from "./index.ts";
 import type { LineageDoc, ModelEvaluationDoc, RunDetailDoc } from "./models-data.ts";
 import { computeModelEvaluation, trapezoidAuc } from "./models-data.ts";
 import { portalRoutes } from "./routes.ts";
-import { modelViewDeps, modelViewRoutes } from "./routes-models.ts";
 import { type ModelsWorkspace, modelsWorkspace } from "./testing/models-fixture.ts";
 
 // The Models and Pipelines views' read endpoints over a workspace built by the real churn-training
@@ -40,7 +39,7 @@ beforeAll(async () => {
   close = deps.close;
   server = await buildServer(ws.app, {
     apiKeys: [SERVER_KEY],
-    plugins: [portalRoutes(deps), modelViewRoutes(modelViewDeps(ws.app, deps))],
+    plugins: [portalRoutes(deps)], // its console routes include the Models and Pipelines reads
     accessLog: { log: { info() {} }, flush() {}, close() {} } as never,
   });
 }, 180_000);

@@ -151,7 +151,7 @@ export function portalRoutes(deps: PortalDeps): ServerPlugin {
 
     // ---- the console API ----
     await server.register(async (api) => {
-      api.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, _req, reply) => {
+      api.setErrorHandler((err: Error & { validation?: unknown; statusCode?: number }, req, reply) => {
         if (err.validation) return reply.code(400).send(errorBody("invalid_request", err.message));
         if (err instanceof NotFoundError) return reply.code(404).send(errorBody("not_found", err.message));
         if (err instanceof TelcoError)
@@ -159,6 +159,7 @@ export function portalRoutes(deps: PortalDeps): ServerPlugin {
             .code(err.code === "system_unavailable" || err.code === "not_ready" ? 503 : 409)
             .send(errorBody(err.code, err.message));
         const status = typeof err.statusCode === "number" && err.statusCode < 500 ? err.statusCode : 500;
+        if (status === 500) req.log.error({ err }, `console read ${maskUrl(req.url)} failed`);
         return reply
           .code(status)
           .send(

@@ -9,5 +9,7 @@ export default defineConfig({
     pool: "forks",
     // Two cores on CI machines: keep workers to the core count.
     maxWorkers: 2,
+    // CI sets CI=1, which turns picocolors on even without a terminal; assertions read plain text.
+    env: { NO_COLOR: "1" },
   },
 });

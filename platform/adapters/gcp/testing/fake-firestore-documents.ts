@@ -3,8 +3,9 @@ import type { AddressInfo } from "node:net";
 
 /**
  * A local stand-in for the Firestore v1 REST API with what the assistant-sessions adapter uses:
- * documents.get, documents:commit with write preconditions (`exists`, `updateTime`; all-or-nothing),
- * and :runQuery (one collection under a parent; fieldFilter/compositeFilter AND with EQUAL,
+ * documents.get, documents:commit with write preconditions (`exists`, `updateTime`; all-or-nothing; an
+ * `updateMask` changes only the listed fields, as the API does), and :runQuery (one collection under a
+ * parent; fieldFilter/compositeFilter AND with EQUAL,
  * LESS_THAN, LESS_THAN_OR_EQUAL, GREATER_THAN, GREATER_THAN_OR_EQUAL; orderBy; limit). The responses
  * are hand-written from the REST reference, not recorded from Google: a missing document is a 404
  * NOT_FOUND, a failed `exists: false` is 409 ALREADY_EXISTS, a stale `updateTime` is 400
@@ -110,6 +111,7 @@ export async function startFakeFirestoreDocuments(): Promise<FakeFirestoreDocume
         const writes = (body?.writes ?? []) as Array<{
           update?: { name: string; fields: Record<string, Value> };
           delete?: string;
+          updateMask?: { fieldPaths: string[] };
           currentDocument?: { exists?: boolean; updateTime?: string };
         }>;
         for (const w of writes) {
@@ -128,7 +130,16 @@ export async function startFakeFirestoreDocuments(): Promise<FakeFirestoreDocume
         }
         const commitTime = stamp();
         for (const w of writes) {
-          if (w.update) put(w.update.name, w.update.fields);
+          if (w.update && w.updateMask) {
+            // With a mask only the listed fields change: set when given, removed when absent.
+            const fields = { ...(docs.get(w.update.name)?.fields ?? {}) };
+            for (const f of w.updateMask.fieldPaths) {
+              const v = w.update.fields?.[f];
+              if (v === undefined) delete fields[f];
+              else fields[f] = v;
+            }
+            put(w.update.name, fields);
+          } else if (w.update) put(w.update.name, w.update.fields ?? {});
           else if (w.delete) docs.delete(w.delete);
         }
         return send(200, { writeResults: writes.map(() => ({ updateTime: commitTime })), commitTime });

@@ -65,10 +65,20 @@ describe("AppContext adapter selection", () => {
       home,
     );
     expect(gcp.onlineStore().kind).toBe("firestore");
+    // Firestore under gcp, artifacts still under the given (or workspace) folder; nothing is sent until used.
+    const gcpMeta = gcp.pipelineMetadata();
+    expect([gcpMeta.kind, gcpMeta.root]).toEqual(["firestore", join(home, "pipelines")]);
+    gcpMeta.close();
+    const elsewhere = gcp.pipelineMetadata("/elsewhere");
+    expect(elsewhere.root).toBe("/elsewhere");
+    elsewhere.close();
     expect(gcp.pipelineService().kind).toBe("vertex");
     expect(gcp.registryMirror().kind).toBe("vertex");
     expect(() => contextFromConfig(configSchema.parse({ profile: "gcp" }), home).onlineStore()).toThrowError(
       /gcp\.project/,
     );
+    expect(() =>
+      contextFromConfig(configSchema.parse({ profile: "gcp" }), home).pipelineMetadata(),
+    ).toThrowError(/gcp\.project/);
   });
 });

@@ -4,6 +4,7 @@ import { BigQueryWarehouse } from "./adapters/gcp/bigquery-warehouse.ts";
 import { CloudMonitoringAlertSink } from "./adapters/gcp/cloud-monitoring-alerts.ts";
 import { CloudTraceForwardingStore, CloudTraceWriter } from "./adapters/gcp/cloud-trace.ts";
 import { FirestoreOnlineStore } from "./adapters/gcp/firestore-online-store.ts";
+import { FirestorePipelineMetadata } from "./adapters/gcp/firestore-pipeline-metadata.ts";
 import { GcsLake } from "./adapters/gcp/gcs-lake.ts";
 import { VertexAiSearchRetriever } from "./adapters/gcp/vertex-ai-search-retriever.ts";
 import { vertexLocation } from "./adapters/gcp/vertex-common.ts";
@@ -73,9 +74,10 @@ export interface AppContext {
    */
   onlineStore(opts?: { readOnly?: boolean }): OnlineStore;
   /**
-   * Metadata of local pipeline runs (node:sqlite at `<root>/metadata.sqlite`, default
-   * `paths.pipelines`; the same under every profile: runs on Vertex are recorded by Vertex). Each
-   * call opens a new handle that the caller closes.
+   * Pipeline-run metadata (local: node:sqlite at `<root>/metadata.sqlite`, default `paths.pipelines`;
+   * gcp: Firestore in `gcp.project`, `FIRESTORE_EMULATOR_HOST` honoured, where `telco pipeline step`
+   * on Vertex records its steps too; `root` is where run artifacts are written under both). Each call
+   * opens a new handle that the caller closes.
    */
   pipelineMetadata(root?: string): PipelineMetadataStore;
   /** The managed pipeline service `--target vertex` submits to (Vertex AI Pipelines). */
@@ -208,6 +210,11 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
       return SqliteOnlineStore.open(paths.onlineStore, sopts);
     },
     pipelineMetadata(root = paths.pipelines) {
+      if (config.profile === "gcp")
+        return new FirestorePipelineMetadata({
+          project: requireGcp("project", config.gcp.project, config),
+          root,
+        });
       return openPipelineMetadata(root);
     },
     pipelineService() {

@@ -6,9 +6,9 @@ import type {
   StoredSession,
   StoredTurn,
 } from "../../platform/ports/assistant-sessions.ts";
+import type { Language } from "../conversation/commands.ts";
 import type { AssistantObserver } from "../observability/observer.ts";
 import { newToolSession } from "../tools/toolbox.ts";
-import type { Language } from "./commands.ts";
 import type { DialogueEngine, TurnOptions, TurnResult } from "./engine.ts";
 import { type AssistantState, newAssistantState, parseAssistantState } from "./session.ts";
 import type { ChatOutcome, ChatRequest, ChatResponse } from "./turn-types.ts";

@@ -3,6 +3,7 @@ import type { AppContext } from "../../platform/context.ts";
 import type { AssistantSessionStore } from "../../platform/ports/assistant-sessions.ts";
 import type { ChurnRisk, ChurnRiskService } from "../../platform/ports/churn-risk.ts";
 import type { OperatorSystems } from "../../platform/ports/operator-systems.ts";
+import type { UnderstandingEngine } from "../conversation/commands.ts";
 import { GuardedAssistant } from "../guardrails/guarded-assistant.ts";
 import { guardedKnowledge } from "../guardrails/knowledge.ts";
 import { shieldedApp } from "../guardrails/llm-shield.ts";
@@ -10,7 +11,6 @@ import type { AssistantObserver } from "../observability/observer.ts";
 import { knowledgeSearchFromApp } from "../tools/knowledge.ts";
 import { createToolbox, type KnowledgeSearch, type ToolDeps } from "../tools/toolbox.ts";
 import type { Assistant } from "./assistant.ts";
-import type { UnderstandingEngine } from "./commands.ts";
 import { DialogueEngine, type Phraser } from "./engine.ts";
 import { LocalUnderstanding } from "./understanding/local.ts";
 

@@ -3,6 +3,15 @@ import { isAbsolute, relative } from "node:path";
 import type { AssistantConfig } from "../../platform/config/sections/assistant.ts";
 import { maskPii } from "../../platform/pii/index.ts";
 import type {
+  Command,
+  DialogueState,
+  FlowName,
+  Language,
+  SlotName,
+  Understanding,
+  UnderstandingEngine,
+} from "../conversation/commands.ts";
+import type {
   AuthenticateInput,
   CallRecord,
   ConsentAction,
@@ -12,15 +21,6 @@ import type {
   ToolName,
   ToolSession,
 } from "../tools/toolbox.ts";
-import type {
-  Command,
-  DialogueState,
-  FlowName,
-  Language,
-  SlotName,
-  Understanding,
-  UnderstandingEngine,
-} from "./commands.ts";
 import {
   type ConversationFacts,
   type FlowContext,

@@ -1,4 +1,4 @@
-import type { Language } from "./commands.ts";
+import type { Language } from "../conversation/commands.ts";
 
 /**
  * How replies write amounts, dates and lists in each language (policy-tom-de-voz: "números com unidade

@@ -1,6 +1,6 @@
+import type { Language } from "../conversation/commands.ts";
 import { analyze } from "../rag/analyzer.ts";
 import { expandQuery } from "../rag/query-expansion.ts";
-import type { Language } from "./commands.ts";
 
 /**
  * Extractive knowledge answers: the best sentences of the retrieved passages, quoted as written, with

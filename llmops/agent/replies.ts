@@ -1,5 +1,5 @@
+import type { FlowName } from "../conversation/commands.ts";
 import type { ToolError } from "../tools/toolbox.ts";
-import type { FlowName } from "./commands.ts";
 import { replies } from "./flows/flow.ts";
 
 /**

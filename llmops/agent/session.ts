@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { Interaction, InteractionOutcome } from "../../platform/ports/crm.ts";
+import { FLOW_NAMES, type Language, languageSchema } from "../conversation/commands.ts";
 import { newToolSession, toolSessionSchema } from "../tools/toolbox.ts";
-import { FLOW_NAMES, type Language, languageSchema } from "./commands.ts";
 import { flowFrameSchema } from "./flows/flow.ts";
 
 /**

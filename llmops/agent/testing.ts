@@ -1,5 +1,11 @@
 import type { ChurnRisk, ChurnRiskService } from "../../platform/ports/churn-risk.ts";
-import type { Command, DialogueState, Language, Understanding, UnderstandingEngine } from "./commands.ts";
+import type {
+  Command,
+  DialogueState,
+  Language,
+  Understanding,
+  UnderstandingEngine,
+} from "../conversation/commands.ts";
 
 /**
  * Test and evaluation doubles of the assistant's inputs that are preconditions, not behaviour:

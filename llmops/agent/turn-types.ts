@@ -1,5 +1,5 @@
 import type { Interaction } from "../../platform/ports/crm.ts";
-import type { Language } from "./commands.ts";
+import type { Language } from "../conversation/commands.ts";
 import type { ToolCallView, TurnResult } from "./engine.ts";
 import type { Citation } from "./knowledge-answer.ts";
 

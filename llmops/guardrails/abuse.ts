@@ -1,4 +1,4 @@
-import type { Language } from "../agent/commands.ts";
+import type { Language } from "../conversation/commands.ts";
 import { template } from "./templates.ts";
 import { contentWords, deobfuscate, fold, removeSpans, sentences } from "./text.ts";
 import type { Finding, InputGuardrail, Span } from "./types.ts";

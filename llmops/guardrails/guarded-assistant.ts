@@ -12,10 +12,10 @@ import {
   newSessionId,
   SessionForbiddenError,
 } from "../agent/assistant.ts";
-import type { Language } from "../agent/commands.ts";
-import { languageSchema } from "../agent/commands.ts";
 import type { TurnResult } from "../agent/engine.ts";
 import type { AssistantState } from "../agent/session.ts";
+import type { Language } from "../conversation/commands.ts";
+import { languageSchema } from "../conversation/commands.ts";
 import { buildOutputFacts } from "./facts.ts";
 import { withTurnTriggers } from "./knowledge.ts";
 import {

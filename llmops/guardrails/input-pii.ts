@@ -1,5 +1,5 @@
 import { detectPii, MASK_STYLES, type PiiKind, type PiiMatch } from "../../platform/pii/index.ts";
-import type { Language } from "../agent/commands.ts";
+import type { Language } from "../conversation/commands.ts";
 import { template } from "./templates.ts";
 import type { Finding, InputGuardrail } from "./types.ts";
 

@@ -1,4 +1,4 @@
-import type { Language } from "../agent/commands.ts";
+import type { Language } from "../conversation/commands.ts";
 import { passageKey, removeSentences } from "./reply-text.ts";
 import { template } from "./templates.ts";
 import { alnum } from "./text.ts";

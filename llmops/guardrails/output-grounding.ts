@@ -1,5 +1,5 @@
-import type { Language } from "../agent/commands.ts";
 import { parseMoney } from "../agent/grounding.ts";
+import type { Language } from "../conversation/commands.ts";
 import { removeSentences, sentencesWith } from "./reply-text.ts";
 import { template } from "./templates.ts";
 import { fold, sentences } from "./text.ts";

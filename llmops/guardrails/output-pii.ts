@@ -1,5 +1,5 @@
 import { detectPii, MASK_STYLES, type PiiMatch } from "../../platform/pii/index.ts";
-import type { Language } from "../agent/commands.ts";
+import type { Language } from "../conversation/commands.ts";
 import { template } from "./templates.ts";
 import type { Finding, OutputFacts, OutputGuardrail } from "./types.ts";
 

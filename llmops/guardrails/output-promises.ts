@@ -1,4 +1,4 @@
-import type { Language } from "../agent/commands.ts";
+import type { Language } from "../conversation/commands.ts";
 import { type Gate, gatePasses, gateWords } from "./patterns.ts";
 import { quotedFromPassage, removeSentences, sentencesWith } from "./reply-text.ts";
 import { template } from "./templates.ts";

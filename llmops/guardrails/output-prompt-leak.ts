@@ -1,4 +1,4 @@
-import type { Language } from "../agent/commands.ts";
+import type { Language } from "../conversation/commands.ts";
 import { listPrompts, loadPrompt, PROMPTS_DIR } from "../prompts/loader.ts";
 import { template } from "./templates.ts";
 import { words } from "./text.ts";

@@ -1,7 +1,7 @@
 import type { GuardrailAction, GuardrailsConfig } from "../../platform/config/sections/guardrails.ts";
 import type { PiiKind } from "../../platform/pii/index.ts";
-import type { Language } from "../agent/commands.ts";
 import { collectFacts } from "../agent/grounding.ts";
+import type { Language } from "../conversation/commands.ts";
 import { createAbuseGuardrail } from "./abuse.ts";
 import { createFraudGuardrail } from "./fraud.ts";
 import { createInputPiiGuardrail, maskForLogs } from "./input-pii.ts";

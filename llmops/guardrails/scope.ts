@@ -1,4 +1,4 @@
-import type { Language } from "../agent/commands.ts";
+import type { Language } from "../conversation/commands.ts";
 import { findRules, type Rule } from "./patterns.ts";
 import { type TemplateKey, template } from "./templates.ts";
 import { removeSpans } from "./text.ts";

@@ -1,4 +1,4 @@
-import type { Language } from "../agent/commands.ts";
+import type { Language } from "../conversation/commands.ts";
 
 /**
  * Safe replies of the guardrails, in both languages, written to policy-tom-de-voz: acknowledge, say

@@ -16,7 +16,7 @@ import {
 import { configSchema } from "../../platform/config/schema.ts";
 import { contextFromConfig } from "../../platform/context.ts";
 import type { LlmProvider } from "../../platform/ports/llm.ts";
-import { type Command, commandSchema, type DialogueState } from "../agent/commands.ts";
+import { type Command, commandSchema, type DialogueState } from "../conversation/commands.ts";
 import { genAiAttributes, toLlmCallError, withFallback } from "./fallback.ts";
 import { composePrompts } from "./loader.ts";
 

@@ -3,7 +3,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { commandSchema, FLOW_NAMES, SLOT_NAMES } from "../agent/commands.ts";
+import { commandSchema, FLOW_NAMES, SLOT_NAMES } from "../conversation/commands.ts";
 import { composePrompts, listPrompts, loadPrompt, PROMPTS_DIR, parsePrompt } from "./loader.ts";
 import {
   ARCHIVE_DIR,

@@ -36,7 +36,7 @@ const SUPPORT: IntentPrior = {
 };
 
 /**
- * Intent names → priors. The flow names of llmops/agent/commands.ts and the usual intent names of a
+ * Intent names → priors. The flow names of llmops/conversation/commands.ts and the usual intent names of a
  * support classifier (with aliases) are accepted; an unknown intent has no prior.
  */
 const INTENT_PRIORS: Record<string, IntentPrior> = {

@@ -2,7 +2,7 @@ import { type Tool, tool } from "ai";
 import { z } from "zod";
 import { displayPhone } from "../../platform/pii/index.ts";
 import type { Interaction } from "../../platform/ports/crm.ts";
-import type { languageSchema } from "../agent/commands.ts";
+import type { languageSchema } from "../conversation/commands.ts";
 import { applyOfferTool } from "./apply-offer.ts";
 import { changePlanTool } from "./change-plan.ts";
 import {

@@ -3,7 +3,7 @@ import type { ChurnRiskService } from "../../platform/ports/churn-risk.ts";
 import type { Contract } from "../../platform/ports/crm.ts";
 import type { OfferDecisionRecord } from "../../platform/ports/offers.ts";
 import type { OperatorSystems } from "../../platform/ports/operator-systems.ts";
-import { languageSchema } from "../agent/commands.ts";
+import { languageSchema } from "../conversation/commands.ts";
 import type { KnowledgeSearch } from "./knowledge.ts";
 
 /**

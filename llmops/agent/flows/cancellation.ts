@@ -1,6 +1,6 @@
+import type { Language } from "../../conversation/commands.ts";
 import type { GetCustomerProfileOutput } from "../../tools/get-customer-profile.ts";
 import type { GetEligibleOffersOutput } from "../../tools/get-eligible-offers.ts";
-import type { Language } from "../commands.ts";
 import { date, dateTime, money, numbered } from "../format.ts";
 import { common } from "../replies.ts";
 import {

@@ -1,5 +1,14 @@
 import { z } from "zod";
 import type { InteractionOutcome } from "../../../platform/ports/crm.ts";
+import {
+  type Command,
+  FLOW_NAMES,
+  type FlowName,
+  type Language,
+  SLOT_NAMES,
+  type SlotName,
+  type Understanding,
+} from "../../conversation/commands.ts";
 import type {
   AuthenticateInput,
   AuthenticateResult,
@@ -11,15 +20,6 @@ import type {
   ToolCallRecord,
   ToolName,
 } from "../../tools/toolbox.ts";
-import {
-  type Command,
-  FLOW_NAMES,
-  type FlowName,
-  type Language,
-  SLOT_NAMES,
-  type SlotName,
-  type Understanding,
-} from "../commands.ts";
 
 /**
  * The flow framework (Rasa CALM's flow policy, in TypeScript): a journey is a typed state machine of

@@ -1,4 +1,4 @@
-import type { FlowName } from "../commands.ts";
+import type { FlowName } from "../../conversation/commands.ts";
 import { cancellationFlow } from "./cancellation.ts";
 import type { FlowDefinition } from "./flow.ts";
 import { humanHandoffFlow } from "./human-handoff.ts";

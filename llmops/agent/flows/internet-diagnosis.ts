@@ -1,6 +1,6 @@
+import type { Language } from "../../conversation/commands.ts";
 import type { DiagnoseInternetOutput, GUIDED_STEPS } from "../../tools/diagnose-internet.ts";
 import type { TECHNICIAN_REASONS } from "../../tools/schedule-technician.ts";
-import type { Language } from "../commands.ts";
 import { date, dateTime, num, numbered } from "../format.ts";
 import { common } from "../replies.ts";
 import { ask, defineFlow, end, type FlowContext, goto, pickOption, replies, yesNo } from "./flow.ts";

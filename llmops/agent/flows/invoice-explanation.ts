@@ -1,5 +1,5 @@
+import type { Language } from "../../conversation/commands.ts";
 import type { ExplainInvoiceOutput, InvoiceChangeKind } from "../../tools/explain-invoice.ts";
-import type { Language } from "../commands.ts";
 import { date, money, monthName } from "../format.ts";
 import { common } from "../replies.ts";
 import { ask, defineFlow, end, goto, replies } from "./flow.ts";

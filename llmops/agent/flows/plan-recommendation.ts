@@ -1,6 +1,6 @@
+import type { Language } from "../../conversation/commands.ts";
 import type { ChangePlanOutput } from "../../tools/change-plan.ts";
 import type { RecommendPlanOutput } from "../../tools/recommend-plan.ts";
-import type { Language } from "../commands.ts";
 import { date, money, num } from "../format.ts";
 import { common } from "../replies.ts";
 import { ask, defineFlow, end, type FlowContext, goto, replies, yesNo } from "./flow.ts";

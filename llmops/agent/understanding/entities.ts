@@ -1,11 +1,11 @@
-import type { SlotName } from "../commands.ts";
+import type { SlotName } from "../../conversation/commands.ts";
 import type { UnderstandingCatalog } from "./catalog.ts";
 import { collapseRepeats, fold, type Token, tokenize } from "./normalize.ts";
 import { parseNumberWords } from "./numbers.ts";
 
 /**
  * Entity extraction for customer messages, pt-BR and English, with offsets into the message.
- * Values are normalised to the slot formats of commands.ts: CPF digits, phone E.164, CEP digits,
+ * Values are normalised to the slot formats of llmops/conversation/commands.ts: CPF digits, phone E.164, CEP digits,
  * ISO dates, yyyy-mm months (relative ones resolved against the business date), money as a number,
  * catalog plan and offer ids, 1-based ordinals (-1 = the last), yes/no booleans.
  * Hand-written (regular expressions and small lexicons): no maintained JS library covers Brazilian

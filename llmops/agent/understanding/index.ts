@@ -1,6 +1,6 @@
 /**
  * Understanding: a customer message + the DialogueState → Understanding (language, ranked intents,
- * commands of llmops/agent/commands.ts). Two engines with the same output: `LocalUnderstanding`
+ * commands of llmops/conversation/commands.ts). Two engines with the same output: `LocalUnderstanding`
  * (offline, deterministic, the default) and `LlmUnderstanding` (structured output through the
  * configured model, falling back to local for the turn).
  */

@@ -1,4 +1,4 @@
-import type { FlowName } from "../commands.ts";
+import type { FlowName } from "../../conversation/commands.ts";
 
 /** The intents the local classifier knows (one YAML file each in data/assistant/utterances/). */
 export const INTENTS = [

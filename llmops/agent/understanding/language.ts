@@ -1,6 +1,6 @@
 import { stopwords as englishStopwords } from "@orama/stopwords/english";
 import { stopwords as portugueseStopwords } from "@orama/stopwords/portuguese";
-import type { Language } from "../commands.ts";
+import type { Language } from "../../conversation/commands.ts";
 import { collapseRepeats, fold, tokenize } from "./normalize.ts";
 
 /**

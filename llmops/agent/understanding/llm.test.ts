@@ -3,8 +3,13 @@ import { APICallError } from "ai";
 import { MockLanguageModelV4 } from "ai/test";
 import { describe, expect, it } from "vitest";
 import type { LlmProvider } from "../../../platform/ports/llm.ts";
+import type {
+  Command,
+  DialogueState,
+  Understanding,
+  UnderstandingEngine,
+} from "../../conversation/commands.ts";
 import { loadPrompt } from "../../prompts/loader.ts";
-import type { Command, DialogueState, Understanding, UnderstandingEngine } from "../commands.ts";
 import { LlmUnderstanding } from "./llm.ts";
 import { LocalUnderstanding } from "./local.ts";
 

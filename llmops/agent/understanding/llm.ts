@@ -1,8 +1,6 @@
 import { generateText, type LanguageModelUsage, Output } from "ai";
 import { z } from "zod";
 import { LlmCallError, type LlmProvider } from "../../../platform/ports/llm.ts";
-import { type LlmCallTrace, withFallback } from "../../prompts/fallback.ts";
-import { composePrompts } from "../../prompts/loader.ts";
 import {
   type Command,
   commandSchema,
@@ -10,7 +8,9 @@ import {
   type SlotName,
   type Understanding,
   type UnderstandingEngine,
-} from "../commands.ts";
+} from "../../conversation/commands.ts";
+import { type LlmCallTrace, withFallback } from "../../prompts/fallback.ts";
+import { composePrompts } from "../../prompts/loader.ts";
 import { loadUnderstandingCatalog, type UnderstandingCatalog } from "./catalog.ts";
 import { extractEntities, isValidCpf, parseAmount } from "./entities.ts";
 import { INTENT_FLOW, type Intent } from "./intents.ts";

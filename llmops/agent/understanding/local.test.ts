@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { type Command, commandSchema, type DialogueState } from "../commands.ts";
+import { type Command, commandSchema, type DialogueState } from "../../conversation/commands.ts";
 import { clauseSpans, LocalUnderstanding } from "./local.ts";
 import { defaultIntentClassifier, trainFromUtteranceFiles } from "./model.ts";
 

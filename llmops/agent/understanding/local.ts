@@ -8,7 +8,7 @@ import type {
   SlotName,
   Understanding,
   UnderstandingEngine,
-} from "../commands.ts";
+} from "../../conversation/commands.ts";
 import { loadUnderstandingCatalog, type UnderstandingCatalog } from "./catalog.ts";
 import { classifierWords, type IntentClassifier, type IntentScore } from "./classifier.ts";
 import { type Entity, extractEntities, type RejectedEntity } from "./entities.ts";

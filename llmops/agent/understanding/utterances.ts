@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { z } from "zod";
 import { ValidationError } from "../../../platform/errors.ts";
-import { type Language, languageSchema } from "../commands.ts";
+import { type Language, languageSchema } from "../../conversation/commands.ts";
 import { ENTITY_KINDS } from "./entities.ts";
 import { INTENTS, type Intent } from "./intents.ts";
 import { fnv1a, normalizedWords } from "./normalize.ts";

@@ -11,8 +11,8 @@ import {
 } from "../../../platform/ports/messaging.ts";
 import { logger } from "../../../platform/telemetry/logger.ts";
 import type { Assistant } from "../../agent/assistant.ts";
-import type { Language } from "../../agent/commands.ts";
 import { type AssistantState, parseAssistantState } from "../../agent/session.ts";
+import type { Language } from "../../conversation/commands.ts";
 import { type InboundMessage, parseWebhook } from "./payload.ts";
 import { decodeReplyId, messageForReply, questionOf, renderReply } from "./render.ts";
 import { safeEqualText, verifySignature } from "./signature.ts";

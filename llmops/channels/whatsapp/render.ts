@@ -1,7 +1,7 @@
 import type { OutboundMessage } from "../../../platform/ports/messaging.ts";
-import type { Language } from "../../agent/commands.ts";
 import type { FlowFrame } from "../../agent/flows/flow.ts";
 import type { AssistantState } from "../../agent/session.ts";
+import type { Language } from "../../conversation/commands.ts";
 
 /**
  * How one assistant turn becomes WhatsApp messages, and how a tapped button becomes a message the

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FLOW_NAMES } from "../../agent/commands.ts";
+import { FLOW_NAMES } from "../../conversation/commands.ts";
 import { createSandboxFixture, type SandboxFixture } from "../../testing/sandbox-fixture.ts";
 import {
   consentBeforeChange,

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { FLOW_NAMES } from "../../agent/commands.ts";
+import { FLOW_NAMES } from "../../conversation/commands.ts";
 
 /**
  * A golden conversation (llmops/evaluations/golden/conversations/*.yaml): the initial state of the

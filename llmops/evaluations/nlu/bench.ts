@@ -4,12 +4,13 @@
  * share spent in entity extraction (measured alone in the same run, the anchor), training time, and
  * `ratio_vs_goal` = p95 / 1 ms (< 1 is within the goal "well under 1 ms per message").
  */
-import type { DialogueState } from "../../agent/commands.ts";
+
 import { loadUnderstandingCatalog } from "../../agent/understanding/catalog.ts";
 import { extractEntities } from "../../agent/understanding/entities.ts";
 import { LocalUnderstanding } from "../../agent/understanding/local.ts";
 import { trainFromUtteranceFiles } from "../../agent/understanding/model.ts";
 import { loadUtterances } from "../../agent/understanding/utterances.ts";
+import type { DialogueState } from "../../conversation/commands.ts";
 
 const GOAL_MS = 1;
 const ROUNDS = Number(process.env.BENCH_NLU_ROUNDS ?? 3);

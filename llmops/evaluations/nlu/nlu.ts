@@ -1,4 +1,3 @@
-import type { DialogueState, Language } from "../../agent/commands.ts";
 import { loadUnderstandingCatalog } from "../../agent/understanding/catalog.ts";
 import type { IntentClassifier } from "../../agent/understanding/classifier.ts";
 import { type EntityKind, extractEntities } from "../../agent/understanding/entities.ts";
@@ -12,6 +11,7 @@ import {
   loadUtterances,
   UTTERANCES_DIR,
 } from "../../agent/understanding/utterances.ts";
+import type { DialogueState, Language } from "../../conversation/commands.ts";
 
 /**
  * The understanding evaluation (`telco eval run --suite nlu`): the local classifier trained on the

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import type { GuardrailsConfig } from "../../../platform/config/sections/guardrails.ts";
 import { ValidationError } from "../../../platform/errors.ts";
-import type { UnderstandingEngine } from "../../agent/commands.ts";
 import type { Phraser } from "../../agent/engine.ts";
 import { PresetChurnRisk } from "../../agent/testing.ts";
+import type { UnderstandingEngine } from "../../conversation/commands.ts";
 import type { GuardedAssistant, GuardedChatOutcome } from "../../guardrails/guarded-assistant.ts";
 import { openGuardedAssistant } from "../../guardrails/open.ts";
 import type { SandboxFixture, ScenarioName } from "../../testing/sandbox-fixture.ts";

@@ -1,7 +1,7 @@
 import { basename } from "node:path";
 import type { GuardrailsConfig } from "../../../platform/config/sections/guardrails.ts";
-import type { UnderstandingEngine } from "../../agent/commands.ts";
 import type { Phraser } from "../../agent/engine.ts";
+import type { UnderstandingEngine } from "../../conversation/commands.ts";
 import type { GuardrailTrigger } from "../../guardrails/types.ts";
 import { type IngestReport, ingestIntoWorkspace } from "../../rag/api.ts";
 import { builtinKnowledgeBasePaths } from "../../rag/builtin.ts";

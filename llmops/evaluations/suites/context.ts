@@ -1,7 +1,7 @@
 import type { AppContext } from "../../../platform/context.ts";
 import type { LlmProvider } from "../../../platform/ports/llm.ts";
-import type { UnderstandingEngine } from "../../agent/commands.ts";
 import type { Phraser } from "../../agent/engine.ts";
+import type { UnderstandingEngine } from "../../conversation/commands.ts";
 import type { TracingObserver, TurnRecord } from "../../observability/observer.ts";
 import type { SandboxFixture } from "../../testing/sandbox-fixture.ts";
 import type { ConversationResult } from "../conversations/run.ts";

@@ -5,11 +5,11 @@ import { EVAL_SUITES, type EvalSuiteName } from "../../../platform/config/sectio
 import type { AppContext } from "../../../platform/context.ts";
 import { UsageError } from "../../../platform/errors.ts";
 import { type LlmProvider, llmRef } from "../../../platform/ports/llm.ts";
-import type { UnderstandingEngine } from "../../agent/commands.ts";
 import type { Phraser } from "../../agent/engine.ts";
 import { createPhraser } from "../../agent/phrasing.ts";
 import { LlmUnderstanding } from "../../agent/understanding/llm.ts";
 import { LocalUnderstanding } from "../../agent/understanding/local.ts";
+import type { UnderstandingEngine } from "../../conversation/commands.ts";
 import { observerFor } from "../../observability/open.ts";
 import { ingestBuiltinKnowledgeBase } from "../../rag/api.ts";
 import { createSandboxFixture, type SandboxFixture } from "../../testing/sandbox-fixture.ts";

@@ -5,7 +5,7 @@ import { z } from "zod";
 import type { EvalsConfig } from "../../../platform/config/sections/evals.ts";
 import { maskObject, maskPii } from "../../../platform/pii/index.ts";
 import type { LlmProvider } from "../../../platform/ports/llm.ts";
-import type { Language } from "../../agent/commands.ts";
+import type { Language } from "../../conversation/commands.ts";
 import { type CostTotals, costBasis, emptyTotals, formatCost } from "../../observability/cost.ts";
 import type { TurnRecord } from "../../observability/observer.ts";
 import { type LlmCallTrace, withFallback } from "../../prompts/fallback.ts";

@@ -1,6 +1,6 @@
 import type { Command } from "commander";
-import { openAssistant } from "../llmops/agent/compose.ts";
 import { assistantRoutes } from "../llmops/agent/routes.ts";
+import { openAssistant } from "../llmops/assistant/compose.ts";
 import { registerServingCommands } from "../mlops/serving/cli.ts";
 import type { ServerPlugin } from "../mlops/serving/server.ts";
 import type { AppContext } from "../platform/context.ts";

@@ -1,6 +1,6 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
-import { type PickableCustomer, registerAssistantCommands } from "../llmops/agent/cli.ts";
+import { type PickableCustomer, registerAssistantCommands } from "../llmops/assistant/cli.ts";
 import type { AppContext } from "../platform/context.ts";
 
 /**

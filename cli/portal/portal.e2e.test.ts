@@ -6,7 +6,7 @@ import type { FastifyInstance } from "fastify";
 import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Assistant } from "../../llmops/agent/assistant.ts";
-import { openAssistant } from "../../llmops/agent/compose.ts";
+import { openAssistant } from "../../llmops/assistant/compose.ts";
 import { assistantRoutes } from "../../llmops/agent/routes.ts";
 import { PresetChurnRisk } from "../../llmops/agent/testing.ts";
 import { runsDir, saveRun } from "../../llmops/evaluations/report/store.ts";

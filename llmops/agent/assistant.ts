@@ -7,11 +7,10 @@ import type {
   StoredTurn,
 } from "../../platform/ports/assistant-sessions.ts";
 import type { Language } from "../conversation/commands.ts";
-import type { AssistantObserver } from "../observability/observer.ts";
 import { newToolSession } from "../tools/toolbox.ts";
 import type { DialogueEngine, TurnOptions, TurnResult } from "./engine.ts";
 import { type AssistantState, newAssistantState, parseAssistantState } from "./session.ts";
-import type { ChatOutcome, ChatRequest, ChatResponse } from "./turn-types.ts";
+import type { ChatOutcome, ChatRequest, ChatResponse, TurnObserver } from "./turn-types.ts";
 
 // The turn's request and answer types live in turn-types.ts (the observer types them too, without
 // importing the assistant); re-exported for existing importers.
@@ -146,20 +145,20 @@ export function newSessionId(): string {
   return `ses_${randomBytes(9).toString("base64url")}`;
 }
 
-export interface AssistantDeps {
+export interface AssistantDeps<O extends TurnObserver = TurnObserver> {
   engine: DialogueEngine;
   store: AssistantSessionStore;
   config: AssistantConfig;
   now?: () => Date;
   /** Resources the composition opened for this assistant (closed by `close()`). */
   closers?: (() => Promise<void>)[];
-  /** Wraps each turn (tracing, tokens, cost, metrics: llmops/observability). */
-  observer?: AssistantObserver;
+  /** Wraps each turn (tracing, tokens, cost, metrics: llmops/observability, handed in by llmops/assistant). */
+  observer?: O;
 }
 
-export class Assistant {
+export class Assistant<O extends TurnObserver = TurnObserver> {
   readonly engine: DialogueEngine;
-  readonly observer: AssistantObserver | undefined;
+  readonly observer: O | undefined;
   readonly store: AssistantSessionStore;
   readonly config: AssistantConfig;
   private readonly now: () => Date;
@@ -167,7 +166,7 @@ export class Assistant {
   /** One turn at a time per session in this process (the store's version check covers other processes). */
   private readonly locks = new Map<string, Promise<unknown>>();
 
-  constructor(deps: AssistantDeps) {
+  constructor(deps: AssistantDeps<O>) {
     this.engine = deps.engine;
     this.store = deps.store;
     this.config = deps.config;

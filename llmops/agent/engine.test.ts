@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openAssistant } from "../assistant/compose.ts";
 import { ingestBuiltinKnowledgeBase } from "../rag/api.ts";
 import { type SandboxFixture, sandboxFixture } from "../testing/sandbox-fixture.ts";
 import type { Assistant } from "./assistant.ts";
-import { openAssistant } from "./compose.ts";
 import type { Phraser } from "./engine.ts";
 import { PresetChurnRisk, ScriptedUnderstanding } from "./testing.ts";
 

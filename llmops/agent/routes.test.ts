@@ -1,10 +1,10 @@
 import type { FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildServer } from "../../mlops/serving/server.ts";
+import { openAssistant } from "../assistant/compose.ts";
 import { ingestBuiltinKnowledgeBase } from "../rag/api.ts";
 import { type SandboxFixture, sandboxFixture } from "../testing/sandbox-fixture.ts";
 import type { Assistant, ChatResponse } from "./assistant.ts";
-import { openAssistant } from "./compose.ts";
 import { assistantRoutes, replyChunks } from "./routes.ts";
 import { PresetChurnRisk } from "./testing.ts";
 

@@ -42,3 +42,12 @@ export interface ChatOutcome {
   /** Milliseconds spent loading and saving the session. */
   persistence_ms: number;
 }
+
+/**
+ * What the assistant asks of its observer: one call around each turn. The tracing observer of
+ * llmops/observability implements it (AssistantObserver, which also wraps the engine's parts), and the
+ * composition (llmops/assistant) hands it in, so the agent depends on this interface only.
+ */
+export interface TurnObserver {
+  chat<T extends ChatOutcome>(req: ChatRequest, run: () => Promise<T>): Promise<T>;
+}

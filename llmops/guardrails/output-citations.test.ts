@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createOutputCitationsGuardrail } from "./output-citations.ts";
-import { factsOf, searchCall } from "./test-facts.ts";
+import { factsOf, searchCall } from "./testing/facts.ts";
 
 const g = createOutputCitationsGuardrail();
 const passage = {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createOutputGroundingGuardrail } from "./output-grounding.ts";
-import { factsOf, OFFERS_CALL, searchCall } from "./test-facts.ts";
+import { factsOf, OFFERS_CALL, searchCall } from "./testing/facts.ts";
 
 const g = createOutputGroundingGuardrail();
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createOutputPiiGuardrail } from "./output-pii.ts";
-import { factsOf } from "./test-facts.ts";
+import { factsOf } from "./testing/facts.ts";
 
 const g = createOutputPiiGuardrail();
 const own = factsOf([

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createOutputPromisesGuardrail } from "./output-promises.ts";
-import { factsOf, OFFERS_CALL, searchCall } from "./test-facts.ts";
+import { factsOf, OFFERS_CALL, searchCall } from "./testing/facts.ts";
 
 const g = createOutputPromisesGuardrail();
 const none = factsOf([]);

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { common } from "../agent/replies.ts";
 import { loadPrompt } from "../prompts/loader.ts";
 import { createOutputPromptLeakGuardrail, LEAK_RUN } from "./output-prompt-leak.ts";
-import { factsOf, searchCall } from "./test-facts.ts";
+import { factsOf, searchCall } from "./testing/facts.ts";
 
 const g = createOutputPromptLeakGuardrail();
 

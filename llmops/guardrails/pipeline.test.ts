@@ -8,7 +8,7 @@ import {
   runOutputGuardrails,
 } from "./pipeline.ts";
 import { TEMPLATES } from "./templates.ts";
-import { factsOf, OFFERS_CALL } from "./test-facts.ts";
+import { factsOf, OFFERS_CALL } from "./testing/facts.ts";
 import type { InputGuardrail, OutputGuardrail } from "./types.ts";
 
 const defaults = () => createGuardrailSet(guardrailsConfigSchema.parse({}));

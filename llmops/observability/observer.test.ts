@@ -10,9 +10,9 @@ import type { ChurnRisk, ChurnRiskService } from "../../platform/ports/churn-ris
 import type { StoredSpan } from "../../platform/ports/trace-store.ts";
 import { openSpanPipeline } from "../../platform/telemetry/tracing.ts";
 import type { Assistant } from "../agent/assistant.ts";
-import { openAssistant } from "../agent/compose.ts";
 import { createPhraser } from "../agent/phrasing.ts";
-import { GuardedAssistant } from "../guardrails/guarded-assistant.ts";
+import { openAssistant } from "../assistant/compose.ts";
+import { GuardedAssistant } from "../assistant/guarded-assistant.ts";
 import { ingestBuiltinKnowledgeBase } from "../rag/api.ts";
 import { type SandboxFixture, sandboxFixture } from "../testing/sandbox-fixture.ts";
 import { TracingObserver, type TurnRecord } from "./observer.ts";

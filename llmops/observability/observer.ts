@@ -14,7 +14,7 @@ import type { ChurnRiskService } from "../../platform/ports/churn-risk.ts";
 import { costOf, type LlmProvider, type LlmUsage, llmRef } from "../../platform/ports/llm.ts";
 import type { Phraser, PhrasingTrace, TurnTimings } from "../agent/engine.ts";
 import type { Citation } from "../agent/knowledge-answer.ts";
-import type { ChatOutcome, ChatRequest } from "../agent/turn-types.ts";
+import type { ChatOutcome, ChatRequest, TurnObserver } from "../agent/turn-types.ts";
 import type { Command, UnderstandingEngine } from "../conversation/commands.ts";
 import type { GuardrailSet } from "../guardrails/pipeline.ts";
 import type { GuardrailTrigger } from "../guardrails/types.ts";
@@ -34,7 +34,7 @@ import { type DeployedVersions, deployedAttributes } from "./lineage.ts";
 import type { AssistantMetrics } from "./metrics.ts";
 
 /**
- * The assistant's tracing, tokens, cost and metrics, hooked in at composition (llmops/agent/compose.ts)
+ * The assistant's tracing, tokens, cost and metrics, hooked in at composition (llmops/assistant/compose.ts)
  * without touching the dialogue engine: the understanding engine, the toolbox, the knowledge search,
  * the churn-risk service, the phraser, the language model and the guardrails are wrapped, and the
  * assistant calls `chat()` around each turn. Each turn becomes one OpenTelemetry trace following the
@@ -103,8 +103,8 @@ export interface TurnRecord {
 
 export type TurnOutcome = "answered" | "blocked" | "escalated" | "error";
 
-/** What the composition root hooks in; `compose.ts` and the assistants call it. */
-export interface AssistantObserver {
+/** What the composition root hooks in; `llmops/assistant/compose.ts` and the assistants call it. */
+export interface AssistantObserver extends TurnObserver {
   /** The assistant's Prometheus series (null when observability.metrics is off). */
   readonly metrics: AssistantMetrics | null;
   /** Wraps one chat call: the outermost becomes the trace's root span, nested ones child spans. */

@@ -3,9 +3,9 @@ import type { GuardrailsConfig } from "../../../platform/config/sections/guardra
 import { ValidationError } from "../../../platform/errors.ts";
 import type { Phraser } from "../../agent/engine.ts";
 import { PresetChurnRisk } from "../../agent/testing.ts";
+import type { GuardedAssistant, GuardedChatOutcome } from "../../assistant/guarded-assistant.ts";
+import { openGuardedAssistant } from "../../assistant/open-guarded.ts";
 import type { UnderstandingEngine } from "../../conversation/commands.ts";
-import type { GuardedAssistant, GuardedChatOutcome } from "../../guardrails/guarded-assistant.ts";
-import { openGuardedAssistant } from "../../guardrails/open.ts";
 import type { SandboxFixture, ScenarioName } from "../../testing/sandbox-fixture.ts";
 import { knowledgeSearchFromApp } from "../../tools/knowledge.ts";
 

@@ -4,11 +4,11 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
+import { PresetChurnRisk } from "../agent/testing.ts";
 import { ingestBuiltinKnowledgeBase } from "../rag/api.ts";
 import { type SandboxFixture, sandboxFixture } from "../testing/sandbox-fixture.ts";
 import { openAssistant } from "./compose.ts";
 import { runRepl } from "./repl.ts";
-import { PresetChurnRisk } from "./testing.ts";
 
 // `telco chat` as a person and a script use it: the one-turn JSON over a real process (workspace,
 // config, sandbox over HTTP), its usage errors, and the REPL's slash commands.

@@ -5,11 +5,11 @@ import { SessionForbiddenError } from "../agent/assistant.ts";
 import type { Phraser } from "../agent/engine.ts";
 import { parseAssistantState } from "../agent/session.ts";
 import { PresetChurnRisk, ScriptedUnderstanding } from "../agent/testing.ts";
+import { HANDOFF_REQUEST, TEMPLATES } from "../guardrails/templates.ts";
 import { type SandboxFixture, sandboxFixture } from "../testing/sandbox-fixture.ts";
 import type { KnowledgeSearch } from "../tools/knowledge.ts";
 import type { GuardedAssistant } from "./guarded-assistant.ts";
-import { openGuardedAssistant } from "./open.ts";
-import { HANDOFF_REQUEST, TEMPLATES } from "./templates.ts";
+import { openGuardedAssistant } from "./open-guarded.ts";
 
 // The guarded assistant on the operator sandbox, with scripted understanding so each test knows exactly
 // what reached the dialogue engine (and a scripted engine throws if it is asked anything unexpected).

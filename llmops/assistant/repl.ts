@@ -2,7 +2,7 @@ import { createInterface } from "node:readline";
 import pc from "picocolors";
 import type { AppContext } from "../../platform/context.ts";
 import { errorMessage } from "../../platform/errors.ts";
-import { type Assistant, type Channel, type ChatOutcome, documentedResponse } from "./assistant.ts";
+import { type Assistant, type Channel, type ChatOutcome, documentedResponse } from "../agent/assistant.ts";
 import { type PickableCustomer, renderTurn, requireCustomer } from "./chat-view.ts";
 
 /**

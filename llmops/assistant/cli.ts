@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { action } from "../../platform/cli/runtime.ts";
 import type { AppContext } from "../../platform/context.ts";
 import { UsageError } from "../../platform/errors.ts";
-import { type Channel, documentedResponse } from "./assistant.ts";
+import { type Channel, documentedResponse } from "../agent/assistant.ts";
 import { type PickableCustomer, renderTurn, requireCustomer } from "./chat-view.ts";
 import { openAssistant } from "./compose.ts";
 

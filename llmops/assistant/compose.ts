@@ -3,16 +3,15 @@ import type { AppContext } from "../../platform/context.ts";
 import type { AssistantSessionStore } from "../../platform/ports/assistant-sessions.ts";
 import type { ChurnRisk, ChurnRiskService } from "../../platform/ports/churn-risk.ts";
 import type { OperatorSystems } from "../../platform/ports/operator-systems.ts";
+import { DialogueEngine, type Phraser } from "../agent/engine.ts";
+import { LocalUnderstanding } from "../agent/understanding/local.ts";
 import type { UnderstandingEngine } from "../conversation/commands.ts";
-import { GuardedAssistant } from "../guardrails/guarded-assistant.ts";
-import { guardedKnowledge } from "../guardrails/knowledge.ts";
 import { shieldedApp } from "../guardrails/llm-shield.ts";
 import type { AssistantObserver } from "../observability/observer.ts";
 import { knowledgeSearchFromApp } from "../tools/knowledge.ts";
 import { createToolbox, type KnowledgeSearch, type ToolDeps } from "../tools/toolbox.ts";
-import type { Assistant } from "./assistant.ts";
-import { DialogueEngine, type Phraser } from "./engine.ts";
-import { LocalUnderstanding } from "./understanding/local.ts";
+import { GuardedAssistant } from "./guarded-assistant.ts";
+import { guardedKnowledge } from "./guarded-knowledge.ts";
 
 /**
  * Builds the assistant from an AppContext: the operator systems, the churn-risk service and the
@@ -36,7 +35,7 @@ export interface AssistantOverrides {
   observer?: AssistantObserver | null;
 }
 
-export async function openAssistant(app: AppContext, o: AssistantOverrides = {}): Promise<Assistant> {
+export async function openAssistant(app: AppContext, o: AssistantOverrides = {}): Promise<GuardedAssistant> {
   const systems = o.systems ?? (await app.operator());
   const obs =
     o.observer !== undefined ? o.observer : await (await import("../observability/open.ts")).observerFor(app);
@@ -111,7 +110,7 @@ export async function createUnderstanding(
   });
   if (opts.warm) local.warmUp();
   if (app.config.assistant.understanding === "local") return local;
-  const { LlmUnderstanding } = await import("./understanding/llm.ts");
+  const { LlmUnderstanding } = await import("../agent/understanding/llm.ts");
   return new LlmUnderstanding({ llm: await app.llm(), local, businessDate: () => systems.businessDate() });
 }
 
@@ -120,6 +119,6 @@ export async function createPhraserFor(app: AppContext): Promise<Phraser | null>
   if (app.config.llm.provider === "local") return null;
   const llm = await app.llm();
   if (!llm.model) return null;
-  const m = await import("./phrasing.ts");
+  const m = await import("../agent/phrasing.ts");
   return m.createPhraser(llm, app.config.assistant);
 }

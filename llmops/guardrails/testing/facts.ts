@@ -1,7 +1,7 @@
-import type { ToolCallView } from "../agent/engine.ts";
-import type { Citation } from "../agent/knowledge-answer.ts";
-import { buildOutputFacts } from "./facts.ts";
-import type { OutputFacts } from "./types.ts";
+import type { ToolCallView } from "../../agent/engine.ts";
+import type { Citation } from "../../agent/knowledge-answer.ts";
+import { buildOutputFacts } from "../../assistant/output-facts.ts";
+import type { OutputFacts } from "../types.ts";
 
 /** Output facts of a turn with these tool calls (no stored session), for the output guardrails' tests. */
 export function factsOf(

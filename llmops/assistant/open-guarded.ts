@@ -1,9 +1,9 @@
 import type { GuardrailsConfig } from "../../platform/config/sections/guardrails.ts";
 import type { AppContext } from "../../platform/context.ts";
-import { type AssistantOverrides, openAssistant } from "../agent/compose.ts";
 import { knowledgeSearchFromApp } from "../tools/knowledge.ts";
+import { type AssistantOverrides, openAssistant } from "./compose.ts";
 import { GuardedAssistant, type GuardOptions } from "./guarded-assistant.ts";
-import { guardKnowledgeSearch } from "./knowledge.ts";
+import { guardKnowledgeSearch } from "./guarded-knowledge.ts";
 
 /**
  * The guarded assistant from an AppContext: the knowledge base behind the retrieved-content guardrail,

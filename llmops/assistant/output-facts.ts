@@ -3,7 +3,7 @@ import { collectFacts } from "../agent/grounding.ts";
 import type { Citation } from "../agent/knowledge-answer.ts";
 import type { AssistantState } from "../agent/session.ts";
 import type { Language } from "../conversation/commands.ts";
-import type { OutputFacts } from "./types.ts";
+import type { OutputFacts } from "../guardrails/types.ts";
 
 /**
  * What the output guardrails check a reply against: the facts of this session. Tool results of the

@@ -1,8 +1,8 @@
 import pc from "picocolors";
 import type { AppContext } from "../../platform/context.ts";
 import { NotFoundError } from "../../platform/errors.ts";
-import { type ChatOutcome, documentedResponse } from "./assistant.ts";
-import type { ToolCallView } from "./engine.ts";
+import { type ChatOutcome, documentedResponse } from "../agent/assistant.ts";
+import type { ToolCallView } from "../agent/engine.ts";
 
 /** What `telco chat` (cli.ts) and its REPL (repl.ts) share: the customer check and a turn for a person. */
 

@@ -16,8 +16,6 @@ import type { TurnResult } from "../agent/engine.ts";
 import type { AssistantState } from "../agent/session.ts";
 import type { Language } from "../conversation/commands.ts";
 import { languageSchema } from "../conversation/commands.ts";
-import { buildOutputFacts } from "./facts.ts";
-import { withTurnTriggers } from "./knowledge.ts";
 import {
   createGuardrailSet,
   type GuardrailSet,
@@ -25,10 +23,13 @@ import {
   runInputGuardrails,
   runOutputGuardrails,
   warmUpGuardrails,
-} from "./pipeline.ts";
-import { HANDOFF_REQUEST, template } from "./templates.ts";
-import { guessLanguage } from "./text.ts";
-import type { GuardrailTrigger } from "./types.ts";
+} from "../guardrails/pipeline.ts";
+import { HANDOFF_REQUEST, template } from "../guardrails/templates.ts";
+import { guessLanguage } from "../guardrails/text.ts";
+import type { GuardrailTrigger } from "../guardrails/types.ts";
+import type { AssistantObserver } from "../observability/observer.ts";
+import { withTurnTriggers } from "./guarded-knowledge.ts";
+import { buildOutputFacts } from "./output-facts.ts";
 
 /**
  * The assistant behind its guardrails. Input guardrails run before the engine sees the message: a
@@ -283,14 +284,14 @@ export async function guardChat(
  * The assistant every interface should get: `chat` is guarded; sessions, traces, ending and the idle
  * sweep are the assistant's own. Turns on one session are serialised here as in the assistant.
  */
-export class GuardedAssistant extends Assistant {
+export class GuardedAssistant extends Assistant<AssistantObserver> {
   readonly guardrails: GuardrailsConfig;
   private readonly set: GuardrailSet;
   private readonly onTurn: GuardOptions["onTurn"];
   private readonly queue = new Map<string, Promise<unknown>>();
 
   constructor(
-    deps: AssistantDeps,
+    deps: AssistantDeps<AssistantObserver>,
     guardrails: GuardrailsConfig,
     opts: { onTurn?: GuardOptions["onTurn"] } = {},
   ) {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { guardrailsConfigSchema } from "../../platform/config/sections/guardrails.ts";
+import type { GuardrailTrigger } from "../guardrails/types.ts";
 import type { KnowledgeHit, KnowledgeSearch } from "../tools/knowledge.ts";
-import { guardKnowledgeSearch, withTurnTriggers } from "./knowledge.ts";
-import type { GuardrailTrigger } from "./types.ts";
+import { guardKnowledgeSearch, withTurnTriggers } from "./guarded-knowledge.ts";
 
 const hit = (doc_id: string, text: string): KnowledgeHit => ({
   doc_id,

@@ -1,8 +1,8 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { GuardrailsConfig } from "../../platform/config/sections/guardrails.ts";
+import { neutralisePlanted, summarisePlanted } from "../guardrails/planted-instructions.ts";
+import type { GuardrailTrigger } from "../guardrails/types.ts";
 import type { KnowledgeSearch } from "../tools/knowledge.ts";
-import { neutralisePlanted, summarisePlanted } from "./planted-instructions.ts";
-import type { GuardrailTrigger } from "./types.ts";
 
 /**
  * The retrieved-content guardrail: a KnowledgeSearch that neutralises planted instructions in every

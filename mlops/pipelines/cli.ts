@@ -416,20 +416,39 @@ export function registerPipelineCommands(program: Command): void {
     .option("--input-artifact <k=path>", "input artifact path", collect, [])
     .option("--output-artifact <k=path>", "where to write an output artifact", collect, [])
     .option("--output-param <k=file>", "file receiving an output parameter value", collect, [])
+    .option(
+      "--run-id <id>",
+      "record the step in the pipeline metadata store under this run (Vertex passes its pipeline job name)",
+    )
+    .option("--task <name>", "the task's name in the pipeline (default: the one task using the step)")
     .action(
       action(
         async (
           rt,
           ref: string,
-          opts: { param: string[]; inputArtifact: string[]; outputArtifact: string[]; outputParam: string[] },
+          opts: {
+            param: string[];
+            inputArtifact: string[];
+            outputArtifact: string[];
+            outputParam: string[];
+            runId?: string;
+            task?: string;
+          },
         ) => {
           const out = await runStepEntry(ref, {
             params: opts.param,
             inputArtifacts: opts.inputArtifact,
             outputArtifacts: opts.outputArtifact,
             outputParams: opts.outputParam,
+            runId: opts.runId,
+            task: opts.task,
+            app: rt.app(),
           });
-          rt.result(out, () => `step ${out.step} done ${JSON.stringify(out.outputs)}`);
+          rt.result(
+            out,
+            () =>
+              `step ${out.step} done ${JSON.stringify(out.outputs)}${out.run_id ? pc.dim(` (recorded in run ${out.run_id}, task ${out.task})`) : ""}`,
+          );
         },
       ),
     );

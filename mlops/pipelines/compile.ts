@@ -57,10 +57,20 @@ function definitions(specs: IOSpecs, isInput: boolean): Json {
 
 /**
  * Container args for one step: `telco pipeline step PIPELINE/STEP` followed by KFP placeholders
- * that Vertex resolves at run time (values, artifact paths on the GCS FUSE mount, output files).
+ * that Vertex resolves at run time (the pipeline job and task names, values, artifact paths on the
+ * GCS FUSE mount, output files). The job and task names let the step record itself in the pipeline
+ * metadata store (Firestore under gcp) as a step of that run.
  */
 export function executorArgs(pipelineName: string, step: AnyStep): string[] {
-  const args = ["pipeline", "step", `${pipelineName}/${step.name}`];
+  const args = [
+    "pipeline",
+    "step",
+    `${pipelineName}/${step.name}`,
+    "--run-id",
+    "{{$.pipeline_job_name}}",
+    "--task",
+    "{{$.pipeline_task_name}}",
+  ];
   for (const [name, spec] of Object.entries(step.inputs)) {
     if (spec.kind === "param") args.push("--param", `${name}={{$.inputs.parameters['${name}']}}`);
     else args.push("--input-artifact", `${name}={{$.inputs.artifacts['${name}'].path}}`);

@@ -497,6 +497,13 @@ describe("compile to KFP v2 PipelineSpec", () => {
     expect(exec?.container.image).toBe("europe-docker.pkg.dev/p/r/telco:1");
     expect(exec?.container.command).toEqual(["telco"]);
     expect(exec?.container.args.slice(0, 3)).toEqual(["pipeline", "step", "demo/evaluate"]);
+    // KFP runtime placeholders: the step records itself under the Vertex job and task names.
+    expect(exec?.container.args.slice(3, 7)).toEqual([
+      "--run-id",
+      "{{$.pipeline_job_name}}",
+      "--task",
+      "{{$.pipeline_task_name}}",
+    ]);
     expect(exec?.container.args).toContain("dataset={{$.inputs.artifacts['dataset'].path}}");
     expect(exec?.container.args).toContain("work_ms={{$.inputs.parameters['work_ms']}}");
     expect(exec?.container.args).toContain("metrics={{$.outputs.artifacts['metrics'].path}}");

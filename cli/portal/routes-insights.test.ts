@@ -161,7 +161,7 @@ describe("monitoring insights", () => {
     const loaded = await loadModelVersion(fx.registry, fx.v1);
     const ref = datasetFromRows(fixtureRows(600, 3), FIXTURE_SPECS);
     const profile = buildReferenceProfile(ref, loaded.model.predictProba(ref), { bins: 5 });
-    writeReferenceProfile(fx.registry.root, "churn", 1, profile);
+    await writeReferenceProfile(fx.registry, "churn", 1, profile);
     const log = new PredictionLogWriter(fx.app.lake(), { writerId: "m" });
     const rows = fixtureRows(300, 5, 60);
     const cur = datasetFromRows(rows, FIXTURE_SPECS);

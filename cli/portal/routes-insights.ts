@@ -23,6 +23,7 @@ import { NotFoundError, ValidationError } from "../../platform/errors.ts";
 import { errorSchema } from "../../platform/http/errors.ts";
 import type { ChurnRiskService } from "../../platform/ports/churn-risk.ts";
 import type { Lake } from "../../platform/ports/lake.ts";
+import type { ModelRegistry } from "../../platform/ports/registry.ts";
 import type { ConsoleRoutes } from "./routes.ts";
 
 const run = promisify(execFile);
@@ -32,7 +33,7 @@ export interface InsightsDeps {
   /** Churn scores with every feature's contribution (topReasons at its maximum). */
   churn: ChurnRiskService;
   lake: () => Lake;
-  registryRoot: string;
+  registry: ModelRegistry;
   /** The served model's name (the prediction log holds every model's scores). */
   modelName: string;
   /** monitoring.window: the window a snapshot without one was taken over. */
@@ -58,7 +59,7 @@ export function insightsDeps(app: AppContext, over: Partial<InsightsDeps> = {}):
   return {
     churn: over.churn ?? (churn as ChurnRiskService),
     lake: () => app.lake(),
-    registryRoot: openRegistry(app).root,
+    registry: openRegistry(app),
     modelName: app.config.serving.modelName,
     monitoringWindow: app.config.monitoring.window,
     lastRunFile: lastMonitorRunPath(app.paths),
@@ -213,7 +214,7 @@ export async function monitoringDistributions(deps: InsightsDeps) {
   const model = String(run.model);
   let profile: ReferenceProfile;
   try {
-    profile = loadReferenceProfile(deps.registryRoot, model, Number(snap.model_version));
+    profile = await loadReferenceProfile(deps.registry, model, Number(snap.model_version));
   } catch (err) {
     if (err instanceof NotFoundError) return { run, source: "none", features: [] };
     throw err;

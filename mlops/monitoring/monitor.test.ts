@@ -86,8 +86,8 @@ afterAll(async () => {
 });
 
 describe("monitor run (end to end)", () => {
-  it("stores the reference profile next to the model version", () => {
-    const profile = loadReferenceProfile(train.paths.registry, "churn", 1);
+  it("stores the reference profile next to the model version", async () => {
+    const profile = await loadReferenceProfile(new LocalModelRegistry(train.paths.registry), "churn", 1);
     expect(profile.format).toBe("telco-reference-profile");
     expect(profile.features.map((f) => f.name)).toContain("monthly_price_brl");
     expect(profile.prediction?.n).toBe(profile.nRows);

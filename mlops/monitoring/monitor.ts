@@ -211,7 +211,7 @@ export async function runMonitor(app: AppContext, opts: MonitorOptions = {}): Pr
   const dominant = Object.entries(versions).sort((a, b) => b[1] - a[1])[0][0];
   const current = records.filter((r) => r.model_version === dominant);
   const registry = openRegistry(app);
-  const profile = loadReferenceProfile(registry.root, modelName, Number(dominant));
+  const profile = await loadReferenceProfile(registry, modelName, Number(dominant));
 
   const specs: FeatureSpec[] = profile.features.map((f) => ({ name: f.name, kind: f.kind }));
   const data = datasetFromRows(

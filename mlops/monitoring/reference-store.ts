@@ -3,54 +3,59 @@
  * scores beside its artifact. The pipelines and the registry write it at registration, monitoring
  * reads it; none of them imports the others for it.
  */
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import type { AppContext } from "../../platform/context.ts";
 import { NotFoundError, ValidationError } from "../../platform/errors.ts";
-import type { ModelVersion } from "../../platform/ports/registry.ts";
+import type { ModelRegistry, ModelVersion } from "../../platform/ports/registry.ts";
 import { loadModelVersion } from "../registry/model-loader.ts";
 import { openRegistry } from "../registry/store.ts";
 import type { TabularDataset } from "../training/dataset.ts";
 import { loadTrainingData } from "../training/load.ts";
 import { buildReferenceProfile, type ReferenceProfile } from "./reference-profile.ts";
 
-/** File name of a version's reference profile, next to its model.json in the registry. */
+/** Attachment name of a version's reference profile in the registry (beside its model.json). */
 export const REFERENCE_PROFILE_FILE = "reference-profile.json";
 
 /**
- * The reference-profile contract: `<registry>/models/<name>/versions/<n>/reference-profile.json`
- * (a ReferenceProfile built with buildReferenceProfile on the training data and the model's scores).
+ * Where the local workspace registry keeps a version's reference profile:
+ * `<registry>/models/<name>/versions/<n>/reference-profile.json` (the local adapter's layout, for
+ * tests that inspect a workspace; code reads and writes it through the registry port).
  */
 export function referenceProfilePath(registryRoot: string, name: string, version: number): string {
   return join(registryRoot, "models", name, "versions", String(version), REFERENCE_PROFILE_FILE);
 }
 
 /** Reads a version's reference profile; NotFoundError (with how to create it) when absent. */
-export function loadReferenceProfile(registryRoot: string, name: string, version: number): ReferenceProfile {
-  const path = referenceProfilePath(registryRoot, name, version);
-  if (!existsSync(path))
+export async function loadReferenceProfile(
+  registry: ModelRegistry,
+  name: string,
+  version: number,
+): Promise<ReferenceProfile> {
+  const bytes = await registry.getAttachment(name, version, REFERENCE_PROFILE_FILE);
+  if (!bytes)
     throw new NotFoundError(`reference profile of ${name}@${version}`, {
       hint: "Build it with `telco monitor profile --model NAME@VERSION` (training data named in the model card).",
     });
-  const profile = JSON.parse(readFileSync(path, "utf8")) as ReferenceProfile;
-  if (profile.format !== "telco-reference-profile")
-    throw new ValidationError(path, "is not a telco reference profile");
+  const where = `${name}@${version} ${REFERENCE_PROFILE_FILE}`;
+  let profile: ReferenceProfile;
+  try {
+    profile = JSON.parse(Buffer.from(bytes).toString("utf8")) as ReferenceProfile;
+  } catch {
+    throw new ValidationError(where, "is not JSON");
+  }
+  if (profile?.format !== "telco-reference-profile")
+    throw new ValidationError(where, "is not a telco reference profile");
   return profile;
 }
 
-/** Writes a version's reference profile atomically (the version folder must exist). */
+/** Stores a version's reference profile in the registry (atomically; the version must exist). Returns where. */
 export function writeReferenceProfile(
-  registryRoot: string,
+  registry: ModelRegistry,
   name: string,
   version: number,
   profile: ReferenceProfile,
-): string {
-  const path = referenceProfilePath(registryRoot, name, version);
-  if (!existsSync(dirname(path))) throw new NotFoundError(`model ${name} version ${version}`);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(profile));
-  renameSync(tmp, path);
-  return path;
+): Promise<string> {
+  return registry.putAttachment(name, version, REFERENCE_PROFILE_FILE, Buffer.from(JSON.stringify(profile)));
 }
 
 /**
@@ -84,6 +89,6 @@ export async function storeReferenceProfile(
     slices: training.cutoffs,
     config: app.config.monitoring,
   });
-  const path = writeReferenceProfile(registry.root, version.name, version.version, profile);
+  const path = await writeReferenceProfile(registry, version.name, version.version, profile);
   return { path, version, rows: data.nRows };
 }

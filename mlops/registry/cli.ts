@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { basename, join } from "node:path";
+import { basename } from "node:path";
 import type { Command } from "commander";
 import pc from "picocolors";
 import { action, commandGroup, intOption } from "../../platform/cli/runtime.ts";
@@ -16,8 +16,10 @@ import {
   type MetricValue,
   MODEL_FORMATS,
   type ModelFormat,
+  type ModelRegistry,
   type ModelVersion,
 } from "../../platform/ports/registry.ts";
+import { artifactFile } from "./artifact-file.ts";
 import {
   evaluateVersion,
   type RegisterRunDeps,
@@ -168,8 +170,8 @@ export function registerRegistryCommands(program: Command, deps: RegistryDeps): 
           // challenger's newest stored set wins, else its own card's.
           const challenger = await registry.getVersion(name, version);
           const holder = (await registry.aliases(name))[opts.alias];
-          const evaluations = reevaluations(
-            registry.root,
+          const evaluations = await reevaluations(
+            registry,
             name,
             version,
             holder,
@@ -472,14 +474,7 @@ export function registerRegistryCommands(program: Command, deps: RegistryDeps): 
               artifactPrefix: prefix,
               servingImage: servingImage(app.config, opts.servingImage),
               version: v,
-              artifactPath: join(
-                app.paths.registry,
-                "models",
-                v.name,
-                "versions",
-                String(v.version),
-                v.artifact.file,
-              ),
+              artifactPath: await artifactFile(registry, v, app.paths.home),
               aliases,
               modelExists: Boolean(opts.existing),
             });
@@ -518,19 +513,19 @@ function fmtN(x: number | null): string {
  * Stored re-evaluations (`models evaluate`) of the alias holder and the challenger on one
  * evaluation set: the challenger's card set first, else any set both were evaluated on.
  */
-function reevaluations(
-  root: string,
+async function reevaluations(
+  registry: ModelRegistry,
   name: string,
   challenger: number,
   holder: number | undefined,
   challengerSet: { name: string; version: string } | undefined,
-): Pick<PromoteOptions, "championReevaluation" | "challengerReevaluation"> {
+): Promise<Pick<PromoteOptions, "championReevaluation" | "challengerReevaluation">> {
   if (holder === undefined || holder === challenger) return {};
-  const onCard = storedEvaluation(root, name, holder, challengerSet);
+  const onCard = await storedEvaluation(registry, name, holder, challengerSet);
   if (onCard) return { championReevaluation: onCard };
-  for (const set of storedEvaluationSets(root, name, challenger)) {
-    const c = storedEvaluation(root, name, holder, set);
-    const x = storedEvaluation(root, name, challenger, set);
+  for (const set of await storedEvaluationSets(registry, name, challenger)) {
+    const c = await storedEvaluation(registry, name, holder, set);
+    const x = await storedEvaluation(registry, name, challenger, set);
     if (c && x) return { championReevaluation: c, challengerReevaluation: x };
   }
   return {};

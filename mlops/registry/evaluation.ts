@@ -1,14 +1,15 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { jsonReplacer } from "../../platform/cli/runtime.ts";
 import type { AppContext } from "../../platform/context.ts";
 import { NotFoundError, ValidationError } from "../../platform/errors.ts";
-import type { ModelCard, ModelFormat, ModelVersion } from "../../platform/ports/registry.ts";
+import type { ModelCard, ModelFormat, ModelRegistry, ModelVersion } from "../../platform/ports/registry.ts";
 import { takeRows } from "../training/dataset.ts";
 import { loadChurnModel } from "../training/learners.ts";
 import { loadTrainingData } from "../training/load.ts";
 import type { ChurnModel } from "../training/model.ts";
 import { evaluationSetRef, stratifiedSplit } from "../training/split.ts";
-import { RunStore, writeJsonAtomic } from "../training/tracking.ts";
+import { RunStore } from "../training/tracking.ts";
 import { datasetVersion } from "../training/train.ts";
 import { evaluateOn } from "./card-metrics.ts";
 import { loadModelVersion } from "./model-loader.ts";
@@ -63,12 +64,16 @@ export interface VersionEvaluation {
   metrics: ModelCard["metrics"];
   segmentMetrics: NonNullable<ModelCard["segmentMetrics"]>;
   rows: number;
-  /** Where the evaluation is stored (read by `models promote`). */
+  /** Where the evaluation is stored (read by `models promote`): a path, or a gs:// URI under gcp. */
   path: string;
 }
 
-function evaluationPath(root: string, name: string, version: number, ref: { version: string }): string {
-  return join(root, "models", name, "evaluations", `v${version}-${ref.version}.json`);
+/**
+ * The registry attachment holding a version's re-evaluation on an evaluation set (the local
+ * registry keeps it as `models/<name>/evaluations/v<n>-<set version>.json`).
+ */
+function evaluationAttachment(ref: { version: string }): string {
+  return `evaluations/${ref.version}.json`;
 }
 
 /**
@@ -102,7 +107,6 @@ export async function evaluateVersion(
   const rows = takeRows(loaded.data, split.test);
   const evaluationDataset = evaluationSetRef(opts.dataset, dsVersion, seed, fraction);
   const { metrics, segmentMetrics } = evaluateOn(loadedModel.model, rows, seed);
-  const path = evaluationPath(registry.root, name, version, evaluationDataset);
   const out: VersionEvaluation = {
     model: name,
     version,
@@ -113,43 +117,52 @@ export async function evaluateVersion(
     metrics,
     segmentMetrics: segmentMetrics ?? {},
     rows: rows.nRows,
-    path,
+    path: "",
   };
-  writeJsonAtomic(path, out);
+  const { path: _unset, ...stored } = out;
+  out.path = await registry.putAttachment(
+    name,
+    version,
+    evaluationAttachment(evaluationDataset),
+    Buffer.from(`${JSON.stringify(stored, jsonReplacer, 2)}\n`),
+  );
   return out;
 }
 
 /** Evaluation sets a version was re-evaluated on (newest first). */
-export function storedEvaluationSets(
-  root: string,
+export async function storedEvaluationSets(
+  registry: ModelRegistry,
   name: string,
   version: number,
-): { name: string; version: string }[] {
-  const dir = join(root, "models", name, "evaluations");
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => f.startsWith(`v${version}-`) && f.endsWith(".json"))
-    .map((f) => ({ f, at: statSync(join(dir, f)).mtimeMs }))
-    .sort((a, b) => b.at - a.at)
-    .map(({ f }) => (JSON.parse(readFileSync(join(dir, f), "utf8")) as VersionEvaluation).evaluationDataset);
+): Promise<{ name: string; version: string }[]> {
+  const out: { name: string; version: string }[] = [];
+  for (const a of await registry.listAttachments(name, version)) {
+    if (!a.file.startsWith("evaluations/") || !a.file.endsWith(".json")) continue;
+    const e = parseEvaluation(await registry.getAttachment(name, version, a.file));
+    if (e) out.push(e.evaluationDataset);
+  }
+  return out;
 }
 
 /** A stored re-evaluation of a version on an evaluation set, if `models evaluate` made one. */
-export function storedEvaluation(
-  root: string,
+export async function storedEvaluation(
+  registry: ModelRegistry,
   name: string,
   version: number,
   ref: { name: string; version: string } | undefined,
-): { version: number; card: ModelCard } | undefined {
+): Promise<{ version: number; card: ModelCard } | undefined> {
   if (!ref) return undefined;
-  const path = evaluationPath(root, name, version, ref);
-  if (!existsSync(path)) return undefined;
-  const e = JSON.parse(readFileSync(path, "utf8")) as VersionEvaluation;
-  if (e.evaluationDataset.name !== ref.name) return undefined;
+  const e = parseEvaluation(await registry.getAttachment(name, version, evaluationAttachment(ref)));
+  if (!e || e.evaluationDataset.name !== ref.name) return undefined;
   return {
     version,
     card: { metrics: e.metrics, segmentMetrics: e.segmentMetrics, evaluationDataset: e.evaluationDataset },
   };
+}
+
+function parseEvaluation(bytes: Uint8Array | null): Omit<VersionEvaluation, "path"> | undefined {
+  if (!bytes) return undefined;
+  return JSON.parse(Buffer.from(bytes).toString("utf8")) as Omit<VersionEvaluation, "path">;
 }
 
 /**

@@ -131,8 +131,8 @@ describe("monitoring report (LGPD)", () => {
       // The reference profile of the served version (fixture training rows and their scores).
       const rows = fixtureRows(500, 11);
       const data = datasetFromRows(rows, FIXTURE_SPECS);
-      writeReferenceProfile(
-        fx.registry.root,
+      await writeReferenceProfile(
+        fx.registry,
         "churn",
         1,
         buildReferenceProfile(data, new Float64Array(500).fill(0.2)),

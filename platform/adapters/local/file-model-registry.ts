@@ -15,16 +15,20 @@ import {
 } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { userInfo } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { NotFoundError, TelcoError, ValidationError } from "../../errors.ts";
 import {
   AliasConflictError,
   type AliasEvent,
+  type AttachmentInfo,
+  type LocalArtifactFiles,
   MODEL_FORMATS,
   type ModelCard,
   type ModelSummary,
   type ModelVersion,
   type RegisterModelInput,
+  summarizeRegistry,
+  validateAttachmentName,
   type WorkspaceModelRegistry,
 } from "../../ports/registry.ts";
 import { processAlive } from "../../process.ts";
@@ -57,6 +61,33 @@ export function validateModelName(name: string): string {
   return name;
 }
 
+/** Validates an alias name (shared by every registry adapter). */
+export function validateAlias(alias: string): string {
+  if (!ALIAS_RE.test(alias))
+    throw new ValidationError("alias", `"${alias}" is not a valid alias`, {
+      hint: "Aliases start with a letter and use letters, digits, '-' or '_' (e.g. champion).",
+    });
+  if (/^\d+$/.test(alias) || alias === "latest") throw new ValidationError("alias", `"${alias}" is reserved`);
+  return alias;
+}
+
+/** Validates what `register` receives (shared by every registry adapter); returns the artifact file name. */
+export function validateRegistration(input: RegisterModelInput): string {
+  validateModelName(input.name);
+  if (!MODEL_FORMATS.includes(input.format))
+    throw new ValidationError("format", `"${input.format}" is not one of ${MODEL_FORMATS.join(", ")}`);
+  if (!(input.artifact instanceof Uint8Array) || input.artifact.byteLength === 0)
+    throw new ValidationError("artifact", "the model artifact is empty");
+  validateCard(input.card);
+  return `artifact.${ARTIFACT_EXT[input.format]}`;
+}
+
+/** `NAME`, `NAME@N`, `NAME@alias` (or `@latest`) split into name and selector. */
+export function parseModelRef(ref: string): { name: string; selector: string | undefined } {
+  const at = ref.indexOf("@");
+  return { name: at < 0 ? ref : ref.slice(0, at), selector: at < 0 ? undefined : ref.slice(at + 1) };
+}
+
 function validateCard(card: ModelCard): void {
   if (!card || typeof card !== "object" || !card.metrics || typeof card.metrics !== "object")
     throw new ValidationError("card.metrics", "a model card needs a metrics object");
@@ -70,11 +101,13 @@ function validateCard(card: ModelCard): void {
 
 /**
  * Local model registry on the filesystem (`<workspace>/registry`):
- * `models/<name>/versions/<n>/{model.json, artifact.*}`, `aliases.json`, `audit.jsonl`.
+ * `models/<name>/versions/<n>/{model.json, artifact.*, <attachments>}`, `aliases.json`, `audit.jsonl`;
+ * attachments named `evaluations/FILE` live in `models/<name>/evaluations/v<n>-FILE` (the layout
+ * stored re-evaluations had before the port knew attachments, so existing workspaces still read).
  * A version is written into `.staging/` and published by one rename under the model lock, so a
  * crash never leaves a partial version visible; alias moves are serialised by the same lock.
  */
-export class LocalModelRegistry implements WorkspaceModelRegistry {
+export class LocalModelRegistry implements WorkspaceModelRegistry, LocalArtifactFiles {
   readonly root: string;
   readonly lockTimeoutMs: number;
 
@@ -98,18 +131,12 @@ export class LocalModelRegistry implements WorkspaceModelRegistry {
   }
 
   async register(input: RegisterModelInput): Promise<ModelVersion> {
-    validateModelName(input.name);
-    if (!MODEL_FORMATS.includes(input.format))
-      throw new ValidationError("format", `"${input.format}" is not one of ${MODEL_FORMATS.join(", ")}`);
-    if (!(input.artifact instanceof Uint8Array) || input.artifact.byteLength === 0)
-      throw new ValidationError("artifact", "the model artifact is empty");
-    validateCard(input.card);
+    const file = validateRegistration(input);
     this.cleanStaging();
 
     // 1. Write the (possibly large) artifact outside the lock, into a private staging folder.
     const staging = join(this.root, ".staging", `${process.pid}-${randomUUID()}`);
     mkdirSync(staging, { recursive: true });
-    const file = `artifact.${ARTIFACT_EXT[input.format]}`;
     writeDurably(join(staging, file), input.artifact);
     const sha256 = createHash("sha256").update(input.artifact).digest("hex");
 
@@ -187,9 +214,7 @@ export class LocalModelRegistry implements WorkspaceModelRegistry {
   }
 
   async resolve(ref: string): Promise<ModelVersion> {
-    const at = ref.indexOf("@");
-    const name = at < 0 ? ref : ref.slice(0, at);
-    const selector = at < 0 ? undefined : ref.slice(at + 1);
+    const { name, selector } = parseModelRef(ref);
     const versions = this.versionNumbers(name);
     if (versions.length === 0)
       throw new NotFoundError(`model ${name}`, { hint: "Run `telco models list` to see registered models." });
@@ -205,14 +230,13 @@ export class LocalModelRegistry implements WorkspaceModelRegistry {
     return this.readVersion(name, v);
   }
 
+  /** The artifact's file in the workspace (LocalArtifactFiles: for code that hands it to another program). */
+  artifactPath(version: ModelVersion): string {
+    return join(this.modelDir(version.name), "versions", String(version.version), version.artifact.file);
+  }
+
   async readArtifact(version: ModelVersion): Promise<Uint8Array> {
-    const path = join(
-      this.modelDir(version.name),
-      "versions",
-      String(version.version),
-      version.artifact.file,
-    );
-    const bytes = await readFile(path);
+    const bytes = await readFile(this.artifactPath(version));
     const sha = createHash("sha256").update(bytes).digest("hex");
     if (sha !== version.artifact.sha256)
       throw new TelcoError(
@@ -297,12 +321,7 @@ export class LocalModelRegistry implements WorkspaceModelRegistry {
     version: number,
     opts: { action: AliasEvent["action"]; reason: string; decision?: unknown; expected?: number | null },
   ): Promise<AliasEvent> {
-    if (!ALIAS_RE.test(alias))
-      throw new ValidationError("alias", `"${alias}" is not a valid alias`, {
-        hint: "Aliases start with a letter and use letters, digits, '-' or '_' (e.g. champion).",
-      });
-    if (/^\d+$/.test(alias) || alias === "latest")
-      throw new ValidationError("alias", `"${alias}" is reserved`);
+    validateAlias(alias);
     return this.withModelLock(name, async () => {
       this.readVersion(name, version); // must exist
       this.reconcile(name);
@@ -350,24 +369,66 @@ export class LocalModelRegistry implements WorkspaceModelRegistry {
       });
   }
 
+  /** Where an attachment lives: the version folder, or the model's evaluations folder (see the class). */
+  private attachmentPath(name: string, version: number, file: string): string {
+    validateAttachmentName(file);
+    if (file.startsWith("evaluations/"))
+      return join(this.modelDir(name), "evaluations", `v${version}-${file.slice("evaluations/".length)}`);
+    if (file.includes("/"))
+      throw new ValidationError("attachment", `"${file}": the only attachment folder is evaluations/`);
+    return join(this.modelDir(name), "versions", String(version), file);
+  }
+
+  async putAttachment(name: string, version: number, file: string, bytes: Uint8Array): Promise<string> {
+    const path = this.attachmentPath(name, version, file);
+    this.readVersion(name, version); // must exist
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.${process.pid}.${randomUUID()}.tmp`;
+    try {
+      writeDurably(tmp, bytes);
+      renameSync(tmp, path);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+    return path;
+  }
+
+  async getAttachment(name: string, version: number, file: string): Promise<Uint8Array | null> {
+    const path = this.attachmentPath(name, version, file);
+    try {
+      return await readFile(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return null;
+      throw err;
+    }
+  }
+
+  async listAttachments(name: string, version: number): Promise<AttachmentInfo[]> {
+    const out: (AttachmentInfo & { ms: number })[] = [];
+    const add = (file: string, path: string) => {
+      const st = statSync(path);
+      if (st.isFile()) out.push({ file, bytes: st.size, updatedAt: st.mtime.toISOString(), ms: st.mtimeMs });
+    };
+    const versionDir = join(this.modelDir(name), "versions", String(version));
+    if (existsSync(versionDir))
+      for (const f of readdirSync(versionDir))
+        if (f !== "model.json" && !f.startsWith("artifact.") && !f.endsWith(".tmp"))
+          add(f, join(versionDir, f));
+    const evalDir = join(this.modelDir(name), "evaluations");
+    const prefix = `v${version}-`;
+    if (existsSync(evalDir))
+      for (const f of readdirSync(evalDir))
+        if (f.startsWith(prefix) && !f.endsWith(".tmp"))
+          add(`evaluations/${f.slice(prefix.length)}`, join(evalDir, f));
+    return out
+      .sort((a, b) => b.ms - a.ms || a.file.localeCompare(b.file))
+      .map(({ ms: _ms, ...info }) => info);
+  }
+
   /** One row per model: its latest version, aliases and headline metrics. */
   async summaries(): Promise<ModelSummary[]> {
-    const out: ModelSummary[] = [];
-    for (const name of await this.listModels()) {
-      const aliases = await this.aliases(name);
-      for (const v of await this.listVersions(name)) {
-        out.push({
-          name,
-          version: v.version,
-          aliases: Object.entries(aliases)
-            .filter(([, n]) => n === v.version)
-            .map(([a]) => a)
-            .sort(),
-          metrics: Object.fromEntries(Object.entries(v.card.metrics).map(([k, m]) => [k, m.value])),
-        });
-      }
-    }
-    return out;
+    return summarizeRegistry(this);
   }
 }
 

@@ -1,0 +1,152 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A local HTTP server standing in for the Cloud Storage JSON API, written from its reference
+ * (https://cloud.google.com/storage/docs/json_api/v1/objects): objects.get (metadata, `alt=media`,
+ * `generation=`), objects.insert as a media upload (`uploadType=media&name=`) and objects.list
+ * (`prefix`, `delimiter`, `pageToken`; pages of `pageSize` items, small by default so paging is
+ * exercised). Every object has a generation from one increasing counter, and `ifGenerationMatch`
+ * is honoured on insert (0 = only if absent) with HTTP 412 when it does not hold, as GCS does.
+ *
+ * `holdWrites(match, n)` makes the next `n` uploads whose object name matches wait until all `n`
+ * have arrived, then applies them in arrival order: it forces two writers that read the same
+ * generation to collide on the precondition (a deterministic race).
+ * Not tested against the real service: the bodies carry only the fields the adapter reads.
+ */
+export interface FakeGcs {
+  url: string;
+  objects: Map<string, { bytes: Buffer; generation: number; updated: string }>;
+  /** Every request: method, object (or list prefix) and the HTTP status answered. */
+  log: { method: string; kind: "get" | "media" | "insert" | "list"; name: string; status: number }[];
+  holdWrites(match: RegExp, n: number): void;
+  close(): Promise<void>;
+}
+
+export async function startFakeGcs(opts: { bucket?: string; pageSize?: number } = {}): Promise<FakeGcs> {
+  const bucket = opts.bucket ?? "bkt";
+  const pageSize = opts.pageSize ?? 3;
+  const objects: FakeGcs["objects"] = new Map();
+  const log: FakeGcs["log"] = [];
+  let generation = 1_700_000_000_000_000;
+  let lastUpdated = 0;
+  let hold: { match: RegExp; n: number; waiting: (() => void)[] } | undefined;
+
+  const meta = (name: string) => {
+    const o = objects.get(name);
+    if (!o) return undefined;
+    return {
+      kind: "storage#object",
+      bucket,
+      name,
+      generation: String(o.generation),
+      size: String(o.bytes.length),
+      updated: o.updated,
+    };
+  };
+  const json = (res: ServerResponse, status: number, body: unknown): void => {
+    res.writeHead(status, { "content-type": "application/json" }).end(JSON.stringify(body));
+  };
+  const error = (res: ServerResponse, status: number, message: string): void =>
+    json(res, status, { error: { code: status, message, errors: [{ message, reason: "x" }] } });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://x");
+    const q = url.searchParams;
+    const objectPath = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(url.pathname);
+    const listPath = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
+    const uploadPath = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
+    const b = decodeURIComponent((objectPath ?? listPath ?? uploadPath)?.[1] ?? "");
+    if (b !== bucket) return error(res, 404, `bucket ${b} not found`);
+
+    if (req.method === "GET" && objectPath) {
+      const name = decodeURIComponent(objectPath[2] as string);
+      const m = meta(name);
+      const wanted = q.get("generation");
+      const media = q.get("alt") === "media";
+      const status = !m || (wanted && wanted !== m.generation) ? 404 : 200;
+      log.push({ method: "GET", kind: media ? "media" : "get", name, status });
+      if (status === 404 || !m) return error(res, 404, `No such object: ${bucket}/${name}`);
+      if (!media) return json(res, 200, m);
+      res
+        .writeHead(200, { "content-type": "application/octet-stream", "x-goog-generation": m.generation })
+        .end(objects.get(name)?.bytes);
+      return;
+    }
+    if (req.method === "GET" && listPath) {
+      const prefix = q.get("prefix") ?? "";
+      const delimiter = q.get("delimiter");
+      const start = Number(q.get("pageToken") ?? 0);
+      const items: string[] = [];
+      const prefixes = new Set<string>();
+      for (const name of [...objects.keys()].sort()) {
+        if (!name.startsWith(prefix)) continue;
+        const rest = name.slice(prefix.length);
+        const cut = delimiter ? rest.indexOf(delimiter) : -1;
+        if (delimiter && cut >= 0) prefixes.add(prefix + rest.slice(0, cut + delimiter.length));
+        else items.push(name);
+      }
+      const page = items.slice(start, start + pageSize);
+      const next = start + pageSize < items.length ? String(start + pageSize) : undefined;
+      log.push({ method: "GET", kind: "list", name: prefix, status: 200 });
+      return json(res, 200, {
+        kind: "storage#objects",
+        ...(page.length ? { items: page.map(meta) } : {}),
+        ...(start === 0 && prefixes.size ? { prefixes: [...prefixes] } : {}),
+        ...(next ? { nextPageToken: next } : {}),
+      });
+    }
+    if (req.method === "POST" && uploadPath) {
+      const name = q.get("name");
+      if (q.get("uploadType") !== "media" || !name) return error(res, 400, "uploadType=media&name= required");
+      if (hold?.match.test(name)) {
+        const h = hold;
+        await new Promise<void>((release) => {
+          h.waiting.push(release);
+          if (h.waiting.length >= h.n) {
+            hold = undefined;
+            for (const r of h.waiting) r();
+          }
+        });
+      }
+      const cond = q.get("ifGenerationMatch");
+      const current = objects.get(name);
+      const holds =
+        cond === null ||
+        (cond === "0" ? current === undefined : current !== undefined && String(current.generation) === cond);
+      if (!holds) {
+        log.push({ method: "POST", kind: "insert", name, status: 412 });
+        return error(res, 412, "At least one of the pre-conditions you specified did not hold.");
+      }
+      generation += 1;
+      // Strictly increasing update times, as consecutive writes in GCS are ordered.
+      lastUpdated = Math.max(Date.now(), lastUpdated + 1);
+      objects.set(name, { bytes: body, generation, updated: new Date(lastUpdated).toISOString() });
+      log.push({ method: "POST", kind: "insert", name, status: 200 });
+      return json(res, 200, meta(name));
+    }
+    return error(res, 400, `unsupported ${req.method} ${url.pathname}`);
+  };
+
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () => {
+      handle(req, res, Buffer.concat(chunks)).catch((err: Error) => error(res, 500, err.message));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    objects,
+    log,
+    holdWrites(match, n) {
+      hold = { match, n, waiting: [] };
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
+  };
+}

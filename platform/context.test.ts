@@ -2,6 +2,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { GcsModelRegistry } from "./adapters/gcp/gcs-model-registry.ts";
+import { LocalModelRegistry } from "./adapters/local/file-model-registry.ts";
 import { configSchema } from "./config/schema.ts";
 import { contextFromConfig } from "./context.ts";
 import { ConfigError } from "./errors.ts";
@@ -46,7 +48,8 @@ describe("AppContext adapter selection", () => {
     const meta = local.pipelineMetadata();
     expect([meta.kind, meta.root]).toEqual(["sqlite", join(home, "pipelines")]);
     meta.close();
-    expect(local.registry().root).toBe(join(home, "registry"));
+    expect(local.registry()).toBeInstanceOf(LocalModelRegistry);
+    expect((local.registry() as LocalModelRegistry).root).toBe(join(home, "registry"));
     expect(local.registry()).toBe(local.registry());
     expect(local.alertSinks().map((s) => s.channel)).toEqual(["log", "webhook", "cloud_monitoring"]);
     expect(
@@ -74,6 +77,14 @@ describe("AppContext adapter selection", () => {
     elsewhere.close();
     expect(gcp.pipelineService().kind).toBe("vertex");
     expect(gcp.registryMirror().kind).toBe("vertex");
+    // The registry lives in the bucket under gcp (nothing is sent until used), not in the workspace.
+    const gcsRegistry = gcp.registry();
+    expect(gcsRegistry).toBeInstanceOf(GcsModelRegistry);
+    expect((gcsRegistry as GcsModelRegistry).objects.uri("registry/models")).toBe("gs://b/registry/models");
+    expect(gcp.registry()).toBe(gcsRegistry);
+    expect(() => contextFromConfig(configSchema.parse({ profile: "gcp" }), home).registry()).toThrowError(
+      /gcp\.bucket/,
+    );
     expect(() => contextFromConfig(configSchema.parse({ profile: "gcp" }), home).onlineStore()).toThrowError(
       /gcp\.project/,
     );

@@ -6,6 +6,7 @@ import { CloudTraceForwardingStore, CloudTraceWriter } from "./adapters/gcp/clou
 import { FirestoreOnlineStore } from "./adapters/gcp/firestore-online-store.ts";
 import { FirestorePipelineMetadata } from "./adapters/gcp/firestore-pipeline-metadata.ts";
 import { GcsLake } from "./adapters/gcp/gcs-lake.ts";
+import { GcsModelRegistry } from "./adapters/gcp/gcs-model-registry.ts";
 import { VertexAiSearchRetriever } from "./adapters/gcp/vertex-ai-search-retriever.ts";
 import { vertexLocation } from "./adapters/gcp/vertex-common.ts";
 import { VertexRegistryMirror } from "./adapters/gcp/vertex-model-registry.ts";
@@ -83,8 +84,9 @@ export interface AppContext {
   /** The managed pipeline service `--target vertex` submits to (Vertex AI Pipelines). */
   pipelineService(): PipelineService;
   /**
-   * The model registry: the workspace registry (files under `paths.registry`) under every profile;
-   * on GCP its versions are mirrored to Vertex AI Model Registry (`registryMirror()`).
+   * The model registry (local: files under `paths.registry`; gcp: Cloud Storage under
+   * gs://`gcp.bucket`/registry/, `STORAGE_EMULATOR_HOST` honoured). On GCP its versions can also be
+   * mirrored to Vertex AI Model Registry (`registryMirror()`).
    */
   registry(): WorkspaceModelRegistry;
   /** The managed registry `telco models mirror` copies versions to (Vertex AI Model Registry). */
@@ -221,7 +223,13 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
       return new VertexPipelineService(vertexLocation(config.gcp));
     },
     registry() {
-      registry ??= new LocalModelRegistry(paths.registry, { lockTimeoutMs: config.registry.lockTimeoutMs });
+      registry ??=
+        config.profile === "gcp"
+          ? new GcsModelRegistry({
+              bucket: requireGcp("bucket", config.gcp.bucket, config),
+              prefix: "registry",
+            })
+          : new LocalModelRegistry(paths.registry, { lockTimeoutMs: config.registry.lockTimeoutMs });
       return registry;
     },
     registryMirror() {

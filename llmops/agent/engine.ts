@@ -11,6 +11,7 @@ import type {
   Understanding,
   UnderstandingEngine,
 } from "../conversation/commands.ts";
+import type { Citation, Passage } from "../conversation/knowledge.ts";
 import type {
   AuthenticateInput,
   CallRecord,
@@ -32,7 +33,7 @@ import {
   type Transition,
 } from "./flows/flow.ts";
 import { FLOW_CATEGORY, FLOW_TOPIC, FLOWS } from "./flows/index.ts";
-import { type Citation, extractAnswer, type Passage, renderKnowledge } from "./knowledge-answer.ts";
+import { extractAnswer, renderKnowledge } from "./knowledge-answer.ts";
 import { common } from "./replies.ts";
 import { type AssistantState, newConversation } from "./session.ts";
 

@@ -1,4 +1,5 @@
 import type { Language } from "../conversation/commands.ts";
+import type { Citation, KnowledgeAnswer, Passage } from "../conversation/knowledge.ts";
 import { analyze } from "../rag/analyzer.ts";
 import { expandQuery } from "../rag/query-expansion.ts";
 
@@ -7,29 +8,6 @@ import { expandQuery } from "../rag/query-expansion.ts";
  * their citations. Nothing is generated, so nothing can be made up; the sentences are chosen by the
  * query's content words (stemmed as the index stems them) weighted by the passage's rank.
  */
-
-export interface Passage {
-  doc_id: string;
-  chunk_id?: string;
-  title: string;
-  section: string;
-  source: string;
-  text: string;
-  score: number;
-}
-
-export interface Citation {
-  doc_id: string;
-  title: string;
-  section: string;
-  source: string;
-}
-
-export interface KnowledgeAnswer {
-  /** The quoted sentences, in passage then reading order. */
-  sentences: string[];
-  citations: Citation[];
-}
 
 const MAX_SENTENCE_CHARS = 400;
 /** A sentence is quoted only if it scores at least this share of the best one (no filler sentences). */

@@ -5,9 +5,9 @@ import { describe, expect, it } from "vitest";
 import { z } from "zod";
 import { assistantConfigSchema } from "../../platform/config/sections/assistant.ts";
 import type { LlmProvider } from "../../platform/ports/llm.ts";
+import { collectFacts, groundingViolations } from "../guardrails/grounding.ts";
 import { loadPrompt } from "../prompts/loader.ts";
 import type { Toolbox } from "../tools/toolbox.ts";
-import { collectFacts, groundingViolations } from "./grounding.ts";
 import { createPhraser, READ_ONLY_TOOLS } from "./phrasing.ts";
 
 // A generative model phrases the template answer; what it says is sent only when every amount, date,

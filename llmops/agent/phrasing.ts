@@ -1,11 +1,11 @@
 import { generateText, stepCountIs } from "ai";
 import type { AssistantConfig } from "../../platform/config/sections/assistant.ts";
 import { type LlmProvider, llmRef } from "../../platform/ports/llm.ts";
+import { collectFacts, groundingViolations } from "../guardrails/grounding.ts";
 import { withFallback } from "../prompts/fallback.ts";
 import { composePrompts } from "../prompts/loader.ts";
 import type { CallRecord, ToolName } from "../tools/toolbox.ts";
 import type { OpenQuestionInput, PhraseInput, Phraser, PhrasingTrace } from "./engine.ts";
-import { collectFacts, groundingViolations } from "./grounding.ts";
 
 /**
  * What a generative model does in the assistant: it rephrases the template answer from the turn's

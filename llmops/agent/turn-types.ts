@@ -1,7 +1,7 @@
 import type { Interaction } from "../../platform/ports/crm.ts";
 import type { Language } from "../conversation/commands.ts";
+import type { Citation } from "../conversation/knowledge.ts";
 import type { ToolCallView, TurnResult } from "./engine.ts";
-import type { Citation } from "./knowledge-answer.ts";
 
 /**
  * One chat turn as the assistant (assistant.ts) takes and answers it, and as its observer

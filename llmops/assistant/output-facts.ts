@@ -1,8 +1,8 @@
 import type { ToolCallView } from "../agent/engine.ts";
-import { collectFacts } from "../agent/grounding.ts";
-import type { Citation } from "../agent/knowledge-answer.ts";
 import type { AssistantState } from "../agent/session.ts";
 import type { Language } from "../conversation/commands.ts";
+import type { Citation } from "../conversation/knowledge.ts";
+import { collectFacts } from "../guardrails/grounding.ts";
 import type { OutputFacts } from "../guardrails/types.ts";
 
 /**

@@ -1,5 +1,5 @@
-import { parseMoney } from "../agent/grounding.ts";
 import type { Language } from "../conversation/commands.ts";
+import { parseMoney } from "./grounding.ts";
 import { removeSentences, sentencesWith } from "./reply-text.ts";
 import { template } from "./templates.ts";
 import { fold, sentences } from "./text.ts";

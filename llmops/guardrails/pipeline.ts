@@ -1,9 +1,9 @@
 import type { GuardrailAction, GuardrailsConfig } from "../../platform/config/sections/guardrails.ts";
 import type { PiiKind } from "../../platform/pii/index.ts";
-import { collectFacts } from "../agent/grounding.ts";
 import type { Language } from "../conversation/commands.ts";
 import { createAbuseGuardrail } from "./abuse.ts";
 import { createFraudGuardrail } from "./fraud.ts";
+import { collectFacts } from "./grounding.ts";
 import { createInputPiiGuardrail, maskForLogs } from "./input-pii.ts";
 import { createOutputCitationsGuardrail } from "./output-citations.ts";
 import { createOutputGroundingGuardrail } from "./output-grounding.ts";

@@ -1,7 +1,7 @@
 import type { GuardrailAction } from "../../platform/config/sections/guardrails.ts";
-import type { GroundingFacts } from "../agent/grounding.ts";
-import type { Citation } from "../agent/knowledge-answer.ts";
 import type { Language } from "../conversation/commands.ts";
+import type { Citation } from "../conversation/knowledge.ts";
+import type { GroundingFacts } from "./grounding.ts";
 
 export type { GuardrailAction } from "../../platform/config/sections/guardrails.ts";
 

@@ -1,5 +1,5 @@
 import type { ToolCallView } from "../../agent/engine.ts";
-import { amountsIn, collectFacts } from "../../agent/grounding.ts";
+import { amountsIn, collectFacts } from "../../guardrails/grounding.ts";
 
 /**
  * Trajectory constraints and the "no invented amount" rule, over one conversation's tool calls and

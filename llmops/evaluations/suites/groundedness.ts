@@ -1,7 +1,13 @@
 import type { EvalsConfig } from "../../../platform/config/sections/evals.ts";
 import { maskPii } from "../../../platform/pii/index.ts";
-import { amountsIn, collectFacts, datesIn, type GroundingFacts, parseMoney } from "../../agent/grounding.ts";
 import { passageUnits } from "../../agent/knowledge-answer.ts";
+import {
+  amountsIn,
+  collectFacts,
+  datesIn,
+  type GroundingFacts,
+  parseMoney,
+} from "../../guardrails/grounding.ts";
 import type { TurnRecord } from "../../observability/observer.ts";
 import type { GoldenData } from "./context.ts";
 import { type CaseResult, metric, round, type SuiteResult } from "./types.ts";

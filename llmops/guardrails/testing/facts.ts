@@ -1,6 +1,6 @@
 import type { ToolCallView } from "../../agent/engine.ts";
-import type { Citation } from "../../agent/knowledge-answer.ts";
 import { buildOutputFacts } from "../../assistant/output-facts.ts";
+import type { Citation } from "../../conversation/knowledge.ts";
 import type { OutputFacts } from "../types.ts";
 
 /** Output facts of a turn with these tool calls (no stored session), for the output guardrails' tests. */

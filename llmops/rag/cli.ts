@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import pc from "picocolors";
 import { action, commandGroup, intOption } from "../../platform/cli/runtime.ts";
 import { UsageError } from "../../platform/errors.ts";
-import type { GoldenSetReport } from "../evaluations/retrieval.ts";
+import type { GoldenSetReport } from "./evaluation.ts";
 import { parseFilter } from "./filters.ts";
 import type { IngestReport } from "./ingest.ts";
 import type { RerankKind, RetrievalMode, SearchResponse } from "./search.ts";
@@ -186,7 +186,7 @@ export function registerRagCommands(program: Command): void {
       action(async (rt, opts: { golden?: string; index: string }) => {
         const { openWorkspaceIndex } = await import("./api.ts");
         const { configuredGoldenSets, evaluateRetrievalSuite, retrievalSearchOptions } = await import(
-          "../evaluations/retrieval.ts"
+          "./evaluation.ts"
         );
         const app = rt.app();
         const cfg = app.config.rag;

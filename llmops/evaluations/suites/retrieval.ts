@@ -1,10 +1,14 @@
 import { ingestBuiltinKnowledgeBase, openWorkspaceIndex } from "../../rag/api.ts";
-import { configuredGoldenSets, evaluateRetrievalSuite, retrievalSearchOptions } from "../retrieval.ts";
+import {
+  configuredGoldenSets,
+  evaluateRetrievalSuite,
+  retrievalSearchOptions,
+} from "../../rag/evaluation.ts";
 import type { EvalContext } from "./context.ts";
 import { type CaseResult, metric, round, type SuiteResult } from "./types.ts";
 
 /**
- * Retrieval (the suite of `telco rag eval`, llmops/evaluations/retrieval.ts): both golden sets through
+ * Retrieval (the suite of `telco rag eval`, llmops/rag/evaluation.ts): both golden sets through
  * bm25, dense and hybrid on the built-in knowledge base indexed in the eval sandbox, with the
  * configured retrieval settings, gated on hybrid recall@5 and MRR by the rag.eval thresholds.
  */

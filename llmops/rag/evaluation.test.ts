@@ -3,8 +3,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../platform/config/schema.ts";
 import { contextFromConfig } from "../../platform/context.ts";
-import { ingestBuiltinKnowledgeBase, openWorkspaceIndex, type RagIndex } from "../rag/api.ts";
-import { tempDir } from "../rag/test-helpers.ts";
+import { ingestBuiltinKnowledgeBase, openWorkspaceIndex, type RagIndex } from "./api.ts";
 import {
   checkThresholds,
   configuredGoldenSets,
@@ -13,7 +12,8 @@ import {
   questionSlices,
   retrievalSearchOptions,
   scoreRanking,
-} from "./retrieval.ts";
+} from "./evaluation.ts";
+import { tempDir } from "./test-helpers.ts";
 
 describe("scoreRanking", () => {
   it("computes answer recall, doc recall, reciprocal rank and nDCG", () => {

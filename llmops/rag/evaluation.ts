@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from "node:path";
 import { z } from "zod";
 import type { RagConfig } from "../../platform/config/sections/rag.ts";
 import { NotFoundError, ValidationError } from "../../platform/errors.ts";
-import type { RagIndex, RetrievalMode, SearchOptions } from "../rag/search.ts";
+import type { RagIndex, RetrievalMode, SearchOptions } from "./search.ts";
 
 /** One golden question: which documents a correct retrieval must surface. */
 export const goldenQuestionSchema = z.object({

@@ -66,6 +66,15 @@ export interface LoadBatch {
   batchId: string;
   /** ISO timestamp written to `_ingested_at`. */
   ingestedAt: string;
+  /**
+   * JSONL lines carry `_line` (the delivered file's line): duplicate keys name the first line.
+   */
+  lines?: boolean;
+  /**
+   * Load into the staging table only and return the statements that publish it (`LoadResult.publish`),
+   * for the caller to run in one transaction with its own bookkeeping.
+   */
+  deferPublish?: boolean;
 }
 
 export interface LoadResult {
@@ -77,6 +86,11 @@ export interface LoadResult {
   /** Lines the engine could not parse (each in the quarantine, with its message). */
   badRecords: number;
   badRecordErrors: string[];
+  /**
+   * With `deferPublish`: `setup` (idempotent DDL, run before the transaction), `statements` (DML
+   * only, run inside BEGIN/COMMIT TRANSACTION) and `cleanup` (drops the staging table).
+   */
+  publish?: { setup: string[]; statements: string[]; cleanup: string[] };
 }
 
 export interface DryRunResult {

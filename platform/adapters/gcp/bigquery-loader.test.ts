@@ -6,6 +6,7 @@ import {
   bigqueryLoadSql,
   duckdbLoadSql,
   type LoadTableSpec,
+  loadScript,
   loadStatements,
 } from "./bigquery-loader.ts";
 import { BigQueryWarehouse } from "./bigquery-warehouse.ts";
@@ -149,6 +150,63 @@ describe("the split runs on DuckDB with the contract's verdicts", () => {
   });
 });
 
+describe("duplicate keys within a batch (staged with the delivered line)", () => {
+  const JSONL_SPEC: LoadTableSpec = { ...SPEC, format: "jsonl" };
+  const ROWS: [number, string, string, string][] = [
+    // line, customer_id, uf, score
+    [2, "AUR-00000001", "SP", "1"],
+    [3, "AUR-00000002", "RJ", "2"],
+    [4, "AUR-00000001", "MG", "3"], // duplicate of line 2
+    [5, "AUR-00000002", "XX", "4"], // invalid (enum): a reject, not a duplicate
+    [7, "AUR-00000001", "SP", "5"], // duplicate of line 2 again
+  ];
+
+  it.each(
+    loadStatements(bigqueryLoadSql, JSONL_SPEC, "bronze._load_x", { ...BATCH, lines: true }).map(
+      (s, i) => [i, s] as const,
+    ),
+  )("BigQuery statement #%i (with lines) parses", (_i, sql) => {
+    expect(() => new Parser().astify(sql, { database: "bigquery" })).not.toThrow();
+  });
+
+  it("keeps the first line of each key in bronze and quarantines the others with the local wording", async () => {
+    const wh = await DuckDbWarehouse.open(":memory:");
+    try {
+      await wh.exec("create schema bronze");
+      await wh.exec(
+        `create table bronze._load_x (${SPEC.columns.map((c) => `"${c.name}" varchar`).join(", ")}, _line bigint)`,
+      );
+      for (const [line, id, uf, score] of ROWS) {
+        await wh.query(
+          "insert into bronze._load_x values (?, ?, NULL, ?, NULL, NULL, '2026-03-04 18:20:00', ?)",
+          [id, uf, score, line],
+        );
+      }
+      const script = loadScript(duckdbLoadSql, JSONL_SPEC, "bronze._load_x", { ...BATCH, lines: true });
+      expect(script.statements.every((s) => /^(insert|delete)\b/.test(s))).toBe(true);
+      for (const sql of [...script.setup, ...script.statements, ...script.cleanup]) await wh.exec(sql);
+      const good = await wh.query(
+        "select customer_id, uf, score from bronze.crm_customers order by customer_id",
+      );
+      expect(good).toEqual([
+        { customer_id: "AUR-00000001", uf: "SP", score: 1 },
+        { customer_id: "AUR-00000002", uf: "RJ", score: 2 },
+      ]);
+      const bad = await wh.query(
+        "select reason, cast(json_extract(record, '$._line') as integer) as line from bronze._quarantine order by line",
+      );
+      expect(bad).toEqual([
+        { reason: "duplicate key (customer_id=AUR-00000001), first seen on line 2", line: 4 },
+        { reason: "uf: not one of SP, RJ, MG", line: 5 },
+        { reason: "duplicate key (customer_id=AUR-00000001), first seen on line 2", line: 7 },
+      ]);
+      expect(await wh.tables()).not.toContain("bronze._load_x");
+    } finally {
+      await wh.close();
+    }
+  });
+});
+
 describe("BigQueryLoader against a fake BigQuery REST API", () => {
   let fake: FakeBigQuery | undefined;
   beforeAll(() => {
@@ -216,6 +274,43 @@ describe("BigQueryLoader against a fake BigQuery REST API", () => {
     expect(script).toContain("from dev_bronze._load_crm_customers_b_1 as s where not (");
     expect(script).toContain("'unreadable: gs://lake/raw/crm/customers.csv: Too many values in line 12'");
     expect(script).toMatch(/drop table dev_bronze\._load_crm_customers_b_1;$/);
+  });
+
+  it("deferPublish: loads JSONL by name into staging (with _line) and returns the publish script unrun", async () => {
+    fake = await fakeBigQuery({ loadOutcome: () => ({ outputRows: 5, badRecords: 0 }) });
+    const warehouse = new BigQueryWarehouse({
+      project: "acme",
+      location: "US",
+      datasetPrefix: "dev",
+      apiEndpoint: fake.url,
+    });
+    const result = await warehouse.loadFiles(
+      { ...SPEC, format: "jsonl" },
+      {
+        uris: ["gs://lake/raw/_staging/b-2/customers.csv.jsonl"],
+        ...BATCH,
+        batchId: "b-2",
+        lines: true,
+        deferPublish: true,
+      },
+    );
+    const load = fake.requests
+      .map((r) => (r.body?.configuration as { load?: Record<string, unknown> } | undefined)?.load)
+      .find((l) => l !== undefined);
+    expect(load).toMatchObject({ sourceFormat: "NEWLINE_DELIMITED_JSON", ignoreUnknownValues: true });
+    expect((load?.schema as { fields: { name: string; type: string }[] } | undefined)?.fields.at(-1)).toEqual(
+      {
+        name: "_line",
+        type: "INTEGER",
+        mode: "NULLABLE",
+      },
+    );
+    // nothing published yet: only the staging table exists
+    expect(fake.queries).toEqual([]);
+    expect([...fake.held.keys()]).toEqual(["dev_bronze._load_crm_customers_b_2"]);
+    expect(result.publish?.setup[0]).toMatch(/^create table if not exists bronze\.crm_customers /);
+    expect(result.publish?.statements.some((s) => s.includes("first seen on line"))).toBe(true);
+    expect(result.publish?.cleanup).toEqual(["drop table bronze._load_crm_customers_b_2"]);
   });
 
   it("a load BigQuery fails names the files and the reason, and runs no script", async () => {

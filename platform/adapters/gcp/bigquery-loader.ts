@@ -95,27 +95,41 @@ const DUCK_TYPES: Record<LoadColumnType, string> = {
 export const duckdbLoadSql: LoadSqlEngine = {
   typeName: (t) => DUCK_TYPES[t],
   safeCast: (e, t) => `try_cast(${e} as ${DUCK_TYPES[t]})`,
-  matches: (e, p) => `regexp_matches(${e}, ${str(anchored(p))})`,
+  matches: (e, p) => `regexp_matches(${e}, ${sqlStr(anchored(p))})`,
   rowJson: (a) => `cast(to_json(${a}) as varchar)`,
-  timestamp: (iso) => `cast(${str(iso)} as timestamp)`,
+  timestamp: (iso) => `cast(${sqlStr(iso)} as timestamp)`,
   partitionClause: () => "",
   quote: (n) => `"${n}"`,
-  lit: (v) => str(v),
+  lit: (v) => sqlStr(v),
   deleteFrom: "delete from",
 };
 
+/** A staged batch's way into bronze, in three parts (see `LoadResult.publish`). */
+export interface LoadScript {
+  /** Idempotent DDL: the bronze table and the quarantine (BigQuery runs no DDL in a transaction). */
+  setup: string[];
+  /** DML only, so it can run inside BEGIN/COMMIT TRANSACTION with the caller's bookkeeping. */
+  statements: string[];
+  /** Drops the staging table. */
+  cleanup: string[];
+}
+
 /**
- * The statements that move a staged batch into bronze and the quarantine, in order. Rerunning a
- * batch first deletes its rows, so a retried load does not duplicate them.
+ * The statements that move a staged batch into bronze and the quarantine. Rerunning a batch first
+ * deletes its rows, so a retried load does not duplicate them. Rows that pass the contract but
+ * repeat a primary key of this batch are quarantined as the local bronze stage words it
+ * ("duplicate key (id=C1), first seen on line 2"); the first one (lowest `_line`) is kept. Without
+ * `lines` the staging table has no line numbers: any duplicate may be kept and the line reads "?".
  */
-export function loadStatements(
+export function loadScript(
   engine: LoadSqlEngine,
   spec: LoadTableSpec,
   staging: string,
-  batch: { batchId: string; ingestedAt: string; badRecordErrors?: string[] },
-): string[] {
+  batch: { batchId: string; ingestedAt: string; badRecordErrors?: string[]; lines?: boolean },
+): LoadScript {
   const target = `bronze.${spec.name}`;
   const q = engine.quote;
+  const str = engine.typeName("string");
   const value = (c: LoadTableSpec["columns"][number]) => {
     const v = `nullif(trim(s.${q(c.name)}), '')`;
     return c.type === "number" && c.decimal === "," ? `replace(${v}, ',', '.')` : v;
@@ -135,7 +149,7 @@ export function loadStatements(
       out.push([`${v} is null or ${typed} is not null`, `${c.name}: not a ${c.type}`]);
     if (c.enum)
       out.push([
-        `${v} is null or ${v} in (${c.enum.map(str).join(", ")})`,
+        `${v} is null or ${v} in (${c.enum.map(sqlStr).join(", ")})`,
         `${c.name}: not one of ${c.enum.join(", ")}`,
       ]);
     if (c.min !== undefined) out.push([`${v} is null or ${typed} >= ${c.min}`, `${c.name}: below ${c.min}`]);
@@ -148,7 +162,7 @@ export function loadStatements(
   const ok = checks.length ? checks.map(([cond]) => `coalesce(${cond}, false)`).join("\n    and ") : "true";
   const reason = checks.length
     ? `coalesce(${checks.map(([cond, why]) => `case when not coalesce(${cond}, false) then ${engine.lit(why)} end`).join(", ")})`
-    : "cast(null as string)";
+    : `cast(null as ${str})`;
   const event = spec.columns.find((c) => c.name === spec.eventTime);
   const partition = event
     ? event.type === "timestamp"
@@ -161,22 +175,59 @@ export function loadStatements(
   const columns = spec.columns.map((c) => `${q(c.name)} ${engine.typeName(c.type)}`).join(", ");
   const batchId = engine.lit(batch.batchId);
   const at = engine.timestamp(batch.ingestedAt);
-  return [
-    `create table if not exists ${target} (${columns}, _batch_id ${engine.typeName("string")}, _ingested_at ${engine.typeName("timestamp")})${layout ? ` ${layout}` : ""}`,
-    `create table if not exists bronze._quarantine (table_name ${engine.typeName("string")}, batch_id ${engine.typeName("string")}, reason ${engine.typeName("string")}, record ${engine.typeName("string")}, quarantined_at ${engine.typeName("timestamp")})${engine.partitionClause("timestamp_trunc(quarantined_at, month)", ["table_name"]) ? ` ${engine.partitionClause("timestamp_trunc(quarantined_at, month)", ["table_name"])}` : ""}`,
+  const quarantineLayout = engine.partitionClause("timestamp_trunc(quarantined_at, month)", ["table_name"]);
+  // Duplicate keys among the rows that pass: ranked by line within the key (typed, as bronze has it).
+  const keyCols = spec.primaryKey
+    .map((k) => spec.columns.find((c) => c.name === k))
+    .filter((c) => c !== undefined);
+  const keys = keyCols.map((c) => engine.safeCast(value(c), c.type));
+  const line = batch.lines ? "s._line" : `cast(null as ${engine.typeName("integer")})`;
+  const ranked = (extra: string) =>
+    keys.length
+      ? `(select ${extra}, row_number() over (partition by ${keys.join(", ")} order by ${line}) as _dup_rank, min(${line}) over (partition by ${keys.join(", ")}) as _first_line from ${staging} as s where ${ok})`
+      : `(select ${extra}, 1 as _dup_rank, cast(null as ${engine.typeName("integer")}) as _first_line from ${staging} as s where ${ok})`;
+  const keyDesc = keyCols
+    .map((c, i) => `${engine.lit(`${c.name}=`)} || coalesce(cast(d._k${i} as ${str}), 'NULL')`)
+    .join(" || ', ' || ");
+  const statements = [
     `${engine.deleteFrom} ${target} where _batch_id = ${batchId}`,
     `${engine.deleteFrom} bronze._quarantine where table_name = ${engine.lit(spec.name)} and batch_id = ${batchId}`,
     `insert into ${target} select ${spec.columns
       .map((c) => `${engine.safeCast(value(c), c.type)} as ${q(c.name)}`)
-      .join(", ")}, ${batchId} as _batch_id, ${at} as _ingested_at from ${staging} as s where ${ok}`,
+      .join(
+        ", ",
+      )}, ${batchId} as _batch_id, ${at} as _ingested_at from ${ranked("s.*")} as s where s._dup_rank = 1`,
     `insert into bronze._quarantine select ${engine.lit(spec.name)} as table_name, ${batchId} as batch_id, ${reason} as reason, ${engine.rowJson("s")} as record, ${at} as quarantined_at from ${staging} as s where not (${ok})`,
+    ...(keys.length
+      ? [
+          `insert into bronze._quarantine select ${engine.lit(spec.name)} as table_name, ${batchId} as batch_id, 'duplicate key (' || ${keyDesc} || '), first seen on line ' || coalesce(cast(d._first_line as ${str}), '?') as reason, d._record as record, ${at} as quarantined_at from ${ranked(`${engine.rowJson("s")} as _record, ${keys.map((k, i) => `${k} as _k${i}`).join(", ")}`)} as d where d._dup_rank > 1`,
+        ]
+      : []),
     ...(batch.badRecordErrors ?? []).map(
       (message) =>
-        `insert into bronze._quarantine values (${engine.lit(spec.name)}, ${batchId}, ${engine.lit(`unreadable: ${message}`)}, cast(null as ${engine.typeName("string")}), ${at})`,
+        `insert into bronze._quarantine values (${engine.lit(spec.name)}, ${batchId}, ${engine.lit(`unreadable: ${message}`)}, cast(null as ${str}), ${at})`,
     ),
-    // the load job just created it
-    `drop table ${staging}`,
   ];
+  return {
+    setup: [
+      `create table if not exists ${target} (${columns}, _batch_id ${str}, _ingested_at ${engine.typeName("timestamp")})${layout ? ` ${layout}` : ""}`,
+      `create table if not exists bronze._quarantine (table_name ${str}, batch_id ${str}, reason ${str}, record ${str}, quarantined_at ${engine.typeName("timestamp")})${quarantineLayout ? ` ${quarantineLayout}` : ""}`,
+    ],
+    statements,
+    // the load job just created it
+    cleanup: [`drop table ${staging}`],
+  };
+}
+
+/** `loadScript` as one list: setup, publish, cleanup (what `loadFiles` runs when not deferred). */
+export function loadStatements(
+  engine: LoadSqlEngine,
+  spec: LoadTableSpec,
+  staging: string,
+  batch: { batchId: string; ingestedAt: string; badRecordErrors?: string[]; lines?: boolean },
+): string[] {
+  const s = loadScript(engine, spec, staging, batch);
+  return [...s.setup, ...s.statements, ...s.cleanup];
 }
 
 /** Loads delivered files from Cloud Storage into bronze through BigQuery load jobs. */
@@ -216,6 +267,7 @@ export class BigQueryLoader {
       throw new TelcoError("bad_input", `batch id "${batch.batchId}" may hold letters, digits, _ and - only`);
     }
     const stagingTable = `_load_${spec.name}_${batch.batchId.replaceAll("-", "_")}`;
+    const lines = batch.lines === true && spec.format === "jsonl";
     const [job] = await this.jobs.createJob({
       location: this.location,
       jobPrefix: `telco_load_${spec.name}_`,
@@ -226,8 +278,16 @@ export class BigQueryLoader {
           ...(spec.format === "csv"
             ? { skipLeadingRows: 1, allowQuotedNewlines: true, fieldDelimiter: spec.delimiter ?? "," }
             : {}),
+          // JSONL maps keys to fields by name (the REST reference's NEWLINE_DELIMITED_JSON); keys the
+          // contract does not know are dropped, not failed (the caller reports extra columns)
+          ...(spec.format === "jsonl" ? { ignoreUnknownValues: true } : {}),
           // every column as STRING: typing happens in SQL, where a bad value quarantines its row
-          schema: { fields: spec.columns.map((c) => ({ name: c.name, type: "STRING", mode: "NULLABLE" })) },
+          schema: {
+            fields: [
+              ...spec.columns.map((c) => ({ name: c.name, type: "STRING", mode: "NULLABLE" })),
+              ...(lines ? [{ name: "_line", type: "INTEGER", mode: "NULLABLE" }] : []),
+            ],
+          },
           destinationTable: {
             projectId: this.project,
             datasetId: this.warehouse.dataset("bronze"),
@@ -254,14 +314,18 @@ export class BigQueryLoader {
     const badRecordErrors = (meta.status?.errors ?? []).map(
       (e) => `${e.location ? `${e.location}: ` : ""}${e.message ?? e.reason ?? "unreadable"}`,
     );
-    const statements = loadStatements(bigqueryLoadSql, spec, `bronze.${stagingTable}`, {
+    const script = loadScript(bigqueryLoadSql, spec, `bronze.${stagingTable}`, {
       batchId: batch.batchId,
       ingestedAt: batch.ingestedAt,
       badRecordErrors,
+      lines,
     });
-    // One script, one job: BigQuery keeps no session between calls.
-    await this.warehouse.exec(`${statements.join(";\n")};`);
+    if (!batch.deferPublish) {
+      // One script, one job: BigQuery keeps no session between calls.
+      await this.warehouse.exec(`${[...script.setup, ...script.statements, ...script.cleanup].join(";\n")};`);
+    }
     return {
+      ...(batch.deferPublish ? { publish: script } : {}),
       table: `bronze.${spec.name}`,
       staging: `bronze.${stagingTable}`,
       jobId: job.id ?? "",
@@ -285,7 +349,7 @@ function bqLit(v: string): string {
   return `'${v.replaceAll("\\", "\\\\").replaceAll("'", "\\'")}'`;
 }
 
-function str(v: string): string {
+function sqlStr(v: string): string {
   return `'${v.replaceAll("'", "''")}'`;
 }
 

@@ -9,6 +9,14 @@ import type { AddressInfo } from "node:net";
  * `statistics.totalBytesProcessed` and no job id; a load job is RUNNING when inserted and DONE, with
  * its bad records in `status.errors`, when fetched; an unknown table is a 404 "Not found: Table …".
  * Every request is kept so a test asserts what was sent.
+ *
+ * It also keeps a coarse model of what BigQuery would hold (`held`): the tables scripts and load
+ * jobs created, and for each the DML statements that wrote it (a "row" is the INSERT that wrote it;
+ * `DELETE … WHERE` drops the inserts holding all its string literals). Scripts follow the Jobs
+ * reference's multi-statement rules: statements run in order and stop at the first error; writes
+ * between BEGIN TRANSACTION and COMMIT TRANSACTION land together at the commit, or not at all when
+ * a statement in between fails (and BigQuery refuses DDL on permanent tables inside one).
+ * `failOn`/`failLoad` inject failures, so tests can judge the end state after each step.
  */
 export interface FakeBigQueryOptions {
   /** Tables ("layer.table") a query may read; a query naming another is refused as not found. */
@@ -23,6 +31,10 @@ export interface FakeBigQueryOptions {
   };
   /** Rows of a (non-dry) query, by its SQL (default none). */
   rowsFor?: (sql: string) => Record<string, string | null>[];
+  /** A message when a statement of a (non-dry) query must fail, as BigQuery's invalidQuery. */
+  failOn?: (statement: string) => string | undefined;
+  /** A message when a load job must fail (status.errorResult), by its source URIs. */
+  failLoad?: (uris: string[]) => string | undefined;
 }
 
 export interface FakeBigQueryRequest {
@@ -36,7 +48,92 @@ export interface FakeBigQuery {
   requests: FakeBigQueryRequest[];
   /** SQL of every query job and jobs.query call, dry runs included, in order. */
   queries: { sql: string; dryRun: boolean }[];
+  /** Tables BigQuery would hold ("dataset.table", lower case), each with the inserts that wrote it. */
+  held: Map<string, string[]>;
   close(): Promise<void>;
+}
+
+/** Splits a script at top-level semicolons (outside quotes and backticks). */
+export function splitStatements(sql: string): string[] {
+  const out: string[] = [];
+  let from = 0;
+  for (let i = 0; i < sql.length; i++) {
+    const c = sql[i];
+    if (c === "'" || c === '"' || c === "`") {
+      let j = i + 1;
+      while (j < sql.length && sql[j] !== c) j += sql[j] === "\\" ? 2 : 1;
+      i = j;
+    } else if (c === ";") {
+      out.push(sql.slice(from, i));
+      from = i + 1;
+    }
+  }
+  out.push(sql.slice(from));
+  return out.map((x) => x.trim()).filter((x) => x.length > 0);
+}
+
+/** Applies a script to `held`; returns the first error's message (state as BigQuery leaves it). */
+function runScript(
+  held: Map<string, string[]>,
+  sql: string,
+  failOn: ((statement: string) => string | undefined) | undefined,
+): string | undefined {
+  let tx: Map<string, string[]> | undefined;
+  const name = (t: string) => t.replaceAll("`", "").toLowerCase();
+  for (const stmt of splitStatements(sql)) {
+    const failed = failOn?.(stmt);
+    if (failed) return failed;
+    if (/^begin(\s+transaction)?$/i.test(stmt)) {
+      tx = new Map([...held].map(([k, v]) => [k, [...v]]));
+      continue;
+    }
+    if (/^commit(\s+transaction)?$/i.test(stmt)) {
+      if (!tx) return "COMMIT TRANSACTION without BEGIN TRANSACTION";
+      held.clear();
+      for (const [k, v] of tx) held.set(k, v);
+      tx = undefined;
+      continue;
+    }
+    if (/^rollback(\s+transaction)?$/i.test(stmt)) {
+      tx = undefined;
+      continue;
+    }
+    const target = tx ?? held;
+    let m = /^create\s+(or\s+replace\s+)?table\s+(if\s+not\s+exists\s+)?([\w.`-]+)/i.exec(stmt);
+    if (m) {
+      if (tx) return "DDL statements on permanent tables are not supported in a transaction";
+      const t = name(m[3]);
+      if (m[1]) held.set(t, [stmt]);
+      else if (!held.has(t)) held.set(t, []);
+      else if (!m[2]) return `Already Exists: Table ${t}`;
+      continue;
+    }
+    m = /^drop\s+table\s+(if\s+exists\s+)?([\w.`-]+)/i.exec(stmt);
+    if (m) {
+      if (tx) return "DDL statements on permanent tables are not supported in a transaction";
+      const t = name(m[2]);
+      if (!held.has(t) && !m[1]) return `Not found: Table ${t}`;
+      held.delete(t);
+      continue;
+    }
+    m = /^insert\s+(?:into\s+)?([\w.`-]+)/i.exec(stmt);
+    if (m) {
+      const t = name(m[1]);
+      target.set(t, [...(target.get(t) ?? []), stmt]);
+      continue;
+    }
+    m = /^delete\s+(?:from\s+)?([\w.`-]+)\s+where\s+([\s\S]*)$/i.exec(stmt);
+    if (m) {
+      const t = name(m[1]);
+      const literals = [...m[2].matchAll(/'((?:[^'\\]|\\.)*)'/g)].map((x) => `'${x[1]}'`);
+      target.set(
+        t,
+        (target.get(t) ?? []).filter((row) => literals.length > 0 && !literals.every((l) => row.includes(l))),
+      );
+    }
+  }
+  // a script that ends inside a transaction rolls it back
+  return tx ? "transaction was not committed" : undefined;
 }
 
 type Job = Record<string, unknown> & { jobReference: { projectId: string; jobId: string; location: string } };
@@ -47,6 +144,7 @@ export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<Fake
   const jobs = new Map<string, Job>();
   const rowsByJob = new Map<string, Record<string, string | null>[]>();
   const known = new Set((opts.tables ?? []).map((t) => t.toLowerCase()));
+  const held = new Map<string, string[]>();
 
   const notFound = (sql: string): string | undefined => {
     if (!opts.tables || /INFORMATION_SCHEMA/i.test(sql)) return undefined;
@@ -128,6 +226,8 @@ export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<Fake
             },
           });
         }
+        const error = runScript(held, query.query, opts.failOn);
+        if (error) return fail(400, `Query error: ${error}`, "invalidQuery");
         rowsByJob.set(ref.jobId, opts.rowsFor?.(query.query) ?? []);
         const job: Job = {
           kind: "bigquery#job",
@@ -140,9 +240,18 @@ export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<Fake
         jobs.set(ref.jobId, job);
         return send(200, job);
       }
-      const load = conf.load as { sourceUris?: string[] } | undefined;
+      const load = conf.load as
+        | { sourceUris?: string[]; destinationTable?: { datasetId?: string; tableId?: string } }
+        | undefined;
       if (load) {
         const outcome = opts.loadOutcome?.(load.sourceUris ?? []) ?? { outputRows: 0, badRecords: 0 };
+        const loadError = opts.failLoad?.(load.sourceUris ?? []);
+        const dest = load.destinationTable;
+        // a load job is atomic: its table is written only when it succeeds
+        if (!loadError && dest?.datasetId && dest.tableId)
+          held.set(`${dest.datasetId}.${dest.tableId}`.toLowerCase(), [
+            `load ${(load.sourceUris ?? []).join(", ")}`,
+          ]);
         const done: Job = {
           kind: "bigquery#job",
           id: `${project}:${ref.location}.${ref.jobId}`,
@@ -150,6 +259,7 @@ export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<Fake
           configuration: conf,
           status: {
             state: "DONE",
+            ...(loadError ? { errorResult: { reason: "invalid", message: loadError } } : {}),
             ...(outcome.errors?.length
               ? { errors: outcome.errors.map((e) => ({ reason: "invalid", ...e })) }
               : {}),
@@ -182,6 +292,10 @@ export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<Fake
           `Not found: Table ${project}:${missing} was not found in location ${location}`,
           "notFound",
         );
+      if (b.dryRun !== true) {
+        const error = runScript(held, b.query, opts.failOn);
+        if (error) return fail(400, `Query error: ${error}`, "invalidQuery");
+      }
       const ref = { projectId: project, jobId: randomUUID(), location: b.location ?? location };
       rowsByJob.set(ref.jobId, opts.rowsFor?.(b.query) ?? []);
       jobs.set(ref.jobId, {
@@ -206,6 +320,7 @@ export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<Fake
     url: `http://127.0.0.1:${port}`,
     requests,
     queries,
+    held,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

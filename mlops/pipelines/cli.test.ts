@@ -1,13 +1,16 @@
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { stripVTControlCharacters } from "node:util";
 import { describe, expect, it } from "vitest";
+import { fakeVertex, pipelineJobBody } from "../../platform/adapters/gcp/testing/fake-vertex.ts";
+import { managedRun } from "../../platform/adapters/gcp/vertex-pipelines.ts";
 import { registryConfigSchema } from "../../platform/config/sections/registry.ts";
 import type { ModelVersion } from "../../platform/ports/registry.ts";
 import { evaluatePromotion } from "../registry/policy.ts";
 import { cliHarness } from "../registry/testing/cli-harness.ts";
 import { registerPipeline } from "./catalog.ts";
-import { registerPipelineCommands, renderRun, renderStepLog } from "./cli.ts";
+import { registerPipelineCommands, renderRun, renderStepLog, renderVertexRuns } from "./cli.ts";
 import { definePipeline, defineStep, param, task } from "./dsl.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
@@ -302,4 +305,94 @@ describe("pipeline run shows the promotion gate's decision", () => {
     expect(text).toMatch(/gate: churn v2 .*refused.* champion stays v1 \(1 check failed\)/);
     expect(text).toMatch(/✗ primary:auc: auc 0\.7900 vs 0\.8000/);
   }, 60_000);
+});
+
+describe("telco pipeline list/show --target vertex (fake Vertex REST API, answers hand-written from the REST reference)", () => {
+  it("prints Vertex AI pipeline jobs with state, times and task states, as JSON and for a person", async () => {
+    const PARENT = "projects/aurora-ml/locations/southamerica-east1";
+    const job = pipelineJobBody({
+      parent: PARENT,
+      id: "demo-20261207100000",
+      pipeline: "demo",
+      state: "PIPELINE_STATE_RUNNING",
+      created: "2026-12-07T10:00:00Z",
+      started: "2026-12-07T10:00:05Z",
+      tasks: [
+        {
+          name: "extract",
+          state: "SUCCEEDED",
+          started: "2026-12-07T10:00:10Z",
+          ended: "2026-12-07T10:00:40Z",
+        },
+        { name: "train", state: "RUNNING", started: "2026-12-07T10:00:41Z" },
+      ],
+    });
+    const fake = await fakeVertex([
+      {
+        method: "GET",
+        path: `/v1/${PARENT}/pipelineJobs?pageSize=3&orderBy=create_time+desc&filter=display_name%3D%22demo%22`,
+        body: { pipelineJobs: [job] },
+      },
+      { method: "GET", path: `/v1/${PARENT}/pipelineJobs/demo-20261207100000`, body: job },
+      {
+        method: "GET",
+        path: `/v1/${PARENT}/pipelineJobs/gone`,
+        status: 404,
+        body: { error: { code: 404, message: "not found", status: "NOT_FOUND" } },
+      },
+    ]);
+    const env = {
+      TELCO_GCP__PROJECT: "aurora-ml",
+      TELCO_GCP__REGION: "southamerica-east1",
+      VERTEX_API_ENDPOINT: fake.url,
+      GOOGLE_OAUTH_ACCESS_TOKEN: "test-token",
+    };
+    try {
+      const { telco } = cliHarness([registerPipelineCommands]);
+      const list = await telco(
+        ["pipeline", "list", "--target", "vertex", "--pipeline", "demo", "--limit", "3"],
+        env,
+      );
+      expect(list.status).toBe(0);
+      expect(list.json).toEqual([
+        {
+          source: "vertex",
+          run_id: "demo-20261207100000",
+          name: `${PARENT}/pipelineJobs/demo-20261207100000`,
+          pipeline: "demo",
+          status: "running",
+          service_state: "PIPELINE_STATE_RUNNING",
+          created_at: "2026-12-07T10:00:00Z",
+          started_at: "2026-12-07T10:00:05Z",
+          finished_at: null,
+          tasks: [
+            {
+              task: "extract",
+              state: "succeeded",
+              started_at: "2026-12-07T10:00:10Z",
+              finished_at: "2026-12-07T10:00:40Z",
+            },
+            { task: "train", state: "running", started_at: "2026-12-07T10:00:41Z", finished_at: null },
+          ],
+        },
+      ]);
+      const show = await telco(["pipeline", "show", "demo-20261207100000", "--target", "vertex"], env);
+      expect(show.json).toEqual(list.json[0]);
+      const gone = await telco(["pipeline", "show", "gone", "--target", "vertex"], env);
+      expect(gone.status).toBe(1);
+      const bad = await telco(["pipeline", "list", "--target", "moon"], env);
+      expect(bad.status).toBe(2);
+      expect(fake.unexpected).toEqual([]);
+      expect(fake.received.every((r) => r.authorization === "Bearer test-token")).toBe(true);
+    } finally {
+      await fake.close();
+    }
+    const text = stripVTControlCharacters(renderVertexRuns([managedRun(job)]));
+    expect(text.split("\n")).toEqual([
+      "demo-20261207100000  running    demo  created 2026-12-07T10:00:00Z  since 2026-12-07T10:00:05Z",
+      "    succeeded     extract          30 s",
+      "    running       train            since 2026-12-07T10:00:41Z",
+    ]);
+    expect(renderVertexRuns([])).toMatch(/no Vertex AI pipeline jobs/);
+  });
 });

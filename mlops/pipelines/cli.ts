@@ -4,7 +4,7 @@ import pc from "picocolors";
 import { action, type CommandRuntime, commandGroup, intOption } from "../../platform/cli/runtime.ts";
 import type { AppContext } from "../../platform/context.ts";
 import { ConfigError, NotFoundError, UsageError } from "../../platform/errors.ts";
-import type { PipelineJobSpec } from "../../platform/ports/pipeline-service.ts";
+import type { ManagedRun, PipelineJobSpec } from "../../platform/ports/pipeline-service.ts";
 import type { RunEvent, RunResult, StepResult, StepStatus } from "../../platform/ports/pipelines.ts";
 import { getPipeline, listPipelines } from "./catalog.ts";
 import { compilePipeline } from "./compile.ts";
@@ -150,6 +150,57 @@ export function renderStepLog(s: StepResult, log: StepLogLine[]): string {
   return [head, ...lines].join("\n");
 }
 
+/** A Vertex AI pipeline job as `pipeline list/show --target vertex --json` prints it. */
+export function vertexRunJson(r: ManagedRun) {
+  return {
+    source: "vertex" as const,
+    run_id: r.id,
+    name: r.name,
+    pipeline: r.pipeline,
+    status: r.state,
+    service_state: r.serviceState,
+    created_at: r.createdAt,
+    started_at: r.startedAt,
+    finished_at: r.finishedAt,
+    ...(r.error ? { error: r.error } : {}),
+    tasks: r.tasks.map((t) => ({
+      task: t.task,
+      state: t.state,
+      started_at: t.startedAt,
+      finished_at: t.finishedAt,
+      ...(t.error ? { error: t.error } : {}),
+    })),
+  };
+}
+
+const VERTEX_COLOR: Record<string, (s: string) => string> = {
+  succeeded: pc.green,
+  skipped: pc.blue,
+  running: pc.cyan,
+  failed: pc.red,
+  cancelled: pc.yellow,
+};
+
+const span = (from: string | null, to: string | null) =>
+  from && to ? `${Math.round((Date.parse(to) - Date.parse(from)) / 1000)} s` : from ? "since " + from : "";
+
+/** Vertex jobs for a person: one line per job, then one per task (skipped = served from Vertex's cache). */
+export function renderVertexRuns(runs: ManagedRun[]): string {
+  if (runs.length === 0) return "no Vertex AI pipeline jobs (submit one with `telco pipeline submit NAME`)";
+  const lines: string[] = [];
+  for (const r of runs) {
+    const color = VERTEX_COLOR[r.state] ?? ((x: string) => x);
+    lines.push(
+      `${r.id}  ${color(r.state.padEnd(10))} ${r.pipeline}  created ${r.createdAt ?? "?"}  ${pc.dim(span(r.startedAt, r.finishedAt))}${r.error ? `  ${pc.red(r.error)}` : ""}`,
+    );
+    for (const t of r.tasks)
+      lines.push(
+        `    ${(VERTEX_COLOR[t.state] ?? ((x: string) => x))(t.state.padEnd(13))} ${t.task.padEnd(16)} ${pc.dim(span(t.startedAt, t.finishedAt))}${t.error ? ` ${pc.red(t.error)}` : ""}`,
+      );
+  }
+  return lines.join("\n");
+}
+
 function vertexImage(app: AppContext, image?: string): string {
   const img = image ?? app.config.pipelines.vertex.image;
   if (!img)
@@ -240,51 +291,68 @@ export function registerPipelineCommands(program: Command): void {
     .option("--definitions", "list registered pipeline definitions instead of runs")
     .option("--pipeline <name>", "only runs of this pipeline")
     .option("--limit <n>", "how many runs", intOption("--limit", 1, 10_000), 20)
+    .option(
+      "--target <target>",
+      "local (runs in the metadata store: this workspace, or Firestore under gcp) or vertex (Vertex AI pipeline jobs, with task states)",
+      "local",
+    )
     .action(
-      action(async (rt, opts: { definitions?: boolean; pipeline?: string; limit: number }) => {
-        if (opts.definitions) {
-          const defs = listPipelines().map((p) => ({
-            name: p.name,
-            description: p.description ?? "",
-            tasks: p.order,
-            params: Object.fromEntries(
-              Object.entries(p.params).map(([k, s]) => [k, { type: s.type, default: s.default }]),
-            ),
-          }));
-          rt.result(defs, () =>
-            defs.map((d) => `${d.name}  ${d.tasks.join(" → ")}  ${pc.dim(d.description)}`).join("\n"),
-          );
-          return;
-        }
-        const meta = rt.app().pipelineMetadata();
-        try {
-          const runs = meta.listRuns(opts.limit, opts.pipeline).map((r) => {
-            const steps = meta.steps(r.id);
-            return {
-              run_id: r.id,
-              pipeline: r.pipeline,
-              status: r.status,
-              started_at: r.startedAt,
-              finished_at: r.finishedAt,
-              trigger: r.trigger,
-              steps: steps.length,
-              cached: steps.filter((s) => s.status === "cached").length,
-            };
-          });
-          rt.result(runs, () =>
-            runs.length === 0
-              ? "no pipeline runs yet (try `telco pipeline run demo`)"
-              : runs
-                  .map(
-                    (r) =>
-                      `${r.run_id}  ${r.status.padEnd(9)} ${r.started_at}  ${r.cached}/${r.steps} cached${r.trigger?.reason ? `  (${r.trigger.kind}: ${r.trigger.reason})` : ""}`,
-                  )
-                  .join("\n"),
-          );
-        } finally {
-          meta.close();
-        }
-      }),
+      action(
+        async (rt, opts: { definitions?: boolean; pipeline?: string; limit: number; target: string }) => {
+          if (opts.target !== "local" && opts.target !== "vertex")
+            throw new UsageError(`--target must be local or vertex, got "${opts.target}"`);
+          if (opts.target === "vertex" && !opts.definitions) {
+            const runs = await rt
+              .app()
+              .pipelineService()
+              .listRuns({ limit: opts.limit, pipeline: opts.pipeline });
+            rt.result(runs.map(vertexRunJson), () => renderVertexRuns(runs));
+            return;
+          }
+          if (opts.definitions) {
+            const defs = listPipelines().map((p) => ({
+              name: p.name,
+              description: p.description ?? "",
+              tasks: p.order,
+              params: Object.fromEntries(
+                Object.entries(p.params).map(([k, s]) => [k, { type: s.type, default: s.default }]),
+              ),
+            }));
+            rt.result(defs, () =>
+              defs.map((d) => `${d.name}  ${d.tasks.join(" → ")}  ${pc.dim(d.description)}`).join("\n"),
+            );
+            return;
+          }
+          const meta = rt.app().pipelineMetadata();
+          try {
+            const runs = meta.listRuns(opts.limit, opts.pipeline).map((r) => {
+              const steps = meta.steps(r.id);
+              return {
+                run_id: r.id,
+                pipeline: r.pipeline,
+                status: r.status,
+                started_at: r.startedAt,
+                finished_at: r.finishedAt,
+                trigger: r.trigger,
+                steps: steps.length,
+                cached: steps.filter((s) => s.status === "cached").length,
+              };
+            });
+            rt.result(runs, () =>
+              runs.length === 0
+                ? "no pipeline runs yet (try `telco pipeline run demo`)"
+                : runs
+                    .map(
+                      (r) =>
+                        `${r.run_id}  ${r.status.padEnd(9)} ${r.started_at}  ${r.cached}/${r.steps} cached${r.trigger?.reason ? `  (${r.trigger.kind}: ${r.trigger.reason})` : ""}`,
+                    )
+                    .join("\n"),
+            );
+          } finally {
+            meta.close();
+          }
+        },
+      ),
     );
 
   group
@@ -295,8 +363,20 @@ export function registerPipelineCommands(program: Command): void {
     .argument("<run>", "run id")
     .option("--step <name>", "only this step: its result and the lines it logged")
     .option("--logs", "also print every step's log lines")
+    .option("--target <target>", "local (the metadata store) or vertex (the Vertex AI pipeline job)", "local")
     .action(
-      action(async (rt, runId: string, opts: { step?: string; logs?: boolean }) => {
+      action(async (rt, runId: string, opts: { step?: string; logs?: boolean; target: string }) => {
+        if (opts.target !== "local" && opts.target !== "vertex")
+          throw new UsageError(`--target must be local or vertex, got "${opts.target}"`);
+        if (opts.target === "vertex") {
+          const job = await rt.app().pipelineService().getRun(runId);
+          if (!job)
+            throw new NotFoundError(`Vertex AI pipeline job ${runId}`, {
+              hint: "See `telco pipeline list --target vertex`.",
+            });
+          rt.result(vertexRunJson(job), () => renderVertexRuns([job]));
+          return;
+        }
         const meta = rt.app().pipelineMetadata();
         try {
           const r = meta.runResult(runId);

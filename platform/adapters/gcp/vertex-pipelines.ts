@@ -1,4 +1,12 @@
-import type { PipelineJobSpec, PipelineService, PlannedCall } from "../../ports/pipeline-service.ts";
+import { TelcoError } from "../../errors.ts";
+import type {
+  ManagedRun,
+  ManagedRunState,
+  ManagedTaskState,
+  PipelineJobSpec,
+  PipelineService,
+  PlannedCall,
+} from "../../ports/pipeline-service.ts";
 import { gcpPreflight } from "./preflight.ts";
 import {
   locationParent,
@@ -8,6 +16,7 @@ import {
   vertexEndpoint,
   vertexId,
 } from "./vertex-common.ts";
+import { VertexRest, type VertexRestOptions } from "./vertex-rest.ts";
 
 type Json = Record<string, unknown>;
 
@@ -139,13 +148,131 @@ export async function createVertexSchedule(
   }
 }
 
+/** PipelineJob as the REST API returns it (projects.locations.pipelineJobs get / list), the fields read here. */
+interface PipelineJobResource {
+  name?: string;
+  displayName?: string;
+  state?: string;
+  createTime?: string;
+  startTime?: string;
+  endTime?: string;
+  error?: { code?: number; message?: string };
+  labels?: Record<string, string>;
+  pipelineSpec?: { pipelineInfo?: { name?: string } };
+  jobDetail?: {
+    taskDetails?: Array<{
+      taskId?: string;
+      parentTaskId?: string;
+      taskName?: string;
+      state?: string;
+      startTime?: string;
+      endTime?: string;
+      error?: { message?: string };
+    }>;
+  };
+}
+
+const RUN_STATES: Record<string, ManagedRunState> = {
+  PIPELINE_STATE_QUEUED: "queued",
+  PIPELINE_STATE_PENDING: "pending",
+  PIPELINE_STATE_RUNNING: "running",
+  PIPELINE_STATE_SUCCEEDED: "succeeded",
+  PIPELINE_STATE_FAILED: "failed",
+  PIPELINE_STATE_CANCELLING: "cancelling",
+  PIPELINE_STATE_CANCELLED: "cancelled",
+  PIPELINE_STATE_PAUSED: "paused",
+};
+
+/** A PipelineJob resource as a ManagedRun; the root DAG task (no parent) is not one of the pipeline's tasks. */
+export function managedRun(job: PipelineJobResource): ManagedRun {
+  const name = job.name ?? "";
+  const details = job.jobDetail?.taskDetails ?? [];
+  const hasParents = details.some((t) => t.parentTaskId);
+  const tasks: ManagedTaskState[] = details
+    .filter((t) => !hasParents || t.parentTaskId)
+    .map((t) => ({
+      task: t.taskName ?? t.taskId ?? "?",
+      state: (t.state ?? "STATE_UNSPECIFIED").toLowerCase(),
+      startedAt: t.startTime ?? null,
+      finishedAt: t.endTime ?? null,
+      ...(t.error?.message ? { error: t.error.message } : {}),
+    }));
+  return {
+    id: name.slice(name.lastIndexOf("/") + 1),
+    name,
+    pipeline: job.labels?.["telco-pipeline"] ?? job.pipelineSpec?.pipelineInfo?.name ?? job.displayName ?? "",
+    state: RUN_STATES[job.state ?? ""] ?? "unknown",
+    serviceState: job.state ?? "PIPELINE_STATE_UNSPECIFIED",
+    createdAt: job.createTime ?? null,
+    startedAt: job.startTime ?? null,
+    finishedAt: job.endTime ?? null,
+    ...(job.error?.message ? { error: job.error.message } : {}),
+    tasks,
+  };
+}
+
 /** The pipeline service port on Vertex AI Pipelines (platform/ports/pipeline-service.ts). */
 export class VertexPipelineService implements PipelineService {
   readonly kind = "vertex" as const;
   private readonly location: VertexLocation;
+  private readonly restOptions: VertexRestOptions;
+  private rest: VertexRest | undefined;
 
-  constructor(location: VertexLocation) {
+  /** `rest`: base URL, token and fetch for the reads (default VERTEX_API_ENDPOINT, ADC). */
+  constructor(location: VertexLocation, rest: VertexRestOptions = {}) {
     this.location = location;
+    this.restOptions = rest;
+  }
+
+  private client(): VertexRest {
+    this.rest ??= new VertexRest(this.location, this.restOptions);
+    return this.rest;
+  }
+
+  /**
+   * projects.locations.pipelineJobs.list, newest first (`orderBy=create_time desc`), filtered on
+   * `display_name` (the pipeline name this adapter submits jobs under). A job the list answer gives
+   * without task details is read with pipelineJobs.get for them.
+   */
+  async listRuns(opts: { limit?: number; pipeline?: string } = {}): Promise<ManagedRun[]> {
+    const limit = opts.limit ?? 20;
+    const rest = this.client();
+    const out: ManagedRun[] = [];
+    let pageToken = "";
+    do {
+      const q = new URLSearchParams({
+        pageSize: String(Math.min(limit - out.length, 100)),
+        orderBy: "create_time desc",
+      });
+      if (opts.pipeline) q.set("filter", `display_name="${opts.pipeline.replace(/["\\]/g, "")}"`);
+      if (pageToken) q.set("pageToken", pageToken);
+      const page = (await rest.send(
+        "GET",
+        `${rest.apiBase}/v1/${locationParent(this.location)}/pipelineJobs?${q}`,
+      )) as { pipelineJobs?: PipelineJobResource[]; nextPageToken?: string };
+      for (const job of page.pipelineJobs ?? []) {
+        if (out.length >= limit) break;
+        const full =
+          job.jobDetail || !job.name
+            ? job
+            : ((await rest.send("GET", `${rest.apiBase}/v1/${job.name}`)) as PipelineJobResource);
+        out.push(managedRun(full));
+      }
+      pageToken = page.nextPageToken ?? "";
+    } while (pageToken && out.length < limit);
+    return out;
+  }
+
+  /** projects.locations.pipelineJobs.get; undefined on NOT_FOUND. */
+  async getRun(id: string): Promise<ManagedRun | undefined> {
+    const name = id.startsWith("projects/") ? id : `${locationParent(this.location)}/pipelineJobs/${id}`;
+    const rest = this.client();
+    try {
+      return managedRun((await rest.send("GET", `${rest.apiBase}/v1/${name}`)) as PipelineJobResource);
+    } catch (err) {
+      if (err instanceof TelcoError && err.details?.status === 404) return undefined;
+      throw err;
+    }
   }
 
   private job(spec: PipelineJobSpec): CreatePipelineJobRequest {

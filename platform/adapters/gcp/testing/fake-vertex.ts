@@ -80,3 +80,64 @@ export async function fakeVertex(script: ScriptedResponse[]): Promise<FakeVertex
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }
+
+/**
+ * A PipelineJob resource as projects.locations.pipelineJobs.get answers it, hand-written from the
+ * Vertex AI REST reference (PipelineJob, PipelineJobDetail, PipelineTaskDetail; states
+ * PIPELINE_STATE_* for the job, SUCCEEDED / RUNNING / FAILED / SKIPPED … for tasks), not recorded from
+ * Google. `jobDetail.taskDetails` holds the root DAG task (no parentTaskId) and one entry per task;
+ * `withDetail: false` leaves the details out, as a list answer may.
+ */
+export function pipelineJobBody(opts: {
+  parent: string;
+  id: string;
+  pipeline: string;
+  state: string;
+  created: string;
+  started?: string;
+  ended?: string;
+  error?: string;
+  tasks?: { name: string; state: string; started?: string; ended?: string; error?: string }[];
+  withDetail?: boolean;
+}): Record<string, unknown> {
+  const rootId = "1000";
+  return {
+    name: `${opts.parent}/pipelineJobs/${opts.id}`,
+    displayName: opts.pipeline,
+    createTime: opts.created,
+    ...(opts.started ? { startTime: opts.started } : {}),
+    ...(opts.ended ? { endTime: opts.ended } : {}),
+    updateTime: opts.ended ?? opts.started ?? opts.created,
+    state: opts.state,
+    labels: { "telco-pipeline": opts.pipeline },
+    ...(opts.error ? { error: { code: 9, message: opts.error } } : {}),
+    runtimeConfig: { gcsOutputDirectory: "gs://aurora-lake/pipelines", parameterValues: {} },
+    ...(opts.withDetail === false
+      ? {}
+      : {
+          jobDetail: {
+            pipelineContext: { name: `${opts.parent}/metadataStores/default/contexts/${opts.pipeline}` },
+            pipelineRunContext: { name: `${opts.parent}/metadataStores/default/contexts/${opts.id}` },
+            taskDetails: [
+              {
+                taskId: rootId,
+                taskName: opts.pipeline,
+                createTime: opts.created,
+                ...(opts.started ? { startTime: opts.started } : {}),
+                state: opts.state.replace("PIPELINE_STATE_", ""),
+              },
+              ...(opts.tasks ?? []).map((t, i) => ({
+                taskId: String(2000 + i),
+                parentTaskId: rootId,
+                taskName: t.name,
+                createTime: t.started ?? opts.created,
+                ...(t.started ? { startTime: t.started } : {}),
+                ...(t.ended ? { endTime: t.ended } : {}),
+                state: t.state,
+                ...(t.error ? { error: { code: 9, message: t.error } } : {}),
+              })),
+            ],
+          },
+        }),
+  };
+}

@@ -63,9 +63,10 @@ const KNOWN_CYCLES: Array<{ files: RegExp; why: string; runtime?: true }> = [];
 const folderOf = (f: string) => f.split("/").slice(0, 2).join("/");
 
 /**
- * Cycles between the folders under `top` (e.g. `mlops/`), over non-test imports: each cycle as its
- * folders and the file imports that cross between them. Folders are the units a reader and a change
- * see (training, registry, monitoring, …), so they must layer one way even when no two files cycle.
+ * Cycles between the folders under `top` (`mlops/`, `llmops/`, `platform/`, `cli/`), over non-test
+ * imports: each cycle as its folders and the file imports that cross between them. Folders are the
+ * units a reader and a change see (training, registry, monitoring, …), so they must layer one way even
+ * when no two files cycle.
  */
 function folderCycles(all: readonly ImportEdge[], top: string): Array<{ folders: string[]; via: string[] }> {
   const inside = all.filter(
@@ -80,6 +81,54 @@ function folderCycles(all: readonly ImportEdge[], top: string): Array<{ folders:
       .filter((e) => c.includes(folderOf(e.from)) && c.includes(folderOf(e.to ?? "")))
       .map((e) => `${e.from}:${e.line} → ${e.to}`),
   }));
+}
+
+/**
+ * The layers of `llmops/`, lowest first (llmops/README.md): a folder imports only folders of lower
+ * layers (tests and `testing/` fixtures excepted). Folders of one layer do not import each other.
+ */
+const LLMOPS_LAYERS: readonly (readonly string[])[] = [
+  // The vocabulary every part shares, and two leaves: the command language and citation types,
+  // the versioned prompts, the offers rules engine.
+  ["llmops/conversation", "llmops/prompts", "llmops/rules"],
+  // Checks over text: input, retrieved-content and output guardrails, the grounding check.
+  ["llmops/guardrails"],
+  // The knowledge base (its ingest report uses the planted-instruction check).
+  ["llmops/rag"],
+  // One tool per file over the operator systems, the rules and the knowledge base.
+  ["llmops/tools"],
+  // The dialogue engine, flows, understanding, sessions, the Assistant (wrapped by a TurnObserver).
+  ["llmops/agent"],
+  // The tracing observer: wraps the agent's parts, reads guardrail triggers.
+  ["llmops/observability"],
+  // The composition: the agent behind its guardrails and observer, `telco chat`.
+  ["llmops/assistant"],
+  // What uses the assembled assistant: customer channels, and the evaluations of everything.
+  ["llmops/channels", "llmops/evaluations"],
+];
+
+/**
+ * Imports between the folders under `top` that do not go to a lower layer of `layers` (non-test code),
+ * and folders under `top` no layer declares.
+ */
+function layerViolations(
+  all: readonly ImportEdge[],
+  top: string,
+  layers: readonly (readonly string[])[],
+): string[] {
+  const layerOf = (folder: string) => layers.findIndex((l) => l.includes(folder));
+  const out: string[] = [];
+  for (const e of all) {
+    if (!e.to?.startsWith(top) || !e.from.startsWith(top) || isTestCode(e.from) || isTestCode(e.to)) continue;
+    const from = folderOf(e.from);
+    const to = folderOf(e.to);
+    if (from === to) continue;
+    for (const f of [from, to])
+      if (layerOf(f) < 0 && !out.includes(`${f} is in no layer`)) out.push(`${f} is in no layer`);
+    if (layerOf(from) >= 0 && layerOf(to) >= 0 && layerOf(to) >= layerOf(from))
+      out.push(`${e.from}:${e.line} → ${e.to} (${from} may not import ${to})`);
+  }
+  return out;
 }
 
 describe("import graph scanner", () => {
@@ -262,6 +311,61 @@ describe("dependency rules", () => {
   it("no import cycle between the folders of mlops/ (training, registry, monitoring, serving, pipelines, …)", () => {
     const cycles = folderCycles(edges, "mlops/");
     expect(cycles.map((c) => `${c.folders.join(" ↔ ")} via ${c.via.join(", ")}`)).toEqual([]);
+  });
+
+  it("no import cycle between the folders of llmops/ (conversation, guardrails, rag, tools, agent, observability, assistant, …)", () => {
+    const cycles = folderCycles(edges, "llmops/");
+    expect(cycles.map((c) => `${c.folders.join(" ↔ ")} via ${c.via.join(", ")}`)).toEqual([]);
+  });
+
+  it("llmops/ folders import only lower layers (the layering of llmops/README.md)", () => {
+    expect(layerViolations(edges, "llmops/", LLMOPS_LAYERS)).toEqual([]);
+  });
+
+  it.each(["platform/", "cli/"])("no import cycle between the folders of %s", (top) => {
+    const cycles = folderCycles(edges, top);
+    expect(cycles.map((c) => `${c.folders.join(" ↔ ")} via ${c.via.join(", ")}`)).toEqual([]);
+  });
+
+  it("the layer check flags an upward import and an undeclared folder, and ignores tests", () => {
+    const e = (from: string, to: string): ImportEdge => ({
+      from,
+      to,
+      specifier: to,
+      typeOnly: false,
+      dynamic: false,
+      line: 1,
+    });
+    const layers = [["llmops/conversation"], ["llmops/agent"], ["llmops/assistant"]];
+    expect(
+      layerViolations(
+        [
+          e("llmops/agent/engine.ts", "llmops/conversation/commands.ts"),
+          e("llmops/assistant/compose.ts", "llmops/agent/engine.ts"),
+          e("llmops/agent/flows/flow.ts", "llmops/agent/engine.ts"),
+          e("llmops/agent/engine.test.ts", "llmops/assistant/compose.ts"),
+          e("llmops/agent/testing/fixture.ts", "llmops/assistant/compose.ts"),
+          e("mlops/x/y.ts", "llmops/assistant/compose.ts"),
+        ],
+        "llmops/",
+        layers,
+      ),
+    ).toEqual([]);
+    expect(
+      layerViolations(
+        [
+          e("llmops/agent/assistant.ts", "llmops/assistant/compose.ts"),
+          e("llmops/conversation/commands.ts", "llmops/agent/engine.ts"),
+          e("llmops/agent/x.ts", "llmops/newcomer/y.ts"),
+        ],
+        "llmops/",
+        layers,
+      ),
+    ).toEqual([
+      "llmops/agent/assistant.ts:1 → llmops/assistant/compose.ts (llmops/agent may not import llmops/assistant)",
+      "llmops/conversation/commands.ts:1 → llmops/agent/engine.ts (llmops/conversation may not import llmops/agent)",
+      "llmops/newcomer is in no layer",
+    ]);
   });
 
   it("the folder check finds a cycle made of acyclic files, names its imports, and ignores tests", () => {

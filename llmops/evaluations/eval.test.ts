@@ -34,8 +34,11 @@ const COMMITTED_BASELINE = join(import.meta.dirname, "baseline.json");
 beforeAll(async () => {
   sb = await sandboxFixture();
   home = mkdtempSync(join(tmpdir(), "telco-evals-"));
-  // An empty config file: the defaults (and the committed thresholds) whatever the developer's own file says.
-  writeFileSync(join(home, "telco.config.yaml"), "{}\n");
+  // The defaults (and the committed thresholds) whatever the developer's own file says, except the latency
+  // ratio: wall-clock time against a baseline taken on a quiet machine is not a unit test's business (CI
+  // shares its cores), so it is switched off here. The ratio gate itself is tested on fixed numbers in
+  // suites/suites.test.ts; latency goals live in `npm run bench:assistant`.
+  writeFileSync(join(home, "telco.config.yaml"), "evals:\n  tolerance:\n    latencyRatio: 1000000\n");
 }, 120_000);
 
 afterAll(async () => {

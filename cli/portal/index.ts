@@ -9,7 +9,6 @@ import { lastMonitorRunPath } from "../../mlops/monitoring/monitor.ts";
 import { openRegistry } from "../../mlops/registry/store.ts";
 import { createChurnRiskService } from "../../mlops/serving/churn-risk.ts";
 import type { ServerPlugin } from "../../mlops/serving/server.ts";
-import { SqlitePipelineMetadata as PipelineMetadata } from "../../platform/adapters/local/sqlite-pipeline-metadata.ts";
 import type { AppContext } from "../../platform/context.ts";
 import { ValidationError } from "../../platform/errors.ts";
 import type { OperatorSystems } from "../../platform/ports/operator-systems.ts";
@@ -57,7 +56,8 @@ export function portalDeps(
     sessions: () => app.assistantSessions(),
     customerIds: async (limit) => onlineStoreIds(app.paths.onlineStore, limit),
     pipelineRuns: async (limit) => {
-      const meta = new PipelineMetadata(app.paths.pipelines);
+      // Through the port: the workspace store locally, Firestore under gcp (where Vertex runs record their steps).
+      const meta = app.pipelineMetadata(app.paths.pipelines);
       try {
         return meta.listRuns(limit).map((r) => ({
           run_id: r.id,

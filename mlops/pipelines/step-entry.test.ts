@@ -8,6 +8,8 @@ import {
 } from "../../platform/adapters/gcp/testing/fake-firestore-thread.ts";
 import { configSchema } from "../../platform/config/schema.ts";
 import { contextFromConfig } from "../../platform/context.ts";
+import { getPipeline } from "./catalog.ts";
+import { runPipeline } from "./runner.ts";
 import { runStepEntry } from "./step-entry.ts";
 
 // `telco pipeline step` as each Vertex AI task runs it, under the gcp profile: the steps land in the
@@ -31,7 +33,7 @@ afterAll(async () => {
 const gcpApp = () =>
   contextFromConfig(configSchema.parse({ profile: "gcp", gcp: { project: "p1", bucket: "b" } }), home);
 
-describe("pipeline step under the gcp profile", () => {
+describe("pipelines under the gcp profile (metadata in a fake Firestore)", () => {
   it("records each task of a Vertex run in Firestore: status, attempts, outputs, logs, lineage, and the run's end", async () => {
     const app = gcpApp();
     const gcs = join(home, "gcs"); // stands for the GCS FUSE paths Vertex passes
@@ -135,6 +137,47 @@ describe("pipeline step under the gcp profile", () => {
       });
     } finally {
       again.close();
+      await app.close();
+    }
+  });
+
+  it("runs a pipeline in process with its metadata in Firestore: recorded, listed, and cached on the second run", async () => {
+    const app = gcpApp();
+    try {
+      const first = await runPipeline(app.paths.pipelines, getPipeline("demo"), {
+        params: { rows: 30 },
+        app,
+      });
+      const second = await runPipeline(app.paths.pipelines, getPipeline("demo"), {
+        params: { rows: 30 },
+        app,
+      });
+      expect(first.status).toBe("succeeded");
+      expect(second.steps.map((s) => s.status)).toEqual(["cached", "cached", "cached", "cached"]);
+      const meta = app.pipelineMetadata();
+      try {
+        expect(meta.kind).toBe("firestore");
+        expect(
+          meta
+            .listRuns(10, "demo")
+            .slice(0, 2)
+            .map((r) => r.id),
+        ).toEqual([second.run_id, first.run_id]);
+        expect(meta.runResult(first.run_id)?.steps.map((s) => s.status)).toEqual([
+          "succeeded",
+          "succeeded",
+          "succeeded",
+          "succeeded",
+        ]);
+        expect(
+          meta
+            .lineage(second.run_id)
+            .some((e) => e.direction === "output" && e.artifact.runId === first.run_id),
+        ).toBe(true);
+      } finally {
+        meta.close();
+      }
+    } finally {
       await app.close();
     }
   });

@@ -1,11 +1,13 @@
 /**
- * Pipeline metadata port (version 1): runs, steps, artifacts, lineage events and the step cache of
- * local pipeline runs (the local counterpart of Vertex ML Metadata). Local adapter:
- * platform/adapters/local/sqlite-pipeline-metadata.ts (node:sqlite). Runs submitted to Vertex AI
- * Pipelines are recorded by Vertex itself; no GCP adapter of this port exists.
+ * Pipeline metadata port (version 1): runs, steps, artifacts, lineage events, step log lines and the
+ * step cache of pipeline runs. Adapters: platform/adapters/local/sqlite-pipeline-metadata.ts
+ * (node:sqlite, profile local) and platform/adapters/gcp/firestore-pipeline-metadata.ts (Firestore,
+ * profile gcp), where `telco pipeline step` also records the tasks of runs on Vertex AI Pipelines
+ * (mlops/pipelines/step-entry.ts). Both pass ports/testing/pipeline-metadata.contract.ts.
  *
  * Synchronous on purpose: the runner records each status change before it moves on, and the
- * embedded store answers in microseconds.
+ * embedded store answers in microseconds. The Firestore adapter keeps the shape by blocking on each
+ * REST round trip (a request thread does the fetch).
  */
 import type {
   ArtifactRecord,

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
-import { join } from "node:path";
 import type { Command } from "commander";
+import { artifactFile } from "../mlops/registry/artifact-file.ts";
 import { openRegistry } from "../mlops/registry/store.ts";
 import {
   bigqueryDataset,
@@ -24,7 +24,6 @@ import {
 } from "../platform/adapters/gcp/vertex-rest.ts";
 import { action, type CommandRuntime, intOption } from "../platform/cli/runtime.ts";
 import type { TelcoConfig } from "../platform/config/schema.ts";
-import type { AppContext } from "../platform/context.ts";
 import { ConfigError, TelcoError, UsageError } from "../platform/errors.ts";
 import type { ModelVersion } from "../platform/ports/registry.ts";
 
@@ -113,7 +112,12 @@ export function registerVertexCommands(program: Command): void {
           const traffic = parseTraffic(opts.traffic);
           const local = async (alias: string, percent?: number): Promise<DeployedVersion> => {
             const version = await registry.resolve(`${name}@${alias}`);
-            return { alias, version, artifactPath: artifactPath(app, version), percent };
+            return {
+              alias,
+              version,
+              artifactPath: await artifactFile(registry, version, app.paths.home),
+              percent,
+            };
           };
           const champion = await local("champion");
           const challengers = await Promise.all(Object.entries(traffic).map(([a, p]) => local(a, p)));
@@ -313,10 +317,6 @@ function renderPlan(plan: readonly PlannedRequest[]): string {
         .join("\n"),
     )
     .join("\n\n");
-}
-
-function artifactPath(app: AppContext, v: ModelVersion): string {
-  return join(app.paths.registry, "models", v.name, "versions", String(v.version), v.artifact.file);
 }
 
 function artifactPrefix(config: TelcoConfig): string {

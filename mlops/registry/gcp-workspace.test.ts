@@ -15,6 +15,7 @@ import { buildReferenceProfile } from "../monitoring/reference-profile.ts";
 import { loadReferenceProfile, writeReferenceProfile } from "../monitoring/reference-store.ts";
 import { FIXTURE_SPECS, fixtureModelBytes, fixtureRows } from "../serving/testing/fixture.ts";
 import { datasetFromRows } from "../training/dataset.ts";
+import { artifactFile } from "./artifact-file.ts";
 import { loadModelVersion } from "./model-loader.ts";
 import { promoteIfBetter } from "./policy.ts";
 import { openRegistry } from "./store.ts";
@@ -131,5 +132,10 @@ describe("gcp profile: the registry in Cloud Storage, register → promote → m
       "registry/models/churn/versions/1/reference-profile.json",
     ]);
     expect((await registry.audit("churn")).map((e) => [e.alias, e.to])).toEqual([["champion", 1]]);
+
+    // `models mirror` / `models deploy` hand the upload a local file: the verified bytes, copied once.
+    const file = await artifactFile(registry, v1, home);
+    expect(file).toBe(join(home, "tmp", "artifacts", "churn", "v1", "artifact.json"));
+    expect(readFileSync(file)).toEqual(Buffer.from(await fixtureModelBytes(7)));
   }, 120_000);
 });

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { basename, dirname, join, resolve } from "node:path";
 import { UsageError, ValidationError } from "../../platform/errors.ts";
 import type { Warehouse } from "../../platform/ports/warehouse.ts";
+import { duckdbDialect, type SqlDialect } from "../../platform/sql/dialect.ts";
 import { type ColumnType, type ContractColumn, type DataContract, dataContractSchema } from "./contract.ts";
 import { ident, lit, snake } from "./sql.ts";
 
@@ -65,71 +66,78 @@ export function freezeContract(path: string, contract: DataContract): void {
   renameSync(tmp, path);
 }
 
-/**
- * Infers a contract from a CSV the first time a user dataset is ingested. Types are chosen so
- * that every non-blank value of the column passes the same TRY_CAST the bronze check uses
- * (integer → number → boolean → date → timestamp → string), so the file that froze the
- * contract always validates against it. Non-key columns are nullable (future files may have
- * gaps); the id and target are not. The target is kept as a string (its positive value is text).
- */
-export async function inferCsvContract(
-  wh: Warehouse,
-  opts: {
-    path: string;
-    header: string[];
-    delimiter: string;
-    name: string;
-    target: string;
-    /** The id column; absent: a generated row id (`rowId`) from the file name and line. */
-    id: string | undefined;
-    rowId?: string;
-    positive: string | undefined;
-    /** Longest record in bytes (from the scan), to size DuckDB's line buffer. */
-    maxRecordBytes: number;
-  },
-): Promise<DataContract> {
-  const { header } = opts;
+/** What contract inference needs to know besides the file's values. */
+export interface InferCsvOptions {
+  path: string;
+  header: string[];
+  delimiter: string;
+  name: string;
+  target: string;
+  /** The id column; absent: a generated row id (`rowId`) from the file name and line. */
+  id: string | undefined;
+  rowId?: string;
+  positive: string | undefined;
+}
+
+/** Refuses --target / --id naming a column the header lacks. */
+export function checkInferColumns(opts: InferCsvOptions): void {
   for (const [col, flag] of [
     [opts.target, "--target"],
     [opts.id, "--id"],
   ] as const) {
-    if (col !== undefined && !header.includes(col)) {
+    if (col !== undefined && !opts.header.includes(col)) {
       throw new ValidationError(
         flag,
-        `column "${col}" not found in the header of ${basename(opts.path)} (${header.join(", ")})`,
+        `column "${col}" not found in the header of ${basename(opts.path)} (${opts.header.join(", ")})`,
       );
     }
   }
-  const cols = header.map((_, i) => `c${i}`);
-  const colSpec = cols.map((c) => `${lit(c)}: 'VARCHAR'`).join(", ");
+}
+
+/**
+ * The two queries inference runs over a relation of text columns (`cols`, quoted, in header order):
+ * per column, how many non-blank values fail each cast (integer → number → decimal-comma number →
+ * boolean → date → timestamp), and the target's distinct values. Rendered through `dialect`, so the
+ * casts are the warehouse's own (DuckDB's TRY_CAST locally, BigQuery's SAFE_CAST on gcp) and the
+ * contract inferred is one the same warehouse's bronze checks accept.
+ */
+export function inferenceSql(
+  relation: string,
+  cols: string[],
+  targetIdx: number,
+  dialect: SqlDialect,
+): { stats: string; targets: string } {
   const checks = cols.flatMap((c, i) => {
-    const b = `NULLIF(trim(${ident(c)}), '')`;
+    const b = `nullif(trim(${c}), '')`;
     // The same value with a decimal comma turned into a point ("126,76" → 126.76).
     const d = `replace(${b}, ',', '.')`;
     const k = `k${i}`;
+    const fails = (cond: string) => dialect.countIf(`${b} is not null and (${cond})`);
     return [
       `count(${b}) AS ${k}_n`,
-      `count(${b}) FILTER (TRY_CAST(${b} AS BIGINT) IS NULL OR TRY_CAST(${b} AS DOUBLE) <> TRY_CAST(${b} AS BIGINT)) AS ${k}_int`,
-      `count(${b}) FILTER (TRY_CAST(${b} AS DOUBLE) IS NULL) AS ${k}_num`,
-      `count(${b}) FILTER (NOT regexp_full_match(${b}, '[+-]?[0-9]*,[0-9]+|[+-]?[0-9]+') OR TRY_CAST(${d} AS DOUBLE) IS NULL) AS ${k}_dcomma`,
-      `count(${b}) FILTER (TRY_CAST(${b} AS BOOLEAN) IS NULL) AS ${k}_bool`,
-      `count(${b}) FILTER (TRY_CAST(${b} AS DATE) IS NULL) AS ${k}_date`,
-      `count(${b}) FILTER (TRY_CAST(${b} AS TIMESTAMP) IS NULL) AS ${k}_ts`,
+      `${fails(`${dialect.safeCast(b, "integer")} is null or ${dialect.safeCast(b, "number")} <> ${dialect.safeCast(b, "integer")}`)} AS ${k}_int`,
+      `${fails(`${dialect.safeCast(b, "number")} is null`)} AS ${k}_num`,
+      `${fails(`not ${dialect.fullMatch(b, "[+-]?[0-9]*,[0-9]+|[+-]?[0-9]+")} or ${dialect.safeCast(d, "number")} is null`)} AS ${k}_dcomma`,
+      `${fails(`${dialect.safeCast(b, "boolean")} is null`)} AS ${k}_bool`,
+      `${fails(`${dialect.safeCast(b, "date")} is null`)} AS ${k}_date`,
+      `${fails(`${dialect.safeCast(b, "timestamp")} is null`)} AS ${k}_ts`,
     ];
   });
-  const targetIdx = header.indexOf(opts.target);
-  const maxLine = Math.max(2 * 1024 * 1024, opts.maxRecordBytes + 1024);
-  const sizes = `max_line_size=${maxLine}, buffer_size=${Math.max(16 * 1024 * 1024, 2 * maxLine)}`;
-  const sql = `SELECT ${checks.join(", ")} FROM read_csv(${lit(opts.path)}, header=true, auto_detect=false, delim=${lit(opts.delimiter)}, quote='"', escape='"', columns={${colSpec}}, null_padding=true, parallel=false, strict_mode=false, ${sizes})`;
-  const [stats] = await wh.query<Record<string, number>>(sql);
-  const targetValues = await wh.query<{ v: string }>(
-    `SELECT DISTINCT trim(${ident(`c${targetIdx}`)}) AS v FROM read_csv(${lit(opts.path)}, header=true, auto_detect=false, delim=${lit(opts.delimiter)}, quote='"', escape='"', columns={${colSpec}}, null_padding=true, parallel=false, strict_mode=false, ${sizes}) WHERE v IS NOT NULL AND v <> '' ORDER BY 1 LIMIT 50`,
-  );
-  const label = resolvePositive(
-    targetValues.map((r) => r.v),
-    opts.target,
-    opts.positive,
-  );
+  const target = cols[targetIdx];
+  return {
+    stats: `SELECT ${checks.join(", ")} FROM ${relation}`,
+    targets: `SELECT DISTINCT trim(${target}) AS v FROM ${relation} WHERE trim(${target}) <> '' ORDER BY 1 LIMIT 50`,
+  };
+}
+
+/** The contract from inference's counts (see `inferenceSql`) and the target's values. */
+export function contractFromInference(
+  opts: InferCsvOptions,
+  stats: Record<string, unknown>,
+  targetValues: string[],
+): DataContract {
+  const { header } = opts;
+  const label = resolvePositive(targetValues, opts.target, opts.positive);
   const columns: ContractColumn[] = header.map((name, i) => {
     const k = `k${i}`;
     const n = Number(stats[`${k}_n`]);
@@ -174,6 +182,37 @@ export async function inferCsvContract(
     ...(opts.delimiter === "," ? {} : { delimiter: opts.delimiter }),
     training: { target: opts.target, ...label },
   });
+}
+
+/**
+ * Infers a contract from a CSV the first time a user dataset is ingested, reading the file with
+ * the local warehouse (DuckDB). Types are chosen so that every non-blank value of the column passes
+ * the same TRY_CAST the bronze check uses (integer → number → boolean → date → timestamp → string),
+ * so the file that froze the contract always validates against it. Non-key columns are nullable
+ * (future files may have gaps); the id and target are not. The target is kept as a string (its
+ * positive value is text). BigQuery's twin is mlops/ingestion/warehouse-infer.ts.
+ */
+export async function inferCsvContract(
+  wh: Warehouse,
+  opts: InferCsvOptions & {
+    /** Longest record in bytes (from the scan), to size DuckDB's line buffer. */
+    maxRecordBytes: number;
+  },
+): Promise<DataContract> {
+  checkInferColumns(opts);
+  const cols = opts.header.map((_, i) => `c${i}`);
+  const colSpec = cols.map((c) => `${lit(c)}: 'VARCHAR'`).join(", ");
+  const maxLine = Math.max(2 * 1024 * 1024, opts.maxRecordBytes + 1024);
+  const sizes = `max_line_size=${maxLine}, buffer_size=${Math.max(16 * 1024 * 1024, 2 * maxLine)}`;
+  const relation = `read_csv(${lit(opts.path)}, header=true, auto_detect=false, delim=${lit(opts.delimiter)}, quote='"', escape='"', columns={${colSpec}}, null_padding=true, parallel=false, strict_mode=false, ${sizes})`;
+  const sql = inferenceSql(relation, cols.map(ident), opts.header.indexOf(opts.target), duckdbDialect);
+  const [stats] = await wh.query<Record<string, number>>(sql.stats);
+  const targetValues = await wh.query<{ v: string }>(sql.targets);
+  return contractFromInference(
+    opts,
+    stats,
+    targetValues.map((r) => r.v),
+  );
 }
 
 /** Spellings of a boolean, compared lower-cased and trimmed (en, pt-BR, digits, letters). */

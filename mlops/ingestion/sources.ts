@@ -33,6 +33,7 @@ import {
   ingestedPopulations,
   recordDatasetVersion,
 } from "./versions.ts";
+import { inferCsvContractInWarehouse } from "./warehouse-infer.ts";
 import { ingestPlanInWarehouse, loadsInWarehouse } from "./warehouse-ingest.ts";
 
 /** Silver = latest row per primary key over all bronze batches, columns renamed by `alias`. */
@@ -92,16 +93,54 @@ export async function ingestIbmTelco(
   opts?: IngestOptions,
 ): Promise<IngestReport> {
   const plan = ibmTelcoPlan(file);
-  if (loadsInWarehouse(await app.warehouse())) {
-    throw new ValidationError(
-      "ibm-telco",
-      "its silver and gold SQL (sql/silver/ibm_telco.sql) is not rendered for BigQuery yet; BigQuery ingests synthetic deliveries, user CSVs and interactions",
+  const wh = await app.warehouse();
+  if (!loadsInWarehouse(wh)) return runIngestion(app, plan, opts);
+  // BigQuery: load jobs into bronze (conformed names), silver and gold from the same SQL files
+  const contract = plan.files[0].contract;
+  const report = await ingestPlanInWarehouse(wh, app.lake(), plan, opts, {
+    silverSelect: {
+      [contract.name]: (_loaded, dialect) =>
+        renderSql("silver", "ibm_telco", { bronze: ibmBronzeAsDelivered(contract, bigqueryIdent) }, dialect),
+    },
+  });
+  if (!report.files.some((f) => f.status === "ingested")) return report;
+  const gold = "gold.ibm_telco_training";
+  const dialect = sqlDialect("bigquery");
+  opts?.onProgress?.(`build ${gold}`);
+  await wh.exec(
+    dialect.createTableAs(
+      gold,
+      renderSql("gold", "ibm_telco_training", { silver: "silver.ibm_telco" }, dialect),
       {
-        hint: `Ingest it under the local profile, or as a user CSV: telco data ingest csv ${file} --name ibm-churn --target Churn --id customerID (with a contract frozen locally).`,
+        clusterBy: ["customer_id"],
       },
-    );
-  }
-  return runIngestion(app, plan, opts);
+    ),
+  );
+  const v = await contentVersion(wh, gold);
+  const silver = report.tables.find((t) => t.table === "silver.ibm_telco");
+  await recordDatasetVersion(wh, {
+    table: gold,
+    version: v.version,
+    layer: "gold",
+    rowCount: v.rows,
+    contractVersion: null,
+    sourceFiles: [],
+    parents: silver ? [`${silver.table}@${silver.version}`] : [],
+    batchId: report.batchId,
+    location: `warehouse:${gold}`,
+  });
+  return { ...report, tables: [...report.tables, { table: gold, version: v.version, rows: v.rows }] };
+}
+
+/**
+ * Bronze ibm_telco as sql/silver/ibm_telco.sql reads it: a loaded table has the conformed names
+ * (customer_id for customerID) and no `_line` (duplicate keys of a batch are quarantined, so none
+ * is needed to pick a row); this puts the delivered names back. `quote` is the engine's quoting.
+ */
+export function ibmBronzeAsDelivered(contract: DataContract, quote: (name: string) => string): string {
+  const names = conformedNames(contract.columns.map((c) => c.name));
+  const cols = contract.columns.map((c) => `${quote(names.get(c.name) as string)} AS ${quote(c.name)}`);
+  return `(SELECT ${cols.join(", ")}, _ingested_at, _batch_id, CAST(NULL AS INT64) AS _line FROM bronze.${contract.name})`;
 }
 
 /**
@@ -328,18 +367,9 @@ export async function csvPlan(
     const header = parseCsvRecord(firstLine, delimiter);
     const id = opts.id ?? header.find((h) => /^(customer[ _-]?id|id)$/i.test(h.trim()));
     const wh = await app.warehouse();
-    if (loadsInWarehouse(wh)) {
-      throw new ValidationError(
-        contractPath,
-        "no frozen contract: inferring one reads the file with the local warehouse (DuckDB), not BigQuery",
-        {
-          hint: `Freeze it once under the local profile (TELCO_PROFILE=local telco data ingest csv FILE --name ${opts.name} --target ${opts.target} --contract-dir DIR), then ingest here with the same --contract-dir.`,
-        },
-      );
-    }
     // Run the scan first so an empty/non-UTF-8 file fails with the same message as later ingests.
     const scan = await scanFile(path, { format: "csv", delimiter });
-    contract = await inferCsvContract(wh, {
+    const infer = {
       path,
       header,
       delimiter,
@@ -348,8 +378,11 @@ export async function csvPlan(
       id,
       rowId: id ? undefined : rowIdColumn(header),
       positive: opts.positive,
-      maxRecordBytes: scan.maxRecordBytes,
-    });
+    };
+    // BigQuery: the file is loaded into a staging table and its values counted there
+    contract = loadsInWarehouse(wh)
+      ? await inferCsvContractInWarehouse(wh, app.lake(), infer)
+      : await inferCsvContract(wh, { ...infer, maxRecordBytes: scan.maxRecordBytes });
     inferred = true;
   }
   const training = contract.training;

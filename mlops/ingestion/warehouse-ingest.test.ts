@@ -3,8 +3,12 @@ import { join } from "node:path";
 import { Parser } from "node-sql-parser";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BigQueryWarehouse } from "../../platform/adapters/gcp/bigquery-warehouse.ts";
-import { type GcsBucketLike, GcsLake } from "../../platform/adapters/gcp/gcs-lake.ts";
-import { type FakeBigQuery, fakeBigQuery } from "../../platform/adapters/gcp/testing/fake-bigquery.ts";
+import { GcsLake } from "../../platform/adapters/gcp/gcs-lake.ts";
+import {
+  type FakeBigQuery,
+  fakeBigQuery,
+  splitStatements,
+} from "../../platform/adapters/gcp/testing/fake-bigquery.ts";
 import { configSchema } from "../../platform/config/schema.ts";
 import { type AppContext, contextFromConfig } from "../../platform/context.ts";
 import { generateOperatorData } from "../simulator/generate.ts";
@@ -13,7 +17,8 @@ import { dataContractSchema } from "./contract.ts";
 import { freezeContract, userContractPath } from "./contracts.ts";
 import { ingestCsv, ingestIbmTelco, ingestPlan, ingestSynthetic, interactionsPlan } from "./sources.ts";
 import { tempDir } from "./test-helpers.ts";
-import { csvWithRowId, loadableContract, refuseUnloadable } from "./warehouse-ingest.ts";
+import { memoryBucket } from "./testing/memory-bucket.ts";
+import { loadableContract, loadJsonl } from "./warehouse-ingest.ts";
 
 /**
  * `telco data ingest synthetic|csv` under the gcp profile, end to end against doubles of both
@@ -23,39 +28,6 @@ import { csvWithRowId, loadableContract, refuseUnloadable } from "./warehouse-in
  * clusters bronze and inserts rejects into bronze._quarantine, the batch and delivery identity are
  * recorded, and the printed report counts loaded rows and quarantined ones with their reasons.
  */
-
-/** An in-memory bucket with the method shapes of @google-cloud/storage's Bucket. */
-function memoryBucket(): GcsBucketLike & { objects: Map<string, Buffer> } {
-  const objects = new Map<string, Buffer>();
-  return {
-    objects,
-    file(name) {
-      return {
-        async exists() {
-          return [objects.has(name)];
-        },
-        async download() {
-          const data = objects.get(name);
-          if (!data) throw new Error(`No such object: ${name}`);
-          return [data];
-        },
-        async save(data) {
-          objects.set(name, Buffer.from(data));
-        },
-      };
-    },
-    async getFiles({ prefix }) {
-      return [[...objects.keys()].filter((k) => k.startsWith(prefix)).map((name) => ({ name }))];
-    },
-    async upload(localPath, { destination }) {
-      const { readFileSync } = await import("node:fs");
-      objects.set(destination, readFileSync(localPath));
-    },
-    async deleteFiles({ prefix }) {
-      for (const k of [...objects.keys()]) if (k.startsWith(prefix)) objects.delete(k);
-    },
-  };
-}
 
 /** What the fake answers, changed per test. */
 const state = {
@@ -96,7 +68,7 @@ beforeAll(async () => {
   home = tempDir("telco-gcp-ingest-");
   fake = await fakeBigQuery({
     loadOutcome: (uris) =>
-      uris[0].endsWith("/customers.csv")
+      uris[0].endsWith("-customers.csv.jsonl")
         ? {
             outputRows: 40,
             badRecords: 1,
@@ -112,7 +84,7 @@ beforeAll(async () => {
         const t = /table_name = '(\w+)'/.exec(sql)?.[1] ?? "";
         return [{ n: String((state.reasons[t] ?? []).reduce((a, r) => a + r.n, 0)) }];
       }
-      if (sql.startsWith("SELECT reason, count(*) AS n FROM dev_bronze._quarantine")) {
+      if (sql.startsWith("SELECT CASE WHEN starts_with(reason, 'duplicate key')")) {
         const t = /table_name = '(\w+)'/.exec(sql)?.[1] ?? "";
         return (state.reasons[t] ?? []).map((r) => ({ reason: r.reason, n: String(r.n) }));
       }
@@ -120,6 +92,18 @@ beforeAll(async () => {
         return [{ n: String(state.bronzeRows[tableOf(sql, "dev_bronze")] ?? 0) }];
       if (sql.startsWith("SELECT batch_id FROM dev_meta.raw_files WHERE"))
         return state.seenIn ? [{ batch_id: state.seenIn }] : [];
+      if (sql.startsWith("SELECT count(nullif(trim(`customer_id`), '')) AS k0_n")) {
+        // customer_id: text; MonthlyCharges: one value not an integer, all numbers; Churn: text
+        const k = (i: number, fails: number[]) =>
+          Object.fromEntries(
+            ["n", "int", "num", "dcomma", "bool", "date", "ts"].map((c, j) => [
+              `k${i}_${c}`,
+              String(j === 0 ? 2 : fails[j - 1]),
+            ]),
+          );
+        return [{ ...k(0, [2, 2, 2, 2, 2, 2]), ...k(1, [1, 0, 1, 2, 2, 2]), ...k(2, [2, 2, 2, 2, 2, 2]) }];
+      }
+      if (sql.startsWith("SELECT DISTINCT trim(`churn`) AS v")) return [{ v: "No" }, { v: "Yes" }];
       if (/INFORMATION_SCHEMA\.COLUMNS/.test(sql)) return [{ column_name: "id", column_type: "STRING" }];
       if (sql.includes("farm_fingerprint")) return [{ n: "20", h: "42" }];
       if (sql.includes("sum(label) AS pos")) return [{ pos: "3", n: "9" }];
@@ -170,41 +154,72 @@ describe("telco data ingest synthetic under the gcp profile (fake BigQuery, in-m
         ?.toString(),
     ).toMatch(/^customer_id,/);
 
-    // one load job per delivered file, from the bucket, into a STRING staging table
+    // the JSONL copies the load jobs read were staged beside raw and are gone after the commit
+    expect([...bucket.objects.keys()].filter((k) => k.includes("/_staging/"))).toEqual([]);
+    const staged = [...bucket.uploads.keys()].filter((k) => k.includes(`/_staging/${report.batchId}/`));
+    expect(staged).toHaveLength(report.files.length);
+
+    // one load job per table, from the bucket's staging prefix, JSONL mapped by name into STRING columns
     const loads = fake.requests
       .slice(before)
       .map((r) => (r.body?.configuration as { load?: Record<string, unknown> } | undefined)?.load)
       .filter((l) => l !== undefined);
     expect(loads).toHaveLength(report.files.length);
-    const customers = loads.find((l) => String(l.sourceUris).endsWith("/customers.csv")) as Record<
+    const customers = loads.find((l) => String(l.sourceUris).endsWith("-customers.csv.jsonl")) as Record<
       string,
       unknown
     >;
     expect(customers).toMatchObject({
-      sourceUris: [
-        `gs://acme-lake/lake/raw/synthetic/crm/ingest_date=2026-12-07/${report.batchId}/customers.csv`,
-      ],
-      sourceFormat: "CSV",
-      skipLeadingRows: 1,
+      sourceFormat: "NEWLINE_DELIMITED_JSON",
+      ignoreUnknownValues: true,
       destinationTable: { projectId: "acme", datasetId: "dev_bronze" },
       writeDisposition: "WRITE_TRUNCATE",
     });
+    expect(String(customers.sourceUris)).toMatch(
+      new RegExp(
+        `^gs://acme-lake/lake/raw/synthetic/_staging/${report.batchId}/\\d+-customers\\.csv\\.jsonl$`,
+      ),
+    );
     const fields = (customers.schema as { fields: { name: string; type: string }[] }).fields;
     expect(fields[0]).toMatchObject({ name: "customer_id", type: "STRING" });
-    expect(new Set(fields.map((f) => f.type))).toEqual(new Set(["STRING"]));
+    expect(fields.at(-1)).toMatchObject({ name: "_line", type: "INTEGER" });
+    expect(new Set(fields.slice(0, -1).map((f) => f.type))).toEqual(new Set(["STRING"]));
 
-    // the typing script: bronze partitioned by month of the event time and clustered by the key,
-    // contract failures and the unreadable line inserted into the quarantine
-    const script = fake.queries.find((q) =>
-      q.sql.startsWith("create table if not exists dev_bronze.crm_customers"),
+    // DDL first (BigQuery runs none inside a transaction): bronze partitioned by month of the event
+    // time and clustered by the key
+    const setup = fake.queries.find((q) =>
+      q.sql.includes("create table if not exists dev_bronze.crm_customers"),
     );
-    expect(script?.sql).toMatch(
+    expect(setup?.sql).toMatch(
       /create table if not exists dev_bronze\.crm_customers \(.*\) partition by date_trunc\(`signup_date`, month\) cluster by `customer_id`/,
     );
-    expect(script?.sql).toMatch(/insert into dev_bronze\._quarantine select 'crm_customers' as table_name/);
-    expect(script?.sql).toContain(
+    // then one transaction: bronze, quarantine (contract failures, duplicate keys, the unreadable
+    // line) and the meta rows of the batch
+    const tx = fake.queries.filter((q) => q.sql.startsWith("BEGIN TRANSACTION;")).at(-1)?.sql ?? "";
+    expect(tx).toMatch(/;\nCOMMIT TRANSACTION;$/);
+    expect(tx).toMatch(/insert into dev_bronze\.crm_customers select /);
+    expect(tx).toMatch(/insert into dev_bronze\._quarantine select 'crm_customers' as table_name/);
+    expect(tx).toContain("'duplicate key (' || 'customer_id=' || coalesce(");
+    expect(tx).toContain(
       `insert into dev_bronze._quarantine values ('crm_customers', '${report.batchId}', 'unreadable: line 7: Too many values in row starting at position: 912.'`,
     );
+    expect(tx.match(/INSERT INTO dev_meta\.raw_files SELECT/g)).toHaveLength(report.files.length);
+    expect(tx).toContain(
+      `INSERT INTO dev_meta.ingestion_batches SELECT '${report.batchId}', 'synthetic', TIMESTAMP '2026-12-07T10:00:00.000Z'`,
+    );
+    expect(tx).toMatch(
+      /INSERT INTO dev_meta\.delivery_identities VALUES \('[^']+', 'synthetic', 'aurora-telecom-simulator seed=3 customers=40 start=2025-01'/,
+    );
+    // every statement of the transaction parses with the BigQuery grammar
+    const parser = new Parser();
+    for (const stmt of splitStatements(tx).filter((x) => !/^(BEGIN|COMMIT) TRANSACTION$/.test(x))) {
+      expect(() => parser.astify(stmt, { database: "bigquery" }), stmt.slice(0, 80)).not.toThrow();
+    }
+    // end state in BigQuery: the batch's meta rows, no staging table left
+    expect(fake.held.get("dev_meta.raw_files")?.filter((r) => r.includes(report.batchId))).toHaveLength(
+      report.files.length,
+    );
+    expect([...fake.held.keys()].filter((t) => t.includes("._load_"))).toEqual([]);
 
     // silver from bronze by BigQuery SQL that parses with a BigQuery grammar
     const silver = fake.queries.find((q) =>
@@ -214,18 +229,8 @@ describe("telco data ingest synthetic under the gcp profile (fake BigQuery, in-m
       "FROM (SELECT *, CAST(NULL AS INT64) AS _line FROM dev_bronze.crm_customers)",
     );
     expect(() => new Parser().astify(silver?.sql ?? "", { database: "bigquery" })).not.toThrow();
-
-    // the batch, its raw files and the delivery identity are recorded in meta
     const sent = fake.queries.map((q) => q.sql);
-    expect(sent.filter((s) => s.startsWith("INSERT INTO dev_meta.raw_files"))).toHaveLength(
-      report.files.length,
-    );
-    expect(sent.find((s) => s.startsWith("INSERT INTO dev_meta.ingestion_batches"))).toContain(
-      `'${report.batchId}', 'synthetic', TIMESTAMP '2026-12-07T10:00:00.000Z'`,
-    );
-    expect(sent.find((s) => s.startsWith("INSERT INTO dev_meta.delivery_identities"))).toMatch(
-      /'synthetic', 'aurora-telecom-simulator seed=3 customers=40 start=2025-01'/,
-    );
+
     // the optional source this delivery lacks exists as empty typed tables
     expect(
       sent.some((s) =>
@@ -353,7 +358,12 @@ describe("telco data ingest csv under the gcp profile", () => {
       )
       .filter((l) => l !== undefined)
       .at(-1);
-    expect(load?.schema.fields.map((f) => f.name)).toEqual(["customer_id", "monthly_charges", "churn"]);
+    expect(load?.schema.fields.map((f) => f.name)).toEqual([
+      "customer_id",
+      "monthly_charges",
+      "churn",
+      "_line",
+    ]);
     expect(gold?.sql).toContain("FROM dev_silver.my_churn");
     expect(() => new Parser().astify(gold?.sql ?? "", { database: "bigquery" })).not.toThrow();
     expect(report.labels).toMatchObject({ positives: 3, negatives: 6 });
@@ -365,16 +375,39 @@ describe("telco data ingest csv under the gcp profile", () => {
     expect(renderCsvIngest(report)).toContain("churn.csv → bronze.my_churn: 2 rows, 0 quarantined");
   });
 
-  it("refuses by name what a load job cannot do: an unfrozen contract, a JSONL row id; conforms column names", async () => {
-    const dir = tempDir("telco-gcp-csv-");
+  it("infers the contract in BigQuery (staging load, SAFE_CAST counts) when none is frozen; conforms column names", async () => {
+    state.populations = [];
+    state.bronzeRows = { my_churn: 2 };
+    state.reasons = {};
+    const dir = tempDir("telco-gcp-infer-");
     const { app, bucket } = gcpApp();
-    await expect(
-      ingestCsv(app, csv(dir), { name: "my-churn", target: "Churn", contractDir: dir }),
-    ).rejects.toThrow(/no frozen contract: inferring one reads the file with the local warehouse/);
-    expect(bucket.objects.size).toBe(0);
-    expect(() =>
-      refuseUnloadable(contract({ format: "jsonl", rowId: "row_id", primaryKey: ["row_id"] }), "x.jsonl"),
-    ).toThrow(/my_churn: rows are keyed by the generated "row_id" .* cannot compute for a jsonl file/);
+    const before = fake.queries.length;
+    const report = await ingestCsv(app, csv(dir), { name: "my-churn", target: "Churn", contractDir: dir });
+    expect(report.contractInferred).toBe(true);
+    // the counts BigQuery answered (see rowsFor) made MonthlyCharges a number, the id and target text
+    expect(
+      JSON.parse(readFileSync(report.contract, "utf8")).columns.map((c: { name: string; type: string }) => [
+        c.name,
+        c.type,
+      ]),
+    ).toEqual([
+      ["customer_id", "string"],
+      ["MonthlyCharges", "number"],
+      ["Churn", "string"],
+    ]);
+    const asked = fake.queries.slice(before).map((q) => q.sql);
+    const stats = asked.find((q) => q.startsWith("SELECT count(nullif(trim(`customer_id`), '')) AS k0_n"));
+    expect(stats).toContain("countif(nullif(trim(`monthly_charges`), '') is not null and (safe_cast(");
+    expect(stats).toMatch(/FROM dev_bronze\._load_infer_my_churn_infer_\w+$/);
+    expect(() => new Parser().astify(stats ?? "", { database: "bigquery" })).not.toThrow();
+    const targets = asked.find((q) => q.startsWith("SELECT DISTINCT trim(`churn`) AS v"));
+    expect(() => new Parser().astify(targets ?? "", { database: "bigquery" })).not.toThrow();
+    // the inference's staging table and objects are gone; the ingest that followed loaded the file
+    expect(asked.some((q) => /^drop table dev_bronze\._load_infer_my_churn_/.test(q))).toBe(true);
+    expect([...fake.held.keys()].filter((t) => t.includes("_load_"))).toEqual([]);
+    expect([...bucket.objects.keys()].filter((k) => k.includes("_staging"))).toEqual([]);
+    expect(report.files[0]).toMatchObject({ status: "ingested", rows: 2 });
+
     const spaced = contract();
     spaced.columns[1] = { ...spaced.columns[1], name: "Monthly Charges" };
     // a header BigQuery would not take as column names loads under the conformed names instead
@@ -404,16 +437,17 @@ describe("telco data ingest csv under the gcp profile", () => {
       primaryKey: ["row_id"],
     });
     const out = join(dir, "odd.jsonl");
-    const { records } = await csvWithRowId(path, withRowId, "odd.csv", out);
+    const { records } = await loadJsonl(path, withRowId, "odd.csv", out);
     const lines = readFileSync(out, "utf8").trimEnd().split("\n");
     expect(records).toBe(5);
     expect(lines.slice(0, 3).map((l) => JSON.parse(l))).toEqual([
-      { row_id: "odd.csv:2", monthly_charges: "10.5", churn: "Yes", note: "plain" },
-      { row_id: "odd.csv:3", monthly_charges: "20", churn: "No", note: "two\nlines" },
-      { row_id: "odd.csv:6", monthly_charges: "30", churn: "Yes", note: 'a "quote"' },
+      { _line: 2, row_id: "odd.csv:2", monthly_charges: "10.5", churn: "Yes", note: "plain" },
+      { _line: 3, row_id: "odd.csv:3", monthly_charges: "20", churn: "No", note: "two\nlines" },
+      { _line: 6, row_id: "odd.csv:6", monthly_charges: "30", churn: "Yes", note: 'a "quote"' },
     ]);
     expect(lines[3]).toBe("ragged row: line 7 has 2 fields, the header has 3");
     expect(JSON.parse(lines[4])).toEqual({
+      _line: 8,
       row_id: "odd.csv:8",
       monthly_charges: "50",
       churn: "No",
@@ -455,7 +489,7 @@ describe("telco data ingest csv under the gcp profile", () => {
       .slice(before)
       .map((r) => (r.body?.configuration as { load?: Record<string, unknown> } | undefined)?.load)
       .find((l) => l !== undefined);
-    const key = `lake/raw/odd/_with_row_id/ingest_date=${report.ingestDate}/${report.batchId}/odd.csv.jsonl`;
+    const key = `lake/raw/odd/_staging/${report.batchId}/0-odd.csv.jsonl`;
     expect(load).toMatchObject({
       sourceUris: [`gs://acme-lake/${key}`],
       sourceFormat: "NEWLINE_DELIMITED_JSON",
@@ -465,8 +499,11 @@ describe("telco data ingest csv under the gcp profile", () => {
       "monthly_charges",
       "churn",
       "note",
+      "_line",
     ]);
-    expect(bucket.objects.get(key)?.toString()).toBe(readFileSync(out, "utf8"));
+    // what the load job read; a staging object, deleted once the batch committed
+    expect(bucket.uploads.get(key)?.toString()).toBe(readFileSync(out, "utf8"));
+    expect(bucket.objects.has(key)).toBe(false);
     expect(
       bucket.objects.has(`lake/raw/odd/user/ingest_date=${report.ingestDate}/${report.batchId}/odd.csv`),
     ).toBe(true);
@@ -483,7 +520,7 @@ describe("telco data ingest csv under the gcp profile", () => {
 });
 
 describe("telco data ingest interactions / ibm-telco under the gcp profile", () => {
-  it("loads exported interactions (JSONL) by a load job, and refuses ibm-telco by name with a hint", async () => {
+  it("loads exported interactions (JSONL) by a load job", async () => {
     state.populations = [];
     state.bronzeRows = { crm_interactions: 1 };
     state.reasons = {};
@@ -491,7 +528,19 @@ describe("telco data ingest interactions / ibm-telco under the gcp profile", () 
     mkdirSync(join(dir, "crm"));
     writeFileSync(
       join(dir, "crm", "interactions.jsonl"),
-      `${JSON.stringify({ interaction_id: "i1", customer_id: "c1", created_at: "2026-12-01T10:00:00Z" })}\n`,
+      `${JSON.stringify({
+        interaction_id: "i1",
+        customer_id: "c1",
+        channel: "chat",
+        category: "billing",
+        summary: null,
+        sentiment: "neutral",
+        outcome: "resolved",
+        offers_made: null,
+        offer_accepted: null,
+        protocol: "P1",
+        created_at: "2026-12-01T10:00:00Z",
+      })}\n`,
     );
     const { app, bucket } = gcpApp();
     const before = fake.requests.length;
@@ -502,17 +551,110 @@ describe("telco data ingest interactions / ibm-telco under the gcp profile", () 
       .find((l) => l !== undefined);
     expect(load).toMatchObject({
       sourceFormat: "NEWLINE_DELIMITED_JSON",
-      sourceUris: [
-        `gs://acme-lake/lake/raw/synthetic/crm/ingest_date=${report.ingestDate}/${report.batchId}/interactions.jsonl`,
-      ],
+      sourceUris: [`gs://acme-lake/lake/raw/synthetic/_staging/${report.batchId}/0-interactions.jsonl.jsonl`],
     });
     expect(report.files).toMatchObject([{ file: "crm/interactions.jsonl", status: "ingested", rows: 1 }]);
-    expect([...bucket.objects.keys()]).toHaveLength(1);
+    expect([...bucket.objects.keys()]).toEqual([
+      `lake/raw/synthetic/crm/ingest_date=${report.ingestDate}/${report.batchId}/interactions.jsonl`,
+    ]);
+  });
 
+  /** An IBM Telco file with the contract's 21 columns; `rows` are [customerID, tenure, TotalCharges, Churn]. */
+  const ibmFile = (
+    dir: string,
+    rows: [string, string, string, string][],
+    order?: (h: string[]) => string[],
+  ) => {
+    const header = dataContractSchema
+      .parse(
+        JSON.parse(
+          readFileSync(join(import.meta.dirname, "../../data/schemas/ibm-telco/ibm_telco.json"), "utf8"),
+        ),
+      )
+      .columns.map((c) => c.name);
+    const cols = order ? order(header) : header;
+    const value = (h: string, [id, tenure, total, churn]: [string, string, string, string]): string =>
+      (
+        ({
+          customerID: id,
+          gender: "Female",
+          SeniorCitizen: "0",
+          tenure,
+          MultipleLines: "No",
+          InternetService: "DSL",
+          Contract: "Month-to-month",
+          PaymentMethod: "Electronic check",
+          MonthlyCharges: "29.85",
+          TotalCharges: total,
+          Churn: churn,
+        }) as Record<string, string>
+      )[h] ?? "Yes";
+    const path = join(dir, "telco.csv");
+    writeFileSync(
+      path,
+      [cols.join(","), ...rows.map((r) => cols.map((h) => value(h, r)).join(","))].join("\n"),
+    );
+    return path;
+  };
+
+  it("ingests ibm-telco: bronze by load job, silver and gold from the same SQL files rendered for BigQuery", async () => {
+    state.populations = [];
+    state.bronzeRows = { ibm_telco: 2 };
+    state.reasons = {};
+    const dir = tempDir("telco-gcp-ibm-");
+    // columns in another order than the contract's: the load maps them by name
+    const file = ibmFile(
+      dir,
+      [
+        ["7590-VHVEG", "1", "29.85", "No"],
+        ["5575-GNVDE", "0", " ", "Yes"],
+      ],
+      (h) => [...h].reverse(),
+    );
+    const { app, bucket } = gcpApp();
+    const before = fake.queries.length;
+    const report = await ingestIbmTelco(app, file);
+    expect(report.files).toMatchObject([
+      { file: "telco.csv", table: "bronze.ibm_telco", status: "ingested", rows: 2 },
+    ]);
+    expect(report.tables.map((t) => t.table)).toEqual([
+      "bronze.ibm_telco",
+      "silver.ibm_telco",
+      "gold.ibm_telco_training",
+    ]);
+    const staged = [...bucket.uploads.entries()].find(([k]) => k.includes(`/_staging/${report.batchId}/`));
+    expect(JSON.parse(staged?.[1].toString().split("\n")[0] ?? "{}")).toMatchObject({
+      _line: 2,
+      customer_id: "7590-VHVEG",
+      senior_citizen: "0",
+      total_charges: "29.85",
+      churn: "No",
+    });
+    const sent = fake.queries.slice(before).map((q) => q.sql);
+    const silver = sent.find((q) => q.startsWith("create or replace table dev_silver.ibm_telco"));
+    expect(silver).toContain("`customer_id` AS `customerID`");
+    expect(silver).toContain("FROM dev_bronze.ibm_telco)");
+    const gold = sent.find((q) => q.startsWith("create or replace table dev_gold.ibm_telco_training"));
+    expect(gold).toContain("FROM dev_silver.ibm_telco");
+    for (const q of [silver, gold])
+      expect(() => new Parser().astify(q ?? "", { database: "bigquery" })).not.toThrow();
+    expect(renderIngest(report)).toContain("telco.csv → bronze.ibm_telco: 2 rows, 0 quarantined");
+  });
+
+  it("refuses an ibm-telco file missing required columns by name, before anything reaches GCS or BigQuery", async () => {
+    const dir = tempDir("telco-gcp-ibm-bad-");
     const ibm = join(dir, "telco.csv");
-    writeFileSync(ibm, "customerID,Churn\nc1,Yes\n");
+    writeFileSync(ibm, "customerID,Churn\n7590-VHVEG,Yes\n");
+    const { app, bucket } = gcpApp();
+    const loadsBefore = fake.requests.filter(
+      (r) => (r.body?.configuration as { load?: unknown })?.load,
+    ).length;
     await expect(ingestIbmTelco(app, ibm)).rejects.toThrow(
-      /ibm-telco: its silver and gold SQL .* not rendered for BigQuery/,
+      /telco\.csv: missing required column\(s\) gender, SeniorCitizen, .*Churn|telco\.csv: missing required column\(s\) gender, SeniorCitizen/,
+    );
+    expect(bucket.uploads.size).toBe(0);
+    expect(fake.requests.filter((r) => (r.body?.configuration as { load?: unknown })?.load)).toHaveLength(
+      loadsBefore,
     );
   });
 });

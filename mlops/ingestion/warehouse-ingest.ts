@@ -6,18 +6,21 @@ import { basename, join } from "node:path";
 import { createInterface } from "node:readline";
 import { ValidationError } from "../../platform/errors.ts";
 import type { Lake } from "../../platform/ports/lake.ts";
-import type { Warehouse } from "../../platform/ports/warehouse.ts";
+import type { LoadResult, Warehouse } from "../../platform/ports/warehouse.ts";
+import type { SqlDialect } from "../../platform/sql/dialect.ts";
+import { checkHeader } from "./bronze.ts";
 import { contractColumnSchema, type DataContract } from "./contract.ts";
 import type { IngestedFileReport, IngestOptions, IngestPlan, IngestReport } from "./ingest.ts";
 import { parseCsvRecord } from "./scan.ts";
 import { bigqueryIdent, conformedNames } from "./sql.ts";
-import { ensureMetaSchema, recordDatasetVersion } from "./versions.ts";
-import { loadDeliveryInWarehouse } from "./warehouse-load.ts";
+import { bigqueryInsertVersionSql, ensureMetaSchema } from "./versions.ts";
+import { buildLoadedSilver } from "./warehouse-load.ts";
 
 /**
  * `telco data ingest …` when the warehouse loads files itself (BigQuery under the gcp profile): the
- * delivered files are copied into the lake's raw layer (Cloud Storage), then `loadDeliveryInWarehouse`
- * loads them into bronze (rejects to `bronze._quarantine`) and rebuilds silver. The report has the
+ * delivered files are copied into the lake's raw layer (Cloud Storage), loaded by load jobs into
+ * staging tables and published into bronze (rejects to `bronze._quarantine`) and meta in one
+ * transaction; silver is rebuilt after (see `ingestPlanInWarehouse`). The report has the
  * local path's shape (files, rows, rejects with reasons, table versions) so the CLI prints it the
  * same way; what differs is said in it (`quarantine`, warnings).
  */
@@ -25,22 +28,6 @@ import { loadDeliveryInWarehouse } from "./warehouse-load.ts";
 /** Whether ingestion runs as warehouse load jobs instead of the local DuckDB bronze stage. */
 export function loadsInWarehouse(wh: Warehouse): boolean {
   return wh.dialect === "bigquery" && typeof wh.loadFiles === "function";
-}
-
-/**
- * What a load job cannot do for a contract, refused before anything is uploaded: a row id derived
- * from the lines of a JSONL file (a CSV's is computed before upload).
- */
-export function refuseUnloadable(contract: DataContract, file: string): void {
-  if (contract.rowId && contract.format !== "csv") {
-    throw new ValidationError(
-      contract.name,
-      `rows are keyed by the generated "${contract.rowId}" (<file>:<line>), which a BigQuery load job cannot compute for a ${contract.format} file (${file})`,
-      {
-        hint: "Give the file an id column and pass --id COLUMN (a new --name, since the frozen contract keys by line), or ingest it under the local profile.",
-      },
-    );
-  }
 }
 
 const BQ_TYPES: Record<DataContract["columns"][number]["type"], string> = {
@@ -52,35 +39,62 @@ const BQ_TYPES: Record<DataContract["columns"][number]["type"], string> = {
   timestamp: "TIMESTAMP",
 };
 
+/** What `loadJsonl` read: records written, and the column names the file has (header or keys). */
+export interface LoadJsonlResult {
+  records: number;
+  columns: string[];
+}
+
 /**
- * A CSV whose contract keys rows by "<file>:<line>" as newline-delimited JSON with that row id added
- * (keys are the conformed column names, see `loadableContract`):
- * a load job numbers no lines, so the id is computed here, where the lines are known. Every cell
- * stays text (the load stages STRING columns; typing and checks run in SQL as for any file). The
- * line is the record's first physical line, as the local bronze stage counts it; blank lines are
- * skipped. A record whose field count differs from the header's is written as a line that is not
- * JSON, so BigQuery counts it a bad record and it lands in the quarantine with the message.
+ * The copy of a delivered file a load job reads: newline-delimited JSON, one object per record,
+ * keyed by the conformed names of the contract's columns (see `loadableContract`), with `_line`
+ * (the record's first physical line, as the local bronze stage counts it) and, when the contract
+ * keys rows by "<file>:<line>", that row id. A load job maps JSON keys to fields by name, so a CSV
+ * whose columns are reordered loads right, a column the contract lacks is left out (and reported by
+ * the caller), a missing optional one is null. Every cell stays text (typing and checks run in SQL).
+ * A CSV record whose field count differs from the header's, or a JSONL line that is not an object,
+ * is written as a line that is not JSON, so BigQuery counts it a bad record and it lands in the
+ * quarantine with the message. Blank lines are skipped.
  * Hand-written record splitting: it must track quotes across lines to know each record's line.
  */
-export async function csvWithRowId(
+export async function loadJsonl(
   path: string,
   contract: DataContract,
   deliveredAs: string,
   out: string,
-): Promise<{ records: number }> {
-  const names = conformedNames([contract.rowId as string, ...contract.columns.map((c) => c.name)]);
-  const to = (n: string) => names.get(n) ?? n;
-  const rowId = to(contract.rowId as string);
+): Promise<LoadJsonlResult> {
+  const names = conformedNames([
+    ...(contract.rowId ? [contract.rowId] : []),
+    ...contract.columns.map((c) => c.name),
+  ]);
+  const known = new Set(contract.columns.map((c) => c.name));
+  const rowId = contract.rowId ? (names.get(contract.rowId) as string) : undefined;
   const delimiter = contract.delimiter ?? ",";
   const sink = createWriteStream(out);
   const lines = createInterface({ input: createReadStream(path, "utf8"), crlfDelay: Infinity });
   let header: string[] | undefined;
-  let pending = "";
-  let start = 0;
-  let quotes = 0;
-  let lineNo = 0;
+  const keys = new Set<string>();
   let records = 0;
-  const emit = async (text: string, line: number) => {
+  const write = async (text: string) => {
+    if (!sink.write(`${text}\n`)) await once(sink, "drain");
+  };
+  const object = (line: number, entries: [string, unknown][]) => {
+    const o: Record<string, unknown> = { _line: line };
+    if (rowId) o[rowId] = `${deliveredAs}:${line}`;
+    for (const [k, v] of entries) {
+      if (!known.has(k)) continue;
+      o[names.get(k) as string] =
+        v === null || v === undefined
+          ? null
+          : typeof v === "string"
+            ? v
+            : typeof v === "object"
+              ? JSON.stringify(v)
+              : String(v);
+    }
+    return JSON.stringify(o);
+  };
+  const emitCsv = async (text: string, line: number) => {
     const fields = parseCsvRecord(text, delimiter);
     if (!header) {
       header = fields.map((h) => h.trim());
@@ -88,37 +102,62 @@ export async function csvWithRowId(
     }
     if (fields.length === 1 && fields[0].trim() === "") return;
     records++;
-    const json =
+    await write(
       fields.length === header.length
-        ? JSON.stringify({
-            [rowId]: `${deliveredAs}:${line}`,
-            ...Object.fromEntries(header.map((h, i) => [to(h), fields[i]])),
-          })
-        : `ragged row: line ${line} has ${fields.length} fields, the header has ${header.length}`;
-    if (!sink.write(`${json}\n`)) await once(sink, "drain");
+        ? object(
+            line,
+            header.map((h, i) => [h, fields[i]]),
+          )
+        : `ragged row: line ${line} has ${fields.length} fields, the header has ${header.length}`,
+    );
   };
-  for await (const raw of lines) {
-    lineNo++;
-    const text = lineNo === 1 ? raw.replace(/^\uFEFF/, "") : raw;
-    if (pending === "" && quotes === 0) start = lineNo;
-    pending = quotes % 2 === 1 ? `${pending}\n${text}` : text;
-    quotes += text.split('"').length - 1;
-    if (quotes % 2 === 0) {
-      await emit(pending, start);
-      pending = "";
-      quotes = 0;
+  let lineNo = 0;
+  if (contract.format === "csv") {
+    let pending = "";
+    let start = 0;
+    let quotes = 0;
+    for await (const raw of lines) {
+      lineNo++;
+      const text = lineNo === 1 ? raw.replace(/^\uFEFF/, "") : raw;
+      if (pending === "" && quotes === 0) start = lineNo;
+      pending = quotes % 2 === 1 ? `${pending}\n${text}` : text;
+      quotes += text.split('"').length - 1;
+      if (quotes % 2 === 0) {
+        await emitCsv(pending, start);
+        pending = "";
+        quotes = 0;
+      }
+    }
+    if (pending !== "") await emitCsv(pending, start);
+  } else {
+    for await (const raw of lines) {
+      lineNo++;
+      const text = lineNo === 1 ? raw.replace(/^\uFEFF/, "") : raw;
+      if (text.trim() === "") continue;
+      records++;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(text);
+      } catch {
+        parsed = undefined;
+      }
+      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+        await write(`not a JSON object: line ${lineNo}`);
+        continue;
+      }
+      for (const k of Object.keys(parsed)) keys.add(k);
+      await write(object(lineNo, Object.entries(parsed)));
     }
   }
-  if (pending !== "") await emit(pending, start);
   sink.end();
   await once(sink, "finish");
-  return { records };
+  return { records, columns: header ?? [...keys] };
 }
 
 /**
  * The contract a load job reads: columns renamed to their conformed snake_case names (what local
- * silver calls them, and always valid BigQuery names; a CSV load maps columns by position, so the
- * header's spelling does not matter), and for a row-id CSV turned into JSONL the row id as a column.
+ * silver calls them, and always valid BigQuery names), as JSONL (`loadJsonl` writes every file so),
+ * with the row id as a column when the contract keys rows by "<file>:<line>".
  */
 export function loadableContract(contract: DataContract): DataContract {
   const names = conformedNames([
@@ -130,6 +169,7 @@ export function loadableContract(contract: DataContract): DataContract {
   const columns = contract.columns.map((c) => ({ ...c, name: to(c.name) }));
   const renamed: DataContract = {
     ...rest,
+    format: "jsonl",
     primaryKey: contract.primaryKey.map(to),
     ...(contract.eventTime ? { eventTime: to(contract.eventTime) } : {}),
     ...(contract.training
@@ -139,7 +179,7 @@ export function loadableContract(contract: DataContract): DataContract {
   };
   if (!rowId) return renamed;
   const idColumn = contractColumnSchema.parse({ name: to(rowId), type: "string", nullable: false });
-  return { ...renamed, format: "jsonl", columns: [idColumn, ...columns] };
+  return { ...renamed, columns: [idColumn, ...columns] };
 }
 
 /** SHA-256 of a file, streamed. */
@@ -163,125 +203,245 @@ export interface WarehouseIngestReport extends IngestReport {
   quarantine: string;
 }
 
+export interface WarehouseIngestOptions {
+  /** Silver SQL of a contract that has its own (ibm_telco), instead of dedupe.sql. */
+  silverSelect?: Record<string, (contract: DataContract, dialect: SqlDialect) => string>;
+}
+
 /**
- * Runs one plan's raw → bronze → silver in the warehouse. Derived tables other than each contract's
- * silver are the caller's (the CSV path builds gold itself).
+ * Runs one plan's raw → bronze → silver in the warehouse, in three steps:
+ *  1. stage: every new file (by content hash) is checked against its contract's header (a missing
+ *     required column refuses the file, naming it; an extra one is reported), written as the JSONL
+ *     copy a load job maps by name (`loadJsonl`), and uploaded: the delivered file to the raw layer,
+ *     the copy under raw/<dataset>/_staging/<batch>/; one load job per table fills a STRING staging
+ *     table; the bronze tables and the quarantine are created if missing (DDL, outside any transaction);
+ *  2. publish: one BigQuery multi-statement transaction types the staged rows into bronze (SAFE_CAST,
+ *     rejects and duplicate keys of the batch to bronze._quarantine with their reason) and writes
+ *     meta.raw_files, the raw versions, meta.ingestion_batches and the delivery identity. It commits
+ *     whole or not at all. A failure before the commit drops the staging tables and deletes every
+ *     object this batch uploaded, so neither BigQuery nor Cloud Storage keeps a trace of it;
+ *  3. derive: silver is rebuilt from bronze and versions recorded (a failure here leaves the
+ *     committed batch; silver is rebuilt by the next ingest of the dataset).
+ * Derived tables other than each contract's silver are the caller's (the CSV path builds gold).
  */
 export async function ingestPlanInWarehouse(
   wh: Warehouse,
   lake: Lake,
   plan: IngestPlan,
   opts: IngestOptions = {},
+  extra: WarehouseIngestOptions = {},
 ): Promise<WarehouseIngestReport> {
   const started = Date.now();
   const now = opts.now ?? new Date();
   const ingestDate = now.toISOString().slice(0, 10);
   const batchId = `${now.toISOString().replace(/[-:]/g, "").slice(0, 15)}-${randomBytes(3).toString("hex")}`;
+  const ingestedAt = now.toISOString().replace("T", " ").replace("Z", "");
   const progress = opts.onProgress ?? (() => {});
-  for (const f of plan.files) refuseUnloadable(f.contract, f.deliveredAs);
+  const loadFiles = wh.loadFiles?.bind(wh);
+  if (!loadFiles) throw new ValidationError("warehouse", `the ${wh.dialect} warehouse cannot run load jobs`);
   await ensureMetaSchema(wh);
 
-  // 1. Raw: every new file (by content hash) copied into the lake; identical files are skipped.
   const warnings: string[] = [];
   const reports: IngestedFileReport[] = [];
   const toLoad: {
     file: IngestPlan["files"][number];
     rawKey: string;
-    /** What the load job reads: the delivered file, or its JSONL copy with the row id. */
+    /** What the load job reads: the file's JSONL copy in the staging prefix. */
     loadKey: string;
     contract: DataContract;
     hash: string;
     bytes: number;
   }[] = [];
-  for (const f of plan.files) {
-    const hash = await fileHash(f.path);
-    const seen = await wh.query<{ batch_id: string }>(
-      `SELECT batch_id FROM meta.raw_files WHERE table_name = ${bq(f.contract.name)} AND content_hash = ${bq(hash)} LIMIT 1`,
-    );
-    if (seen.length > 0) {
-      progress(`${f.deliveredAs}: skipped, identical to a file of batch ${seen[0].batch_id}`);
-      warnings.push(
-        `${f.deliveredAs}: identical file already ingested in batch ${seen[0].batch_id}; skipped`,
+  // What this batch put in Cloud Storage and BigQuery before its commit, undone on failure.
+  const uploaded: string[] = [];
+  const stagingPrefix = `raw/${plan.dataset}/_staging/${batchId}/`;
+  const dropStaging: string[] = [];
+  const work = mkdtempSync(join(tmpdir(), "telco-load-"));
+  const staged: { name: string; contract: DataContract; result: LoadResult; keys: string[] }[] = [];
+  try {
+    // 1. Stage.
+    const copies: { f: IngestPlan["files"][number]; hash: string; jsonl: string }[] = [];
+    for (const f of plan.files) {
+      const hash = await fileHash(f.path);
+      const seen = await wh.query<{ batch_id: string }>(
+        `SELECT batch_id FROM meta.raw_files WHERE table_name = ${bq(f.contract.name)} AND content_hash = ${bq(hash)} LIMIT 1`,
       );
-      reports.push({
-        file: f.deliveredAs,
-        table: `bronze.${f.contract.name}`,
-        status: "skipped",
-        rows: 0,
-        rejects: 0,
-        rejectReasons: {},
-        rawKey: undefined,
-        contentHash: hash,
-      });
-      continue;
+      if (seen.length > 0) {
+        progress(`${f.deliveredAs}: skipped, identical to a file of batch ${seen[0].batch_id}`);
+        warnings.push(
+          `${f.deliveredAs}: identical file already ingested in batch ${seen[0].batch_id}; skipped`,
+        );
+        reports.push({
+          file: f.deliveredAs,
+          table: `bronze.${f.contract.name}`,
+          status: "skipped",
+          rows: 0,
+          rejects: 0,
+          rejectReasons: {},
+          rawKey: undefined,
+          contentHash: hash,
+        });
+        continue;
+      }
+      const jsonl = join(work, `${copies.length}-${basename(f.deliveredAs)}.jsonl`);
+      const read = await loadJsonl(f.path, f.contract, basename(f.deliveredAs), jsonl);
+      // the header (or the JSONL keys) by name: a missing required column refuses the file
+      const { extra: unknown } = checkHeader(f.contract, read.columns, f.deliveredAs);
+      if (unknown.length > 0) {
+        warnings.push(
+          `${f.deliveredAs}: unexpected column(s) ${unknown.join(", ")} not in contract ${f.contract.name} v${f.contract.version}; not loaded into BigQuery bronze`,
+        );
+      }
+      copies.push({ f, hash, jsonl });
     }
-    const rawKey = `raw/${plan.dataset}/${f.contract.source}/ingest_date=${ingestDate}/${batchId}/${basename(f.deliveredAs)}`;
-    progress(`upload ${f.deliveredAs} → ${lake.uri(rawKey)}`);
-    await lake.putFile(f.path, rawKey);
-    let loadKey = rawKey;
-    if (f.contract.rowId) {
-      // the row id needs line numbers: a JSONL copy with it, beside the delivered file
-      const dir = mkdtempSync(join(tmpdir(), "telco-rowid-"));
-      try {
-        const jsonl = join(dir, `${basename(f.deliveredAs)}.jsonl`);
-        await csvWithRowId(f.path, f.contract, basename(f.deliveredAs), jsonl);
-        loadKey = `raw/${plan.dataset}/_with_row_id/ingest_date=${ingestDate}/${batchId}/${basename(f.deliveredAs)}.jsonl`;
-        await lake.putFile(jsonl, loadKey);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
+    for (const { f, hash, jsonl } of copies) {
+      const rawKey = `raw/${plan.dataset}/${f.contract.source}/ingest_date=${ingestDate}/${batchId}/${basename(f.deliveredAs)}`;
+      progress(`upload ${f.deliveredAs} → ${lake.uri(rawKey)}`);
+      uploaded.push(`raw/${plan.dataset}/${f.contract.source}/ingest_date=${ingestDate}/${batchId}/`);
+      await lake.putFile(f.path, rawKey);
+      const loadKey = `${stagingPrefix}${toLoad.length}-${basename(f.deliveredAs)}.jsonl`;
+      uploaded.push(stagingPrefix);
+      await lake.putFile(jsonl, loadKey);
+      toLoad.push({
+        file: f,
+        rawKey,
+        loadKey,
+        contract: loadableContract(f.contract),
+        hash,
+        bytes: statSync(f.path).size,
+      });
+    }
+    if (toLoad.length > 0) {
+      const attachments = `raw/${plan.dataset}/_delivery/ingest_date=${ingestDate}/${batchId}/`;
+      for (const a of plan.attachments ?? []) {
+        uploaded.push(attachments);
+        await lake.putFile(a.path, `${attachments}${basename(a.deliveredAs)}`);
       }
     }
-    toLoad.push({
-      file: f,
-      rawKey,
-      loadKey,
-      contract: loadableContract(f.contract),
-      hash,
-      bytes: statSync(f.path).size,
-    });
-  }
-  if (toLoad.length > 0) {
-    for (const a of plan.attachments ?? []) {
-      await lake.putFile(
-        a.path,
-        `raw/${plan.dataset}/_delivery/ingest_date=${ingestDate}/${batchId}/${basename(a.deliveredAs)}`,
-      );
+    const names = [...new Set(toLoad.map((t) => t.contract.name))];
+    for (const name of names) {
+      const files = toLoad.filter((t) => t.contract.name === name);
+      progress(`load ${files.length} file(s) into a staging table for bronze.${name}`);
+      const result = await loadFiles(files[0].contract, {
+        uris: files.map((t) => lake.uri(t.loadKey)),
+        batchId,
+        ingestedAt,
+        lines: true,
+        deferPublish: true,
+      });
+      dropStaging.push(...(result.publish?.cleanup ?? []));
+      staged.push({ name, contract: files[0].contract, result, keys: files.map((t) => t.rawKey) });
     }
+    if (staged.length > 0) {
+      await wh.exec(`${staged.flatMap((s) => s.result.publish?.setup ?? []).join(";\n")};`);
+
+      // 2. Publish: one transaction.
+      const count = (table: string) =>
+        `(SELECT count(*) FROM bronze.${table} WHERE _batch_id = ${bq(batchId)})`;
+      const quarantined = (table?: string) =>
+        `(SELECT count(*) FROM bronze._quarantine WHERE ${table ? `table_name = ${bq(table)} AND ` : ""}batch_id = ${bq(batchId)})`;
+      const statements = [
+        ...staged.flatMap((s) => s.result.publish?.statements ?? []),
+        ...toLoad.map(
+          (t) =>
+            `INSERT INTO meta.raw_files SELECT ${[
+              bq(batchId),
+              bq(plan.dataset),
+              bq(t.contract.name),
+              bq(t.rawKey),
+              bq(t.hash),
+              String(t.bytes),
+              bq(t.file.deliveredAs),
+              count(t.contract.name),
+              quarantined(t.contract.name),
+            ].join(", ")}`,
+        ),
+        ...toLoad.map((t) => {
+          const s = staged.find((x) => x.name === t.contract.name);
+          return bigqueryInsertVersionSql({
+            table: t.rawKey,
+            version: t.hash.slice(0, 16),
+            layer: "raw",
+            rowCount: Number(s?.result.stagedRows ?? 0) + Number(s?.result.badRecords ?? 0),
+            contractVersion: null,
+            sourceFiles: [t.file.deliveredAs],
+            parents: [],
+            batchId,
+            location: lake.uri(t.rawKey),
+            createdAt: now,
+          });
+        }),
+        `INSERT INTO meta.ingestion_batches SELECT ${[
+          bq(batchId),
+          bq(plan.dataset),
+          bqTimestamp(now),
+          "CURRENT_TIMESTAMP()",
+          String(toLoad.length),
+          names.map(count).join(" + "),
+          quarantined(),
+          `[${warnings.map(bq).join(", ")}]`,
+        ].join(", ")}`,
+        ...(plan.delivery
+          ? [
+              `INSERT INTO meta.delivery_identities VALUES (${[
+                bq(batchId),
+                bq(plan.dataset),
+                bq(plan.delivery.population),
+                bq(JSON.stringify(plan.delivery.identity)),
+              ].join(", ")})`,
+            ]
+          : []),
+      ];
+      progress(`publish batch ${batchId}: one transaction over ${names.length} bronze table(s) and meta`);
+      await wh.exec(publishTransaction(statements));
+    }
+  } catch (err) {
+    // Nothing of this batch was committed: leave neither staging tables nor objects behind.
+    for (const sql of dropStaging) await wh.exec(sql).catch(() => {});
+    for (const prefix of new Set(uploaded)) await lake.deletePrefix(prefix).catch(() => {});
+    throw err;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
 
-  // 2. Bronze (load jobs, quarantine) and silver, in the warehouse.
+  // After the commit: staging is dropped (a failure only leaves an unreferenced table or object).
+  if (staged.length > 0) {
+    for (const sql of dropStaging) {
+      await wh.exec(sql).catch((e: unknown) => warnings.push(`staging not dropped (${sql}): ${String(e)}`));
+    }
+    await lake
+      .deletePrefix(stagingPrefix)
+      .catch((e: unknown) => warnings.push(`staging objects not deleted (${stagingPrefix}): ${String(e)}`));
+  }
+
+  // 3. Derive silver; report what the batch holds.
   const tables: IngestReport["tables"] = [];
   let rows = 0;
   let rejects = 0;
-  if (toLoad.length > 0) {
-    progress(`load ${toLoad.length} file(s) into bronze`);
-    const summary = await loadDeliveryInWarehouse(wh, lake, {
-      contracts: toLoad.map((t) => t.contract),
-      files: toLoad.map((t) => ({ table: t.file.contract.name, key: t.loadKey })),
-      batchId,
-      ingestedAt: now,
-    });
-    for (const t of toLoad) {
-      const name = t.file.contract.name;
-      const loaded = summary.tables.find((s) => s.table === name);
-      const [{ n: bronzeRows }] = await wh.query<{ n: number }>(
-        `SELECT count(*) AS n FROM bronze.${name} WHERE _batch_id = ${bq(batchId)}`,
-      );
-      const reasons = await wh.query<{ reason: string; n: number }>(
-        `SELECT reason, count(*) AS n FROM bronze._quarantine WHERE table_name = ${bq(name)} AND batch_id = ${bq(batchId)} GROUP BY reason ORDER BY n DESC, reason`,
-      );
-      const rejectReasons: Record<string, number> = {};
-      for (const r of reasons) rejectReasons[r.reason] = Number(r.n);
-      const fileRows = Number(bronzeRows);
-      const fileRejects = Number(loaded?.quarantined ?? 0);
-      rows += fileRows;
-      rejects += fileRejects;
+  for (const s of staged) {
+    const built = await buildLoadedSilver(wh, s.contract, s.keys, batchId, extra.silverSelect?.[s.name]);
+    tables.push({ table: `bronze.${s.name}`, version: built.bronze.version, rows: built.bronze.rows });
+    tables.push({ table: built.silver.table, version: built.silver.version, rows: built.silver.rows });
+    const [{ n: bronzeRows }] = await wh.query<{ n: number }>(
+      `SELECT count(*) AS n FROM bronze.${s.name} WHERE _batch_id = ${bq(batchId)}`,
+    );
+    // duplicate keys are counted under one label, as the local report does
+    const reasons = await wh.query<{ reason: string; n: number }>(
+      `SELECT CASE WHEN starts_with(reason, 'duplicate key') THEN 'duplicate key' ELSE reason END AS reason, count(*) AS n FROM bronze._quarantine WHERE table_name = ${bq(s.name)} AND batch_id = ${bq(batchId)} GROUP BY 1 ORDER BY n DESC, reason`,
+    );
+    const rejectReasons: Record<string, number> = {};
+    for (const r of reasons) rejectReasons[r.reason] = Number(r.n);
+    const fileRows = Number(bronzeRows);
+    const fileRejects = Object.values(rejectReasons).reduce((a, b) => a + b, 0);
+    rows += fileRows;
+    rejects += fileRejects;
+    for (const t of toLoad.filter((x) => x.contract.name === s.name)) {
       progress(
-        `${t.file.deliveredAs}: ${fileRows} rows, ${fileRejects} quarantined (load job ${loaded?.bronze.jobId ?? "?"})`,
+        `${t.file.deliveredAs}: ${fileRows} rows, ${fileRejects} quarantined (load job ${s.result.jobId || "?"})`,
       );
       reports.push({
         file: t.file.deliveredAs,
-        table: `bronze.${name}`,
+        table: `bronze.${s.name}`,
         status: "ingested",
         rows: fileRows,
         rejects: fileRejects,
@@ -289,56 +449,6 @@ export async function ingestPlanInWarehouse(
         rawKey: t.rawKey,
         contentHash: t.hash,
       });
-      await recordDatasetVersion(wh, {
-        table: t.rawKey,
-        version: t.hash.slice(0, 16),
-        layer: "raw",
-        rowCount: Number(loaded?.bronze.stagedRows ?? 0) + Number(loaded?.bronze.badRecords ?? 0),
-        contractVersion: null,
-        sourceFiles: [t.file.deliveredAs],
-        parents: [],
-        batchId,
-        location: lake.uri(t.rawKey),
-      });
-      await wh.exec(
-        `INSERT INTO meta.raw_files VALUES (${[
-          bq(batchId),
-          bq(plan.dataset),
-          bq(name),
-          bq(t.rawKey),
-          bq(t.hash),
-          String(t.bytes),
-          bq(t.file.deliveredAs),
-          String(fileRows),
-          String(fileRejects),
-        ].join(", ")})`,
-      );
-    }
-    for (const s of summary.tables) {
-      tables.push({ table: `bronze.${s.table}`, version: s.bronze.version, rows: s.bronze.rows });
-      tables.push({ table: s.silver.table, version: s.silver.version, rows: s.silver.rows });
-    }
-    await wh.exec(
-      `INSERT INTO meta.ingestion_batches VALUES (${[
-        bq(batchId),
-        bq(plan.dataset),
-        bqTimestamp(now),
-        "CURRENT_TIMESTAMP()",
-        String(toLoad.length),
-        String(rows),
-        String(rejects),
-        `[${warnings.map(bq).join(", ")}]`,
-      ].join(", ")})`,
-    );
-    if (plan.delivery) {
-      await wh.exec(
-        `INSERT INTO meta.delivery_identities VALUES (${[
-          bq(batchId),
-          bq(plan.dataset),
-          bq(plan.delivery.population),
-          bq(JSON.stringify(plan.delivery.identity)),
-        ].join(", ")})`,
-      );
     }
   }
   // Optional sources this delivery did not carry: empty typed tables, so downstream SQL can rely on
@@ -365,4 +475,9 @@ export async function ingestPlanInWarehouse(
     ...(plan.delivery ? { delivery: plan.delivery } : {}),
     quarantine: `select * from bronze._quarantine where batch_id = '${batchId}'`,
   };
+}
+
+/** DML statements as one BigQuery multi-statement transaction (one query job: all or nothing). */
+export function publishTransaction(statements: readonly string[]): string {
+  return `BEGIN TRANSACTION;\n${statements.join(";\n")};\nCOMMIT TRANSACTION;`;
 }

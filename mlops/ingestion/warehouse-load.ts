@@ -74,8 +74,6 @@ export async function loadDeliveryInWarehouse(
   for (const f of opts.files) {
     if (!byName.has(f.table)) throw new NotFoundError(`data contract ${f.table} (file ${f.key})`);
   }
-  const dialect = sqlDialect(wh.dialect);
-  const q = wh.dialect === "bigquery" ? bigqueryIdent : ident;
   const ingestedAt = (opts.ingestedAt ?? new Date()).toISOString().replace("T", " ").replace("Z", "");
   const out: WarehouseLoadSummary["tables"] = [];
   for (const contract of opts.contracts) {
@@ -96,39 +94,62 @@ export async function loadDeliveryInWarehouse(
     const [{ n: quarantined }] = await wh.query<{ n: number }>(
       `select count(*) as n from bronze._quarantine where table_name = '${contract.name}' and batch_id = '${opts.batchId}'`,
     );
-    const silverTable = `silver.${contract.name}`;
-    const select = loadedSilverSelect(contract, dialect, q);
-    await wh.exec(dialect.createTableAs(silverTable, select, { clusterBy: contract.primaryKey.map(q) }));
-    const bronzeVersion = await contentVersion(wh, `bronze.${contract.name}`, ["_batch_id", "_ingested_at"]);
-    await recordDatasetVersion(wh, {
-      table: `bronze.${contract.name}`,
-      version: bronzeVersion.version,
-      layer: "bronze",
-      rowCount: bronzeVersion.rows,
-      contractVersion: contract.version,
-      sourceFiles: keys,
-      parents: [],
-      batchId: opts.batchId,
-      location: `warehouse:bronze.${contract.name}`,
-    });
-    const silverVersion = await contentVersion(wh, silverTable);
-    await recordDatasetVersion(wh, {
-      table: silverTable,
-      version: silverVersion.version,
-      layer: "silver",
-      rowCount: silverVersion.rows,
-      contractVersion: contract.version,
-      sourceFiles: [],
-      parents: [`bronze.${contract.name}@${bronzeVersion.version}`],
-      batchId: opts.batchId,
-      location: `warehouse:${silverTable}`,
-    });
+    const built = await buildLoadedSilver(wh, contract, keys, opts.batchId);
     out.push({
       table: contract.name,
-      bronze: { ...bronze, version: bronzeVersion.version, rows: bronzeVersion.rows },
+      bronze: { ...bronze, ...built.bronze },
       quarantined: Number(quarantined),
-      silver: { table: silverTable, rows: silverVersion.rows, version: silverVersion.version },
+      silver: built.silver,
     });
   }
   return { batchId: opts.batchId, tables: out };
+}
+
+/**
+ * After a batch reached `bronze.<table>`: silver rebuilt from bronze (dedupe.sql, or `silverSelect`
+ * for a source with its own silver SQL, e.g. ibm_telco) and both versions recorded with lineage.
+ */
+export async function buildLoadedSilver(
+  wh: Warehouse,
+  contract: DataContract,
+  sourceFiles: string[],
+  batchId: string,
+  silverSelect?: (contract: DataContract, dialect: SqlDialect) => string,
+): Promise<{
+  bronze: { version: string; rows: number };
+  silver: { table: string; rows: number; version: string };
+}> {
+  const dialect = sqlDialect(wh.dialect);
+  const q = wh.dialect === "bigquery" ? bigqueryIdent : ident;
+  const silverTable = `silver.${contract.name}`;
+  const select = silverSelect ? silverSelect(contract, dialect) : loadedSilverSelect(contract, dialect, q);
+  await wh.exec(dialect.createTableAs(silverTable, select, { clusterBy: contract.primaryKey.map(q) }));
+  const bronzeVersion = await contentVersion(wh, `bronze.${contract.name}`, ["_batch_id", "_ingested_at"]);
+  await recordDatasetVersion(wh, {
+    table: `bronze.${contract.name}`,
+    version: bronzeVersion.version,
+    layer: "bronze",
+    rowCount: bronzeVersion.rows,
+    contractVersion: contract.version,
+    sourceFiles,
+    parents: [],
+    batchId,
+    location: `warehouse:bronze.${contract.name}`,
+  });
+  const silverVersion = await contentVersion(wh, silverTable);
+  await recordDatasetVersion(wh, {
+    table: silverTable,
+    version: silverVersion.version,
+    layer: "silver",
+    rowCount: silverVersion.rows,
+    contractVersion: contract.version,
+    sourceFiles: [],
+    parents: [`bronze.${contract.name}@${bronzeVersion.version}`],
+    batchId,
+    location: `warehouse:${silverTable}`,
+  });
+  return {
+    bronze: { version: bronzeVersion.version, rows: bronzeVersion.rows },
+    silver: { table: silverTable, rows: silverVersion.rows, version: silverVersion.version },
+  };
 }

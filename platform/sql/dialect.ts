@@ -45,7 +45,16 @@ export interface SqlDialect {
   monthSeries(first: string, last: string, column: string): string;
   /** CREATE OR REPLACE TABLE … AS, partitioned and clustered where the engine has it. */
   createTableAs(table: string, select: string, opts?: { partitionBy?: string; clusterBy?: string[] }): string;
+  /** Text `expr` cast to `type`, NULL where it does not cast (ingestion's type inference and checks). */
+  safeCast(expr: string, type: CastType): string;
+  /** Aggregate: rows where `cond` is true. */
+  countIf(cond: string): string;
+  /** Whether the whole of text `expr` matches `pattern` (a regular expression without anchors). */
+  fullMatch(expr: string, pattern: string): string;
 }
+
+/** Types ingestion casts text to. */
+export type CastType = "integer" | "number" | "boolean" | "date" | "timestamp";
 
 /** DuckDB, as the local warehouse has always run it. */
 export const duckdbDialect: SqlDialect = {
@@ -67,7 +76,32 @@ export const duckdbDialect: SqlDialect = {
   monthSeries: (first, last, column) =>
     `generate_series(${first}, ${last}, interval 1 month) as t(${identifier(column)})`,
   createTableAs: (table, select) => `create or replace table ${table} as ${select}`,
+  safeCast: (e, t) => `try_cast(${e} as ${DUCKDB_CAST[t]})`,
+  countIf: (c) => `count_if(${c})`,
+  fullMatch: (e, p) => `regexp_full_match(${e}, ${quoteText(p)})`,
 };
+
+const DUCKDB_CAST: Record<CastType, string> = {
+  integer: "bigint",
+  number: "double",
+  boolean: "boolean",
+  date: "date",
+  timestamp: "timestamp",
+};
+
+const BIGQUERY_CAST: Record<CastType, string> = {
+  integer: "int64",
+  number: "float64",
+  boolean: "bool",
+  date: "date",
+  timestamp: "timestamp",
+};
+
+/** A string literal both engines read the same way (no backslashes or quotes inside). */
+function quoteText(v: string): string {
+  if (/['\\]/.test(v)) throw new ValidationError("sql", `pattern may not hold quotes or backslashes: ${v}`);
+  return `'${v}'`;
+}
 
 /** The engine functions BigQuery's renderings are composed from. */
 interface Functions {
@@ -89,6 +123,10 @@ interface Functions {
   lastDay(d: string): string;
   monthArray(first: string, last: string, column: string): string;
   partitionClause(partitionBy?: string, clusterBy?: string[]): string;
+  /** BigQuery's SAFE_CAST in this engine's names (DuckDB's TRY_CAST rounds "1.5" to an integer). */
+  safeCast(e: string, t: CastType): string;
+  countIf(c: string): string;
+  fullMatch(e: string, p: string): string;
 }
 
 const bigqueryFunctions: Functions = {
@@ -108,6 +146,9 @@ const bigqueryFunctions: Functions = {
   lastDay: (d) => `last_day(${d})`,
   monthArray: (first, last, column) =>
     `unnest(generate_date_array(${first}, ${last}, interval 1 month)) as ${identifier(column)}`,
+  safeCast: (e, t) => `safe_cast(${e} as ${BIGQUERY_CAST[t]})`,
+  countIf: (c) => `countif(${c})`,
+  fullMatch: (e, p) => `regexp_contains(${e}, ${quoteText(`^(?:${p})$`)})`,
   partitionClause: (partitionBy, clusterBy) =>
     [
       partitionBy ? `partition by ${partitionBy}` : "",
@@ -134,6 +175,15 @@ const duckdbFunctions: Functions = {
   lastDay: (d) => `last_day(${d})`,
   monthArray: (first, last, column) =>
     `(select cast(d as date) as ${identifier(column)} from generate_series(${first}, ${last}, interval 1 month) as g(d))`,
+  // BigQuery's SAFE_CAST to INT64 refuses "1.5" and " 1"; DuckDB's TRY_CAST would round or trim
+  safeCast: (e, t) =>
+    t === "integer"
+      ? `case when regexp_full_match(${e}, '[+-]?[0-9]+') then try_cast(${e} as bigint) end`
+      : t === "boolean"
+        ? `case when lower(${e}) in ('true', 'false') then lower(${e}) = 'true' end`
+        : `try_cast(${e} as ${DUCKDB_CAST[t]})`,
+  countIf: (c) => `count_if(${c})`,
+  fullMatch: (e, p) => `regexp_full_match(${e}, ${quoteText(p)})`,
   partitionClause: () => "",
 };
 
@@ -159,6 +209,9 @@ function googleSql(f: Functions): SqlDialect {
     monthsBetween,
     yearsBetween: (a, b) => f.intDiv(monthsBetween(a, b), "12"),
     monthSeries: f.monthArray,
+    safeCast: f.safeCast,
+    countIf: f.countIf,
+    fullMatch: f.fullMatch,
     createTableAs: (table, select, opts) => {
       const clause = f.partitionClause(opts?.partitionBy, opts?.clusterBy);
       return `create or replace table ${table}${clause ? ` ${clause}` : ""} as ${select}`;

@@ -1,7 +1,8 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { moduleRegistrars } from "../../cli/main.ts";
 import { GcsLake } from "../../platform/adapters/gcp/gcs-lake.ts";
 import { type FakeGcs, startFakeGcs } from "../../platform/adapters/gcp/testing/fake-gcs.ts";
 import { memoryBucket } from "../../platform/adapters/gcp/testing/memory-bucket.ts";
@@ -19,6 +20,8 @@ import { artifactFile } from "./artifact-file.ts";
 import { loadModelVersion } from "./model-loader.ts";
 import { promoteIfBetter } from "./policy.ts";
 import { openRegistry } from "./store.ts";
+import { cliHarness } from "./testing/cli-harness.ts";
+import { identityOnnxModel } from "./testing/onnx-fixture.ts";
 
 /**
  * A fresh workspace under the gcp profile, end to end with fakes: the composition root's registry
@@ -137,5 +140,55 @@ describe("gcp profile: the registry in Cloud Storage, register → promote → m
     const file = await artifactFile(registry, v1, home);
     expect(file).toBe(join(home, "tmp", "artifacts", "churn", "v1", "artifact.json"));
     expect(readFileSync(file)).toEqual(Buffer.from(await fixtureModelBytes(7)));
+  }, 120_000);
+
+  it("telco models register/promote/list/audit/mirror under TELCO_PROFILE=gcp keep the registry in the bucket", async () => {
+    const { home: cliHome, telco } = cliHarness(await moduleRegistrars(["registry"]));
+    const env = {
+      USER: "ana",
+      TELCO_PROFILE: "gcp",
+      TELCO_GCP__PROJECT: "acme",
+      TELCO_GCP__BUCKET: "cli-ml",
+    };
+    const file = join(cliHome, "m.onnx");
+    writeFileSync(file, identityOnnxModel());
+    const run = (args: string[]) => telco(args, env);
+    const bucket = await startFakeGcs({ bucket: "cli-ml" });
+    const saved = process.env.STORAGE_EMULATOR_HOST;
+    process.env.STORAGE_EMULATOR_HOST = bucket.url;
+    try {
+      for (const auc of ["0.8", "0.7"])
+        expect(
+          (await run(["models", "register", file, "--name", "churn", "--metrics", `{"auc":${auc}}`])).status,
+        ).toBe(0);
+      expect((await run(["models", "promote", "churn", "1"])).json).toMatchObject({ applied: true });
+      const listed = await run(["models", "list"]);
+      expect(listed.status).toBe(0);
+      expect(JSON.stringify(listed.json)).toContain("champion");
+      const audit = await run(["models", "audit", "churn"]);
+      expect(JSON.stringify(audit.json)).toContain('"by":"ana"');
+      const mirror = await run([
+        "models",
+        "mirror",
+        "churn@champion",
+        "--dry-run",
+        "--serving-image",
+        "img:1",
+      ]);
+      expect(mirror.status).toBe(0);
+      expect(mirror.json.requests[0].request.source).toBe(
+        join(cliHome, ".telco", "tmp", "artifacts", "churn", "v1", "artifact.onnx"),
+      );
+      expect([...bucket.objects.keys()].filter((k) => k.endsWith("model.json")).sort()).toEqual([
+        "registry/models/churn/versions/1/model.json",
+        "registry/models/churn/versions/2/model.json",
+      ]);
+      expect(existsSync(join(cliHome, ".telco", "registry"))).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.STORAGE_EMULATOR_HOST;
+      else process.env.STORAGE_EMULATOR_HOST = saved;
+      await bucket.close();
+      rmSync(cliHome, { recursive: true, force: true });
+    }
   }, 120_000);
 });

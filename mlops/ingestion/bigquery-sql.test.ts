@@ -7,7 +7,9 @@ import {
   duckdbDialect,
   type SqlDialect,
 } from "../../platform/sql/dialect.ts";
-import { bigqueryIdent, ident, lit, renderSql } from "./sql.ts";
+import { contractFromInference, inferenceSql, loadDatasetContracts } from "./contracts.ts";
+import { ibmBronzeAsDelivered } from "./sources.ts";
+import { bigqueryIdent, conformedNames, ident, lit, renderSql } from "./sql.ts";
 
 /**
  * The silver and gold SQL of ingestion under BigQuery. Each file is rendered for BigQuery (backtick
@@ -131,5 +133,110 @@ describe("the BigQuery logic gives the DuckDB rows", () => {
       ["C3", 1],
     ]);
     expect(await run(bigqueryLogicOnDuckdb)).toEqual(local);
+  });
+});
+
+describe("IBM Telco over a loaded bronze table (conformed names, no _line)", () => {
+  it("the delivered names are put back: BigQuery text parses, its DuckDB twin gives the local rows", async () => {
+    const [contract] = loadDatasetContracts("ibm-telco");
+    const names = conformedNames(contract.columns.map((c) => c.name));
+    // the fixture's bronze.ibm_telco as a load job leaves it: conformed names, no _line
+    await wh.exec(
+      `create or replace table bronze.ibm_telco_loaded as select ${contract.columns
+        .map((c) => `${ident(c.name)} as ${ident(names.get(c.name) as string)}`)
+        .join(", ")}, _ingested_at, _batch_id from bronze.ibm_telco`,
+    );
+    const bronze = (q: (n: string) => string) =>
+      ibmBronzeAsDelivered(contract, q).replace("FROM bronze.ibm_telco)", "FROM bronze.ibm_telco_loaded)");
+    const bqSilver = renderSql(
+      "silver",
+      "ibm_telco",
+      { bronze: ibmBronzeAsDelivered(contract, bigqueryIdent) },
+      bigqueryDialect,
+    );
+    expect(bqSilver).toContain("`customer_id` AS `customerID`");
+    expect(() => parser.astify(bqSilver, { database: "bigquery" })).not.toThrow();
+    const run = (d: SqlDialect, rel: string) =>
+      wh.query(`${ibmGold(d, `(${ibmSilver(d).replace("bronze.ibm_telco", rel)})`)}`);
+    const local = await run(duckdbDialect, "bronze.ibm_telco");
+    expect(await run(bigqueryLogicOnDuckdb, bronze(ident))).toEqual(local);
+  });
+});
+
+describe("CSV contract inference rendered for BigQuery", () => {
+  const header = ["customer_id", "MonthlyCharges", "Tenure", "Active", "Since", "Churn"];
+  const values = [
+    ["c1", "10.5", "3", "true", "2024-01-02", "Yes"],
+    ["c2", "20", "4", "false", "2024-02-03", "No"],
+    ["c3", "", "5", "TRUE", "", "No"],
+  ];
+  const opts = {
+    path: "/x/churn.csv",
+    header,
+    delimiter: ",",
+    name: "churn",
+    target: "Churn",
+    id: "customer_id",
+    positive: undefined,
+  };
+  const relation = "t_infer";
+  const cols = header.map((_, i) => `c${i}`);
+
+  beforeAll(async () => {
+    await wh.exec(
+      `create or replace table ${relation} as select * from (values ${values
+        .map((r) => `(${r.map(lit).join(", ")})`)
+        .join(", ")}) as t(${cols.join(", ")})`,
+    );
+  });
+
+  it("parses with the BigQuery grammar, counting with SAFE_CAST and COUNTIF", () => {
+    const sql = inferenceSql("bronze._load_infer_churn_b1", cols.map(bigqueryIdent), 5, bigqueryDialect);
+    expect(sql.stats).toContain(
+      "countif(nullif(trim(`c1`), '') is not null and (safe_cast(nullif(trim(`c1`), '') as int64) is null",
+    );
+    for (const q of [sql.stats, sql.targets])
+      expect(() => parser.astify(q, { database: "bigquery" })).not.toThrow();
+  });
+
+  it("infers on the BigQuery logic (DuckDB twin) the contract the local inference infers", async () => {
+    const infer = async (d: SqlDialect) => {
+      const sql = inferenceSql(relation, cols, 5, d);
+      const [stats] = await wh.query(sql.stats);
+      const targets = await wh.query<{ v: string }>(sql.targets);
+      return contractFromInference(
+        opts,
+        stats,
+        targets.map((r) => r.v),
+      ).columns.map((c) => [c.name, c.type]);
+    };
+    const local = await infer(duckdbDialect);
+    expect(local).toEqual([
+      ["customer_id", "string"],
+      ["MonthlyCharges", "number"],
+      ["Tenure", "integer"],
+      ["Active", "boolean"],
+      ["Since", "date"],
+      ["Churn", "string"],
+    ]);
+    expect(await infer(bigqueryLogicOnDuckdb)).toEqual(local);
+  });
+
+  it("follows BigQuery's casts where they differ from DuckDB's: '1.0' is no INT64, 'yes' no BOOL", async () => {
+    await wh.exec(
+      `create or replace table t_infer2 as select * from (values ('c1', '1.0', 'yes', 'Yes'), ('c2', '2', 'no', 'No')) as t(c0, c1, c2, c3)`,
+    );
+    const o = { ...opts, header: ["customer_id", "Amount", "Flag", "Churn"] };
+    const infer = async (d: SqlDialect) => {
+      const sql = inferenceSql("t_infer2", ["c0", "c1", "c2", "c3"], 3, d);
+      const [stats] = await wh.query(sql.stats);
+      const targets = await wh.query<{ v: string }>(sql.targets);
+      return contractFromInference(
+        o,
+        stats,
+        targets.map((r) => r.v),
+      ).columns.map((c) => c.type);
+    };
+    expect(await infer(bigqueryLogicOnDuckdb)).toEqual(["string", "number", "string", "string"]);
   });
 });

@@ -129,3 +129,60 @@ describe("GcsModelRegistry on a fake GCS honouring ifGenerationMatch", () => {
     await expect(r.listModels()).rejects.toThrow(/HTTP 404.*no-such-bucket/);
   });
 });
+
+describe("GcsModelRegistry when Cloud Storage answers 503", () => {
+  const quick = (prefix: string) =>
+    new GcsModelRegistry({ bucket: "acme-ml", prefix, base: gcs.url, backoffMs: 1 });
+
+  it("retries a read and an upload that were refused", async () => {
+    const prefix = `reg-${++n}`;
+    const r = quick(prefix);
+    gcs.failNext(/versions\/1\/model\.json$/, 503, { method: "POST" });
+    const v = await r.register({
+      name: "churn",
+      format: "telco-gbdt",
+      artifact: Buffer.from("{}"),
+      card: card(0.7),
+    });
+    expect(v.version).toBe(1);
+    gcs.failNext(/versions\/1\/model\.json$/, 503, { method: "GET" });
+    expect(await r.getVersion("churn", 1)).toEqual(v);
+  });
+
+  it("a registration whose create landed but whose answer was lost publishes one version, not two", async () => {
+    const prefix = `reg-${++n}`;
+    const r = quick(prefix);
+    gcs.failNext(/versions\/1\/model\.json$/, 503, { afterApply: true, method: "POST" });
+    const v = await r.register({
+      name: "churn",
+      format: "telco-gbdt",
+      artifact: Buffer.from("{}"),
+      card: card(0.7),
+    });
+    expect(v.version).toBe(1);
+    expect(refused(new RegExp(`^${prefix}/models/churn/versions/1/model\\.json$`))).toHaveLength(1);
+    expect((await r.listVersions("churn")).map((x) => x.version)).toEqual([1]);
+  });
+
+  it("an alias move whose write landed but whose answer was lost succeeds once, audited once", async () => {
+    const prefix = `reg-${++n}`;
+    const r = quick(prefix);
+    await r.register({ name: "churn", format: "telco-gbdt", artifact: Buffer.from("{}"), card: card(0.7) });
+    gcs.failNext(/aliases\.json$/, 503, { afterApply: true, method: "POST" });
+    const e = await r.setAlias("churn", "champion", 1, {
+      action: "promote",
+      reason: "first",
+      expected: null,
+    });
+    expect(e.to).toBe(1);
+    expect(refused(new RegExp(`^${prefix}/models/churn/aliases\\.json$`))).toHaveLength(1);
+    expect(await r.aliases("churn")).toEqual({ champion: 1 });
+    expect((await r.audit("churn")).map((x) => x.reason)).toEqual(["first"]);
+  });
+
+  it("gives up after its tries and names the object and status", async () => {
+    const r = new GcsModelRegistry({ bucket: "acme-ml", prefix: `reg-${++n}`, base: gcs.url, attempts: 1 });
+    gcs.failNext(/models\/churn\/versions\/7\/model\.json$/, 503, { method: "GET" });
+    await expect(r.getVersion("churn", 7)).rejects.toThrow(/versions\/7\/model\.json: HTTP 503/);
+  });
+});

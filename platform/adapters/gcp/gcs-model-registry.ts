@@ -45,6 +45,9 @@ export interface GcsObjectsOptions {
   token?: TokenSource;
   fetch?: typeof globalThis.fetch;
   timeoutMs?: number;
+  /** Tries per request on network errors, 429 and 5xx (default 4), first wait `backoffMs` (200), ×4 each. */
+  attempts?: number;
+  backoffMs?: number;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -60,6 +63,8 @@ export class GcsObjects {
   private readonly token: TokenSource | undefined;
   private readonly fetchFn: typeof globalThis.fetch;
   private readonly timeoutMs: number;
+  private readonly attempts: number;
+  private readonly backoffMs: number;
   private readonly preflight: (() => Promise<unknown>) | undefined;
   private ready: Promise<unknown> | undefined;
 
@@ -72,6 +77,8 @@ export class GcsObjects {
     this.token = opts.token ?? (local ? undefined : googleAccessToken(env));
     this.fetchFn = opts.fetch ?? globalThis.fetch;
     this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.attempts = opts.attempts ?? 4;
+    this.backoffMs = opts.backoffMs ?? 200;
     // The profile's one up-front check (credentials, endpoint), on the first request (building the
     // adapter sends nothing); skipped for an explicit base (tests, fakes).
     this.preflight =
@@ -101,22 +108,28 @@ export class GcsObjects {
     const headers: Record<string, string> = {};
     if (this.token) headers.authorization = `Bearer ${await this.token()}`;
     if (body) headers["content-type"] = contentType ?? "application/octet-stream";
-    try {
-      return await this.fetchFn(url, {
-        method,
-        headers,
-        body,
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-    } catch (err) {
-      throw new TelcoError(
-        "gcs",
-        `Cloud Storage ${method} ${url.split("?")[0]} failed: ${(err as Error).message}`,
-        {
-          hint: `Check the network and the Cloud Storage endpoint (${this.base}).`,
-          cause: err,
-        },
-      );
+    // Transient failures (network, 429, 5xx) are retried, as Google's retry guidance says. A retried
+    // precondition write may then meet its own first attempt (412): callers check for that.
+    for (let attempt = 1; ; attempt++) {
+      let res: Response | undefined;
+      let failure: unknown;
+      try {
+        res = await this.fetchFn(url, { method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+      } catch (err) {
+        failure = err;
+      }
+      const transient = res === undefined || res.status === 429 || res.status >= 500;
+      if (!transient && res) return res;
+      if (attempt >= this.attempts) {
+        if (res) return res;
+        throw new TelcoError(
+          "gcs",
+          `Cloud Storage ${method} ${url.split("?")[0]} failed: ${(failure as Error).message}`,
+          { hint: `Check the network and the Cloud Storage endpoint (${this.base}).`, cause: failure },
+        );
+      }
+      await res?.arrayBuffer().catch(() => undefined);
+      await new Promise((r) => setTimeout(r, this.backoffMs * 4 ** (attempt - 1)));
     }
   }
 
@@ -293,15 +306,15 @@ export class GcsModelRegistry implements WorkspaceModelRegistry {
         lineage: input.lineage ?? {},
         ...(input.description ? { description: input.description } : {}),
       };
+      const key = `${this.versionKey(input.name, version)}/model.json`;
+      const bytes = Buffer.from(JSON.stringify(record, null, 2));
       try {
-        await this.objects.write(
-          `${this.versionKey(input.name, version)}/model.json`,
-          Buffer.from(JSON.stringify(record, null, 2)),
-          { ifGenerationMatch: "0", contentType: "application/json" },
-        );
+        await this.objects.write(key, bytes, { ifGenerationMatch: "0", contentType: "application/json" });
         return record;
       } catch (err) {
         if (!(err instanceof GcsPreconditionFailed)) throw err;
+        // A retried request whose first attempt landed (its answer was lost) meets itself: that is ours.
+        if ((await this.objects.read(key))?.equals(bytes)) return record;
         version = Math.max(version, ...(await this.versionNumbers(input.name))) + 1;
       }
     }
@@ -454,6 +467,12 @@ export class GcsModelRegistry implements WorkspaceModelRegistry {
         );
       } catch (err) {
         if (!(err instanceof GcsPreconditionFailed)) throw err;
+        // Our own earlier attempt may have landed (lost answer, retried): then the move is done.
+        const now = await this.readAliasDoc(name);
+        if (now.doc.seq === next.seq && JSON.stringify(now.doc.last) === JSON.stringify(event)) {
+          await this.settleLast(name, now.doc);
+          return event;
+        }
         continue; // another move landed first: re-read (and re-check `expected`)
       }
       await this.settleLast(name, next);

@@ -20,6 +20,11 @@ export interface FakeGcs {
   /** Every request: method, object (or list prefix) and the HTTP status answered. */
   log: { method: string; kind: "get" | "media" | "insert" | "list"; name: string; status: number }[];
   holdWrites(match: RegExp, n: number): void;
+  /**
+   * The next request on an object matching `match` answers `status` (e.g. 503). With
+   * `afterApply`, an upload is applied first: the write landed but its answer was lost.
+   */
+  failNext(match: RegExp, status: number, opts?: { afterApply?: boolean; method?: "GET" | "POST" }): void;
   close(): Promise<void>;
 }
 
@@ -31,6 +36,14 @@ export async function startFakeGcs(opts: { bucket?: string; pageSize?: number } 
   let generation = 1_700_000_000_000_000;
   let lastUpdated = 0;
   let hold: { match: RegExp; n: number; waiting: (() => void)[] } | undefined;
+  let fault: { match: RegExp; status: number; afterApply: boolean; method?: string } | undefined;
+  /** The armed fault if this request triggers it (then disarmed). */
+  const trip = (method: string, name: string) => {
+    const f = fault;
+    if (!f?.match.test(name) || (f.method && f.method !== method)) return undefined;
+    fault = undefined;
+    return f;
+  };
 
   const meta = (name: string) => {
     const o = objects.get(name);
@@ -61,6 +74,11 @@ export async function startFakeGcs(opts: { bucket?: string; pageSize?: number } 
 
     if (req.method === "GET" && objectPath) {
       const name = decodeURIComponent(objectPath[2] as string);
+      const f = trip("GET", name);
+      if (f) {
+        log.push({ method: "GET", kind: q.get("alt") === "media" ? "media" : "get", name, status: f.status });
+        return error(res, f.status, "injected fault");
+      }
       const m = meta(name);
       const wanted = q.get("generation");
       const media = q.get("alt") === "media";
@@ -109,6 +127,11 @@ export async function startFakeGcs(opts: { bucket?: string; pageSize?: number } 
           }
         });
       }
+      const f = trip("POST", name);
+      if (f && !f.afterApply) {
+        log.push({ method: "POST", kind: "insert", name, status: f.status });
+        return error(res, f.status, "injected fault");
+      }
       const cond = q.get("ifGenerationMatch");
       const current = objects.get(name);
       const holds =
@@ -122,6 +145,10 @@ export async function startFakeGcs(opts: { bucket?: string; pageSize?: number } 
       // Strictly increasing update times, as consecutive writes in GCS are ordered.
       lastUpdated = Math.max(Date.now(), lastUpdated + 1);
       objects.set(name, { bytes: body, generation, updated: new Date(lastUpdated).toISOString() });
+      if (f) {
+        log.push({ method: "POST", kind: "insert", name, status: f.status });
+        return error(res, f.status, "injected fault (the write was applied)");
+      }
       log.push({ method: "POST", kind: "insert", name, status: 200 });
       return json(res, 200, meta(name));
     }
@@ -142,6 +169,9 @@ export async function startFakeGcs(opts: { bucket?: string; pageSize?: number } 
     log,
     holdWrites(match, n) {
       hold = { match, n, waiting: [] };
+    },
+    failNext(match, status, o = {}) {
+      fault = { match, status, afterApply: o.afterApply ?? false, method: o.method };
     },
     close: () =>
       new Promise<void>((r) => {

@@ -203,9 +203,9 @@ describe("telco data ingest synthetic under the gcp profile (fake BigQuery, in-m
     expect(tx).toContain(
       `insert into dev_bronze._quarantine values ('crm_customers', '${report.batchId}', 'unreadable: line 7: Too many values in row starting at position: 912.'`,
     );
-    expect(tx.match(/INSERT INTO dev_meta\.raw_files SELECT/g)).toHaveLength(report.files.length);
+    expect(tx.match(/INSERT INTO dev_meta\.raw_files VALUES/g)).toHaveLength(report.files.length);
     expect(tx).toContain(
-      `INSERT INTO dev_meta.ingestion_batches SELECT '${report.batchId}', 'synthetic', TIMESTAMP '2026-12-07T10:00:00.000Z'`,
+      `INSERT INTO dev_meta.ingestion_batches VALUES ('${report.batchId}', 'synthetic', TIMESTAMP '2026-12-07T10:00:00.000Z'`,
     );
     expect(tx).toMatch(
       /INSERT INTO dev_meta\.delivery_identities VALUES \('[^']+', 'synthetic', 'aurora-telecom-simulator seed=3 customers=40 start=2025-01'/,

@@ -344,7 +344,7 @@ export async function ingestPlanInWarehouse(
         ...staged.flatMap((s) => s.result.publish?.statements ?? []),
         ...toLoad.map(
           (t) =>
-            `INSERT INTO meta.raw_files SELECT ${[
+            `INSERT INTO meta.raw_files VALUES (${[
               bq(batchId),
               bq(plan.dataset),
               bq(t.contract.name),
@@ -354,7 +354,7 @@ export async function ingestPlanInWarehouse(
               bq(t.file.deliveredAs),
               count(t.contract.name),
               quarantined(t.contract.name),
-            ].join(", ")}`,
+            ].join(", ")})`,
         ),
         ...toLoad.map((t) => {
           const s = staged.find((x) => x.name === t.contract.name);
@@ -371,7 +371,8 @@ export async function ingestPlanInWarehouse(
             createdAt: now,
           });
         }),
-        `INSERT INTO meta.ingestion_batches SELECT ${[
+        // VALUES, not SELECT: an empty [] takes the column's ARRAY<STRING> type
+        `INSERT INTO meta.ingestion_batches VALUES (${[
           bq(batchId),
           bq(plan.dataset),
           bqTimestamp(now),
@@ -380,7 +381,7 @@ export async function ingestPlanInWarehouse(
           names.map(count).join(" + "),
           quarantined(),
           `[${warnings.map(bq).join(", ")}]`,
-        ].join(", ")}`,
+        ].join(", ")})`,
         ...(plan.delivery
           ? [
               `INSERT INTO meta.delivery_identities VALUES (${[

@@ -13,6 +13,7 @@ import type { AppContext } from "../../platform/context.ts";
 import { ValidationError } from "../../platform/errors.ts";
 import type { OperatorSystems } from "../../platform/ports/operator-systems.ts";
 import { ensurePortalBuilt } from "./build.ts";
+import { portalPipelineRuns } from "./pipeline-runs.ts";
 import { resolvePortalKeys } from "./roles.ts";
 import { type PortalDeps, portalRoutes } from "./routes.ts";
 import { insightsDeps, insightsRoutes } from "./routes-insights.ts";
@@ -55,31 +56,7 @@ export function portalDeps(
     knowledge: knowledgeSearchFromApp(app),
     sessions: () => app.assistantSessions(),
     customerIds: async (limit) => onlineStoreIds(app.paths.onlineStore, limit),
-    pipelineRuns: async (limit) => {
-      // Through the port: the workspace store locally, Firestore under gcp (where Vertex runs record their steps).
-      const meta = app.pipelineMetadata(app.paths.pipelines);
-      try {
-        return meta.listRuns(limit).map((r) => ({
-          run_id: r.id,
-          pipeline: r.pipeline,
-          status: r.status,
-          started_at: r.startedAt,
-          finished_at: r.finishedAt,
-          trigger: r.trigger,
-          error: r.error,
-          steps: meta.steps(r.id).map((st) => ({
-            name: st.name,
-            status: st.status,
-            duration_ms: st.duration_ms,
-            attempts: st.attempts,
-            cached: st.status === "cached",
-            error: st.error ?? null,
-          })),
-        }));
-      } finally {
-        meta.close();
-      }
-    },
+    pipelineRuns: (limit) => portalPipelineRuns(app, limit),
     observe: {
       traces: () => app.traceStore(),
       evalRuns: async (limit) =>

@@ -47,6 +47,9 @@ const pt = {
   knowledge: "Base de conhecimento",
   pipelines: "Pipelines",
   cached: "em cache",
+  vertexUnavailable: "Vertex AI não respondeu",
+  vertexOnly:
+    "Só no Vertex AI: nenhuma etapa registrou esta execução ainda. Estado das tarefas segundo o Vertex:",
   filter: "Filtrar",
   band: "Faixa",
   all: "Todas",
@@ -309,6 +312,9 @@ const en: typeof pt = {
   knowledge: "Knowledge base",
   pipelines: "Pipelines",
   cached: "cached",
+  vertexUnavailable: "Vertex AI did not answer",
+  vertexOnly:
+    "Known to Vertex AI only: no step has recorded this run yet. Task states as Vertex reports them:",
   filter: "Filter",
   band: "Band",
   all: "All",

@@ -16,6 +16,10 @@ interface PipelineRun {
   status: string;
   started_at: string;
   finished_at: string | null;
+  /** "vertex": a Vertex AI job none of whose steps has recorded the run (no detail to open). */
+  source?: "metadata" | "vertex";
+  /** Under gcp: the Vertex AI job of the same id (null: none), or why Vertex did not answer. */
+  vertex?: { state: string } | { error: string } | null;
   steps: {
     name: string;
     status: string;
@@ -459,8 +463,37 @@ export function PipelinesView({ s, op }: { s: Strings; op: Operator }) {
               <strong>{r.pipeline}</strong> · {r.run_id} ·{" "}
               <span class={`badge ${badge(r.status)}`}>{r.status}</span> · {r.started_at} ·{" "}
               {r.steps.filter((st) => st.cached).length}/{r.steps.length} {s.cached}
+              {r.vertex && "state" in r.vertex && (
+                <>
+                  {" "}
+                  · <span class={`badge ${badge(r.vertex.state)}`}>Vertex AI: {r.vertex.state}</span>
+                </>
+              )}
+              {r.vertex && "error" in r.vertex && (
+                <>
+                  {" "}
+                  ·{" "}
+                  <span class="badge medium" title={r.vertex.error}>
+                    {s.vertexUnavailable}
+                  </span>
+                </>
+              )}
             </summary>
-            {isOpen && <RunDetailPanel s={s} op={op} runId={r.run_id} />}
+            {isOpen && r.source === "vertex" && (
+              <div class="run-detail">
+                <p class="muted">{s.vertexOnly}</p>
+                <ul class="step-logs">
+                  {r.steps.map((st) => (
+                    <li key={st.name}>
+                      <span class={`badge ${badge(st.status)}`}>{st.status}</span> {st.name} ·{" "}
+                      {secs(st.duration_ms)}
+                      {st.error ? ` · ${st.error}` : ""}
+                    </li>
+                  ))}
+                </ul>
+              </div>
+            )}
+            {isOpen && r.source !== "vertex" && <RunDetailPanel s={s} op={op} runId={r.run_id} />}
           </details>
         );
       })}

@@ -650,7 +650,7 @@ describe("telco data ingest interactions / ibm-telco under the gcp profile", () 
       (r) => (r.body?.configuration as { load?: unknown })?.load,
     ).length;
     await expect(ingestIbmTelco(app, ibm)).rejects.toThrow(
-      /telco\.csv: missing required column\(s\) gender, SeniorCitizen, .*Churn|telco\.csv: missing required column\(s\) gender, SeniorCitizen/,
+      /telco\.csv: missing required column\(s\) gender, SeniorCitizen, Partner, .*TotalCharges \(contract ibm_telco v1\)/,
     );
     expect(bucket.uploads.size).toBe(0);
     expect(fake.requests.filter((r) => (r.body?.configuration as { load?: unknown })?.load)).toHaveLength(

@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } fr
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { createInterface } from "node:readline";
-import { ValidationError } from "../../platform/errors.ts";
+import { TelcoError, ValidationError } from "../../platform/errors.ts";
 import type { Lake } from "../../platform/ports/lake.ts";
 import type { LoadResult, Warehouse } from "../../platform/ports/warehouse.ts";
 import type { SqlDialect } from "../../platform/sql/dialect.ts";
@@ -420,7 +420,22 @@ export async function ingestPlanInWarehouse(
   let rows = 0;
   let rejects = 0;
   for (const s of staged) {
-    const built = await buildLoadedSilver(wh, s.contract, s.keys, batchId, extra.silverSelect?.[s.name]);
+    const built = await buildLoadedSilver(
+      wh,
+      s.contract,
+      s.keys,
+      batchId,
+      extra.silverSelect?.[s.name],
+    ).catch((err: unknown) => {
+      throw new TelcoError(
+        "derive_failed",
+        `batch ${batchId} is committed (bronze, quarantine, meta), but rebuilding silver.${s.name} failed: ${err instanceof Error ? err.message : String(err)}`,
+        {
+          hint: `silver.${s.name} still holds the previous batches; it is rebuilt by the next ingest that loads a file of ${plan.dataset} (re-sending the same file is skipped by content hash).`,
+          cause: err,
+        },
+      );
+    });
     tables.push({ table: `bronze.${s.name}`, version: built.bronze.version, rows: built.bronze.rows });
     tables.push({ table: built.silver.table, version: built.silver.version, rows: built.silver.rows });
     const [{ n: bronzeRows }] = await wh.query<{ n: number }>(

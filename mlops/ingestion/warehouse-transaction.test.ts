@@ -299,7 +299,9 @@ describe("one batch, one transaction: a failure at each step leaves BigQuery and
       failOn: (s) =>
         s.startsWith("create or replace table dev_silver.my_churn") ? "Resources exceeded" : undefined,
     });
-    expect(error?.message).toMatch(/Resources exceeded/);
+    expect(error?.message).toMatch(
+      /^batch \S+ is committed \(bronze, quarantine, meta\), but rebuilding silver\.my_churn failed: .*Resources exceeded/,
+    );
     const { rows, staging } = written(f);
     expect(staging).toEqual([]);
     expect(rows).toMatchObject({

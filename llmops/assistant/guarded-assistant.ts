@@ -34,7 +34,7 @@ import { buildOutputFacts } from "./output-facts.ts";
 /**
  * The assistant behind its guardrails. Input guardrails run before the engine sees the message: a
  * blocked message never reaches it and still gets a polite reply; a masked one reaches it masked.
- * Retrieved passages are neutralised inside the turn (knowledge.ts). Output guardrails run on the
+ * Retrieved passages are neutralised inside the turn (guarded-knowledge.ts). Output guardrails run on the
  * reply against this session's facts. Escalations hand the conversation to a person through the
  * engine's own hand-off flow (so the hand-off is registered like any other). Every trigger is in the
  * response (`guardrails`), with the stage, the action and the reason.

@@ -519,6 +519,67 @@ describe("telco data ingest csv under the gcp profile", () => {
   });
 });
 
+describe("loadJsonl: the copy a load job reads", () => {
+  const c = (format: "csv" | "jsonl") =>
+    dataContractSchema.parse({
+      name: "t",
+      version: 1,
+      dataset: "t",
+      source: "user",
+      format,
+      file: `t.${format}`,
+      primaryKey: ["id"],
+      columns: [
+        { name: "id", type: "string" },
+        { name: "Note", type: "string", nullable: true },
+        { name: "n", type: "number", nullable: true },
+      ],
+    });
+
+  it("keeps every character of a CSV cell (escapes, tabs, backslashes, accents, emoji, control characters)", async () => {
+    const dir = tempDir("telco-jsonl-");
+    const cells = ["tab\there", "back\\slash", 'say "hi"', "ação", "🙂 ok", "bell\u0007", "line\u2028sep"];
+    const path = join(dir, "t.csv");
+    writeFileSync(
+      path,
+      `n,Note,id,other\n${cells.map((v, i) => `${i},"${v.replaceAll('"', '""')}",k${i},x`).join("\n")}\n`,
+    );
+    const out = join(dir, "t.jsonl");
+    const r = await loadJsonl(path, c("csv"), "t.csv", out);
+    expect(r).toEqual({ records: cells.length, columns: ["n", "Note", "id", "other"] });
+    const rows = readFileSync(out, "utf8")
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(rows.map((o) => o.note)).toEqual(cells);
+    expect(rows[0]).toEqual({ _line: 2, id: "k0", note: cells[0], n: "0" });
+  });
+
+  it("turns JSONL values into text, keeps only contract keys, and writes a line BigQuery cannot read for a non-object", async () => {
+    const dir = tempDir("telco-jsonl-");
+    const path = join(dir, "t.jsonl");
+    writeFileSync(
+      path,
+      [
+        JSON.stringify({ id: "a", Note: { x: 1 }, n: 1.5, extra: true }),
+        "",
+        "[1, 2]",
+        "{not json",
+        JSON.stringify({ id: "b", n: null }),
+      ].join("\n"),
+    );
+    const out = join(dir, "t.out");
+    const r = await loadJsonl(path, c("jsonl"), "t.jsonl", out);
+    expect(r.records).toBe(4);
+    expect(new Set(r.columns)).toEqual(new Set(["id", "Note", "n", "extra"]));
+    const lines = readFileSync(out, "utf8").trimEnd().split("\n");
+    expect(JSON.parse(lines[0])).toEqual({ _line: 1, id: "a", note: '{"x":1}', n: "1.5" });
+    expect(lines[1]).toBe("not a JSON object: line 3");
+    expect(lines[2]).toBe("not a JSON object: line 4");
+    expect(JSON.parse(lines[3])).toEqual({ _line: 5, id: "b", n: null });
+  });
+});
+
 describe("telco data ingest interactions / ibm-telco under the gcp profile", () => {
   it("loads exported interactions (JSONL) by a load job", async () => {
     state.populations = [];

@@ -3,7 +3,6 @@ import { once } from "node:events";
 import { createReadStream, createWriteStream, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
-import { createInterface } from "node:readline";
 import { TelcoError, ValidationError } from "../../platform/errors.ts";
 import type { Lake } from "../../platform/ports/lake.ts";
 import type { LoadResult, Warehouse } from "../../platform/ports/warehouse.ts";
@@ -71,45 +70,59 @@ export async function loadJsonl(
   const rowId = contract.rowId ? (names.get(contract.rowId) as string) : undefined;
   const delimiter = contract.delimiter ?? ",";
   const sink = createWriteStream(out);
-  const lines = createInterface({ input: createReadStream(path, "utf8"), crlfDelay: Infinity });
+  const lines = fileLines(path);
   let header: string[] | undefined;
   const keys = new Set<string>();
   let records = 0;
+  // written in 64 KB chunks: one stream write per record costs more than the conversion
+  let buffered = "";
+  const flush = async () => {
+    const ok = sink.write(buffered);
+    buffered = "";
+    if (!ok) await once(sink, "drain");
+  };
   const write = async (text: string) => {
-    if (!sink.write(`${text}\n`)) await once(sink, "drain");
+    buffered += `${text}\n`;
+    if (buffered.length >= 65536) await flush();
   };
+  // JSON text built by hand from pre-quoted keys: no object per record (about twice as fast)
+  const key = new Map([...known].map((k) => [k, `,${JSON.stringify(names.get(k))}:`]));
+  const cell = (v: unknown): string =>
+    v === null || v === undefined
+      ? "null"
+      : JSON.stringify(typeof v === "string" ? v : typeof v === "object" ? JSON.stringify(v) : String(v));
+  const head = (line: number) =>
+    `{"_line":${line}${rowId ? `,${JSON.stringify(rowId)}:${JSON.stringify(`${deliveredAs}:${line}`)}` : ""}`;
   const object = (line: number, entries: [string, unknown][]) => {
-    const o: Record<string, unknown> = { _line: line };
-    if (rowId) o[rowId] = `${deliveredAs}:${line}`;
+    let out = head(line);
     for (const [k, v] of entries) {
-      if (!known.has(k)) continue;
-      o[names.get(k) as string] =
-        v === null || v === undefined
-          ? null
-          : typeof v === "string"
-            ? v
-            : typeof v === "object"
-              ? JSON.stringify(v)
-              : String(v);
+      const prefix = key.get(k);
+      if (prefix !== undefined) out += prefix + cell(v);
     }
-    return JSON.stringify(o);
+    return `${out}}`;
   };
+  // for a CSV: the JSON key prefix of each header position (undefined: a column the contract lacks)
+  let slots: (string | undefined)[] = [];
   const emitCsv = async (text: string, line: number) => {
-    const fields = parseCsvRecord(text, delimiter);
+    const fields =
+      text.includes('"') || text.includes("\r") ? parseCsvRecord(text, delimiter) : text.split(delimiter);
     if (!header) {
       header = fields.map((h) => h.trim());
+      slots = header.map((h) => key.get(h));
       return;
     }
     if (fields.length === 1 && fields[0].trim() === "") return;
     records++;
-    await write(
-      fields.length === header.length
-        ? object(
-            line,
-            header.map((h, i) => [h, fields[i]]),
-          )
-        : `ragged row: line ${line} has ${fields.length} fields, the header has ${header.length}`,
-    );
+    if (fields.length !== header.length) {
+      await write(`ragged row: line ${line} has ${fields.length} fields, the header has ${header.length}`);
+      return;
+    }
+    let out = head(line);
+    for (let i = 0; i < fields.length; i++) {
+      const prefix = slots[i];
+      if (prefix !== undefined) out += prefix + jsonString(fields[i]);
+    }
+    await write(`${out}}`);
   };
   let lineNo = 0;
   if (contract.format === "csv") {
@@ -121,7 +134,7 @@ export async function loadJsonl(
       const text = lineNo === 1 ? raw.replace(/^\uFEFF/, "") : raw;
       if (pending === "" && quotes === 0) start = lineNo;
       pending = quotes % 2 === 1 ? `${pending}\n${text}` : text;
-      quotes += text.split('"').length - 1;
+      if (text.includes('"')) quotes += text.split('"').length - 1;
       if (quotes % 2 === 0) {
         await emitCsv(pending, start);
         pending = "";
@@ -149,10 +162,33 @@ export async function loadJsonl(
       await write(object(lineNo, Object.entries(parsed)));
     }
   }
+  await flush();
   sink.end();
   await once(sink, "finish");
   return { records, columns: header ?? [...keys] };
 }
+
+/**
+ * The lines of a UTF-8 file split at "\n" (a "\r" before it dropped), as the local scan counts
+ * them. Hand-written: node:readline also breaks lines at U+2028/U+2029 and a lone "\r", which are
+ * text inside a cell.
+ */
+async function* fileLines(path: string): AsyncGenerator<string> {
+  let rest = "";
+  for await (const chunk of createReadStream(path, "utf8")) {
+    const parts = (rest + (chunk as string)).split("\n");
+    rest = parts.pop() ?? "";
+    for (const p of parts) yield p.endsWith("\r") ? p.slice(0, -1) : p;
+  }
+  if (rest !== "") yield rest.endsWith("\r") ? rest.slice(0, -1) : rest;
+}
+
+/** A JSON string literal; plain text (the usual cell) skips JSON.stringify. */
+function jsonString(v: string): string {
+  return NEEDS_ESCAPE.test(v) ? JSON.stringify(v) : `"${v}"`;
+}
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what JSON escapes
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029\ud800-\udfff]/;
 
 /**
  * The contract a load job reads: columns renamed to their conformed snake_case names (what local

@@ -61,6 +61,22 @@ function gcpApp(): { app: AppContext; bucket: ReturnType<typeof memoryBucket> } 
   return { app: { ...base, lake: () => lake, warehouse: async () => wh }, bucket };
 }
 
+/** Statements of the non-dry queries the fake received from `from` on that BigQuery's grammar refuses. */
+const unparsedSince = (from: number) =>
+  fake.queries
+    .slice(from)
+    .filter((q) => !q.dryRun)
+    .flatMap((q) => splitStatements(q.sql))
+    .filter((x) => !/^(BEGIN|COMMIT) TRANSACTION$/.test(x))
+    .filter((x) => {
+      try {
+        new Parser().astify(x, { database: "bigquery" });
+        return false;
+      } catch {
+        return true;
+      }
+    });
+
 const tableOf = (sql: string, from: string) => new RegExp(`${from}\\.(\\w+)`).exec(sql)?.[1] ?? "";
 
 beforeAll(async () => {
@@ -140,6 +156,7 @@ describe("telco data ingest synthetic under the gcp profile (fake BigQuery, in-m
     };
     const { app, bucket } = gcpApp();
     const before = fake.requests.length;
+    const queriesBefore = fake.queries.length;
     const report = await ingestSynthetic(app, delivery, { now: new Date("2026-12-07T10:00:00Z") });
 
     // raw: every delivered file (and the manifest) is in the bucket under the batch
@@ -215,6 +232,21 @@ describe("telco data ingest synthetic under the gcp profile (fake BigQuery, in-m
     for (const stmt of splitStatements(tx).filter((x) => !/^(BEGIN|COMMIT) TRANSACTION$/.test(x))) {
       expect(() => parser.astify(stmt, { database: "bigquery" }), stmt.slice(0, 80)).not.toThrow();
     }
+    // and so does every other statement the ingest sent (the harness: what the fake received)
+    const unparsed = fake.queries
+      .slice(queriesBefore)
+      .filter((q) => !q.dryRun)
+      .flatMap((q) => splitStatements(q.sql))
+      .filter((x) => !/^(BEGIN|COMMIT) TRANSACTION$/.test(x))
+      .filter((x) => {
+        try {
+          parser.astify(x, { database: "bigquery" });
+          return false;
+        } catch {
+          return true;
+        }
+      });
+    expect(unparsed).toEqual([]);
     // end state in BigQuery: the batch's meta rows, no staging table left
     expect(fake.held.get("dev_meta.raw_files")?.filter((r) => r.includes(report.batchId))).toHaveLength(
       report.files.length,
@@ -407,6 +439,7 @@ describe("telco data ingest csv under the gcp profile", () => {
     expect([...fake.held.keys()].filter((t) => t.includes("_load_"))).toEqual([]);
     expect([...bucket.objects.keys()].filter((k) => k.includes("_staging"))).toEqual([]);
     expect(report.files[0]).toMatchObject({ status: "ingested", rows: 2 });
+    expect(unparsedSince(before)).toEqual([]);
 
     const spaced = contract();
     spaced.columns[1] = { ...spaced.columns[1], name: "Monthly Charges" };
@@ -700,6 +733,7 @@ describe("telco data ingest interactions / ibm-telco under the gcp profile", () 
     for (const q of [silver, gold])
       expect(() => new Parser().astify(q ?? "", { database: "bigquery" })).not.toThrow();
     expect(renderIngest(report)).toContain("telco.csv → bronze.ibm_telco: 2 rows, 0 quarantined");
+    expect(unparsedSince(before)).toEqual([]);
   });
 
   it("refuses an ibm-telco file missing required columns by name, before anything reaches GCS or BigQuery", async () => {

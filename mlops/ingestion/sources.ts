@@ -103,7 +103,8 @@ export async function ingestIbmTelco(
         renderSql("silver", "ibm_telco", { bronze: ibmBronzeAsDelivered(contract, bigqueryIdent) }, dialect),
     },
   });
-  if (!report.files.some((f) => f.status === "ingested")) return report;
+  // built whenever silver was (also when every file was skipped: a re-run heals a failed build)
+  if (!report.tables.some((t) => t.table === "silver.ibm_telco")) return report;
   const gold = "gold.ibm_telco_training";
   const dialect = sqlDialect("bigquery");
   opts?.onProgress?.(`build ${gold}`);
@@ -478,8 +479,9 @@ async function ingestCsvInWarehouse(
 ): Promise<IngestReport> {
   const wh = await app.warehouse();
   const report = await ingestPlanInWarehouse(wh, app.lake(), plan, opts);
-  if (!report.files.some((f) => f.status === "ingested")) return report;
   const contract = plan.files[0].contract;
+  // built whenever silver was (also when every file was skipped: a re-run heals a failed build)
+  if (!report.tables.some((t) => t.table === `silver.${contract.name}`)) return report;
   const training = contract.training as NonNullable<DataContract["training"]>;
   const aliases = conformedNames([
     ...(contract.rowId ? [contract.rowId] : []),

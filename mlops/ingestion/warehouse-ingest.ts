@@ -451,29 +451,41 @@ export async function ingestPlanInWarehouse(
       .catch((e: unknown) => warnings.push(`staging objects not deleted (${stagingPrefix}): ${String(e)}`));
   }
 
-  // 3. Derive silver; report what the batch holds.
+  // 3. Derive silver; report what the batch holds. When every file was skipped, silver is rebuilt
+  // all the same (same bronze, same version): re-running an ingest heals a batch whose derive step
+  // failed after its commit.
   const tables: IngestReport["tables"] = [];
   let rows = 0;
   let rejects = 0;
-  for (const s of staged) {
+  const allSkipped = plan.files.length > 0 && staged.length === 0;
+  const derive: { name: string; contract: DataContract; keys: string[] }[] = allSkipped
+    ? [...new Map(plan.files.map((f) => [f.contract.name, f.contract])).values()].map((c) => ({
+        name: c.name,
+        contract: loadableContract(c),
+        keys: [],
+      }))
+    : staged;
+  for (const d of derive) {
     const built = await buildLoadedSilver(
       wh,
-      s.contract,
-      s.keys,
+      d.contract,
+      d.keys,
       batchId,
-      extra.silverSelect?.[s.name],
+      extra.silverSelect?.[d.name],
     ).catch((err: unknown) => {
       throw new TelcoError(
         "derive_failed",
-        `batch ${batchId} is committed (bronze, quarantine, meta), but rebuilding silver.${s.name} failed: ${err instanceof Error ? err.message : String(err)}`,
+        `${allSkipped ? "nothing new to load" : `batch ${batchId} is committed (bronze, quarantine, meta)`}, but rebuilding silver.${d.name} failed: ${err instanceof Error ? err.message : String(err)}`,
         {
-          hint: `silver.${s.name} still holds the previous batches; it is rebuilt by the next ingest that loads a file of ${plan.dataset} (re-sending the same file is skipped by content hash).`,
+          hint: `silver.${d.name} still holds what it held before; run the same ingest again to rebuild it (its files are skipped, silver is rebuilt from bronze).`,
           cause: err,
         },
       );
     });
-    tables.push({ table: `bronze.${s.name}`, version: built.bronze.version, rows: built.bronze.rows });
+    tables.push({ table: `bronze.${d.name}`, version: built.bronze.version, rows: built.bronze.rows });
     tables.push({ table: built.silver.table, version: built.silver.version, rows: built.silver.rows });
+  }
+  for (const s of staged) {
     const [{ n: bronzeRows }] = await wh.query<{ n: number }>(
       `SELECT count(*) AS n FROM bronze.${s.name} WHERE _batch_id = ${bq(batchId)}`,
     );

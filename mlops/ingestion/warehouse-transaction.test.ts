@@ -149,9 +149,15 @@ async function gcpApp(
   fake: FakeBigQuery;
   schemas: string;
 }> {
-  const fake = await fakeBigQuery({
+  const fake: FakeBigQuery = await fakeBigQuery({
     loadOutcome: () => ({ outputRows: 4, badRecords: 0 }),
     rowsFor: (sql) => {
+      // an identical file: what meta.raw_files holds (the committed INSERTs) for its content hash
+      if (sql.startsWith("SELECT batch_id FROM dev_meta.raw_files WHERE")) {
+        const hash = /content_hash = '([0-9a-f]+)'/.exec(sql)?.[1] ?? "-";
+        const row = fake.held.get("dev_meta.raw_files")?.find((r) => r.includes(`'${hash}'`));
+        return row ? [{ batch_id: /VALUES \('([^']+)'/.exec(row)?.[1] ?? "" }] : [];
+      }
       if (sql.includes("count(*) AS n") || sql.includes("count(*) as n")) return [{ n: "0" }];
       if (/INFORMATION_SCHEMA\.COLUMNS/.test(sql))
         return [{ column_name: "customer_id", column_type: "STRING" }];
@@ -290,14 +296,19 @@ describe("one batch, one transaction: a failure at each step leaves BigQuery and
     },
   );
 
-  it("fails after the commit (silver): the batch stays whole, as committed", async () => {
+  it("fails after the commit (silver): the batch stays whole, as committed; re-running rebuilds silver", async () => {
+    let silverFails = true;
     const {
+      app,
+      schemas,
       bucket,
       fake: f,
       error,
     } = await run({
       failOn: (s) =>
-        s.startsWith("create or replace table dev_silver.my_churn") ? "Resources exceeded" : undefined,
+        silverFails && s.startsWith("create or replace table dev_silver.my_churn")
+          ? "Resources exceeded"
+          : undefined,
     });
     expect(error?.message).toMatch(
       /^batch \S+ is committed \(bronze, quarantine, meta\), but rebuilding silver\.my_churn failed: .*Resources exceeded/,
@@ -311,5 +322,23 @@ describe("one batch, one transaction: a failure at each step leaves BigQuery and
     });
     expect([...bucket.objects.keys()].filter((k) => k.endsWith("/churn.csv"))).toHaveLength(1);
     expect([...bucket.objects.keys()].filter((k) => k.includes("_staging"))).toEqual([]);
+
+    // the same ingest again: the file is skipped (already committed), silver and gold are rebuilt
+    silverFails = false;
+    const before = f.queries.length;
+    const dir = tempDir("telco-gcp-tx-file-");
+    const path = join(dir, "churn.csv");
+    writeFileSync(path, FILE);
+    const again = await ingestCsv(app, path, { name: "my-churn", target: "Churn", contractDir: schemas });
+    expect(again.files).toMatchObject([{ status: "skipped" }]);
+    expect(again.tables.map((t) => t.table)).toEqual([
+      "bronze.my_churn",
+      "silver.my_churn",
+      "gold.my_churn_training",
+    ]);
+    const sent = f.queries.slice(before).map((q) => q.sql);
+    expect(sent.some((q) => q.startsWith("create or replace table dev_silver.my_churn"))).toBe(true);
+    expect(sent.some((q) => q.startsWith("BEGIN TRANSACTION"))).toBe(false);
+    expect(written(f).rows).toMatchObject({ "dev_bronze.my_churn": 1, "dev_meta.raw_files": 1 });
   });
 });

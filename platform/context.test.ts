@@ -91,5 +91,8 @@ describe("AppContext adapter selection", () => {
     expect(() =>
       contextFromConfig(configSchema.parse({ profile: "gcp" }), home).pipelineMetadata(),
     ).toThrowError(/gcp\.project/);
+    // Run artifacts need the bucket, asked for when a run first uses them (listing runs does not).
+    const noBucket = contextFromConfig(configSchema.parse({ profile: "gcp", gcp: { project: "p1" } }), home);
+    expect(() => noBucket.pipelineMetadata().artifacts).toThrowError(/gcp\.bucket/);
   });
 });

@@ -75,10 +75,11 @@ export interface AppContext {
    */
   onlineStore(opts?: { readOnly?: boolean }): OnlineStore;
   /**
-   * Pipeline-run metadata (local: node:sqlite at `<root>/metadata.sqlite`, default `paths.pipelines`;
-   * gcp: Firestore in `gcp.project`, `FIRESTORE_EMULATOR_HOST` honoured, where `telco pipeline step`
-   * on Vertex records its steps too; `root` is where run artifacts are written under both). Each call
-   * opens a new handle that the caller closes.
+   * Pipeline-run metadata (local: node:sqlite at `<root>/metadata.sqlite`, default `paths.pipelines`,
+   * artifacts in `<root>/artifacts/`; gcp: Firestore in `gcp.project`, `FIRESTORE_EMULATOR_HOST`
+   * honoured, where `telco pipeline step` on Vertex records its steps too, and artifacts kept in
+   * gs://`gcp.bucket`/pipelines/ with `root` as the local working copy). Each call opens a new handle
+   * that the caller closes.
    */
   pipelineMetadata(root?: string): PipelineMetadataStore;
   /** The managed pipeline service `--target vertex` submits to (Vertex AI Pipelines). */
@@ -212,11 +213,20 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
       return SqliteOnlineStore.open(paths.onlineStore, sopts);
     },
     pipelineMetadata(root = paths.pipelines) {
-      if (config.profile === "gcp")
+      if (config.profile === "gcp") {
+        const project = requireGcp("project", config.gcp.project, config);
         return new FirestorePipelineMetadata({
-          project: requireGcp("project", config.gcp.project, config),
+          project,
           root,
+          // Run artifacts in gs://BUCKET/pipelines/ (built on first use: listing runs needs no bucket).
+          artifacts: () =>
+            new GcsLake({
+              bucket: requireGcp("bucket", config.gcp.bucket, config),
+              prefix: "pipelines",
+              project,
+            }),
         });
+      }
       return openPipelineMetadata(root);
     },
     pipelineService() {

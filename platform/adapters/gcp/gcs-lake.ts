@@ -7,6 +7,8 @@ export interface GcsBucketLike {
     exists(): Promise<[boolean]>;
     download(): Promise<[Buffer]>;
     save(data: Buffer | string, options?: { resumable?: boolean }): Promise<unknown>;
+    /** Deletes this one object (the SDK has it; in-memory doubles may not). */
+    delete?(options?: { ignoreNotFound?: boolean }): Promise<unknown>;
   };
   getFiles(query: { prefix: string; autoPaginate?: boolean }): Promise<[{ name: string }[], ...unknown[]]>;
   upload(localPath: string, options: { destination: string }): Promise<unknown>;
@@ -50,13 +52,23 @@ export class GcsLake implements Lake {
     return found;
   }
 
+  /**
+   * Object names at or under a key path (the path itself, or names below `path/`): GCS prefixes
+   * are plain strings, so `raw/crm` would also match `raw/crm2/…`, which the port's folders do not.
+   */
+  private async namesUnder(prefix: string): Promise<string[]> {
+    const base = this.objectName(prefix);
+    const [files] = await (await this.bucketPromise).getFiles({ prefix: base, autoPaginate: true });
+    return files
+      .map((f) => f.name)
+      .filter((name) => base === "" || name === base || name.startsWith(`${base}/`));
+  }
+
   async list(prefix: string): Promise<string[]> {
-    const [files] = await (await this.bucketPromise).getFiles({
-      prefix: this.objectName(prefix),
-      autoPaginate: true,
-    });
     const strip = this.prefix ? `${this.prefix}/` : "";
-    return files.map((f) => (f.name.startsWith(strip) ? f.name.slice(strip.length) : f.name)).sort();
+    return (await this.namesUnder(prefix))
+      .map((name) => (name.startsWith(strip) ? name.slice(strip.length) : name))
+      .sort();
   }
 
   async read(key: string): Promise<Buffer> {
@@ -73,7 +85,15 @@ export class GcsLake implements Lake {
   }
 
   async deletePrefix(prefix: string): Promise<void> {
-    await (await this.bucketPromise).deleteFiles({ prefix: this.objectName(prefix) });
+    const bucket = await this.bucketPromise;
+    const base = this.objectName(prefix);
+    const names = await this.namesUnder(prefix);
+    if (names.some((name) => name !== base)) await bucket.deleteFiles({ prefix: base ? `${base}/` : "" });
+    if (!names.includes(base)) return;
+    const file = bucket.file(base);
+    // A double without per-object delete: by prefix, as before (it may also take `base…` siblings).
+    if (file.delete) await file.delete({ ignoreNotFound: true });
+    else await bucket.deleteFiles({ prefix: base });
   }
 }
 

@@ -22,6 +22,9 @@ export function memoryBucket(): GcsBucketLike & { objects: Map<string, Buffer> }
         async save(data) {
           objects.set(name, Buffer.from(data));
         },
+        async delete() {
+          objects.delete(name);
+        },
       };
     },
     async getFiles({ prefix }) {

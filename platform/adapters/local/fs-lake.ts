@@ -1,5 +1,5 @@
 import { constants, existsSync } from "node:fs";
-import { copyFile, mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative, sep } from "node:path";
 import { ValidationError } from "../../errors.ts";
 import type { Lake } from "../../ports/lake.ts";
@@ -23,6 +23,8 @@ export class FsLake implements Lake {
   async list(prefix: string): Promise<string[]> {
     const base = this.uri(prefix);
     if (!existsSync(base)) return [];
+    // A key is listed as itself (readdir of a file would throw ENOTDIR).
+    if ((await stat(base)).isFile()) return [safeKey(prefix).split(sep).join("/")];
     const entries = await readdir(base, { recursive: true, withFileTypes: true });
     return entries
       .filter((e) => e.isFile())

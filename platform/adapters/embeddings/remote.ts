@@ -23,6 +23,18 @@ function checkVectors(
   });
 }
 
+/** Embeds `texts` in calls of at most `maxBatch` texts each, in order (the port's per-call limit). */
+async function inBatches(
+  texts: string[],
+  maxBatch: number,
+  embedBatch: (batch: string[]) => Promise<Float32Array[]>,
+): Promise<Float32Array[]> {
+  const out: Float32Array[] = [];
+  for (let i = 0; i < texts.length; i += maxBatch)
+    out.push(...(await embedBatch(texts.slice(i, i + maxBatch))));
+  return out;
+}
+
 /** Settings of an OpenAI-compatible embeddings endpoint (OpenAI, vLLM, Ollama, LiteLLM, TEI …). */
 export interface OpenAiCompatibleSettings {
   baseURL: string;
@@ -48,7 +60,10 @@ export class OpenAiCompatibleEmbedder implements EmbeddingProvider {
   }
 
   async embed(texts: string[]): Promise<Float32Array[]> {
-    if (texts.length === 0) return [];
+    return inBatches(texts, this.maxBatch, (batch) => this.#embedBatch(batch));
+  }
+
+  async #embedBatch(texts: string[]): Promise<Float32Array[]> {
     const base = this.#settings.baseURL.replace(/\/+$/, "").replace(/\/v1$/, "");
     // Loaded on first use so the CLI starts without the AI SDK when embeddings are local.
     const [{ createOpenAICompatible }, { embedMany }] = await Promise.all([
@@ -108,7 +123,10 @@ export class VertexEmbedder implements EmbeddingProvider {
   }
 
   async embed(texts: string[], purpose: EmbeddingPurpose): Promise<Float32Array[]> {
-    if (texts.length === 0) return [];
+    return inBatches(texts, this.maxBatch, (batch) => this.#embedBatch(batch, purpose));
+  }
+
+  async #embedBatch(texts: string[], purpose: EmbeddingPurpose): Promise<Float32Array[]> {
     const s = this.#settings;
     const base = (s.baseURL ?? `https://${s.location}-aiplatform.googleapis.com`).replace(/\/+$/, "");
     const url = `${base}/v1/projects/${s.project}/locations/${s.location}/publishers/google/models/${s.model}:predict`;

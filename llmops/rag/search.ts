@@ -156,6 +156,8 @@ export class RagIndex {
 
   /** Ranked chunks for a question, with the index version that answered it. */
   async search(query: string, opts: SearchOptions = {}): Promise<SearchResponse> {
+    // A blank question has no answer (the ranking would be arbitrary chunks), as the retrieval port says.
+    if (!query.trim()) return { index_version: this.version, results: [] };
     const k = opts.k ?? 5;
     const mode = opts.mode ?? "hybrid";
     const depth = Math.max(opts.candidates ?? 50, k);

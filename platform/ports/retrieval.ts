@@ -26,5 +26,6 @@ export interface RetrievalResponse {
 }
 
 export interface Retriever {
+  /** Passages best first, at most `k`; a blank question gets none. */
   search(query: string, opts?: { k?: number }): Promise<RetrievalResponse>;
 }

@@ -489,10 +489,7 @@ export async function ingestPlanInWarehouse(
     const [{ n: bronzeRows }] = await wh.query<{ n: number }>(
       `SELECT count(*) AS n FROM bronze.${s.name} WHERE _batch_id = ${bq(batchId)}`,
     );
-    // duplicate keys are counted under one label, as the local report does
-    const reasons = await wh.query<{ reason: string; n: number }>(
-      `SELECT CASE WHEN starts_with(reason, 'duplicate key') THEN 'duplicate key' ELSE reason END AS reason, count(*) AS n FROM bronze._quarantine WHERE table_name = ${bq(s.name)} AND batch_id = ${bq(batchId)} GROUP BY 1 ORDER BY n DESC, reason`,
-    );
+    const reasons = await wh.query<{ reason: string; n: number }>(quarantineReasonsSql(s.name, batchId));
     const rejectReasons: Record<string, number> = {};
     for (const r of reasons) rejectReasons[r.reason] = Number(r.n);
     const fileRows = Number(bronzeRows);
@@ -539,6 +536,14 @@ export async function ingestPlanInWarehouse(
     ...(plan.delivery ? { delivery: plan.delivery } : {}),
     quarantine: `select * from bronze._quarantine where batch_id = '${batchId}'`,
   };
+}
+
+/**
+ * A batch's quarantined rows of one table counted by reason, duplicate keys under one "duplicate
+ * key" label as the local report counts them (BigQuery SQL that DuckDB also runs).
+ */
+export function quarantineReasonsSql(table: string, batchId: string): string {
+  return `SELECT CASE WHEN starts_with(reason, 'duplicate key') THEN 'duplicate key' ELSE reason END AS reason, count(*) AS n FROM bronze._quarantine WHERE table_name = ${bq(table)} AND batch_id = ${bq(batchId)} GROUP BY 1 ORDER BY n DESC, reason`;
 }
 
 /** DML statements as one BigQuery multi-statement transaction (one query job: all or nothing). */

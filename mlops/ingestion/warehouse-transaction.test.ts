@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { Parser } from "node-sql-parser";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { duckdbLoadSql, loadScript } from "../../platform/adapters/gcp/bigquery-loader.ts";
 import { BigQueryWarehouse } from "../../platform/adapters/gcp/bigquery-warehouse.ts";
@@ -17,7 +18,7 @@ import { freezeContract, userContractPath } from "./contracts.ts";
 import { ingestCsv } from "./sources.ts";
 import { tempDir } from "./test-helpers.ts";
 import { memoryBucket } from "./testing/memory-bucket.ts";
-import { loadableContract, loadJsonl } from "./warehouse-ingest.ts";
+import { loadableContract, loadJsonl, quarantineReasonsSql } from "./warehouse-ingest.ts";
 
 /**
  * `telco data ingest csv` under the gcp profile against the review's three gaps:
@@ -93,6 +94,15 @@ describe("by header name, SAFE_CAST and duplicate keys: BigQuery's statements on
           "select cast(json_extract(record, '$._line') as integer) as line, reason from bronze._quarantine order by line",
         ),
       };
+      // the report's counts: the same query the gcp report sends, on the twin's quarantine
+      const reasons = await wh.query<{ reason: string; n: number }>(quarantineReasonsSql("my_churn", "b1"));
+      expect(reasons.map((r) => [r.reason, Number(r.n)])).toEqual([
+        ["duplicate key", 1],
+        ["monthly_charges: not a number", 1],
+      ]);
+      expect(() =>
+        new Parser().astify(quarantineReasonsSql("my_churn", "b1"), { database: "bigquery" }),
+      ).not.toThrow();
     } finally {
       await wh.close();
     }

@@ -103,15 +103,15 @@ async function withWarehouse<T>(app: AppContext, fn: (wh: Warehouse) => Promise<
 const openMeta = (app: AppContext): PipelineMetadataStore => app.pipelineMetadata(app.paths.pipelines);
 
 /** Seeds a version's evaluation rows may have been drawn with: its pipeline run's, its training run's, config's. */
-function candidateSeeds(app: AppContext, v: ModelVersion): number[] {
+async function candidateSeeds(app: AppContext, v: ModelVersion): Promise<number[]> {
   const seeds: number[] = [];
   if (v.lineage.pipelineRunId) {
     const meta = openMeta(app);
     try {
-      const s = meta.getRun(v.lineage.pipelineRunId)?.params.seed;
+      const s = (await meta.getRun(v.lineage.pipelineRunId))?.params.seed;
       if (typeof s === "number") seeds.push(s);
     } finally {
-      meta.close();
+      await meta.close();
     }
   }
   if (v.lineage.trainingRunId) {
@@ -160,7 +160,7 @@ export async function computeModelEvaluation(
       contentHash: data.contentHash,
     });
     const want = v.card.evaluationDataset;
-    const seeds = candidateSeeds(app, v);
+    const seeds = await candidateSeeds(app, v);
     const match = seeds.find((s) => {
       const ref = evaluationSetRef(dataset, dsVersion, s, fraction);
       return want !== undefined && ref.name === want.name && ref.version === want.version;
@@ -347,10 +347,10 @@ export async function modelLineage(
   if (v.lineage.pipelineRunId) {
     const meta = openMeta(app);
     try {
-      const r = meta.getRun(v.lineage.pipelineRunId);
+      const r = await meta.getRun(v.lineage.pipelineRunId);
       if (r) pipelineRun = { run_id: r.id, pipeline: r.pipeline, status: r.status, started_at: r.startedAt };
     } finally {
-      meta.close();
+      await meta.close();
     }
   }
   const doc: LineageDoc = {
@@ -497,15 +497,19 @@ export interface RunDetailDoc {
   }[];
 }
 
-export function pipelineRunDetail(app: AppContext, runId: string): RunDetailDoc {
+export async function pipelineRunDetail(app: AppContext, runId: string): Promise<RunDetailDoc> {
   const meta = openMeta(app);
   try {
-    const run = meta.getRun(runId);
+    const run = await meta.getRun(runId);
     if (!run) throw new NotFoundError(`pipeline run ${runId}`);
-    const times = new Map(meta.stepTimes(runId).map((t) => [t.task, t]));
-    const lineage = meta.lineage(runId);
-    const steps = meta.steps(runId);
-    const stepLogs = meta.stepLogs(runId);
+    // The four reads are independent: under gcp they go to Firestore together.
+    const [stepTimes, lineage, steps, stepLogs] = await Promise.all([
+      meta.stepTimes(runId),
+      meta.lineage(runId),
+      meta.steps(runId),
+      meta.stepLogs(runId),
+    ]);
+    const times = new Map(stepTimes.map((t) => [t.task, t]));
     const names = new Set(steps.map((s) => s.name));
     let edges: { from: string; to: string }[] = [];
     let edgesFrom: RunDetailDoc["edges_from"] = "none";
@@ -590,6 +594,6 @@ export function pipelineRunDetail(app: AppContext, runId: string): RunDetailDoc 
       }),
     };
   } finally {
-    meta.close();
+    await meta.close();
   }
 }

@@ -6,24 +6,25 @@ import { getPipeline } from "../../mlops/pipelines/catalog.ts";
 import { runPipeline } from "../../mlops/pipelines/runner.ts";
 import { runStepEntry } from "../../mlops/pipelines/step-entry.ts";
 import {
-  type FakeFirestoreThread,
-  startFakeFirestoreThread,
-} from "../../platform/adapters/gcp/testing/fake-firestore-thread.ts";
+  type FakeFirestoreDocuments,
+  startFakeFirestoreDocuments,
+} from "../../platform/adapters/gcp/testing/fake-firestore-documents.ts";
 import { fakeVertex, pipelineJobBody } from "../../platform/adapters/gcp/testing/fake-vertex.ts";
 import { configSchema } from "../../platform/config/schema.ts";
 import { contextFromConfig } from "../../platform/context.ts";
 import { portalPipelineRuns } from "./pipeline-runs.ts";
 
-// Under gcp the console's run list joins the Firestore metadata store (a fake Firestore REST API on its
-// own thread) with the Vertex AI pipeline jobs (a fake Vertex REST API); both fakes answer with bodies
-// hand-written from the REST references.
+// Under gcp the console's run list joins the Firestore metadata store (a fake Firestore REST API) with
+// the Vertex AI pipeline jobs (a fake Vertex REST API); both fakes answer with bodies hand-written from
+// the REST references, on the test's own thread (the store awaits its calls, so the portal's event loop
+// keeps serving while it lists runs).
 const PARENT = "projects/aurora-ml/locations/southamerica-east1";
 const ENV_KEYS = ["FIRESTORE_EMULATOR_HOST", "VERTEX_API_ENDPOINT", "GOOGLE_OAUTH_ACCESS_TOKEN"] as const;
 const saved = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
-let firestore: FakeFirestoreThread;
+let firestore: FakeFirestoreDocuments;
 let home: string;
 beforeAll(async () => {
-  firestore = await startFakeFirestoreThread();
+  firestore = await startFakeFirestoreDocuments();
   process.env.FIRESTORE_EMULATOR_HOST = firestore.url.replace(/^http:\/\//, "");
   process.env.GOOGLE_OAUTH_ACCESS_TOKEN = "test-token";
   home = mkdtempSync(join(tmpdir(), "telco-portal-runs-"));

@@ -55,7 +55,10 @@ export async function portalPipelineRuns(app: AppContext, limit: number): Promis
   const meta = app.pipelineMetadata(app.paths.pipelines);
   let rows: PortalRunDoc[];
   try {
-    rows = meta.listRuns(limit).map((r) => ({
+    const runs = await meta.listRuns(limit);
+    // Each run's steps are read together (one Firestore query each under gcp), not one after another.
+    const steps = await Promise.all(runs.map((r) => meta.steps(r.id)));
+    rows = runs.map((r, i) => ({
       run_id: r.id,
       pipeline: r.pipeline,
       status: r.status,
@@ -64,7 +67,7 @@ export async function portalPipelineRuns(app: AppContext, limit: number): Promis
       trigger: r.trigger,
       error: r.error,
       source: "metadata" as const,
-      steps: meta.steps(r.id).map((st) => ({
+      steps: (steps[i] ?? []).map((st) => ({
         name: st.name,
         status: st.status,
         duration_ms: st.duration_ms,
@@ -74,7 +77,7 @@ export async function portalPipelineRuns(app: AppContext, limit: number): Promis
       })),
     }));
   } finally {
-    meta.close();
+    await meta.close();
   }
   if (app.config.profile !== "gcp") return rows;
   let jobs: ManagedRun[];

@@ -149,23 +149,23 @@ describe.skipIf(!HAS_CHROMIUM)("portal in headless Chromium", () => {
     await store.close();
 
     const meta = new PipelineMetadata(sb.app.paths.pipelines);
-    meta.createRun({ id: "run-e2e-1", pipeline: "churn-training", params: {} });
-    meta.upsertStep("run-e2e-1", {
+    await meta.createRun({ id: "run-e2e-1", pipeline: "churn-training", params: {} });
+    await meta.upsertStep("run-e2e-1", {
       name: "ingest",
       step: "ingest",
       status: "cached",
       duration_ms: 12,
       attempts: 1,
     });
-    meta.upsertStep("run-e2e-1", {
+    await meta.upsertStep("run-e2e-1", {
       name: "train",
       step: "train",
       status: "succeeded",
       duration_ms: 4200,
       attempts: 1,
     });
-    meta.finishRun("run-e2e-1", "succeeded");
-    meta.close();
+    await meta.finishRun("run-e2e-1", "succeeded");
+    await meta.close();
     // A stored eval run (golden passing, red-team with one failing case) as `telco eval run` leaves it,
     // and the snapshot `telco monitor run` leaves: what the evals and monitoring views read.
     saveRun(

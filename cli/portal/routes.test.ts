@@ -145,9 +145,9 @@ describe("pipelines", () => {
     const empty = await server.inject({ url: "/v1/portal/pipelines/runs", headers: as(VIEWER) });
     expect(empty.json()).toEqual({ runs: [] });
     const meta = new PipelineMetadata(fx.app.paths.pipelines);
-    meta.createRun({ id: "run-1", pipeline: "demo", params: {} });
-    meta.upsertStep("run-1", { name: "a", step: "a", status: "cached", duration_ms: 5, attempts: 1 });
-    meta.upsertStep("run-1", {
+    await meta.createRun({ id: "run-1", pipeline: "demo", params: {} });
+    await meta.upsertStep("run-1", { name: "a", step: "a", status: "cached", duration_ms: 5, attempts: 1 });
+    await meta.upsertStep("run-1", {
       name: "b",
       step: "b",
       status: "failed",
@@ -155,8 +155,8 @@ describe("pipelines", () => {
       attempts: 2,
       error: "boom",
     });
-    meta.finishRun("run-1", "failed", "b failed");
-    meta.close();
+    await meta.finishRun("run-1", "failed", "b failed");
+    await meta.close();
     const runs = (await server.inject({ url: "/v1/portal/pipelines/runs", headers: as(VIEWER) })).json().runs;
     expect(runs).toHaveLength(1);
     expect(runs[0]).toMatchObject({ run_id: "run-1", pipeline: "demo", status: "failed" });

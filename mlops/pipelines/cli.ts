@@ -325,8 +325,10 @@ export function registerPipelineCommands(program: Command): void {
           }
           const meta = rt.app().pipelineMetadata();
           try {
-            const runs = meta.listRuns(opts.limit, opts.pipeline).map((r) => {
-              const steps = meta.steps(r.id);
+            const rows = await meta.listRuns(opts.limit, opts.pipeline);
+            const allSteps = await Promise.all(rows.map((r) => meta.steps(r.id)));
+            const runs = rows.map((r, i) => {
+              const steps = allSteps[i] ?? [];
               return {
                 run_id: r.id,
                 pipeline: r.pipeline,
@@ -349,7 +351,7 @@ export function registerPipelineCommands(program: Command): void {
                     .join("\n"),
             );
           } finally {
-            meta.close();
+            await meta.close();
           }
         },
       ),
@@ -379,7 +381,7 @@ export function registerPipelineCommands(program: Command): void {
         }
         const meta = rt.app().pipelineMetadata();
         try {
-          const r = meta.runResult(runId);
+          const r = await meta.runResult(runId);
           if (!r) throw new NotFoundError(`pipeline run ${runId}`, { hint: "See `telco pipeline list`." });
           if (opts.step !== undefined) {
             const step = r.steps.find((s) => s.name === opts.step);
@@ -387,11 +389,11 @@ export function registerPipelineCommands(program: Command): void {
               throw new UsageError(`--step: run ${runId} has no step "${opts.step}"`, {
                 hint: `Steps: ${r.steps.map((s) => s.name).join(", ") || "none"}.`,
               });
-            const log = meta.stepLogs(runId, step.name)[step.name] ?? [];
+            const log = (await meta.stepLogs(runId, step.name))[step.name] ?? [];
             rt.result({ run_id: r.run_id, pipeline: r.pipeline, step, log }, () => renderStepLog(step, log));
             return;
           }
-          const lineage = meta.lineage(runId).map((e) => ({
+          const lineage = (await meta.lineage(runId)).map((e) => ({
             task: e.task,
             direction: e.direction,
             name: e.name,
@@ -404,7 +406,7 @@ export function registerPipelineCommands(program: Command): void {
               producer_run: e.artifact.runId,
             },
           }));
-          const logs = opts.logs ? meta.stepLogs(runId) : undefined;
+          const logs = opts.logs ? await meta.stepLogs(runId) : undefined;
           const value = {
             ...r,
             cache_hits: r.steps.filter((s) => s.status === "cached").length,
@@ -426,7 +428,7 @@ export function registerPipelineCommands(program: Command): void {
             ].join("\n"),
           );
         } finally {
-          meta.close();
+          await meta.close();
         }
       }),
     );

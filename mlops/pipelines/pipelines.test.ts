@@ -208,8 +208,8 @@ describe("local runner", () => {
     expect(statuses(first)).toEqual({ source: "succeeded", upper: "succeeded" });
     const out = first.steps.find((s) => s.name === "upper")?.artifacts?.out as string;
     const meta = new PipelineMetadata(root);
-    expect(readFileSync(meta.artifact(out)?.uri as string, "utf8")).toBe("HELLO");
-    meta.close();
+    expect(readFileSync((await meta.artifact(out))?.uri as string, "utf8")).toBe("HELLO");
+    await meta.close();
 
     upperCalls = 0;
     const again = await runPipeline(root, chain(), {});
@@ -262,8 +262,8 @@ describe("local runner", () => {
     const meta = new PipelineMetadata(root);
     const id = first.steps[0]?.artifacts?.data as string;
     const { rmSync } = await import("node:fs");
-    rmSync(meta.artifact(id)?.uri as string);
-    meta.close();
+    rmSync((await meta.artifact(id))?.uri as string);
+    await meta.close();
     expect(statuses(await runPipeline(root, chain(), {}))).toEqual({ source: "succeeded", upper: "cached" });
   });
 
@@ -299,8 +299,8 @@ describe("local runner", () => {
     expect(resumed.resumed_from).toBe(failed.run_id);
 
     const meta = new PipelineMetadata(root);
-    const lineage = meta.lineage(resumed.run_id);
-    meta.close();
+    const lineage = await meta.lineage(resumed.run_id);
+    await meta.close();
     const input = lineage.find((e) => e.task === "fragile" && e.direction === "input");
     expect(input?.artifact.runId).toBe(failed.run_id); // consumed the artifact produced by the failed run
     expect(
@@ -324,28 +324,28 @@ describe("local runner", () => {
     expect(without.steps[0]?.error).toMatch(/needs an application context/);
   });
 
-  it("reports a run whose process died as failed", () => {
+  it("reports a run whose process died as failed", async () => {
     const meta = new PipelineMetadata(tmp());
-    meta.createRun({ id: "r1", pipeline: "demo", params: {} });
-    expect(meta.getRun("r1")?.status).toBe("running"); // our own pid: alive
+    await meta.createRun({ id: "r1", pipeline: "demo", params: {} });
+    expect((await meta.getRun("r1"))?.status).toBe("running"); // our own pid: alive
     const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
       encoding: "utf8",
     });
     meta.db.prepare("UPDATE runs SET pid = ? WHERE id = 'r1'").run(Number(dead.stdout));
-    expect(meta.getRun("r1")).toMatchObject({
+    expect(await meta.getRun("r1")).toMatchObject({
       status: "failed",
       error: expect.stringMatching(/ended without finishing/),
     });
-    meta.close();
+    await meta.close();
   });
 
   it("refuses a second run while another live process runs one, naming that run", async () => {
     const root = tmp();
     const meta = new PipelineMetadata(root);
-    meta.createRun({ id: "other-run", pipeline: "demo", params: {} });
+    await meta.createRun({ id: "other-run", pipeline: "demo", params: {} });
     // A live process that is not this one (the parent of the test worker is alive while we run).
     meta.db.prepare("UPDATE runs SET pid = ? WHERE id = 'other-run'").run(process.ppid);
-    meta.close();
+    await meta.close();
     await expect(runPipeline(root, chain(), {})).rejects.toThrow(/other-run .*is running in process/);
     // Once that process is gone the run reads as failed and a new run goes ahead.
     const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], {
@@ -600,8 +600,8 @@ describe("step entry, scheduling and retraining trigger", () => {
     const r = await triggerRetraining("PSI 0.31 on tenure_months", { app });
     expect(r.status).toBe("succeeded");
     const meta = new PipelineMetadata(app.paths.pipelines);
-    const row = meta.getRun(r.run_id);
-    meta.close();
+    const row = await meta.getRun(r.run_id);
+    await meta.close();
     expect(row?.trigger).toMatchObject({ kind: "drift", reason: "PSI 0.31 on tenure_months" });
     expect(existsSync(join(home, "pipelines", "metadata.sqlite"))).toBe(true);
     await expect(triggerRetraining("x", { app, pipeline: "missing" })).rejects.toThrow(

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -15,6 +15,7 @@ import type {
   StepStatus,
 } from "../../platform/ports/pipelines.ts";
 import { crashPoint } from "../../platform/testing/crash-points.ts";
+import { materializeArtifact, publishArtifact } from "./artifacts.ts";
 import {
   type AnyStep,
   checkParamValue,
@@ -81,6 +82,8 @@ interface TaskOutcome {
   status: StepStatus;
   outputs: Record<string, ParamValue>;
   artifacts: Record<string, ArtifactRecord>;
+  /** Where each artifact's files are in this container's working folder (what downstream steps read). */
+  paths: Record<string, string>;
 }
 
 /** The cache key of one task execution: step code + parameters + input artifact hashes. */
@@ -115,7 +118,7 @@ export async function runPipeline(
   try {
     return await execute(meta, pipeline, opts);
   } finally {
-    meta.close();
+    await meta.close();
   }
 }
 
@@ -124,11 +127,11 @@ export async function runPipeline(
  * fail mid-step with a raw lock error: refuse it up front, naming the run that holds it. (Runs of one
  * process, e.g. a scheduled retraining while `telco up` serves, share its warehouse connection.)
  */
-function refuseIfAnotherProcessRuns(meta: PipelineMetadataStore): void {
+async function refuseIfAnotherProcessRuns(meta: PipelineMetadataStore): Promise<void> {
   // A run of this host whose process is gone reads as failed (metadata.toRun), so only live ones stop us.
-  const other = meta
-    .listRuns(50)
-    .find((r) => r.status === "running" && r.host === hostname() && r.pid !== null && r.pid !== process.pid);
+  const other = (await meta.listRuns(50)).find(
+    (r) => r.status === "running" && r.host === hostname() && r.pid !== null && r.pid !== process.pid,
+  );
   if (!other) return;
   throw new TelcoError(
     "pipeline_busy",
@@ -144,18 +147,19 @@ function refuseIfAnotherProcessRuns(meta: PipelineMetadataStore): void {
  * Step outputs that no artifact record names: a process killed between a step's write and its metadata
  * commit (or a failed attempt) left them, and nothing reads them (a resumed run re-runs that step into
  * its own folder). Removed when the next run starts; the folders of running runs are left alone (a run
- * whose process died reads as failed).
+ * whose process died reads as failed). This cleans the local working folder only (under gcp, objects a
+ * killed process uploaded to the lake before recording them stay there).
  */
-function removeOrphanOutputs(meta: PipelineMetadataStore): void {
+async function removeOrphanOutputs(meta: PipelineMetadataStore): Promise<void> {
   const root = join(meta.root, "artifacts");
   if (!existsSync(root)) return;
   for (const runId of readdirSync(root)) {
-    if (meta.getRun(runId)?.status === "running") continue;
+    if ((await meta.getRun(runId))?.status === "running") continue;
     const runDir = join(root, runId);
     for (const taskName of readdirSync(runDir)) {
       const taskDir = join(runDir, taskName);
       for (const name of readdirSync(taskDir))
-        if (!meta.artifact(`${runId}/${taskName}/${name}`))
+        if (!(await meta.artifact(`${runId}/${taskName}/${name}`)))
           rmSync(join(taskDir, name), { recursive: true, force: true });
       if (readdirSync(taskDir).length === 0) rmSync(taskDir, { recursive: true, force: true });
     }
@@ -171,7 +175,7 @@ async function execute(
   let resumeSteps: Map<string, StepResult> | undefined;
   let givenParams = opts.params ?? {};
   if (opts.resume) {
-    const old = meta.getRun(opts.resume);
+    const old = await meta.getRun(opts.resume);
     if (!old) throw new NotFoundError(`pipeline run ${opts.resume}`, { hint: "See `telco pipeline list`." });
     if (old.pipeline !== pipeline.name)
       throw new ValidationError(
@@ -180,18 +184,17 @@ async function execute(
       );
     givenParams = { ...old.params, ...givenParams };
     resumeSteps = new Map(
-      meta
-        .steps(old.id)
+      (await meta.steps(old.id))
         .filter((s) => s.status === "succeeded" || s.status === "cached")
         .map((s) => [s.name, s]),
     );
   }
   const params = resolveParams(pipeline, givenParams);
-  refuseIfAnotherProcessRuns(meta);
-  removeOrphanOutputs(meta);
+  await refuseIfAnotherProcessRuns(meta);
+  await removeOrphanOutputs(meta);
   const runId = newRunId(pipeline.name);
   const started = Date.now();
-  meta.createRun({
+  await meta.createRun({
     id: runId,
     pipeline: pipeline.name,
     params,
@@ -212,25 +215,28 @@ async function execute(
       attempts: 0,
     };
     results.set(t, r);
-    meta.upsertStep(runId, r);
+    await meta.upsertStep(runId, r);
   }
 
   const maxConcurrency = Math.max(1, opts.maxConcurrency ?? 4);
   const running = new Map<string, Promise<void>>();
   const done = new Set<string>();
 
-  const markSkipped = (failed: string) => {
+  // The in-memory state changes at once (the loop must not start a skipped task); the records follow.
+  const markSkipped = async (failed: string) => {
+    const skipped: StepResult[] = [];
     for (const t of pipeline.order) {
       const r = results.get(t) as StepResult;
       if (r.status !== "pending") continue;
       if (dependsOn(pipeline, t, failed)) {
         r.status = "skipped";
         r.error = `upstream task ${failed} failed`;
-        meta.upsertStep(runId, r);
         done.add(t);
+        skipped.push(r);
         emit(t, "skipped", 0);
       }
     }
+    for (const r of skipped) await meta.upsertStep(runId, r);
   };
 
   while (done.size < pipeline.order.length) {
@@ -239,33 +245,31 @@ async function execute(
       if (done.has(t) || running.has(t)) continue;
       const ups = pipeline.upstream[t] ?? [];
       if (!ups.every((u) => done.has(u) && outcomes.has(u))) continue;
-      const p = runTask(
-        meta,
-        pipeline,
-        runId,
-        t,
-        params,
-        outcomes,
-        results.get(t) as StepResult,
-        opts,
-        resumeSteps,
-        emit,
-      )
-        .then((outcome) => {
+      const p = (async () => {
+        try {
+          const outcome = await runTask(
+            meta,
+            pipeline,
+            runId,
+            t,
+            params,
+            outcomes,
+            results.get(t) as StepResult,
+            opts,
+            resumeSteps,
+            emit,
+          );
           if (outcome) outcomes.set(t, outcome);
-        })
-        .catch((err: unknown) => {
-          // A bug outside the step function (metadata, hashing) fails the task, not the runner.
+        } catch (err) {
+          // A bug outside the step function (metadata, hashing, upload) fails the task, not the runner.
           const r = results.get(t) as StepResult;
           Object.assign(r, { status: "failed", error: err instanceof Error ? err.message : String(err) });
-          meta.upsertStep(runId, r);
           emit(t, "failed", r.attempts, { error: r.error });
-        })
-        .finally(() => {
-          running.delete(t);
-          done.add(t);
-          if (!outcomes.has(t)) markSkipped(t);
-        });
+          await meta.upsertStep(runId, r);
+        }
+        done.add(t);
+        if (!outcomes.has(t)) await markSkipped(t);
+      })().finally(() => running.delete(t));
       running.set(t, p);
     }
     if (running.size === 0) break; // nothing runnable: remaining tasks were skipped
@@ -275,7 +279,7 @@ async function execute(
   const steps = pipeline.order.map((t) => results.get(t) as StepResult);
   const failed = steps.filter((s) => s.status === "failed");
   const status = failed.length === 0 ? "succeeded" : "failed";
-  meta.finishRun(
+  await meta.finishRun(
     runId,
     status,
     failed.length ? failed.map((s) => `${s.name}: ${s.error}`).join("; ") : undefined,
@@ -305,20 +309,24 @@ function dependsOn(pipeline: Pipeline, task: string, ancestor: string): boolean 
   return false;
 }
 
-/** Checks that cached artifacts still exist with the recorded size (re-hashing would defeat the cache). */
-function cachedArtifacts(
+/**
+ * The records and local files of cached artifacts: each must still exist with its recorded size, in the
+ * working folder or in the store's lake (then downloaded here; see artifacts.ts).
+ */
+async function cachedArtifacts(
   meta: PipelineMetadataStore,
   ids: Record<string, string>,
-): Record<string, ArtifactRecord> | undefined {
-  const out: Record<string, ArtifactRecord> = {};
+): Promise<{ artifacts: Record<string, ArtifactRecord>; paths: Record<string, string> } | undefined> {
+  const artifacts: Record<string, ArtifactRecord> = {};
+  const paths: Record<string, string> = {};
   for (const [name, id] of Object.entries(ids)) {
-    const a = meta.artifact(id);
-    if (!a || !existsSync(a.uri)) return undefined;
-    const st = statSync(a.uri);
-    if (st.isFile() && st.size !== a.bytes) return undefined;
-    out[name] = a;
+    const a = await meta.artifact(id);
+    const path = a ? await materializeArtifact(meta, a) : undefined;
+    if (!a || !path) return undefined;
+    artifacts[name] = a;
+    paths[name] = path;
   }
-  return out;
+  return { artifacts, paths };
 }
 
 async function runTask(
@@ -356,15 +364,17 @@ async function runTask(
       if (spec.kind === "param") paramInputs[name] = up.outputs[b.output] as ParamValue;
       else {
         const a = up.artifacts[b.output] as ArtifactRecord;
-        artifactInputs[name] = { type: a.type, path: a.uri, hash: a.hash, metadata: { ...a.metadata } };
+        const path = up.paths[b.output] as string;
+        artifactInputs[name] = { type: a.type, path, hash: a.hash, metadata: { ...a.metadata } };
         artifactIds[name] = a.id;
       }
     }
   }
   const key = cacheKey(step, paramInputs, artifactInputs);
   result.cache_key = key;
-  const recordInputs = () => {
-    for (const [name, id] of Object.entries(artifactIds)) meta.addEvent(runId, taskName, id, "input", name);
+  const recordInputs = async () => {
+    for (const [name, id] of Object.entries(artifactIds))
+      await meta.addEvent(runId, taskName, id, "input", name);
   };
 
   // Resume, then cache.
@@ -374,13 +384,15 @@ async function runTask(
     prior && prior.cache_key === key
       ? { runId: opts.resume as string, outputs: prior.outputs ?? {}, artifacts: prior.artifacts ?? {} }
       : cachingEnabled
-        ? meta.getCache(key)
+        ? await meta.getCache(key)
         : undefined;
   if (candidate) {
-    const arts = cachedArtifacts(meta, candidate.artifacts);
-    if (arts) {
-      recordInputs();
-      for (const [name, a] of Object.entries(arts)) meta.addEvent(runId, taskName, a.id, "output", name);
+    const found = await cachedArtifacts(meta, candidate.artifacts);
+    if (found) {
+      const arts = found.artifacts;
+      await recordInputs();
+      for (const [name, a] of Object.entries(arts))
+        await meta.addEvent(runId, taskName, a.id, "output", name);
       Object.assign(result, {
         status: "cached",
         duration_ms: Date.now() - started,
@@ -389,11 +401,11 @@ async function runTask(
         outputs: candidate.outputs,
         artifacts: Object.fromEntries(Object.entries(arts).map(([n, a]) => [n, a.id])),
       });
-      meta.upsertStep(runId, { ...result, startedAt });
+      await meta.upsertStep(runId, { ...result, startedAt });
       emit(taskName, "cached", 0, { duration_ms: result.duration_ms });
-      return { status: "cached", outputs: candidate.outputs, artifacts: arts };
+      return { status: "cached", outputs: candidate.outputs, artifacts: arts, paths: found.paths };
     }
-    if ("key" in candidate) meta.deleteCache(key); // artifacts vanished: the entry is useless
+    if ("key" in candidate) await meta.deleteCache(key); // artifacts vanished: the entry is useless
   }
 
   // Execute with retries.
@@ -404,7 +416,7 @@ async function runTask(
   for (let attempt = 1; attempt <= retry.maxAttempts; attempt++) {
     result.status = "running";
     result.attempts = attempt;
-    meta.upsertStep(runId, { ...result, startedAt });
+    await meta.upsertStep(runId, { ...result, startedAt });
     emit(taskName, "running", attempt);
     rmSync(outDir, { recursive: true, force: true });
     mkdirSync(outDir, { recursive: true });
@@ -438,6 +450,7 @@ async function runTask(
         outputs[name] = checkParamValue(spec.type, v, `task ${taskName}: output ${name}`);
       }
       const artifacts: Record<string, ArtifactRecord> = {};
+      const paths: Record<string, string> = {};
       for (const [name, slot] of Object.entries(slots)) {
         if (!existsSync(slot.path))
           throw new ValidationError(
@@ -445,30 +458,34 @@ async function runTask(
             `the step did not write its ${slot.type} artifact to ${slot.path}`,
           );
         const { hash, bytes } = await hashPath(slot.path);
+        paths[name] = slot.path;
         artifacts[name] = {
           id: `${runId}/${taskName}/${name}`,
           runId,
           task: taskName,
           name,
           type: slot.type,
-          uri: slot.path,
+          uri: slot.path, // the lake's URI once published, below
           hash,
           bytes,
           metadata: slot.metadata,
           createdAt: new Date().toISOString(),
         };
       }
+      // Into the store's lake before any record names them (a no-op when the lake is this folder).
+      for (const [name, a] of Object.entries(artifacts))
+        a.uri = await publishArtifact(meta, runId, taskName, name, paths[name] as string);
       // The step's outputs are on disk and hashed; nothing records them yet (chaos tests kill here).
       crashPoint("pipeline:before-step-commit");
       crashPoint(`pipeline:before-step-commit:${taskName}`);
-      recordInputs();
+      await recordInputs();
       for (const [name, a] of Object.entries(artifacts)) {
-        meta.addArtifact(a);
-        meta.addEvent(runId, taskName, a.id, "output", name);
+        await meta.addArtifact(a);
+        await meta.addEvent(runId, taskName, a.id, "output", name);
       }
       const artifactMap = Object.fromEntries(Object.entries(artifacts).map(([n, a]) => [n, a.id]));
       if (t.cache ?? step.cache ?? true)
-        meta.putCache({ key, step: step.name, runId, task: taskName, outputs, artifacts: artifactMap });
+        await meta.putCache({ key, step: step.name, runId, task: taskName, outputs, artifacts: artifactMap });
       Object.assign(result, {
         status: "succeeded",
         duration_ms: Date.now() - started,
@@ -476,10 +493,10 @@ async function runTask(
         artifacts: artifactMap,
         error: undefined,
       });
-      logger.close(attempt);
-      meta.upsertStep(runId, { ...result, startedAt });
+      await logger.close(attempt);
+      await meta.upsertStep(runId, { ...result, startedAt });
       emit(taskName, "succeeded", attempt, { duration_ms: result.duration_ms });
-      return { status: "succeeded", outputs, artifacts };
+      return { status: "succeeded", outputs, artifacts, paths };
     } catch (err) {
       lastError = err instanceof Error ? err.message : String(err);
       if (attempt < retry.maxAttempts) {
@@ -498,9 +515,9 @@ async function runTask(
       }
     }
   }
-  logger.close(result.attempts);
+  await logger.close(result.attempts);
   Object.assign(result, { status: "failed", duration_ms: Date.now() - started, error: lastError });
-  meta.upsertStep(runId, { ...result, startedAt });
+  await meta.upsertStep(runId, { ...result, startedAt });
   emit(taskName, "failed", result.attempts, { duration_ms: result.duration_ms, error: lastError });
   return undefined;
 }

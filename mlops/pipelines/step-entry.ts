@@ -77,39 +77,61 @@ class StepRecorder {
   readonly pipeline: Pipeline;
   readonly stepName: string;
   readonly attempt: number;
-  readonly startedAt = new Date().toISOString();
+  readonly startedAt: string;
   readonly started = Date.now();
   readonly logger: ReturnType<typeof stepLogger>;
 
-  constructor(meta: PipelineMetadataStore, runId: string, task: string, pipeline: Pipeline, step: AnyStep) {
+  private constructor(
+    meta: PipelineMetadataStore,
+    runId: string,
+    task: string,
+    pipeline: Pipeline,
+    step: AnyStep,
+    attempt: number,
+    startedAt: string,
+  ) {
     this.meta = meta;
     this.runId = runId;
     this.task = task;
     this.pipeline = pipeline;
     this.stepName = step.name;
-    if (!meta.getRun(runId)) {
+    this.attempt = attempt;
+    this.startedAt = startedAt;
+    this.logger = stepLogger(meta, runId, task);
+  }
+
+  /** Records the step as running (creating the run if this is its first step to start). */
+  static async start(
+    meta: PipelineMetadataStore,
+    runId: string,
+    task: string,
+    pipeline: Pipeline,
+    step: AnyStep,
+  ): Promise<StepRecorder> {
+    const startedAt = new Date().toISOString();
+    if (!(await meta.getRun(runId))) {
       try {
-        meta.createRun({
+        await meta.createRun({
           id: runId,
           pipeline: pipeline.name,
           params: {},
-          trigger: { kind: "api", reason: `Vertex AI pipeline job ${runId}`, at: this.startedAt },
+          trigger: { kind: "api", reason: `Vertex AI pipeline job ${runId}`, at: startedAt },
         });
       } catch (err) {
-        if (!meta.getRun(runId)) throw err; // another task of the run created it first: fine
+        if (!(await meta.getRun(runId))) throw err; // another task of the run created it first: fine
       }
     }
-    const before = meta.steps(runId).find((s) => s.name === task);
-    this.attempt = (before?.attempts ?? 0) + 1;
-    this.logger = stepLogger(meta, runId, task);
-    meta.upsertStep(runId, {
+    const before = (await meta.steps(runId)).find((s) => s.name === task);
+    const attempt = (before?.attempts ?? 0) + 1;
+    await meta.upsertStep(runId, {
       name: task,
       step: step.name,
       status: "running",
       duration_ms: 0,
-      attempts: this.attempt,
-      startedAt: this.startedAt,
+      attempts: attempt,
+      startedAt,
     });
+    return new StepRecorder(meta, runId, task, pipeline, step, attempt, startedAt);
   }
 
   log(message: string, level?: "info" | "warn" | "error"): string {
@@ -117,12 +139,13 @@ class StepRecorder {
   }
 
   /** Input artifacts as lineage events (their records were written by the producing task). */
-  inputs(params: Record<string, unknown>, artifacts: Map<string, string>): void {
+  async inputs(params: Record<string, unknown>, artifacts: Map<string, string>): Promise<void> {
     const shown = Object.entries(params).map(
       ([k, v]) => `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`,
     );
     if (shown.length > 0) this.log(`inputs: ${shown.join(", ")}`, "info");
-    for (const [name, path] of artifacts) this.meta.addEvent(this.runId, this.task, path, "input", name);
+    for (const [name, path] of artifacts)
+      await this.meta.addEvent(this.runId, this.task, path, "input", name);
   }
 
   async succeeded(
@@ -132,7 +155,7 @@ class StepRecorder {
     const artifacts: Record<string, string> = {};
     for (const [name, slot] of Object.entries(slots)) {
       const { hash, bytes } = await hashPath(slot.path);
-      this.meta.addArtifact({
+      await this.meta.addArtifact({
         id: slot.path,
         runId: this.runId,
         task: this.task,
@@ -144,11 +167,11 @@ class StepRecorder {
         metadata: slot.metadata,
         createdAt: new Date().toISOString(),
       });
-      this.meta.addEvent(this.runId, this.task, slot.path, "output", name);
+      await this.meta.addEvent(this.runId, this.task, slot.path, "output", name);
       artifacts[name] = slot.path;
     }
-    this.logger.close(this.attempt);
-    this.meta.upsertStep(this.runId, {
+    await this.logger.close(this.attempt);
+    await this.meta.upsertStep(this.runId, {
       name: this.task,
       step: this.stepName,
       status: "succeeded",
@@ -158,18 +181,20 @@ class StepRecorder {
       artifacts,
     });
     const done = new Set(
-      this.meta
-        .steps(this.runId)
+      (await this.meta.steps(this.runId))
         .filter((s) => s.status === "succeeded" || s.status === "cached")
         .map((s) => s.name),
     );
-    if (this.pipeline.order.every((t) => done.has(t)) && this.meta.getRun(this.runId)?.status === "running")
-      this.meta.finishRun(this.runId, "succeeded");
+    if (
+      this.pipeline.order.every((t) => done.has(t)) &&
+      (await this.meta.getRun(this.runId))?.status === "running"
+    )
+      await this.meta.finishRun(this.runId, "succeeded");
   }
 
-  failed(err: unknown): void {
-    this.logger.close(this.attempt);
-    this.meta.upsertStep(this.runId, {
+  async failed(err: unknown): Promise<void> {
+    await this.logger.close(this.attempt);
+    await this.meta.upsertStep(this.runId, {
       name: this.task,
       step: this.stepName,
       status: "failed",
@@ -249,8 +274,8 @@ export async function runStepEntry(
   };
   const meta = args.runId !== undefined ? app().pipelineMetadata() : undefined;
   try {
-    const rec = meta ? new StepRecorder(meta, args.runId as string, task, pipeline, step) : undefined;
-    rec?.inputs(inputParams, new Map([...inArts].filter(([n]) => step.inputs[n]?.kind === "artifact")));
+    const rec = meta ? await StepRecorder.start(meta, args.runId as string, task, pipeline, step) : undefined;
+    await rec?.inputs(inputParams, new Map([...inArts].filter(([n]) => step.inputs[n]?.kind === "artifact")));
     try {
       const returned = (await step.run(inputs, {
         outputs: slots,
@@ -277,11 +302,11 @@ export async function runStepEntry(
       await rec?.succeeded(outputs, slots);
       return { step: step.name, outputs, ...(rec ? { run_id: rec.runId, task } : {}) };
     } catch (err) {
-      rec?.failed(err);
+      await rec?.failed(err);
       throw err;
     }
   } finally {
-    meta?.close();
+    await meta?.close();
     await own?.close();
   }
 }

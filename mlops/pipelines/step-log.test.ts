@@ -17,8 +17,8 @@ const store = () => {
   stores.push(s);
   return s;
 };
-afterEach(() => {
-  for (const s of stores.splice(0)) s.close();
+afterEach(async () => {
+  for (const s of stores.splice(0)) await s.close();
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
@@ -63,7 +63,7 @@ describe("step logs stored by the runner", () => {
     const events: RunEvent[] = [];
     const r = await runPipeline(meta.root, pipeline(), { metadata: meta, onEvent: (e) => events.push(e) });
     expect(r.status).toBe("succeeded");
-    const logs = meta.stepLogs(r.run_id);
+    const logs = await meta.stepLogs(r.run_id);
     expect(Object.keys(logs).sort()).toEqual(["chatty", "load"]);
     expect(logs.load?.map((l) => [l.level, l.attempt, l.message])).toEqual([
       [null, 1, "loading 3 rows"],
@@ -80,7 +80,7 @@ describe("step logs stored by the runner", () => {
     // A cached re-run executes nothing, so it logs nothing.
     const again = await runPipeline(meta.root, pipeline(), { metadata: meta });
     expect(again.steps.map((s) => s.status)).toEqual(["cached", "cached"]);
-    expect(meta.stepLogs(again.run_id)).toEqual({});
+    expect(await meta.stepLogs(again.run_id)).toEqual({});
   });
 
   it(`keeps ${STEP_LOG_MAX_LINES} lines per step then a "truncated N lines" marker, and cuts long lines`, async () => {
@@ -88,7 +88,7 @@ describe("step logs stored by the runner", () => {
     const total = STEP_LOG_MAX_LINES + 37;
     const r = await runPipeline(meta.root, pipeline(), { metadata: meta, params: { lines: total } });
     expect(r.status).toBe("succeeded");
-    const lines = meta.stepLogs(r.run_id, "chatty").chatty ?? [];
+    const lines = (await meta.stepLogs(r.run_id, "chatty")).chatty ?? [];
     expect(lines).toHaveLength(STEP_LOG_MAX_LINES + 1);
     const first = lines[0]?.message ?? "";
     expect(first).toMatch(/… \[\d+ bytes cut\]$/);
@@ -127,7 +127,7 @@ describe("step logs stored by the runner", () => {
       },
     );
     expect(r.status).toBe("succeeded");
-    expect(meta.stepLogs(r.run_id).f?.map((l) => [l.attempt, l.level, l.message])).toEqual([
+    expect((await meta.stepLogs(r.run_id)).f?.map((l) => [l.attempt, l.level, l.message])).toEqual([
       [1, null, "try 1"],
       [1, "warn", "attempt 1 failed: flaky backend for (**) *****-****; retrying in 0 ms"],
       [2, null, "try 2"],

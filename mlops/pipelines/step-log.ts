@@ -1,8 +1,9 @@
 /**
  * What the runner stores of a task's ctx.log lines: PII masked with the shared detector, at most
  * STEP_LOG_MAX_LINES lines per task (then one "truncated N lines" marker) and STEP_LOG_MAX_LINE_BYTES
- * UTF-8 bytes per line. Lines go to the pipeline metadata store as they are logged, so a running
- * task's log can be read while it runs.
+ * UTF-8 bytes per line. Lines go to the pipeline metadata store as they are logged (in the background,
+ * in order; lines logged while a write is out go in the next one), so a running task's log can be read
+ * while it runs.
  */
 import { maskPii } from "../../platform/pii/index.ts";
 import type { PipelineMetadataStore, StepLogLevel, StepLogLine } from "./metadata.ts";
@@ -30,9 +31,13 @@ export function truncateUtf8(text: string, maxBytes: number): string {
 }
 
 export interface StepLogger {
+  /** Masks and queues one line (stored in the background, in order); returns the masked text. */
   log(message: string, attempt: number, level?: StepLogLevel): string;
-  /** Appends the "truncated N lines" marker when lines were dropped (call once, when the task ends). */
-  close(attempt: number): void;
+  /**
+   * Waits until the queued lines are stored, then appends the "truncated N lines" marker when lines
+   * were dropped or could not be stored (call once, when the task ends).
+   */
+  close(attempt: number): Promise<void>;
 }
 
 export function stepLogger(
@@ -43,52 +48,63 @@ export function stepLogger(
 ): StepLogger {
   const maxLines = limits.maxLines ?? STEP_LOG_MAX_LINES;
   const maxBytes = limits.maxLineBytes ?? STEP_LOG_MAX_LINE_BYTES;
-  let stored = 0;
+  let queued = 0;
   let dropped = 0;
   let lost = 0;
   let lostError = "";
-  const append = (line: StepLogLine) => {
+  // Lines logged while a write is out go together in the next write (one round trip to Firestore).
+  let pending: StepLogLine[] = [];
+  let writing: Promise<void> | undefined;
+  const store = async (lines: StepLogLine[]) => {
     try {
-      meta.appendStepLog(runId, task, [line]);
-      return true;
+      await meta.appendStepLog(runId, task, lines);
     } catch (err) {
       // A log line that cannot be stored must not fail the step; the marker says so at the end.
-      lost++;
+      lost += lines.length;
       lostError = err instanceof Error ? err.message : String(err);
-      return false;
     }
+  };
+  const pump = async () => {
+    while (pending.length > 0) {
+      const batch = pending;
+      pending = [];
+      await store(batch);
+    }
+    writing = undefined;
   };
   return {
     log(message, attempt, level) {
       const masked = maskPii(String(message));
-      if (stored >= maxLines) {
+      if (queued >= maxLines) {
         dropped++;
         return masked;
       }
-      if (
-        append({
-          at: new Date().toISOString(),
-          level: stepLogLevel(masked, level),
-          attempt,
-          message: truncateUtf8(masked, maxBytes),
-        })
-      )
-        stored++;
+      queued++;
+      pending.push({
+        at: new Date().toISOString(),
+        level: stepLogLevel(masked, level),
+        attempt,
+        message: truncateUtf8(masked, maxBytes),
+      });
+      writing ??= pump();
       return masked;
     },
-    close(attempt) {
+    async close(attempt) {
+      while (writing) await writing;
       const notes: string[] = [];
       if (dropped > 0) notes.push(`truncated ${dropped} lines (the first ${maxLines} are kept)`);
       if (lost > 0) notes.push(`${lost} lines could not be stored: ${lostError}`);
       if (notes.length === 0) return;
-      append({
-        at: new Date().toISOString(),
-        level: "warn",
-        attempt,
-        message: truncateUtf8(maskPii(notes.join("; ")), maxBytes),
-      });
       dropped = 0;
       lost = 0;
+      await store([
+        {
+          at: new Date().toISOString(),
+          level: "warn",
+          attempt,
+          message: truncateUtf8(maskPii(notes.join("; ")), maxBytes),
+        },
+      ]);
     },
   };
 }

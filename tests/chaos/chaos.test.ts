@@ -58,7 +58,7 @@ describe("pipeline killed between a step's output write and its metadata commit"
   }
 
   /** Output files on disk that no artifact record names. */
-  function unrecordedOutputs(root: string): string[] {
+  async function unrecordedOutputs(root: string): Promise<string[]> {
     const meta = new PipelineMetadata(root);
     try {
       const out: string[] = [];
@@ -67,10 +67,10 @@ describe("pipeline killed between a step's output write and its metadata commit"
       for (const run of readdirSync(dir))
         for (const task of readdirSync(join(dir, run)))
           for (const name of readdirSync(join(dir, run, task)))
-            if (!meta.artifact(`${run}/${task}/${name}`)) out.push(`${run}/${task}/${name}`);
+            if (!(await meta.artifact(`${run}/${task}/${name}`))) out.push(`${run}/${task}/${name}`);
       return out;
     } finally {
-      meta.close();
+      await meta.close();
     }
   }
 
@@ -78,16 +78,16 @@ describe("pipeline killed between a step's output write and its metadata commit"
     const root = mkdtempSync(join(tmpdir(), "telco-chaos-pipe-"));
     killedAt("pipeline:before-step-commit:train", "pipeline-child.ts", [root]);
     const meta = new PipelineMetadata(root);
-    const [dead] = meta.listRuns();
-    meta.close();
+    const [dead] = await meta.listRuns();
+    await meta.close();
     expect(dead.status).toBe("failed"); // its process is gone
     expect(dead.error).toContain("ended without finishing");
-    expect(unrecordedOutputs(root)).toEqual([`${dead.id}/train/model`]); // the crash really hit
+    expect(await unrecordedOutputs(root)).toEqual([`${dead.id}/train/model`]); // the crash really hit
     recordedOutputsIntact(root);
 
     const resumed = await runPipeline(root, demoPipeline(), { params: { rows: 500 }, resume: dead.id });
     expect(resumed.status).toBe("succeeded");
-    expect(unrecordedOutputs(root)).toEqual([]);
+    expect(await unrecordedOutputs(root)).toEqual([]);
     recordedOutputsIntact(root);
     const clean = await runPipeline(mkdtempSync(join(tmpdir(), "telco-chaos-pipe-")), demoPipeline(), {
       params: { rows: 500 },

@@ -4,13 +4,18 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { pipelineMetadataContract } from "../../ports/testing/pipeline-metadata.contract.ts";
 import { docId, FirestorePipelineMetadata } from "./firestore-pipeline-metadata.ts";
-import { type FakeFirestoreThread, startFakeFirestoreThread } from "./testing/fake-firestore-thread.ts";
+import { GcsLake } from "./gcs-lake.ts";
+import {
+  type FakeFirestoreDocuments,
+  startFakeFirestoreDocuments,
+} from "./testing/fake-firestore-documents.ts";
+import { memoryBucket } from "./testing/memory-bucket.ts";
 
-// The store blocks its thread on each call, so the fake Firestore REST API (hand-written from the REST
-// reference, testing/fake-firestore-documents.ts) answers from a thread of its own.
-let fake: FakeFirestoreThread;
+// The fake Firestore REST API, hand-written from the REST reference, answers on this thread: the
+// store awaits each call, so nothing waits on the event loop the fake needs.
+let fake: FakeFirestoreDocuments;
 beforeAll(async () => {
-  fake = await startFakeFirestoreThread();
+  fake = await startFakeFirestoreDocuments();
 });
 afterAll(async () => {
   await fake.close();
@@ -20,11 +25,18 @@ let n = 0;
 pipelineMetadataContract("FirestorePipelineMetadata (fake Firestore REST API)", async () => {
   const root = mkdtempSync(join(tmpdir(), "telco-fspipe-"));
   // A fresh prefix per case gives each an empty store on the one fake server.
-  const store = new FirestorePipelineMetadata({ project: "p1", endpoint: fake.url, root, prefix: `t${n++}` });
+  const bucket = memoryBucket();
+  const store = new FirestorePipelineMetadata({
+    project: "p1",
+    endpoint: fake.url,
+    root,
+    prefix: `t${n++}`,
+    artifacts: () => new GcsLake({ bucket: "b", prefix: "pipelines", client: bucket }),
+  });
   return {
     store,
     async dispose() {
-      store.close();
+      await store.close();
       rmSync(root, { recursive: true, force: true });
     },
   };
@@ -39,29 +51,29 @@ describe("FirestorePipelineMetadata on the wire", () => {
       prefix: "wire",
     });
     try {
-      store.createRun({
+      await store.createRun({
         id: "churn-training-20261207T100000-abc",
         pipeline: "churn-training",
         params: { k: 1 },
       });
-      expect(() =>
+      await expect(
         store.createRun({ id: "churn-training-20261207T100000-abc", pipeline: "churn-training", params: {} }),
-      ).toThrowError(/ALREADY_EXISTS/);
-      store.upsertStep("churn-training-20261207T100000-abc", {
+      ).rejects.toThrowError(/ALREADY_EXISTS/);
+      await store.upsertStep("churn-training-20261207T100000-abc", {
         name: "train/model ✓",
         step: "train",
         status: "succeeded",
         duration_ms: 5,
         attempts: 1,
       });
-      store.appendStepLog("churn-training-20261207T100000-abc", "train/model ✓", [
+      await store.appendStepLog("churn-training-20261207T100000-abc", "train/model ✓", [
         { at: "2026-12-07T10:00:00.000Z", level: "info", attempt: 1, message: "fit" },
       ]);
-      store.finishRun("churn-training-20261207T100000-abc", "succeeded");
+      await store.finishRun("churn-training-20261207T100000-abc", "succeeded");
     } finally {
-      store.close();
+      await store.close();
     }
-    const docs = await fake.docs();
+    const docs = [...fake.docs.values()];
     const run = docs.find((d) => d.name.endsWith("/wire_runs/churn-training-20261207T100000-abc"));
     expect(run?.name).toBe(
       "projects/p1/databases/(default)/documents/wire_runs/churn-training-20261207T100000-abc",
@@ -74,22 +86,74 @@ describe("FirestorePipelineMetadata on the wire", () => {
     expect(Buffer.from(docId("train/model ✓").slice(1), "base64url").toString("utf8")).toBe("train/model ✓");
     expect(docs.filter((d) => d.name.includes("/wire_runs/") && d.name.includes("/logs/"))).toHaveLength(1);
     // finishRun changes only the three fields it names (updateMask), so the run keeps its params.
-    const commits = (await fake.requests()).filter((r) => r.path.endsWith(":commit"));
+    const commits = fake.requests.filter((r) => r.path.endsWith(":commit"));
     expect(
       commits.some((c) => JSON.stringify(c.body).includes('"fieldPaths":["status","finished_at","error"]')),
     ).toBe(true);
   });
 
-  it("reports a Firestore error with the service, the method and the status", () => {
+  it("reports a Firestore error with the service, the method and the status", async () => {
     const store = new FirestorePipelineMetadata({
       project: "p1",
       endpoint: "http://127.0.0.1:9",
       root: "/tmp/x",
     });
     try {
-      expect(() => store.getRun("r1")).toThrowError(/Firestore GET .*failed/);
+      await expect(store.getRun("r1")).rejects.toThrowError(/Firestore GET .*failed/);
     } finally {
-      store.close();
+      await store.close();
+    }
+  });
+
+  it("lists one pipeline's runs with the query the composite index (pipeline ASC, started_at DESC) serves", async () => {
+    const store = new FirestorePipelineMetadata({
+      project: "p1",
+      endpoint: fake.url,
+      root: "/tmp/x",
+      prefix: "idx",
+    });
+    try {
+      await store.createRun({ id: "a", pipeline: "demo", params: {} });
+      await store.listRuns(5, "demo");
+    } finally {
+      await store.close();
+    }
+    const q = fake.requests.filter((r) => r.path.endsWith(":runQuery")).at(-1)?.body as {
+      structuredQuery: unknown;
+    };
+    // infra/terraform/firestore.tf declares the index for exactly this collection, filter and order.
+    expect(q.structuredQuery).toEqual({
+      from: [{ collectionId: "idx_runs" }],
+      where: {
+        fieldFilter: { field: { fieldPath: "pipeline" }, op: "EQUAL", value: { stringValue: "demo" } },
+      },
+      orderBy: [{ field: { fieldPath: "started_at" }, direction: "DESCENDING" }],
+      limit: 5,
+    });
+  });
+
+  it("without an artifact lake, using it names the missing setting", async () => {
+    const store = new FirestorePipelineMetadata({ project: "p1", endpoint: fake.url, root: "/tmp/x" });
+    expect(() => store.artifacts).toThrowError(/artifact lake/);
+    await store.close();
+  });
+
+  it("keeps the event loop free while a call is in flight", async () => {
+    const store = new FirestorePipelineMetadata({
+      project: "p1",
+      endpoint: fake.url,
+      root: "/tmp/x",
+      prefix: "loop",
+    });
+    try {
+      // A store that blocked its thread for the round trip would settle before the next loop turn; this
+      // one lets the loop turn (setImmediate runs) while the request is out, and the answer comes after.
+      const order: string[] = [];
+      setImmediate(() => order.push("loop turned"));
+      await store.listRuns(10).then(() => order.push("answer"));
+      expect(order).toEqual(["loop turned", "answer"]);
+    } finally {
+      await store.close();
     }
   });
 });

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
-import { TelcoError } from "../../errors.ts";
+import { ConfigError, TelcoError } from "../../errors.ts";
+import type { Lake } from "../../ports/lake.ts";
 import type {
   CacheEntry,
   LineageEdge,
@@ -22,8 +23,7 @@ import type {
   StepStatus,
 } from "../../ports/pipelines.ts";
 import { processAlive } from "../../process.ts";
-import { SyncJsonClient } from "./firestore-pipeline-metadata-sync.ts";
-import { GoogleApiError } from "./google-rest.ts";
+import { GoogleApiError, GoogleJsonClient, googleAccessToken } from "./google-rest.ts";
 
 /**
  * Pipeline-run metadata on Firestore (native mode), over its REST API (platform/ports/pipeline-metadata.ts).
@@ -35,14 +35,16 @@ import { GoogleApiError } from "./google-rest.ts";
  * Ids that are not plain `[A-Za-z0-9_.-]` are stored as `~` + base64url. `<seq>` keys sort in the order
  * written (milliseconds, then this process's monotonic clock, then a counter).
  *
- * The port is synchronous, so every call blocks on one REST round trip (SyncJsonClient runs fetch on a
- * worker thread). Listing one pipeline's runs newest first needs the composite index
- * (pipeline ASC, started_at DESC) on `<prefix>_runs`; the other queries use single-field indexes.
+ * Each method is one or a few REST round trips (GoogleJsonClient, google-rest.ts), awaited; nothing
+ * blocks the caller's thread. Listing one pipeline's runs newest first needs the composite index
+ * (pipeline ASC, started_at DESC) on `<prefix>_runs` (infra/terraform firestore.tf); the other queries
+ * use single-field indexes.
  *
  * Endpoint: the `endpoint` option (tests), else `FIRESTORE_EMULATOR_HOST` (no credentials), else
  * https://firestore.googleapis.com with GOOGLE_OAUTH_ACCESS_TOKEN or Application Default Credentials
- * (google-rest.ts). `root` is the local folder run artifacts are written to (the runner's
- * `<root>/artifacts/<run>/<task>/`), as with the SQLite store.
+ * (google-rest.ts). `root` is the local folder run artifacts are written to and downloaded into (the
+ * runner's `<root>/artifacts/<run>/<task>/`); `artifacts` is the lake that keeps them (Cloud Storage,
+ * gs://BUCKET/pipelines/, chosen by platform/context.ts), built on first use.
  */
 export interface FirestorePipelineMetadataOptions {
   project: string;
@@ -50,6 +52,8 @@ export interface FirestorePipelineMetadataOptions {
   /** Collection-name prefix (default telco_pipelines). */
   prefix?: string;
   root: string;
+  /** The lake the runs' artifact files are kept in, built on first use (a run, not a listing, needs it). */
+  artifacts?: () => Lake;
   endpoint?: string;
   env?: NodeJS.ProcessEnv;
   /** Per request (default 10 s). */
@@ -114,9 +118,11 @@ const UPSERT_ATTEMPTS = 5;
 export class FirestorePipelineMetadata implements PipelineMetadataStore {
   readonly kind = "firestore" as const;
   readonly root: string;
-  private readonly client: SyncJsonClient;
+  private readonly client: GoogleJsonClient;
   private readonly docs: string;
   private readonly prefix: string;
+  readonly #makeArtifacts: (() => Lake) | undefined;
+  #artifacts: Lake | undefined;
 
   constructor(opts: FirestorePipelineMetadataOptions) {
     const env = opts.env ?? process.env;
@@ -125,14 +131,26 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
     this.root = opts.root;
     this.prefix = opts.prefix ?? "telco_pipelines";
     this.docs = `projects/${opts.project}/databases/${opts.database ?? "(default)"}/documents`;
-    this.client = new SyncJsonClient({
+    this.#makeArtifacts = opts.artifacts;
+    this.client = new GoogleJsonClient({
       base: `${endpoint.replace(/\/$/, "")}/v1`,
       // The emulator (and a test endpoint) takes no credentials, as Google's clients do.
-      authenticate: !(opts.endpoint || emulator),
+      token: opts.endpoint || emulator ? undefined : googleAccessToken(env),
       errorCode: "pipeline_metadata",
       service: "Firestore",
       timeoutMs: opts.timeoutMs,
     });
+  }
+
+  get artifacts(): Lake {
+    if (!this.#artifacts) {
+      if (!this.#makeArtifacts)
+        throw new ConfigError("this Firestore pipeline-metadata store was opened without an artifact lake", {
+          hint: "Set gcp.bucket: pipeline artifacts are kept in gs://BUCKET/pipelines/.",
+        });
+      this.#artifacts = this.#makeArtifacts();
+    }
+    return this.#artifacts;
   }
 
   // ---- names -------------------------------------------------------------------------------------
@@ -150,15 +168,15 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
   }
 
   // ---- REST ------------------------------------------------------------------------------------------
-  private get(name: string): FsDoc | undefined {
+  private get(name: string): Promise<FsDoc | undefined> {
     return this.client.call<FsDoc>("GET", name);
   }
-  private commit(writes: unknown[]): void {
+  private async commit(writes: unknown[]): Promise<void> {
     for (let i = 0; i < writes.length; i += MAX_WRITES)
-      this.client.call("POST", `${this.docs}:commit`, { writes: writes.slice(i, i + MAX_WRITES) });
+      await this.client.call("POST", `${this.docs}:commit`, { writes: writes.slice(i, i + MAX_WRITES) });
   }
   /** runQuery on one collection under `parent` (a document name, or the database's documents root). */
-  private query(
+  private async query(
     parent: string,
     collection: string,
     q: {
@@ -166,9 +184,9 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
       orderBy?: { field: string; direction: "ASCENDING" | "DESCENDING" }[];
       limit?: number;
     },
-  ): FsDoc[] {
+  ): Promise<FsDoc[]> {
     const answer =
-      this.client.call<{ document?: FsDoc }[]>("POST", `${parent}:runQuery`, {
+      (await this.client.call<{ document?: FsDoc }[]>("POST", `${parent}:runQuery`, {
         structuredQuery: {
           from: [{ collectionId: collection }],
           ...(q.where ? { where: q.where } : {}),
@@ -177,19 +195,19 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
             : {}),
           ...(q.limit !== undefined ? { limit: q.limit } : {}),
         },
-      }) ?? [];
+      })) ?? [];
     return answer.flatMap((r) => (r.document ? [r.document] : []));
   }
 
   // ---- runs --------------------------------------------------------------------------------------
-  createRun(run: {
+  async createRun(run: {
     id: string;
     pipeline: string;
     params: Record<string, ParamValue>;
     trigger?: RunTrigger;
     resumedFrom?: string;
-  }): void {
-    this.commit([
+  }): Promise<void> {
+    await this.commit([
       {
         update: {
           name: this.runName(run.id),
@@ -213,8 +231,8 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
     ]);
   }
 
-  finishRun(id: string, status: RunStatus, error?: string): void {
-    this.commit([
+  async finishRun(id: string, status: RunStatus, error?: string): Promise<void> {
+    await this.commit([
       {
         update: {
           name: this.runName(id),
@@ -226,23 +244,24 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
     ]);
   }
 
-  getRun(id: string): RunRow | undefined {
-    const d = this.get(this.runName(id));
+  async getRun(id: string): Promise<RunRow | undefined> {
+    const d = await this.get(this.runName(id));
     return d ? toRun(row(d)) : undefined;
   }
 
-  listRuns(limit = 50, pipeline?: string): RunRow[] {
-    return this.query(this.docs, `${this.prefix}_runs`, {
+  async listRuns(limit = 50, pipeline?: string): Promise<RunRow[]> {
+    const docs = await this.query(this.docs, `${this.prefix}_runs`, {
       where: pipeline
         ? { fieldFilter: { field: { fieldPath: "pipeline" }, op: "EQUAL", value: enc(pipeline) } }
         : undefined,
       orderBy: [{ field: "started_at", direction: "DESCENDING" }],
       limit,
-    }).map((d) => toRun(row(d)));
+    });
+    return docs.map((d) => toRun(row(d)));
   }
 
-  runResult(id: string): RunResult | undefined {
-    const run = this.getRun(id);
+  async runResult(id: string): Promise<RunResult | undefined> {
+    const run = await this.getRun(id);
     if (!run) return undefined;
     const end = run.finishedAt ? Date.parse(run.finishedAt) : Date.now();
     return {
@@ -251,17 +270,17 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
       status: run.status,
       duration_ms: end - Date.parse(run.startedAt),
       params: run.params,
-      steps: this.steps(id),
+      steps: await this.steps(id),
       ...(run.trigger ? { trigger: run.trigger } : {}),
       ...(run.resumedFrom ? { resumed_from: run.resumedFrom } : {}),
     };
   }
 
   // ---- steps -------------------------------------------------------------------------------------
-  upsertStep(runId: string, s: StepResult & { startedAt?: string }): void {
+  async upsertStep(runId: string, s: StepResult & { startedAt?: string }): Promise<void> {
     const name = this.stepName(runId, s.name);
     for (let attempt = 1; ; attempt++) {
-      const have = this.get(name);
+      const have = await this.get(name);
       const old = have ? row(have) : undefined;
       const doc = fields({
         task: s.name,
@@ -280,7 +299,7 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
         seq: str(old?.seq ?? null) ?? seqKey(),
       });
       try {
-        this.commit([
+        await this.commit([
           {
             update: { name, fields: doc },
             currentDocument: have?.updateTime ? { updateTime: have.updateTime } : { exists: false },
@@ -296,14 +315,15 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
     }
   }
 
-  private stepDocs(runId: string): Record<string, Scalar>[] {
-    return this.query(this.runName(runId), "steps", {
+  private async stepDocs(runId: string): Promise<Record<string, Scalar>[]> {
+    const docs = await this.query(this.runName(runId), "steps", {
       orderBy: [{ field: "seq", direction: "ASCENDING" }],
-    }).map(row);
+    });
+    return docs.map(row);
   }
 
-  steps(runId: string): StepResult[] {
-    return this.stepDocs(runId).map((r) => ({
+  async steps(runId: string): Promise<StepResult[]> {
+    return (await this.stepDocs(runId)).map((r) => ({
       name: String(r.task),
       step: String(r.step),
       status: r.status as StepStatus,
@@ -317,8 +337,8 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
     }));
   }
 
-  stepTimes(runId: string): StepTimes[] {
-    return this.stepDocs(runId).map((r) => ({
+  async stepTimes(runId: string): Promise<StepTimes[]> {
+    return (await this.stepDocs(runId)).map((r) => ({
       task: String(r.task),
       startedAt: str(r.started_at),
       finishedAt: str(r.finished_at),
@@ -326,8 +346,8 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
   }
 
   // ---- artifacts and lineage ---------------------------------------------------------------------
-  addArtifact(a: ArtifactRecord): void {
-    this.commit([
+  async addArtifact(a: ArtifactRecord): Promise<void> {
+    await this.commit([
       {
         update: {
           name: this.artifactName(a.id),
@@ -348,20 +368,20 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
     ]);
   }
 
-  artifact(id: string): ArtifactRecord | undefined {
-    const d = this.get(this.artifactName(id));
+  async artifact(id: string): Promise<ArtifactRecord | undefined> {
+    const d = await this.get(this.artifactName(id));
     return d ? toArtifact(row(d)) : undefined;
   }
 
-  addEvent(
+  async addEvent(
     runId: string,
     task: string,
     artifactId: string,
     direction: "input" | "output",
     name: string,
-  ): void {
+  ): Promise<void> {
     const seq = seqKey();
-    this.commit([
+    await this.commit([
       {
         update: {
           name: `${this.runName(runId)}/events/${seq}`,
@@ -371,15 +391,17 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
     ]);
   }
 
-  lineage(runId: string): LineageEdge[] {
-    const events = this.query(this.runName(runId), "events", {
-      orderBy: [{ field: "seq", direction: "ASCENDING" }],
-    }).map(row);
+  async lineage(runId: string): Promise<LineageEdge[]> {
+    const events = (
+      await this.query(this.runName(runId), "events", {
+        orderBy: [{ field: "seq", direction: "ASCENDING" }],
+      })
+    ).map(row);
     const artifacts = new Map<string, ArtifactRecord | undefined>();
     const out: LineageEdge[] = [];
     for (const e of events) {
       const id = String(e.artifact_id);
-      if (!artifacts.has(id)) artifacts.set(id, this.artifact(id));
+      if (!artifacts.has(id)) artifacts.set(id, await this.artifact(id));
       const artifact = artifacts.get(id);
       // As the SQLite join: an event whose artifact was never recorded is not an edge.
       if (artifact)
@@ -394,8 +416,8 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
   }
 
   // ---- cache -------------------------------------------------------------------------------------
-  getCache(key: string): CacheEntry | undefined {
-    const d = this.get(this.cacheName(key));
+  async getCache(key: string): Promise<CacheEntry | undefined> {
+    const d = await this.get(this.cacheName(key));
     if (!d) return undefined;
     const r = row(d);
     return {
@@ -407,8 +429,8 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
     };
   }
 
-  putCache(e: CacheEntry & { step: string }): void {
-    this.commit([
+  async putCache(e: CacheEntry & { step: string }): Promise<void> {
+    await this.commit([
       {
         update: {
           name: this.cacheName(e.key),
@@ -426,14 +448,14 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
     ]);
   }
 
-  deleteCache(key: string): void {
-    this.commit([{ delete: this.cacheName(key) }]);
+  async deleteCache(key: string): Promise<void> {
+    await this.commit([{ delete: this.cacheName(key) }]);
   }
 
   // ---- step logs ---------------------------------------------------------------------------------
-  appendStepLog(runId: string, task: string, lines: StepLogLine[]): void {
+  async appendStepLog(runId: string, task: string, lines: StepLogLine[]): Promise<void> {
     if (lines.length === 0) return;
-    this.commit(
+    await this.commit(
       lines.map((l) => {
         const seq = seqKey();
         return {
@@ -446,11 +468,13 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
     );
   }
 
-  stepLogs(runId: string, task?: string): Record<string, StepLogLine[]> {
+  async stepLogs(runId: string, task?: string): Promise<Record<string, StepLogLine[]>> {
     // One query ordered by seq; a task is picked here, not by a filter (which would need a composite index).
-    const rows = this.query(this.runName(runId), "logs", {
-      orderBy: [{ field: "seq", direction: "ASCENDING" }],
-    }).map(row);
+    const rows = (
+      await this.query(this.runName(runId), "logs", {
+        orderBy: [{ field: "seq", direction: "ASCENDING" }],
+      })
+    ).map(row);
     const out: Record<string, StepLogLine[]> = {};
     for (const r of rows) {
       const name = String(r.task);
@@ -467,8 +491,8 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
     return out;
   }
 
-  close(): void {
-    this.client.close();
+  async close(): Promise<void> {
+    // Nothing to release: each call is one fetch (the artifact lake holds no connection either).
   }
 }
 

@@ -12,14 +12,28 @@ pipelineMetadataContract("SqlitePipelineMetadata (node:sqlite)", async () => {
   return {
     store,
     async dispose() {
-      store.close();
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
 });
 
+describe("SqlitePipelineMetadata artifact lake", () => {
+  it("is the workspace folder itself: a key is the file the runner writes under <root>/artifacts/", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "telco-pipe-lake-"));
+    const store = new SqlitePipelineMetadata(dir);
+    try {
+      expect(store.artifacts.kind).toBe("local");
+      expect(store.artifacts.uri("artifacts/r1/a/data")).toBe(join(dir, "artifacts", "r1", "a", "data"));
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("SqlitePipelineMetadata on a workspace made before step logs", () => {
-  it("adds the step_logs table on open and keeps the runs already recorded", () => {
+  it("adds the step_logs table on open and keeps the runs already recorded", async () => {
     const dir = mkdtempSync(join(tmpdir(), "telco-pipe-old-"));
     try {
       // The schema as it was before step_logs (runs and steps are enough to show the data survives).
@@ -33,19 +47,19 @@ describe("SqlitePipelineMetadata on a workspace made before step logs", () => {
       old.close();
       const store = new SqlitePipelineMetadata(dir);
       try {
-        expect(store.getRun("old")).toMatchObject({ status: "succeeded", pipeline: "demo" });
-        expect(store.stepLogs("old")).toEqual({});
+        expect(await store.getRun("old")).toMatchObject({ status: "succeeded", pipeline: "demo" });
+        expect(await store.stepLogs("old")).toEqual({});
         const line = { at: "2026-12-07T10:00:00.000Z", level: null, attempt: 1, message: "hello" };
-        store.appendStepLog("old", "a", [line]);
-        expect(store.stepLogs("old")).toEqual({ a: [line] });
+        await store.appendStepLog("old", "a", [line]);
+        expect(await store.stepLogs("old")).toEqual({ a: [line] });
       } finally {
-        store.close();
+        await store.close();
       }
       const again = new SqlitePipelineMetadata(dir); // a second open finds the table and keeps the lines
       try {
-        expect(again.stepLogs("old", "a").a).toHaveLength(1);
+        expect((await again.stepLogs("old", "a")).a).toHaveLength(1);
       } finally {
-        again.close();
+        await again.close();
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });

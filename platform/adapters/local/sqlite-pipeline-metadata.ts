@@ -2,6 +2,7 @@ import { mkdirSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
+import type { Lake } from "../../ports/lake.ts";
 import type {
   CacheEntry,
   LineageEdge,
@@ -23,6 +24,7 @@ import type {
   StepStatus,
 } from "../../ports/pipelines.ts";
 import { processAlive } from "../../process.ts";
+import { FsLake } from "./fs-lake.ts";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS runs (
@@ -56,15 +58,19 @@ const json = <T>(s: unknown, fallback: T): T => (typeof s === "string" ? (JSON.p
 /**
  * Runs, steps, artifacts, lineage events and the step cache in `<workspace>/pipelines/metadata.sqlite`
  * (the local counterpart of Vertex ML Metadata). WAL + busy timeout let several processes share it.
+ * node:sqlite answers synchronously; the port's methods return settled promises. Artifact files stay
+ * in the workspace folder: `artifacts` is a lake rooted at `root`, so a step's output is already in place.
  */
 export class SqlitePipelineMetadata implements PipelineMetadataStore {
   readonly kind = "sqlite" as const;
   /** The database itself, for tests that age a run's process id and for read-only reports. */
   readonly db: DatabaseSync;
   readonly root: string;
+  readonly artifacts: Lake;
 
-  constructor(root: string) {
+  constructor(root: string, opts: { artifacts?: Lake } = {}) {
     this.root = root;
+    this.artifacts = opts.artifacts ?? new FsLake(root);
     mkdirSync(root, { recursive: true });
     this.db = new DatabaseSync(join(root, "metadata.sqlite"));
     // synchronous NORMAL: with WAL a crashed process loses nothing committed (only a power cut can drop the
@@ -73,17 +79,17 @@ export class SqlitePipelineMetadata implements PipelineMetadataStore {
     this.db.exec(SCHEMA);
   }
 
-  close(): void {
+  async close(): Promise<void> {
     this.db.close();
   }
 
-  createRun(run: {
+  async createRun(run: {
     id: string;
     pipeline: string;
     params: Record<string, ParamValue>;
     trigger?: RunTrigger;
     resumedFrom?: string;
-  }): void {
+  }): Promise<void> {
     this.db
       .prepare(
         "INSERT INTO runs (id, pipeline, status, params, trigger, resumed_from, started_at, pid, host) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?)",
@@ -100,13 +106,13 @@ export class SqlitePipelineMetadata implements PipelineMetadataStore {
       );
   }
 
-  finishRun(id: string, status: RunStatus, error?: string): void {
+  async finishRun(id: string, status: RunStatus, error?: string): Promise<void> {
     this.db
       .prepare("UPDATE runs SET status = ?, finished_at = ?, error = ? WHERE id = ?")
       .run(status, new Date().toISOString(), error ?? null, id);
   }
 
-  upsertStep(runId: string, s: StepResult & { startedAt?: string }): void {
+  async upsertStep(runId: string, s: StepResult & { startedAt?: string }): Promise<void> {
     this.db
       .prepare(
         `INSERT INTO steps (run_id, task, step, status, attempts, cache_key, cache_source, started_at, finished_at, duration_ms, outputs, artifacts, error)
@@ -133,7 +139,7 @@ export class SqlitePipelineMetadata implements PipelineMetadataStore {
       );
   }
 
-  addArtifact(a: ArtifactRecord): void {
+  async addArtifact(a: ArtifactRecord): Promise<void> {
     this.db
       .prepare(
         "INSERT INTO artifacts (id, run_id, task, name, type, uri, hash, bytes, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -152,24 +158,24 @@ export class SqlitePipelineMetadata implements PipelineMetadataStore {
       );
   }
 
-  addEvent(
+  async addEvent(
     runId: string,
     task: string,
     artifactId: string,
     direction: "input" | "output",
     name: string,
-  ): void {
+  ): Promise<void> {
     this.db
       .prepare("INSERT INTO events (run_id, task, artifact_id, direction, name) VALUES (?, ?, ?, ?, ?)")
       .run(runId, task, artifactId, direction, name);
   }
 
-  artifact(id: string): ArtifactRecord | undefined {
+  async artifact(id: string): Promise<ArtifactRecord | undefined> {
     const r = this.db.prepare("SELECT * FROM artifacts WHERE id = ?").get(id) as Row | undefined;
     return r ? toArtifact(r) : undefined;
   }
 
-  getCache(key: string): CacheEntry | undefined {
+  async getCache(key: string): Promise<CacheEntry | undefined> {
     const r = this.db.prepare("SELECT * FROM cache WHERE key = ?").get(key) as Row | undefined;
     if (!r) return undefined;
     return {
@@ -181,7 +187,7 @@ export class SqlitePipelineMetadata implements PipelineMetadataStore {
     };
   }
 
-  putCache(e: CacheEntry & { step: string }): void {
+  async putCache(e: CacheEntry & { step: string }): Promise<void> {
     this.db
       .prepare(
         "INSERT INTO cache (key, step, run_id, task, outputs, artifacts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key) DO UPDATE SET run_id = excluded.run_id, task = excluded.task, outputs = excluded.outputs, artifacts = excluded.artifacts, created_at = excluded.created_at",
@@ -197,16 +203,16 @@ export class SqlitePipelineMetadata implements PipelineMetadataStore {
       );
   }
 
-  deleteCache(key: string): void {
+  async deleteCache(key: string): Promise<void> {
     this.db.prepare("DELETE FROM cache WHERE key = ?").run(key);
   }
 
-  getRun(id: string): RunRow | undefined {
+  async getRun(id: string): Promise<RunRow | undefined> {
     const r = this.db.prepare("SELECT * FROM runs WHERE id = ?").get(id) as Row | undefined;
     return r ? toRun(r) : undefined;
   }
 
-  listRuns(limit = 50, pipeline?: string): RunRow[] {
+  async listRuns(limit = 50, pipeline?: string): Promise<RunRow[]> {
     const rows = (
       pipeline
         ? this.db
@@ -217,7 +223,7 @@ export class SqlitePipelineMetadata implements PipelineMetadataStore {
     return rows.map(toRun);
   }
 
-  steps(runId: string): StepResult[] {
+  async steps(runId: string): Promise<StepResult[]> {
     const rows = this.db.prepare("SELECT * FROM steps WHERE run_id = ? ORDER BY rowid").all(runId) as Row[];
     return rows.map((r) => ({
       name: String(r.task),
@@ -234,7 +240,7 @@ export class SqlitePipelineMetadata implements PipelineMetadataStore {
   }
 
   /** Artifacts each task of a run consumed and produced (the run's lineage graph). */
-  lineage(runId: string): LineageEdge[] {
+  async lineage(runId: string): Promise<LineageEdge[]> {
     const rows = this.db
       .prepare(
         "SELECT e.task AS etask, e.direction, e.name AS ename, a.* FROM events e JOIN artifacts a ON a.id = e.artifact_id WHERE e.run_id = ? ORDER BY e.rowid",
@@ -248,7 +254,7 @@ export class SqlitePipelineMetadata implements PipelineMetadataStore {
     }));
   }
 
-  appendStepLog(runId: string, task: string, lines: StepLogLine[]): void {
+  async appendStepLog(runId: string, task: string, lines: StepLogLine[]): Promise<void> {
     if (lines.length === 0) return;
     const insert = this.db.prepare(
       "INSERT INTO step_logs (run_id, task, at, level, attempt, message) VALUES (?, ?, ?, ?, ?, ?)",
@@ -263,7 +269,7 @@ export class SqlitePipelineMetadata implements PipelineMetadataStore {
     }
   }
 
-  stepLogs(runId: string, task?: string): Record<string, StepLogLine[]> {
+  async stepLogs(runId: string, task?: string): Promise<Record<string, StepLogLine[]>> {
     const rows = (
       task === undefined
         ? this.db.prepare("SELECT * FROM step_logs WHERE run_id = ? ORDER BY rowid").all(runId)
@@ -286,7 +292,7 @@ export class SqlitePipelineMetadata implements PipelineMetadataStore {
     return out;
   }
 
-  stepTimes(runId: string): StepTimes[] {
+  async stepTimes(runId: string): Promise<StepTimes[]> {
     return (
       this.db
         .prepare("SELECT task, started_at, finished_at FROM steps WHERE run_id = ? ORDER BY rowid")
@@ -298,8 +304,8 @@ export class SqlitePipelineMetadata implements PipelineMetadataStore {
     }));
   }
 
-  runResult(id: string): RunResult | undefined {
-    const run = this.getRun(id);
+  async runResult(id: string): Promise<RunResult | undefined> {
+    const run = await this.getRun(id);
     if (!run) return undefined;
     const end = run.finishedAt ? Date.parse(run.finishedAt) : Date.now();
     return {
@@ -308,7 +314,7 @@ export class SqlitePipelineMetadata implements PipelineMetadataStore {
       status: run.status,
       duration_ms: end - Date.parse(run.startedAt),
       params: run.params,
-      steps: this.steps(id),
+      steps: await this.steps(id),
       ...(run.trigger ? { trigger: run.trigger } : {}),
       ...(run.resumedFrom ? { resumed_from: run.resumedFrom } : {}),
     };

@@ -40,10 +40,10 @@ export function pipelineMetadataContract(label: string, setup: () => Promise<Pip
 
     it("records a run from start to finish, with its parameters and trigger", async () => {
       const m = await fixture();
-      expect(m.getRun("r1")).toBeUndefined();
+      expect(await m.getRun("r1")).toBeUndefined();
       const trigger = { kind: "drift" as const, reason: "psi 0.4", at: "2026-12-07T10:00:00.000Z" };
-      m.createRun({ id: "r1", pipeline: "demo", params: { rows: 5, name: "x" }, trigger });
-      expect(m.getRun("r1")).toMatchObject({
+      await m.createRun({ id: "r1", pipeline: "demo", params: { rows: 5, name: "x" }, trigger });
+      expect(await m.getRun("r1")).toMatchObject({
         id: "r1",
         pipeline: "demo",
         status: "running",
@@ -53,16 +53,16 @@ export function pipelineMetadataContract(label: string, setup: () => Promise<Pip
         finishedAt: null,
         error: null,
       });
-      m.finishRun("r1", "failed", "step train failed");
-      const done = m.getRun("r1");
+      await m.finishRun("r1", "failed", "step train failed");
+      const done = await m.getRun("r1");
       expect(done).toMatchObject({ status: "failed", error: "step train failed" });
       expect(Number.isNaN(Date.parse(done?.finishedAt ?? ""))).toBe(false);
     });
 
     it("keeps one row per task: the first start time stays, terminal statuses set the finish time", async () => {
       const m = await fixture();
-      m.createRun({ id: "r1", pipeline: "demo", params: {} });
-      m.upsertStep("r1", {
+      await m.createRun({ id: "r1", pipeline: "demo", params: {} });
+      await m.upsertStep("r1", {
         name: "a",
         step: "load",
         status: "running",
@@ -70,12 +70,12 @@ export function pipelineMetadataContract(label: string, setup: () => Promise<Pip
         attempts: 1,
         startedAt: "2026-12-07T10:00:00.000Z",
       });
-      m.upsertStep("r1", { name: "b", step: "train", status: "pending", duration_ms: 0, attempts: 0 });
-      expect(m.stepTimes("r1")).toEqual([
+      await m.upsertStep("r1", { name: "b", step: "train", status: "pending", duration_ms: 0, attempts: 0 });
+      expect(await m.stepTimes("r1")).toEqual([
         { task: "a", startedAt: "2026-12-07T10:00:00.000Z", finishedAt: null },
         { task: "b", startedAt: null, finishedAt: null },
       ]);
-      m.upsertStep("r1", {
+      await m.upsertStep("r1", {
         name: "a",
         step: "load",
         status: "succeeded",
@@ -86,7 +86,7 @@ export function pipelineMetadataContract(label: string, setup: () => Promise<Pip
         outputs: { rows: 3 },
         artifacts: { data: "r1/a/data" },
       });
-      expect(m.steps("r1")).toEqual([
+      expect(await m.steps("r1")).toEqual([
         {
           name: "a",
           step: "load",
@@ -99,22 +99,22 @@ export function pipelineMetadataContract(label: string, setup: () => Promise<Pip
         },
         { name: "b", step: "train", status: "pending", duration_ms: 0, attempts: 0 },
       ]);
-      const [a] = m.stepTimes("r1");
+      const [a] = await m.stepTimes("r1");
       expect(a.startedAt).toBe("2026-12-07T10:00:00.000Z");
       expect(a.finishedAt).not.toBeNull();
-      expect(m.steps("other")).toEqual([]);
+      expect(await m.steps("other")).toEqual([]);
     });
 
     it("stores artifacts and the lineage events that link them to tasks", async () => {
       const m = await fixture();
-      m.createRun({ id: "r1", pipeline: "demo", params: {} });
+      await m.createRun({ id: "r1", pipeline: "demo", params: {} });
       const data = artifact("r1", "a", "data", "h1");
-      m.addArtifact(data);
-      m.addEvent("r1", "a", data.id, "output", "data");
-      m.addEvent("r1", "b", data.id, "input", "train_data");
-      expect(m.artifact(data.id)).toEqual(data);
-      expect(m.artifact("nope")).toBeUndefined();
-      expect(m.lineage("r1")).toEqual([
+      await m.addArtifact(data);
+      await m.addEvent("r1", "a", data.id, "output", "data");
+      await m.addEvent("r1", "b", data.id, "input", "train_data");
+      expect(await m.artifact(data.id)).toEqual(data);
+      expect(await m.artifact("nope")).toBeUndefined();
+      expect(await m.lineage("r1")).toEqual([
         { task: "a", direction: "output", name: "data", artifact: data },
         { task: "b", direction: "input", name: "train_data", artifact: data },
       ]);
@@ -122,8 +122,8 @@ export function pipelineMetadataContract(label: string, setup: () => Promise<Pip
 
     it("caches task results by key: put, overwrite, get, delete", async () => {
       const m = await fixture();
-      expect(m.getCache("k")).toBeUndefined();
-      m.putCache({
+      expect(await m.getCache("k")).toBeUndefined();
+      await m.putCache({
         key: "k",
         step: "load",
         runId: "r1",
@@ -131,7 +131,7 @@ export function pipelineMetadataContract(label: string, setup: () => Promise<Pip
         outputs: { n: 1 },
         artifacts: { d: "r1/a/d" },
       });
-      m.putCache({
+      await m.putCache({
         key: "k",
         step: "load",
         runId: "r2",
@@ -139,54 +139,88 @@ export function pipelineMetadataContract(label: string, setup: () => Promise<Pip
         outputs: { n: 2 },
         artifacts: { d: "r2/a/d" },
       });
-      expect(m.getCache("k")).toEqual({
+      expect(await m.getCache("k")).toEqual({
         key: "k",
         runId: "r2",
         task: "a",
         outputs: { n: 2 },
         artifacts: { d: "r2/a/d" },
       });
-      m.deleteCache("k");
-      expect(m.getCache("k")).toBeUndefined();
+      await m.deleteCache("k");
+      expect(await m.getCache("k")).toBeUndefined();
     });
 
     it("keeps each task's log lines in the order appended, per run and task", async () => {
       const m = await fixture();
-      m.createRun({ id: "r1", pipeline: "demo", params: {} });
-      m.createRun({ id: "r2", pipeline: "demo", params: {} });
-      expect(m.stepLogs("r1")).toEqual({});
+      await m.createRun({ id: "r1", pipeline: "demo", params: {} });
+      await m.createRun({ id: "r2", pipeline: "demo", params: {} });
+      expect(await m.stepLogs("r1")).toEqual({});
       const line = (n: number, level: "info" | "warn" | "error" | null = null, attempt = 1) => ({
         at: `2026-12-07T10:00:0${n}.000Z`,
         level,
         attempt,
         message: `line ${n} — ção ✓`,
       });
-      m.appendStepLog("r1", "a", [line(1), line(2, "warn")]);
-      m.appendStepLog("r1", "b", [line(3, "info")]);
-      m.appendStepLog("r1", "a", [line(4, "error", 2)]);
-      m.appendStepLog("r1", "a", []);
-      m.appendStepLog("r2", "a", [line(5)]);
-      expect(m.stepLogs("r1")).toEqual({
+      await m.appendStepLog("r1", "a", [line(1), line(2, "warn")]);
+      await m.appendStepLog("r1", "b", [line(3, "info")]);
+      await m.appendStepLog("r1", "a", [line(4, "error", 2)]);
+      await m.appendStepLog("r1", "a", []);
+      await m.appendStepLog("r2", "a", [line(5)]);
+      expect(await m.stepLogs("r1")).toEqual({
         a: [line(1), line(2, "warn"), line(4, "error", 2)],
         b: [line(3, "info")],
       });
-      expect(m.stepLogs("r1", "b")).toEqual({ b: [line(3, "info")] });
-      expect(m.stepLogs("r1", "c")).toEqual({});
-      expect(m.stepLogs("r2")).toEqual({ a: [line(5)] });
-      expect(m.stepLogs("nope")).toEqual({});
+      expect(await m.stepLogs("r1", "b")).toEqual({ b: [line(3, "info")] });
+      expect(await m.stepLogs("r1", "c")).toEqual({});
+      expect(await m.stepLogs("r2")).toEqual({ a: [line(5)] });
+      expect(await m.stepLogs("nope")).toEqual({});
+    });
+
+    it("answers calls made at once (writes in flight together all land)", async () => {
+      const m = await fixture();
+      await m.createRun({ id: "r1", pipeline: "demo", params: {} });
+      const line = (task: string) => ({
+        at: "2026-12-07T10:00:00.000Z",
+        level: null,
+        attempt: 1,
+        message: task,
+      });
+      await Promise.all(
+        ["a", "b", "c"].flatMap((t) => [
+          m.appendStepLog("r1", t, [line(t)]),
+          m.addEvent("r1", t, "r1/x/data", "input", "data"),
+          m.putCache({ key: `k-${t}`, step: t, runId: "r1", task: t, outputs: {}, artifacts: {} }),
+        ]),
+      );
+      expect(Object.keys(await m.stepLogs("r1")).sort()).toEqual(["a", "b", "c"]);
+      expect(
+        (await Promise.all(["a", "b", "c"].map((t) => m.getCache(`k-${t}`)))).map((c) => c?.task),
+      ).toEqual(["a", "b", "c"]);
+    });
+
+    it("keeps artifact files in its lake under artifacts/<run>/<task>/<name>", async () => {
+      const m = await fixture();
+      expect(await m.artifacts.exists("artifacts/r1/a/data")).toBe(false);
+      await m.artifacts.write("artifacts/r1/a/data", "rows");
+      await m.artifacts.write("artifacts/r1/a/model/weights.json", "{}");
+      expect((await m.artifacts.read("artifacts/r1/a/data")).toString("utf8")).toBe("rows");
+      expect(await m.artifacts.list("artifacts/r1/a")).toEqual([
+        "artifacts/r1/a/data",
+        "artifacts/r1/a/model/weights.json",
+      ]);
     });
 
     it("lists runs newest first, by pipeline and up to a limit, and prints a run's result", async () => {
       const m = await fixture();
-      m.createRun({ id: "r1", pipeline: "demo", params: {} });
+      await m.createRun({ id: "r1", pipeline: "demo", params: {} });
       await new Promise((r) => setTimeout(r, 5));
-      m.createRun({ id: "r2", pipeline: "churn-training", params: {} });
+      await m.createRun({ id: "r2", pipeline: "churn-training", params: {} });
       await new Promise((r) => setTimeout(r, 5));
-      m.createRun({ id: "r3", pipeline: "demo", params: { rows: 1 }, resumedFrom: "r1" });
-      expect(m.listRuns().map((r) => r.id)).toEqual(["r3", "r2", "r1"]);
-      expect(m.listRuns(50, "demo").map((r) => r.id)).toEqual(["r3", "r1"]);
-      expect(m.listRuns(1).map((r) => r.id)).toEqual(["r3"]);
-      m.upsertStep("r3", {
+      await m.createRun({ id: "r3", pipeline: "demo", params: { rows: 1 }, resumedFrom: "r1" });
+      expect((await m.listRuns()).map((r) => r.id)).toEqual(["r3", "r2", "r1"]);
+      expect((await m.listRuns(50, "demo")).map((r) => r.id)).toEqual(["r3", "r1"]);
+      expect((await m.listRuns(1)).map((r) => r.id)).toEqual(["r3"]);
+      await m.upsertStep("r3", {
         name: "a",
         step: "load",
         status: "cached",
@@ -194,8 +228,8 @@ export function pipelineMetadataContract(label: string, setup: () => Promise<Pip
         attempts: 0,
         cache_source: "r1",
       });
-      m.finishRun("r3", "succeeded");
-      const result = m.runResult("r3");
+      await m.finishRun("r3", "succeeded");
+      const result = await m.runResult("r3");
       expect(result).toMatchObject({
         run_id: "r3",
         pipeline: "demo",
@@ -205,7 +239,7 @@ export function pipelineMetadataContract(label: string, setup: () => Promise<Pip
         steps: [{ name: "a", status: "cached", cache_source: "r1" }],
       });
       expect(result?.duration_ms).toBeGreaterThanOrEqual(0);
-      expect(m.runResult("nope")).toBeUndefined();
+      expect(await m.runResult("nope")).toBeUndefined();
     });
   });
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -105,31 +105,40 @@ describe("FirestorePipelineMetadata on the wire", () => {
     }
   });
 
-  it("lists one pipeline's runs with the query the composite index (pipeline ASC, started_at DESC) serves", async () => {
-    const store = new FirestorePipelineMetadata({
-      project: "p1",
-      endpoint: fake.url,
-      root: "/tmp/x",
-      prefix: "idx",
-    });
+  it("lists one pipeline's runs with the query the composite index in Terraform serves", async () => {
+    const store = new FirestorePipelineMetadata({ project: "p1", endpoint: fake.url, root: "/tmp/x" });
     try {
       await store.createRun({ id: "a", pipeline: "demo", params: {} });
-      await store.listRuns(5, "demo");
+      expect((await store.listRuns(5, "demo")).map((r) => r.id)).toEqual(["a"]);
     } finally {
       await store.close();
     }
     const q = fake.requests.filter((r) => r.path.endsWith(":runQuery")).at(-1)?.body as {
       structuredQuery: unknown;
     };
-    // infra/terraform/firestore.tf declares the index for exactly this collection, filter and order.
     expect(q.structuredQuery).toEqual({
-      from: [{ collectionId: "idx_runs" }],
+      from: [{ collectionId: "telco_pipelines_runs" }],
       where: {
         fieldFilter: { field: { fieldPath: "pipeline" }, op: "EQUAL", value: { stringValue: "demo" } },
       },
       orderBy: [{ field: { fieldPath: "started_at" }, direction: "DESCENDING" }],
       limit: 5,
     });
+    // The index Terraform declares for it: same collection, the equality field, then the order field.
+    const tf = readFileSync(
+      join(import.meta.dirname, "../../../infra/terraform/modules/assistant/main.tf"),
+      "utf8",
+    );
+    const block = /resource "google_firestore_index" "pipeline_runs_by_pipeline" \{([\s\S]*?)\n\}/.exec(
+      tf,
+    )?.[1];
+    expect(block).toBeDefined();
+    expect(block).toMatch(/database\s*=\s*"\(default\)"/);
+    expect(block).toMatch(/collection\s*=\s*"telco_pipelines_runs"/);
+    const fields = [...(block ?? "").matchAll(/field_path\s*=\s*"(\w+)"\s*order\s*=\s*"(\w+)"/g)].map(
+      (m) => `${m[1]} ${m[2]}`,
+    );
+    expect(fields).toEqual(["pipeline ASCENDING", "started_at DESCENDING"]);
   });
 
   it("without an artifact lake, using it names the missing setting", async () => {

@@ -294,6 +294,7 @@ export async function ingestPlanInWarehouse(
   const dropStaging: string[] = [];
   const work = mkdtempSync(join(tmpdir(), "telco-load-"));
   const staged: { name: string; contract: DataContract; result: LoadResult; keys: string[] }[] = [];
+  let keepUploads = false;
   try {
     // 1. Stage.
     const copies: { f: IngestPlan["files"][number]; hash: string; jsonl: string }[] = [];
@@ -430,12 +431,44 @@ export async function ingestPlanInWarehouse(
           : []),
       ];
       progress(`publish batch ${batchId}: one transaction over ${names.length} bronze table(s) and meta`);
-      await wh.exec(publishTransaction(statements));
+      const script = publishTransaction(statements);
+      const job = publishJobId(batchId);
+      try {
+        if (wh.execJob) await wh.execJob(script, job);
+        else await wh.exec(script);
+      } catch (err) {
+        // The error may be a lost answer to a job that committed: ask before undoing anything.
+        const outcome = await publishOutcome(wh, job, batchId, 2000).catch((lookup: unknown) => ({
+          state: "unknown" as const,
+          why: String(lookup),
+        }));
+        if (outcome.state === "committed") {
+          progress(
+            `batch ${batchId}: the answer to publish job ${job} was lost, and BigQuery has it committed`,
+          );
+          warnings.push(
+            `the answer to publish job ${job} was lost (${errorText(err)}); the job is done: batch ${batchId} is committed`,
+          );
+        } else if (outcome.state === "unknown") {
+          keepUploads = true;
+          throw new TelcoError(
+            "publish_unknown",
+            `publish job ${job} of batch ${batchId} failed or lost its answer (${errorText(err)}), and whether it committed could not be read (${outcome.why}); nothing was deleted`,
+            {
+              hint: `Look the job up (bq show -j ${job}) or run the same ingest again: if the batch committed, its files are skipped; if not, they load in a new batch (this batch's raw and staging objects stay until removed by hand).`,
+              cause: err,
+            },
+          );
+        } else throw err;
+      }
     }
   } catch (err) {
-    // Nothing of this batch was committed: leave neither staging tables nor objects behind.
-    for (const sql of dropStaging) await wh.exec(sql).catch(() => {});
-    for (const prefix of new Set(uploaded)) await lake.deletePrefix(prefix).catch(() => {});
+    // Nothing of this batch was committed: leave neither staging tables nor objects behind (unless
+    // whether it committed is unknown, when nothing is deleted).
+    if (!keepUploads) {
+      for (const sql of dropStaging) await wh.exec(sql).catch(() => {});
+      for (const prefix of new Set(uploaded)) await lake.deletePrefix(prefix).catch(() => {});
+    }
     throw err;
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -544,6 +577,42 @@ export async function ingestPlanInWarehouse(
  */
 export function quarantineReasonsSql(table: string, batchId: string): string {
   return `SELECT CASE WHEN starts_with(reason, 'duplicate key') THEN 'duplicate key' ELSE reason END AS reason, count(*) AS n FROM bronze._quarantine WHERE table_name = ${bq(table)} AND batch_id = ${bq(batchId)} GROUP BY 1 ORDER BY n DESC, reason`;
+}
+
+/** The publish job's id, known before it is submitted so its outcome can be looked up by it. */
+export function publishJobId(batchId: string): string {
+  return `telco_publish_${batchId.replaceAll("-", "_")}`;
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Whether a batch's publish job committed, after its call failed: by the job (jobs.get; waits while
+ * it runs, up to 10 minutes) when the warehouse runs jobs by id, else by the batch's row in
+ * meta.ingestion_batches (written inside the transaction). Throws when it cannot be read.
+ */
+export async function publishOutcome(
+  wh: Warehouse,
+  jobId: string,
+  batchId: string,
+  pollMs: number,
+): Promise<{ state: "committed" } | { state: "not_committed"; message?: string }> {
+  if (wh.jobOutcome) {
+    for (let waited = 0; ; waited += pollMs) {
+      const o = await wh.jobOutcome(jobId);
+      if (o.state === "done") return { state: "committed" };
+      if (o.state === "failed") return { state: "not_committed", message: o.message };
+      if (o.state === "missing") return { state: "not_committed" };
+      if (waited >= 600_000) throw new Error(`job ${jobId} still running after 10 minutes`);
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+  }
+  const rows = await wh.query(
+    `SELECT batch_id FROM meta.ingestion_batches WHERE batch_id = ${bq(batchId)} LIMIT 1`,
+  );
+  return rows.length > 0 ? { state: "committed" } : { state: "not_committed" };
 }
 
 /** DML statements as one BigQuery multi-statement transaction (one query job: all or nothing). */

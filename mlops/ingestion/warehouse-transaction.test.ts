@@ -352,3 +352,92 @@ describe("one batch, one transaction: a failure at each step leaves BigQuery and
     expect(written(f).rows).toMatchObject({ "dev_bronze.my_churn": 1, "dev_meta.raw_files": 1 });
   });
 });
+
+describe("the answer to the publish job is lost: the batch's outcome is looked up by its job id before anything is undone", () => {
+  let fake: FakeBigQuery | undefined;
+  afterEach(async () => {
+    await fake?.close();
+    fake = undefined;
+  });
+
+  async function run(fakeOpts: FakeBigQueryOptions) {
+    const env = await gcpApp(fakeOpts);
+    fake = env.fake;
+    const dir = tempDir("telco-gcp-lost-file-");
+    const path = join(dir, "churn.csv");
+    writeFileSync(path, FILE);
+    const outcome = await ingestCsv(env.app, path, {
+      name: "my-churn",
+      target: "Churn",
+      contractDir: env.schemas,
+    }).then(
+      (report) => ({ report, error: undefined }),
+      (error: Error) => ({ report: undefined, error }),
+    );
+    return { ...env, ...outcome };
+  }
+  const lost = (sql: string) => sql.startsWith("BEGIN TRANSACTION");
+
+  it("committed, answer lost: everything kept (raw file, bronze, meta), staging cleaned, reported as committed", async () => {
+    const { bucket, fake: f, report, error } = await run({ loseAnswer: lost });
+    expect(error).toBeUndefined();
+    const id = report?.batchId ?? "";
+    // the publish job was submitted under the id derived from the batch, and looked up by it
+    const job = `telco_publish_${id.replaceAll("-", "_")}`;
+    expect(
+      f.requests.some((r) => r.method === "POST" && JSON.stringify(r.body).includes(`"jobId":"${job}"`)),
+    ).toBe(true);
+    expect(f.requests.some((r) => r.method === "GET" && r.path.endsWith(`/jobs/${job}`))).toBe(true);
+    const { rows, staging } = written(f);
+    expect(staging).toEqual([]);
+    expect(rows).toMatchObject({
+      "dev_bronze.my_churn": 1,
+      "dev_meta.raw_files": 1,
+      "dev_meta.ingestion_batches": 1,
+    });
+    expect(f.held.get("dev_meta.ingestion_batches")?.[0]).toContain(`'${id}'`);
+    expect([...bucket.objects.keys()]).toEqual([
+      `lake/raw/my-churn/user/ingest_date=${report?.ingestDate}/${id}/churn.csv`,
+    ]);
+    expect(report?.files).toMatchObject([{ status: "ingested", file: "churn.csv" }]);
+    expect(report?.warnings.join("\n")).toMatch(
+      new RegExp(`the answer to publish job ${job} was lost .*batch ${id} is committed`),
+    );
+    // silver was derived after it, as after any commit
+    expect(report?.tables.map((t) => t.table)).toContain("silver.my_churn");
+  });
+
+  it("failed, answer lost: the job says failed, so nothing of the batch is left", async () => {
+    const {
+      bucket,
+      fake: f,
+      error,
+    } = await run({
+      loseAnswer: lost,
+      failOn: (s) =>
+        /^COMMIT TRANSACTION$/.test(s) ? "Transaction is aborted due to concurrent update" : undefined,
+    });
+    expect(error).toBeDefined();
+    expect([...bucket.objects.keys()]).toEqual([]);
+    expect(written(f)).toEqual({ rows: {}, staging: [] });
+  });
+
+  it("answer lost and the job cannot be looked up: nothing is deleted, the error says the outcome is unknown", async () => {
+    const {
+      bucket,
+      fake: f,
+      error,
+    } = await run({
+      loseAnswer: lost,
+      failJobGet: (id) => (id.startsWith("telco_publish_") ? "no bigquery.jobs.get permission" : undefined),
+    });
+    expect(error?.message).toMatch(
+      /^publish job telco_publish_\S+ of batch \S+ failed or lost its answer .*whether it committed could not be read .*no bigquery\.jobs\.get permission.*nothing was deleted$/,
+    );
+    // the batch did commit on BigQuery: its raw file is still there (and the staging copy, kept)
+    expect(written(f).rows).toMatchObject({ "dev_bronze.my_churn": 1, "dev_meta.ingestion_batches": 1 });
+    const keys = [...bucket.objects.keys()];
+    expect(keys.filter((k) => k.endsWith("/churn.csv"))).toHaveLength(1);
+    expect(keys.filter((k) => k.includes("/_staging/"))).toHaveLength(1);
+  });
+});

@@ -36,8 +36,23 @@ export interface Warehouse {
    * jobs from Cloud Storage); DuckDB's bronze stage reads files itself (mlops/ingestion/bronze.ts).
    */
   loadFiles?(spec: LoadTableSpec, batch: LoadBatch): Promise<LoadResult>;
+  /**
+   * Runs a script as one job under the id given (BigQuery: jobs.insert with that job id), so a
+   * caller whose answer is lost (network error, timeout) can ask how it ended with `jobOutcome`.
+   * Optional: DuckDB runs in-process and never loses an answer.
+   */
+  execJob?(sql: string, jobId: string): Promise<void>;
+  /** How a job run by `execJob` ended, looked up by its id (BigQuery: jobs.get). */
+  jobOutcome?(jobId: string): Promise<JobOutcome>;
   close(): Promise<void>;
 }
+
+/** A job's state: succeeded, failed (with the message), still running, or never created. */
+export type JobOutcome =
+  | { state: "done" }
+  | { state: "failed"; message: string }
+  | { state: "running" }
+  | { state: "missing" };
 
 export type LoadColumnType = "string" | "integer" | "number" | "boolean" | "date" | "timestamp";
 

@@ -1,5 +1,6 @@
 import { TelcoError } from "../../errors.ts";
 import type {
+  JobOutcome,
   LoadBatch,
   LoadColumnType,
   LoadResult,
@@ -342,6 +343,32 @@ export class BigQueryLoader {
       await new Promise((r) => setTimeout(r, this.pollMs));
     }
   }
+}
+
+/** The slice of the client that looks a job up by id (jobs.get). */
+export interface BigQueryJobLookup {
+  job(id: string, options: { location?: string }): BigQueryJobLike;
+}
+
+/**
+ * How a job ended, by its id (jobs.get): DONE without errorResult is done, DONE with one failed,
+ * any other state running; a 404 means the job was never created (its insert never arrived).
+ */
+export async function bigqueryJobOutcome(
+  client: BigQueryJobLookup,
+  jobId: string,
+  location: string,
+): Promise<JobOutcome> {
+  let meta: LoadJobMetadata;
+  try {
+    [meta] = await client.job(jobId, { location }).getMetadata();
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return { state: "missing" };
+    throw err;
+  }
+  if (meta.status?.state !== "DONE") return { state: "running" };
+  const e = meta.status.errorResult;
+  return e ? { state: "failed", message: e.message ?? e.reason ?? "unknown error" } : { state: "done" };
 }
 
 /** BigQuery reads backslash escapes in string literals (and no doubled quote). */

@@ -1,18 +1,29 @@
 import { TelcoError } from "../../errors.ts";
 import type {
   DryRunResult,
+  JobOutcome,
   LoadBatch,
   LoadResult,
   LoadTableSpec,
   Row,
   Warehouse,
 } from "../../ports/warehouse.ts";
-import { type BigQueryJobsLike, BigQueryLoader } from "./bigquery-loader.ts";
+import {
+  type BigQueryJobLookup,
+  type BigQueryJobsLike,
+  BigQueryLoader,
+  bigqueryJobOutcome,
+} from "./bigquery-loader.ts";
 import { gcpPreflight } from "./preflight.ts";
 
 /** The slice of @google-cloud/bigquery's client this adapter uses (lets tests pass a fake). */
-export interface BigQueryLike extends Partial<BigQueryJobsLike> {
-  query(options: { query: string; params?: unknown[]; location?: string }): Promise<[Row[], ...unknown[]]>;
+export interface BigQueryLike extends Partial<BigQueryJobsLike>, Partial<BigQueryJobLookup> {
+  query(options: {
+    query: string;
+    params?: unknown[];
+    location?: string;
+    jobId?: string;
+  }): Promise<[Row[], ...unknown[]]>;
   createQueryJob(options: {
     query: string;
     params?: unknown[];
@@ -130,6 +141,19 @@ export class BigQueryWarehouse implements Warehouse {
 
   async exec(sql: string): Promise<void> {
     await this.query(sql);
+  }
+
+  /** One script as one job with a known id (jobs.insert), so `jobOutcome` can find it. */
+  async execJob(sql: string, jobId: string): Promise<void> {
+    const client = await this.clientPromise;
+    await client.query({ query: this.qualify(sql), location: this.location, jobId });
+  }
+
+  /** A job's state by its id (jobs.get; see bigqueryJobOutcome). */
+  async jobOutcome(jobId: string): Promise<JobOutcome> {
+    const client = await this.clientPromise;
+    if (!client.job) throw new TelcoError("unsupported", "this BigQuery client cannot look jobs up");
+    return bigqueryJobOutcome(client as BigQueryJobLookup, jobId, this.location);
   }
 
   /** Raw files from Cloud Storage into bronze through a load job (see bigquery-loader.ts). */

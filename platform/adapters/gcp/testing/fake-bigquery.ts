@@ -35,6 +35,13 @@ export interface FakeBigQueryOptions {
   failOn?: (statement: string) => string | undefined;
   /** A message when a load job must fail (status.errorResult), by its source URIs. */
   failLoad?: (uris: string[]) => string | undefined;
+  /**
+   * The answer to a query job (jobs.insert) is lost: the job runs and is kept (jobs.get finds it,
+   * DONE, with its errorResult if it failed), then the connection is cut without a response.
+   */
+  loseAnswer?: (sql: string) => boolean;
+  /** A message when jobs.get of this job id must fail (403 accessDenied), as when the lookup cannot run. */
+  failJobGet?: (jobId: string) => string | undefined;
 }
 
 export interface FakeBigQueryRequest {
@@ -201,6 +208,9 @@ export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<Fake
         jobId: b.jobReference?.jobId ?? randomUUID(),
         location: b.jobReference?.location ?? location,
       };
+      if (b.jobReference?.jobId && jobs.has(b.jobReference.jobId)) {
+        return fail(409, `Already Exists: Job ${project}:${ref.location}.${ref.jobId}`, "duplicate");
+      }
       const query = conf.query as { query?: string } | undefined;
       if (query?.query !== undefined) {
         queries.push({ sql: query.query, dryRun: conf.dryRun === true });
@@ -227,17 +237,24 @@ export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<Fake
           });
         }
         const error = runScript(held, query.query, opts.failOn);
-        if (error) return fail(400, `Query error: ${error}`, "invalidQuery");
-        rowsByJob.set(ref.jobId, opts.rowsFor?.(query.query) ?? []);
+        rowsByJob.set(ref.jobId, error ? [] : (opts.rowsFor?.(query.query) ?? []));
         const job: Job = {
           kind: "bigquery#job",
           id: `${project}:${ref.location}.${ref.jobId}`,
           jobReference: ref,
           configuration: conf,
-          status: { state: "DONE" },
+          status: {
+            state: "DONE",
+            ...(error ? { errorResult: { reason: "invalidQuery", message: `Query error: ${error}` } } : {}),
+          },
           statistics: {},
         };
         jobs.set(ref.jobId, job);
+        if (opts.loseAnswer?.(query.query)) {
+          req.socket.destroy();
+          return;
+        }
+        if (error) return fail(400, `Query error: ${error}`, "invalidQuery");
         return send(200, job);
       }
       const load = conf.load as
@@ -279,6 +296,8 @@ export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<Fake
       return fail(400, "unsupported job configuration", "invalid");
     }
     if (kind === "jobs" && req.method === "GET" && id) {
+      const denied = opts.failJobGet?.(id);
+      if (denied) return fail(403, `Access Denied: ${denied}`, "accessDenied");
       const job = jobs.get(id);
       return job ? send(200, job) : fail(404, `Not found: Job ${project}:${id}`, "notFound");
     }

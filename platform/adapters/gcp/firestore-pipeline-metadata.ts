@@ -262,7 +262,7 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
   }
 
   async runResult(id: string): Promise<RunResult | undefined> {
-    const run = await this.getRun(id);
+    const [run, steps] = await Promise.all([this.getRun(id), this.steps(id)]);
     if (!run) return undefined;
     const end = run.finishedAt ? Date.parse(run.finishedAt) : Date.now();
     return {
@@ -271,7 +271,7 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
       status: run.status,
       duration_ms: end - Date.parse(run.startedAt),
       params: run.params,
-      steps: await this.steps(id),
+      steps,
       ...(run.trigger ? { trigger: run.trigger } : {}),
       ...(run.resumedFrom ? { resumed_from: run.resumedFrom } : {}),
     };
@@ -398,12 +398,13 @@ export class FirestorePipelineMetadata implements PipelineMetadataStore {
         orderBy: [{ field: "seq", direction: "ASCENDING" }],
       })
     ).map(row);
-    const artifacts = new Map<string, ArtifactRecord | undefined>();
+    // Each distinct artifact is one document read; they go out together.
+    const ids = [...new Set(events.map((e) => String(e.artifact_id)))];
+    const found = await Promise.all(ids.map((id) => this.artifact(id)));
+    const artifacts = new Map(ids.map((id, i) => [id, found[i]]));
     const out: LineageEdge[] = [];
     for (const e of events) {
-      const id = String(e.artifact_id);
-      if (!artifacts.has(id)) artifacts.set(id, await this.artifact(id));
-      const artifact = artifacts.get(id);
+      const artifact = artifacts.get(String(e.artifact_id));
       // As the SQLite join: an event whose artifact was never recorded is not an edge.
       if (artifact)
         out.push({

@@ -86,8 +86,8 @@ export interface AppContext {
   pipelineService(): PipelineService;
   /**
    * The model registry (local: files under `paths.registry`; gcp: Cloud Storage under
-   * gs://`gcp.bucket`/registry/, `STORAGE_EMULATOR_HOST` honoured). On GCP its versions can also be
-   * mirrored to Vertex AI Model Registry (`registryMirror()`).
+   * gs://`gcp.bucket`/`gcp.registryPrefix`/, default registry/, `STORAGE_EMULATOR_HOST` honoured).
+   * On GCP its versions can also be mirrored to Vertex AI Model Registry (`registryMirror()`).
    */
   registry(): WorkspaceModelRegistry;
   /** The managed registry `telco models mirror` copies versions to (Vertex AI Model Registry). */
@@ -237,7 +237,7 @@ export function contextFromConfig(config: TelcoConfig, home: string, configFile?
         config.profile === "gcp"
           ? new GcsModelRegistry({
               bucket: requireGcp("bucket", config.gcp.bucket, config),
-              prefix: "registry",
+              prefix: config.gcp.registryPrefix,
             })
           : new LocalModelRegistry(paths.registry, { lockTimeoutMs: config.registry.lockTimeoutMs });
       return registry;

@@ -13,6 +13,13 @@ export const gcpConfigSchema = z
       .describe(
         "BigQuery dataset prefix: layers become PREFIX_bronze, PREFIX_silver, … (empty: bronze, silver, …)",
       ),
+    registryPrefix: z
+      .string()
+      .regex(/^[A-Za-z0-9_.\-]+(\/[A-Za-z0-9_.\-]+)*$/, "folder names of letters, digits, _ . - joined by /")
+      .default("registry")
+      .describe(
+        "Cloud Storage prefix of the model registry in gcp.bucket (gs://BUCKET/PREFIX/models/…; TELCO_GCP__REGISTRY_PREFIX)",
+      ),
     artifactRegistry: z.string().optional().describe("REGION-docker.pkg.dev/PROJECT/REPO"),
     serviceAccount: z.string().optional(),
     assistantDatabase: z

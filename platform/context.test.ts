@@ -1,9 +1,11 @@
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { GcsModelRegistry } from "./adapters/gcp/gcs-model-registry.ts";
+import { startFakeGcs } from "./adapters/gcp/testing/fake-gcs.ts";
 import { LocalModelRegistry } from "./adapters/local/file-model-registry.ts";
+import { loadConfig } from "./config/load.ts";
 import { configSchema } from "./config/schema.ts";
 import { contextFromConfig } from "./context.ts";
 import { ConfigError } from "./errors.ts";
@@ -94,5 +96,48 @@ describe("AppContext adapter selection", () => {
     // Run artifacts need the bucket, asked for when a run first uses them (listing runs does not).
     const noBucket = contextFromConfig(configSchema.parse({ profile: "gcp", gcp: { project: "p1" } }), home);
     expect(() => noBucket.pipelineMetadata().artifacts).toThrowError(/gcp\.bucket/);
+  });
+});
+
+describe("gcp.registryPrefix: where the model registry lives in the bucket", () => {
+  const saved = process.env.STORAGE_EMULATOR_HOST;
+  afterEach(() => {
+    if (saved === undefined) delete process.env.STORAGE_EMULATOR_HOST;
+    else process.env.STORAGE_EMULATOR_HOST = saved;
+  });
+
+  it("defaults to registry/, and TELCO_GCP__REGISTRY_PREFIX moves every object of a registered version", async () => {
+    const cwd = mkdtempSync(join(tmpdir(), "telco-ctx-prefix-"));
+    const env = { TELCO_PROFILE: "gcp", TELCO_GCP__BUCKET: "gs://acme-ml", TELCO_HOME: cwd };
+    expect(loadConfig({ env, cwd }).config.gcp.registryPrefix).toBe("registry");
+    const { config, home } = loadConfig({
+      env: { ...env, TELCO_GCP__REGISTRY_PREFIX: "teams/churn-reg" },
+      cwd,
+    });
+    expect(config.gcp.registryPrefix).toBe("teams/churn-reg");
+
+    const gcs = await startFakeGcs({ bucket: "acme-ml" });
+    process.env.STORAGE_EMULATOR_HOST = gcs.url;
+    try {
+      const app = contextFromConfig(config, home);
+      const v = await app.registry().register({
+        name: "churn",
+        format: "onnx",
+        artifact: new TextEncoder().encode("not really onnx"),
+        card: { metrics: { auc: { value: 0.7 } } },
+      });
+      expect(v.version).toBe(1);
+      const names = [...gcs.objects.keys()];
+      expect(names.length).toBeGreaterThan(0);
+      expect(names.filter((n) => !n.startsWith("teams/churn-reg/models/churn/"))).toEqual([]);
+      expect(names).toContain("teams/churn-reg/models/churn/versions/1/model.json");
+      expect(await app.registry().listModels()).toEqual(["churn"]);
+    } finally {
+      await gcs.close();
+    }
+    // a prefix that is no folder path is refused by name
+    expect(() => loadConfig({ env: { ...env, TELCO_GCP__REGISTRY_PREFIX: "/../x" }, cwd })).toThrowError(
+      /gcp\.registryPrefix/,
+    );
   });
 });

@@ -15,7 +15,7 @@ export const gcpConfigSchema = z
       ),
     registryPrefix: z
       .string()
-      .regex(/^[A-Za-z0-9_.\-]+(\/[A-Za-z0-9_.\-]+)*$/, "folder names of letters, digits, _ . - joined by /")
+      .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, "folder names of letters, digits, _ . - joined by /")
       .default("registry")
       .describe(
         "Cloud Storage prefix of the model registry in gcp.bucket (gs://BUCKET/PREFIX/models/…; TELCO_GCP__REGISTRY_PREFIX)",

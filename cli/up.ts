@@ -29,6 +29,18 @@ export interface UpStep {
 }
 
 /**
+ * The folders `telco up` creates: those the profile's adapters use. Training runs stay in the
+ * workspace under every profile; the lake, the online store's file and the registry only under
+ * local (gcp keeps them in Cloud Storage and Firestore, see platform/context.ts).
+ */
+export function workspaceFolders(app: Pick<AppContext, "config" | "paths">): string[] {
+  const { paths } = app;
+  return app.config.profile === "gcp"
+    ? [paths.home, paths.runs]
+    : [paths.home, paths.lake, paths.features, paths.runs, paths.registry];
+}
+
+/**
  * What `telco up` (and so `npm start`) does, in order. Every step is idempotent: a second `up`
  * reuses the delivery, is served from the pipeline cache and re-indexes only changed documents.
  */
@@ -36,15 +48,7 @@ export const upSteps: UpStep[] = [
   {
     name: "workspace",
     async run(app) {
-      for (const dir of [
-        app.paths.home,
-        app.paths.lake,
-        app.paths.features,
-        app.paths.runs,
-        app.paths.registry,
-      ]) {
-        mkdirSync(dir, { recursive: true });
-      }
+      for (const dir of workspaceFolders(app)) mkdirSync(dir, { recursive: true });
       return `workspace ready at ${app.paths.home}`;
     },
   },

@@ -33,49 +33,88 @@ export interface Bm25Parts {
 
 /** Two passes over the analysed documents: term ids + document frequencies, then postings in doc order. */
 export function buildBm25Parts(docTerms: string[][], params: Bm25Params): Bm25Parts {
-  const n = docTerms.length;
-  const terms = new Map<string, number>();
+  const ids = new Map<string, number>();
+  const rows = docTerms.map((terms) =>
+    Int32Array.from(terms, (t) => {
+      let id = ids.get(t);
+      if (id === undefined) {
+        id = ids.size;
+        ids.set(t, id);
+      }
+      return id;
+    }),
+  );
+  return buildBm25PartsFromIds(rows, [...ids.keys()], params);
+}
+
+/**
+ * Same as buildBm25Parts over documents given as ids into `vocabulary` (any id order: the parts number
+ * terms by first occurrence, as buildBm25Parts does). Counts go through one scratch array instead of a
+ * Map per document, so building stays within the postings' own size.
+ */
+export function buildBm25PartsFromIds(
+  rows: Int32Array[],
+  vocabulary: string[],
+  params: Bm25Params,
+): Bm25Parts {
+  const n = rows.length;
+  const local = new Int32Array(vocabulary.length).fill(-1);
+  const terms: string[] = [];
   const df: number[] = [];
   const lengths = new Float32Array(n);
+  const counts = new Int32Array(vocabulary.length);
+  const touched = new Int32Array(vocabulary.length);
   let total = 0;
   let postingCount = 0;
   // Pass 1: term ids, document frequency and lengths.
-  const perDoc: Map<number, number>[] = new Array(n);
   for (let d = 0; d < n; d++) {
-    const tf = new Map<number, number>();
-    for (const t of docTerms[d]) {
-      let id = terms.get(t);
-      if (id === undefined) {
-        id = terms.size;
-        terms.set(t, id);
+    const row = rows[d];
+    let distinct = 0;
+    for (let i = 0; i < row.length; i++) {
+      let id = local[row[i]];
+      if (id < 0) {
+        id = terms.length;
+        local[row[i]] = id;
+        terms.push(vocabulary[row[i]]);
         df.push(0);
       }
-      tf.set(id, (tf.get(id) ?? 0) + 1);
+      if (counts[id]++ === 0) touched[distinct++] = id;
     }
-    for (const id of tf.keys()) df[id]++;
-    postingCount += tf.size;
-    lengths[d] = docTerms[d].length;
-    total += docTerms[d].length;
-    perDoc[d] = tf;
+    for (let i = 0; i < distinct; i++) {
+      df[touched[i]]++;
+      counts[touched[i]] = 0;
+    }
+    postingCount += distinct;
+    lengths[d] = row.length;
+    total += row.length;
   }
   const avgLen = n > 0 ? total / n || 1 : 1;
-  const offsets = new Int32Array(terms.size + 1);
+  const offsets = new Int32Array(terms.length + 1);
   for (let t = 0; t < df.length; t++) offsets[t + 1] = offsets[t] + df[t];
-  const fill = offsets.slice(0, terms.size);
+  const fill = offsets.slice(0, terms.length);
   const docs = new Int32Array(postingCount);
   const weights = new Float32Array(postingCount);
   // Pass 2: postings in document order (so each term's list is sorted by doc).
   for (let d = 0; d < n; d++) {
+    const row = rows[d];
     const norm = params.k1 * (1 - params.b + (params.b * lengths[d]) / avgLen);
-    for (const [id, tf] of perDoc[d]) {
+    let distinct = 0;
+    for (let i = 0; i < row.length; i++) {
+      const id = local[row[i]];
+      if (counts[id]++ === 0) touched[distinct++] = id;
+    }
+    for (let i = 0; i < distinct; i++) {
+      const id = touched[i];
+      const tf = counts[id];
+      counts[id] = 0;
       const p = fill[id]++;
       docs[p] = d;
       weights[p] = (tf * (params.k1 + 1)) / (tf + norm);
     }
   }
-  const idf = new Float32Array(terms.size);
+  const idf = new Float32Array(terms.length);
   for (let t = 0; t < df.length; t++) idf[t] = Math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5));
-  return { size: n, terms: [...terms.keys()], offsets, docs, weights, idf };
+  return { size: n, terms, offsets, docs, weights, idf };
 }
 
 /**

@@ -151,42 +151,97 @@ function symmetricEigen(c: Float64Array, l: number): [Float64Array, Float64Array
 
 /** Fits LSA of `rank` dimensions on the texts (one per chunk) and projects every chunk. */
 export function fitLatentModel(texts: string[], languages: (string | undefined)[], rank = 64): LatentModel {
-  const n = texts.length;
+  return fitLatentModelOf(
+    texts.length,
+    (i) => texts[i],
+    (i) => languages[i],
+    rank,
+  );
+}
+
+/**
+ * Same as fitLatentModel over `count` rows whose text and language are read on demand, so the caller
+ * need not hold every chunk's text at once. Memory is bounded by the fit sample: each sampled row's
+ * features are kept as two typed arrays (interned feature ids, term frequencies), never as a Map.
+ */
+export function fitLatentModelOf(
+  count: number,
+  textOf: (row: number) => string,
+  languageOf: (row: number) => string | undefined,
+  rank = 64,
+): LatentModel {
+  const n = count;
   // The model (features, IDF, SVD) comes from an evenly spaced sample; every row is then projected
   // one at a time, so memory stays bounded by the sample on large indexes.
   const stride = Math.max(1, Math.ceil(n / MAX_FIT_ROWS));
-  const fitRows: number[] = [];
-  for (let r = 0; r < n; r += stride) fitRows.push(r);
-  const bags = fitRows.map((r) => latentFeatures(texts[r], languages[r]));
-  const df = new Map<string, number>();
-  for (const bag of bags) for (const f of bag.keys()) df.set(f, (df.get(f) ?? 0) + 1);
-  // Features seen once carry no co-occurrence signal; dropping them keeps the model small.
-  const features = [...df.keys()].filter((f) => df.get(f)! >= 2).sort();
-  const col = new Map(features.map((f, i) => [f, i]));
-  const idf = Float32Array.from(features, (f) => Math.log(1 + fitRows.length / df.get(f)!));
-  const a: Csr = {
-    rows: bags.length,
-    offsets: new Int32Array(bags.length + 1),
-    cols: new Int32Array(0),
-    vals: new Float32Array(0),
-  };
-  {
-    const cols: number[] = [];
-    const vals: number[] = [];
-    bags.forEach((bag, i) => {
-      for (const [c, w] of weightedColumns(bag, col, idf)) {
-        cols.push(c);
-        vals.push(w);
+  const fitCount = Math.ceil(n / stride);
+  // Every feature seen in the sample gets an id in first-seen order; rows keep their features in the
+  // bag's insertion order so the arithmetic (and so the model) is the same as with one Map per row.
+  const dictionary = new Map<string, number>();
+  const rowIds: Int32Array[] = new Array(fitCount);
+  const rowTfs: Float64Array[] = new Array(fitCount);
+  let df = new Int32Array(1024);
+  for (let s = 0; s < fitCount; s++) {
+    const bag = latentFeatures(textOf(s * stride), languageOf(s * stride));
+    const ids = new Int32Array(bag.size);
+    const tfs = new Float64Array(bag.size);
+    let j = 0;
+    for (const [feature, tf] of bag) {
+      let id = dictionary.get(feature);
+      if (id === undefined) {
+        id = dictionary.size;
+        dictionary.set(feature, id);
+        if (id >= df.length) {
+          const grown = new Int32Array(df.length * 2);
+          grown.set(df);
+          df = grown;
+        }
       }
-      a.offsets[i + 1] = cols.length;
-    });
-    a.cols = Int32Array.from(cols);
-    a.vals = Float32Array.from(vals);
+      df[id]++;
+      ids[j] = id;
+      tfs[j++] = tf;
+    }
+    rowIds[s] = ids;
+    rowTfs[s] = tfs;
+  }
+  // Features seen once carry no co-occurrence signal; dropping them keeps the model small.
+  const names = [...dictionary.keys()];
+  const kept: number[] = [];
+  for (let id = 0; id < names.length; id++) if (df[id] >= 2) kept.push(id);
+  kept.sort((x, y) => (names[x] < names[y] ? -1 : names[x] > names[y] ? 1 : 0));
+  const features = kept.map((id) => names[id]);
+  const colOfId = new Int32Array(names.length).fill(-1);
+  kept.forEach((id, c) => {
+    colOfId[id] = c;
+  });
+  const idf = Float32Array.from(kept, (id) => Math.log(1 + fitCount / df[id]));
+  const columnOf = (feature: string): number => {
+    const id = dictionary.get(feature);
+    return id === undefined ? -1 : colOfId[id];
+  };
+  // CSR of the sample's TF-IDF rows, straight into typed arrays.
+  let nnz = 0;
+  for (const ids of rowIds) for (let j = 0; j < ids.length; j++) if (colOfId[ids[j]] >= 0) nnz++;
+  const a: Csr = {
+    rows: fitCount,
+    offsets: new Int32Array(fitCount + 1),
+    cols: new Int32Array(nnz),
+    vals: new Float32Array(nnz),
+  };
+  const scratchCols: number[] = [];
+  const scratchVals: number[] = [];
+  for (let s = 0, p = 0; s < fitCount; s++) {
+    weightedRow(rowIds[s], rowTfs[s], colOfId, idf, scratchCols, scratchVals);
+    for (let j = 0; j < scratchCols.length; j++, p++) {
+      a.cols[p] = scratchCols[j];
+      a.vals[p] = scratchVals[j];
+    }
+    a.offsets[s + 1] = p;
   }
 
   const f = features.length;
-  const r = Math.max(1, Math.min(rank, fitRows.length - 1, f));
-  const l = Math.min(r + 10, fitRows.length, f);
+  const r = Math.max(1, Math.min(rank, fitCount - 1, f));
+  const l = Math.min(r + 10, fitCount, f);
   // Randomized SVD (Halko et al. 2011) with two power iterations.
   const g = gaussian(0x5eed);
   let omega: Float64Array = Float64Array.from({ length: f * l }, () => g());
@@ -197,6 +252,7 @@ export function fitLatentModel(texts: string[], languages: (string | undefined)[
     orthonormalize(omega, f, l);
     y = mulA(a, omega, l);
   }
+  omega = new Float64Array(0); // features × l doubles: free it before Bᵀ (same size) is made
   orthonormalize(y, a.rows, l);
   const z = mulAt(a, y, l, f); // Bᵀ = Aᵀ Q, f × l
   const gram = new Float64Array(l * l);
@@ -221,12 +277,23 @@ export function fitLatentModel(texts: string[], languages: (string | undefined)[
       components[i * r + k] = s / sigma;
     }
   const rows = new Float32Array(n * r);
-  let sampled = 0;
   for (let row = 0; row < n; row++) {
-    const bag = row % stride === 0 ? bags[sampled++] : latentFeatures(texts[row], languages[row]);
+    if (row % stride === 0) {
+      const s = row / stride;
+      weightedRow(rowIds[s], rowTfs[s], colOfId, idf, scratchCols, scratchVals);
+    } else {
+      scratchCols.length = 0;
+      scratchVals.length = 0;
+      for (const [feature, tf] of latentFeatures(textOf(row), languageOf(row))) {
+        scratchCols.push(columnOf(feature));
+        scratchVals.push(tf);
+      }
+      weightPairs(scratchCols, scratchVals, idf);
+    }
     const o = row * r;
-    for (const [c, w] of weightedColumns(bag, col, idf)) {
-      const co = c * r;
+    for (let j = 0; j < scratchCols.length; j++) {
+      const co = scratchCols[j] * r;
+      const w = scratchVals[j];
       for (let k = 0; k < r; k++) rows[o + k] += w * components[co + k];
     }
     normalizeInPlace(rows, o, r);
@@ -234,24 +301,43 @@ export function fitLatentModel(texts: string[], languages: (string | undefined)[
   return { features, idf, components, rank: r, rows };
 }
 
-/** Known features of a bag as [column, sublinear TF × IDF, L2-normalised] pairs. */
-function weightedColumns(
-  bag: Map<string, number>,
-  col: Map<string, number>,
+/**
+ * A sampled row's known features as (column, sublinear TF × IDF, L2-normalised) in `cols`/`vals`
+ * (cleared first), in the row's feature order.
+ */
+function weightedRow(
+  ids: Int32Array,
+  tfs: Float64Array,
+  colOfId: Int32Array,
   idf: Float32Array,
-): [number, number][] {
-  const out: [number, number][] = [];
+  cols: number[],
+  vals: number[],
+): void {
+  cols.length = 0;
+  vals.length = 0;
+  for (let j = 0; j < ids.length; j++) {
+    cols.push(colOfId[ids[j]]);
+    vals.push(tfs[j]);
+  }
+  weightPairs(cols, vals, idf);
+}
+
+/** In place: drops unknown columns (-1), turns term frequencies into normalised TF-IDF weights. */
+function weightPairs(cols: number[], vals: number[], idf: Float32Array): void {
+  let kept = 0;
   let norm = 0;
-  for (const [f, tf] of bag) {
-    const c = col.get(f);
-    if (c === undefined) continue;
-    const w = Math.log1p(tf) * idf[c];
-    out.push([c, w]);
+  for (let j = 0; j < cols.length; j++) {
+    const c = cols[j];
+    if (c < 0) continue;
+    const w = Math.log1p(vals[j]) * idf[c];
+    cols[kept] = c;
+    vals[kept++] = w;
     norm += w * w;
   }
+  cols.length = kept;
+  vals.length = kept;
   norm = Math.sqrt(norm) || 1;
-  for (const p of out) p[1] /= norm;
-  return out;
+  for (let j = 0; j < kept; j++) vals[j] /= norm;
 }
 
 function normalizeInPlace(v: Float32Array, offset: number, length: number): void {

@@ -2,8 +2,8 @@ import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { analyzerLanguage, analyzeWithSurface } from "./analyzer.ts";
-import { type Bm25Parts, buildBm25Parts } from "./bm25.ts";
-import { fitLatentModel, type LatentModel } from "./lsa.ts";
+import { type Bm25Parts, buildBm25PartsFromIds } from "./bm25.ts";
+import { fitLatentModelOf, type LatentModel } from "./lsa.ts";
 import type { StoredChunk } from "./store.ts";
 
 /**
@@ -34,18 +34,62 @@ export function chunkIndexText(c: Pick<StoredChunk, "title" | "section" | "text"
   return `${c.title}\n${c.section}\n${c.text}`;
 }
 
-/** Analyses every chunk once and builds the chunk-level and document-level BM25 indexes. */
+/** Analyses every chunk once and builds the chunk-level and document-level BM25 indexes, the lexicon and LSA. */
 export function buildSearchStructures(chunks: StoredChunk[]): SearchStructures {
+  // The analysed terms (ids) are garbage once the lexical part returns, before the LSA fit starts.
+  const lexical = buildLexicalStructures(chunks);
+  return {
+    ...lexical,
+    latent: fitLatentModelOf(
+      chunks.length,
+      (i) => chunkIndexText(chunks[i]),
+      (i) => chunks[i].language,
+      LATENT_RANK,
+    ),
+  };
+}
+
+/** A growable Int32Array (a document's term ids). */
+interface IdBuffer {
+  ids: Int32Array;
+  length: number;
+}
+
+function pushIds(buf: IdBuffer, ids: Int32Array): void {
+  if (buf.length + ids.length > buf.ids.length) {
+    const grown = new Int32Array(Math.max(buf.ids.length * 2, buf.length + ids.length));
+    grown.set(buf.ids.subarray(0, buf.length));
+    buf.ids = grown;
+  }
+  buf.ids.set(ids, buf.length);
+  buf.length += ids.length;
+}
+
+/**
+ * Chunk and document BM25 plus the spelling lexicon. Terms are interned as they are analysed, so a
+ * chunk holds an Int32Array of term ids rather than an array of strings.
+ */
+function buildLexicalStructures(chunks: StoredChunk[]): Omit<SearchStructures, "latent"> {
   const params = { k1: 1.2, b: 0.75 };
-  const chunkTerms: string[][] = new Array(chunks.length);
+  const dictionary = new Map<string, number>();
+  const intern = (terms: string[]): Int32Array =>
+    Int32Array.from(terms, (t) => {
+      let id = dictionary.get(t);
+      if (id === undefined) {
+        id = dictionary.size;
+        dictionary.set(t, id);
+      }
+      return id;
+    });
+  const chunkTerms: Int32Array[] = new Array(chunks.length);
   const docRows = new Map<string, number>();
-  const docTerms: string[][] = [];
+  const docTerms: IdBuffer[] = [];
   const docOfChunk = new Int32Array(chunks.length);
   const lexicon = new Map<string, string>();
   const learn = (a: { terms: string[]; surface: string[] }) => {
     for (let j = 0; j < a.terms.length; j++)
       if (!lexicon.has(a.surface[j])) lexicon.set(a.surface[j], a.terms[j]);
-    return a.terms;
+    return intern(a.terms);
   };
   for (let i = 0; i < chunks.length; i++) {
     const c = chunks[i];
@@ -53,29 +97,32 @@ export function buildSearchStructures(chunks: StoredChunk[]): SearchStructures {
     const title = learn(analyzeWithSurface(c.title, lang));
     const rest = learn(analyzeWithSurface(`${c.section}\n${c.text}`, lang));
     // Same terms as analyze(chunkIndexText(c)): the analyzer works word by word.
-    chunkTerms[i] = title.concat(rest);
+    const terms = new Int32Array(title.length + rest.length);
+    terms.set(title);
+    terms.set(rest, title.length);
+    chunkTerms[i] = terms;
     let row = docRows.get(c.doc_id);
     if (row === undefined) {
       row = docTerms.length;
       docRows.set(c.doc_id, row);
-      docTerms.push(title.slice());
+      docTerms.push({ ids: new Int32Array(0), length: 0 });
+      pushIds(docTerms[row], title);
     }
-    const bag = docTerms[row];
-    for (const t of rest) bag.push(t);
+    pushIds(docTerms[row], rest);
     docOfChunk[i] = row;
   }
-  const bm25 = buildBm25Parts(chunkTerms, params);
+  const vocabulary = [...dictionary.keys()];
+  const bm25 = buildBm25PartsFromIds(chunkTerms, vocabulary, params);
   const termId = new Map(bm25.terms.map((t, id) => [t, id]));
   return {
     bm25,
-    docBm25: buildBm25Parts(docTerms, params),
+    docBm25: buildBm25PartsFromIds(
+      docTerms.map((d) => d.ids.subarray(0, d.length)),
+      vocabulary,
+      params,
+    ),
     docOfChunk,
     lexicon: { words: [...lexicon.keys()], terms: Int32Array.from(lexicon.values(), (t) => termId.get(t)!) },
-    latent: fitLatentModel(
-      chunks.map((c) => chunkIndexText(c)),
-      chunks.map((c) => c.language),
-      LATENT_RANK,
-    ),
   };
 }
 

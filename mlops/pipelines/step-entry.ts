@@ -302,7 +302,8 @@ export async function runStepEntry(
       await rec?.succeeded(outputs, slots);
       return { step: step.name, outputs, ...(rec ? { run_id: rec.runId, task } : {}) };
     } catch (err) {
-      await rec?.failed(err);
+      // The step's own error is what the caller needs, even when recording the failure fails too.
+      await rec?.failed(err).catch(() => undefined);
       throw err;
     }
   } finally {

@@ -5,8 +5,15 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SqlitePipelineMetadata } from "../../platform/adapters/local/sqlite-pipeline-metadata.ts";
 import type { RunEvent } from "../../platform/ports/pipelines.ts";
 import { artifact, definePipeline, defineStep, fromParam, fromTask, param, task } from "./dsl.ts";
+import type { PipelineMetadataStore, StepLogLine } from "./metadata.ts";
 import { runPipeline } from "./runner.ts";
-import { STEP_LOG_MAX_LINE_BYTES, STEP_LOG_MAX_LINES, stepLogLevel, truncateUtf8 } from "./step-log.ts";
+import {
+  STEP_LOG_MAX_LINE_BYTES,
+  STEP_LOG_MAX_LINES,
+  stepLogger,
+  stepLogLevel,
+  truncateUtf8,
+} from "./step-log.ts";
 
 const dirs: string[] = [];
 const stores: SqlitePipelineMetadata[] = [];
@@ -131,6 +138,40 @@ describe("step logs stored by the runner", () => {
       [1, null, "try 1"],
       [1, "warn", "attempt 1 failed: flaky backend for (**) *****-****; retrying in 0 ms"],
       [2, null, "try 2"],
+    ]);
+  });
+});
+
+describe("step logger over a slow store", () => {
+  it("stores lines in order, batching those logged while a write is out, and says which could not be stored", async () => {
+    const meta = store();
+    const writes: string[][] = [];
+    // A store across the network: each write takes a while; the one carrying "four" fails.
+    const slow = {
+      async appendStepLog(runId: string, task: string, lines: StepLogLine[]) {
+        writes.push(lines.map((l) => l.message));
+        await new Promise((r) => setTimeout(r, 5));
+        if (lines.some((l) => l.message === "four")) throw new Error("Firestore unavailable");
+        await meta.appendStepLog(runId, task, lines);
+      },
+    } as unknown as PipelineMetadataStore;
+    const logger = stepLogger(slow, "r1", "t");
+    for (const m of ["one", "two", "three"]) logger.log(m, 1);
+    // Lines are readable while the task runs: wait until the first three are stored.
+    while (((await meta.stepLogs("r1")).t?.length ?? 0) < 3) await new Promise((r) => setTimeout(r, 2));
+    logger.log("four", 2);
+    await logger.close(2);
+    expect(writes).toEqual([
+      ["one"],
+      ["two", "three"],
+      ["four"],
+      ["1 lines could not be stored: Firestore unavailable"],
+    ]);
+    expect((await meta.stepLogs("r1")).t?.map((l) => [l.attempt, l.level, l.message])).toEqual([
+      [1, null, "one"],
+      [1, null, "two"],
+      [1, null, "three"],
+      [2, "warn", "1 lines could not be stored: Firestore unavailable"],
     ]);
   });
 });

@@ -35,6 +35,13 @@ export const registerInteractionInput = z
       .nullable()
       .default(null)
       .describe("Protocol number already given; omit to open one"),
+    contract_ids: z
+      .array(z.string().min(1))
+      .min(1)
+      .optional()
+      .describe(
+        "outcome cancel_requested: only these contracts of the customer (a partial cancellation); omit for all",
+      ),
   })
   .strict();
 
@@ -94,7 +101,11 @@ export const registerInteractionTool = defineTool({
     if (input.outcome === "cancel_requested") {
       // The CRM registers the cancellation and gives its protocol; the interaction records that protocol.
       const c = await ctx.systems.crm.requestCancellation(
-        { customer_id: customerId, reason: input.summary },
+        {
+          customer_id: customerId,
+          reason: input.summary,
+          ...(input.contract_ids ? { contract_ids: input.contract_ids } : {}),
+        },
         { idempotencyKey: ctx.onceKey(`cancellation:${subject}`) },
       );
       cancellation = {

@@ -160,9 +160,13 @@ export interface Toolbox {
   readonly tools: ToolboxTools;
   /** The dialogue's way to call a tool: validates args, enforces the rules, never throws. */
   call<N extends ToolName>(name: N, args: ToolArgs[N]): Promise<ToolCallRecord<N>>;
-  /** Sends a one-time code to the customer found by CPF or phone (CRM port). */
+  /**
+   * Sends a one-time code to the customer found by CPF or phone (CRM port); `{ resend: true }` sends a
+   * new one to the phone on file of the customer this session already knows (the pending login's, or the
+   * identified one's), never to a number the message gives.
+   */
   requestLoginCode(
-    input: { cpf: string } | { phone: string },
+    input: { cpf: string } | { phone: string } | { resend: true },
   ): Promise<CallRecord<"request_login_code", LoginCodeResult>>;
   /** CPF + birth date, or (customer id +) one-time code; on success sets `session.customer_id`. */
   authenticate(input: AuthenticateInput): Promise<CallRecord<"authenticate", AuthenticateResult>>;
@@ -185,6 +189,7 @@ const authenticateSchema = z.union([
 const loginCodeSchema = z.union([
   z.object({ cpf: z.string().min(11) }).strict(),
   z.object({ phone: z.string().min(8) }).strict(),
+  z.object({ resend: z.literal(true) }).strict(),
 ]);
 const consentInputSchema = z.object({ action: z.enum(CONSENT_ACTIONS), subject: z.string().min(1) }).strict();
 
@@ -283,7 +288,19 @@ export function createToolbox(toolDeps: ToolDeps, session: ToolSession): Toolbox
       return timed("request_login_code", input, async () => {
         refuseLocked();
         const q = loginCodeSchema.parse(input);
-        const profile = await deps.systems.crm.findCustomer(q);
+        let profile: Awaited<ReturnType<typeof deps.systems.crm.getCustomer>>;
+        if ("resend" in q) {
+          const known = session.pending_login?.customer_id ?? session.customer_id;
+          if (!known)
+            throw new ToolFailure(
+              "invalid_input",
+              "no customer is known in this session to resend a code to",
+              {
+                field: "resend",
+              },
+            );
+          profile = await deps.systems.crm.getCustomer(known);
+        } else profile = await deps.systems.crm.findCustomer(q);
         if (!profile) return authFailed("login_code");
         const counter = `request_login_code:${profile.customer_id}`;
         const n = session.idempotency[counter] ?? 0;

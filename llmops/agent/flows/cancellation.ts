@@ -46,6 +46,84 @@ function isMoving(ctx: FlowContext): boolean {
   return REASON_WORDS.moving.test(String(ctx.frame.slots.cancel_reason ?? ""));
 }
 
+/** A service the customer can name: what to cancel, what to keep. */
+export type Service = "tv" | "internet" | "mobile";
+const SERVICE =
+  "(tv|televis[aã]o|canais|internet|net|fibra|wi-?fi|banda larga|celular|linha(?: m[oó]vel)?|chip|m[oó]vel|mobile(?: line)?|phone line|cell ?phone)";
+const DET = "(?:(?:s[oó]|apenas|somente|only|just)\\s+)?(?:(?:a|o|as|os|da|do|minha|meu|my|the)\\s+)?";
+/** "cancela a tv", "cancelar só a linha", "cancel just the TV", "tirar a TV". */
+const CANCEL_TARGET = new RegExp(
+  `(?:cancel\\w*|cansel\\w*|tirar|tira|desligar|encerrar|remove|drop)\\s+${DET}${SERVICE}\\b`,
+  "i",
+);
+/** "deixar a net", "manter a internet", "fico com o celular", "keep the internet". */
+const KEEP_TARGET = new RegExp(
+  `(?:deix\\w*|mant\\w*|fic\\w* com|continu\\w* com|keep\\w*|leave)\\s+${DET}${SERVICE}\\b`,
+  "i",
+);
+const ONLY =
+  /\b(?:s[oó]|apenas|somente|only|just)\s+(?:(?:a|o|the|my)\s+)?(?:tv|internet|net|fibra|celular|linha|chip|mobile)/i;
+
+function serviceOf(word: string): Service {
+  if (/^(?:tv|televis|canais)/i.test(word)) return "tv";
+  if (/^(?:internet|net|fibra|wi|banda)/i.test(word)) return "internet";
+  return "mobile";
+}
+
+/** What the message asks to cancel and to keep ("quero cancelar a tv mas deixar a net"). */
+export function serviceTarget(text: string): { cancel: Service; keep: Service[]; only: boolean } | null {
+  const c = CANCEL_TARGET.exec(text);
+  if (!c) return null;
+  const cancel = serviceOf(c[1]);
+  const keep: Service[] = [];
+  const k = KEEP_TARGET.exec(text);
+  if (k && serviceOf(k[1]) !== cancel) keep.push(serviceOf(k[1]));
+  return { cancel, keep, only: ONLY.test(text) };
+}
+
+type ProfileContract = GetCustomerProfileOutput["contracts"][number];
+
+/** Whether a contract holds the service: a contract of that product, or a combo that includes it. */
+function holds(c: ProfileContract, service: Service): "alone" | "bundle" | null {
+  const name = c.plan_name ?? c.plan_id;
+  if (c.product === "combo") {
+    if (service === "tv") return /\btv\b/i.test(name) ? "bundle" : null;
+    if (service === "internet") return /fibra|internet/i.test(name) ? "bundle" : null;
+    return /p[oó]s|m[oó]vel|controle|gb\b/i.test(name) ? "bundle" : null;
+  }
+  if (service === "tv") return c.product === "tv" ? "alone" : null;
+  if (service === "internet") return c.product === "fibra" ? "alone" : null;
+  return c.product.startsWith("mobile") ? "alone" : null;
+}
+
+/**
+ * Which contracts a targeted cancellation concerns (the CRM cancels whole contracts: CrmSystem
+ * requestCancellation takes contract ids). "whole": the usual request (nothing targeted, or the target is
+ * all there is); "partial": only these contracts; "bundle": the service is one part of a combo contract,
+ * which cannot be cancelled apart here; "absent": the customer has no active contract with it.
+ */
+export function resolveTarget(
+  target: NonNullable<ReturnType<typeof serviceTarget>>,
+  contracts: ProfileContract[],
+):
+  | { kind: "whole" }
+  | { kind: "partial"; contract_ids: string[] }
+  | { kind: "bundle"; contract: ProfileContract }
+  | { kind: "absent" } {
+  const live = contracts.filter((c) => c.status === "active" || c.status === "suspended");
+  const alone = live.filter((c) => holds(c, target.cancel) === "alone");
+  const bundle = live.find((c) => holds(c, target.cancel) === "bundle");
+  const others = live.filter((c) => !alone.includes(c) && c !== bundle);
+  const explicit = target.keep.length > 0 || target.only;
+  if (alone.length && !bundle)
+    return others.length
+      ? { kind: "partial", contract_ids: alone.map((c) => c.contract_id) }
+      : { kind: "whole" };
+  if (bundle && explicit) return { kind: "bundle", contract: bundle };
+  if (!alone.length && !bundle && explicit) return { kind: "absent" };
+  return { kind: "whole" };
+}
+
 export function offerForReason(offers: Offer[], reason: string): Offer | undefined {
   const by = (id: string) => offers.find((o) => o.offer_id === id);
   const discounts = offers
@@ -158,11 +236,14 @@ function offerText(o: Offer, lang: Language): string {
   return pt ? `${text}, sem nova fidelidade` : `${text}, with no new loyalty period`;
 }
 
-function fineText(p: GetCustomerProfileOutput | undefined, lang: Language): string {
+function fineText(p: GetCustomerProfileOutput | undefined, lang: Language, only?: string[]): string {
   if (!p) return "";
   const pt = lang === "pt-BR";
   const parts: string[] = [];
-  for (const c of p.contracts.filter((c) => c.status === "active" && c.fidelity_fine_brl > 0)) {
+  const concerned = p.contracts.filter(
+    (c) => c.status === "active" && c.fidelity_fine_brl > 0 && (!only || only.includes(c.contract_id)),
+  );
+  for (const c of concerned) {
     parts.push(
       pt
         ? `Como ${c.plan_name ?? c.plan_id} ainda está na fidelidade (até ${date(c.fidelity_end_date ?? "", lang)}), há multa proporcional de ${money(c.fidelity_fine_brl, lang)}, cobrada na última fatura.`
@@ -177,6 +258,13 @@ function fineText(p: GetCustomerProfileOutput | undefined, lang: Language): stri
     );
   return parts.join(" ");
 }
+
+const SERVICE_PT: Record<Service, string> = { tv: "A TV", internet: "A internet", mobile: "A linha móvel" };
+const SERVICE_EN: Record<Service, string> = {
+  tv: "The TV",
+  internet: "The internet",
+  mobile: "The mobile line",
+};
 
 export const cancellationReplies = replies({
   "pt-BR": {
@@ -210,6 +298,12 @@ export const cancellationReplies = replies({
         .join(" "),
     kept: () =>
       "Certo, não registrei nenhum cancelamento e o seu plano continua ativo. Posso ajudar em mais alguma coisa?",
+    partialScope: (cancelled: string, kept: string) =>
+      `Vou cancelar só ${cancelled}; ${kept} continua ativo, sem mudança.`,
+    bundle: (service: Service, plan: string) =>
+      `${SERVICE_PT[service]} faz parte do seu ${plan}, que é um contrato só: por aqui eu consigo registrar o cancelamento do combo inteiro, mas não de um item dele. Cancelar só um item desfaz o combo, e os serviços que ficam passam ao preço individual de tabela. Vou passar o seu pedido para um atendente, que faz essa alteração; nada foi cancelado até aqui.`,
+    absent: (service: Service, plans: string) =>
+      `Não encontrei ${SERVICE_PT[service].toLowerCase()} entre os seus serviços ativos (${plans}), então não registrei nenhum cancelamento. Se quiser cancelar outro serviço, é só me dizer qual.`,
     cancelled: (protocol: string, effectiveBy: string | null, fine: string) =>
       [
         `Pronto, registrei o seu pedido de cancelamento. O protocolo é ${protocol}.`,
@@ -253,6 +347,12 @@ export const cancellationReplies = replies({
         .join(" "),
     kept: () =>
       "OK, I haven't registered any cancellation and your plan stays active. Anything else I can help with?",
+    partialScope: (cancelled: string, kept: string) =>
+      `I'll cancel only ${cancelled}; ${kept} stays active, unchanged.`,
+    bundle: (service: Service, plan: string) =>
+      `${SERVICE_EN[service]} is part of your ${plan}, which is a single contract: here I can register the cancellation of the whole combo, but not of one item of it. Cancelling one item undoes the combo, and the services you keep go to their individual list prices. I'll pass your request to an agent, who makes that change; nothing has been cancelled so far.`,
+    absent: (service: Service, plans: string) =>
+      `I couldn't find ${SERVICE_EN[service].toLowerCase()} among your active services (${plans}), so I haven't registered any cancellation. If you want to cancel another service, just tell me which.`,
     cancelled: (protocol: string, effectiveBy: string | null, fine: string) =>
       [
         `Done, I've registered your cancellation request. Your protocol number is ${protocol}.`,
@@ -279,15 +379,23 @@ function reason(ctx: FlowContext): string {
 }
 
 /** Registers the cancellation at once (register_interaction opens the protocol in the CRM). */
+/** The contracts a partial cancellation concerns (undefined: the whole request). */
+function targeted(ctx: FlowContext): string[] | undefined {
+  const ids = ctx.frame.facts.contract_ids;
+  return Array.isArray(ids) && ids.length ? (ids as string[]) : undefined;
+}
+
 async function cancelNow(ctx: FlowContext): Promise<Transition> {
   const made = ctx.conversation.offers_presented;
+  const only = targeted(ctx);
   const r = await ctx.call("register_interaction", {
     category: "cancellation",
-    summary: `Customer asked to cancel (reason: ${reason(ctx)}).${made.length ? ` Offers presented: ${made.join(", ")}; declined.` : " No offer presented."}`,
+    summary: `Customer asked to cancel${only ? ` only contract(s) ${only.join(", ")} (${String(ctx.frame.facts.target)}), keeping the rest` : ""} (reason: ${reason(ctx)}).${made.length ? ` Offers presented: ${made.join(", ")}; declined.` : " No offer presented."}`,
     sentiment: "negative",
     outcome: "cancel_requested",
     offers_made: made,
     offer_accepted: null,
+    ...(only ? { contract_ids: only } : {}),
   });
   if (!r.ok) {
     ctx.say(cancellationReplies, "cancelFailed");
@@ -299,14 +407,86 @@ async function cancelNow(ctx: FlowContext): Promise<Transition> {
     "cancelled",
     r.result.protocol,
     r.result.cancellation?.effective_by ?? null,
-    fineText(profile, ctx.lang),
+    fineText(profile, ctx.lang, only),
   );
+  if (only) ctx.say(cancellationReplies, "partialScope", ...scopeNames(ctx, only));
   return end({
     outcome: "cancel_requested",
     summary: "Cancellation registered.",
     protocol: r.result.protocol,
     registered: r.result.interaction_id,
   });
+}
+
+/** The plans being cancelled and the ones kept, as the customer knows them. */
+function scopeNames(ctx: FlowContext, only: string[]): [string, string] {
+  const p = ctx.frame.facts.profile as GetCustomerProfileOutput | undefined;
+  const live = (p?.contracts ?? []).filter((c) => c.status === "active" || c.status === "suspended");
+  const name = (c: ProfileContract) => c.plan_name ?? c.plan_id;
+  const and = ctx.lang === "pt-BR" ? " e " : " and ";
+  return [
+    live
+      .filter((c) => only.includes(c.contract_id))
+      .map(name)
+      .join(and) || only.join(and),
+    live
+      .filter((c) => !only.includes(c.contract_id))
+      .map(name)
+      .join(and),
+  ];
+}
+
+/**
+ * A cancellation that names one service ("cancela a tv mas deixa a net"): the CRM cancels whole
+ * contracts, so a service with a contract of its own is cancelled alone; one inside a combo contract
+ * cannot be (a person undoes the combo: hand-off, nothing cancelled); a service the customer does not
+ * have is said so. Undefined: the usual whole request goes on.
+ */
+async function targetService(ctx: FlowContext): Promise<Transition | undefined> {
+  if (ctx.frame.facts.target_checked) return undefined;
+  ctx.frame.facts.target_checked = true;
+  const target = serviceTarget(ctx.text);
+  if (!target) return undefined;
+  if (!ctx.frame.facts.profile) {
+    const p = await ctx.call("get_customer_profile", {});
+    if (!p.ok) return undefined;
+    ctx.frame.facts.profile = p.result;
+  }
+  const profile = ctx.frame.facts.profile as GetCustomerProfileOutput;
+  const r = resolveTarget(target, profile.contracts);
+  switch (r.kind) {
+    case "whole":
+      return undefined;
+    case "partial":
+      ctx.frame.facts.contract_ids = r.contract_ids;
+      ctx.frame.facts.target = target.cancel;
+      return undefined;
+    case "bundle": {
+      const plan = r.contract.plan_name ?? r.contract.plan_id;
+      ctx.say(cancellationReplies, "bundle", target.cancel, plan);
+      const keep = target.keep.length ? `, keeping ${target.keep.join(" and ")}` : "";
+      return end({
+        outcome: null,
+        summary: `Partial cancellation asked: ${target.cancel} only, inside combo contract ${r.contract.contract_id}.`,
+        handoff: {
+          reason: "cannot_handle",
+          topic: "cancellation",
+          detail: `cancel only the ${target.cancel} of combo ${r.contract.plan_id} (contract ${r.contract.contract_id})${keep}; the CRM cancels whole contracts, so the combo must be undone by an agent (remaining services at list price, faq-cancelamento)`,
+        },
+      });
+    }
+    case "absent": {
+      const plans = profile.contracts
+        .filter((c) => c.status === "active" || c.status === "suspended")
+        .map((c) => c.plan_name ?? c.plan_id)
+        .join(", ");
+      ctx.say(cancellationReplies, "absent", target.cancel, plans);
+      return end({
+        outcome: "resolved",
+        summary: `Asked to cancel the ${target.cancel}, which the customer does not have; nothing cancelled.`,
+      });
+    }
+  }
 }
 
 export const cancellationFlow = defineFlow({
@@ -344,6 +524,8 @@ export const cancellationFlow = defineFlow({
   },
   steps: {
     async start(ctx) {
+      const scoped = await targetService(ctx);
+      if (scoped) return scoped;
       if (ctx.conversation.offers_presented.length > 0) return goto("cancel_facts");
       if (ctx.frame.slots.cancel_reason !== undefined || ctx.frame.facts.reason_asked) return goto("offers");
       ctx.frame.facts.reason_asked = true;
@@ -351,6 +533,8 @@ export const cancellationFlow = defineFlow({
       return ask("cancel_reason");
     },
     async insist(ctx) {
+      const scoped = await targetService(ctx);
+      if (scoped) return scoped;
       if (!ctx.frame.facts.profile) {
         const p = await ctx.call("get_customer_profile", {});
         if (p.ok) ctx.frame.facts.profile = p.result;
@@ -358,6 +542,9 @@ export const cancellationFlow = defineFlow({
       return cancelNow(ctx);
     },
     async offers(ctx) {
+      // Only part of the services goes: the customer already stays; the retention offers (for the whole
+      // account) are not what was asked. Straight to the facts and the confirmation.
+      if (targeted(ctx)) return goto("cancel_facts");
       const r = await ctx.call("get_eligible_offers", {});
       // Moving house (faq-mudanca-endereco): a discount does not answer it; the service moves with the
       // customer, and without coverage there the fine is waived. Say so; present no retention offer.
@@ -500,7 +687,9 @@ export const cancellationFlow = defineFlow({
           : true;
         ctx.say(cancellationReplies, home ? "moving" : "movingMobile");
       }
-      ctx.say(cancellationReplies, "confirmCancel", fineText(profile, ctx.lang));
+      const only = targeted(ctx);
+      if (only) ctx.say(cancellationReplies, "partialScope", ...scopeNames(ctx, only));
+      ctx.say(cancellationReplies, "confirmCancel", fineText(profile, ctx.lang, only));
       return ask("confirm");
     },
   },

@@ -67,6 +67,15 @@ export interface FlowEnd {
   registered?: string;
   /** Register when the contact ends, unless the same journey finishes again before (then that counts). */
   defer?: boolean;
+  /**
+   * Hand the request to a person once this flow is closed (what the systems cannot do here), with the
+   * request in the agent's summary and the topic of the queue.
+   */
+  handoff?: {
+    reason: "cannot_handle";
+    detail: string;
+    topic: "billing" | "technical" | "retention" | "cancellation" | "other";
+  };
 }
 
 export type Transition =
@@ -103,7 +112,7 @@ export interface FlowContext {
   call<N extends ToolName>(name: N, args: ToolArgs[N]): Promise<ToolCallRecord<N>>;
   authenticate(input: AuthenticateInput): Promise<CallRecord<"authenticate", AuthenticateResult>>;
   requestLoginCode(
-    input: { cpf: string } | { phone: string },
+    input: { cpf: string } | { phone: string } | { resend: true },
   ): Promise<CallRecord<"request_login_code", LoginCodeResult>>;
   /** Records the customer's explicit yes to one side-effecting action (CRM consent). */
   consent(action: ConsentAction, subject: string): Promise<CallRecord<"record_consent", SessionConsent>>;

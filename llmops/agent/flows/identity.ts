@@ -19,10 +19,11 @@ export const identityReplies = replies({
     askCpfAgain: () => "Vamos tentar de novo: qual é o CPF do titular da conta?",
     askBirthDate: () =>
       'Obrigado. Agora me informe a data de nascimento do titular (dd/mm/aaaa). Se preferir, posso enviar um código por SMS: é só dizer "código".',
-    askCode: (sentTo: string) =>
-      `Enviei um código de 6 dígitos por SMS para o celular terminado em ${sentTo.replace(/\D/g, "")}. Qual é o código?`,
+    askCode: (sentTo: string, again = false) =>
+      `Enviei ${again ? "um novo código" : "um código"} de 6 dígitos por SMS para o celular terminado em ${sentTo.replace(/\D/g, "")}. Qual é o código?`,
     askCodeAgain: () => "Confira o SMS e me diga o código de 6 dígitos.",
     verified: (name: string) => `Obrigado, ${name}! Identidade confirmada.`,
+    alreadyVerified: () => "Sua identidade já está confirmada nesta conversa. Como posso ajudar?",
     failed: () => "Não consegui confirmar esses dados.",
     wrongCode: () => "Esse código não confere.",
     notFound: () => "Não encontrei um cadastro com esse dado.",
@@ -34,10 +35,11 @@ export const identityReplies = replies({
     askCpfAgain: () => "Let's try again: what is the account holder's CPF?",
     askBirthDate: () =>
       'Thanks. Now the account holder\'s date of birth (dd/mm/yyyy). If you prefer, I can text you a code: just say "code".',
-    askCode: (sentTo: string) =>
-      `I've sent a 6-digit code by SMS to the phone ending in ${sentTo.replace(/\D/g, "")}. What is the code?`,
+    askCode: (sentTo: string, again = false) =>
+      `I've sent ${again ? "a new 6-digit code" : "a 6-digit code"} by SMS to the phone ending in ${sentTo.replace(/\D/g, "")}. What is the code?`,
     askCodeAgain: () => "Please check the SMS and tell me the 6-digit code.",
     verified: (name: string) => `Thank you, ${name}! Identity confirmed.`,
+    alreadyVerified: () => "Your identity is already confirmed in this conversation. How can I help?",
     failed: () => "I couldn't confirm those details.",
     wrongCode: () => "That code doesn't match.",
     notFound: () => "I couldn't find an account with that.",
@@ -84,6 +86,16 @@ export const identityFlow = defineFlow({
   steps: {
     async collect(ctx) {
       const s = ctx.frame.slots;
+      // The customer is already known (identified earlier, or vouched for by the channel): "o código não
+      // chegou" is a new code to the same phone on file, never the CPF again.
+      if (ctx.customerId && s.cpf === undefined && s.phone === undefined) {
+        if (WANTS_RESEND.test(ctx.text) || WANTS_CODE.test(ctx.text)) {
+          ctx.frame.facts.resend = true;
+          return goto("send_code");
+        }
+        ctx.say(identityReplies, "alreadyVerified");
+        return end({ outcome: null, summary: "Identity already verified." });
+      }
       if (s.phone !== undefined && s.cpf === undefined) return goto("send_code");
       if (s.cpf === undefined) {
         ctx.say(identityReplies, failures(ctx) > 0 ? "askCpfAgain" : "askCpf");
@@ -109,7 +121,12 @@ export const identityFlow = defineFlow({
     },
     async send_code(ctx) {
       const s = ctx.frame.slots;
-      const q = s.cpf !== undefined ? { cpf: String(s.cpf) } : { phone: String(s.phone) };
+      const q =
+        s.cpf !== undefined
+          ? { cpf: String(s.cpf) }
+          : s.phone !== undefined
+            ? { phone: String(s.phone) }
+            : { resend: true as const };
       const r = await ctx.requestLoginCode(q);
       if (!r.ok) {
         delete s.cpf;
@@ -119,6 +136,9 @@ export const identityFlow = defineFlow({
       }
       ctx.frame.facts.sent_to = r.result.sent_to;
       ctx.frame.facts.code_failures = 0;
+      // A code sent before (in this check, or the one the customer is waiting for): this one is new.
+      ctx.frame.facts.again = Boolean(ctx.frame.facts.codes_sent) || ctx.frame.facts.resend === true;
+      ctx.frame.facts.codes_sent = Number(ctx.frame.facts.codes_sent ?? 0) + 1;
       if (r.result.simulated_sms_code)
         ctx.notice(
           "simulated_sms",
@@ -131,7 +151,13 @@ export const identityFlow = defineFlow({
       // The SMS did not arrive: a new code (the CRM caps how many; too many locks the check).
       if (ctx.frame.awaiting === "login_code" && WANTS_RESEND.test(ctx.text)) return goto("send_code");
       if (ctx.frame.facts.code_failures) ctx.say(identityReplies, "askCodeAgain");
-      else ctx.say(identityReplies, "askCode", String(ctx.frame.facts.sent_to ?? ""));
+      else
+        ctx.say(
+          identityReplies,
+          "askCode",
+          String(ctx.frame.facts.sent_to ?? ""),
+          ctx.frame.facts.again === true,
+        );
       return ask("login_code");
     },
     async verify_code(ctx) {

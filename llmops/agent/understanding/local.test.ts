@@ -337,3 +337,79 @@ describe("colloquial messages once misread (issue #14 regressions)", () => {
     });
   });
 });
+
+describe("misreads fixed in December 2026 (partial cancellation, moving, keeping the plan, porting, the code again)", () => {
+  const starts = (cs: Command[]) => cs.filter((c) => c.type === "start_flow").map((c) => c.flow);
+
+  it("cancelling one service and keeping another is one cancellation, not a fault report about the kept one", async () => {
+    for (const text of [
+      "quero cancela a tv mas deixar a net",
+      "quero cancelar a tv e manter a internet",
+      "i want to cancel the tv but keep the internet",
+    ])
+      expect(starts(await commands(text)), text).toEqual(["cancellation"]);
+    // A clause that keeps a service is no request of its own; one that reports a fault still is.
+    expect(starts(await commands("quero cancelar a tv e minha internet caiu"))).toContain(
+      "internet_diagnosis",
+    );
+  });
+
+  it("moving house, and being left without the internet because of it, is the cancellation with its reason", async () => {
+    expect(await commands("to de mudança, vou ficar sem a net")).toEqual([
+      { type: "start_flow", flow: "cancellation" },
+      { type: "set_slot", slot: "cancel_reason", value: "moving" },
+    ]);
+    // "vou ficar sem" after a fault now is still the fault.
+    expect(starts(await commands("minha net caiu, vou ficar sem ate amanha?"))).toEqual([
+      "internet_diagnosis",
+    ]);
+  });
+
+  it("'fine, I'll keep my plan' at the offer keeps the plan (the acknowledgement is no question about the fine)", async () => {
+    const offered: Partial<DialogueState> = {
+      active_flow: "cancellation",
+      awaiting_slot: "choice",
+      listed_options: ["RET-DESC10"],
+      language: "en",
+    };
+    expect(await commands("fine, i will keep my plan as it is", offered)).toEqual([{ type: "cancel_flow" }]);
+    expect(await commands("ok fine, i'll keep it as it is", offered)).toEqual([{ type: "cancel_flow" }]);
+    // The fine on its own is still a question for the knowledge base.
+    expect((await commands("fine?", { language: "en" }))[0]).toMatchObject({ type: "answer_knowledge" });
+    // The acknowledgement is a clause with no intent of its own; "fine, cancel it" still insists.
+    const a = await engine.analyze("fine, i will keep my plan as it is", state(offered));
+    expect(a.clauses.map((c) => [c.text, c.confidence > 0])).toEqual([
+      ["fine", false],
+      ["i will keep my plan as it is", true],
+    ]);
+    expect(await commands("fine, cancel it", offered)).toEqual([
+      { type: "start_flow", flow: "cancellation" },
+    ]);
+  });
+
+  it("porting the number out is answered with how portability works (the line ends by itself), not a cancellation", async () => {
+    for (const text of ["quero portar meu número", "i want to port my number to another carrier"]) {
+      const cs = await commands(text, { language: text.startsWith("i ") ? "en" : "pt-BR" });
+      expect(starts(cs), text).toEqual([]);
+      const k = cs.find((c) => c.type === "answer_knowledge");
+      expect(k, text).toBeDefined();
+      expect(k && k.type === "answer_knowledge" ? k.query : "").toMatch(/sair da Aurora/);
+    }
+    // Leaving in other words as well: the cancellation (which is never held back).
+    expect(starts(await commands("i want to cancel and port my number"))).toEqual(["cancellation"]);
+    // Inside the cancellation, porting is a reason, not a question.
+    const reason = await commands("vou portar pra outra operadora", {
+      active_flow: "cancellation",
+      awaiting_slot: "cancel_reason",
+    });
+    expect(reason.some((c) => c.type === "answer_knowledge")).toBe(false);
+  });
+
+  it("'o código não chegou' right after another journey restates the identity check (a new code), filling nothing", async () => {
+    expect(await commands("o código não chegou", { active_flow: "invoice_copy" })).toEqual([
+      { type: "start_flow", flow: "identity" },
+    ]);
+    // Identity data inside a running journey still fills it, starting nothing.
+    expect(starts(await commands("meu cpf é 529.982.247-25", { active_flow: "invoice_copy" }))).toEqual([]);
+  });
+});

@@ -92,6 +92,32 @@ const BARGAIN_RE =
 const CANCEL_WORD_RE =
   /\b(?:cancel\w*|cansel\w*|encerr\w*|rescind\w*|deslig\w*|sair|saio|saindo|dar baixa|da baixa|port(?:ar|o|abilidade)|terminat\w*|leav\w*|quit|end (?:it|my|the)|close (?:it|my|the)|discontinue|stop (?:my|the) service)\b/;
 
+/**
+ * Taking the number to another operator ("quero portar meu número", "port my number out"). Porting is
+ * asked at the new operator and the Aurora line ends by itself when it completes (faq-portabilidade);
+ * cancelling the line first would lose the number. So a message that asks to port, and names no other
+ * way of leaving, gets how portability works; a cancellation stays one message away.
+ */
+const PORT_WORD_RE = /\b(?:portar|portando|porto|portabilidade|port(?:ing)?(?: out)?|portability)\b/;
+/** What a porting request asks the knowledge base (the section on leaving with the number). */
+const PORT_OUT_QUERY: Record<Language, string> = {
+  "pt-BR": "portabilidade para sair da Aurora: levar meu número para outra operadora",
+  en: "portabilidade para sair da Aurora: levar meu número para outra operadora (port my number out)",
+};
+const LEAVE_NOT_PORT_RE =
+  /\b(?:cancel\w*|cansel\w*|encerr\w*|rescind\w*|deslig\w*|sair|saio|saindo|dar baixa|da baixa|terminat\w*|leav\w*|quit|discontinue)\b/;
+
+/** A clause keeping one service ("deixar a net", "manter a tv", "keep the internet"). */
+const KEEP_SERVICE_RE =
+  /^\s*(?:(?:eu|i)\s+)?(?:(?:quero|queria|vou|want to|d like to|ll)\s+)?(?:deixar|deixa|deixando|manter|mantem|mantendo|mantenho|ficar com|fico com|continuar com|keep|keeping)\s+(?:so\s+|only\s+|just\s+)?(?:(?:a|o|as|os|minha|meu|my|the)\s+)?(?:tv|internet|net|fibra|wifi|wi fi|celular|linha|chip|movel|mobile)\b/;
+
+/**
+ * "… vou ficar sem a net", "I'll be without the internet": a consequence of what the message says
+ * (moving, cancelling), not a fault happening now; the clause has no journey of its own.
+ */
+const FUTURE_LOSS_RE =
+  /^\s*(?:(?:e|mas|and|so)\s+)?(?:(?:eu|i)\s+)?(?:vou|vamos|i ll|i will|we ll|we will)\s+(?:ficar|estar|be)\s+(?:sem|without)\b/;
+
 /** The service works again ("voltou", "tá funcionando", "it's back", "working now"). */
 const BACK_TO_NORMAL_RE =
   /\b(?:voltou|voltou ao normal|funcionou|funcionando|normalizou|normal|resolveu|resolvido|deu certo|it s back|back to normal|working|works|fixed|solved|resolved)\b/;
@@ -205,6 +231,7 @@ export class LocalUnderstanding implements UnderstandingEngine {
       singleClause: clauses.length < 2,
       entities: extraction.entities,
       knowledgeQuery: knowledgeQuery(message, detected, clauses),
+      language,
     });
     return {
       language,
@@ -228,7 +255,13 @@ export class LocalUnderstanding implements UnderstandingEngine {
       const text = message.slice(start, end);
       // A clause that is only a value ("tá muito caro" after "quero cancelar") qualifies the request
       // around it; it carries no intent of its own.
-      const valueOnly = inside.some((e) => e.kind !== "yes_no") && onlyValues(fold(text), inside);
+      // "… mas deixar a net", "and keep the internet": which service stays qualifies the request around
+      // it (a partial cancellation); naming the internet there reports no fault.
+      const valueOnly =
+        (inside.some((e) => e.kind !== "yes_no") && onlyValues(fold(text), inside)) ||
+        KEEP_SERVICE_RE.test(fold(text)) ||
+        ACKNOWLEDGEMENT_RE.test(fold(text)) ||
+        FUTURE_LOSS_RE.test(fold(text));
       const words = classifierWords(text, inside);
       const top = classifier.classifyWords(words)[0];
       // "pode reenviar?", "manda de novo": a short clause with no business word has no object of its own.
@@ -315,6 +348,10 @@ const VISIT_REQUEST_RE =
 const VISIT_QUESTION_RE =
   /\b(?:quanto|custa|cobra|gratis|gratuita|horario|que horas|demora|prazo|how much|cost|charge|free|what time|how long|when)\b/;
 
+/** Someone to talk to ("falar com um atendente", "a human", "an agent"): a hand-off, even next to a visit. */
+const TALK_TO_PERSON_RE =
+  /\b(?:atendente|humano|humana|pessoa|operador|falar com|conversar com|agent|human|person|representative|talk to|speak to)\b/;
+
 const VISIT_MISREADS: ReadonlySet<Intent> = new Set([
   "knowledge_question",
   "invoice_copy",
@@ -329,8 +366,10 @@ const VISIT_MISREADS: ReadonlySet<Intent> = new Set([
 function visitRequest(detected: IntentScore[], folded: string): IntentScore[] {
   if (!VISIT_REQUEST_RE.test(folded) || VISIT_QUESTION_RE.test(folded)) return detected;
   if (detected.some((d) => d.intent === "internet_problem")) return detected;
-  // "Manda um técnico" is not a bill to send, nor a question.
-  const misread = detected.find((d) => VISIT_MISREADS.has(d.intent));
+  // "Manda um técnico" is not a bill to send, nor a question; nor a person to talk to, unless one is named.
+  const misread = detected.find(
+    (d) => VISIT_MISREADS.has(d.intent) || (d.intent === "human_agent" && !TALK_TO_PERSON_RE.test(folded)),
+  );
   if (misread)
     return detected.map((d) =>
       d === misread ? { intent: "internet_problem", confidence: d.confidence } : d,
@@ -348,6 +387,12 @@ interface Clause {
 }
 
 const LONE_YES_NO = /^\s*(?:nao|no|nope|sim|yes|ok|okay|n|s)\s*$/;
+/**
+ * An acknowledgement on its own ("fine,", "ok fine,", "tá bom,", "alright,"): it leads into what follows
+ * and carries no request of its own ("fine" alone would read as the cancellation fine).
+ */
+const ACKNOWLEDGEMENT_RE =
+  /^\s*(?:(?:ok|okay)\s+)?(?:fine|alright|all right|tudo bem|ta bom|ta certo|beleza|blz|certo)\s*$/;
 
 /** [start, end) of each clause with at least one letter or digit. */
 export function clauseSpans(message: string): [number, number][] {
@@ -410,6 +455,7 @@ interface MappingInput {
   singleClause: boolean;
   entities: Entity[];
   knowledgeQuery: string;
+  language: Language;
 }
 
 interface SlotFill {
@@ -439,17 +485,29 @@ export function toCommands(input: MappingInput): Command[] {
   const answersAwaited = state.awaiting_slot !== null && fills.some((f) => f.slot === state.awaiting_slot);
 
   const starts: FlowName[] = [];
+  let porting = false;
   for (const intent of flowIntents) {
     const flow = INTENT_FLOW[intent]!;
     if (starts.includes(flow)) continue;
-    // Identity data fills the running flow; within the identity check itself, a message about it that
-    // fills nothing ("o código não chegou") restates it, for the flow to read.
-    if (flow === "identity" && runningFlow !== null && runningFlow !== "identity") continue;
+    // Identity data fills the running flow; a message about the check that fills nothing ("o código não
+    // chegou") restates it, for the identity flow to read (a new code, within another journey too).
+    if (flow === "identity" && runningFlow !== null && runningFlow !== "identity" && fills.length > 0)
+      continue;
     if (flow === runningFlow && fills.length > 0) continue; // an answer, not a restatement
     // "50% senão cancelo", "me dá desconto que eu fico": bargaining, not insisting on the cancellation.
     if (flow === runningFlow && flow === "cancellation" && BARGAIN_RE.test(folded)) continue;
     // Insisting names the cancellation again; "quero o desconto" answers the offer, it does not insist.
     if (flow === runningFlow && flow === "cancellation" && !CANCEL_WORD_RE.test(folded)) continue;
+    // "Quero portar meu número": how portability works (it ends the line itself), not a cancellation.
+    if (
+      flow === "cancellation" &&
+      runningFlow !== "cancellation" &&
+      PORT_WORD_RE.test(folded) &&
+      !LEAVE_NOT_PORT_RE.test(folded)
+    ) {
+      porting = true;
+      continue;
+    }
     // "50% ou nada" during a cancellation names a discount: it starts no other journey.
     if (runningFlow === "cancellation" && flow !== runningFlow && /\d\s*%/.test(folded)) continue;
     // A one-clause answer to the awaited slot that the classifier also read as another journey
@@ -481,8 +539,11 @@ export function toCommands(input: MappingInput): Command[] {
   const startCommands: Command[] = starts.map((flow) => ({ type: "start_flow", flow }));
   if (runningFlow !== null) commands.push(...slots, ...startCommands);
   else commands.push(...startCommands, ...slots);
-  if (has("knowledge_question"))
-    commands.push({ type: "answer_knowledge", query: input.knowledgeQuery.trim() });
+  if (has("knowledge_question") || porting)
+    commands.push({
+      type: "answer_knowledge",
+      query: has("knowledge_question") ? input.knowledgeQuery.trim() : PORT_OUT_QUERY[input.language],
+    });
   if (has("human_agent")) commands.push({ type: "hand_off", reason: "customer asked for a human agent" });
   if (has("out_of_scope")) commands.push({ type: "cannot_handle", reason: "out_of_scope" });
 

@@ -126,7 +126,7 @@ describe("FirestorePipelineMetadata on the wire", () => {
     });
     // The index Terraform declares for it: same collection, the equality field, then the order field.
     const tf = readFileSync(
-      join(import.meta.dirname, "../../../infra/terraform/modules/assistant/main.tf"),
+      join(import.meta.dirname, "../../../infra/terraform/modules/ml-platform/main.tf"),
       "utf8",
     );
     const block = /resource "google_firestore_index" "pipeline_runs_by_pipeline" \{([\s\S]*?)\n\}/.exec(

@@ -38,7 +38,7 @@ import { GoogleApiError, GoogleJsonClient, googleAccessToken } from "./google-re
  * Each method is one or a few REST round trips (GoogleJsonClient, google-rest.ts), awaited; nothing
  * blocks the caller's thread. Listing one pipeline's runs newest first needs the composite index
  * (pipeline ASC, started_at DESC) on `<prefix>_runs` in the (default) database (Terraform:
- * infra/terraform/modules/assistant/main.tf, for the default prefix); the other queries
+ * infra/terraform/modules/ml-platform/main.tf, for the default prefix); the other queries
  * use single-field indexes.
  *
  * Endpoint: the `endpoint` option (tests), else `FIRESTORE_EMULATOR_HOST` (no credentials), else

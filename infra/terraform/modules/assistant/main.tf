@@ -164,26 +164,6 @@ resource "google_firestore_index" "sessions_idle" {
   }
 }
 
-# Pipeline-run metadata (platform/adapters/gcp/firestore-pipeline-metadata.ts) lives in the project's
-# (default) database, collections telco_pipelines_*. Listing one pipeline's runs newest first
-# (`telco pipeline list --pipeline NAME`: pipeline = NAME, ordered by started_at descending) needs this
-# composite index; the adapter's other queries use single-field indexes. Terraform does not create the
-# (default) database: it must exist (`gcloud firestore databases create --location=REGION`).
-resource "google_firestore_index" "pipeline_runs_by_pipeline" {
-  project    = var.project
-  database   = "(default)"
-  collection = "telco_pipelines_runs"
-  fields {
-    field_path = "pipeline"
-    order      = "ASCENDING"
-  }
-  fields {
-    field_path = "started_at"
-    order      = "DESCENDING"
-  }
-  depends_on = [google_project_service.apis]
-}
-
 resource "google_project_iam_member" "serving_firestore" {
   project = var.project
   role    = "roles/datastore.user"

@@ -38,3 +38,22 @@ lakeContract("GcsLake (@google-cloud/storage against a fake Cloud Storage JSON A
     },
   };
 });
+
+// The same contract on the lake the composition root builds (no client passed): the Storage client
+// finds the fake through STORAGE_EMULATOR_HOST, as it would an emulator, and then sends `/b/…` paths.
+lakeContract("GcsLake (client built from STORAGE_EMULATOR_HOST, against the fake)", async () => {
+  const prefix = `emulator-${++n}`;
+  const scratch = mkdtempSync(join(tmpdir(), "telco-gcs-lake-contract-"));
+  const before = process.env.STORAGE_EMULATOR_HOST;
+  process.env.STORAGE_EMULATOR_HOST = gcs.url;
+  return {
+    lake: new GcsLake({ bucket: "gs://acme-lake", prefix, project: "acme" }),
+    scratch,
+    async dispose() {
+      if (before === undefined) delete process.env.STORAGE_EMULATOR_HOST;
+      else process.env.STORAGE_EMULATOR_HOST = before;
+      for (const k of [...gcs.objects.keys()]) if (k.startsWith(`${prefix}/`)) gcs.objects.delete(k);
+      rmSync(scratch, { recursive: true, force: true });
+    },
+  };
+});

@@ -80,9 +80,14 @@ export async function startFakeGcs(opts: { bucket?: string; pageSize?: number } 
     let body = received;
     const url = new URL(req.url ?? "/", "http://x");
     const q = url.searchParams;
-    const objectPath = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(url.pathname);
-    const listPath = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
-    const uploadPath = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(url.pathname);
+    // With STORAGE_EMULATOR_HOST set, the Storage client sends JSON-API calls as `/b/…` (no
+    // `/storage/v1`) and media downloads as `/download/storage/v1/b/…`: the same routes.
+    const path = url.pathname.startsWith("/b/")
+      ? `/storage/v1${url.pathname}`
+      : url.pathname.replace(/^\/download\/storage\/v1\//, "/storage/v1/");
+    const objectPath = /^\/storage\/v1\/b\/([^/]+)\/o\/(.+)$/.exec(path);
+    const listPath = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(path);
+    const uploadPath = /^\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(path);
     const b = decodeURIComponent((objectPath ?? listPath ?? uploadPath)?.[1] ?? "");
     if (b !== bucket) return error(res, 404, `bucket ${b} not found`);
 

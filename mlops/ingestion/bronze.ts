@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { ValidationError } from "../../platform/errors.ts";
 import type { Warehouse } from "../../platform/ports/warehouse.ts";
 import type { ColumnType, ContractColumn, DataContract } from "./contract.ts";
+import { labelCounts, type RuleKind, reasonKindSql, ruleReasonSql } from "./reasons.ts";
 import { type FileScan, scanFile } from "./scan.ts";
 import { ident, lit } from "./sql.ts";
 
@@ -92,19 +93,6 @@ function readsTyped(c: ContractColumn, scan: FileScan): boolean {
   }
   return true;
 }
-
-/** Short labels for reject counts, keyed by the phrase the reason text contains. */
-const REASON_LABELS: Record<string, string> = {
-  "duplicate key": "duplicate key",
-  "ragged row": "ragged row",
-  "not a JSON object": "invalid JSON",
-  "empty value": "null in non-nullable",
-  "is not a valid": "wrong type",
-  "below minimum": "out of range",
-  "above maximum": "out of range",
-  "not an allowed value": "not in enum",
-  "does not match pattern": "pattern mismatch",
-};
 
 /** Schema of the rejects Parquet files (bronze.rejects). */
 export const REJECT_COLUMNS =
@@ -399,12 +387,9 @@ export async function stageBronze(wh: Warehouse, input: BronzeInput): Promise<Br
       );
     } else renameSync(bad > 0 ? badFile : dupFile, rejectsFile);
     const kinds = await wh.query<{ kind: string; n: number }>(
-      `SELECT CASE WHEN reason LIKE 'duplicate key%' THEN 'duplicate key' ELSE regexp_extract(reason, '(ragged row|not a JSON object|empty value|is not a valid|below minimum|above maximum|not an allowed value|does not match pattern)') END AS kind, count(*) AS n FROM read_parquet(${lit(rejectsFile)}) GROUP BY 1 ORDER BY 2 DESC`,
+      `SELECT ${reasonKindSql("reason")} AS kind, count(*) AS n FROM read_parquet(${lit(rejectsFile)}) GROUP BY 1 ORDER BY 2 DESC`,
     );
-    for (const k of kinds) {
-      const label = REASON_LABELS[k.kind] ?? "other";
-      rejectReasons[label] = (rejectReasons[label] ?? 0) + Number(k.n);
-    }
+    Object.assign(rejectReasons, labelCounts(kinds));
   }
   await wh.exec(
     "DROP TABLE IF EXISTS _duph; DROP TABLE IF EXISTS _dups; DROP TABLE IF EXISTS _rag; DROP TABLE IF EXISTS _bp",
@@ -500,47 +485,38 @@ function typedColumn(c: ContractColumn, present: string | undefined, i: number, 
 function columnRules(c: ContractColumn, i: number, typed: boolean): [string, string][] {
   const b = `b${i}`;
   const t = `t${i}`;
-  const name = c.name.replaceAll("'", "''");
-  const shown = `left(${b}, 60)`;
+  // the reason texts are the ones the gcp path renders too (reasons.ts)
+  const why = (rule: RuleKind) => ruleReasonSql(c.name, c, rule, b, lit);
   const out: [string, string][] = [];
-  if (!c.nullable) out.push([`${b} IS NULL`, `'${name}: empty value in a non-nullable column'`]);
+  if (!c.nullable) out.push([`${b} IS NULL`, why("empty")]);
   if (typed && c.type === "integer") {
-    // Not whole, or too large to be exact in a DOUBLE: the text pass decides.
+    // Not whole, or too large to be exact in a DOUBLE: the text pass decides (and words it).
     out.push([
       `${b} IS NOT NULL AND (${b} <> trunc(${b}) OR abs(${b}) >= ${EXACT_DOUBLE_INT})`,
-      `'${name}: ' || ${b} || ' is not a whole number'`,
+      `${lit(`${c.name}: `)} || ${b} || ' is not a whole number'`,
     ]);
   } else if (!typed && c.type === "integer") {
-    out.push([
-      `${b} IS NOT NULL AND (${t} IS NULL OR TRY_CAST(${b} AS DOUBLE) <> ${t})`,
-      `'${name}: "' || ${shown} || '" is not a valid integer'`,
-    ]);
+    out.push([`${b} IS NOT NULL AND (${t} IS NULL OR TRY_CAST(${b} AS DOUBLE) <> ${t})`, why("type")]);
   } else if (!typed && c.type !== "string") {
-    out.push([
-      `${b} IS NOT NULL AND ${t} IS NULL`,
-      `'${name}: "' || ${shown} || '" is not a valid ${c.type}'`,
-    ]);
+    out.push([`${b} IS NOT NULL AND ${t} IS NULL`, why("type")]);
   }
+  // A range is checked on a value of the column's type only ("1.5" in an integer column is refused
+  // as not an integer, not also as out of range), as the gcp path does.
+  const whole = !typed && c.type === "integer" ? ` AND TRY_CAST(${b} AS DOUBLE) = ${t}` : "";
   if (c.min !== undefined && (c.type === "integer" || c.type === "number")) {
-    out.push([`${t} < ${c.min}`, `'${name}: ' || ${b} || ' is below minimum ${c.min}'`]);
+    out.push([`${t} < ${c.min}${whole}`, why("below")]);
   }
   if (c.max !== undefined && (c.type === "integer" || c.type === "number")) {
-    out.push([`${t} > ${c.max}`, `'${name}: ' || ${b} || ' is above maximum ${c.max}'`]);
+    out.push([`${t} > ${c.max}${whole}`, why("above")]);
   }
   if (c.enum) {
-    out.push([
-      `${b} IS NOT NULL AND ${b} NOT IN (${c.enum.map(lit).join(", ")})`,
-      `'${name}: "' || ${shown} || '" is not an allowed value'`,
-    ]);
+    out.push([`${b} IS NOT NULL AND ${b} NOT IN (${c.enum.map(lit).join(", ")})`, why("enum")]);
   }
   if (c.pattern) {
     const glob = patternAsGlob(c.pattern);
     const matches =
       glob === undefined ? `regexp_full_match(${b}, ${lit(c.pattern)})` : `${b} GLOB ${lit(glob)}`;
-    out.push([
-      `${b} IS NOT NULL AND NOT ${matches}`,
-      `'${name}: "' || ${shown} || '" does not match pattern ${c.pattern.replaceAll("'", "''")}'`,
-    ]);
+    out.push([`${b} IS NOT NULL AND NOT ${matches}`, why("pattern")]);
   }
   return out;
 }

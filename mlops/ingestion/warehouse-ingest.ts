@@ -5,11 +5,12 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { TelcoError, ValidationError } from "../../platform/errors.ts";
 import type { Lake } from "../../platform/ports/lake.ts";
-import type { LoadResult, Warehouse } from "../../platform/ports/warehouse.ts";
+import type { LoadBatch, LoadResult, Warehouse } from "../../platform/ports/warehouse.ts";
 import type { SqlDialect } from "../../platform/sql/dialect.ts";
 import { checkHeader } from "./bronze.ts";
 import { contractColumnSchema, type DataContract } from "./contract.ts";
 import type { IngestedFileReport, IngestOptions, IngestPlan, IngestReport } from "./ingest.ts";
+import { labelCounts, reasonKindSql, ruleReasonSql } from "./reasons.ts";
 import { parseCsvRecord } from "./scan.ts";
 import { bigqueryIdent, conformedNames } from "./sql.ts";
 import { bigqueryInsertVersionSql, ensureMetaSchema } from "./versions.ts";
@@ -365,6 +366,7 @@ export async function ingestPlanInWarehouse(
         ingestedAt,
         lines: true,
         deferPublish: true,
+        reason: contractReasons(files[0].file.contract),
       });
       dropStaging.push(...(result.publish?.cleanup ?? []));
       staged.push({ name, contract: files[0].contract, result, keys: files.map((t) => t.rawKey) });
@@ -522,9 +524,8 @@ export async function ingestPlanInWarehouse(
     const [{ n: bronzeRows }] = await wh.query<{ n: number }>(
       `SELECT count(*) AS n FROM bronze.${s.name} WHERE _batch_id = ${bq(batchId)}`,
     );
-    const reasons = await wh.query<{ reason: string; n: number }>(quarantineReasonsSql(s.name, batchId));
-    const rejectReasons: Record<string, number> = {};
-    for (const r of reasons) rejectReasons[r.reason] = Number(r.n);
+    const kinds = await wh.query<{ kind: string | null; n: number }>(quarantineReasonsSql(s.name, batchId));
+    const rejectReasons = labelCounts(kinds);
     const fileRows = Number(bronzeRows);
     const fileRejects = Object.values(rejectReasons).reduce((a, b) => a + b, 0);
     rows += fileRows;
@@ -572,11 +573,25 @@ export async function ingestPlanInWarehouse(
 }
 
 /**
- * A batch's quarantined rows of one table counted by reason, duplicate keys under one "duplicate
- * key" label as the local report counts them (BigQuery SQL that DuckDB also runs).
+ * A batch's quarantined rows of one table counted by kind of reason (reasons.ts: the kinds the
+ * local report counts, then labelled by `reasonLabel`), as BigQuery SQL that DuckDB also runs.
  */
 export function quarantineReasonsSql(table: string, batchId: string): string {
-  return `SELECT CASE WHEN starts_with(reason, 'duplicate key') THEN 'duplicate key' ELSE reason END AS reason, count(*) AS n FROM bronze._quarantine WHERE table_name = ${bq(table)} AND batch_id = ${bq(batchId)} GROUP BY 1 ORDER BY n DESC, reason`;
+  return `SELECT ${reasonKindSql("reason")} AS kind, count(*) AS n FROM bronze._quarantine WHERE table_name = ${bq(table)} AND batch_id = ${bq(batchId)} GROUP BY 1 ORDER BY n DESC, kind`;
+}
+
+/**
+ * The reasons of a contract's rejected rows in the local path's words (reasons.ts), for the load's
+ * conformed column names: each reason names the column as the contract does.
+ */
+export function contractReasons(contract: DataContract): NonNullable<LoadBatch["reason"]> {
+  const names = conformedNames([
+    ...(contract.rowId ? [contract.rowId] : []),
+    ...contract.columns.map((c) => c.name),
+  ]);
+  const original = new Map([...names].map(([from, to]) => [to, from]));
+  return (column, rule, cell, lit) =>
+    ruleReasonSql(original.get(column.name) ?? column.name, column, rule, cell, lit);
 }
 
 /** The publish job's id, known before it is submitted so its outcome can be looked up by it. */

@@ -90,7 +90,21 @@ export interface LoadBatch {
    * for the caller to run in one transaction with its own bookkeeping.
    */
   deferPublish?: boolean;
+  /**
+   * The caller's wording of a broken rule, as a SQL string expression over the cell's text (see
+   * mlops/ingestion/reasons.ts): the rows' reasons then read as the local path's, every broken rule
+   * of a row joined with "; ". Without it the loader words them itself (first broken rule only).
+   */
+  reason?: (
+    column: LoadTableSpec["columns"][number],
+    rule: LoadRuleKind,
+    cell: string,
+    lit: (text: string) => string,
+  ) => string;
 }
+
+/** A contract rule a loaded cell can break. */
+export type LoadRuleKind = "empty" | "type" | "below" | "above" | "enum" | "pattern";
 
 export interface LoadResult {
   table: string;

@@ -4,6 +4,7 @@ import type {
   LoadBatch,
   LoadColumnType,
   LoadResult,
+  LoadRuleKind,
   LoadTableSpec,
   Warehouse,
 } from "../../ports/warehouse.ts";
@@ -126,7 +127,13 @@ export function loadScript(
   engine: LoadSqlEngine,
   spec: LoadTableSpec,
   staging: string,
-  batch: { batchId: string; ingestedAt: string; badRecordErrors?: string[]; lines?: boolean },
+  batch: {
+    batchId: string;
+    ingestedAt: string;
+    badRecordErrors?: string[];
+    lines?: boolean;
+    reason?: LoadBatch["reason"];
+  },
 ): LoadScript {
   const target = `bronze.${spec.name}`;
   const q = engine.quote;
@@ -135,35 +142,54 @@ export function loadScript(
     const v = `nullif(trim(s.${q(c.name)}), '')`;
     return c.type === "number" && c.decimal === "," ? `replace(${v}, ',', '.')` : v;
   };
+  // the cell as text, blank = NULL: what a reason shows (before a decimal comma is turned)
+  const cell = (c: LoadTableSpec["columns"][number]) => `nullif(trim(s.${q(c.name)}), '')`;
   const checks = spec.columns.flatMap((c) => {
     const v = value(c);
     const typed = engine.safeCast(v, c.type);
     const out: [string, string][] = [];
-    if (!c.nullable) out.push([`${v} is not null`, `${c.name}: empty`]);
+    const why = (rule: LoadRuleKind, own: string) =>
+      batch.reason ? batch.reason(c, rule, cell(c), engine.lit) : engine.lit(own);
+    if (!c.nullable) out.push([`${v} is not null`, why("empty", `${c.name}: empty`)]);
     if (c.type === "integer") {
       // a pattern too, so "1.5" is refused on both engines (DuckDB would round it)
       out.push([
         `${v} is null or (${typed} is not null and ${engine.matches(v, "[+-]?[0-9]+")})`,
-        `${c.name}: not an integer`,
+        why("type", `${c.name}: not an integer`),
       ]);
     } else if (c.type !== "string")
-      out.push([`${v} is null or ${typed} is not null`, `${c.name}: not a ${c.type}`]);
+      out.push([`${v} is null or ${typed} is not null`, why("type", `${c.name}: not a ${c.type}`)]);
+    // a range is checked on a value of the column's type only: one that is not is refused (and
+    // worded) by the type check alone, as the local bronze stage does
+    const inType =
+      c.type === "integer"
+        ? `(${typed} is not null and ${engine.matches(v, "[+-]?[0-9]+")})`
+        : `${typed} is not null`;
+    if (c.min !== undefined)
+      out.push([`not ${inType} or ${typed} >= ${c.min}`, why("below", `${c.name}: below ${c.min}`)]);
+    if (c.max !== undefined)
+      out.push([`not ${inType} or ${typed} <= ${c.max}`, why("above", `${c.name}: above ${c.max}`)]);
     if (c.enum)
       out.push([
         `${v} is null or ${v} in (${c.enum.map(sqlStr).join(", ")})`,
-        `${c.name}: not one of ${c.enum.join(", ")}`,
+        why("enum", `${c.name}: not one of ${c.enum.join(", ")}`),
       ]);
-    if (c.min !== undefined) out.push([`${v} is null or ${typed} >= ${c.min}`, `${c.name}: below ${c.min}`]);
-    if (c.max !== undefined) out.push([`${v} is null or ${typed} <= ${c.max}`, `${c.name}: above ${c.max}`]);
     if (c.pattern)
-      out.push([`${v} is null or ${engine.matches(v, c.pattern)}`, `${c.name}: does not match ${c.pattern}`]);
+      out.push([
+        `${v} is null or ${engine.matches(v, c.pattern)}`,
+        why("pattern", `${c.name}: does not match ${c.pattern}`),
+      ]);
     return out;
   });
   // coalesce(…, false): a failed cast makes a range check null, which must count as failing
   const ok = checks.length ? checks.map(([cond]) => `coalesce(${cond}, false)`).join("\n    and ") : "true";
-  const reason = checks.length
-    ? `coalesce(${checks.map(([cond, why]) => `case when not coalesce(${cond}, false) then ${engine.lit(why)} end`).join(", ")})`
-    : `cast(null as ${str})`;
+  const broken = checks.map(([cond, why]) => `case when not coalesce(${cond}, false) then ${why} end`);
+  // the caller's wording names every broken rule (as the local path does); the loader's the first
+  const reason = !checks.length
+    ? `cast(null as ${str})`
+    : batch.reason
+      ? `array_to_string([${broken.join(", ")}], '; ')`
+      : `coalesce(${broken.join(", ")})`;
   const event = spec.columns.find((c) => c.name === spec.eventTime);
   const partition = event
     ? event.type === "timestamp"
@@ -320,6 +346,7 @@ export class BigQueryLoader {
       ingestedAt: batch.ingestedAt,
       badRecordErrors,
       lines,
+      reason: batch.reason,
     });
     if (!batch.deferPublish) {
       // One script, one job: BigQuery keeps no session between calls.

@@ -223,6 +223,12 @@ class CustomerChooser {
       const inFidelity = r.result.contracts.some((c) => c.status === "active" && c.fidelity_fine_brl > 0);
       if (inFidelity !== req.in_fidelity) return false;
     }
+    if (req.plans_include) {
+      const r = await tb.call("get_customer_profile", {});
+      if (!r.ok) return false;
+      const plans = r.result.contracts.filter((c) => c.status === "active").map((c) => c.plan_id);
+      if (!req.plans_include.every((p) => plans.includes(p))) return false;
+    }
     return true;
   }
 }

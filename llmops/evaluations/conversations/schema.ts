@@ -51,6 +51,8 @@ export const requirementSchema = z
     invoice_changed: z.boolean().optional(),
     /** An active contract still in its loyalty period (a fine applies). */
     in_fidelity: z.boolean().optional(),
+    /** Active contracts on these plans (e.g. COMBO1000TV: a combo with the TV inside). */
+    plans_include: z.array(z.string()).optional(),
   })
   .strict();
 export type Requirement = z.infer<typeof requirementSchema>;

@@ -215,7 +215,9 @@ describe("telco data ingest synthetic under the gcp profile (fake BigQuery, in-m
     // line) and the meta rows of the batch
     const tx = fake.queries.filter((q) => q.sql.startsWith("BEGIN TRANSACTION;")).at(-1)?.sql ?? "";
     expect(tx).toMatch(/;\nCOMMIT TRANSACTION;$/);
-    expect(tx).toMatch(/insert into dev_bronze\.crm_customers select /);
+    expect(tx).toMatch(
+      /insert into dev_bronze\.crm_customers \(`customer_id`, [^)]*, _batch_id, _ingested_at\) select /,
+    );
     expect(tx).toMatch(/insert into dev_bronze\._quarantine select 'crm_customers' as table_name/);
     expect(tx).toContain("'duplicate key (' || 'customer_id=' || coalesce(");
     expect(tx).toContain(
@@ -578,22 +580,27 @@ describe("loadJsonl: the copy a load job reads", () => {
     );
     const out = join(dir, "t.jsonl");
     const r = await loadJsonl(path, c("csv"), "t.csv", out);
-    expect(r).toEqual({ records: cells.length, columns: ["n", "Note", "id", "other"] });
+    expect(r).toEqual({
+      records: cells.length,
+      columns: ["n", "Note", "id", "other"],
+      extras: new Map([["other", "other"]]),
+    });
     const rows = readFileSync(out, "utf8")
       .trimEnd()
       .split("\n")
       .map((l) => JSON.parse(l));
     expect(rows.map((o) => o.note)).toEqual(cells);
-    expect(rows[0]).toEqual({ _line: 2, id: "k0", note: cells[0], n: "0" });
+    // the column the contract lacks is written too (bronze keeps it as text)
+    expect(rows[0]).toEqual({ _line: 2, id: "k0", note: cells[0], n: "0", other: "x" });
   });
 
-  it("turns JSONL values into text, keeps only contract keys, and writes a line BigQuery cannot read for a non-object", async () => {
+  it("turns JSONL values into text, keeps extra keys under snake_case names, and writes a line BigQuery cannot read for a non-object", async () => {
     const dir = tempDir("telco-jsonl-");
     const path = join(dir, "t.jsonl");
     writeFileSync(
       path,
       [
-        JSON.stringify({ id: "a", Note: { x: 1 }, n: 1.5, extra: true }),
+        JSON.stringify({ id: "a", Note: { x: 1 }, n: 1.5, extra: true, "Plan Name": "x", _batch_id: "z" }),
         "",
         "[1, 2]",
         "{not json",
@@ -603,9 +610,25 @@ describe("loadJsonl: the copy a load job reads", () => {
     const out = join(dir, "t.out");
     const r = await loadJsonl(path, c("jsonl"), "t.jsonl", out);
     expect(r.records).toBe(4);
-    expect(new Set(r.columns)).toEqual(new Set(["id", "Note", "n", "extra"]));
+    expect(new Set(r.columns)).toEqual(new Set(["id", "Note", "n", "extra", "Plan Name", "_batch_id"]));
+    // snake_case names, as the contract's columns get (a leading _ dropped: no clash with _batch_id)
+    expect(r.extras).toEqual(
+      new Map([
+        ["extra", "extra"],
+        ["Plan Name", "plan_name"],
+        ["_batch_id", "batch_id"],
+      ]),
+    );
     const lines = readFileSync(out, "utf8").trimEnd().split("\n");
-    expect(JSON.parse(lines[0])).toEqual({ _line: 1, id: "a", note: '{"x":1}', n: "1.5" });
+    expect(JSON.parse(lines[0])).toEqual({
+      _line: 1,
+      id: "a",
+      note: '{"x":1}',
+      n: "1.5",
+      extra: "true",
+      plan_name: "x",
+      batch_id: "z",
+    });
     expect(lines[1]).toBe("not a JSON object: line 3");
     expect(lines[2]).toBe("not a JSON object: line 4");
     expect(JSON.parse(lines[3])).toEqual({ _line: 5, id: "b", n: null });

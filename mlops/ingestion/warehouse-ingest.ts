@@ -5,14 +5,14 @@ import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { TelcoError, ValidationError } from "../../platform/errors.ts";
 import type { Lake } from "../../platform/ports/lake.ts";
-import type { LoadBatch, LoadResult, Warehouse } from "../../platform/ports/warehouse.ts";
+import type { LoadBatch, LoadResult, LoadTableSpec, Warehouse } from "../../platform/ports/warehouse.ts";
 import type { SqlDialect } from "../../platform/sql/dialect.ts";
 import { checkHeader } from "./bronze.ts";
 import { contractColumnSchema, type DataContract } from "./contract.ts";
 import type { IngestedFileReport, IngestOptions, IngestPlan, IngestReport } from "./ingest.ts";
 import { labelCounts, reasonKindSql, ruleReasonSql } from "./reasons.ts";
 import { parseCsvRecord } from "./scan.ts";
-import { bigqueryIdent, conformedNames } from "./sql.ts";
+import { bigqueryIdent, conformedNames, snake } from "./sql.ts";
 import { bigqueryInsertVersionSql, ensureMetaSchema } from "./versions.ts";
 import { buildLoadedSilver } from "./warehouse-load.ts";
 
@@ -43,6 +43,11 @@ const BQ_TYPES: Record<DataContract["columns"][number]["type"], string> = {
 export interface LoadJsonlResult {
   records: number;
   columns: string[];
+  /**
+   * Columns the contract lacks, delivered name → the key they were written under (snake_case,
+   * clear of the contract's names and of _line/_batch_id/_ingested_at), in the order first seen.
+   */
+  extras: Map<string, string>;
 }
 
 /**
@@ -68,6 +73,9 @@ export async function loadJsonl(
     ...contract.columns.map((c) => c.name),
   ]);
   const known = new Set(contract.columns.map((c) => c.name));
+  // keys of the columns the contract lacks: kept (as text), like the local bronze stage keeps them
+  const used = new Set([...names.values(), "_line", "_batch_id", "_ingested_at"]);
+  const extras = new Map<string, string>();
   const rowId = contract.rowId ? (names.get(contract.rowId) as string) : undefined;
   const delimiter = contract.delimiter ?? ",";
   const sink = createWriteStream(out);
@@ -88,6 +96,18 @@ export async function loadJsonl(
   };
   // JSON text built by hand from pre-quoted keys: no object per record (about twice as fast)
   const key = new Map([...known].map((k) => [k, `,${JSON.stringify(names.get(k))}:`]));
+  const keyOf = (k: string): string => {
+    const found = key.get(k);
+    if (found !== undefined) return found;
+    const base = snake(k);
+    let name = base;
+    for (let n = 2; used.has(name); n++) name = `${base}_${n}`;
+    used.add(name);
+    extras.set(k, name);
+    const prefix = `,${JSON.stringify(name)}:`;
+    key.set(k, prefix);
+    return prefix;
+  };
   const cell = (v: unknown): string =>
     v === null || v === undefined
       ? "null"
@@ -96,10 +116,7 @@ export async function loadJsonl(
     `{"_line":${line}${rowId ? `,${JSON.stringify(rowId)}:${JSON.stringify(`${deliveredAs}:${line}`)}` : ""}`;
   const object = (line: number, entries: [string, unknown][]) => {
     let out = head(line);
-    for (const [k, v] of entries) {
-      const prefix = key.get(k);
-      if (prefix !== undefined) out += prefix + cell(v);
-    }
+    for (const [k, v] of entries) if (k !== "_line") out += keyOf(k) + cell(v);
     return `${out}}`;
   };
   // for a CSV: the JSON key prefix of each header position (undefined: a column the contract lacks)
@@ -109,7 +126,7 @@ export async function loadJsonl(
       text.includes('"') || text.includes("\r") ? parseCsvRecord(text, delimiter) : text.split(delimiter);
     if (!header) {
       header = fields.map((h) => h.trim());
-      slots = header.map((h) => key.get(h));
+      slots = header.map((h) => (h === "" || h === "_line" ? undefined : keyOf(h)));
       return;
     }
     if (fields.length === 1 && fields[0].trim() === "") return;
@@ -166,7 +183,7 @@ export async function loadJsonl(
   await flush();
   sink.end();
   await once(sink, "finish");
-  return { records, columns: header ?? [...keys] };
+  return { records, columns: header ?? [...keys], extras };
 }
 
 /**
@@ -288,17 +305,30 @@ export async function ingestPlanInWarehouse(
     contract: DataContract;
     hash: string;
     bytes: number;
+    /** Bronze names of the file's columns the contract lacks (kept as STRING). */
+    extras: string[];
   }[] = [];
   // What this batch put in Cloud Storage and BigQuery before its commit, undone on failure.
   const uploaded: string[] = [];
   const stagingPrefix = `raw/${plan.dataset}/_staging/${batchId}/`;
   const dropStaging: string[] = [];
   const work = mkdtempSync(join(tmpdir(), "telco-load-"));
-  const staged: { name: string; contract: DataContract; result: LoadResult; keys: string[] }[] = [];
+  const staged: {
+    name: string;
+    contract: DataContract;
+    result: LoadResult;
+    keys: string[];
+    extras: string[];
+  }[] = [];
   let keepUploads = false;
   try {
     // 1. Stage.
-    const copies: { f: IngestPlan["files"][number]; hash: string; jsonl: string }[] = [];
+    const copies: {
+      f: IngestPlan["files"][number];
+      hash: string;
+      jsonl: string;
+      extras: Map<string, string>;
+    }[] = [];
     for (const f of plan.files) {
       const hash = await fileHash(f.path);
       const seen = await wh.query<{ batch_id: string }>(
@@ -326,13 +356,15 @@ export async function ingestPlanInWarehouse(
       // the header (or the JSONL keys) by name: a missing required column refuses the file
       const { extra: unknown } = checkHeader(f.contract, read.columns, f.deliveredAs);
       if (unknown.length > 0) {
+        // the local wording, with the STRING columns bronze keeps them in
+        const as = unknown.map((u) => read.extras.get(u) ?? u).join(", ");
         warnings.push(
-          `${f.deliveredAs}: unexpected column(s) ${unknown.join(", ")} not in contract ${f.contract.name} v${f.contract.version}; not loaded into BigQuery bronze`,
+          `${f.deliveredAs}: unexpected column(s) ${unknown.join(", ")} not in contract ${f.contract.name} v${f.contract.version}; kept in bronze as text (STRING ${as})`,
         );
       }
-      copies.push({ f, hash, jsonl });
+      copies.push({ f, hash, jsonl, extras: read.extras });
     }
-    for (const { f, hash, jsonl } of copies) {
+    for (const { f, hash, jsonl, extras } of copies) {
       const rawKey = `raw/${plan.dataset}/${f.contract.source}/ingest_date=${ingestDate}/${batchId}/${basename(f.deliveredAs)}`;
       progress(`upload ${f.deliveredAs} → ${lake.uri(rawKey)}`);
       uploaded.push(`raw/${plan.dataset}/${f.contract.source}/ingest_date=${ingestDate}/${batchId}/`);
@@ -347,6 +379,7 @@ export async function ingestPlanInWarehouse(
         contract: loadableContract(f.contract),
         hash,
         bytes: statSync(f.path).size,
+        extras: [...extras.values()],
       });
     }
     if (toLoad.length > 0) {
@@ -360,7 +393,16 @@ export async function ingestPlanInWarehouse(
     for (const name of names) {
       const files = toLoad.filter((t) => t.contract.name === name);
       progress(`load ${files.length} file(s) into a staging table for bronze.${name}`);
-      const result = await loadFiles(files[0].contract, {
+      // columns the contract lacks are kept in bronze as STRING, as the local bronze stage keeps them
+      const extras = [...new Set(files.flatMap((t) => t.extras))];
+      const spec: LoadTableSpec = {
+        ...files[0].contract,
+        columns: [
+          ...files[0].contract.columns,
+          ...extras.map((e) => ({ name: e, type: "string" as const, nullable: true })),
+        ],
+      };
+      const result = await loadFiles(spec, {
         uris: files.map((t) => lake.uri(t.loadKey)),
         batchId,
         ingestedAt,
@@ -369,10 +411,28 @@ export async function ingestPlanInWarehouse(
         reason: contractReasons(files[0].file.contract),
       });
       dropStaging.push(...(result.publish?.cleanup ?? []));
-      staged.push({ name, contract: files[0].contract, result, keys: files.map((t) => t.rawKey) });
+      staged.push({
+        name,
+        contract: files[0].contract,
+        result,
+        keys: files.map((t) => t.rawKey),
+        extras,
+      });
     }
     if (staged.length > 0) {
-      await wh.exec(`${staged.flatMap((s) => s.result.publish?.setup ?? []).join(";\n")};`);
+      // DDL before the transaction (BigQuery runs none inside one): bronze and the quarantine if
+      // missing, then the extra columns a bronze table made by an earlier batch lacks (an ALTER is
+      // not undone if the batch then fails: the column stays, empty, on a table that allows it)
+      await wh.exec(
+        `${staged
+          .flatMap((s) => [
+            ...(s.result.publish?.setup ?? []),
+            ...s.extras.map(
+              (e) => `ALTER TABLE bronze.${s.name} ADD COLUMN IF NOT EXISTS ${bigqueryIdent(e)} STRING`,
+            ),
+          ])
+          .join(";\n")};`,
+      );
 
       // 2. Publish: one transaction.
       const count = (table: string) =>

@@ -245,7 +245,7 @@ describe("one batch, one transaction: a failure at each step leaves BigQuery and
       `lake/raw/my-churn/user/ingest_date=${report?.ingestDate}/${id}/churn.csv`,
     ]);
     expect(report?.warnings.join("\n")).toMatch(
-      /churn\.csv: unexpected column\(s\) extra_col not in contract my_churn v1; not loaded into BigQuery bronze/,
+      /churn\.csv: unexpected column\(s\) extra_col not in contract my_churn v1; kept in bronze as text \(STRING extra_col\)/,
     );
   });
 
@@ -438,5 +438,111 @@ describe("the answer to the publish job is lost: the batch's outcome is looked u
     const keys = [...bucket.objects.keys()];
     expect(keys.filter((k) => k.endsWith("/churn.csv"))).toHaveLength(1);
     expect(keys.filter((k) => k.includes("/_staging/"))).toHaveLength(1);
+  });
+});
+
+describe("a column the contract lacks is kept in bronze as text under both profiles", () => {
+  it("local and the BigQuery statements' twin keep extra_col in bronze with the same values, on a bronze table an earlier batch made without it", async () => {
+    const dir = tempDir("telco-extra-");
+    const path = join(dir, "churn.csv");
+    writeFileSync(path, FILE);
+    const jsonl = join(dir, "churn.jsonl");
+    const read = await loadJsonl(path, CONTRACT, "churn.csv", jsonl);
+    expect(read.extras).toEqual(new Map([["extra_col", "extra_col"]]));
+
+    const base = loadableContract(CONTRACT);
+    const spec = {
+      ...base,
+      columns: [...base.columns, { name: "extra_col", type: "string" as const, nullable: true }],
+    };
+    const wh = await DuckDbWarehouse.open(":memory:");
+    let twin: unknown[];
+    try {
+      await wh.exec("create schema bronze");
+      // an earlier batch's bronze table, made from the contract alone
+      for (const sql of loadScript(duckdbLoadSql, base, "bronze._load_0", {
+        batchId: "b0",
+        ingestedAt: "2026-12-06 10:00:00",
+      }).setup)
+        await wh.exec(sql);
+      const cols = spec.columns.map((c) => `'${c.name}': 'VARCHAR'`).join(", ");
+      await wh.exec(
+        `create table bronze._load_x as select * from read_json('${jsonl}', format = 'newline_delimited', columns = {${cols}, '_line': 'BIGINT'})`,
+      );
+      const script = loadScript(duckdbLoadSql, spec, "bronze._load_x", {
+        batchId: "b1",
+        ingestedAt: "2026-12-07 10:00:00",
+        lines: true,
+        reason: contractReasons(CONTRACT),
+      });
+      for (const sql of script.setup) await wh.exec(sql);
+      // the twin of the ALTER the gcp ingest sends before the transaction
+      await wh.exec('ALTER TABLE bronze.my_churn ADD COLUMN IF NOT EXISTS "extra_col" VARCHAR');
+      for (const sql of [...script.statements, ...script.cleanup]) await wh.exec(sql);
+      twin = await wh.query("select customer_id, extra_col from bronze.my_churn order by customer_id");
+    } finally {
+      await wh.close();
+    }
+    expect(twin).toEqual([
+      { customer_id: "c1", extra_col: "x" },
+      { customer_id: "c3", extra_col: "w" },
+    ]);
+
+    const schemas = tempDir("telco-extra-schemas-");
+    freezeContract(userContractPath(schemas, "my-churn"), CONTRACT);
+    const local = contextFromConfig(configSchema.parse({}), tempDir("telco-extra-local-"));
+    try {
+      const report = await ingestCsv(local, path, {
+        name: "my-churn",
+        target: "Churn",
+        contractDir: schemas,
+      });
+      expect(report.warnings.join("\n")).toMatch(/extra_col .*kept in bronze as text/);
+      const lwh = await local.warehouse();
+      expect(
+        await lwh.query("SELECT customer_id, extra_col FROM bronze.my_churn ORDER BY customer_id"),
+      ).toEqual(twin);
+    } finally {
+      await local.close();
+    }
+  });
+
+  it("gcp: the ALTER adds the STRING column before the transaction and the insert names it (fake BigQuery's end state)", async () => {
+    const env = await gcpApp({});
+    try {
+      const dir = tempDir("telco-gcp-extra-file-");
+      const path = join(dir, "churn.csv");
+      writeFileSync(path, FILE);
+      const report = await ingestCsv(env.app, path, {
+        name: "my-churn",
+        target: "Churn",
+        contractDir: env.schemas,
+      });
+      expect(env.fake.addedColumns.get("dev_bronze.my_churn")).toEqual(["extra_col"]);
+      const bronzeInsert = env.fake.held.get("dev_bronze.my_churn")?.[0] ?? "";
+      expect(bronzeInsert).toMatch(
+        /^insert into dev_bronze\.my_churn \(.*`extra_col`, _batch_id, _ingested_at\) select /,
+      );
+      expect(bronzeInsert).toContain(`'${report.batchId}' as _batch_id`);
+      const sent = env.fake.queries.map((q) => q.sql);
+      const alter = sent.findIndex((q) =>
+        q.includes("ALTER TABLE dev_bronze.my_churn ADD COLUMN IF NOT EXISTS `extra_col` STRING"),
+      );
+      const begin = sent.findIndex((q) => q.startsWith("BEGIN TRANSACTION"));
+      expect(alter).toBeGreaterThanOrEqual(0);
+      expect(alter).toBeLessThan(begin);
+      const parser = new Parser();
+      for (const stmt of sent[alter].split(";\n").map((x) => x.replace(/;$/, ""))) {
+        // node-sql-parser's BigQuery grammar lacks ADD COLUMN's IF NOT EXISTS (in BigQuery's DDL
+        // reference: ALTER TABLE … ADD COLUMN [IF NOT EXISTS]); the rest is parsed as sent
+        const parsed = stmt.replace("ADD COLUMN IF NOT EXISTS", "ADD COLUMN");
+        expect(() => parser.astify(parsed, { database: "bigquery" }), stmt).not.toThrow();
+      }
+      // silver keeps the contract's columns only, as locally
+      const silver = sent.find((q) => q.startsWith("create or replace table dev_silver.my_churn")) ?? "";
+      expect(silver).not.toContain("extra_col");
+    } finally {
+      await env.fake.close();
+    }
   });
 });

@@ -270,7 +270,7 @@ describe("BigQueryLoader against a fake BigQuery REST API", () => {
       fake.requests.some((r) => r.method === "GET" && r.path.includes("/jobs/telco_load_crm_customers_")),
     ).toBe(true);
     const script = fake.queries.find((q) => !q.dryRun)?.sql ?? "";
-    expect(script).toContain("insert into dev_bronze.crm_customers select");
+    expect(script).toMatch(/insert into dev_bronze\.crm_customers \([^)]*, _batch_id, _ingested_at\) select/);
     expect(script).toContain("from dev_bronze._load_crm_customers_b_1 as s where not (");
     expect(script).toContain("'unreadable: gs://lake/raw/crm/customers.csv: Too many values in line 12'");
     expect(script).toMatch(/drop table dev_bronze\._load_crm_customers_b_1;$/);

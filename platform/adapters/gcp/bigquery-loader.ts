@@ -219,7 +219,8 @@ export function loadScript(
   const statements = [
     `${engine.deleteFrom} ${target} where _batch_id = ${batchId}`,
     `${engine.deleteFrom} bronze._quarantine where table_name = ${engine.lit(spec.name)} and batch_id = ${batchId}`,
-    `insert into ${target} select ${spec.columns
+    // columns named: a bronze table may hold them in another order (a column added by ALTER is last)
+    `insert into ${target} (${[...spec.columns.map((c) => q(c.name)), "_batch_id", "_ingested_at"].join(", ")}) select ${spec.columns
       .map((c) => `${engine.safeCast(value(c), c.type)} as ${q(c.name)}`)
       .join(
         ", ",

@@ -57,6 +57,8 @@ export interface FakeBigQuery {
   queries: { sql: string; dryRun: boolean }[];
   /** Tables BigQuery would hold ("dataset.table", lower case), each with the inserts that wrote it. */
   held: Map<string, string[]>;
+  /** Columns ALTER TABLE … ADD COLUMN added to a held table, by table, in order. */
+  addedColumns: Map<string, string[]>;
   close(): Promise<void>;
 }
 
@@ -84,6 +86,7 @@ function runScript(
   held: Map<string, string[]>,
   sql: string,
   failOn: ((statement: string) => string | undefined) | undefined,
+  added: Map<string, string[]> = new Map(),
 ): string | undefined {
   let tx: Map<string, string[]> | undefined;
   const name = (t: string) => t.replaceAll("`", "").toLowerCase();
@@ -110,9 +113,30 @@ function runScript(
     if (m) {
       if (tx) return "DDL statements on permanent tables are not supported in a transaction";
       const t = name(m[3]);
-      if (m[1]) held.set(t, [stmt]);
-      else if (!held.has(t)) held.set(t, []);
+      if (m[1]) {
+        held.set(t, [stmt]);
+        added.delete(t);
+      } else if (!held.has(t)) held.set(t, []);
       else if (!m[2]) return `Already Exists: Table ${t}`;
+      continue;
+    }
+    m = /^alter\s+table\s+(if\s+exists\s+)?([\w.`-]+)\s+([\s\S]*)$/i.exec(stmt);
+    if (m) {
+      if (tx) return "DDL statements on permanent tables are not supported in a transaction";
+      const t = name(m[2]);
+      if (!held.has(t)) {
+        if (m[1]) continue;
+        return `Not found: Table ${t}`;
+      }
+      for (const c of m[3].matchAll(/add\s+column\s+(if\s+not\s+exists\s+)?(`[^`]+`|\w+)/gi)) {
+        const col = c[2].replaceAll("`", "");
+        const cols = added.get(t) ?? [];
+        if (cols.includes(col)) {
+          if (!c[1]) return `Column already exists: ${col}`;
+          continue;
+        }
+        added.set(t, [...cols, col]);
+      }
       continue;
     }
     m = /^drop\s+table\s+(if\s+exists\s+)?([\w.`-]+)/i.exec(stmt);
@@ -121,6 +145,7 @@ function runScript(
       const t = name(m[2]);
       if (!held.has(t) && !m[1]) return `Not found: Table ${t}`;
       held.delete(t);
+      added.delete(t);
       continue;
     }
     m = /^insert\s+(?:into\s+)?([\w.`-]+)/i.exec(stmt);
@@ -152,6 +177,7 @@ export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<Fake
   const rowsByJob = new Map<string, Record<string, string | null>[]>();
   const known = new Set((opts.tables ?? []).map((t) => t.toLowerCase()));
   const held = new Map<string, string[]>();
+  const addedColumns = new Map<string, string[]>();
 
   const notFound = (sql: string): string | undefined => {
     if (!opts.tables || /INFORMATION_SCHEMA/i.test(sql)) return undefined;
@@ -236,7 +262,7 @@ export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<Fake
             },
           });
         }
-        const error = runScript(held, query.query, opts.failOn);
+        const error = runScript(held, query.query, opts.failOn, addedColumns);
         rowsByJob.set(ref.jobId, error ? [] : (opts.rowsFor?.(query.query) ?? []));
         const job: Job = {
           kind: "bigquery#job",
@@ -312,7 +338,7 @@ export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<Fake
           "notFound",
         );
       if (b.dryRun !== true) {
-        const error = runScript(held, b.query, opts.failOn);
+        const error = runScript(held, b.query, opts.failOn, addedColumns);
         if (error) return fail(400, `Query error: ${error}`, "invalidQuery");
       }
       const ref = { projectId: project, jobId: randomUUID(), location: b.location ?? location };
@@ -340,6 +366,7 @@ export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<Fake
     requests,
     queries,
     held,
+    addedColumns,
     close: () => new Promise<void>((r) => server.close(() => r())),
   };
 }

@@ -21,7 +21,7 @@ import { fileKind, isStreamed, type RawChunk, ReadRefused, readBlocks, streamDoc
 import {
   buildSearchStructures,
   chunkIndexText,
-  encodeSearchStructures,
+  encodeSearchStructureParts,
   STRUCTURES_FILE,
 } from "./structures.ts";
 import type { Chunk, ChunkerSettings, DocMetadata, LoadedDocument } from "./types.ts";
@@ -378,7 +378,7 @@ export async function ingestDocuments(opts: IngestOptions): Promise<IngestReport
     };
     const data: IndexData = { manifest, chunks, vectors };
     // Analysing and indexing here once means opening the version later only reads typed arrays.
-    const structures = encodeSearchStructures(buildSearchStructures(chunks), version);
+    const structures = encodeSearchStructureParts(buildSearchStructures(chunks), version);
     await writeIndex(dir, data, undefined, { [STRUCTURES_FILE]: structures });
   }
   return {

@@ -79,9 +79,9 @@ function mulA(a: Csr, x: Float64Array, l: number): Float64Array {
   return y;
 }
 
-/** Z (cols × l) = Aᵀ × Y (rows × l). */
-function mulAt(a: Csr, y: Float64Array, l: number, cols: number): Float64Array {
-  const z = new Float64Array(cols * l);
+/** Z (cols × l) = Aᵀ × Y (rows × l), written into `z` (overwritten). */
+function mulAt(a: Csr, y: Float64Array, l: number, z: Float64Array): Float64Array {
+  z.fill(0);
   for (let r = 0; r < a.rows; r++)
     for (let p = a.offsets[r]; p < a.offsets[r + 1]; p++) {
       const v = a.vals[p];
@@ -161,8 +161,9 @@ export function fitLatentModel(texts: string[], languages: (string | undefined)[
 
 /**
  * Same as fitLatentModel over `count` rows whose text and language are read on demand, so the caller
- * need not hold every chunk's text at once. Memory is bounded by the fit sample: each sampled row's
- * features are kept as two typed arrays (interned feature ids, term frequencies), never as a Map.
+ * need not hold every chunk's text at once. Memory is bounded by the fit sample: its rows are analysed
+ * once for the feature dictionary and again straight into a typed-array CSR matrix (no Map per row is
+ * kept), the SVD works in one features × (rank + 10) buffer, and every row is projected one at a time.
  */
 export function fitLatentModelOf(
   count: number,
@@ -175,18 +176,11 @@ export function fitLatentModelOf(
   // one at a time, so memory stays bounded by the sample on large indexes.
   const stride = Math.max(1, Math.ceil(n / MAX_FIT_ROWS));
   const fitCount = Math.ceil(n / stride);
-  // Every feature seen in the sample gets an id in first-seen order; rows keep their features in the
-  // bag's insertion order so the arithmetic (and so the model) is the same as with one Map per row.
+  // Pass 1 over the sample: every feature gets an id in first-seen order, and its document frequency.
   const dictionary = new Map<string, number>();
-  const rowIds: Int32Array[] = new Array(fitCount);
-  const rowTfs: Float64Array[] = new Array(fitCount);
   let df = new Int32Array(1024);
-  for (let s = 0; s < fitCount; s++) {
-    const bag = latentFeatures(textOf(s * stride), languageOf(s * stride));
-    const ids = new Int32Array(bag.size);
-    const tfs = new Float64Array(bag.size);
-    let j = 0;
-    for (const [feature, tf] of bag) {
+  for (let s = 0; s < fitCount; s++)
+    for (const feature of latentFeatures(textOf(s * stride), languageOf(s * stride)).keys()) {
       let id = dictionary.get(feature);
       if (id === undefined) {
         id = dictionary.size;
@@ -198,12 +192,7 @@ export function fitLatentModelOf(
         }
       }
       df[id]++;
-      ids[j] = id;
-      tfs[j++] = tf;
     }
-    rowIds[s] = ids;
-    rowTfs[s] = tfs;
-  }
   // Features seen once carry no co-occurrence signal; dropping them keeps the model small.
   const names = [...dictionary.keys()];
   const kept: number[] = [];
@@ -219,19 +208,31 @@ export function fitLatentModelOf(
     const id = dictionary.get(feature);
     return id === undefined ? -1 : colOfId[id];
   };
-  // CSR of the sample's TF-IDF rows, straight into typed arrays.
+  const scratchCols: number[] = [];
+  const scratchVals: number[] = [];
+  /** The row's known features as (column, sublinear TF × IDF, L2-normalised) in scratchCols/Vals. */
+  const weighRow = (row: number) => {
+    scratchCols.length = 0;
+    scratchVals.length = 0;
+    for (const [feature, tf] of latentFeatures(textOf(row), languageOf(row))) {
+      scratchCols.push(columnOf(feature));
+      scratchVals.push(tf);
+    }
+    weightPairs(scratchCols, scratchVals, idf);
+  };
+  // Pass 2: the sample's TF-IDF rows as CSR, straight into typed arrays (analysing a row again costs
+  // less memory than keeping every sampled row's features between the passes).
+  // A kept feature appears in df of the sampled rows: the matrix holds exactly Σ df non-zeros.
   let nnz = 0;
-  for (const ids of rowIds) for (let j = 0; j < ids.length; j++) if (colOfId[ids[j]] >= 0) nnz++;
+  for (const id of kept) nnz += df[id];
   const a: Csr = {
     rows: fitCount,
     offsets: new Int32Array(fitCount + 1),
     cols: new Int32Array(nnz),
     vals: new Float32Array(nnz),
   };
-  const scratchCols: number[] = [];
-  const scratchVals: number[] = [];
   for (let s = 0, p = 0; s < fitCount; s++) {
-    weightedRow(rowIds[s], rowTfs[s], colOfId, idf, scratchCols, scratchVals);
+    weighRow(s * stride);
     for (let j = 0; j < scratchCols.length; j++, p++) {
       a.cols[p] = scratchCols[j];
       a.vals[p] = scratchVals[j];
@@ -244,17 +245,18 @@ export function fitLatentModelOf(
   const l = Math.min(r + 10, fitCount, f);
   // Randomized SVD (Halko et al. 2011) with two power iterations.
   const g = gaussian(0x5eed);
-  let omega: Float64Array = Float64Array.from({ length: f * l }, () => g());
+  // One features × l buffer serves as Ω, each power iteration's Aᵀ Y and finally Bᵀ: each value of
+  // it is dead once Y = A Ω has been computed from it.
+  const omega = Float64Array.from({ length: f * l }, () => g());
   let y: Float64Array = mulA(a, omega, l);
   for (let it = 0; it < 2; it++) {
     orthonormalize(y, a.rows, l);
-    omega = mulAt(a, y, l, f);
+    mulAt(a, y, l, omega);
     orthonormalize(omega, f, l);
     y = mulA(a, omega, l);
   }
-  omega = new Float64Array(0); // features × l doubles: free it before Bᵀ (same size) is made
   orthonormalize(y, a.rows, l);
-  const z = mulAt(a, y, l, f); // Bᵀ = Aᵀ Q, f × l
+  const z = mulAt(a, y, l, omega); // Bᵀ = Aᵀ Q, f × l
   const gram = new Float64Array(l * l);
   for (let i = 0; i < f; i++)
     for (let p = 0; p < l; p++) {
@@ -278,18 +280,7 @@ export function fitLatentModelOf(
     }
   const rows = new Float32Array(n * r);
   for (let row = 0; row < n; row++) {
-    if (row % stride === 0) {
-      const s = row / stride;
-      weightedRow(rowIds[s], rowTfs[s], colOfId, idf, scratchCols, scratchVals);
-    } else {
-      scratchCols.length = 0;
-      scratchVals.length = 0;
-      for (const [feature, tf] of latentFeatures(textOf(row), languageOf(row))) {
-        scratchCols.push(columnOf(feature));
-        scratchVals.push(tf);
-      }
-      weightPairs(scratchCols, scratchVals, idf);
-    }
+    weighRow(row);
     const o = row * r;
     for (let j = 0; j < scratchCols.length; j++) {
       const co = scratchCols[j] * r;
@@ -299,27 +290,6 @@ export function fitLatentModelOf(
     normalizeInPlace(rows, o, r);
   }
   return { features, idf, components, rank: r, rows };
-}
-
-/**
- * A sampled row's known features as (column, sublinear TF × IDF, L2-normalised) in `cols`/`vals`
- * (cleared first), in the row's feature order.
- */
-function weightedRow(
-  ids: Int32Array,
-  tfs: Float64Array,
-  colOfId: Int32Array,
-  idf: Float32Array,
-  cols: number[],
-  vals: number[],
-): void {
-  cols.length = 0;
-  vals.length = 0;
-  for (let j = 0; j < ids.length; j++) {
-    cols.push(colOfId[ids[j]]);
-    vals.push(tfs[j]);
-  }
-  weightPairs(cols, vals, idf);
 }
 
 /** In place: drops unknown columns (-1), turns term frequencies into normalised TF-IDF weights. */

@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { NotFoundError, TelcoError } from "../../platform/errors.ts";
 import { crashPoint } from "../../platform/testing/crash-points.ts";
@@ -112,7 +112,7 @@ export async function writeIndex(
   dir: string,
   data: IndexData,
   keep = 3,
-  extraFiles: Record<string, Uint8Array> = {},
+  extraFiles: Record<string, Uint8Array | readonly Uint8Array[]> = {},
 ): Promise<void> {
   const versions = join(dir, "versions");
   const final = join(versions, data.manifest.version);
@@ -121,12 +121,12 @@ export async function writeIndex(
   await rm(tmp, { recursive: true, force: true });
   await mkdir(tmp, { recursive: true });
   await writeFile(join(tmp, "manifest.json"), `${JSON.stringify(data.manifest, null, 2)}\n`);
-  await writeFile(join(tmp, "chunks.jsonl"), data.chunks.map((c) => JSON.stringify(c)).join("\n") + "\n");
+  await writeChunksJsonl(join(tmp, "chunks.jsonl"), data.chunks);
   await writeFile(
     join(tmp, "vectors.f32"),
     new Uint8Array(data.vectors.buffer, data.vectors.byteOffset, data.vectors.byteLength),
   );
-  for (const [name, bytes] of Object.entries(extraFiles)) await writeFile(join(tmp, name), bytes);
+  for (const [name, bytes] of Object.entries(extraFiles)) await writeParts(join(tmp, name), bytes);
   crashPoint("rag:before-version-rename");
   await rm(final, { recursive: true, force: true });
   await rename(tmp, final);
@@ -134,6 +134,32 @@ export async function writeIndex(
   await writeFile(join(dir, "CURRENT.tmp"), `${data.manifest.version}\n`);
   await rename(join(dir, "CURRENT.tmp"), join(dir, "CURRENT"));
   await pruneVersions(versions, data.manifest.version, keep);
+}
+
+/** One JSON line per chunk, written in batches: never the whole file as one string (a large index is tens of MB). */
+async function writeChunksJsonl(file: string, chunks: readonly StoredChunk[]): Promise<void> {
+  const handle = await open(file, "w");
+  try {
+    for (let i = 0; i < chunks.length; i += 512) {
+      let text = "";
+      for (const c of chunks.slice(i, i + 512)) text += `${JSON.stringify(c)}\n`;
+      await handle.writeFile(text); // writeFile (unlike write) loops until every byte is written
+    }
+    if (chunks.length === 0) await handle.writeFile("\n");
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Writes a file given whole or as consecutive parts (views into larger arrays: nothing is concatenated). */
+async function writeParts(file: string, bytes: Uint8Array | readonly Uint8Array[]): Promise<void> {
+  if (bytes instanceof Uint8Array) return writeFile(file, bytes);
+  const handle = await open(file, "w");
+  try {
+    for (const part of bytes) if (part.byteLength > 0) await handle.writeFile(part);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Removes `.tmp-<version>-<pid>` folders of writers that died before publishing (never read). */

@@ -133,6 +133,21 @@ type Column = Int32Array | Float32Array | Uint8Array;
  * version, column table), then each typed array 8-byte aligned so reading is a view, not a parse.
  */
 export function encodeSearchStructures(s: SearchStructures, version: string): Uint8Array {
+  const parts = encodeSearchStructureParts(s, version);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.byteLength, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.byteLength;
+  }
+  return out;
+}
+
+/**
+ * The bytes of encodeSearchStructures as consecutive parts (the prologue, then each column as a view
+ * of its typed array and its zero padding), so a large index is written without one more copy of it.
+ */
+export function encodeSearchStructureParts(s: SearchStructures, version: string): Uint8Array[] {
   const enc = new TextEncoder();
   const columns: [string, Column][] = [["docOfChunk", s.docOfChunk]];
   for (const [name, p] of [
@@ -172,16 +187,19 @@ export function encodeSearchStructures(s: SearchStructures, version: string): Ui
     }),
   );
   const start = 8 + Math.ceil(header.byteLength / 8) * 8;
-  const out = new Uint8Array(start + offset);
-  const view = new DataView(out.buffer);
+  const prologue = new Uint8Array(start);
+  const view = new DataView(prologue.buffer);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, header.byteLength, true);
-  out.set(header, 8);
-  for (let i = 0; i < columns.length; i++) {
-    const col = columns[i][1];
-    out.set(new Uint8Array(col.buffer, col.byteOffset, col.byteLength), start + table[i].offset);
+  prologue.set(header, 8);
+  const parts: Uint8Array[] = [prologue];
+  const zeros = new Uint8Array(8);
+  for (const [, col] of columns) {
+    parts.push(new Uint8Array(col.buffer, col.byteOffset, col.byteLength));
+    const pad = Math.ceil(col.byteLength / 8) * 8 - col.byteLength;
+    if (pad > 0) parts.push(zeros.subarray(0, pad));
   }
-  return out;
+  return parts;
 }
 
 /** Parses a buffer from encodeSearchStructures; undefined when it was written for another version/format. */

@@ -406,6 +406,26 @@ describe("the answer to the publish job is lost: the batch's outcome is looked u
     expect(report?.tables.map((t) => t.table)).toContain("silver.my_churn");
   });
 
+  it("answer lost while the commit still runs: the lookup waits for the job, then keeps the committed batch", async () => {
+    const {
+      bucket,
+      fake: f,
+      report,
+      error,
+    } = await run({
+      loseAnswer: lost,
+      runningFor: (id) => (id.startsWith("telco_publish_") ? 1 : 0),
+    });
+    expect(error).toBeUndefined();
+    const job = `telco_publish_${(report?.batchId ?? "").replaceAll("-", "_")}`;
+    // looked up twice: RUNNING, then DONE
+    expect(f.requests.filter((r) => r.method === "GET" && r.path.endsWith(`/jobs/${job}`))).toHaveLength(2);
+    expect(written(f).rows).toMatchObject({ "dev_bronze.my_churn": 1, "dev_meta.ingestion_batches": 1 });
+    expect([...bucket.objects.keys()]).toEqual([
+      `lake/raw/my-churn/user/ingest_date=${report?.ingestDate}/${report?.batchId}/churn.csv`,
+    ]);
+  });
+
   it("failed, answer lost: the job says failed, so nothing of the batch is left", async () => {
     const {
       bucket,

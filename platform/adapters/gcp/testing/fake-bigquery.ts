@@ -42,6 +42,8 @@ export interface FakeBigQueryOptions {
   loseAnswer?: (sql: string) => boolean;
   /** A message when jobs.get of this job id must fail (403 accessDenied), as when the lookup cannot run. */
   failJobGet?: (jobId: string) => string | undefined;
+  /** How many jobs.get of this (query) job answer RUNNING before its real state (a slow commit). */
+  runningFor?: (jobId: string) => number;
 }
 
 export interface FakeBigQueryRequest {
@@ -178,6 +180,8 @@ export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<Fake
   const known = new Set((opts.tables ?? []).map((t) => t.toLowerCase()));
   const held = new Map<string, string[]>();
   const addedColumns = new Map<string, string[]>();
+  /** jobs.get calls per job id (for runningFor). */
+  const gets = new Map<string, number>();
 
   const notFound = (sql: string): string | undefined => {
     if (!opts.tables || /INFORMATION_SCHEMA/i.test(sql)) return undefined;
@@ -325,6 +329,9 @@ export async function fakeBigQuery(opts: FakeBigQueryOptions = {}): Promise<Fake
       const denied = opts.failJobGet?.(id);
       if (denied) return fail(403, `Access Denied: ${denied}`, "accessDenied");
       const job = jobs.get(id);
+      const running = job ? (opts.runningFor?.(id) ?? 0) - (gets.get(id) ?? 0) : 0;
+      gets.set(id, (gets.get(id) ?? 0) + 1);
+      if (job && running > 0) return send(200, { ...job, status: { state: "RUNNING" } });
       return job ? send(200, job) : fail(404, `Not found: Job ${project}:${id}`, "notFound");
     }
     if (kind === "queries" && req.method === "POST" && !id) {

@@ -351,3 +351,36 @@ describe("BigQueryLoader against a fake BigQuery REST API", () => {
     await expect(loader.load(SPEC, { uris: ["/tmp/x.csv"], ...BATCH })).rejects.toThrow(/gs:\/\/ URIs/);
   });
 });
+
+describe("an enum value with an apostrophe", () => {
+  const spec: LoadTableSpec = {
+    name: "plans",
+    format: "jsonl",
+    primaryKey: ["id"],
+    columns: [
+      { name: "id", type: "string", nullable: false },
+      { name: "plan", type: "string", nullable: true, enum: ["Pro", "Ana's"] },
+    ],
+  };
+
+  it("is a BigQuery literal with a backslash escape (BigQuery reads '' as two adjacent literals), and DuckDB's doubled", async () => {
+    const bqSql = loadScript(bigqueryLoadSql, spec, "bronze._load_plans", BATCH).statements.join("\n");
+    expect(bqSql).toContain("in ('Pro', 'Ana\\'s')");
+    expect(bqSql).not.toContain("'Ana''s'");
+    const wh = await DuckDbWarehouse.open(":memory:");
+    try {
+      await wh.exec("create schema bronze");
+      await wh.exec(
+        "create table bronze._load_plans as select * from (values ('1', 'Ana''s'), ('2', 'Bob''s')) t(id, plan)",
+      );
+      const script = loadScript(duckdbLoadSql, spec, "bronze._load_plans", BATCH);
+      for (const sql of [...script.setup, ...script.statements]) await wh.exec(sql);
+      expect(await wh.query("select id, plan from bronze.plans")).toEqual([{ id: "1", plan: "Ana's" }]);
+      expect(await wh.query("select reason from bronze._quarantine")).toEqual([
+        { reason: "plan: not one of Pro, Ana's" },
+      ]);
+    } finally {
+      await wh.close();
+    }
+  });
+});

@@ -171,7 +171,7 @@ export function loadScript(
       out.push([`not ${inType} or ${typed} <= ${c.max}`, why("above", `${c.name}: above ${c.max}`)]);
     if (c.enum)
       out.push([
-        `${v} is null or ${v} in (${c.enum.map(sqlStr).join(", ")})`,
+        `${v} is null or ${v} in (${c.enum.map(engine.lit).join(", ")})`,
         why("enum", `${c.name}: not one of ${c.enum.join(", ")}`),
       ]);
     if (c.pattern)

@@ -2,8 +2,9 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { analyze } from "./analyzer.ts";
+import { buildBm25Parts, buildBm25PartsFromIds } from "./bm25.ts";
 import { ingestDocuments } from "./ingest.ts";
-import { fitLatentModel, projectQuery } from "./lsa.ts";
+import { fitLatentModel, fitLatentModelOf, projectQuery } from "./lsa.ts";
 import { openIndex } from "./search.ts";
 import { indexDir, readIndex, versionDir } from "./store.ts";
 import {
@@ -54,6 +55,15 @@ describe("persisted search structures", () => {
     expect(decodeSearchStructures(new Uint8Array(16), data.manifest.version)).toBeUndefined();
   });
 
+  it("is written by ingest in parts, byte for byte the encoded structures; chunks.jsonl one line per chunk", async () => {
+    const { data, vdir } = await buildFixtureIndex();
+    const expected = encodeSearchStructures(buildSearchStructures(data.chunks), data.manifest.version);
+    expect(Buffer.compare(readFileSync(join(vdir, STRUCTURES_FILE)), Buffer.from(expected))).toBe(0);
+    expect(readFileSync(join(vdir, "chunks.jsonl"), "utf8")).toBe(
+      `${data.chunks.map((c) => JSON.stringify(c)).join("\n")}\n`,
+    );
+  });
+
   it("is written by ingest, read on open, and rebuilt when missing or damaged", async () => {
     const { ragRoot, embedder, vdir } = await buildFixtureIndex();
     const file = join(vdir, STRUCTURES_FILE);
@@ -100,5 +110,75 @@ describe("fitLatentModel (LSA)", () => {
     // The same text as one Portuguese segment projects to the same vector.
     const segmented = projectQuery(a, index, [{ text: "minha tela ficou preta", language: "pt", weight: 1 }]);
     expect(Array.from(segmented)).toEqual(Array.from(q));
+  });
+});
+
+describe("buildBm25PartsFromIds", () => {
+  it("gives the same parts as buildBm25Parts whatever the vocabulary's id order", () => {
+    const docs = [
+      ["fatur", "multa", "fatur", "juros"],
+      [],
+      ["sinal", "tv", "fatur"],
+      ["juros", "juros", "mora", "sinal"],
+    ];
+    const vocabulary = ["tv", "mora", "sinal", "juros", "multa", "fatur", "unused"];
+    const ids = docs.map((d) => Int32Array.from(d, (t) => vocabulary.indexOf(t)));
+    const params = { k1: 1.2, b: 0.75 };
+    const a = buildBm25Parts(docs, params);
+    const b = buildBm25PartsFromIds(ids, vocabulary, params);
+    expect(b.terms).toEqual(["fatur", "multa", "juros", "sinal", "tv", "mora"]);
+    expect(b.terms).toEqual(a.terms);
+    expect(b.size).toBe(4);
+    for (const key of ["offsets", "docs", "weights", "idf"] as const)
+      expect(Array.from(b[key])).toEqual(Array.from(a[key]));
+    // "juros": documents 0 (tf 1) and 3 (tf 2), in document order.
+    const juros = b.terms.indexOf("juros");
+    expect(Array.from(b.docs.subarray(b.offsets[juros], b.offsets[juros + 1]))).toEqual([0, 3]);
+  });
+});
+
+describe("fitLatentModelOf on more rows than the fit sample", () => {
+  // 8,001 rows: the fit uses every 3rd row (at most 4,000), every row is still projected.
+  const n = 8001;
+  const topics = [
+    "fatura multa juros boleto",
+    "sinal antena cobertura celular",
+    "decodificador tela hdmi canal",
+    "fibra roteador velocidade modem",
+  ];
+  const text = (i: number) => `${topics[i % 4]} ${i % 2 === 0 ? "vencimento" : "roaming"} item${i % 7}`;
+  it("reads rows on demand, is deterministic, fits on the evenly spaced sample and projects every row", () => {
+    const reads = new Array<number>(n).fill(0);
+    const textOf = (i: number) => {
+      reads[i]++;
+      return text(i);
+    };
+    const a = fitLatentModelOf(n, textOf, () => "pt-BR", 4);
+    const b = fitLatentModel(
+      Array.from({ length: n }, (_, i) => text(i)),
+      new Array(n).fill("pt-BR"),
+      4,
+    );
+    expect(Array.from(a.rows)).toEqual(Array.from(b.rows));
+    expect(Array.from(a.components)).toEqual(Array.from(b.components));
+    expect(a.features).toEqual(b.features);
+    // Sampled rows (0, 3, 6, …) are analysed for the dictionary, the matrix and the projection; others once.
+    expect(reads[0]).toBe(3);
+    expect(reads[1]).toBe(1);
+    expect(reads[3]).toBe(3);
+    expect(a.rows.length).toBe(n * a.rank);
+    for (const row of [0, 1, 2, n - 1]) {
+      let norm = 0;
+      for (let k = 0; k < a.rank; k++) norm += a.rows[row * a.rank + k] ** 2;
+      expect(norm).toBeCloseTo(1, 5);
+    }
+    // Rows 1 and 5 (neither sampled) share their topic and are closer than row 1 and the sampled row 3,
+    // which shares only "roaming".
+    const cos = (x: number, y: number) => {
+      let s = 0;
+      for (let k = 0; k < a.rank; k++) s += a.rows[x * a.rank + k] * a.rows[y * a.rank + k];
+      return s;
+    };
+    expect(cos(1, 5)).toBeGreaterThan(cos(1, 3));
   });
 });

@@ -33,7 +33,8 @@ interface ChildResult {
 
 type Mode = "idle" | "read" | "load-whole" | "load-stream" | "ingest";
 
-let held: string | undefined;
+// Module-level so the string read in "read" mode stays alive until the peak is taken.
+let _held: string | undefined;
 
 async function child(mode: Mode, file: string, root: string): Promise<void> {
   const started = performance.now();
@@ -41,7 +42,7 @@ async function child(mode: Mode, file: string, root: string): Promise<void> {
   let chunks = 0;
   let skipped = 0;
   if (mode === "read") {
-    held = readFileSync(file, "utf8"); // kept alive until the peak is read
+    _held = readFileSync(file, "utf8");
   } else if (mode === "load-whole") {
     const doc = await loadDocument(file, readFileSync(file));
     chunks = chunkDocument(doc, config.chunking).length;

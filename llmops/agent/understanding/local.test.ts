@@ -359,7 +359,13 @@ describe("misreads fixed in December 2026 (partial cancellation, moving, keeping
       { type: "start_flow", flow: "cancellation" },
       { type: "set_slot", slot: "cancel_reason", value: "moving" },
     ]);
-    // "vou ficar sem" after a fault now is still the fault.
+    for (const text of [
+      "vou mudar de casa, vou ficar sem internet",
+      "we're moving, we'll be without the internet",
+    ])
+      expect(starts(await commands(text)), text).toEqual(["cancellation"]);
+    // A fault at the new address is a fault; "vou ficar sem" after a fault now is still the fault.
+    expect(starts(await commands("mudei de casa e a internet nao funciona"))).toEqual(["internet_diagnosis"]);
     expect(starts(await commands("minha net caiu, vou ficar sem ate amanha?"))).toEqual([
       "internet_diagnosis",
     ]);

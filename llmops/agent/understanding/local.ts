@@ -116,7 +116,7 @@ const KEEP_SERVICE_RE =
  * (moving, cancelling), not a fault happening now; the clause has no journey of its own.
  */
 const FUTURE_LOSS_RE =
-  /^\s*(?:(?:e|mas|and|so)\s+)?(?:(?:eu|i)\s+)?(?:vou|vamos|i ll|i will|we ll|we will)\s+(?:ficar|estar|be)\s+(?:sem|without)\b/;
+  /^\s*(?:(?:e|mas|and|so)\s+)?(?:(?:eu|i)\s+)?(?:vou|vamos|i[' ]ll|i will|we[' ]ll|we will)\s+(?:ficar|estar|be)\s+(?:sem|without)\b/;
 
 /** The service works again ("voltou", "tá funcionando", "it's back", "working now"). */
 const BACK_TO_NORMAL_RE =
@@ -207,8 +207,9 @@ export class LocalUnderstanding implements UnderstandingEngine {
     const classifier = this.#classifier();
     const whole = classifier.classify(message, extraction.entities);
     const clauses = this.#classifyClauses(classifier, message, extraction.entities);
-    let detected = visitRequest(
-      insistingNotStopping(this.#detect(whole, clauses), message, folded, state),
+    let detected = movingNotFault(
+      visitRequest(insistingNotStopping(this.#detect(whole, clauses), message, folded, state), folded),
+      extraction.entities,
       folded,
     );
     // "a segunda", "a de março", "529.982.247-25": a bare answer to the awaited slot.
@@ -339,6 +340,25 @@ function insistingNotStopping(
   )
     return detected;
   return detected.map((d) => (d === stop ? { intent: "cancel", confidence: d.confidence } : d));
+}
+
+/** "… vou ficar sem a net" anywhere in the message (see FUTURE_LOSS_RE). */
+const FUTURE_LOSS_ANYWHERE_RE =
+  /\b(?:vou|vamos|i[' ]ll|i will|we[' ]ll|we will)\s+(?:ficar|estar|be)\s+(?:sem|without)\b/;
+
+/**
+ * Moving house and being left without the internet because of it ("vou mudar de casa, vou ficar sem
+ * internet") is the moving cancellation (faq-mudanca-endereco), not a fault now: the internet reading,
+ * which rests on "sem internet", gives way to the cancellation. A fault at the new address ("mudei e a
+ * internet não funciona") says no loss to come and stays a fault.
+ */
+function movingNotFault(detected: IntentScore[], entities: readonly Entity[], folded: string): IntentScore[] {
+  if (!entities.some((e) => e.kind === "cancel_reason" && e.value === "moving")) return detected;
+  if (!FUTURE_LOSS_ANYWHERE_RE.test(folded)) return detected;
+  const fault = detected.find((d) => d.intent === "internet_problem");
+  if (!fault) return detected;
+  if (detected.some((d) => d.intent === "cancel")) return detected.filter((d) => d !== fault);
+  return detected.map((d) => (d === fault ? { intent: "cancel", confidence: d.confidence } : d));
 }
 
 /** Asking for a technician ("manda um técnico", "can you send a technician?", "quero agendar uma visita"). */

@@ -7,15 +7,7 @@ import type {
   PipelineService,
   PlannedCall,
 } from "../../ports/pipeline-service.ts";
-import { gcpPreflight } from "./preflight.ts";
-import {
-  locationParent,
-  toProtoStruct,
-  toProtoValue,
-  type VertexLocation,
-  vertexEndpoint,
-  vertexId,
-} from "./vertex-common.ts";
+import { locationParent, type VertexLocation, vertexId } from "./vertex-common.ts";
 import { VertexRest, type VertexRestOptions } from "./vertex-rest.ts";
 
 type Json = Record<string, unknown>;
@@ -89,63 +81,42 @@ export function buildCreateScheduleRequest(
   };
 }
 
-/** The gRPC client needs Struct/Value encoding for pipelineSpec and parameterValues. */
-function toWire(job: CreatePipelineJobRequest["pipelineJob"]): Json {
-  return {
-    ...job,
-    pipelineSpec: toProtoStruct(job.pipelineSpec),
-    runtimeConfig: {
-      gcsOutputDirectory: job.runtimeConfig.gcsOutputDirectory,
-      parameterValues: Object.fromEntries(
-        Object.entries(job.runtimeConfig.parameterValues).map(([k, v]) => [k, toProtoValue(v)]),
-      ),
-    },
-  };
+/**
+ * A planned call as the REST request that carries it: the request message's path fields (`parent`)
+ * go into the URL, `pipelineJobId` into the query, and the resource (`pipelineJob` / `schedule`) is
+ * the body, sent exactly as `--dry-run` prints it (REST takes plain JSON for Struct/Value fields, so
+ * pipelineSpec and parameterValues need no encoding).
+ */
+export function restRequestFor(
+  apiBase: string,
+  call: PlannedCall,
+): { method: "POST"; url: string; body: unknown; description: string } {
+  if (call.method === "PipelineService.createPipelineJob") {
+    const r = call.request as CreatePipelineJobRequest;
+    const q = r.pipelineJobId ? `?pipelineJobId=${encodeURIComponent(r.pipelineJobId)}` : "";
+    return {
+      method: "POST",
+      url: `${apiBase}/v1/${r.parent}/pipelineJobs${q}`,
+      body: r.pipelineJob,
+      description: `create pipeline job ${r.pipelineJobId ?? r.pipelineJob.displayName}`,
+    };
+  }
+  if (call.method === "ScheduleService.createSchedule") {
+    const r = call.request as CreateScheduleRequest;
+    return {
+      method: "POST",
+      url: `${apiBase}/v1/${r.parent}/schedules`,
+      body: r.schedule,
+      description: `create schedule ${r.schedule.displayName}`,
+    };
+  }
+  throw new TelcoError("plan", `unknown Vertex AI Pipelines call ${call.method}`);
 }
 
-/** Sends CreatePipelineJob (needs Application Default Credentials); the client is imported lazily. */
-export async function submitPipelineJob(
-  location: VertexLocation,
-  request: CreatePipelineJobRequest,
-): Promise<Json> {
-  await gcpPreflight({ endpoint: `https://${vertexEndpoint(location)}` });
-  const { v1 } = await import("@google-cloud/aiplatform");
-  const client = new v1.PipelineServiceClient({ apiEndpoint: vertexEndpoint(location) });
-  try {
-    const [job] = await client.createPipelineJob({
-      ...request,
-      pipelineJob: toWire(request.pipelineJob),
-    } as never);
-    return { name: job.name, state: job.state, displayName: job.displayName };
-  } finally {
-    await client.close();
-  }
-}
-
-/** Sends CreateSchedule. */
-export async function createVertexSchedule(
-  location: VertexLocation,
-  request: CreateScheduleRequest,
-): Promise<Json> {
-  await gcpPreflight({ endpoint: `https://${vertexEndpoint(location)}` });
-  const { v1 } = await import("@google-cloud/aiplatform");
-  const client = new v1.ScheduleServiceClient({ apiEndpoint: vertexEndpoint(location) });
-  try {
-    const s = request.schedule;
-    const [schedule] = await client.createSchedule({
-      parent: request.parent,
-      schedule: {
-        ...s,
-        createPipelineJobRequest: {
-          parent: s.createPipelineJobRequest.parent,
-          pipelineJob: toWire(s.createPipelineJobRequest.pipelineJob),
-        },
-      },
-    } as never);
-    return { name: schedule.name, state: schedule.state, nextRunTime: schedule.nextRunTime };
-  } finally {
-    await client.close();
-  }
+/** A pipelineJobId: `[a-z][a-z0-9-]*` (the REST reference allows no `_`), name-YYYYMMDDhhmmss like KFP's. */
+export function pipelineJobId(pipelineName: string, at: Date): string {
+  const stamp = at.toISOString().replace(/[-:T]/g, "").slice(0, 14);
+  return `${vertexId(pipelineName).replace(/_/g, "-").slice(0, 48)}-${stamp}`;
 }
 
 /** PipelineJob as the REST API returns it (projects.locations.pipelineJobs get / list), the fields read here. */
@@ -216,12 +187,18 @@ export class VertexPipelineService implements PipelineService {
   readonly kind = "vertex" as const;
   private readonly location: VertexLocation;
   private readonly restOptions: VertexRestOptions;
+  private readonly now: () => Date;
   private rest: VertexRest | undefined;
 
-  /** `rest`: base URL, token and fetch for the reads (default VERTEX_API_ENDPOINT, ADC). */
-  constructor(location: VertexLocation, rest: VertexRestOptions = {}) {
+  /**
+   * `rest`: base URL, token and fetch for every request (default VERTEX_API_ENDPOINT, ADC); `now`
+   * stamps the pipelineJobId a planned run carries.
+   */
+  constructor(location: VertexLocation, rest: VertexRestOptions & { now?: () => Date } = {}) {
     this.location = location;
-    this.restOptions = rest;
+    const { now, ...restOptions } = rest;
+    this.restOptions = restOptions;
+    this.now = now ?? (() => new Date());
   }
 
   private client(): VertexRest {
@@ -275,8 +252,9 @@ export class VertexPipelineService implements PipelineService {
     }
   }
 
-  private job(spec: PipelineJobSpec): CreatePipelineJobRequest {
+  private job(spec: PipelineJobSpec, jobId?: string): CreatePipelineJobRequest {
     return buildCreatePipelineJobRequest({
+      jobId,
       location: this.location,
       pipelineName: spec.pipelineName,
       pipelineSpec: spec.pipelineSpec,
@@ -288,7 +266,11 @@ export class VertexPipelineService implements PipelineService {
   }
 
   planRun(spec: PipelineJobSpec): PlannedCall {
-    return { method: "PipelineService.createPipelineJob", request: this.job(spec) };
+    // A job id fixed at planning time: a resend of the same call answers 409, not a second run.
+    return {
+      method: "PipelineService.createPipelineJob",
+      request: this.job(spec, pipelineJobId(spec.pipelineName, this.now())),
+    };
   }
 
   planSchedule(
@@ -302,11 +284,23 @@ export class VertexPipelineService implements PipelineService {
     };
   }
 
+  /**
+   * Sends a planned call over REST (projects.locations.pipelineJobs.create / schedules.create);
+   * resolves with the created resource's name and state. Google's error answer becomes a TelcoError
+   * (vertex-rest.ts) naming the status, the message and any field violations.
+   */
   async execute(call: PlannedCall): Promise<Json> {
+    const rest = this.client();
+    const req = restRequestFor(rest.apiBase, call);
+    const res = (await rest.send(req.method, req.url, JSON.stringify(req.body))) as Json;
     if (call.method === "PipelineService.createPipelineJob")
-      return submitPipelineJob(this.location, call.request as CreatePipelineJobRequest);
-    if (call.method === "ScheduleService.createSchedule")
-      return createVertexSchedule(this.location, call.request as CreateScheduleRequest);
-    throw new Error(`unknown Vertex AI Pipelines call ${call.method}`);
+      return { name: res.name, state: res.state, displayName: res.displayName, createTime: res.createTime };
+    return {
+      name: res.name,
+      state: res.state,
+      displayName: res.displayName,
+      cron: res.cron,
+      nextRunTime: res.nextRunTime,
+    };
   }
 }

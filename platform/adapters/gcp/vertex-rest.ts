@@ -31,7 +31,7 @@ export interface VertexRestOptions {
   /** OAuth token source (default GOOGLE_OAUTH_ACCESS_TOKEN, else Application Default Credentials). */
   accessToken?: () => Promise<string>;
   fetch?: typeof globalThis.fetch;
-  /** Between polls of a long-running operation (default 5 s). */
+  /** Between polls of a long-running operation (default VERTEX_POLL_INTERVAL_MS, else 5 s). */
   pollIntervalMs?: number;
   /** Longest wait for one operation (default 45 min: deploying a model takes 10-20 min). */
   operationTimeoutMs?: number;
@@ -89,6 +89,21 @@ function lookup(id: string, path: string, results: ReadonlyMap<string, unknown>)
   return v;
 }
 
+/** google.rpc.Status as a REST error body carries it (`error.details` may hold a BadRequest). */
+interface GoogleError {
+  code?: number;
+  message?: string;
+  status?: string;
+  details?: Array<{ "@type"?: string; fieldViolations?: Array<{ field?: string; description?: string }> }>;
+}
+
+/** The BadRequest field violations of an error answer, as " (field a.b: why; …)", or "". */
+function fieldViolations(e: GoogleError | undefined): string {
+  const v = (e?.details ?? []).flatMap((d) => d.fieldViolations ?? []).filter((f) => f.field);
+  if (v.length === 0) return "";
+  return ` (${v.map((f) => `field ${f.field}${f.description ? `: ${f.description}` : ""}`).join("; ")})`;
+}
+
 interface Operation {
   name: string;
   done?: boolean;
@@ -111,7 +126,7 @@ export class VertexRest {
     this.apiBase = (opts.apiBase ?? vertexApiBase(location, this.env)).replace(/\/$/, "");
     this.storageBase = (opts.storageBase ?? storageApiBase(this.env)).replace(/\/$/, "");
     this.fetchFn = opts.fetch ?? globalThis.fetch;
-    this.pollMs = opts.pollIntervalMs ?? 5000;
+    this.pollMs = opts.pollIntervalMs ?? (Number(this.env.VERTEX_POLL_INTERVAL_MS) || 5000);
     this.opTimeoutMs = opts.operationTimeoutMs ?? 45 * 60_000;
     const staticToken = this.env.GOOGLE_OAUTH_ACCESS_TOKEN;
     this.token =
@@ -189,15 +204,15 @@ export class VertexRest {
     const bytes = Buffer.from(await res.arrayBuffer());
     if (!res.ok) {
       const text = bytes.toString("utf8");
-      let e: { message?: string; status?: string } | undefined;
+      let e: GoogleError | undefined;
       try {
-        e = (JSON.parse(text) as { error?: { message?: string; status?: string } }).error;
+        e = (JSON.parse(text) as { error?: GoogleError }).error;
       } catch {
         e = undefined;
       }
       throw new TelcoError(
         "vertex_request_failed",
-        `${method} ${url} → ${res.status} ${e?.status ?? ""}: ${e?.message ?? text.slice(0, 300)}`.replace(
+        `${method} ${url} → ${res.status} ${e?.status ?? ""}: ${e?.message ?? text.slice(0, 300)}${fieldViolations(e)}`.replace(
           / {2,}/g,
           " ",
         ),
@@ -205,7 +220,9 @@ export class VertexRest {
           hint:
             res.status === 401 || res.status === 403
               ? "Check the credentials and the account's roles (roles/aiplatform.user)."
-              : undefined,
+              : res.status === 409
+                ? "It already exists (an earlier send of this request may have succeeded): read it instead of creating it again."
+                : undefined,
           details: { status: res.status, error: e },
         },
       );

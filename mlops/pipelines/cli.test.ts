@@ -307,6 +307,115 @@ describe("pipeline run shows the promotion gate's decision", () => {
   }, 60_000);
 });
 
+describe("telco pipeline submit/schedule --target vertex (fake Vertex REST API, answers hand-written from the REST reference)", () => {
+  it("sends the body --dry-run prints, prints the job and schedule names and states, and a refusal names the field", async () => {
+    const PARENT = "projects/aurora-ml/locations/southamerica-east1";
+    const env = {
+      TELCO_GCP__PROJECT: "aurora-ml",
+      TELCO_GCP__REGION: "southamerica-east1",
+      TELCO_GCP__BUCKET: "aurora-lake",
+      GOOGLE_OAUTH_ACCESS_TOKEN: "test-token",
+    };
+    const { telco } = cliHarness([registerPipelineCommands]);
+    const submitArgs = [
+      "pipeline",
+      "submit",
+      "demo",
+      "--target",
+      "vertex",
+      "--image",
+      "img:1",
+      "--param",
+      "rows=10",
+    ];
+    const dry = (await telco([...submitArgs, "--dry-run"], env)).json;
+    const schedArgs = [
+      "pipeline",
+      "schedule",
+      "demo",
+      "--cron",
+      "0 3 * * 1",
+      "--target",
+      "vertex",
+      "--image",
+      "img:1",
+    ];
+    const dryS = (await telco([...schedArgs, "--dry-run"], env)).json;
+    const jobPath = new RegExp(`^/v1/${PARENT}/pipelineJobs\\?pipelineJobId=demo-\\d{14}$`);
+    // PipelineJob / Schedule as the create methods answer them (REST reference), states PENDING / ACTIVE.
+    const fake = await fakeVertex([
+      {
+        method: "POST",
+        path: jobPath,
+        body: pipelineJobBody({
+          parent: PARENT,
+          id: "demo-20261207100000",
+          pipeline: "demo",
+          state: "PIPELINE_STATE_PENDING",
+          created: "2026-12-07T10:00:00Z",
+          withDetail: false,
+        }),
+      },
+      {
+        method: "POST",
+        path: `/v1/${PARENT}/schedules`,
+        body: {
+          ...dryS.request.schedule,
+          name: `${PARENT}/schedules/77`,
+          state: "ACTIVE",
+          nextRunTime: "2026-12-14T03:00:00Z",
+        },
+      },
+      {
+        method: "POST",
+        path: jobPath,
+        status: 400,
+        body: {
+          error: {
+            code: 400,
+            status: "INVALID_ARGUMENT",
+            message: "Invalid value at 'pipeline_job.service_account'",
+            details: [
+              {
+                "@type": "type.googleapis.com/google.rpc.BadRequest",
+                fieldViolations: [{ field: "pipeline_job.service_account", description: "Invalid value" }],
+              },
+            ],
+          },
+        },
+      },
+    ]);
+    try {
+      const sent = await telco(submitArgs, { ...env, VERTEX_API_ENDPOINT: fake.url });
+      expect(sent.status).toBe(0);
+      expect(sent.json).toEqual({
+        dryRun: false,
+        job: {
+          name: `${PARENT}/pipelineJobs/demo-20261207100000`,
+          state: "PIPELINE_STATE_PENDING",
+          displayName: "demo",
+          createTime: "2026-12-07T10:00:00Z",
+        },
+      });
+      const sched = await telco(schedArgs, { ...env, VERTEX_API_ENDPOINT: fake.url });
+      expect(sched.status).toBe(0);
+      expect(sched.json.schedule).toMatchObject({ name: `${PARENT}/schedules/77`, state: "ACTIVE" });
+      const refused = await telco(submitArgs, { ...env, VERTEX_API_ENDPOINT: fake.url });
+      expect(refused.status).toBe(1);
+      expect(refused.json.error.message).toMatch(
+        /400 INVALID_ARGUMENT: .*field pipeline_job\.service_account/,
+      );
+      expect(fake.unexpected).toEqual([]);
+      // What was sent is what --dry-run printed: the pipelineJob / schedule as the body.
+      expect(JSON.parse(fake.received[0].body)).toEqual(dry.request.pipelineJob);
+      expect(JSON.parse(fake.received[1].body)).toEqual(dryS.request.schedule);
+      expect(fake.received.every((r) => r.authorization === "Bearer test-token")).toBe(true);
+    } finally {
+      await fake.close();
+    }
+  }, 60_000);
+});
+
 describe("telco pipeline list/show --target vertex (fake Vertex REST API, answers hand-written from the REST reference)", () => {
   it("prints Vertex AI pipeline jobs with state, times and task states, as JSON and for a person", async () => {
     const PARENT = "projects/aurora-ml/locations/southamerica-east1";

@@ -485,7 +485,7 @@ export function registerPipelineCommands(program: Command): void {
             return;
           }
           const job = await service.execute(call);
-          rt.result({ dryRun: false, job }, () => `submitted ${String(job.name)}`);
+          rt.result({ dryRun: false, job }, () => `submitted ${String(job.name)} (${String(job.state)})`);
         },
       ),
     );
@@ -580,7 +580,11 @@ export function registerPipelineCommands(program: Command): void {
               return;
             }
             const schedule = await service.execute(call);
-            rt.result({ dryRun: false, schedule });
+            rt.result(
+              { dryRun: false, schedule },
+              () =>
+                `scheduled ${String(schedule.name)} (${String(schedule.state)})${schedule.nextRunTime ? `, next run ${String(schedule.nextRunTime)}` : ""}`,
+            );
             return;
           }
           if (target !== "local") throw new UsageError(`--target must be local or vertex, got "${target}"`);

@@ -10,7 +10,7 @@ import type { ModelRegistry, ModelVersion } from "../../platform/ports/registry.
 import { loadModelVersion } from "../registry/model-loader.ts";
 import { openRegistry } from "../registry/store.ts";
 import type { TabularDataset } from "../training/dataset.ts";
-import { loadTrainingData } from "../training/load.ts";
+import { type LoadedTrainingData, loadTrainingData } from "../training/load.ts";
 import { buildReferenceProfile, type ReferenceProfile } from "./reference-profile.ts";
 
 /** Attachment name of a version's reference profile in the registry (beside its model.json). */
@@ -65,7 +65,7 @@ export function writeReferenceProfile(
 export async function storeReferenceProfile(
   app: AppContext,
   ref: string,
-  opts: { dataset?: string } = {},
+  opts: { dataset?: string; training?: LoadedTrainingData } = {},
 ): Promise<{ path: string; version: ModelVersion; rows: number }> {
   const registry = openRegistry(app);
   const version = await registry.resolve(ref);
@@ -77,7 +77,7 @@ export async function storeReferenceProfile(
     );
   const loaded = await loadModelVersion(registry, version);
   const wh = await app.warehouse();
-  const training = await loadTrainingData(wh, dataset);
+  const training = opts.training ?? (await loadTrainingData(wh, dataset));
   const names = new Set(loaded.model.features.map((f) => f.name));
   const data: TabularDataset = {
     nRows: training.data.nRows,

@@ -5,9 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configSchema } from "../../platform/config/schema.ts";
 import { type AppContext, contextFromConfig } from "../../platform/context.ts";
 import type { RunResult } from "../../platform/ports/pipelines.ts";
-import { referenceProfilePath } from "../monitoring/reference-store.ts";
+import { referenceProfilePath, storeReferenceProfile } from "../monitoring/reference-store.ts";
+import { evaluateOn } from "../registry/card-metrics.ts";
+import { loadModelVersion } from "../registry/model-loader.ts";
 import { openRegistry } from "../registry/store.ts";
 import { generateOperatorData } from "../simulator/generate.ts";
+import { takeRows } from "../training/dataset.ts";
+import { loadTrainingData } from "../training/load.ts";
+import { stratifiedSplit } from "../training/split.ts";
 import { churnTrainingPipeline } from "./churn-training.ts";
 import { compilePipeline } from "./compile.ts";
 import { runPipeline } from "./runner.ts";
@@ -76,6 +81,27 @@ describe("churn-training pipeline", () => {
       expect.arrayContaining(["uf", "product"]),
     );
     expect(existsSync(referenceProfilePath(app.paths.registry, "churn", 1))).toBe(true);
+  });
+
+  it("steps that share the run's loaded training rows write what a fresh load writes", async () => {
+    // train, evaluate and reference-profile read gold rows loaded once per run: the profile the run
+    // stored equals one built now from a fresh warehouse read, and the card's AUC equals a re-score.
+    const path = referenceProfilePath(app.paths.registry, "churn", 1);
+    const stored = readFileSync(path, "utf8");
+    await storeReferenceProfile(app, "churn@1", { dataset: "synthetic" });
+    expect(readFileSync(path, "utf8")).toBe(stored);
+    const registry = openRegistry(app);
+    const v1 = await registry.getVersion("churn", 1);
+    const model = (await loadModelVersion(registry, v1)).model;
+    const loaded = await loadTrainingData(await app.warehouse(), "synthetic");
+    const split = stratifiedSplit(
+      loaded.data.label as Uint8Array,
+      app.config.training.testFraction,
+      42,
+      loaded.groups,
+    );
+    const rescored = evaluateOn(model, takeRows(loaded.data, split.test), 42);
+    expect(rescored.metrics.auc.value).toBe(v1.card.metrics.auc.value);
   });
 
   it("serves an unchanged re-run from cache and keeps the same version", async () => {

@@ -26,6 +26,8 @@ export interface TrainOptions {
   seed?: number;
   preset?: string;
   params?: Record<string, unknown>;
+  /** The training table already loaded (loadTrainingData) by the caller: not queried again. */
+  loaded?: LoadedTrainingData;
   onStep?(message: string): void;
   onIteration?(iteration: number, total: number): void;
 }
@@ -135,7 +137,7 @@ export async function trainChurnModel(app: AppContext, opts: TrainOptions): Prom
   const store = new RunStore(app.paths.runs);
   const started = new Date();
   const warehouse = await app.warehouse();
-  const loaded: LoadedTrainingData = await loadTrainingData(warehouse, opts.dataset);
+  const loaded: LoadedTrainingData = opts.loaded ?? (await loadTrainingData(warehouse, opts.dataset));
   const version = await datasetVersion(warehouse, loaded.table, {
     rows: loaded.data.nRows,
     contentHash: loaded.contentHash,

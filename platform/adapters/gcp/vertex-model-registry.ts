@@ -1,8 +1,9 @@
+import { TelcoError } from "../../errors.ts";
 import type { PlannedCall } from "../../ports/pipeline-service.ts";
 import type { ModelVersion } from "../../ports/registry.ts";
 import type { MirrorVersionInput, ModelRegistryMirror } from "../../ports/registry-mirror.ts";
-import { gcpPreflight } from "./preflight.ts";
-import { locationParent, type VertexLocation, vertexEndpoint, vertexId } from "./vertex-common.ts";
+import { locationParent, type VertexLocation, vertexId } from "./vertex-common.ts";
+import { type PlannedRequest, storageUploadUrl, VertexRest, type VertexRestOptions } from "./vertex-rest.ts";
 
 /** One request of a mirror plan, printed verbatim by `--dry-run`. */
 export type VertexModelRequest =
@@ -108,32 +109,74 @@ export function planAliasMirror(
   };
 }
 
-/** Sends a plan with the real clients (needs Application Default Credentials). Imported lazily. */
+/**
+ * One planned step as the REST request that carries it: the request message's path field (`parent`,
+ * `name`) goes into the URL and the rest is the body, exactly as `--dry-run` prints it; a Cloud
+ * Storage copy is a media upload of the source file's bytes (objects.insert, uploadType=media).
+ */
+export function restRequestFor(
+  rest: { apiBase: string; storageBase: string },
+  step: VertexModelRequest,
+): PlannedRequest {
+  if (step.method === "storage.upload")
+    return {
+      id: "copy",
+      description: `copy ${step.request.source} to ${step.request.destination}`,
+      method: "POST",
+      url: storageUploadUrl(rest.storageBase, step.request.destination),
+      uploadFrom: step.request.source,
+    };
+  if (step.method === "ModelService.uploadModel") {
+    const { parent, ...body } = step.request;
+    return {
+      id: "upload",
+      description: `upload model ${step.request.model.displayName}`,
+      method: "POST",
+      url: `${rest.apiBase}/v1/${parent}/models:upload`,
+      body,
+      longRunning: true,
+    };
+  }
+  if (step.method === "ModelService.mergeVersionAliases") {
+    const { name, ...body } = step.request;
+    return {
+      id: "aliases",
+      description: `move aliases ${step.request.versionAliases.join(", ")} onto ${name}`,
+      method: "POST",
+      url: `${rest.apiBase}/v1/${name}:mergeVersionAliases`,
+      body,
+    };
+  }
+  throw new TelcoError(
+    "plan",
+    `unknown Vertex AI Model Registry call ${(step as { method?: string }).method}`,
+  );
+}
+
+/**
+ * Sends a plan over REST (vertex-rest.ts: bearer token, Google errors as TelcoError, models.upload's
+ * long-running operation polled until done). Results, in plan order: the Cloud Storage object written
+ * ({ uploaded, generation }), the UploadModelResponse ({ model, modelVersionId }), the Model.
+ */
 export async function executeModelPlan(
   location: VertexLocation,
-  plan: VertexModelRequest[],
+  plan: readonly VertexModelRequest[],
+  opts: VertexRestOptions = {},
 ): Promise<unknown[]> {
-  await gcpPreflight({ endpoint: `https://${vertexEndpoint(location)}` });
-  const { v1 } = await import("@google-cloud/aiplatform");
-  const client = new v1.ModelServiceClient({ apiEndpoint: vertexEndpoint(location) });
+  const rest = new VertexRest(location, opts);
+  const requests = plan.map((step) => restRequestFor(rest, step));
   const results: unknown[] = [];
-  for (const step of plan) {
-    if (step.method === "storage.upload") {
-      const { Storage } = await import("@google-cloud/storage");
-      const m = /^gs:\/\/([^/]+)\/(.+)$/.exec(step.request.destination);
-      if (!m) throw new Error(`not a gs:// URI: ${step.request.destination}`);
-      await new Storage().bucket(m[1] as string).upload(step.request.source, { destination: m[2] as string });
-      results.push({ uploaded: step.request.destination });
-    } else if (step.method === "ModelService.uploadModel") {
-      const [operation] = await client.uploadModel(step.request);
-      const [response] = await operation.promise();
-      results.push(response);
-    } else {
-      const [model] = await client.mergeVersionAliases(step.request);
-      results.push(model);
-    }
-  }
-  await client.close();
+  await rest.execute(requests, (step, result) => {
+    const source = plan[requests.indexOf(step)];
+    if (source?.method === "storage.upload") {
+      const object = result as { generation?: string; size?: string };
+      results.push({
+        uploaded: source.request.destination,
+        ...(object.generation ? { generation: object.generation } : {}),
+        ...(object.size ? { size: object.size } : {}),
+      });
+    } else results.push(result);
+  });
   return results;
 }
 
@@ -141,9 +184,12 @@ export async function executeModelPlan(
 export class VertexRegistryMirror implements ModelRegistryMirror {
   readonly kind = "vertex" as const;
   private readonly location: VertexLocation;
+  private readonly restOptions: VertexRestOptions;
 
-  constructor(location: VertexLocation) {
+  /** `rest`: base URLs, token and fetch (default VERTEX_API_ENDPOINT / STORAGE_EMULATOR_HOST, ADC). */
+  constructor(location: VertexLocation, rest: VertexRestOptions = {}) {
     this.location = location;
+    this.restOptions = rest;
   }
 
   planVersion(input: MirrorVersionInput): VertexModelRequest[] {
@@ -155,6 +201,6 @@ export class VertexRegistryMirror implements ModelRegistryMirror {
   }
 
   execute(plan: readonly PlannedCall[]): Promise<unknown[]> {
-    return executeModelPlan(this.location, plan as VertexModelRequest[]);
+    return executeModelPlan(this.location, plan as VertexModelRequest[], this.restOptions);
   }
 }

@@ -484,7 +484,9 @@ export function registerRegistryCommands(program: Command, deps: RegistryDeps): 
             return;
           }
           const results = await mirror.execute(plan);
-          rt.result({ dryRun: false, requests: plan, results });
+          rt.result({ dryRun: false, requests: plan, results }, () =>
+            plan.map((step, i) => `${step.method}: ${JSON.stringify(results[i] ?? null)}`).join("\n"),
+          );
         },
       ),
     );

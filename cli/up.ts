@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { Worker } from "node:worker_threads";
 import type { Command } from "commander";
-import { ingestBuiltinKnowledgeBase } from "../llmops/rag/api.ts";
 import { openOnlineStore } from "../mlops/features/online.ts";
 import { churnTrainingPipeline } from "../mlops/pipelines/churn-training.ts";
 import { gateDecisions } from "../mlops/pipelines/cli.ts";
@@ -11,14 +11,13 @@ import { triggerRetraining } from "../mlops/pipelines/trigger.ts";
 import { openRegistry } from "../mlops/registry/store.ts";
 import { serveUntilStopped, servingPort } from "../mlops/serving/cli.ts";
 import { generateOperatorData } from "../mlops/simulator/generate.ts";
-import { deliveryFingerprint, seedSystemsFromDelivery } from "../mlops/simulator/systems-seed.ts";
 import { action, type CommandRuntime, intOption } from "../platform/cli/runtime.ts";
 import type { AppContext } from "../platform/context.ts";
 import { TelcoError } from "../platform/errors.ts";
-import { sandboxSeeder } from "../platform/sandbox/seed.ts";
-import { SandboxStore } from "../platform/sandbox/store.ts";
 import { defaultDeliveryDir } from "./deliveries.ts";
 import { startSystemsServer } from "./systems.ts";
+import type { UpThreadInput, UpThreadMessage, UpThreadRequest } from "./up-thread.ts";
+import { assistantStep, knowledgeBaseStep, portalStep, systemsStep } from "./up-thread-steps.ts";
 
 export { defaultDeliveryDir };
 
@@ -26,6 +25,11 @@ export { defaultDeliveryDir };
 export interface UpStep {
   name: string;
   run(app: AppContext, rt: CommandRuntime): Promise<string>;
+  /**
+   * Nothing after it reads what it writes: it runs in a worker thread (cli/up-thread.ts) beside the
+   * steps that follow, and `telco up` waits for it before it reports or serves.
+   */
+  thread?: boolean;
 }
 
 /**
@@ -43,6 +47,9 @@ export function workspaceFolders(app: Pick<AppContext, "config" | "paths">): str
 /**
  * What `telco up` (and so `npm start`) does, in order. Every step is idempotent: a second `up`
  * reuses the delivery, is served from the pipeline cache and re-indexes only changed documents.
+ * The portal build, the knowledge base, the assistant's model and the operator systems read nothing
+ * the pipeline writes and the pipeline reads none of theirs: they run in worker threads
+ * (cli/up-thread-steps.ts) while generate and churn-training run on this one.
  */
 export const upSteps: UpStep[] = [
   {
@@ -52,6 +59,9 @@ export const upSteps: UpStep[] = [
       return `workspace ready at ${app.paths.home}`;
     },
   },
+  portalStep,
+  knowledgeBaseStep,
+  assistantStep,
   {
     name: "generate",
     async run(app, rt) {
@@ -75,26 +85,7 @@ export const upSteps: UpStep[] = [
       return `${g.customers} customers × ${g.months} months (${rows} rows) → ${out}`;
     },
   },
-  {
-    name: "systems",
-    async run(app) {
-      const dir = defaultDeliveryDir(app);
-      const wanted = deliveryFingerprint(dir);
-      if (existsSync(app.paths.systems)) {
-        let current: string | undefined;
-        try {
-          const store = SandboxStore.open(app.paths.systems);
-          current = store.meta("fingerprint");
-          store.close();
-        } catch {
-          current = undefined; // never seeded: seed below
-        }
-        if (current && current === wanted) return `operator systems up to date (${app.paths.systems})`;
-      }
-      const r = seedSystemsFromDelivery(sandboxSeeder(app.paths.systems), dir);
-      return `operator systems seeded: ${r.rows.customers} customers, business date ${r.business_date} (${r.read_ms + r.duration_ms} ms)`;
-    },
-  },
+  systemsStep,
   {
     name: "churn-training",
     async run(app, rt) {
@@ -131,14 +122,105 @@ export const upSteps: UpStep[] = [
       return `run ${result.run_id} (${cached}/${result.steps.length} steps cached); champion churn@${champion.version} AUC ${champion.card.metrics.auc.value.toFixed(3)}${refused.join("")}`;
     },
   },
-  {
-    name: "knowledge-base",
-    async run(app, rt) {
-      const report = await ingestBuiltinKnowledgeBase(app, { warn: (m) => rt.warn(m) });
-      return `index ${report.index} version ${report.index_version}: ${report.documents.total} documents, ${report.chunks.total} chunks (${report.chunks.embedded} embedded now)`;
-    },
-  },
 ];
+
+/** The worker thread running the `thread` steps one after another (cli/up-thread.ts). */
+interface UpLane {
+  /** Queues a step; resolves with its summary and the milliseconds it ran (not the time queued). */
+  run(step: string): Promise<{ summary: string; ms: number }>;
+  /** Lets the thread close its context and exit once its queued steps are done. */
+  close(): void;
+  /** Stops it now (another step failed). */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the lane's worker on its own AppContext; the steps' info and warnings come out through `rt`.
+ * Where a worker cannot start, the steps run here, in turn, after the main thread's.
+ */
+function startLane(app: AppContext, rt: CommandRuntime): UpLane {
+  let worker: Worker;
+  try {
+    worker = new Worker(new URL("./up-thread.ts", import.meta.url), {
+      workerData: {
+        config: app.config,
+        home: app.paths.home,
+        configFile: app.configFile,
+      } satisfies UpThreadInput,
+    });
+  } catch {
+    let later: Promise<unknown> = Promise.resolve();
+    return {
+      run(name) {
+        const step = upSteps.find((s) => s.name === name);
+        const done = later.then(async () => {
+          const started = performance.now();
+          const summary = step ? await step.run(app, rt) : "";
+          return { summary, ms: performance.now() - started };
+        });
+        later = done.catch(() => {});
+        return done;
+      },
+      close() {},
+      async stop() {},
+    };
+  }
+  const waiting = new Map<
+    string,
+    { resolve(r: { summary: string; ms: number }): void; reject(err: Error): void }
+  >();
+  const failAll = (err: Error) => {
+    for (const w of waiting.values()) w.reject(err);
+    waiting.clear();
+  };
+  worker.on("message", (m: UpThreadMessage) => {
+    if (m.kind === "info") rt.info(`    ${m.step}: ${m.message}`);
+    else if (m.kind === "warn") rt.warn(`${m.step}: ${m.message}`);
+    else {
+      const w = waiting.get(m.step);
+      waiting.delete(m.step);
+      if (m.kind === "done") w?.resolve({ summary: m.summary, ms: m.ms });
+      else if (m.kind === "failed")
+        w?.reject(
+          new TelcoError(
+            m.code ?? "up_step_failed",
+            `${m.step}: ${m.message}`,
+            m.hint ? { hint: m.hint } : {},
+          ),
+        );
+    }
+  });
+  worker.on("error", (err) =>
+    failAll(
+      new TelcoError("up_step_failed", `${[...waiting.keys()].join(", ")}: ${err.message}`, { cause: err }),
+    ),
+  );
+  worker.on("exit", (code) =>
+    failAll(
+      new TelcoError(
+        "up_step_failed",
+        `${[...waiting.keys()].join(", ")}: the thread exited with code ${code}`,
+      ),
+    ),
+  );
+  return {
+    run(step) {
+      const done = new Promise<{ summary: string; ms: number }>((resolve, reject) =>
+        waiting.set(step, { resolve, reject }),
+      );
+      // Awaited at the end of `up`; until then a failure must not be an unhandled rejection.
+      done.catch(() => {});
+      worker.postMessage({ kind: "run", step } satisfies UpThreadRequest);
+      return done;
+    },
+    close() {
+      worker.postMessage({ kind: "close" } satisfies UpThreadRequest);
+    },
+    async stop() {
+      await worker.terminate();
+    },
+  };
+}
 
 /** The first active customer of gold.customer_features that the online store also serves. */
 export async function exampleCustomer(app: AppContext): Promise<string | undefined> {
@@ -171,16 +253,56 @@ export function registerUpCommand(program: Command): void {
     .action(
       action(async (rt, opts: { serve: boolean; port?: number }) => {
         const app = rt.app();
-        const results: { step: string; summary: string; duration_ms: number }[] = [];
+        const results: { step: string; summary: string; duration_ms: number; thread?: boolean }[] = [];
         rt.info(`telco up: profile ${app.config.profile}, workspace ${app.paths.home}`);
-        for (const step of upSteps) {
-          rt.info(`▸ ${step.name}`);
-          const started = performance.now();
-          const summary = await step.run(app, rt);
-          const duration_ms = Math.round(performance.now() - started);
-          results.push({ step: step.name, summary, duration_ms });
-          rt.info(`  ✓ ${summary} (${(duration_ms / 1000).toFixed(1)} s)`);
+        const upStarted = performance.now();
+        // Steps marked `thread` queue on one worker thread beside this one (see startLane).
+        let lane: UpLane | undefined;
+        const threaded: { step: string; done: Promise<void> }[] = [];
+        try {
+          for (const step of upSteps) {
+            const started = performance.now();
+            const finish = (summary: string, ms: number, prefix = "") => {
+              const duration_ms = Math.round(ms);
+              results.push({
+                step: step.name,
+                summary,
+                duration_ms,
+                ...(step.thread ? { thread: true } : {}),
+              });
+              rt.info(`  ✓ ${prefix}${summary} (${(duration_ms / 1000).toFixed(1)} s)`);
+            };
+            if (step.thread) {
+              rt.info(`▸ ${step.name} (queued on the worker thread, beside the next steps)`);
+              lane ??= startLane(app, rt);
+              const done = lane.run(step.name);
+              threaded.push({
+                step: step.name,
+                done: done.then(({ summary, ms }) => finish(summary, ms, `${step.name}: `)),
+              });
+              continue;
+            }
+            rt.info(`▸ ${step.name}`);
+            const summary = await step.run(app, rt);
+            finish(summary, performance.now() - started);
+          }
+          lane?.close();
+          if (threaded.length > 0) {
+            const waitStarted = performance.now();
+            await Promise.all(threaded.map((t) => t.done));
+            const waited = performance.now() - waitStarted;
+            if (waited >= 50)
+              rt.info(`  (waited ${(waited / 1000).toFixed(1)} s for the worker thread's steps)`);
+          }
+        } catch (err) {
+          // One failed step fails `up`: the worker thread stops instead of writing on.
+          await lane?.stop();
+          throw err;
         }
+        results.sort(
+          (a, b) => upSteps.findIndex((s) => s.name === a.step) - upSteps.findIndex((s) => s.name === b.step),
+        );
+        rt.info(`built in ${((performance.now() - upStarted) / 1000).toFixed(1)} s`);
         const port = servingPort(app, opts.port);
         // A customer the API can score: active, with a row in the online store (the README's example).
         const example = opts.serve ? await exampleCustomer(app) : undefined;

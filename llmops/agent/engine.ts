@@ -22,6 +22,7 @@ import type {
   ToolName,
   ToolSession,
 } from "../tools/toolbox.ts";
+import { complaintNotAnswer } from "./confirmation-reading.ts";
 import {
   type ConversationFacts,
   type FlowContext,
@@ -339,7 +340,9 @@ class TurnRun {
     state.tool_session.language = u.language;
     for (const f of state.stack) if (f.awaiting) this.interrupted.add(f);
 
-    await this.apply(this.claimed(answerFromIntents(u, this.top), u.intents));
+    await this.apply(
+      this.claimed(complaintNotAnswer(answerFromIntents(u, this.top), this.message, this.top), u.intents),
+    );
     await this.runStack();
     if (this.parts.length === 0) this.fallback();
     let reply = this.parts.join("\n\n");

@@ -14,19 +14,23 @@ import { fold } from "./understanding/normalize.ts";
 
 /** Negation words that negate the next word ("não", "nunca", "don't"); "nem pensar" is left to the classifier. */
 const NEGATION =
-  /\b(?:nao|n|nunca|not|never|dont|don t|doesnt|doesn t|didnt|didn t|wont|won t|cant|can t|cannot)\s+(?:(?:me|se|te|nos|lhe|lhes|vou|vai)\s+)?([a-z]+)/g;
+  /\b(?:nao|n|nunca|not|never|dont|don t|doesnt|doesn t|didnt|didn t|wont|won t|cant|can t|cannot)\s+(?:(?:me|se|te|nos|lhe|lhes|vou|vai|ta|esta|to|estou|i m|im|am|is)\s+)?([a-z]+)/g;
 
 /**
- * What a negated answer to a yes/no goes on with: wanting, confirming, cancelling, needing, "mais",
- * "agora", thanks, "é isso" — the proposition asked or the answer's own words.
+ * What a negated answer to a yes/no goes on with: wanting, confirming, cancelling, needing, agreeing,
+ * "mais", "agora", thanks, "certo", "interessado" — the proposition asked or the answer's own words
+ * ("não quero mais", "não concordo", "não rola", "não tá certo", "not interested", "não, não").
  */
 const ANSWER_WORDS: ReadonlySet<string> = new Set(
   (
-    "quero queria quer quis querer quiser desejo aceito confirmo confirma confirmar confirmado confirmada " +
-    "cancela cancele cancelar cancelo cancelem cancelamento cancelado cancelada precisa preciso precisamos " +
-    "pode podem posso vamos mais agora ainda obrigado obrigada brigado brigada valeu sim senhor senhora e eh era " +
-    "por pra para mesmo assim desse dessa isso esse essa tenho interesse faca mexe mexa " +
-    "want wanna need confirm cancel do thanks thank now anymore yet please i im it this that sure really"
+    "quero queria quer quis querer quiser desejo aceito aceita concordo confirmo confirma confirmar confirmado " +
+    "confirmada cancela cancele cancelar cancelo cancelem cancelamento cancelado cancelada precisa preciso " +
+    "precisamos pode podem posso vamos rola mais agora ainda obrigado obrigada brigado brigada valeu agradeco " +
+    "sim nao n no senhor senhora e eh era que por pra para mesmo assim desse dessa isso esse essa tenho " +
+    "interesse interessado interessada certo correto bom ok legal faca mexe mexa topo compensa vale hoje dar " +
+    "acho curti " +
+    "want wanna need needed agree accept confirm cancel do thanks thank now today anymore yet please i it " +
+    "this that sure really interested right ok okay good fine correct think for worth"
   ).split(" "),
 );
 

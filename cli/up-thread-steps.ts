@@ -66,10 +66,14 @@ export const systemsStep: UpStep = {
   },
 };
 
-/** Builds the web portal when its build is missing or older than its sources (else nothing). */
+/**
+ * Builds the web portal when its build is missing or older than its sources (else nothing), as the
+ * server would before it listens; only when `up` serves (`--no-serve` leaves portal/dist alone).
+ */
 export const portalStep: UpStep = {
   name: "portal",
   thread: true,
+  serveOnly: true,
   async run() {
     const { ensurePortalBuilt, PORTAL_DIST } = await import("./portal/build.ts");
     try {

@@ -63,6 +63,10 @@ describe("telco up, then a second shell", () => {
       up?.once("exit", (code) => reject(new Error(`up exited ${code}: ${err}`)));
     });
     expect(address).toContain(`:${port}`);
+    // The worker thread's steps (portal build, knowledge base, assistant model, systems) ended before it served.
+    for (const step of ["portal", "knowledge-base", "assistant", "systems"])
+      expect(err.indexOf(`✓ ${step}: `)).toBeGreaterThan(-1);
+    expect(err.indexOf("✓ portal: ")).toBeLessThan(err.indexOf("serving churn predictions"));
     // The banner: the real port, the real workspace, and a customer the API can score.
     expect(out).toContain(`http://127.0.0.1:${port}/v1/churn/predict`);
     expect(out).toContain(join(home, "runs"));

@@ -30,6 +30,8 @@ export interface UpStep {
    * steps that follow, and `telco up` waits for it before it reports or serves.
    */
   thread?: boolean;
+  /** Only when `up` goes on to serve (skipped by `--no-serve`). */
+  serveOnly?: boolean;
 }
 
 /**
@@ -261,6 +263,7 @@ export function registerUpCommand(program: Command): void {
         const threaded: { step: string; done: Promise<void> }[] = [];
         try {
           for (const step of upSteps) {
+            if (step.serveOnly && !opts.serve) continue;
             const started = performance.now();
             const finish = (summary: string, ms: number, prefix = "") => {
               const duration_ms = Math.round(ms);

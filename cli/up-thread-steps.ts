@@ -9,7 +9,7 @@ import { deliveryFingerprint, seedSystemsFromDelivery } from "../mlops/simulator
 import { sandboxSeeder } from "../platform/sandbox/seed.ts";
 import { SandboxStore } from "../platform/sandbox/store.ts";
 import { defaultDeliveryDir } from "./deliveries.ts";
-import type { UpStep } from "./up.ts";
+import type { UpStep } from "./up-step.ts";
 
 /** Trains (or finds cached) the assistant's intent classifier, so the server need not before it listens. */
 export const assistantStep: UpStep = {

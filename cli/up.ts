@@ -16,23 +16,12 @@ import type { AppContext } from "../platform/context.ts";
 import { TelcoError } from "../platform/errors.ts";
 import { defaultDeliveryDir } from "./deliveries.ts";
 import { startSystemsServer } from "./systems.ts";
+import type { UpStep } from "./up-step.ts";
 import type { UpThreadInput, UpThreadMessage, UpThreadRequest } from "./up-thread.ts";
 import { assistantStep, knowledgeBaseStep, portalStep, systemsStep } from "./up-thread-steps.ts";
 
+export type { UpStep };
 export { defaultDeliveryDir };
-
-/** One stage of `telco up`; stages run in order and each says what it produced. */
-export interface UpStep {
-  name: string;
-  run(app: AppContext, rt: CommandRuntime): Promise<string>;
-  /**
-   * Nothing after it reads what it writes: it runs in a worker thread (cli/up-thread.ts) beside the
-   * steps that follow, and `telco up` waits for it before it reports or serves.
-   */
-  thread?: boolean;
-  /** Only when `up` goes on to serve (skipped by `--no-serve`). */
-  serveOnly?: boolean;
-}
 
 /**
  * The folders `telco up` creates: those the profile's adapters use. Training runs stay in the

@@ -301,15 +301,21 @@ describe("VertexPipelineService sends (fake Vertex REST API)", () => {
           `PipelineJob ${PARENT}/pipelineJobs/churn-training-20261207100000 already exists.`,
         ),
       },
-      {
+      // pipelineJobs.create with a fixed pipelineJobId may be resent: two attempts, both 503.
+      ...[1, 2].map(() => ({
         method: "POST",
         path,
         status: 503,
         body: googleError(503, "UNAVAILABLE", "The service is currently unavailable."),
-      },
+      })),
     ]);
     fake = f;
-    const svc = sender(f);
+    const svc = new VertexPipelineService(loc, {
+      apiBase: f.url,
+      accessToken: async () => "test-token",
+      now: () => at,
+      retry: { attempts: 2, baseDelayMs: 1 },
+    });
     const call = svc.planRun(spec);
     const failure = async () => {
       const err = await svc.execute(call).then(
@@ -335,11 +341,14 @@ describe("VertexPipelineService sends (fake Vertex REST API)", () => {
       /→ 409 ALREADY_EXISTS: PipelineJob .*churn-training-20261207100000 already exists/,
     );
     expect(exists.hint).toMatch(/already exists/);
-    // The REST helper does not retry: a 503 on a create surfaces once (a resend of the same
-    // pipelineJobId would answer 409 if the first one landed).
+    // 400 / 403 / 409 are not retried (one request each); a 503 is, up to the attempt limit (a resend
+    // of the same pipelineJobId answers 409 if an earlier one landed), then surfaces.
     const down = await failure();
-    expect(down.message).toMatch(/→ 503 UNAVAILABLE: The service is currently unavailable\./);
-    expect(f.received).toHaveLength(4);
+    expect(down.message).toMatch(
+      /→ 503 UNAVAILABLE: The service is currently unavailable\. \(after 2 attempts\)$/,
+    );
+    expect(down.details?.status).toBe(503);
+    expect(f.received).toHaveLength(5);
     expect(f.unexpected).toEqual([]);
   });
 });

@@ -36,6 +36,77 @@ export interface VertexRestOptions {
   /** Longest wait for one operation (default 45 min: deploying a model takes 10-20 min). */
   operationTimeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Retries of transient failures (see `retryPolicyFor` for which requests may be resent). */
+  retry?: VertexRetryOptions;
+}
+
+export interface VertexRetryOptions {
+  /** Attempts per request, the first included (default 5; 1 turns retries off). */
+  attempts?: number;
+  /** Backoff before the first retry (default 1 s); doubles per retry, with jitter. */
+  baseDelayMs?: number;
+  /** Longest wait between two attempts, a server's Retry-After included (default 32 s). */
+  maxDelayMs?: number;
+  /** How a wait is spent (default setTimeout; tests pass a recorder). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Jitter source in [0, 1) (default Math.random). */
+  random?: () => number;
+}
+
+/**
+ * Which requests may be sent again after a transient failure, decided from the request itself:
+ * - `read`: every GET (reads, operation polls) is retried on a dropped connection, 408, 429, 500,
+ *   502, 503 and 504;
+ * - `create-with-id`: a create whose id the client chose (pipelineJobs.create with `pipelineJobId`,
+ *   endpoints.create with `endpointId`) is idempotent by construction and retried like a read; a
+ *   409 ALREADY_EXISTS answering a *retry* means an earlier attempt landed, so the existing resource
+ *   is read and returned (a 409 on the first attempt stays an error: someone else created it);
+ * - `once`: any other POST (models.upload, schedules.create, batchPredictionJobs.create,
+ *   deployModel, mergeVersionAliases, Cloud Storage uploads) has no client-chosen id, so a second
+ *   send could do it twice. It is resent only when the connection was never made (refused, DNS
+ *   not answering, connect timeout): nothing reached the server. Not on 503: google.rpc.Code says
+ *   of UNAVAILABLE "it is not always safe to retry non-idempotent operations"; not on 429 either
+ *   (AIP-194 lists RESOURCE_EXHAUSTED as not retryable by default and Google documents no
+ *   guarantee that it had no effect); not on a connection cut after sending.
+ */
+export type RetryPolicy =
+  | { kind: "read" }
+  | { kind: "create-with-id"; resourceUrl: string; longRunning: boolean }
+  | { kind: "once" };
+
+export function retryPolicyFor(method: string, url: string): RetryPolicy {
+  if (method === "GET") return { kind: "read" };
+  const u = URL.parse(url);
+  if (u && method === "POST") {
+    const job = u.searchParams.get("pipelineJobId");
+    if (job && /\/pipelineJobs$/.test(u.pathname))
+      return {
+        kind: "create-with-id",
+        resourceUrl: `${u.origin}${u.pathname}/${encodeURIComponent(job)}`,
+        longRunning: false,
+      };
+    const endpoint = u.searchParams.get("endpointId");
+    if (endpoint && /\/endpoints$/.test(u.pathname))
+      return {
+        kind: "create-with-id",
+        resourceUrl: `${u.origin}${u.pathname}/${encodeURIComponent(endpoint)}`,
+        longRunning: true,
+      };
+  }
+  return { kind: "once" };
+}
+
+/** HTTP statuses worth another attempt of a request that may be resent (AIP-194 and Google's backoff guidance). */
+const RETRYABLE_STATUS = new Set([408, 429, 500, 502, 503, 504]);
+/** Connection errors raised before any byte of the request was sent (undici's cause codes). */
+const NOT_SENT = new Set(["ECONNREFUSED", "EAI_AGAIN", "UND_ERR_CONNECT_TIMEOUT"]);
+
+/** Retry-After as milliseconds (delta-seconds or an HTTP date), undefined when absent or unreadable. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (!value) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 /** The Vertex REST base URL for a location (VERTEX_API_ENDPOINT overrides it: tests, private endpoints). */
@@ -104,6 +175,20 @@ function fieldViolations(e: GoogleError | undefined): string {
   return ` (${v.map((f) => `field ${f.field}${f.description ? `: ${f.description}` : ""}`).join("; ")})`;
 }
 
+interface AttemptFailure {
+  code: string;
+  message: string;
+  hint: string | undefined;
+  /** HTTP status of an error answer (none when the connection failed). */
+  status?: number;
+  google?: GoogleError;
+  /** No byte of the request reached the server. */
+  notSent: boolean;
+  /** The connection failed after the request may have been sent. */
+  connection: boolean;
+  retryAfterMs?: number;
+}
+
 interface Operation {
   name: string;
   done?: boolean;
@@ -120,6 +205,7 @@ export class VertexRest {
   private readonly pollMs: number;
   private readonly opTimeoutMs: number;
   private readonly env: NodeJS.ProcessEnv;
+  private readonly retry: Required<VertexRetryOptions>;
 
   constructor(location: VertexLocation, opts: VertexRestOptions = {}) {
     this.env = opts.env ?? process.env;
@@ -128,6 +214,13 @@ export class VertexRest {
     this.fetchFn = opts.fetch ?? globalThis.fetch;
     this.pollMs = opts.pollIntervalMs ?? (Number(this.env.VERTEX_POLL_INTERVAL_MS) || 5000);
     this.opTimeoutMs = opts.operationTimeoutMs ?? 45 * 60_000;
+    this.retry = {
+      attempts: Math.max(1, Math.floor(opts.retry?.attempts ?? 5)),
+      baseDelayMs: Math.max(0, opts.retry?.baseDelayMs ?? 1000),
+      maxDelayMs: Math.max(0, opts.retry?.maxDelayMs ?? 32_000),
+      sleep: opts.retry?.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+      random: opts.retry?.random ?? Math.random,
+    };
     const staticToken = this.env.GOOGLE_OAUTH_ACCESS_TOKEN;
     this.token =
       opts.accessToken ?? (staticToken ? async () => staticToken : () => adcToken(this.apiBase, this.env));
@@ -185,49 +278,113 @@ export class VertexRest {
     );
   }
 
+  /**
+   * One request with bounded retries (exponential backoff, jitter, Retry-After honoured up to
+   * maxDelayMs) as far as `retryPolicyFor` allows; a create with a client-chosen id that answers 409
+   * on a retry resolves to the resource the earlier attempt created (as a done operation when the
+   * create is long-running).
+   */
   private async request(
     method: string,
     url: string,
     body?: string | Uint8Array,
     contentType?: string,
   ): Promise<Buffer> {
+    const policy = retryPolicyFor(method, url);
+    // Whether an earlier attempt may have reached the server (then a 409 is that attempt's doing).
+    let sentBefore = false;
+    for (let attempt = 1; ; attempt++) {
+      const failure = await this.attempt(method, url, body, contentType);
+      if (Buffer.isBuffer(failure)) return failure;
+      if (policy.kind === "create-with-id" && sentBefore && failure.status === 409)
+        return this.existing(policy);
+      sentBefore ||= !failure.notSent;
+      const transient = failure.connection || RETRYABLE_STATUS.has(failure.status ?? 0);
+      const resendable = failure.notSent || (policy.kind !== "once" && transient);
+      if (!resendable || attempt >= this.retry.attempts) {
+        let { message, hint } = failure;
+        if (attempt > 1) message += ` (after ${attempt} attempts)`;
+        if (policy.kind === "once" && transient && !failure.notSent) {
+          message += " (not resent: the request has no client-chosen id and may have been applied)";
+          hint = `Check whether it took effect before sending it again (${method} ${url.split("?")[0]}).`;
+        }
+        throw new TelcoError(failure.code, message, {
+          hint,
+          ...(failure.status ? { details: { status: failure.status, error: failure.google } } : {}),
+        });
+      }
+      const backoff = Math.min(this.retry.maxDelayMs, this.retry.baseDelayMs * 2 ** (attempt - 1));
+      // Equal jitter: half the backoff plus a random share of the other half.
+      const jittered = backoff / 2 + (this.retry.random() * backoff) / 2;
+      await this.retry.sleep(Math.min(this.retry.maxDelayMs, Math.max(jittered, failure.retryAfterMs ?? 0)));
+    }
+  }
+
+  /** The resource an earlier attempt of a create-with-id made (read after its retry answered 409). */
+  private async existing(policy: Extract<RetryPolicy, { kind: "create-with-id" }>): Promise<Buffer> {
+    const bytes = await this.request("GET", policy.resourceUrl);
+    if (!policy.longRunning) return bytes;
+    const resource = JSON.parse(bytes.toString("utf8")) as { name?: string };
+    return Buffer.from(
+      JSON.stringify({ name: resource.name ?? policy.resourceUrl, done: true, response: resource }),
+    );
+  }
+
+  /** Sends once: the answer's bytes, or what failed and whether it may have reached the server. */
+  private async attempt(
+    method: string,
+    url: string,
+    body?: string | Uint8Array,
+    contentType?: string,
+  ): Promise<Buffer | AttemptFailure> {
     const headers: Record<string, string> = { authorization: `Bearer ${await this.token()}` };
     if (body !== undefined) headers["content-type"] = contentType ?? "application/json";
     let res: Response;
+    let bytes: Buffer;
     try {
       res = await this.fetchFn(url, { method, headers, body });
+      bytes = Buffer.from(await res.arrayBuffer());
     } catch (err) {
-      throw new TelcoError("gcp_unreachable", `${method} ${url} failed: ${(err as Error).message}`, {
+      const cause = (err as { cause?: { code?: unknown } }).cause;
+      const code = String(cause?.code ?? (err as { code?: unknown }).code ?? "");
+      const notSent = NOT_SENT.has(code);
+      // Node's own ERR_* (an invalid URL, a bad argument) are not network failures: never retried.
+      const local = code.startsWith("ERR_");
+      return {
+        code: "gcp_unreachable",
+        message: `${method} ${url} failed: ${(err as Error).message}${code ? ` (${code})` : ""}`,
         hint: "Check the network, or use --dry-run to print the requests.",
-      });
+        notSent: notSent && !local,
+        connection: !notSent && !local,
+      };
     }
-    const bytes = Buffer.from(await res.arrayBuffer());
-    if (!res.ok) {
-      const text = bytes.toString("utf8");
-      let e: GoogleError | undefined;
-      try {
-        e = (JSON.parse(text) as { error?: GoogleError }).error;
-      } catch {
-        e = undefined;
-      }
-      throw new TelcoError(
-        "vertex_request_failed",
+    if (res.ok) return bytes;
+    const text = bytes.toString("utf8");
+    let e: GoogleError | undefined;
+    try {
+      e = (JSON.parse(text) as { error?: GoogleError }).error;
+    } catch {
+      e = undefined;
+    }
+    return {
+      code: "vertex_request_failed",
+      message:
         `${method} ${url} → ${res.status} ${e?.status ?? ""}: ${e?.message ?? text.slice(0, 300)}${fieldViolations(e)}`.replace(
           / {2,}/g,
           " ",
         ),
-        {
-          hint:
-            res.status === 401 || res.status === 403
-              ? "Check the credentials and the account's roles (roles/aiplatform.user)."
-              : res.status === 409
-                ? "It already exists (an earlier send of this request may have succeeded): read it instead of creating it again."
-                : undefined,
-          details: { status: res.status, error: e },
-        },
-      );
-    }
-    return bytes;
+      hint:
+        res.status === 401 || res.status === 403
+          ? "Check the credentials and the account's roles (roles/aiplatform.user)."
+          : res.status === 409
+            ? "It already exists (an earlier send of this request may have succeeded): read it instead of creating it again."
+            : undefined,
+      status: res.status,
+      google: e,
+      notSent: false,
+      connection: false,
+      retryAfterMs: retryAfterMs(res.headers.get("retry-after")),
+    };
   }
 
   /** Polls a long-running operation until done; its error becomes a TelcoError naming the step. */

@@ -14,6 +14,18 @@ export interface ScriptedResponse {
   /** JSON answer (or `raw` bytes, e.g. a Cloud Storage object read with alt=media). */
   body?: unknown;
   raw?: Uint8Array;
+  /** Extra response headers (e.g. Retry-After). */
+  headers?: Record<string, string>;
+  /**
+   * A create with a client-chosen id, applied to the fake's `resources`: stores `resource` under
+   * `name` and answers `body` (default the resource), or answers 409 ALREADY_EXISTS when `name`
+   * already exists, as Vertex does.
+   */
+  create?: { name: string; resource: unknown };
+  /** A get of a stored resource: answers it, or 404 NOT_FOUND. */
+  read?: string;
+  /** Cut the connection instead of answering (after applying `create`): the answer is lost. */
+  dropConnection?: boolean;
 }
 
 export interface ReceivedRequest {
@@ -29,12 +41,15 @@ export interface FakeVertex {
   received: ReceivedRequest[];
   /** Requests that matched no scripted response (the server answered 599 to them). */
   unexpected: ReceivedRequest[];
+  /** Resources created through `create` steps, by resource name. */
+  resources: Map<string, unknown>;
   close(): Promise<void>;
 }
 
 export async function fakeVertex(script: ScriptedResponse[]): Promise<FakeVertex> {
   const received: ReceivedRequest[] = [];
   const unexpected: ReceivedRequest[] = [];
+  const resources = new Map<string, unknown>();
   const queue = [...script];
   const server: Server = createServer(async (req: IncomingMessage, res) => {
     const chunks: Buffer[] = [];
@@ -63,13 +78,40 @@ export async function fakeVertex(script: ScriptedResponse[]): Promise<FakeVertex
       return;
     }
     queue.shift();
+    const answer = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json", ...next.headers });
+      res.end(JSON.stringify(body));
+    };
+    if (next.create) {
+      if (resources.has(next.create.name)) {
+        answer(409, {
+          error: { code: 409, status: "ALREADY_EXISTS", message: `${next.create.name} already exists.` },
+        });
+        return;
+      }
+      resources.set(next.create.name, next.create.resource);
+    }
+    if (next.dropConnection) {
+      req.socket.destroy();
+      return;
+    }
+    if (next.read !== undefined) {
+      const found = resources.get(next.read);
+      if (found === undefined)
+        answer(404, { error: { code: 404, status: "NOT_FOUND", message: `${next.read} not found.` } });
+      else answer(next.status ?? 200, found);
+      return;
+    }
+    if (next.create) {
+      answer(next.status ?? 200, next.body ?? next.create.resource);
+      return;
+    }
     if (next.raw) {
-      res.writeHead(next.status ?? 200, { "content-type": "application/octet-stream" });
+      res.writeHead(next.status ?? 200, { "content-type": "application/octet-stream", ...next.headers });
       res.end(next.raw);
       return;
     }
-    res.writeHead(next.status ?? 200, { "content-type": "application/json" });
-    res.end(JSON.stringify(next.body));
+    answer(next.status ?? 200, next.body);
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
@@ -77,6 +119,7 @@ export async function fakeVertex(script: ScriptedResponse[]): Promise<FakeVertex
     url: `http://127.0.0.1:${port}`,
     received,
     unexpected,
+    resources,
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

@@ -19,7 +19,8 @@ with invoices as (
    and i.issue_date >= @days_before(s.cutoff_date, 200)
 ),
 plan_lines as (
-  select invoice_id, sum(amount_brl) as plan_brl
+  -- sums and averages of exact decimals: float sums depend on row order, so rounding could differ by build
+  select invoice_id, sum(cast(amount_brl as decimal(38, 9))) as plan_brl
   from silver.billing_invoice_items
   -- the price the customer pays for the plan: promotional discounts lower it, their end raises it
   where item_type in ('plan', 'discount')
@@ -34,7 +35,8 @@ per_customer as (
       as price_3m_ago,
     max(case when v.reference_month = v.last_month then v.amount_brl end) as bill_now,
     max(case when v.reference_month = @months_before(v.last_month, 3) then v.amount_brl end) as bill_3m_ago,
-    avg(case when v.reference_month > @months_before(v.last_month, 3) then v.amount_brl end) as arpu
+    avg(case when v.reference_month > @months_before(v.last_month, 3) then cast(v.amount_brl as decimal(38, 9)) end)
+      as arpu
   from invoices v
   left join plan_lines p on p.invoice_id = v.invoice_id
   group by v.customer_id, v.cutoff_date

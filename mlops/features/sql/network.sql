@@ -49,9 +49,11 @@ tests as (
   select
     s.customer_id,
     s.cutoff_date,
-    avg(q.download_mbps / nullif(q.contracted_mbps, 0)) as speed_ratio,
-    avg(q.latency_ms) as latency,
-    avg(q.packet_loss_pct) as loss
+    -- averages of exact decimals: a float sum depends on row order (threads), and a mean such as
+    -- 18.425 would then round to 18.42 in one build and 18.43 in the next
+    avg(cast(q.download_mbps / nullif(q.contracted_mbps, 0) as decimal(38, 9))) as speed_ratio,
+    avg(cast(q.latency_ms as decimal(38, 9))) as latency,
+    avg(cast(q.packet_loss_pct as decimal(38, 9))) as loss
   from {{spine}} s
   join silver.network_quality q
     on q.customer_id = s.customer_id

@@ -17,7 +17,9 @@ per_customer as (
     customer_id,
     cutoff_date,
     max(case when month = last_month then data_gb end) as last_gb,
-    avg(case when month < last_month and month >= @months_before(last_month, 3) then data_gb end) as prev_gb
+    -- an average of exact decimals: a float sum depends on row order, so the rounded trend could differ by build
+    avg(case when month < last_month and month >= @months_before(last_month, 3) then cast(data_gb as decimal(38, 9)) end)
+      as prev_gb
   from months
   group by customer_id, cutoff_date
 )

@@ -35,6 +35,7 @@ import {
 } from "./flows/flow.ts";
 import { FLOW_CATEGORY, FLOW_TOPIC, FLOWS } from "./flows/index.ts";
 import { extractAnswer, renderKnowledge } from "./knowledge-answer.ts";
+import { portingNotCancellation } from "./porting-reading.ts";
 import { common } from "./replies.ts";
 import { type AssistantState, newConversation } from "./session.ts";
 import { INTENT_FLOW, type Intent, isIntent } from "./understanding/intents.ts";
@@ -340,9 +341,10 @@ class TurnRun {
     state.tool_session.language = u.language;
     for (const f of state.stack) if (f.awaiting) this.interrupted.add(f);
 
-    await this.apply(
-      this.claimed(complaintNotAnswer(answerFromIntents(u, this.top), this.message, this.top), u.intents),
-    );
+    // Readings shared by every understanding engine (local or llm): porting out is a knowledge question,
+    // a complaint at a pending confirmation is no answer.
+    const read = portingNotCancellation(answerFromIntents(u, this.top), this.message, dstate, u.language);
+    await this.apply(this.claimed(complaintNotAnswer(read, this.message, this.top), u.intents));
     await this.runStack();
     if (this.parts.length === 0) this.fallback();
     let reply = this.parts.join("\n\n");

@@ -1,5 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { type Command, commandSchema, type DialogueState } from "../../conversation/commands.ts";
+import { portingNotCancellation } from "../porting-reading.ts";
 import { clauseSpans, LocalUnderstanding } from "./local.ts";
 import { defaultIntentClassifier, trainFromUtteranceFiles } from "./model.ts";
 
@@ -393,22 +394,35 @@ describe("misreads fixed in December 2026 (partial cancellation, moving, keeping
     ]);
   });
 
-  it("porting the number out is answered with how portability works (the line ends by itself), not a cancellation", async () => {
+  it("porting the number out is answered with how portability works (the line ends by itself), not a cancellation (shared reading, agent/porting-reading.ts)", async () => {
     for (const text of ["quero portar meu número", "i want to port my number to another carrier"]) {
-      const cs = await commands(text, { language: text.startsWith("i ") ? "en" : "pt-BR" });
+      const language = text.startsWith("i ") ? "en" : "pt-BR";
+      const local = await commands(text, { language });
+      // The local engine reads leaving; the reading every engine shares turns it into the question.
+      expect(starts(local), text).toEqual(["cancellation"]);
+      const cs = portingNotCancellation(local, text, { active_flow: null }, language);
       expect(starts(cs), text).toEqual([]);
       const k = cs.find((c) => c.type === "answer_knowledge");
       expect(k, text).toBeDefined();
       expect(k && k.type === "answer_knowledge" ? k.query : "").toMatch(/sair da Aurora/);
     }
     // Leaving in other words as well: the cancellation (which is never held back).
-    expect(starts(await commands("i want to cancel and port my number"))).toEqual(["cancellation"]);
+    const both = "i want to cancel and port my number";
+    expect(starts(portingNotCancellation(await commands(both), both, { active_flow: null }, "en"))).toEqual([
+      "cancellation",
+    ]);
     // Inside the cancellation, porting is a reason, not a question.
     const reason = await commands("vou portar pra outra operadora", {
       active_flow: "cancellation",
       awaiting_slot: "cancel_reason",
     });
-    expect(reason.some((c) => c.type === "answer_knowledge")).toBe(false);
+    const inside = portingNotCancellation(
+      reason,
+      "vou portar pra outra operadora",
+      { active_flow: "cancellation" },
+      "pt-BR",
+    );
+    expect(inside.some((c) => c.type === "answer_knowledge")).toBe(false);
   });
 
   it("'o código não chegou' right after another journey restates the identity check (a new code), filling nothing", async () => {

@@ -92,21 +92,6 @@ const BARGAIN_RE =
 const CANCEL_WORD_RE =
   /\b(?:cancel\w*|cansel\w*|encerr\w*|rescind\w*|deslig\w*|sair|saio|saindo|dar baixa|da baixa|port(?:ar|o|abilidade)|terminat\w*|leav\w*|quit|end (?:it|my|the)|close (?:it|my|the)|discontinue|stop (?:my|the) service)\b/;
 
-/**
- * Taking the number to another operator ("quero portar meu número", "port my number out"). Porting is
- * asked at the new operator and the Aurora line ends by itself when it completes (faq-portabilidade);
- * cancelling the line first would lose the number. So a message that asks to port, and names no other
- * way of leaving, gets how portability works; a cancellation stays one message away.
- */
-const PORT_WORD_RE = /\b(?:portar|portando|porto|portabilidade|port(?:ing)?(?: out)?|portability)\b/;
-/** What a porting request asks the knowledge base (the section on leaving with the number). */
-const PORT_OUT_QUERY: Record<Language, string> = {
-  "pt-BR": "portabilidade para sair da Aurora: levar meu número para outra operadora",
-  en: "portabilidade para sair da Aurora: levar meu número para outra operadora (port my number out)",
-};
-const LEAVE_NOT_PORT_RE =
-  /\b(?:cancel\w*|cansel\w*|encerr\w*|rescind\w*|deslig\w*|sair|saio|saindo|dar baixa|da baixa|terminat\w*|leav\w*|quit|discontinue)\b/;
-
 /** A clause keeping one service ("deixar a net", "manter a tv", "keep the internet"). */
 const KEEP_SERVICE_RE =
   /^\s*(?:(?:eu|i)\s+)?(?:(?:quero|queria|vou|want to|d like to|ll)\s+)?(?:deixar|deixa|deixando|manter|mantem|mantendo|mantenho|ficar com|fico com|continuar com|keep|keeping)\s+(?:so\s+|only\s+|just\s+)?(?:(?:a|o|as|os|minha|meu|my|the)\s+)?(?:tv|internet|net|fibra|wifi|wi fi|celular|linha|chip|movel|mobile)\b/;
@@ -505,7 +490,6 @@ export function toCommands(input: MappingInput): Command[] {
   const answersAwaited = state.awaiting_slot !== null && fills.some((f) => f.slot === state.awaiting_slot);
 
   const starts: FlowName[] = [];
-  let porting = false;
   for (const intent of flowIntents) {
     const flow = INTENT_FLOW[intent]!;
     if (starts.includes(flow)) continue;
@@ -518,16 +502,6 @@ export function toCommands(input: MappingInput): Command[] {
     if (flow === runningFlow && flow === "cancellation" && BARGAIN_RE.test(folded)) continue;
     // Insisting names the cancellation again; "quero o desconto" answers the offer, it does not insist.
     if (flow === runningFlow && flow === "cancellation" && !CANCEL_WORD_RE.test(folded)) continue;
-    // "Quero portar meu número": how portability works (it ends the line itself), not a cancellation.
-    if (
-      flow === "cancellation" &&
-      runningFlow !== "cancellation" &&
-      PORT_WORD_RE.test(folded) &&
-      !LEAVE_NOT_PORT_RE.test(folded)
-    ) {
-      porting = true;
-      continue;
-    }
     // "50% ou nada" during a cancellation names a discount: it starts no other journey.
     if (runningFlow === "cancellation" && flow !== runningFlow && /\d\s*%/.test(folded)) continue;
     // A one-clause answer to the awaited slot that the classifier also read as another journey
@@ -559,11 +533,8 @@ export function toCommands(input: MappingInput): Command[] {
   const startCommands: Command[] = starts.map((flow) => ({ type: "start_flow", flow }));
   if (runningFlow !== null) commands.push(...slots, ...startCommands);
   else commands.push(...startCommands, ...slots);
-  if (has("knowledge_question") || porting)
-    commands.push({
-      type: "answer_knowledge",
-      query: has("knowledge_question") ? input.knowledgeQuery.trim() : PORT_OUT_QUERY[input.language],
-    });
+  if (has("knowledge_question"))
+    commands.push({ type: "answer_knowledge", query: input.knowledgeQuery.trim() });
   if (has("human_agent")) commands.push({ type: "hand_off", reason: "customer asked for a human agent" });
   if (has("out_of_scope")) commands.push({ type: "cannot_handle", reason: "out_of_scope" });
 

@@ -345,7 +345,12 @@ export async function stageBronze(wh: Warehouse, input: BronzeInput): Promise<Br
   // Duplicate keys among valid rows: the first occurrence (lowest line) is kept. Looking for a
   // repeated 64-bit hash of the key is much cheaper than grouping the key strings; exact keys are
   // compared only for the (usually zero) hashes seen twice.
-  const pkCols = contract.primaryKey.map(ident);
+  // A string key is compared as the checks see it (without its spaces, as on BigQuery and in
+  // silver): " c1" repeats "c1".
+  const keyType = new Map(contract.columns.map((c) => [c.name, c.type]));
+  const keyOf = (k: string, a = "") =>
+    keyType.get(k) === "string" ? `NULLIF(trim(${a}${ident(k)}, ' '), '')` : `${a}${ident(k)}`;
+  const pkCols = contract.primaryKey.map((k) => keyOf(k));
   const cand = `read_parquet(${lit(candidateFile)})`;
   const dupFile = join(stagingDir, "rejects-dups.parquet");
   let dups = 0;
@@ -357,11 +362,11 @@ export async function stageBronze(wh: Warehouse, input: BronzeInput): Promise<Br
   );
   if (Number(hashDups.Count) > 0) {
     await wh.exec(
-      `CREATE OR REPLACE TEMP TABLE _dups AS SELECT ${pkCols.join(", ")}, min(_line) AS _first_line FROM ${cand} WHERE hash(${pkCols.join(", ")}) IN (SELECT h FROM _duph) GROUP BY ${pkCols.join(", ")} HAVING count(*) > 1`,
+      `CREATE OR REPLACE TEMP TABLE _dups AS SELECT ${pkCols.map((k, j) => `${k} AS _k${j}`).join(", ")}, min(_line) AS _first_line FROM ${cand} WHERE hash(${pkCols.join(", ")}) IN (SELECT h FROM _duph) GROUP BY ${pkCols.join(", ")} HAVING count(*) > 1`,
     );
-    const on = pkCols.map((k) => `c.${k} = d.${k}`).join(" AND ");
+    const on = contract.primaryKey.map((k, j) => `${keyOf(k, "c.")} = d._k${j}`).join(" AND ");
     const keyDesc = contract.primaryKey
-      .map((k) => `${lit(`${k}=`)} || coalesce(CAST(c.${ident(k)} AS VARCHAR), 'NULL')`)
+      .map((k, j) => `${lit(`${k}=`)} || coalesce(CAST(d._k${j} AS VARCHAR), 'NULL')`)
       .join(" || ', ' || ");
     const dupRecord = `to_json(struct_pack(${contract.columns.map((col) => `${ident(col.name)} := c.${ident(col.name)}`).join(", ")}))`;
     const [r] = await wh.query<{ Count: number }>(
@@ -461,19 +466,24 @@ async function lineNumbers(wh: Warehouse, scan: FileScan, stagingDir: string): P
 }
 
 /**
- * Blank-to-NULL: strings keep their spaces, other types are trimmed first. A typed cell is
- * already NULL when empty (DuckDB refuses a blank that is not empty, sending the file to the text pass).
+ * Blank-to-NULL, the value the contract checks see: a string without its leading and trailing
+ * spaces (`trim(x, ' ')`, the same on BigQuery: " SP" passes an enum, an all-space cell is empty),
+ * other types trimmed. Bronze keeps a string as delivered (typedColumn). A typed cell is already
+ * NULL when empty (DuckDB refuses a blank that is not empty, sending the file to the text pass).
  */
 function blank(c: ContractColumn, i: number, typed: boolean): string {
   if (typed) return `r${i}`;
-  return c.type === "string" ? `NULLIF(r${i}, '')` : `NULLIF(trim(r${i}), '')`;
+  return c.type === "string" ? `NULLIF(trim(r${i}, ' '), '')` : `NULLIF(trim(r${i}), '')`;
 }
 
 /** Typed value of column i, computed from its blank-to-NULL cell `b{i}` (NULL when absent). */
 function typedColumn(c: ContractColumn, present: string | undefined, i: number, typed: boolean): string {
   if (present === undefined) return `NULL::${DUCKDB_TYPES[c.type]} AS t${i}`;
   if (typed) return c.type === "integer" ? `TRY_CAST(b${i} AS BIGINT) AS t${i}` : `b${i} AS t${i}`;
-  return c.type === "string" ? `b${i} AS t${i}` : `TRY_CAST(b${i} AS ${DUCKDB_TYPES[c.type]}) AS t${i}`;
+  // a string goes to bronze as delivered (only an empty cell is NULL); the checks see b{i}
+  return c.type === "string"
+    ? `NULLIF(r${i}, '') AS t${i}`
+    : `TRY_CAST(b${i} AS ${DUCKDB_TYPES[c.type]}) AS t${i}`;
 }
 
 /**

@@ -23,7 +23,7 @@ import {
   runIngestion,
 } from "./ingest.ts";
 import { parseCsvRecord, scanFile } from "./scan.ts";
-import { bigqueryIdent, conformedNames, ident, lit, renderSql, snake } from "./sql.ts";
+import { bigqueryIdent, conformedCell, conformedNames, ident, lit, renderSql, snake } from "./sql.ts";
 
 export { conformedNames };
 
@@ -42,16 +42,18 @@ export function dedupeSilver(
   alias: (name: string) => string = (n) => n,
 ): DerivedTable {
   const bronze = `bronze.${contract.name}`;
+  const type = new Map(contract.columns.map((c) => [c.name, c.type]));
   const names = [...(contract.rowId ? [contract.rowId] : []), ...contract.columns.map((c) => c.name)];
+  const conformed = (n: string) => conformedCell(type.get(n) ?? "", ident(n));
   return {
     table: `silver.${contract.name}`,
     inputs: [bronze],
     asView: (batches) => batches[bronze] === 1,
     sql: (rel, batches) =>
       renderSql("silver", batches[bronze] === 1 ? "conform" : "dedupe", {
-        columns: names.map((n) => `${ident(n)} AS ${ident(alias(n))}`).join(", "),
+        columns: names.map((n) => `${conformed(n)} AS ${ident(alias(n))}`).join(", "),
         bronze: rel[bronze],
-        primary_key: contract.primaryKey.map(ident).join(", "),
+        primary_key: contract.primaryKey.map(conformed).join(", "),
       }),
   };
 }

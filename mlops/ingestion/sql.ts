@@ -79,3 +79,13 @@ export function renderSql(
 export function sqlText(stage: "silver" | "gold", name: string): string {
   return readFileSync(join(SQL_DIR, stage, `${name}.sql`), "utf8");
 }
+
+/**
+ * A contract column as silver holds it (`quoted` = the column, quoted for the engine): a string
+ * without its leading and trailing spaces, all-space = NULL — the value the contract checks saw
+ * (bronze keeps it as delivered); other types as bronze typed them. `trim(x, ' ')` reads the same
+ * on DuckDB and BigQuery.
+ */
+export function conformedCell(type: string, quoted: string): string {
+  return type === "string" ? `NULLIF(trim(${quoted}, ' '), '')` : quoted;
+}

@@ -3,7 +3,7 @@ import type { Lake } from "../../platform/ports/lake.ts";
 import type { LoadResult, Warehouse } from "../../platform/ports/warehouse.ts";
 import { type SqlDialect, sqlDialect } from "../../platform/sql/dialect.ts";
 import type { DataContract } from "./contract.ts";
-import { bigqueryIdent, ident, renderSql } from "./sql.ts";
+import { bigqueryIdent, conformedCell, ident, renderSql } from "./sql.ts";
 import { contentVersion, recordDatasetVersion } from "./versions.ts";
 
 /**
@@ -47,9 +47,13 @@ export function loadedSilverSelect(
     "silver",
     "dedupe",
     {
-      columns: contract.columns.map((c) => `${quote(c.name)} AS ${quote(c.name)}`).join(", "),
+      columns: contract.columns
+        .map((c) => `${conformedCell(c.type, quote(c.name))} AS ${quote(c.name)}`)
+        .join(", "),
       bronze: `(SELECT *, CAST(NULL AS INT64) AS _line FROM bronze.${contract.name})`,
-      primary_key: contract.primaryKey.map(quote).join(", "),
+      primary_key: contract.primaryKey
+        .map((k) => conformedCell(contract.columns.find((c) => c.name === k)?.type ?? "", quote(k)))
+        .join(", "),
     },
     dialect,
   );

@@ -138,12 +138,18 @@ export function loadScript(
   const target = `bronze.${spec.name}`;
   const q = engine.quote;
   const str = engine.typeName("string");
+  // the cell as text, blank = NULL, as the checks see it and a reason shows it (before a decimal
+  // comma is turned): a string without its leading and trailing spaces (`trim(x, ' ')`, as the
+  // local stage), other types trimmed
+  const cell = (c: LoadTableSpec["columns"][number]) =>
+    c.type === "string" ? `nullif(trim(s.${q(c.name)}, ' '), '')` : `nullif(trim(s.${q(c.name)}), '')`;
   const value = (c: LoadTableSpec["columns"][number]) => {
-    const v = `nullif(trim(s.${q(c.name)}), '')`;
+    const v = cell(c);
     return c.type === "number" && c.decimal === "," ? `replace(${v}, ',', '.')` : v;
   };
-  // the cell as text, blank = NULL: what a reason shows (before a decimal comma is turned)
-  const cell = (c: LoadTableSpec["columns"][number]) => `nullif(trim(s.${q(c.name)}), '')`;
+  // what bronze holds: a string as delivered (only an empty cell is NULL), others typed from value
+  const stored = (c: LoadTableSpec["columns"][number]) =>
+    c.type === "string" ? `nullif(s.${q(c.name)}, '')` : engine.safeCast(value(c), c.type);
   const checks = spec.columns.flatMap((c) => {
     const v = value(c);
     const typed = engine.safeCast(v, c.type);
@@ -221,7 +227,7 @@ export function loadScript(
     `${engine.deleteFrom} bronze._quarantine where table_name = ${engine.lit(spec.name)} and batch_id = ${batchId}`,
     // columns named: a bronze table may hold them in another order (a column added by ALTER is last)
     `insert into ${target} (${[...spec.columns.map((c) => q(c.name)), "_batch_id", "_ingested_at"].join(", ")}) select ${spec.columns
-      .map((c) => `${engine.safeCast(value(c), c.type)} as ${q(c.name)}`)
+      .map((c) => `${stored(c)} as ${q(c.name)}`)
       .join(
         ", ",
       )}, ${batchId} as _batch_id, ${at} as _ingested_at from ${ranked("s.*")} as s where s._dup_rank = 1`,

@@ -3,7 +3,7 @@ import { openAssistant } from "../assistant/compose.ts";
 import type { Command } from "../conversation/commands.ts";
 import { ingestBuiltinKnowledgeBase } from "../rag/api.ts";
 import { type SandboxFixture, sandboxFixture } from "../testing/sandbox-fixture.ts";
-import { complaintNotAnswer, negatedOtherClause } from "./confirmation-reading.ts";
+import { complaintNotAnswer, complaintStartsNothing, negatedOtherClause } from "./confirmation-reading.ts";
 import { newFrame } from "./flows/flow.ts";
 import { PresetChurnRisk } from "./testing.ts";
 
@@ -152,6 +152,48 @@ describe("a complaint at the cancellation's confirmation", () => {
     expect(r.flows).toEqual([]);
     expect(cancellations(customer)).toBe(1);
     expect(statuses(customer)).toEqual(["cancel_requested"]);
+  });
+});
+
+describe("a complaint at the cancellation's confirmation starts no unrelated journey", () => {
+  it.each([
+    ["it doesn't work, you don't understand", /Do you confirm you want to cancel\?/],
+    ["não funciona, você não entende", /Confirma que quer cancelar\?/],
+  ])(
+    "'%s' explains no bill and diagnoses nothing: no interaction recorded, the question again",
+    async (message, asked) => {
+      const customer = freshCustomer();
+      const session = await atConfirmation(customer);
+      const before = await outcomes(customer);
+      const r = await talk(customer, [message], session);
+      const tools = r.last.response.tool_calls.map((c) => c.name);
+      expect(tools).not.toContain("explain_invoice");
+      expect(tools).not.toContain("diagnose_internet");
+      expect(r.last.response.reply).toMatch(asked);
+      expect(r.flows).toEqual(PENDING);
+      expect(await outcomes(customer)).toEqual(before);
+      expect(cancellations(customer)).toBe(0);
+      expect(statuses(customer)).toEqual(["active"]);
+    },
+  );
+
+  it("complaintStartsNothing keeps a start the complaint names ('não entendi a conta'), the flow asked about, and non-complaints", () => {
+    const top = newFrame("cancellation", "confirm_cancel");
+    top.awaiting = "confirm";
+    const invoice: Command[] = [{ type: "start_flow", flow: "invoice_explanation" }];
+    expect(complaintStartsNothing(invoice, "you don't understand", top)).toEqual([
+      { type: "chitchat", kind: "abuse" },
+    ]);
+    expect(complaintStartsNothing(invoice, "não entendi a conta, ela não fecha", top)).toEqual(invoice);
+    expect(complaintStartsNothing(invoice, "I don't understand my bill", top)).toEqual(invoice);
+    const fault: Command[] = [{ type: "start_flow", flow: "internet_diagnosis" }];
+    expect(complaintStartsNothing(fault, "a internet não funciona", top)).toEqual(fault);
+    // Not a complaint (no negated clause), or no confirmation pending: left to the flow.
+    expect(complaintStartsNothing(invoice, "explica minha conta", top)).toEqual(invoice);
+    const idle = newFrame("cancellation", "ask_reason");
+    expect(complaintStartsNothing(invoice, "you don't understand", idle)).toEqual(invoice);
+    const cancel: Command[] = [{ type: "start_flow", flow: "cancellation" }];
+    expect(complaintStartsNothing(cancel, "não entende, cancela logo", top)).toEqual(cancel);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { Command } from "../conversation/commands.ts";
+import type { Command, FlowName } from "../conversation/commands.ts";
 import type { FlowFrame } from "./flows/flow.ts";
 import { fold } from "./understanding/normalize.ts";
 
@@ -71,6 +71,52 @@ export function complaintNotAnswer(
     const answers = c.value === false ? LEADING_NO.test(folded) : LEADING_YES.test(folded);
     if (!answers) dropped = true;
     return answers;
+  });
+  if (!dropped) return commands;
+  const rest = kept.filter((c) => !(c.type === "chitchat" && c.kind === "smalltalk"));
+  return rest.some((c) => c.type === "chitchat" && c.kind === "abuse")
+    ? rest
+    : [...rest, { type: "chitchat", kind: "abuse" }];
+}
+
+/**
+ * Words that name each journey's object ("a conta", "the bill", "a internet", "o plano"). A complaint at a
+ * pending confirmation starts another journey only when it names that journey's object: "you don't
+ * understand" (read as `invoice_explain`, "I don't understand my bill") and "não funciona" (read as a
+ * fault) name none. Written by hand: a closed list per journey is the check; the classifier's confidence
+ * is high on both readings, so it cannot tell them apart.
+ */
+const JOURNEY_WORDS: Partial<Record<FlowName, RegExp>> = {
+  internet_diagnosis:
+    /\b(?:internet|net|wi ?fi|sinal|conex\w*|conect\w*|rede|modem|roteador|fibra|caiu|cai|lent\w*|offline|connection|signal|router|slow|down)\b/,
+  invoice_explanation:
+    /\b(?:conta|contas|fatura\w*|boleto\w*|cobran\w*|cobrad\w*|cobrando|cobraram|valor|pix|bill\w*|invoice\w*|charg\w*)\b/,
+  invoice_copy:
+    /\b(?:conta|contas|fatura\w*|boleto\w*|segunda via|2a via|pix|codigo de barras|bill\w*|invoice\w*|copy)\b/,
+  plan_recommendation: /\b(?:plano|planos|plan|plans|upgrade|downgrade|gb|mega|giga)\b/,
+  identity: /\b(?:codigo|code|cpf|senha|login|sms)\b/,
+};
+
+/**
+ * At a pending confirmation, a complaint (a negated clause that is not the answer: "it doesn't work, you
+ * don't understand", "não funciona, você não entende") starts no other journey unless it names that
+ * journey's object ("não entendi a conta" still explains the bill). Dropped starts leave the calm answer
+ * (chitchat abuse), so the flow asks its question again and nothing unrelated is recorded.
+ */
+export function complaintStartsNothing(
+  commands: Command[],
+  message: string,
+  top: FlowFrame | undefined,
+): Command[] {
+  if (top?.awaiting !== "confirm") return commands;
+  if (negatedOtherClause(message) === null) return commands;
+  const folded = fold(message).replace(/['’-]/g, " ");
+  let dropped = false;
+  const kept = commands.filter((c) => {
+    if (c.type !== "start_flow" || c.flow === top.flow) return true;
+    const named = JOURNEY_WORDS[c.flow]?.test(folded) ?? true;
+    if (!named) dropped = true;
+    return named;
   });
   if (!dropped) return commands;
   const rest = kept.filter((c) => !(c.type === "chitchat" && c.kind === "smalltalk"));

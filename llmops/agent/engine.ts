@@ -22,7 +22,7 @@ import type {
   ToolName,
   ToolSession,
 } from "../tools/toolbox.ts";
-import { complaintNotAnswer } from "./confirmation-reading.ts";
+import { complaintNotAnswer, complaintStartsNothing } from "./confirmation-reading.ts";
 import {
   type ConversationFacts,
   type FlowContext,
@@ -344,7 +344,8 @@ class TurnRun {
     // Readings shared by every understanding engine (local or llm): porting out is a knowledge question,
     // a complaint at a pending confirmation is no answer.
     const read = portingNotCancellation(answerFromIntents(u, this.top), this.message, dstate, u.language);
-    await this.apply(this.claimed(complaintNotAnswer(read, this.message, this.top), u.intents));
+    const answered = complaintNotAnswer(read, this.message, this.top);
+    await this.apply(this.claimed(complaintStartsNothing(answered, this.message, this.top), u.intents));
     await this.runStack();
     if (this.parts.length === 0) this.fallback();
     let reply = this.parts.join("\n\n");

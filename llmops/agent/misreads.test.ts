@@ -156,6 +156,20 @@ describe("moving, keeping the plan, porting", () => {
     expect(contracts(customer).map((c) => c.status)).toEqual(["active"]);
   });
 
+  it("'tô mudando, vou ficar sem net' (bare 'mudando', no 'de casa') is the moving cancellation too: no discount, no diagnosis", async () => {
+    const customer = customerWithPlan("FIB1000", [customerWithPlan("FIB1000")]);
+    churn.set(customer, "high");
+    const r = await talk(customer, ["tô mudando, vou ficar sem net"]);
+    expect(tools(r.last)).not.toContain("diagnose_internet");
+    expect(r.last.response.offers).toEqual([]);
+    expect(r.last.response.reply).toMatch(/novo endereço/);
+    expect(r.flows).toEqual([{ flow: "cancellation", step: "confirm_cancel", awaiting: "confirm" }]);
+    expect(contracts(customer).map((c) => c.status)).toEqual(["active"]);
+    // "Mudando de plano" is no move: nothing of the moving journey.
+    const other = await talk(customer, ["to mudando de plano, vou ficar sem net?"]);
+    expect(other.last.response.reply).not.toMatch(/novo endereço/);
+  });
+
   it("'fine, i will keep my plan as it is' after the offer keeps the plan, with no question sent to the knowledge base", async () => {
     const customer = sb.scenarios.customers.fidelity_active.find(
       (id) => contracts(id).length === 1,

@@ -1072,6 +1072,12 @@ const REASON_PATTERNS: [CancelReason, RegExp][] = [
     "moving",
     /\b(?:me mudar|me mudando|mudar de (?:casa|cidade|estado|endereco|pais)|de mudanca|mudando de (?:casa|cidade|estado|endereco|pais)|mudanca de (?:casa|cidade|estado|endereco|pais)|vou morar|outra cidade|outro estado|outro pais|mudei de (?:casa|cidade|estado)|moving|relocat\w*|move (?:out|abroad|to another))\b/,
   ],
+  // "tô mudando, vou ficar sem net": a bare "mudando"/"mudar" (no "de casa") is moving when the message
+  // also says a loss to come; "mudar de plano/operadora …" is not (the classifier reads those).
+  [
+    "moving",
+    /\b(?:mudando|mudar|mudei|mudo)\b(?!\s+(?:de|o|a|do|da|meu|minha|pra|para)\s+(?:plano|pacote|operadora|titular|titularidade|vencimento|data|numero|forma|cartao|senha|velocidade|oferta))(?:(?=.*\b(?:vou|vamos)\s+(?:ficar|estar)\s+sem\b)|(?<=\b(?:vou|vamos)\s+(?:ficar|estar)\s+sem\b.*))/,
+  ],
   [
     "price",
     /\b(?:caro|cara demais|muito cara|carissim[oa]|preco|precos|valor alto|nao cabe no bolso|sem grana|sem dinheiro|nao tenho dinheiro|mais barato|mais em conta|apertado|expensive|price|prices|afford|cheaper|costs? too much)\b/,

@@ -13,7 +13,7 @@ import {
 } from "../../ports/registry.ts";
 import {
   currentUser,
-  parseModelRef,
+  resolveModelRef,
   validateAlias,
   validateModelName,
   validateRegistration,
@@ -370,20 +370,11 @@ export class GcsModelRegistry implements WorkspaceModelRegistry {
   }
 
   async resolve(ref: string): Promise<ModelVersion> {
-    const { name, selector } = parseModelRef(ref);
-    const versions = await this.versionNumbers(name);
-    if (versions.length === 0)
-      throw new NotFoundError(`model ${name}`, { hint: "Run `telco models list` to see registered models." });
-    if (selector === undefined || selector === "" || selector === "latest")
-      return this.getVersion(name, versions[versions.length - 1] as number);
-    if (/^\d+$/.test(selector)) return this.getVersion(name, Number(selector));
-    const aliases = await this.aliases(name);
-    const v = aliases[selector];
-    if (v === undefined)
-      throw new NotFoundError(`alias ${name}@${selector}`, {
-        hint: `Aliases of ${name}: ${Object.keys(aliases).join(", ") || "none"}.`,
-      });
-    return this.getVersion(name, v);
+    return resolveModelRef(ref, {
+      versions: (name) => this.versionNumbers(name),
+      aliases: (name) => this.aliases(name),
+      get: (name, version) => this.getVersion(name, version),
+    });
   }
 
   async readArtifact(version: ModelVersion): Promise<Uint8Array> {

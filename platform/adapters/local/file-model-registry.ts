@@ -88,6 +88,34 @@ export function parseModelRef(ref: string): { name: string; selector: string | u
   return { name: at < 0 ? ref : ref.slice(0, at), selector: at < 0 ? undefined : ref.slice(at + 1) };
 }
 
+/**
+ * `resolve` of every registry adapter: the latest version, a version number, or an alias of the name.
+ * `versions` lists the model's version numbers in ascending order.
+ */
+export async function resolveModelRef(
+  ref: string,
+  reg: {
+    versions(name: string): number[] | Promise<number[]>;
+    aliases(name: string): Promise<Record<string, number>>;
+    get(name: string, version: number): Promise<ModelVersion>;
+  },
+): Promise<ModelVersion> {
+  const { name, selector } = parseModelRef(ref);
+  const versions = await reg.versions(name);
+  if (versions.length === 0)
+    throw new NotFoundError(`model ${name}`, { hint: "Run `telco models list` to see registered models." });
+  if (selector === undefined || selector === "" || selector === "latest")
+    return reg.get(name, versions[versions.length - 1] as number);
+  if (/^\d+$/.test(selector)) return reg.get(name, Number(selector));
+  const aliases = await reg.aliases(name);
+  const v = aliases[selector];
+  if (v === undefined)
+    throw new NotFoundError(`alias ${name}@${selector}`, {
+      hint: `Aliases of ${name}: ${Object.keys(aliases).join(", ") || "none"}.`,
+    });
+  return reg.get(name, v);
+}
+
 function validateCard(card: ModelCard): void {
   if (!card || typeof card !== "object" || !card.metrics || typeof card.metrics !== "object")
     throw new ValidationError("card.metrics", "a model card needs a metrics object");
@@ -214,20 +242,11 @@ export class LocalModelRegistry implements WorkspaceModelRegistry, LocalArtifact
   }
 
   async resolve(ref: string): Promise<ModelVersion> {
-    const { name, selector } = parseModelRef(ref);
-    const versions = this.versionNumbers(name);
-    if (versions.length === 0)
-      throw new NotFoundError(`model ${name}`, { hint: "Run `telco models list` to see registered models." });
-    if (selector === undefined || selector === "" || selector === "latest")
-      return this.readVersion(name, versions[versions.length - 1] as number);
-    if (/^\d+$/.test(selector)) return this.readVersion(name, Number(selector));
-    const aliases = await this.aliases(name);
-    const v = aliases[selector];
-    if (v === undefined)
-      throw new NotFoundError(`alias ${name}@${selector}`, {
-        hint: `Aliases of ${name}: ${Object.keys(aliases).join(", ") || "none"}.`,
-      });
-    return this.readVersion(name, v);
+    return resolveModelRef(ref, {
+      versions: (name) => this.versionNumbers(name),
+      aliases: (name) => this.aliases(name),
+      get: async (name, version) => this.readVersion(name, version),
+    });
   }
 
   /** The artifact's file in the workspace (LocalArtifactFiles: for code that hands it to another program). */
